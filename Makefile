@@ -1,0 +1,86 @@
+# bulkhead - environment-config compiler for Terraform mono-repos.
+#
+#   make          build bin/bulkhead (optimised)
+#   make deps     install missing Debian packages (when root)
+#   make check    ASan+UBSan build, Criterion unit tests, golden CLI cases
+#   make demo     build and run on samples/acme
+#   make bench    benchmarks (see bench/)
+
+CC       ?= cc
+PKGS      = yaml-0.1 libgit2 libxxhash
+DEB_PKGS  = libyaml-dev libgit2-dev libxxhash-dev libcriterion-dev pkg-config mandoc
+VERSION  := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
+
+WARN      = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers
+CPPFLAGS += -iquote compiler -iquote stdlib -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+            -DBULKHEAD_VERSION='"$(VERSION)"'
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+BASE_CFLAGS = -std=c11 $(WARN) $(PKG_CFLAGS)
+
+REL_CFLAGS  = $(BASE_CFLAGS) -O2 -g
+SAN_CFLAGS  = $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+              -fno-sanitize-recover=all -DARENA_MALLOC
+
+LIB_SRC  = $(filter-out compiler/main.c,$(wildcard compiler/*.c)) $(wildcard stdlib/*.c)
+MAIN_SRC = compiler/main.c
+TEST_SRC = $(wildcard tests/unit/*.c)
+TEMPLATE_SRC = $(wildcard templates/*.yaml)
+
+REL_OBJ = $(patsubst %.c,build/rel/%.o,$(LIB_SRC))
+SAN_OBJ = $(patsubst %.c,build/san/%.o,$(LIB_SRC))
+
+.PHONY: all deps check unit cases bad lint demo bench clean install
+
+all: bin/bulkhead
+
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "missing Debian packages:$$missing (run as root or install them)"; exit 1; fi; \
+	fi
+
+build/rel/%.o: %.c $(wildcard compiler/*.h stdlib/*.h) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(REL_CFLAGS) -c $< -o $@
+
+build/san/%.o: %.c $(wildcard compiler/*.h stdlib/*.h) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(SAN_CFLAGS) -c $< -o $@
+
+bin/bulkhead: $(REL_OBJ) build/rel/compiler/main.o
+	@mkdir -p bin
+	$(CC) $(REL_CFLAGS) $^ -o $@ $(PKG_LIBS) -lm
+
+build/san/bulkhead: $(SAN_OBJ) build/san/compiler/main.o
+	$(CC) $(SAN_CFLAGS) $^ -o $@ $(PKG_LIBS) -lm
+
+build/san/unit-tests: $(SAN_OBJ) $(TEST_SRC) tests/unit/helpers.h
+	$(CC) $(CPPFLAGS) $(SAN_CFLAGS) -iquote tests/unit $(TEST_SRC) $(SAN_OBJ) -o $@ \
+	  $(PKG_LIBS) $(shell pkg-config --libs criterion) -lm
+
+unit: build/san/unit-tests
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./build/san/unit-tests --jobs 2
+
+cases: build/san/bulkhead
+	BULKHEAD=$(CURDIR)/build/san/bulkhead sh tests/run-cases.sh tests/cases tests/bad
+
+lint:
+	@out=$$(mandoc -T lint -W warning man/*.[0-9] 2>&1); \
+	if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; echo "mandoc -T lint: clean"
+
+check: deps unit cases lint
+	BULKHEAD=$(CURDIR)/build/san/bulkhead sh tests/terraform/run.sh
+
+demo: deps bin/bulkhead
+	sh samples/demo.sh $(CURDIR)/bin/bulkhead
+
+bench: deps bin/bulkhead
+	sh bench/run.sh $(CURDIR)/bin/bulkhead
+
+clean:
+	rm -rf bin build samples/acme/out

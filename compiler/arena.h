@@ -1,0 +1,35 @@
+/* arena.h - one bump allocator per compilation, freed once. */
+#ifndef BULKHEAD_ARENA_H
+#define BULKHEAD_ARENA_H
+
+#include <stddef.h>
+
+struct arena_chunk;
+
+struct arena {
+	struct arena_chunk *chunks;
+	size_t used;		/* bytes used in the newest chunk */
+	size_t cap;		/* capacity of the newest chunk */
+};
+
+void arena_init(struct arena *a);
+void arena_free(struct arena *a);
+/* Never returns NULL: allocation failure aborts with a message. */
+void *arena_alloc(struct arena *a, size_t size);
+void *arena_zalloc(struct arena *a, size_t size);
+char *arena_strndup(struct arena *a, const char *s, size_t len);
+char *arena_strdup(struct arena *a, const char *s);
+char *arena_printf(struct arena *a, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#define ARENA_NEW(a, type) ((type *)arena_zalloc((a), sizeof(type)))
+#define ARENA_ARRAY(a, type, n) ((type *)arena_zalloc((a), sizeof(type) * (n)))
+
+/* Out-of-memory is fatal everywhere: the process cannot report anything
+ * sensible without memory, and nothing has been written yet. */
+void *xmalloc(size_t size);
+void *xrealloc(void *p, size_t size);
+void *xcalloc(size_t n, size_t size);
+char *xstrdup(const char *s);
+
+#endif

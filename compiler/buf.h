@@ -1,0 +1,29 @@
+/* buf.h - growable byte string, always NUL-terminated (like git's strbuf). */
+#ifndef BULKHEAD_BUF_H
+#define BULKHEAD_BUF_H
+
+#include <stddef.h>
+
+struct buf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+
+#define BUF_INIT { NULL, 0, 0 }
+
+void buf_init(struct buf *b);
+void buf_free(struct buf *b);
+void buf_reset(struct buf *b);
+void buf_grow(struct buf *b, size_t extra);
+void buf_add(struct buf *b, const void *data, size_t len);
+void buf_puts(struct buf *b, const char *s);
+void buf_putc(struct buf *b, char c);
+void buf_printf(struct buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Hands the string to the caller; the buffer is left empty. */
+char *buf_detach(struct buf *b, size_t *len);
+/* The contents as a C string ("" when empty, never NULL). */
+const char *buf_cstr(const struct buf *b);
+
+#endif

@@ -1,0 +1,66 @@
+/* cli.h - options every command shares, and the command table. */
+#ifndef BULKHEAD_CLI_H
+#define BULKHEAD_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+
+#include "emit.h"
+#include "project.h"
+
+enum color_mode { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
+
+struct cli {
+	bool quiet;
+	enum color_mode color;
+};
+
+/* Exit statuses (SPEC 9). */
+enum { EXIT_CLEAN = 0, EXIT_FINDINGS = 1, EXIT_ERROR = 2 };
+
+struct command {
+	const char *name;
+	int (*run)(struct cli *cli, int argc, char **argv);
+	const char *usage;
+	const char *summary;
+};
+
+/* Long options shared by every command; OPT_* values above 255. */
+enum { OPT_COLOR = 256, OPT_HELP, OPT_ALLOW_MOCKS, OPT_CHECK, OPT_EXPLAIN };
+#define CLI_COMMON_LONGOPTS \
+	{ "color", optional_argument, NULL, OPT_COLOR }, \
+	{ "quiet", no_argument, NULL, 'q' }, \
+	{ "help", no_argument, NULL, OPT_HELP }
+#define CLI_COMMON_SHORTOPTS "+C:qh"
+
+/* Handles -C, -q, --color and --help; returns 1 if handled, 0 if not a
+ * common option, -1 on a usage error (already reported). */
+int cli_common_option(struct cli *cli, const struct command *cmd, int opt, const char *arg);
+void cli_print_usage(const struct command *cmd, FILE *out);
+const struct command *cli_find_command(const char *name);
+/* Reports a usage error for cmd and returns EXIT_ERROR. */
+int cli_usage_error(const struct command *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Prints collected diagnostics to stderr; returns EXIT_ERROR if any were
+ * errors, else status. */
+int cli_finish(struct cli *cli, int status);
+
+/* The compiler pipeline up to evaluated, ordered units. */
+struct compilation {
+	struct project project;
+	bool opened;
+	struct unit **units;	/* selected units in (env, id) order */
+	size_t nunits;
+};
+
+/* Finds the root from the current directory, opens the project and runs
+ * merge, eval and the DAG for the selected units.  Returns -1 on errors. */
+int compile_run(struct compilation *c, const struct selection *sel);
+void compile_free(struct compilation *c);
+
+int cmd_build(struct cli *cli, int argc, char **argv);
+int cmd_validate(struct cli *cli, int argc, char **argv);
+int cmd_show(struct cli *cli, int argc, char **argv);
+int cmd_help(struct cli *cli, int argc, char **argv);
+
+#endif

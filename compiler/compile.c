@@ -1,0 +1,90 @@
+/* compile.c - drive the phases: project -> merge -> eval -> dag. */
+#include "cli.h"
+#include "dag.h"
+#include "eval.h"
+#include "include.h"
+#include "schema.h"
+
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int check_selection(const struct project *p, const struct selection *sel)
+{
+	int rc = 0;
+	const char **names = xcalloc(p->nenvs * 2 + 1, sizeof(char *));
+	for (size_t i = 0; i < p->nenvs; i++) {
+		names[2 * i] = p->envs[i]->label;
+		names[2 * i + 1] = p->envs[i]->name;
+	}
+	for (size_t i = 0; i < sel->nenvs; i++) {
+		bool found = false;
+		for (size_t k = 0; k < p->nenvs && !found; k++)
+			found = !strcmp(sel->envs[i], p->envs[k]->label) || !strcmp(sel->envs[i], p->envs[k]->name);
+		if (found)
+			continue;
+		const char *hint = schema_suggest(sel->envs[i], names);
+		diag_error(NULL, 0, "unknown environment '%s'%s%s%s", sel->envs[i],
+			   hint ? "; did you mean '" : "", hint ? hint : "", hint ? "'?" : "");
+		rc = -1;
+	}
+	free(names);
+	return rc;
+}
+
+static int check_unit_globs(const struct compilation *c, const struct selection *sel)
+{
+	int rc = 0;
+	for (size_t g = 0; g < sel->nunits; g++) {
+		bool hit = false;
+		for (size_t i = 0; i < c->nunits && !hit; i++)
+			hit = !fnmatch(sel->units[g], c->units[i]->id, 0);
+		if (!hit) {
+			diag_error(NULL, 0, "--unit '%s' matches no unit of the selected environments", sel->units[g]);
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
+int compile_run(struct compilation *c, const struct selection *sel)
+{
+	struct buf root = BUF_INIT;
+	struct project *p = &c->project;
+	int rc = -1;
+	memset(c, 0, sizeof(*c));
+	if (project_find_root(".", &root) < 0) {
+		diag_error(NULL, 0, "no bulkhead.yaml found in this directory or any parent");
+		goto out;
+	}
+	c->opened = true;
+	if (project_open(p, root.data) < 0 || check_selection(p, sel) < 0)
+		goto out;
+	/* Every unit is merged and evaluated, so a broken unit outside the
+	 * selection still fails the run: dependencies may reach it. */
+	rc = 0;
+	for (size_t i = 0; i < p->nunits; i++) {
+		struct unit *u = p->units[i];
+		if (include_resolve_unit(p, u) < 0 || include_resolve_vars(p, u) < 0 || eval_unit(p, u) < 0)
+			rc = -1;
+	}
+	if (rc == 0)
+		rc = dag_build(p, p->units, p->nunits);
+	if (rc < 0)
+		goto out;
+	c->units = ARENA_ARRAY(&p->arena, struct unit *, p->nunits + 1);
+	for (size_t i = 0; i < p->nunits; i++)
+		if (selection_has_unit(sel, p->units[i]->env->label, p->units[i]->env->name, p->units[i]->id))
+			c->units[c->nunits++] = p->units[i];
+	rc = check_unit_globs(c, sel);
+out:
+	buf_free(&root);
+	return rc;
+}
+
+void compile_free(struct compilation *c)
+{
+	if (c->opened)
+		project_close(&c->project);
+	c->opened = false;
+}

@@ -1,0 +1,44 @@
+/* diag.h - the diagnostics sink: the one piece of global mutable state.
+ *
+ * Locations are byte offsets into a source file; line and column are
+ * computed only when printing.  Errors are collected, sorted by (file,
+ * offset), capped, and printed gcc-style with the source line and a caret. */
+#ifndef BULKHEAD_DIAG_H
+#define BULKHEAD_DIAG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+/* A file as loaded: its root-relative path and its bytes. */
+struct srcfile {
+	const char *path;
+	const char *data;
+	size_t len;
+};
+
+enum { DIAG_CAP = 50 };
+
+enum diag_severity { DIAG_ERROR, DIAG_WARNING, DIAG_NOTE };
+
+/* Every call takes a file and an offset; file may be NULL for errors that
+ * belong to no file (usage, I/O), then offset is ignored. */
+void diag_error(const struct srcfile *file, size_t off, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void diag_warning(const struct srcfile *file, size_t off, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* A note attaches to the diagnostic reported just before it. */
+void diag_note(const struct srcfile *file, size_t off, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+size_t diag_error_count(void);
+/* Sorts, prints at most DIAG_CAP errors (then "too many errors") and
+ * clears the sink. */
+void diag_flush(FILE *out);
+void diag_clear(void);
+
+/* 1-based line and column (bytes) of an offset. */
+void srcfile_position(const struct srcfile *f, size_t off, unsigned *line, unsigned *col);
+/* Color on/off for diag_flush. */
+void diag_set_color(int on);
+
+#endif

@@ -1,0 +1,639 @@
+/* emit.c - tfvars rendering, manifest.json, atomic all-or-nothing writes. */
+#include "emit.h"
+#include "eval.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MANIFEST "manifest.json"
+#define TFVARS "terraform.tfvars.json"
+
+void hash_hex(XXH128_hash_t h, char out[33])
+{
+	snprintf(out, 33, "%016llx%016llx", (unsigned long long)h.high64, (unsigned long long)h.low64);
+}
+
+/* ---- selection ---- */
+
+bool selection_has_env(const struct selection *s, const struct env *e)
+{
+	if (!s || !s->nenvs)
+		return true;
+	for (size_t i = 0; i < s->nenvs; i++)
+		if (!strcmp(s->envs[i], e->label) || !strcmp(s->envs[i], e->name))
+			return true;
+	return false;
+}
+
+bool selection_has_unit(const struct selection *s, const char *env_label, const char *env_name,
+			const char *unit_id)
+{
+	if (!s)
+		return true;
+	bool env_ok = !s->nenvs;
+	for (size_t i = 0; i < s->nenvs && !env_ok; i++)
+		env_ok = !strcmp(s->envs[i], env_label) || !strcmp(s->envs[i], env_name);
+	if (!env_ok)
+		return false;
+	if (!s->nunits)
+		return true;
+	for (size_t i = 0; i < s->nunits; i++)
+		if (!fnmatch(s->units[i], unit_id, 0))
+			return true;
+	return false;
+}
+
+/* ---- planning ---- */
+
+static void expand_path(const struct project *p, const struct unit *u, struct buf *out)
+{
+	buf_reset(out);
+	for (const char *q = p->output_path; *q;) {
+		const char *close = *q == '{' ? strchr(q, '}') : NULL;
+		if (!close) {
+			buf_putc(out, *q++);
+			continue;
+		}
+		size_t n = (size_t)(close - q - 1);
+		const char *name = q + 1;
+		if (n == 3 && !strncmp(name, "env", 3))
+			buf_puts(out, u->env->name);
+		else if (n == 10 && !strncmp(name, "account_id", 10))
+			buf_puts(out, u->env->account_id);
+		else if (n == 6 && !strncmp(name, "region", 6))
+			buf_puts(out, u->env->region);
+		else if (n == 4 && !strncmp(name, "unit", 4))
+			buf_puts(out, u->id);
+		else if (n == 7 && !strncmp(name, "project", 7))
+			buf_puts(out, p->name);
+		q = close + 1;
+	}
+}
+
+static void add_file(struct emit_plan *plan, struct unit *u, char *path, struct buf *content)
+{
+	if (plan->nfiles == plan->cap)
+		plan->files = xrealloc(plan->files, (plan->cap = plan->cap ? plan->cap * 2 : 64) * sizeof(*plan->files));
+	struct out_file *f = &plan->files[plan->nfiles++];
+	f->path = path;
+	f->data = buf_detach(content, &f->len);
+	f->hash = XXH3_128bits(f->data, f->len);
+	f->unit = u;
+}
+
+int emit_plan(struct project *p, struct unit **units, size_t n, struct emit_plan *plan)
+{
+	struct buf dir = BUF_INIT, norm = BUF_INIT, content = BUF_INIT;
+	struct map seen;
+	int rc = 0;
+	memset(plan, 0, sizeof(*plan));
+	plan->units = units;
+	plan->nunits = n;
+	map_init(&seen);
+	for (size_t i = 0; i < n; i++) {
+		struct unit *u = units[i];
+		expand_path(p, u, &dir);
+		if (path_join("", dir.data, &norm) < 0 || !norm.len) {
+			const struct node *at = p->output_path_node;
+			diag_error(at ? at->file : NULL, at ? at->off : 0,
+				   "output.path gives '%s' for unit '%s' of '%s', outside the output dir",
+				   dir.data, u->id, u->env->label);
+			rc = -1;
+			continue;
+		}
+		char *path = arena_printf(&p->arena, "%s/%s", norm.data, TFVARS);
+		struct unit *prev = map_put(&seen, path, strlen(path), u);
+		if (prev) {
+			const struct node *at = p->output_path_node;
+			diag_error(at ? at->file : NULL, at ? at->off : 0,
+				   "output.path maps '%s:%s' and '%s:%s' to the same folder '%s'",
+				   prev->env->label, prev->id, u->env->label, u->id, norm.data);
+			rc = -1;
+			continue;
+		}
+		value_to_json(u->inputs, &content);
+		buf_putc(&content, '\n');
+		add_file(plan, u, path, &content);
+	}
+	map_free(&seen);
+	buf_free(&dir);
+	buf_free(&norm);
+	buf_free(&content);
+	return rc;
+}
+
+void emit_plan_free(struct emit_plan *plan)
+{
+	for (size_t i = 0; i < plan->nfiles; i++)
+		free(plan->files[i].data);
+	free(plan->files);
+	memset(plan, 0, sizeof(*plan));
+}
+
+/* ---- the previous manifest ---- */
+
+struct old_entry {
+	const struct node *node;	/* the unit entry */
+	bool selected;
+};
+
+struct old_manifest {
+	struct old_entry *entries;
+	size_t n;
+	struct map files;	/* path -> struct old_entry */
+	struct loaded_file file;
+};
+
+static int read_file(const char *path, struct buf *out, int *exists)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	*exists = fd >= 0;
+	if (fd < 0)
+		return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
+	buf_reset(out);
+	for (;;) {
+		buf_grow(out, 65536);
+		ssize_t n = read(fd, out->data + out->len, out->cap - out->len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			close(fd);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		out->len += (size_t)n;
+		out->data[out->len] = '\0';
+	}
+	close(fd);
+	return 0;
+}
+
+static bool manifest_entry_ok(const struct node *e)
+{
+	static const char *const str_keys[] = { "env", "env_name", "unit" };
+	if (e->kind != NODE_MAP) {
+		diag_error(e->file, e->off, "corrupt manifest: a unit entry must be a map");
+		return false;
+	}
+	for (size_t i = 0; i < 3; i++) {
+		const struct node *v = node_map_get(e, str_keys[i]);
+		if (!v || v->kind != NODE_STR) {
+			diag_error(e->file, e->off, "corrupt manifest: unit entry has no string '%s'", str_keys[i]);
+			return false;
+		}
+	}
+	const struct node *files = node_map_get(e, "files");
+	if (!files || files->kind != NODE_MAP) {
+		diag_error(e->file, e->off, "corrupt manifest: unit entry has no 'files' map");
+		return false;
+	}
+	for (size_t i = 0; i < files->map.len; i++) {
+		const struct node *k = files->map.pairs[i].key, *h = files->map.pairs[i].value;
+		struct buf norm = BUF_INIT;
+		bool bad_path = path_join("", k->str.s, &norm) < 0 || strcmp(norm.data, k->str.s) ||
+				!strcmp(k->str.s, MANIFEST);
+		buf_free(&norm);
+		if (bad_path) {
+			diag_error(k->file, k->off, "corrupt manifest: file path '%s' is not a plain relative path", k->str.s);
+			return false;
+		}
+		if (h->kind != NODE_STR || h->str.len != 32 || strspn(h->str.s, "0123456789abcdef") != 32) {
+			diag_error(h->file, h->off, "corrupt manifest: hash of '%s' is not 32 hex digits", k->str.s);
+			return false;
+		}
+	}
+	return true;
+}
+
+static int load_manifest(struct project *p, const char *out_dir, const struct selection *sel,
+			 struct old_manifest *m)
+{
+	struct buf data = BUF_INIT;
+	int exists, rc = -1;
+	char *path = arena_printf(&p->arena, "%s/%s", out_dir, MANIFEST);
+	struct limits lim = limits_default;
+	memset(m, 0, sizeof(*m));
+	map_init(&m->files);
+	if (read_file(path, &data, &exists) < 0) {
+		diag_error(NULL, 0, "cannot read '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	if (!exists) {
+		rc = 0;
+		goto out;
+	}
+	lim.file_size = (size_t)1 << 30;
+	lim.scalar_size = (size_t)1 << 20;
+	lim.nodes = (size_t)1 << 28;
+	m->file.src.path = arena_strdup(&p->arena, path);
+	m->file.src.data = arena_strndup(&p->arena, buf_cstr(&data), data.len);
+	m->file.src.len = data.len;
+	if (yaml_load(&p->arena, &m->file.src, &lim, &m->file.root) < 0)
+		goto out;
+	const struct node *doc = m->file.root;
+	const struct node *units = node_map_get(doc, "units");
+	const struct node *version = node_map_get(doc, "version");
+	if (doc->kind != NODE_MAP || !units || units->kind != NODE_SEQ || !version ||
+	    version->kind != NODE_INT || version->i != 1) {
+		diag_error(&m->file.src, 0, "corrupt manifest: expected {\"version\": 1, \"units\": [...]}");
+		goto out;
+	}
+	m->entries = ARENA_ARRAY(&p->arena, struct old_entry, units->seq.len);
+	for (size_t i = 0; i < units->seq.len; i++) {
+		const struct node *e = units->seq.items[i];
+		if (!manifest_entry_ok(e))
+			goto out;
+		struct old_entry *oe = &m->entries[m->n++];
+		oe->node = e;
+		oe->selected = selection_has_unit(sel, node_map_get(e, "env")->str.s,
+						  node_map_get(e, "env_name")->str.s, node_map_get(e, "unit")->str.s);
+		const struct node *files = node_map_get(e, "files");
+		for (size_t k = 0; k < files->map.len; k++) {
+			const struct node *key = files->map.pairs[k].key;
+			if (map_put(&m->files, key->str.s, key->str.len, oe)) {
+				diag_error(key->file, key->off, "corrupt manifest: file '%s' is listed twice", key->str.s);
+				goto out;
+			}
+		}
+	}
+	rc = 0;
+out:
+	buf_free(&data);
+	return rc;
+}
+
+/* ---- the new manifest ---- */
+
+static struct value *str_list(struct arena *a, const char **items, size_t n)
+{
+	struct value *v = value_list(a, n, NULL);
+	for (size_t i = 0; i < n; i++)
+		v->list.items[i] = value_cstr(a, items[i]);
+	return v;
+}
+
+static struct value *unit_entry(struct project *p, const struct emit_plan *plan, size_t *fi,
+				struct unit *u)
+{
+	struct arena *a = &p->arena;
+	struct value *e = value_map_room(a, 12);
+	struct value *files = value_map_room(a, 4);
+	while (*fi < plan->nfiles && plan->files[*fi].unit == u) {
+		char hex[33];
+		hash_hex(plan->files[*fi].hash, hex);
+		value_map_add(files, plan->files[*fi].path, value_cstr(a, arena_strdup(a, hex)));
+		(*fi)++;
+	}
+	value_map_sort(files);
+	const char **deps = ARENA_ARRAY(a, const char *, u->ndeps + 1);
+	for (size_t i = 0; i < u->ndeps; i++)
+		deps[i] = arena_printf(a, "%s:%s", u->deps[i].target_env, u->deps[i].target_id);
+	value_map_add(e, "account_id", value_cstr(a, u->env->account_id));
+	value_map_add(e, "dependencies", str_list(a, deps, u->ndeps));
+	value_map_add(e, "env", value_cstr(a, u->env->label));
+	value_map_add(e, "env_name", value_cstr(a, u->env->name));
+	value_map_add(e, "files", files);
+	value_map_add(e, "level", value_int(a, u->level, NULL));
+	value_map_add(e, "mocked", value_list(a, 0, NULL));
+	value_map_add(e, "region", value_cstr(a, u->env->region));
+	value_map_add(e, "source", u->source ? value_cstr(a, u->source) : value_null(a, NULL));
+	value_map_add(e, "unit", value_cstr(a, u->id));
+	value_map_sort(e);
+	return e;
+}
+
+static int compare_entries(const void *pa, const void *pb)
+{
+	const struct value *a = *(struct value *const *)pa, *b = *(struct value *const *)pb;
+	int c = strcmp(value_map_get(a, "env")->str.s, value_map_get(b, "env")->str.s);
+	return c ? c : strcmp(value_map_get(a, "unit")->str.s, value_map_get(b, "unit")->str.s);
+}
+
+/* Entries of this build plus the previous manifest's entries outside the
+ * selection, sorted by (env, unit). */
+static void render_manifest(struct project *p, const struct emit_plan *plan,
+			    const struct old_manifest *old, struct buf *out)
+{
+	struct arena *a = &p->arena;
+	size_t cap = plan->nunits + old->n, n = 0, fi = 0;
+	struct value *units = value_list(a, cap, NULL);
+	for (size_t i = 0; i < plan->nunits; i++)
+		units->list.items[n++] = unit_entry(p, plan, &fi, plan->units[i]);
+	for (size_t i = 0; i < old->n; i++)
+		if (!old->entries[i].selected)
+			units->list.items[n++] = value_from_node(a, old->entries[i].node);
+	units->list.len = n;
+	qsort(units->list.items, n, sizeof(struct value *), compare_entries);
+	struct value *doc = value_map_room(a, 4);
+	value_map_add(doc, "generator", value_cstr(a, "bulkhead"));
+	value_map_add(doc, "project", value_cstr(a, p->name));
+	value_map_add(doc, "units", units);
+	value_map_add(doc, "version", value_int(a, 1, NULL));
+	value_map_sort(doc);
+	buf_reset(out);
+	value_to_json(doc, out);
+	buf_putc(out, '\n');
+}
+
+/* ---- writing ---- */
+
+enum action { ACT_KEEP, ACT_WRITE };
+
+struct write_state {
+	const char *out_dir;
+	char **temps;		/* temp path per file to write, NULL if kept */
+	char **created_dirs;
+	size_t ncreated;
+};
+
+static int write_all(int fd, const char *data, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, data, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static char *join(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	char *s = xmalloc(la + lb + 2);
+	memcpy(s, a, la);
+	s[la] = '/';
+	memcpy(s + la + 1, b, lb + 1);
+	return s;
+}
+
+/* mkdir -p, remembering what it created so a failure can undo it. */
+static int make_dirs(struct write_state *ws, const char *dir)
+{
+	struct stat st;
+	if (stat(dir, &st) == 0)
+		return S_ISDIR(st.st_mode) ? 0 : (errno = ENOTDIR, -1);
+	char *parent = xstrdup(dir);
+	char *slash = strrchr(parent, '/');
+	int rc = 0;
+	if (slash && slash != parent) {
+		*slash = '\0';
+		rc = make_dirs(ws, parent);
+	}
+	free(parent);
+	if (rc < 0)
+		return -1;
+	if (mkdir(dir, 0777) < 0 && errno != EEXIST)
+		return -1;
+	ws->created_dirs = xrealloc(ws->created_dirs, (ws->ncreated + 1) * sizeof(char *));
+	ws->created_dirs[ws->ncreated++] = xstrdup(dir);
+	return 0;
+}
+
+static char *write_temp(struct write_state *ws, const char *rel, const char *data, size_t len)
+{
+	char *final = join(ws->out_dir, rel);
+	char *slash = strrchr(final, '/');
+	*slash = '\0';
+	char *temp = NULL;
+	if (make_dirs(ws, final) < 0) {
+		diag_error(NULL, 0, "cannot create directory '%s': %s", final, strerror(errno));
+		goto out;
+	}
+	size_t n = strlen(final) + strlen(slash + 1) + 64;
+	temp = xmalloc(n);
+	snprintf(temp, n, "%s/.%s.tmp-%ld", final, slash + 1, (long)getpid());
+	int fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	if (fd < 0 || write_all(fd, data, len) < 0 || close(fd) < 0) {
+		int err = errno;
+		diag_error(NULL, 0, "cannot write '%s': %s", temp, strerror(err));
+		if (fd >= 0)
+			unlink(temp);
+		free(temp);
+		temp = NULL;
+	}
+out:
+	free(final);
+	return temp;
+}
+
+static void rollback(struct write_state *ws, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ws->temps[i])
+			unlink(ws->temps[i]);
+	for (size_t i = ws->ncreated; i-- > 0;)
+		rmdir(ws->created_dirs[i]);
+}
+
+static void prune_dirs(const char *out_dir, const char *rel)
+{
+	char *path = join(out_dir, rel);
+	for (char *slash = strrchr(path, '/'); slash && strlen(path) > strlen(out_dir); slash = strrchr(path, '/')) {
+		*slash = '\0';
+		if (strlen(path) <= strlen(out_dir) || rmdir(path) < 0)
+			break;
+	}
+	free(path);
+}
+
+static int lock_output(const char *out_dir, int *fd)
+{
+	char *path = join(out_dir, ".bulkhead.lock");
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+	int rc = 0;
+	if (*fd < 0 || flock(*fd, LOCK_EX) < 0) {
+		diag_error(NULL, 0, "cannot lock '%s': %s", path, strerror(errno));
+		rc = -1;
+	}
+	free(path);
+	return rc;
+}
+
+struct change_list {
+	enum action *actions;
+	const char **removals;
+	size_t nremovals;
+	bool manifest_changed;
+	struct buf manifest;
+};
+
+/* Compares the plan with the disk and the previous manifest. */
+static int diff_outputs(struct project *p, const struct emit_plan *plan, const struct old_manifest *old,
+			const char *out_dir, struct change_list *cl)
+{
+	struct buf cur = BUF_INIT;
+	struct map planned;
+	int rc = 0, exists;
+	map_init(&planned);
+	cl->actions = xcalloc(plan->nfiles + 1, sizeof(*cl->actions));
+	for (size_t i = 0; i < plan->nfiles; i++) {
+		const struct out_file *f = &plan->files[i];
+		char *full = join(out_dir, f->path);
+		map_put(&planned, f->path, strlen(f->path), (void *)f);
+		if (read_file(full, &cur, &exists) < 0) {
+			diag_error(NULL, 0, "cannot read '%s': %s", full, strerror(errno));
+			rc = -1;
+		} else if (exists && cur.len == f->len && !memcmp(cur.data, f->data, f->len)) {
+			cl->actions[i] = ACT_KEEP;
+		} else if (exists && !map_get(&old->files, f->path, strlen(f->path))) {
+			diag_error(NULL, 0, "refusing to overwrite '%s': bulkhead did not write it (not in %s)",
+				   full, MANIFEST);
+			rc = -1;
+		} else {
+			cl->actions[i] = ACT_WRITE;
+		}
+		free(full);
+	}
+	cl->removals = xcalloc(old->files.len + 1, sizeof(char *));
+	for (size_t i = 0; i < old->files.cap; i++) {
+		const struct map_slot *s = &old->files.slots[i];
+		const struct old_entry *oe = s->value;
+		if (s->key && oe->selected && !map_get(&planned, s->key, s->keylen))
+			cl->removals[cl->nremovals++] = s->key;
+	}
+	render_manifest(p, plan, old, &cl->manifest);
+	char *mpath = join(out_dir, MANIFEST);
+	if (read_file(mpath, &cur, &exists) == 0)
+		cl->manifest_changed = !exists || cur.len != cl->manifest.len ||
+				       memcmp(cur.data, cl->manifest.data, cur.len);
+	free(mpath);
+	map_free(&planned);
+	buf_free(&cur);
+	return rc;
+}
+
+static int compare_cstr(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void print_changes(const struct emit_plan *plan, const struct change_list *cl,
+			  const char *display, bool check, bool quiet)
+{
+	if (quiet)
+		return;
+	for (size_t i = 0; i < plan->nfiles; i++)
+		if (cl->actions[i] == ACT_WRITE)
+			printf("%s %s/%s\n", check ? "would write" : "wrote", display, plan->files[i].path);
+	for (size_t i = 0; i < cl->nremovals; i++)
+		printf("%s %s/%s\n", check ? "would remove" : "removed", display, cl->removals[i]);
+}
+
+static int apply_changes(const struct emit_plan *plan, struct change_list *cl, const char *out_dir)
+{
+	struct write_state ws = { .out_dir = out_dir };
+	int lock_fd = -1, rc = -1;
+	size_t n = plan->nfiles;
+	ws.temps = xcalloc(n + 1, sizeof(char *));
+	if (make_dirs(&ws, out_dir) < 0) {
+		diag_error(NULL, 0, "cannot create directory '%s': %s", out_dir, strerror(errno));
+		goto out;
+	}
+	if (lock_output(out_dir, &lock_fd) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		if (cl->actions[i] == ACT_WRITE &&
+		    !(ws.temps[i] = write_temp(&ws, plan->files[i].path, plan->files[i].data, plan->files[i].len))) {
+			rollback(&ws, n);
+			goto out;
+		}
+	char *mtemp = cl->manifest_changed ? write_temp(&ws, MANIFEST, cl->manifest.data, cl->manifest.len) : NULL;
+	if (cl->manifest_changed && !mtemp) {
+		rollback(&ws, n);
+		goto out;
+	}
+	/* Point of no return: renames are atomic one by one; the manifest
+	 * goes last so it never names a file that is not there. */
+	rc = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!ws.temps[i])
+			continue;
+		char *final = join(out_dir, plan->files[i].path);
+		if (rename(ws.temps[i], final) < 0) {
+			diag_error(NULL, 0, "cannot rename '%s' to '%s': %s", ws.temps[i], final, strerror(errno));
+			unlink(ws.temps[i]);
+			rc = -1;
+		}
+		free(final);
+	}
+	for (size_t i = 0; i < cl->nremovals; i++) {
+		char *full = join(out_dir, cl->removals[i]);
+		if (unlink(full) < 0 && errno != ENOENT) {
+			diag_error(NULL, 0, "cannot remove '%s': %s", full, strerror(errno));
+			rc = -1;
+		}
+		free(full);
+		prune_dirs(out_dir, cl->removals[i]);
+	}
+	if (mtemp) {
+		char *final = join(out_dir, MANIFEST);
+		if (rc < 0 || rename(mtemp, final) < 0) {
+			if (rc == 0)
+				diag_error(NULL, 0, "cannot rename '%s': %s", mtemp, strerror(errno));
+			unlink(mtemp);
+			rc = -1;
+		}
+		free(final);
+		free(mtemp);
+	}
+out:
+	if (lock_fd >= 0)
+		close(lock_fd);
+	for (size_t i = 0; i < n; i++)
+		free(ws.temps[i]);
+	free(ws.temps);
+	for (size_t i = 0; i < ws.ncreated; i++)
+		free(ws.created_dirs[i]);
+	free(ws.created_dirs);
+	return rc;
+}
+
+int emit_write(struct project *p, const struct emit_plan *plan, const struct selection *sel,
+	       const char *out_dir, const char *display, bool check, bool quiet,
+	       struct emit_result *res)
+{
+	struct old_manifest old;
+	struct change_list cl = { 0 };
+	int rc = -1;
+	memset(res, 0, sizeof(*res));
+	if (load_manifest(p, out_dir, sel, &old) < 0)
+		goto out;
+	if (diff_outputs(p, plan, &old, out_dir, &cl) < 0)
+		goto out;
+	qsort(cl.removals, cl.nremovals, sizeof(char *), compare_cstr);
+	for (size_t i = 0; i < plan->nfiles; i++)
+		cl.actions[i] == ACT_WRITE ? res->written++ : res->unchanged++;
+	res->removed = cl.nremovals;
+	res->manifest_changed = cl.manifest_changed;
+	if (check) {
+		print_changes(plan, &cl, display, true, quiet);
+		if (cl.manifest_changed && !quiet)
+			printf("would write %s/%s\n", display, MANIFEST);
+		rc = 0;
+		goto out;
+	}
+	if (res->written || res->removed || cl.manifest_changed)
+		rc = apply_changes(plan, &cl, out_dir);
+	else
+		rc = 0;
+	if (rc == 0)
+		print_changes(plan, &cl, display, false, quiet);
+out:
+	map_free(&old.files);
+	free(cl.actions);
+	free(cl.removals);
+	buf_free(&cl.manifest);
+	return rc;
+}

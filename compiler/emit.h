@@ -1,0 +1,58 @@
+/* emit.h - render per-unit files and write them all-or-nothing.
+ *
+ * Planning renders every file in memory; writing happens only when the
+ * whole plan is good: temp files first, then renames, then deletions of
+ * files the previous manifest recorded for units that are gone, and the
+ * manifest last.  Unchanged files are not rewritten. */
+#ifndef BULKHEAD_EMIT_H
+#define BULKHEAD_EMIT_H
+
+#include <stdbool.h>
+#include <xxhash.h>
+
+#include "project.h"
+
+struct out_file {
+	char *path;		/* relative to the output dir */
+	char *data;
+	size_t len;
+	XXH128_hash_t hash;
+	struct unit *unit;
+};
+
+struct selection {
+	const char **envs;	/* env labels or names; none = all */
+	size_t nenvs;
+	const char **units;	/* unit id globs; none = all */
+	size_t nunits;
+};
+
+struct emit_plan {
+	struct out_file *files;
+	size_t nfiles, cap;
+	struct unit **units;	/* selected units, sorted by (env order, id) */
+	size_t nunits;
+};
+
+struct emit_result {
+	size_t written, unchanged, removed;
+	bool manifest_changed;
+};
+
+bool selection_has_env(const struct selection *s, const struct env *e);
+bool selection_has_unit(const struct selection *s, const char *env_label, const char *env_name,
+			const char *unit_id);
+
+/* Renders terraform.tfvars.json of every selected unit. */
+int emit_plan(struct project *p, struct unit **units, size_t n, struct emit_plan *plan);
+void emit_plan_free(struct emit_plan *plan);
+/* Writes the plan under out_dir (absolute).  With check set, writes
+ * nothing and prints what would change; *changed tells whether anything
+ * differs.  display is the output dir as the user names it. */
+int emit_write(struct project *p, const struct emit_plan *plan, const struct selection *sel,
+	       const char *out_dir, const char *display, bool check, bool quiet,
+	       struct emit_result *res);
+/* The xxh3-128 of data as 32 lowercase hex digits. */
+void hash_hex(XXH128_hash_t h, char out[33]);
+
+#endif

@@ -1,0 +1,580 @@
+/* include.c - linearise includes, confine paths, merge with tags. */
+#include "include.h"
+#include "schema.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const unit_keys[] = {
+	"include", "source", "locals", "dependencies", "inputs", "drift", NULL,
+};
+static const char *const include_keys[] = { "path", "as", "merge", NULL };
+static const char *const drift_keys[] = { "allow", "only", "promoted", NULL };
+static const char *const dependency_keys[] = { "path", "mock_outputs", NULL };
+
+/* ---- merging ---- */
+
+static struct node *apply_tags(struct arena *a, const struct node *n);
+
+static struct node *copy_node(struct arena *a, const struct node *n)
+{
+	struct node *c = ARENA_NEW(a, struct node);
+	*c = *n;
+	c->tag = TAG_NONE;
+	return c;
+}
+
+static bool tag_fits(const struct node *n)
+{
+	if (n->tag == TAG_REPLACE && n->kind != NODE_MAP) {
+		diag_error(n->file, n->off, "!replace applies to a map, not a %s", node_kind_name(n->kind));
+		return false;
+	}
+	if (n->tag == TAG_APPEND && n->kind != NODE_SEQ) {
+		diag_error(n->file, n->off, "!append applies to a list, not a %s", node_kind_name(n->kind));
+		return false;
+	}
+	return true;
+}
+
+static bool subtree_has_tags(const struct node *n)
+{
+	if (n->tag != TAG_NONE)
+		return true;
+	if (n->kind == NODE_SEQ)
+		for (size_t i = 0; i < n->seq.len; i++)
+			if (subtree_has_tags(n->seq.items[i]))
+				return true;
+	if (n->kind == NODE_MAP)
+		for (size_t i = 0; i < n->map.len; i++)
+			if (subtree_has_tags(n->map.pairs[i].value))
+				return true;
+	return false;
+}
+
+/* A node with nothing beneath it to merge onto: !append gives the list,
+ * !unset of nothing is a no-op (the caller drops the key), !replace gives
+ * the map. */
+static struct node *apply_tags(struct arena *a, const struct node *n)
+{
+	if (!tag_fits(n))
+		return NULL;
+	if (!subtree_has_tags(n))
+		return (struct node *)n;
+	struct node *c = copy_node(a, n);
+	if (n->kind == NODE_SEQ) {
+		c->seq.items = ARENA_ARRAY(a, struct node *, n->seq.len);
+		for (size_t i = 0; i < n->seq.len; i++) {
+			if (n->seq.items[i]->tag == TAG_UNSET) {
+				diag_error(n->seq.items[i]->file, n->seq.items[i]->off, "!unset applies to a map key, not a list item");
+				return NULL;
+			}
+			if (!(c->seq.items[i] = apply_tags(a, n->seq.items[i])))
+				return NULL;
+		}
+	} else if (n->kind == NODE_MAP) {
+		c->map.pairs = ARENA_ARRAY(a, struct node_pair, n->map.len);
+		c->map.len = 0;
+		for (size_t i = 0; i < n->map.len; i++) {
+			const struct node_pair *pr = &n->map.pairs[i];
+			if (pr->value->tag == TAG_UNSET)
+				continue;
+			struct node *v = apply_tags(a, pr->value);
+			if (!v)
+				return NULL;
+			c->map.pairs[c->map.len++] = (struct node_pair){ pr->key, v };
+		}
+	}
+	return c;
+}
+
+static struct node *merge_value(struct arena *a, const struct node *base, const struct node *over,
+				bool deep);
+
+static struct node *append_lists(struct arena *a, const struct node *base, const struct node *over)
+{
+	struct node *c = copy_node(a, over);
+	c->seq.len = base->seq.len + over->seq.len;
+	c->seq.items = ARENA_ARRAY(a, struct node *, c->seq.len);
+	memcpy(c->seq.items, base->seq.items, base->seq.len * sizeof(struct node *));
+	for (size_t i = 0; i < over->seq.len; i++)
+		if (!(c->seq.items[base->seq.len + i] = apply_tags(a, over->seq.items[i])))
+			return NULL;
+	return c;
+}
+
+static long find_key(const struct node_pair *pairs, size_t len, const struct node *key,
+		     const struct map *index)
+{
+	if (index) {
+		void *v = map_get(index, key->str.s, key->str.len);
+		return v ? (long)((uintptr_t)v - 1) : -1;
+	}
+	for (size_t i = 0; i < len; i++)
+		if (pairs[i].key->str.len == key->str.len && !strcmp(pairs[i].key->str.s, key->str.s))
+			return (long)i;
+	return -1;
+}
+
+/* Result: base's keys in order (merged or removed), then over's new keys. */
+static struct node *merge_maps(struct arena *a, const struct node *base, const struct node *over,
+			       bool deep)
+{
+	struct node *c = copy_node(a, over);
+	struct node_pair *pairs = ARENA_ARRAY(a, struct node_pair, base->map.len + over->map.len);
+	bool *removed = ARENA_ARRAY(a, bool, base->map.len + over->map.len);
+	size_t len = base->map.len;
+	struct map index;
+	bool use_index = base->map.len > 16;
+	map_init(&index);
+	memcpy(pairs, base->map.pairs, base->map.len * sizeof(*pairs));
+	if (use_index)
+		for (size_t i = 0; i < len; i++)
+			map_put(&index, pairs[i].key->str.s, pairs[i].key->str.len, (void *)(uintptr_t)(i + 1));
+	for (size_t i = 0; i < over->map.len; i++) {
+		const struct node_pair *op = &over->map.pairs[i];
+		long at = find_key(pairs, base->map.len, op->key, use_index ? &index : NULL);
+		if (op->value->tag == TAG_UNSET) {
+			if (at >= 0)
+				removed[at] = true;
+			continue;
+		}
+		struct node *v = at >= 0 ? merge_value(a, pairs[at].value, op->value, deep)
+					 : apply_tags(a, op->value);
+		if (!v) {
+			map_free(&index);
+			return NULL;
+		}
+		if (at >= 0) {
+			pairs[at].value = v;
+			removed[at] = false;
+		} else {
+			pairs[len++] = (struct node_pair){ op->key, v };
+		}
+	}
+	map_free(&index);
+	c->map.pairs = pairs;
+	c->map.len = 0;
+	for (size_t i = 0; i < len; i++)
+		if (!removed[i])
+			pairs[c->map.len++] = pairs[i];
+	return c;
+}
+
+static struct node *merge_value(struct arena *a, const struct node *base, const struct node *over,
+				bool deep)
+{
+	if (!tag_fits(over))
+		return NULL;
+	if (over->tag == TAG_APPEND) {
+		if (!base || base->kind == NODE_NULL)
+			return apply_tags(a, over);
+		if (base->kind != NODE_SEQ) {
+			diag_error(over->file, over->off, "!append onto a %s: the inherited value is not a list",
+				   node_kind_name(base->kind));
+			diag_note(base->file, base->off, "inherited value defined here");
+			return NULL;
+		}
+		return append_lists(a, base, over);
+	}
+	if (over->tag != TAG_REPLACE && deep && base && base->kind == NODE_MAP && over->kind == NODE_MAP)
+		return merge_maps(a, base, over, true);
+	return apply_tags(a, over);
+}
+
+struct node *merge_nodes(struct arena *a, const struct node *base, const struct node *over,
+			 enum merge_mode mode)
+{
+	if (!over)
+		return base ? apply_tags(a, base) : NULL;
+	if (!base || base->kind != NODE_MAP || over->kind != NODE_MAP)
+		return merge_value(a, base, over, mode == MERGE_DEEP);
+	/* Shallow: top-level keys merge as whole values. */
+	if (mode == MERGE_SHALLOW)
+		return merge_maps(a, base, over, false);
+	return merge_maps(a, base, over, true);
+}
+
+/* ---- file shape ---- */
+
+static bool check_include_entry(const struct node *e)
+{
+	if (e->kind == NODE_STR)
+		return true;
+	if (!schema_expect(e, NODE_MAP, "an include entry"))
+		return false;
+	bool ok = schema_check_keys(e, include_keys, "include entry") == 0;
+	const struct node *path = node_map_get(e, "path");
+	const struct node *as = node_map_get(e, "as");
+	const struct node *merge = node_map_get(e, "merge");
+	if (!path) {
+		diag_error(e->file, e->off, "include entry has no 'path'");
+		ok = false;
+	} else {
+		ok &= schema_expect_string(path, "include path");
+	}
+	if (as)
+		ok &= schema_expect_string(as, "include 'as'");
+	if (merge && schema_expect_string(merge, "include 'merge'")) {
+		const char *m = merge->str.s;
+		if (strcmp(m, "deep") && strcmp(m, "shallow") && strcmp(m, "none")) {
+			diag_error(merge->file, merge->off, "merge must be deep, shallow or none, not '%s'", m);
+			ok = false;
+		} else if (!strcmp(m, "none") && !as) {
+			diag_error(merge->file, merge->off, "merge: none needs 'as' to name the include");
+			ok = false;
+		}
+	} else if (merge) {
+		ok = false;
+	}
+	return ok;
+}
+
+static bool check_drift_block(const struct node *d)
+{
+	if (!schema_expect(d, NODE_MAP, "drift"))
+		return false;
+	bool ok = schema_check_keys(d, drift_keys, "drift") == 0;
+	for (size_t i = 0; i < d->map.len; i++)
+		if (d->map.pairs[i].value->tag == TAG_NONE)
+			ok &= schema_expect_string_list(d->map.pairs[i].value, "a drift list");
+	return ok;
+}
+
+static bool check_dependencies(const struct node *deps)
+{
+	if (!schema_expect(deps, NODE_MAP, "dependencies"))
+		return false;
+	bool ok = true;
+	for (size_t i = 0; i < deps->map.len; i++) {
+		const struct node *d = deps->map.pairs[i].value;
+		if (d->tag == TAG_UNSET)
+			continue;
+		if (!schema_expect(d, NODE_MAP, "a dependency")) {
+			ok = false;
+			continue;
+		}
+		ok &= schema_check_keys(d, dependency_keys, "dependency") == 0;
+		const struct node *path = node_map_get(d, "path");
+		const struct node *mocks = node_map_get(d, "mock_outputs");
+		if (path)
+			ok &= schema_expect_string(path, "dependency path");
+		if (mocks)
+			ok &= schema_expect(mocks, NODE_MAP, "mock_outputs");
+	}
+	return ok;
+}
+
+/* Checks the keys and shapes of a unit or include file. */
+static bool check_unit_file(const struct node *doc)
+{
+	if (doc->kind == NODE_NULL)
+		return true;
+	if (!schema_expect(doc, NODE_MAP, "a unit or include file"))
+		return false;
+	bool ok = schema_check_keys(doc, unit_keys, "unit file") == 0;
+	const struct node *n;
+	if ((n = node_map_get(doc, "include"))) {
+		if ((ok &= schema_expect(n, NODE_SEQ, "include")))
+			for (size_t i = 0; i < n->seq.len; i++)
+				ok &= check_include_entry(n->seq.items[i]);
+	}
+	if ((n = node_map_get(doc, "source")) && n->tag != TAG_UNSET)
+		ok &= schema_expect_string(n, "source");
+	if ((n = node_map_get(doc, "locals")) && n->tag != TAG_UNSET)
+		ok &= schema_expect(n, NODE_MAP, "locals");
+	if ((n = node_map_get(doc, "inputs")) && n->tag != TAG_UNSET)
+		ok &= schema_expect(n, NODE_MAP, "inputs");
+	if ((n = node_map_get(doc, "dependencies")) && n->tag != TAG_UNSET)
+		ok &= check_dependencies(n);
+	if ((n = node_map_get(doc, "drift")) && n->tag != TAG_UNSET)
+		ok &= check_drift_block(n);
+	return ok;
+}
+
+/* The file's body: every key but include. */
+static struct node *body_of(struct arena *a, const struct node *doc)
+{
+	if (doc->kind != NODE_MAP || !node_map_find(doc, "include"))
+		return (struct node *)doc;
+	struct node *c = copy_node(a, doc);
+	c->tag = doc->tag;
+	c->map.pairs = ARENA_ARRAY(a, struct node_pair, doc->map.len);
+	c->map.len = 0;
+	for (size_t i = 0; i < doc->map.len; i++)
+		if (strcmp(doc->map.pairs[i].key->str.s, "include"))
+			c->map.pairs[c->map.len++] = doc->map.pairs[i];
+	return c;
+}
+
+/* ---- linearisation ---- */
+
+struct step {
+	struct loaded_file *file;
+	enum merge_mode mode;
+};
+
+struct chain_link {
+	const char *path;
+	const struct node *entry;	/* the include entry that led here */
+};
+
+struct linear {
+	struct project *p;
+	struct unit *unit;
+	struct step *steps;
+	size_t nsteps, cap;
+	struct map seen;	/* path -> file, applied once */
+	struct chain_link chain[64];
+	size_t depth;
+	bool in_none;		/* inside a merge: none include: tags are errors */
+};
+
+static const struct node *entry_path_node(const struct node *e)
+{
+	return e->kind == NODE_STR ? e : node_map_get(e, "path");
+}
+
+static enum merge_mode entry_mode(const struct node *e)
+{
+	const struct node *m = e->kind == NODE_MAP ? node_map_get(e, "merge") : NULL;
+	if (!m || !strcmp(m->str.s, "deep"))
+		return MERGE_DEEP;
+	return !strcmp(m->str.s, "shallow") ? MERGE_SHALLOW : MERGE_NONE;
+}
+
+/* Resolves an include path relative to the including file (or the root
+ * for "//"), refusing URLs, absolute paths, escapes and refused areas. */
+static const char *resolve_include(struct project *p, const char *from, const struct node *pn)
+{
+	const char *raw = pn->str.s;
+	struct buf out = BUF_INIT;
+	const char *result = NULL;
+	if (path_is_url(raw)) {
+		diag_error(pn->file, pn->off, "include '%s' is a URL: includes must be files in the repo", raw);
+		goto out;
+	}
+	if (raw[0] == '/' && raw[1] != '/') {
+		diag_error(pn->file, pn->off, "include '%s' is an absolute path: use // for the project root", raw);
+		goto out;
+	}
+	if (path_join(path_dirname(&p->arena, from), raw, &out) < 0) {
+		diag_error(pn->file, pn->off, "include '%s' leads outside the project root", raw);
+		goto out;
+	}
+	if (path_within(out.data, p->outputs_dir) || path_within(out.data, p->output_dir)) {
+		diag_error(pn->file, pn->off, "include '%s' points into the outputs or output dir", raw);
+		goto out;
+	}
+	result = arena_strdup(&p->arena, out.data);
+out:
+	buf_free(&out);
+	return result;
+}
+
+static void report_cycle(struct linear *l, const char *path, const struct node *entry)
+{
+	size_t start = 0;
+	while (strcmp(l->chain[start].path, path))
+		start++;
+	struct buf msg = BUF_INIT;
+	for (size_t i = start; i < l->depth; i++)
+		buf_printf(&msg, "%s -> ", l->chain[i].path);
+	buf_puts(&msg, path);
+	diag_error(entry->file, entry->off, "include cycle: %s", msg.data);
+	for (size_t i = start + 1; i < l->depth; i++)
+		diag_note(l->chain[i].entry->file, l->chain[i].entry->off, "'%s' included from here",
+			  l->chain[i].path);
+	buf_free(&msg);
+}
+
+static void add_step(struct linear *l, struct loaded_file *f, enum merge_mode mode)
+{
+	if (l->nsteps == l->cap)
+		l->steps = xrealloc(l->steps, (l->cap = l->cap ? l->cap * 2 : 8) * sizeof(*l->steps));
+	l->steps[l->nsteps++] = (struct step){ f, mode };
+}
+
+static int visit(struct linear *l, const char *path, const struct node *entry, enum merge_mode mode);
+static struct node *merge_steps(struct arena *a, const struct step *steps, size_t n);
+static struct node *empty_map(struct arena *a);
+
+/* merge: none (or an 'as' name): the include's own merged result, exposed
+ * as include.<as>.*, linearised on its own. */
+static int expose(struct linear *l, const char *path, const struct node *entry)
+{
+	const struct node *as = node_map_get(entry, "as");
+	struct linear sub = { .p = l->p, .unit = l->unit, .depth = l->depth,
+			      .in_none = l->in_none || entry_mode(entry) == MERGE_NONE };
+	memcpy(sub.chain, l->chain, l->depth * sizeof(*l->chain));
+	map_init(&sub.seen);
+	int rc = visit(&sub, path, entry, MERGE_DEEP);
+	struct node *merged = rc == 0 ? merge_steps(&l->p->arena, sub.steps, sub.nsteps) : NULL;
+	if (rc == 0 && !merged)
+		rc = -1;
+	if (rc == 0 && map_put(&l->unit->exposed, as->str.s, as->str.len, merged)) {
+		diag_error(as->file, as->off, "include name '%s' is used twice", as->str.s);
+		rc = -1;
+	}
+	free(sub.steps);
+	map_free(&sub.seen);
+	return rc;
+}
+
+static int check_no_tags(const struct node *n)
+{
+	if (n->tag != TAG_NONE) {
+		diag_error(n->file, n->off, "tags are not allowed in a merge: none include");
+		return -1;
+	}
+	int rc = 0;
+	if (n->kind == NODE_SEQ)
+		for (size_t i = 0; i < n->seq.len; i++)
+			rc |= check_no_tags(n->seq.items[i]);
+	if (n->kind == NODE_MAP)
+		for (size_t i = 0; i < n->map.len; i++)
+			rc |= check_no_tags(n->map.pairs[i].value);
+	return rc;
+}
+
+static int visit_includes(struct linear *l, struct loaded_file *f)
+{
+	const struct node *list = node_map_get(f->root, "include");
+	int rc = 0;
+	for (size_t i = 0; list && i < list->seq.len; i++) {
+		const struct node *e = list->seq.items[i];
+		const char *target = resolve_include(l->p, f->src.path, entry_path_node(e));
+		if (!target) {
+			rc = -1;
+			continue;
+		}
+		enum merge_mode mode = entry_mode(e);
+		if (mode != MERGE_NONE && visit(l, target, e, mode) < 0)
+			rc = -1;
+		else if (e->kind == NODE_MAP && node_map_get(e, "as") && expose(l, target, e) < 0)
+			rc = -1;
+	}
+	return rc;
+}
+
+static int visit(struct linear *l, const char *path, const struct node *entry, enum merge_mode mode)
+{
+	for (size_t i = 0; i < l->depth; i++)
+		if (!strcmp(l->chain[i].path, path)) {
+			report_cycle(l, path, entry);
+			return -1;
+		}
+	if (map_get(&l->seen, path, strlen(path)))
+		return 0;
+	if (l->depth >= l->p->limits.include_depth || l->depth >= 64) {
+		diag_error(entry->file, entry->off, "includes nested deeper than %zu levels",
+			   l->p->limits.include_depth);
+		return -1;
+	}
+	const struct node *pn = entry ? entry_path_node(entry) : NULL;
+	struct loaded_file *f = project_load(l->p, path, pn ? pn->file : NULL, pn ? pn->off : 0);
+	if (!f || !check_unit_file(f->root))
+		return -1;
+	if (l->in_none && check_no_tags(f->root) < 0)
+		return -1;
+	l->chain[l->depth++] = (struct chain_link){ path, entry };
+	int rc = visit_includes(l, f);
+	l->depth--;
+	if (rc < 0)
+		return -1;
+	if (!map_put(&l->seen, f->src.path, strlen(f->src.path), f))
+		add_step(l, f, mode);
+	return 0;
+}
+
+static struct node *merge_steps(struct arena *a, const struct step *steps, size_t n)
+{
+	struct node *acc = NULL;
+	for (size_t i = 0; i < n; i++) {
+		const struct node *body = body_of(a, steps[i].file->root);
+		if (body->kind == NODE_NULL)
+			continue;
+		acc = merge_nodes(a, acc, body, steps[i].mode);
+		if (!acc)
+			return NULL;
+	}
+	return acc ? acc : empty_map(a);
+}
+
+int include_resolve_unit(struct project *p, struct unit *u)
+{
+	struct linear l = { .p = p, .unit = u };
+	map_init(&l.seen);
+	int rc = visit(&l, u->file, NULL, MERGE_DEEP);
+	if (rc == 0) {
+		u->config = merge_steps(&p->arena, l.steps, l.nsteps);
+		if (!u->config)
+			rc = -1;
+	}
+	free(l.steps);
+	map_free(&l.seen);
+	return rc;
+}
+
+/* ---- vars.yaml chain ---- */
+
+/* Sets *out to the vars.yaml of dir, or NULL when there is none. */
+static int load_vars_file(struct project *p, const char *dir, struct node **out)
+{
+	const char *path = arena_printf(&p->arena, "%s/vars.yaml", dir);
+	*out = NULL;
+	if (source_kind(&p->src, path) == SRC_MISSING)
+		return 0;
+	struct loaded_file *f = project_load(p, path, NULL, 0);
+	if (!f)
+		return -1;
+	if (f->root->kind == NODE_NULL)
+		return 0;
+	if (!schema_expect(f->root, NODE_MAP, "vars.yaml"))
+		return -1;
+	*out = f->root;
+	return 0;
+}
+
+static struct node *empty_map(struct arena *a)
+{
+	struct node *n = ARENA_NEW(a, struct node);
+	n->kind = NODE_MAP;
+	return n;
+}
+
+/* Memoised per directory: every unit below a folder shares its chain. */
+static int vars_of_dir(struct project *p, const char *dir, const struct env *e, struct node **out)
+{
+	const char *env_dir = e->dir;
+	bool multi_region = strcmp(e->label, e->name) != 0;
+	struct node *parent = NULL, *own;
+	if ((*out = map_get(&p->vars_cache, dir, strlen(dir))))
+		return 0;
+	if (strcmp(dir, env_dir) && path_within(dir, env_dir)) {
+		if (vars_of_dir(p, path_dirname(&p->arena, dir), e, &parent) < 0)
+			return -1;
+	} else if (multi_region && !strcmp(dir, env_dir)) {
+		/* A region folder: <env>/vars.yaml merges before <env>/<region>/vars.yaml. */
+		if (load_vars_file(p, path_dirname(&p->arena, env_dir), &parent) < 0)
+			return -1;
+		if (parent && !(parent = merge_nodes(&p->arena, NULL, parent, MERGE_DEEP)))
+			return -1;
+	}
+	if (load_vars_file(p, dir, &own) < 0)
+		return -1;
+	struct node *merged = own ? merge_nodes(&p->arena, parent, own, MERGE_DEEP) : parent;
+	if (own && !merged)
+		return -1;
+	if (!merged)
+		merged = empty_map(&p->arena);
+	const char *key = arena_strdup(&p->arena, dir);
+	map_put(&p->vars_cache, key, strlen(key), merged);
+	*out = merged;
+	return 0;
+}
+
+int include_resolve_vars(struct project *p, struct unit *u)
+{
+	return vars_of_dir(p, u->dir, u->env, &u->vars);
+}

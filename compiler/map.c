@@ -1,0 +1,100 @@
+/* map.c - linear probing with backward-shift deletion. */
+#include "map.h"
+#include "arena.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+void map_init(struct map *m)
+{
+	m->slots = NULL;
+	m->cap = m->len = 0;
+}
+
+void map_free(struct map *m)
+{
+	free(m->slots);
+	map_init(m);
+}
+
+static struct map_slot *find(const struct map *m, const char *key, size_t keylen,
+			     uint64_t hash)
+{
+	size_t mask = m->cap - 1;
+	for (size_t i = hash & mask;; i = (i + 1) & mask) {
+		struct map_slot *s = &m->slots[i];
+		if (!s->key)
+			return s;
+		if (s->hash == hash && s->keylen == keylen && !memcmp(s->key, key, keylen))
+			return s;
+	}
+}
+
+static void grow(struct map *m)
+{
+	struct map_slot *old = m->slots;
+	size_t oldcap = m->cap;
+	m->cap = oldcap ? oldcap * 2 : 16;
+	m->slots = xcalloc(m->cap, sizeof(*m->slots));
+	for (size_t i = 0; i < oldcap; i++)
+		if (old[i].key)
+			*find(m, old[i].key, old[i].keylen, old[i].hash) = old[i];
+	free(old);
+}
+
+void *map_get(const struct map *m, const char *key, size_t keylen)
+{
+	if (!m->len)
+		return NULL;
+	struct map_slot *s = find(m, key, keylen, XXH3_64bits(key, keylen));
+	return s->key ? s->value : NULL;
+}
+
+static struct map_slot *slot_for_insert(struct map *m, const char *key, size_t keylen)
+{
+	if ((m->len + 1) * 4 > m->cap * 3)
+		grow(m);
+	return find(m, key, keylen, XXH3_64bits(key, keylen));
+}
+
+void *map_put(struct map *m, const char *key, size_t keylen, void *value)
+{
+	struct map_slot *s = slot_for_insert(m, key, keylen);
+	if (s->key)
+		return s->value;
+	*s = (struct map_slot){ key, keylen, XXH3_64bits(key, keylen), value };
+	m->len++;
+	return NULL;
+}
+
+void map_set(struct map *m, const char *key, size_t keylen, void *value)
+{
+	struct map_slot *s = slot_for_insert(m, key, keylen);
+	if (!s->key) {
+		*s = (struct map_slot){ key, keylen, XXH3_64bits(key, keylen), value };
+		m->len++;
+	}
+	s->value = value;
+}
+
+int map_remove(struct map *m, const char *key, size_t keylen)
+{
+	if (!m->len)
+		return 0;
+	struct map_slot *s = find(m, key, keylen, XXH3_64bits(key, keylen));
+	if (!s->key)
+		return 0;
+	size_t mask = m->cap - 1, hole = (size_t)(s - m->slots);
+	for (size_t i = (hole + 1) & mask; m->slots[i].key; i = (i + 1) & mask) {
+		size_t home = m->slots[i].hash & mask;
+		/* Move i into the hole unless its home lies cyclically in (hole, i]. */
+		if (((i - home) & mask) >= ((i - hole) & mask)) {
+			m->slots[hole] = m->slots[i];
+			hole = i;
+		}
+	}
+	m->slots[hole].key = NULL;
+	m->len--;
+	return 1;
+}

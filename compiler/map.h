@@ -1,0 +1,32 @@
+/* map.h - string-keyed open-addressing hash table (xxh3).  Keys are not
+ * copied: they must outlive the map (arena strings usually do). */
+#ifndef BULKHEAD_MAP_H
+#define BULKHEAD_MAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct map_slot {
+	const char *key;
+	size_t keylen;
+	uint64_t hash;
+	void *value;
+};
+
+struct map {
+	struct map_slot *slots;
+	size_t cap;		/* power of two, or 0 */
+	size_t len;
+};
+
+void map_init(struct map *m);
+void map_free(struct map *m);
+void *map_get(const struct map *m, const char *key, size_t keylen);
+/* Returns the existing value if the key is present (and does not replace
+ * it), else inserts value and returns NULL. */
+void *map_put(struct map *m, const char *key, size_t keylen, void *value);
+/* Replaces or inserts. */
+void map_set(struct map *m, const char *key, size_t keylen, void *value);
+int map_remove(struct map *m, const char *key, size_t keylen);
+
+#endif

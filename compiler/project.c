@@ -1,0 +1,749 @@
+/* project.c - bulkhead.yaml validation, environments, unit discovery. */
+#include "project.h"
+#include "schema.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *const project_keys[] = {
+	"version", "project", "environments", "shared", "output", "drift", "allow_env",
+	"policy", "limits", "outputs_dir", "role", "secrets_account", NULL,
+};
+static const char *const env_keys[] = { "account_id", "region", "regions", "protected", "path", NULL };
+static const char *const output_keys[] = { "dir", "path", "generate", NULL };
+static const char *const drift_keys[] = { "allow", "promoted", NULL };
+static const char *const policy_keys[] = { "unique_accounts", "cidr_keys", "allow", NULL };
+static const char *const limit_keys[] = {
+	"file_size", "depth", "scalar_size", "nodes", "include_depth", "expr_depth",
+	"string_size", NULL,
+};
+static const char *const path_placeholders[] = {
+	"env", "account_id", "region", "unit", "project", NULL,
+};
+
+int project_find_root(const char *start, struct buf *root)
+{
+	char *dir = realpath(start, NULL);
+	if (!dir)
+		return -1;
+	for (;;) {
+		struct stat st;
+		buf_reset(root);
+		buf_printf(root, "%s/bulkhead.yaml", strcmp(dir, "/") ? dir : "");
+		if (stat(root->data, &st) == 0 && S_ISREG(st.st_mode)) {
+			buf_reset(root);
+			buf_puts(root, dir);
+			free(dir);
+			return 0;
+		}
+		char *slash = strrchr(dir, '/');
+		if (!slash || slash == dir) {
+			if (!strcmp(dir, "/")) {
+				free(dir);
+				return -1;
+			}
+			strcpy(dir, "/");
+			continue;
+		}
+		*slash = '\0';
+	}
+}
+
+struct loaded_file *project_load(struct project *p, const char *path,
+				 const struct srcfile *ref, size_t ref_off)
+{
+	struct loaded_file *lf = map_get(&p->files, path, strlen(path));
+	if (lf)
+		return lf->root ? lf : NULL;
+	lf = ARENA_NEW(&p->arena, struct loaded_file);
+	lf->src.path = arena_strdup(&p->arena, path);
+	map_put(&p->files, lf->src.path, strlen(lf->src.path), lf);
+	struct buf data = BUF_INIT;
+	int rc = source_read(&p->src, path, p->limits.file_size, &data);
+	if (rc < 0) {
+		if (rc == SRC_ETOOBIG) {
+			lf->src.data = "";
+			diag_error(&lf->src, 0, "file is %s", source_strerror(&p->src, rc));
+		} else if (ref) {
+			diag_error(ref, ref_off, "cannot read '%s': %s", path, source_strerror(&p->src, rc));
+		} else {
+			diag_error(NULL, 0, "cannot read '%s': %s", path, source_strerror(&p->src, rc));
+		}
+		buf_free(&data);
+		return NULL;
+	}
+	lf->src.len = data.len;
+	lf->src.data = arena_strndup(&p->arena, buf_cstr(&data), data.len);
+	buf_free(&data);
+	if (yaml_load(&p->arena, &lf->src, &p->limits, &lf->root) < 0)
+		return NULL;
+	return lf;
+}
+
+/* ---- small validators ---- */
+
+static bool valid_env_name(const char *s)
+{
+	size_t n = strlen(s);
+	if (n < 1 || n > 32 || !(s[0] >= 'a' && s[0] <= 'z'))
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return false;
+	return true;
+}
+
+/* Regions look like eu-west-1, us-gov-east-1, ap-southeast-2. */
+static bool valid_region(const char *s)
+{
+	int parts = 0;
+	const char *p = s;
+	while (*p >= 'a' && *p <= 'z') {
+		const char *start = p;
+		while (*p >= 'a' && *p <= 'z')
+			p++;
+		if (p == start || *p != '-')
+			return false;
+		p++;
+		parts++;
+	}
+	if (parts < 2 || !(*p >= '1' && *p <= '9'))
+		return false;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	return *p == '\0';
+}
+
+static bool check_account_id(const struct node *n)
+{
+	if (n->kind != NODE_STR || n->style == STYLE_PLAIN) {
+		diag_error(n->file, n->off, "account_id must be a quoted 12-digit string, e.g. \"%s\"",
+			   n->kind == NODE_INT ? n->str.s : "111111111111");
+		return false;
+	}
+	bool digits = n->str.len == 12;
+	for (size_t i = 0; digits && i < 12; i++)
+		digits = n->str.s[i] >= '0' && n->str.s[i] <= '9';
+	if (!digits) {
+		diag_error(n->file, n->off, "account_id '%s' is not 12 digits", n->str.s);
+		return false;
+	}
+	return true;
+}
+
+static bool check_region(const struct node *n)
+{
+	if (!schema_expect_string(n, "region"))
+		return false;
+	if (!valid_region(n->str.s)) {
+		diag_error(n->file, n->off, "region '%s' does not look like an AWS region (e.g. eu-west-1)",
+			   n->str.s);
+		return false;
+	}
+	return true;
+}
+
+/* Env entries may carry extra keys (they become env.<key>), so only a key
+ * that is a near miss of a known one is an error. */
+static void check_env_extras(const struct node *entry)
+{
+	for (size_t i = 0; i < entry->map.len; i++) {
+		const struct node *key = entry->map.pairs[i].key;
+		const char *const *k = env_keys;
+		while (*k && strcmp(*k, key->str.s))
+			k++;
+		const char *hint = *k ? NULL : schema_suggest(key->str.s, env_keys);
+		if (hint)
+			diag_error(key->file, key->off, "unknown key '%s' in environment; did you mean '%s'?",
+				   key->str.s, hint);
+	}
+}
+
+/* ---- environments ---- */
+
+static struct env *new_env(struct project *p, const struct node *name, const struct node *entry,
+			   bool shared, int order)
+{
+	struct env *e = ARENA_NEW(&p->arena, struct env);
+	e->name = name->str.s;
+	e->label = name->str.s;
+	e->name_node = name;
+	e->decl = entry;
+	e->is_shared = shared;
+	e->order = order;
+	const struct node *acct = node_map_get(entry, "account_id");
+	e->account_id = acct && acct->kind == NODE_STR ? acct->str.s : "";
+	const struct node *prot = node_map_get(entry, "protected");
+	e->is_protected = prot && prot->kind == NODE_BOOL && prot->b;
+	const struct node *path = node_map_get(entry, "path");
+	e->dir = path && path->kind == NODE_STR ? path->str.s : e->name;
+	return e;
+}
+
+static void push_env(struct project *p, struct env *e, size_t *cap)
+{
+	if (p->nenvs == *cap) {
+		*cap = *cap ? *cap * 2 : 8;
+		struct env **v = ARENA_ARRAY(&p->arena, struct env *, *cap);
+		if (p->nenvs)
+			memcpy(v, p->envs, p->nenvs * sizeof(*v));
+		p->envs = v;
+	}
+	p->envs[p->nenvs++] = e;
+}
+
+static bool check_env_path(struct project *p, const struct node *path)
+{
+	struct buf norm = BUF_INIT;
+	bool ok = schema_expect_string(path, "path");
+	if (ok && (path_is_url(path->str.s) || path_join("", path->str.s, &norm) < 0 || !norm.len)) {
+		diag_error(path->file, path->off, "environment path '%s' must be a folder beneath the project root",
+			   path->str.s);
+		ok = false;
+	}
+	buf_free(&norm);
+	(void)p;
+	return ok;
+}
+
+static bool check_env_entry(struct project *p, const struct node *name, const struct node *entry)
+{
+	bool ok = true;
+	if (!valid_env_name(name->str.s)) {
+		diag_error(name->file, name->off,
+			   "environment name '%s' must match [a-z][a-z0-9-]{0,31}", name->str.s);
+		ok = false;
+	}
+	if (!schema_expect(entry, NODE_MAP, "an environment"))
+		return false;
+	check_env_extras(entry);
+	const struct node *acct = node_map_get(entry, "account_id");
+	const struct node *region = node_map_get(entry, "region");
+	const struct node *regions = node_map_get(entry, "regions");
+	const struct node *prot = node_map_get(entry, "protected");
+	const struct node *path = node_map_get(entry, "path");
+	if (!acct) {
+		diag_error(name->file, name->off, "environment '%s' has no account_id", name->str.s);
+		ok = false;
+	} else {
+		ok &= check_account_id(acct);
+	}
+	if (region && regions) {
+		diag_error(regions->file, regions->off, "give either region or regions, not both");
+		ok = false;
+	} else if (!region && !regions) {
+		diag_error(name->file, name->off, "environment '%s' has no region", name->str.s);
+		ok = false;
+	} else if (region) {
+		ok &= check_region(region);
+	} else if (schema_expect(regions, NODE_SEQ, "regions")) {
+		if (!regions->seq.len) {
+			diag_error(regions->file, regions->off, "regions must list at least one region");
+			ok = false;
+		}
+		for (size_t i = 0; i < regions->seq.len; i++)
+			ok &= check_region(regions->seq.items[i]);
+	} else {
+		ok = false;
+	}
+	if (prot)
+		ok &= schema_expect(prot, NODE_BOOL, "protected");
+	if (path)
+		ok &= check_env_path(p, path);
+	return ok;
+}
+
+/* One struct env per region; the env's folder gains the region. */
+static void add_env(struct project *p, const struct node *name, const struct node *entry,
+		    bool shared, int order, size_t *cap)
+{
+	const struct node *regions = node_map_get(entry, "regions");
+	if (!regions) {
+		struct env *e = new_env(p, name, entry, shared, order);
+		e->region = node_map_get(entry, "region")->str.s;
+		push_env(p, e, cap);
+		return;
+	}
+	for (size_t i = 0; i < regions->seq.len; i++) {
+		struct env *e = new_env(p, name, entry, shared, order);
+		e->region = regions->seq.items[i]->str.s;
+		e->label = arena_printf(&p->arena, "%s/%s", e->name, e->region);
+		e->dir = arena_printf(&p->arena, "%s/%s", e->dir, e->region);
+		push_env(p, e, cap);
+	}
+}
+
+static bool load_env_group(struct project *p, const struct node *group, bool shared,
+			   size_t *cap, struct map *names)
+{
+	bool ok = true;
+	if (!schema_expect(group, NODE_MAP, shared ? "shared" : "environments"))
+		return false;
+	for (size_t i = 0; i < group->map.len; i++) {
+		const struct node *name = group->map.pairs[i].key;
+		const struct node *entry = group->map.pairs[i].value;
+		const struct node *prev = map_put(names, name->str.s, name->str.len, (void *)name);
+		if (prev) {
+			diag_error(name->file, name->off, "'%s' is both an environment and a shared account",
+				   name->str.s);
+			diag_note(prev->file, prev->off, "first defined here");
+			ok = false;
+			continue;
+		}
+		if (!check_env_entry(p, name, entry)) {
+			ok = false;
+			continue;
+		}
+		add_env(p, name, entry, shared, shared ? -1 : (int)i, cap);
+	}
+	return ok;
+}
+
+/* ---- top-level keys ---- */
+
+static bool load_limits(struct project *p, const struct node *n)
+{
+	if (!schema_expect(n, NODE_MAP, "limits"))
+		return false;
+	bool ok = schema_check_keys(n, limit_keys, "limits") == 0;
+	size_t *fields[] = {
+		&p->limits.file_size, &p->limits.depth, &p->limits.scalar_size, &p->limits.nodes,
+		&p->limits.include_depth, &p->limits.expr_depth, &p->limits.string_size,
+	};
+	for (size_t i = 0; limit_keys[i]; i++) {
+		const struct node *v = node_map_get(n, limit_keys[i]);
+		if (!v)
+			continue;
+		if (v->kind != NODE_INT || v->i < 1) {
+			diag_error(v->file, v->off, "limits.%s must be a positive integer", limit_keys[i]);
+			ok = false;
+		} else if ((uint64_t)v->i > *fields[i]) {
+			diag_error(v->file, v->off, "limits.%s may only lower the default (%zu)",
+				   limit_keys[i], *fields[i]);
+			ok = false;
+		} else {
+			*fields[i] = (size_t)v->i;
+		}
+	}
+	return ok;
+}
+
+static bool check_output_path(const struct node *n)
+{
+	const char *s = n->str.s;
+	bool ok = true;
+	for (const char *q = strchr(s, '{'); q; q = strchr(q + 1, '{')) {
+		const char *close = strchr(q, '}');
+		if (!close) {
+			diag_error(n->file, n->off, "output.path has an unclosed '{'");
+			return false;
+		}
+		char name[64];
+		size_t len = (size_t)(close - q - 1);
+		snprintf(name, sizeof(name), "%.*s", (int)(len < 63 ? len : 63), q + 1);
+		const char *const *k = path_placeholders;
+		while (*k && strcmp(*k, name))
+			k++;
+		if (!*k) {
+			const char *hint = schema_suggest(name, path_placeholders);
+			diag_error(n->file, n->off, "output.path: unknown placeholder '{%s}'%s%s%s", name,
+				   hint ? "; did you mean '{" : "", hint ? hint : "", hint ? "}'?" : "");
+			ok = false;
+		}
+	}
+	if (!strstr(s, "{unit}")) {
+		diag_error(n->file, n->off, "output.path must contain {unit}");
+		ok = false;
+	}
+	return ok;
+}
+
+static bool root_relative_dir(struct project *p, const struct node *n, const char *what,
+			      const char **out)
+{
+	struct buf norm = BUF_INIT;
+	bool ok = schema_expect_string(n, what);
+	if (ok && (path_is_url(n->str.s) || path_join("", n->str.s, &norm) < 0 || !norm.len)) {
+		diag_error(n->file, n->off, "%s '%s' must be a folder beneath the project root", what,
+			   n->str.s);
+		ok = false;
+	}
+	if (ok)
+		*out = arena_strdup(&p->arena, norm.data);
+	buf_free(&norm);
+	return ok;
+}
+
+static bool load_output(struct project *p, const struct node *n)
+{
+	if (!schema_expect(n, NODE_MAP, "output"))
+		return false;
+	bool ok = schema_check_keys(n, output_keys, "output") == 0;
+	const struct node *dir = node_map_get(n, "dir");
+	const struct node *path = node_map_get(n, "path");
+	const struct node *gen = node_map_get(n, "generate");
+	if (dir)
+		ok &= root_relative_dir(p, dir, "output.dir", &p->output_dir);
+	if (path && schema_expect_string(path, "output.path")) {
+		if (check_output_path(path)) {
+			p->output_path = path->str.s;
+			p->output_path_node = path;
+		} else {
+			ok = false;
+		}
+	} else if (path) {
+		ok = false;
+	}
+	if (gen) {
+		diag_error(gen->file, gen->off, "output.generate (backend/provider templates) is not available in this version");
+		ok = false;
+	}
+	return ok;
+}
+
+static bool load_drift(struct project *p, const struct node *n)
+{
+	if (!schema_expect(n, NODE_MAP, "drift"))
+		return false;
+	bool ok = schema_check_keys(n, drift_keys, "drift") == 0;
+	const struct node *allow = node_map_get(n, "allow");
+	const struct node *promoted = node_map_get(n, "promoted");
+	if (allow && (ok &= schema_expect_string_list(allow, "drift.allow")))
+		p->drift_allow = allow;
+	if (promoted)
+		ok &= schema_expect_string_list(promoted, "drift.promoted");
+	return ok;
+}
+
+static bool load_policy(struct project *p, const struct node *n)
+{
+	if (!schema_expect(n, NODE_MAP, "policy"))
+		return false;
+	bool ok = schema_check_keys(n, policy_keys, "policy") == 0;
+	const struct node *uniq = node_map_get(n, "unique_accounts");
+	const struct node *cidr = node_map_get(n, "cidr_keys");
+	const struct node *allow = node_map_get(n, "allow");
+	if (uniq && (ok &= schema_expect(uniq, NODE_BOOL, "policy.unique_accounts")))
+		p->unique_accounts = uniq->b;
+	if (cidr)
+		ok &= schema_expect_string_list(cidr, "policy.cidr_keys");
+	if (allow)
+		ok &= schema_expect_string_list(allow, "policy.allow");
+	return ok;
+}
+
+static bool load_header(struct project *p, const struct node *doc)
+{
+	bool ok = true;
+	const struct node *version = node_map_get(doc, "version");
+	const struct node *name = node_map_get(doc, "project");
+	if (!version) {
+		diag_error(doc->file, doc->off, "bulkhead.yaml has no 'version' (write version: 1)");
+		ok = false;
+	} else if (version->kind != NODE_INT || version->i != 1) {
+		diag_error(version->file, version->off, "unsupported version '%s' (this bulkhead reads version 1)",
+			   version->str.s);
+		ok = false;
+	}
+	if (!name) {
+		diag_error(doc->file, doc->off, "bulkhead.yaml has no 'project' name");
+		ok = false;
+	} else if (schema_expect_string(name, "project")) {
+		p->name = name->str.s;
+		if (!valid_env_name(name->str.s)) {
+			diag_error(name->file, name->off, "project name '%s' must match [a-z][a-z0-9-]{0,31}",
+				   name->str.s);
+			ok = false;
+		}
+	} else {
+		ok = false;
+	}
+	return ok;
+}
+
+static bool load_settings(struct project *p, const struct node *doc)
+{
+	bool ok = true;
+	const struct node *n;
+	if ((n = node_map_get(doc, "limits")))
+		ok &= load_limits(p, n);
+	if ((n = node_map_get(doc, "output")))
+		ok &= load_output(p, n);
+	if ((n = node_map_get(doc, "drift")))
+		ok &= load_drift(p, n);
+	if ((n = node_map_get(doc, "policy")))
+		ok &= load_policy(p, n);
+	if ((n = node_map_get(doc, "allow_env")) && (ok &= schema_expect_string_list(n, "allow_env")))
+		p->allow_env = n;
+	if ((n = node_map_get(doc, "outputs_dir")))
+		ok &= root_relative_dir(p, n, "outputs_dir", &p->outputs_dir);
+	if ((n = node_map_get(doc, "role")) && (ok &= schema_expect_string(n, "role")))
+		p->role = n->str.s;
+	if ((n = node_map_get(doc, "secrets_account")))
+		ok &= schema_expect_string(n, "secrets_account");
+	return ok;
+}
+
+static bool load_envs(struct project *p, const struct node *doc)
+{
+	const struct node *envs = node_map_get(doc, "environments");
+	const struct node *shared = node_map_get(doc, "shared");
+	struct map names;
+	size_t cap = 0;
+	bool ok = true;
+	map_init(&names);
+	if (!envs) {
+		diag_error(doc->file, doc->off, "bulkhead.yaml has no 'environments'");
+		ok = false;
+	} else {
+		ok &= load_env_group(p, envs, false, &cap, &names);
+		if (envs->kind == NODE_MAP && !envs->map.len) {
+			diag_error(envs->file, envs->off, "environments must list at least one environment");
+			ok = false;
+		}
+	}
+	if (shared)
+		ok &= load_env_group(p, shared, true, &cap, &names);
+	map_free(&names);
+	return ok;
+}
+
+/* Env folders may not nest inside each other or the output dir. */
+static bool check_folders(struct project *p)
+{
+	bool ok = true;
+	for (size_t i = 0; i < p->nenvs; i++) {
+		struct env *a = p->envs[i];
+		const struct node *at = a->name_node;
+		if (path_within(a->dir, p->output_dir) || path_within(p->output_dir, a->dir)) {
+			diag_error(at->file, at->off, "folder '%s' of '%s' overlaps the output dir '%s'",
+				   a->dir, a->label, p->output_dir);
+			ok = false;
+		}
+		for (size_t j = 0; j < i; j++) {
+			struct env *b = p->envs[j];
+			if (a->decl == b->decl)
+				continue;
+			if (path_within(a->dir, b->dir) || path_within(b->dir, a->dir)) {
+				diag_error(at->file, at->off, "folder '%s' of '%s' overlaps folder '%s' of '%s'",
+					   a->dir, a->label, b->dir, b->label);
+				ok = false;
+			}
+		}
+		if (source_kind(&p->src, a->dir) != SRC_DIR) {
+			diag_error(at->file, at->off, "folder '%s' of environment '%s' does not exist",
+				   a->dir, a->label);
+			ok = false;
+		}
+	}
+	return ok;
+}
+
+/* ---- unit discovery ---- */
+
+struct walk {
+	struct project *p;
+	char **found;		/* directories holding unit.yaml */
+	size_t n, cap;
+};
+
+static bool skip_dir(const struct project *p, const char *path, const char *name)
+{
+	return name[0] == '.' || !strcmp(path, p->output_dir) ||
+	       (p->outputs_dir && !strcmp(path, p->outputs_dir));
+}
+
+static int walk_dir(struct walk *w, const char *dir, size_t depth)
+{
+	struct buf names = BUF_INIT, child = BUF_INIT;
+	size_t count;
+	int rc = source_list(&w->p->src, dir, &names, &count);
+	if (rc < 0) {
+		diag_error(NULL, 0, "%s", source_strerror(&w->p->src, rc));
+		goto out;
+	}
+	if (depth > 64) {
+		diag_error(NULL, 0, "directory '%s' is nested more than 64 levels deep", dir);
+		rc = -1;
+		goto out;
+	}
+	const char *name = names.data;
+	for (size_t i = 0; i < count; i++, name += strlen(name) + 1) {
+		buf_reset(&child);
+		buf_printf(&child, "%s%s%s", dir, *dir ? "/" : "", name);
+		enum src_kind kind;
+		size_t size;
+		if (w->p->src.ops->lstat(&w->p->src, child.data, &kind, &size) < 0)
+			continue;
+		if (kind == SRC_DIR && !skip_dir(w->p, child.data, name)) {
+			if ((rc = walk_dir(w, child.data, depth + 1)) < 0)
+				goto out;
+		} else if (kind != SRC_DIR && !strcmp(name, "unit.yaml")) {
+			if (w->n == w->cap)
+				w->found = xrealloc(w->found, (w->cap = w->cap ? w->cap * 2 : 64) * sizeof(char *));
+			w->found[w->n++] = arena_strdup(&w->p->arena, dir);
+		}
+	}
+out:
+	buf_free(&names);
+	buf_free(&child);
+	return rc;
+}
+
+static struct env *env_of_dir(struct project *p, const char *dir, bool *in_multi_region_root)
+{
+	*in_multi_region_root = false;
+	for (size_t i = 0; i < p->nenvs; i++)
+		if (path_within(dir, p->envs[i]->dir))
+			return p->envs[i];
+	for (size_t i = 0; i < p->nenvs; i++) {
+		const struct node *path = node_map_get(p->envs[i]->decl, "path");
+		const char *base = path ? path->str.s : p->envs[i]->name;
+		if (strcmp(p->envs[i]->label, p->envs[i]->name) && path_within(dir, base))
+			*in_multi_region_root = true;
+	}
+	return NULL;
+}
+
+static void report_unit_at(struct project *p, const char *dir, const char *fmt, const char *arg)
+{
+	struct srcfile *f = ARENA_NEW(&p->arena, struct srcfile);
+	f->path = arena_printf(&p->arena, "%s%sunit.yaml", dir, *dir ? "/" : "");
+	f->data = "";
+	diag_error(f, 0, fmt, arg);
+}
+
+static void add_unit(struct project *p, struct env *e, const char *dir)
+{
+	struct unit *u = ARENA_NEW(&p->arena, struct unit);
+	u->env = e;
+	u->dir = dir;
+	u->id = dir + strlen(e->dir) + 1;
+	u->file = arena_printf(&p->arena, "%s/unit.yaml", dir);
+	map_init(&u->exposed);
+	e->units = e->units ? e->units : ARENA_ARRAY(&p->arena, struct unit *, p->nunits + 1);
+	e->units[e->nunits++] = u;
+}
+
+static int compare_units(const void *a, const void *b)
+{
+	return strcmp((*(struct unit *const *)a)->id, (*(struct unit *const *)b)->id);
+}
+
+static int classify_units(struct project *p, struct walk *w)
+{
+	struct map unit_dirs;
+	map_init(&unit_dirs);
+	for (size_t i = 0; i < w->n; i++)
+		map_put(&unit_dirs, w->found[i], strlen(w->found[i]), w->found[i]);
+	p->nunits = w->n;
+	for (size_t i = 0; i < w->n; i++) {
+		const char *dir = w->found[i];
+		bool multi;
+		struct env *e = env_of_dir(p, dir, &multi);
+		const char *outer = NULL;
+		for (size_t k = strlen(dir); k > 0 && !outer; k--)
+			if (dir[k] == '/' && map_get(&unit_dirs, dir, k))
+				outer = dir;
+		if (outer) {
+			report_unit_at(p, dir, "unit.yaml inside another unit ('%s')", path_dirname(&p->arena, dir));
+		} else if (!e) {
+			report_unit_at(p, dir, multi ? "unit.yaml in '%s' is outside every region folder"
+						     : "unit.yaml in '%s' is outside every environment folder", dir);
+		} else if (!strcmp(dir, e->dir)) {
+			report_unit_at(p, dir, "unit.yaml directly in environment folder '%s': units live in subfolders", dir);
+		} else {
+			add_unit(p, e, dir);
+		}
+	}
+	map_free(&unit_dirs);
+	p->units = ARENA_ARRAY(&p->arena, struct unit *, p->nunits + 1);
+	p->nunits = 0;
+	for (size_t i = 0; i < p->nenvs; i++)
+		qsort(p->envs[i]->units, p->envs[i]->nunits, sizeof(struct unit *), compare_units);
+	for (size_t i = 0; i < p->nenvs; i++)
+		for (size_t j = 0; j < p->envs[i]->nunits; j++)
+			p->units[p->nunits++] = p->envs[i]->units[j];
+	return diag_error_count() ? -1 : 0;
+}
+
+static int discover_units(struct project *p)
+{
+	struct walk w = { .p = p };
+	int rc = walk_dir(&w, "", 0);
+	if (rc == 0)
+		rc = classify_units(p, &w);
+	free(w.found);
+	return rc;
+}
+
+/* ---- open / close ---- */
+
+int project_open(struct project *p, const char *root)
+{
+	memset(p, 0, sizeof(*p));
+	arena_init(&p->arena);
+	map_init(&p->files);
+	map_init(&p->vars_cache);
+	p->root = xstrdup(root);
+	p->limits = limits_default;
+	p->output_dir = "out";
+	p->output_path = "{env}/{account_id}/{region}/{unit}";
+	p->outputs_dir = ".bulkhead/outputs";
+	p->role = "terraform";
+	p->unique_accounts = true;
+	source_open_worktree(&p->src, root);
+	p->file = project_load(p, "bulkhead.yaml", NULL, 0);
+	if (!p->file)
+		return -1;
+	const struct node *doc = p->file->root;
+	if (!schema_expect(doc, NODE_MAP, "bulkhead.yaml"))
+		return -1;
+	bool ok = schema_check_keys(doc, project_keys, "bulkhead.yaml") == 0;
+	ok &= load_header(p, doc);
+	ok &= load_settings(p, doc);
+	ok &= load_envs(p, doc);
+	if (!ok)
+		return -1;
+	if (!check_folders(p))
+		return -1;
+	return discover_units(p);
+}
+
+void project_close(struct project *p)
+{
+	map_free(&p->files);
+	map_free(&p->vars_cache);
+	for (size_t i = 0; i < p->nunits; i++)
+		map_free(&p->units[i]->exposed);
+	source_free(&p->src);
+	free(p->root);
+	arena_free(&p->arena);
+}
+
+struct env *project_find_env(const struct project *p, const char *label)
+{
+	for (size_t i = 0; i < p->nenvs; i++)
+		if (!strcmp(p->envs[i]->label, label))
+			return p->envs[i];
+	return NULL;
+}
+
+struct unit *env_find_unit(const struct env *e, const char *id)
+{
+	size_t lo = 0, hi = e->nunits;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(e->units[mid]->id, id);
+		if (!c)
+			return e->units[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}

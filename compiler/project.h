@@ -1,0 +1,101 @@
+/* project.h - the project model: bulkhead.yaml, environments, units.
+ *
+ * Environments come in promotion order, then shared accounts.  A
+ * multi-region environment becomes one struct env per region, labelled
+ * "prod/us-west-2"; the first region is the canary. */
+#ifndef BULKHEAD_PROJECT_H
+#define BULKHEAD_PROJECT_H
+
+#include <stdbool.h>
+
+#include "arena.h"
+#include "map.h"
+#include "source.h"
+#include "value.h"
+#include "yaml.h"
+
+struct unit;
+
+struct env {
+	const char *name;	/* "prod" */
+	const char *label;	/* "prod" or "prod/us-west-2" */
+	const char *dir;	/* root-relative folder of its units */
+	const char *account_id;
+	const char *region;
+	bool is_protected;
+	bool is_shared;
+	int order;		/* promotion index; -1 for shared accounts */
+	const struct node *decl;	/* the entry in bulkhead.yaml */
+	const struct node *name_node;
+	struct unit **units;	/* sorted by id */
+	size_t nunits;
+};
+
+struct dependency {
+	const char *name;
+	const char *target_env;	/* env label of the target unit */
+	const char *target_id;
+	const struct node *decl;
+	struct unit *target;	/* resolved by the DAG phase */
+};
+
+struct unit {
+	const char *id;		/* "app/api" */
+	const char *dir;	/* "dev/app/api" */
+	const char *file;	/* "dev/app/api/unit.yaml" */
+	struct env *env;
+	/* Set by the merge phase. */
+	struct node *config;	/* includes + unit.yaml, tags applied */
+	struct node *vars;	/* vars.yaml chain, outermost first */
+	struct map exposed;	/* include "as" name -> merged node */
+	/* Set by the eval phase. */
+	struct value *inputs;
+	const char *source;
+	struct dependency *deps;
+	size_t ndeps;
+	int level;		/* dependency level, 0 = no dependencies */
+};
+
+struct loaded_file {
+	struct srcfile src;
+	struct node *root;	/* NULL when it failed to load */
+};
+
+struct project {
+	struct arena arena;
+	struct source src;
+	char *root;		/* absolute path of the project root */
+	struct loaded_file *file;	/* bulkhead.yaml */
+	const char *name;
+	struct limits limits;
+	struct env **envs;	/* promotion order, then shared */
+	size_t nenvs;
+	const char *output_dir;
+	const char *output_path;
+	const struct node *output_path_node;
+	const char *outputs_dir;
+	const char *role;
+	const struct node *drift_allow;	/* list or NULL */
+	const struct node *allow_env;	/* list or NULL */
+	bool unique_accounts;
+	struct map files;	/* path -> struct loaded_file */
+	struct map vars_cache;	/* dir -> merged vars node */
+	struct unit **units;	/* all units, env order then id */
+	size_t nunits;
+};
+
+/* Finds the directory holding bulkhead.yaml, walking up from start. */
+int project_find_root(const char *start, struct buf *root);
+/* Loads and validates bulkhead.yaml and discovers every unit.  Errors go
+ * to the diagnostics sink; returns -1 when there were any. */
+int project_open(struct project *p, const char *root);
+void project_close(struct project *p);
+
+/* Loads a YAML file once per project.  On failure reports at (ref, off) when
+ * ref is given, and returns NULL. */
+struct loaded_file *project_load(struct project *p, const char *path,
+				 const struct srcfile *ref, size_t ref_off);
+struct env *project_find_env(const struct project *p, const char *label);
+struct unit *env_find_unit(const struct env *e, const char *id);
+
+#endif

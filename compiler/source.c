@@ -1,0 +1,395 @@
+/* source.c - path rules, symlink confinement, and the work-tree backend. */
+#include "source.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum { MAX_LINKS = 40 };
+
+/* ---- path helpers ---- */
+
+int path_is_url(const char *p)
+{
+	static const char *prefixes[] = { "git::", "s3::", "gcs::", "hg::", "http::", "https::",
+					  "github.com/", "bitbucket.org/", "git@" };
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(*prefixes); i++)
+		if (!strncmp(p, prefixes[i], strlen(prefixes[i])))
+			return 1;
+	const char *colon = strstr(p, "://");
+	if (!colon || colon == p)
+		return 0;
+	for (const char *q = p; q < colon; q++)
+		if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || *q == '+' || *q == '-' || *q == '.'))
+			return 0;
+	return 1;
+}
+
+static void pop_component(struct buf *out)
+{
+	while (out->len && out->data[out->len - 1] != '/')
+		out->len--;
+	if (out->len)
+		out->len--;
+	out->data[out->len] = '\0';
+}
+
+int path_join(const char *base, const char *rel, struct buf *out)
+{
+	buf_reset(out);
+	buf_add(out, "", 0);
+	if (rel[0] == '/' && rel[1] == '/')
+		rel += 2;
+	else if (rel[0] == '/')
+		return SRC_EFORBIDDEN;
+	else if (base && *base)
+		buf_puts(out, base);
+	const char *p = rel;
+	while (*p) {
+		const char *slash = strchr(p, '/');
+		size_t n = slash ? (size_t)(slash - p) : strlen(p);
+		if (n == 0 || (n == 1 && p[0] == '.')) {
+			/* empty or "." component */
+		} else if (n == 2 && p[0] == '.' && p[1] == '.') {
+			if (!out->len)
+				return SRC_ESCAPE;
+			pop_component(out);
+		} else {
+			if (out->len)
+				buf_putc(out, '/');
+			buf_add(out, p, n);
+		}
+		p += n;
+		if (*p == '/')
+			p++;
+	}
+	return SRC_OK;
+}
+
+char *path_dirname(struct arena *a, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return arena_strndup(a, path, slash ? (size_t)(slash - path) : 0);
+}
+
+int path_within(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	if (!n)
+		return 1;
+	return !strncmp(path, dir, n) && (path[n] == '\0' || path[n] == '/');
+}
+
+static int is_git_dir(const char *name, size_t n)
+{
+	return n == 4 && !strncasecmp(name, ".git", 4);
+}
+
+/* ---- generic resolution ---- */
+
+/* Rewrites an absolute link target that points into the root as a
+ * root-relative one; anything else absolute escapes. */
+static int absolute_target(struct source *s, struct buf *target);
+
+int source_resolve(struct source *s, const char *path, struct buf *resolved)
+{
+	struct buf rest = BUF_INIT, target = BUF_INIT;
+	int links = 0, rc = SRC_OK;
+	buf_reset(resolved);
+	buf_add(resolved, "", 0);
+	buf_puts(&rest, path);
+	size_t pos = 0;
+	while (pos < rest.len) {
+		const char *p = rest.data + pos;
+		const char *slash = strchr(p, '/');
+		size_t n = slash ? (size_t)(slash - p) : strlen(p);
+		pos += n + (slash ? 1 : 0);
+		if (n == 0 || (n == 1 && p[0] == '.'))
+			continue;
+		if (n == 2 && p[0] == '.' && p[1] == '.') {
+			if (!resolved->len) {
+				rc = SRC_ESCAPE;
+				goto out;
+			}
+			pop_component(resolved);
+			continue;
+		}
+		if (is_git_dir(p, n)) {
+			rc = SRC_EFORBIDDEN;
+			goto out;
+		}
+		size_t saved = resolved->len;
+		if (resolved->len)
+			buf_putc(resolved, '/');
+		buf_add(resolved, p, n);
+		enum src_kind kind;
+		size_t size;
+		rc = s->ops->lstat(s, resolved->data, &kind, &size);
+		if (rc < 0)
+			goto out;
+		if (kind == SRC_MISSING) {
+			rc = SRC_ENOENT;
+			goto out;
+		}
+		if (kind != SRC_LINK)
+			continue;
+		if (++links > MAX_LINKS) {
+			rc = SRC_ELOOP;
+			goto out;
+		}
+		rc = s->ops->readlink(s, resolved->data, &target);
+		if (rc < 0)
+			goto out;
+		resolved->len = saved;
+		resolved->data[saved] = '\0';
+		if (target.len && target.data[0] == '/') {
+			rc = absolute_target(s, &target);
+			if (rc < 0)
+				goto out;
+			buf_reset(resolved);
+			buf_add(resolved, "", 0);
+		}
+		/* Continue with the link's target followed by what is left. */
+		buf_puts(&target, pos < rest.len ? "/" : "");
+		buf_add(&target, rest.data + pos, rest.len - pos);
+		buf_reset(&rest);
+		buf_add(&rest, target.data, target.len);
+		pos = 0;
+	}
+out:
+	buf_free(&rest);
+	buf_free(&target);
+	return rc;
+}
+
+int source_read(struct source *s, const char *path, size_t max_size, struct buf *out)
+{
+	struct buf resolved = BUF_INIT;
+	int rc = source_resolve(s, path, &resolved);
+	if (rc < 0)
+		goto out;
+	enum src_kind kind;
+	size_t size;
+	rc = s->ops->lstat(s, resolved.data, &kind, &size);
+	if (rc < 0)
+		goto out;
+	if (kind == SRC_DIR) {
+		rc = SRC_EISDIR;
+		goto out;
+	}
+	if (kind != SRC_FILE) {
+		rc = kind == SRC_MISSING ? SRC_ENOENT : SRC_EIO;
+		if (rc == SRC_EIO)
+			snprintf(s->err, sizeof(s->err), "not a regular file");
+		goto out;
+	}
+	if (size > max_size) {
+		snprintf(s->err, sizeof(s->err), "%zu bytes, over the limit of %zu bytes", size, max_size);
+		rc = SRC_ETOOBIG;
+		goto out;
+	}
+	buf_reset(out);
+	rc = s->ops->read(s, resolved.data, out);
+	if (rc == SRC_OK && out->len > max_size) {
+		snprintf(s->err, sizeof(s->err), "%zu bytes, over the limit of %zu bytes", out->len, max_size);
+		rc = SRC_ETOOBIG;
+	}
+out:
+	buf_free(&resolved);
+	return rc;
+}
+
+enum src_kind source_kind(struct source *s, const char *path)
+{
+	struct buf resolved = BUF_INIT;
+	enum src_kind kind = SRC_MISSING;
+	size_t size;
+	if (source_resolve(s, path, &resolved) == SRC_OK &&
+	    s->ops->lstat(s, resolved.data, &kind, &size) < 0)
+		kind = SRC_MISSING;
+	buf_free(&resolved);
+	return kind;
+}
+
+int source_list(struct source *s, const char *path, struct buf *names, size_t *count)
+{
+	buf_reset(names);
+	*count = 0;
+	return s->ops->list(s, path, names, count);
+}
+
+const char *source_strerror(const struct source *s, int err)
+{
+	switch (err) {
+	case SRC_OK: return "success";
+	case SRC_ENOENT: return "no such file";
+	case SRC_ESCAPE: return "path leads outside the project root";
+	case SRC_ELOOP: return "too many levels of symbolic links";
+	case SRC_ETOOBIG: return s->err;
+	case SRC_EISDIR: return "is a directory";
+	case SRC_EFORBIDDEN: return "path is refused (.git or absolute)";
+	default: return s->err[0] ? s->err : "input/output error";
+	}
+}
+
+void source_free(struct source *s)
+{
+	if (s->ops)
+		s->ops->free(s);
+	free(s->label);
+	s->ops = NULL;
+	s->label = NULL;
+}
+
+/* ---- work-tree backend ---- */
+
+struct worktree {
+	char *root;		/* absolute, no trailing slash */
+	struct buf path;	/* scratch: root + "/" + rel */
+};
+
+static const char *wt_path(struct worktree *w, const char *rel)
+{
+	buf_reset(&w->path);
+	buf_puts(&w->path, w->root);
+	if (*rel) {
+		buf_putc(&w->path, '/');
+		buf_puts(&w->path, rel);
+	}
+	return w->path.data;
+}
+
+static int io_error(struct source *s, const char *what, const char *rel)
+{
+	snprintf(s->err, sizeof(s->err), "cannot %s '%s': %s", what, *rel ? rel : ".", strerror(errno));
+	return SRC_EIO;
+}
+
+static int wt_lstat(struct source *s, const char *rel, enum src_kind *kind, size_t *size)
+{
+	struct worktree *w = s->impl;
+	struct stat st;
+	*size = 0;
+	if (lstat(wt_path(w, rel), &st) < 0) {
+		if (errno == ENOENT || errno == ENOTDIR) {
+			*kind = SRC_MISSING;
+			return SRC_OK;
+		}
+		return io_error(s, "stat", rel);
+	}
+	*size = (size_t)st.st_size;
+	*kind = S_ISREG(st.st_mode) ? SRC_FILE : S_ISDIR(st.st_mode) ? SRC_DIR
+		: S_ISLNK(st.st_mode) ? SRC_LINK : SRC_OTHER;
+	return SRC_OK;
+}
+
+static int wt_read(struct source *s, const char *rel, struct buf *out)
+{
+	struct worktree *w = s->impl;
+	int fd = open(wt_path(w, rel), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return io_error(s, "open", rel);
+	int rc = SRC_OK;
+	for (;;) {
+		buf_grow(out, 65536);
+		ssize_t n = read(fd, out->data + out->len, out->cap - out->len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = io_error(s, "read", rel);
+			break;
+		}
+		if (n == 0)
+			break;
+		out->len += (size_t)n;
+		out->data[out->len] = '\0';
+	}
+	close(fd);
+	return rc;
+}
+
+static int wt_readlink(struct source *s, const char *rel, struct buf *out)
+{
+	struct worktree *w = s->impl;
+	char target[4096];
+	ssize_t n = readlink(wt_path(w, rel), target, sizeof(target) - 1);
+	if (n < 0)
+		return io_error(s, "read link", rel);
+	buf_reset(out);
+	buf_add(out, target, (size_t)n);
+	return SRC_OK;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int wt_list(struct source *s, const char *rel, struct buf *names, size_t *count)
+{
+	struct worktree *w = s->impl;
+	DIR *d = opendir(wt_path(w, rel));
+	if (!d)
+		return io_error(s, "list", rel);
+	char **v = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (n == cap)
+			v = xrealloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v));
+		v[n++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	qsort(v, n, sizeof(*v), compare_names);
+	for (size_t i = 0; i < n; i++) {
+		buf_add(names, v[i], strlen(v[i]) + 1);
+		free(v[i]);
+	}
+	free(v);
+	*count = n;
+	return SRC_OK;
+}
+
+static void wt_free(struct source *s)
+{
+	struct worktree *w = s->impl;
+	free(w->root);
+	buf_free(&w->path);
+	free(w);
+}
+
+static const struct source_ops worktree_ops = {
+	wt_lstat, wt_read, wt_readlink, wt_list, wt_free,
+};
+
+static int absolute_target(struct source *s, struct buf *target)
+{
+	if (s->ops != &worktree_ops)
+		return SRC_ESCAPE;
+	struct worktree *w = s->impl;
+	size_t n = strlen(w->root);
+	if (strncmp(target->data, w->root, n) || (target->data[n] != '/' && target->data[n] != '\0'))
+		return SRC_ESCAPE;
+	size_t skip = n + (target->data[n] == '/');
+	memmove(target->data, target->data + skip, target->len - skip + 1);
+	target->len -= skip;
+	return SRC_OK;
+}
+
+int source_open_worktree(struct source *s, const char *root)
+{
+	struct worktree *w = xcalloc(1, sizeof(*w));
+	w->root = xstrdup(root);
+	s->ops = &worktree_ops;
+	s->label = xstrdup("work tree");
+	s->err[0] = '\0';
+	s->impl = w;
+	return SRC_OK;
+}

@@ -1,0 +1,71 @@
+/* source.h - one interface to read the user's repo: the work tree today,
+ * a git revision or the git index through the same calls.
+ *
+ * Paths are root-relative, '/'-separated and normalised ("" is the root).
+ * Symlinks are followed here, once, with the same confinement rules for
+ * every backend: a link may not lead outside the root or into .git. */
+#ifndef BULKHEAD_SOURCE_H
+#define BULKHEAD_SOURCE_H
+
+#include <stddef.h>
+
+#include "arena.h"
+#include "buf.h"
+#include "diag.h"
+
+enum src_kind { SRC_MISSING, SRC_FILE, SRC_DIR, SRC_LINK, SRC_OTHER };
+
+enum src_err {
+	SRC_OK = 0,
+	SRC_ENOENT = -1,	/* no such file */
+	SRC_ESCAPE = -2,	/* leaves the project root */
+	SRC_ELOOP = -3,		/* too many symlinks */
+	SRC_EIO = -4,		/* the OS or git said no; see source.err */
+	SRC_ETOOBIG = -5,	/* over the file size limit */
+	SRC_EISDIR = -6,	/* a directory where a file was wanted */
+	SRC_EFORBIDDEN = -7,	/* .git/ or another refused area */
+};
+
+struct source;
+
+struct source_ops {
+	int (*lstat)(struct source *s, const char *path, enum src_kind *kind, size_t *size);
+	int (*read)(struct source *s, const char *path, struct buf *out);
+	int (*readlink)(struct source *s, const char *path, struct buf *out);
+	/* Appends the sorted entry names of a directory, NUL-separated. */
+	int (*list)(struct source *s, const char *path, struct buf *names, size_t *count);
+	void (*free)(struct source *s);
+};
+
+struct source {
+	const struct source_ops *ops;
+	char *label;		/* "work tree", "revision HEAD~1", "index" */
+	char err[256];		/* detail of the last SRC_EIO */
+	void *impl;
+};
+
+/* Opens the work tree rooted at the absolute directory root. */
+int source_open_worktree(struct source *s, const char *root);
+void source_free(struct source *s);
+
+/* Resolves symlinks in path (root-relative) within the root.  On success
+ * *resolved holds the root-relative target. */
+int source_resolve(struct source *s, const char *path, struct buf *resolved);
+/* Reads a file after resolving it; refuses files over max_size. */
+int source_read(struct source *s, const char *path, size_t max_size, struct buf *out);
+enum src_kind source_kind(struct source *s, const char *path);
+int source_list(struct source *s, const char *path, struct buf *names, size_t *count);
+const char *source_strerror(const struct source *s, int err);
+
+/* Joins rel onto the root-relative directory base, folding '.' and '..'.
+ * A leading "//" means the project root.  Returns SRC_ESCAPE when '..'
+ * climbs above the root, SRC_EFORBIDDEN for absolute paths. */
+int path_join(const char *base, const char *rel, struct buf *out);
+/* True for "scheme://...", "git::", "s3::" and similar remote addresses. */
+int path_is_url(const char *p);
+/* The directory part of a root-relative path ("" for a top-level file). */
+char *path_dirname(struct arena *a, const char *path);
+/* True when path is dir or lies beneath it (dir "" contains everything). */
+int path_within(const char *path, const char *dir);
+
+#endif

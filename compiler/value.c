@@ -1,0 +1,340 @@
+/* value.c - constructors, ordering, equality and JSON text of values. */
+#include "value.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct value *make(struct arena *a, enum value_kind k, const struct node *origin)
+{
+	struct value *v = ARENA_NEW(a, struct value);
+	v->kind = k;
+	v->origin = origin;
+	return v;
+}
+
+struct value *value_null(struct arena *a, const struct node *origin)
+{
+	return make(a, VAL_NULL, origin);
+}
+
+struct value *value_bool(struct arena *a, bool b, const struct node *origin)
+{
+	struct value *v = make(a, VAL_BOOL, origin);
+	v->b = b;
+	return v;
+}
+
+struct value *value_int(struct arena *a, int64_t i, const struct node *origin)
+{
+	struct value *v = make(a, VAL_INT, origin);
+	v->i = i;
+	return v;
+}
+
+struct value *value_float(struct arena *a, double f, const struct node *origin)
+{
+	struct value *v = make(a, VAL_FLOAT, origin);
+	v->f = f;
+	return v;
+}
+
+struct value *value_str(struct arena *a, const char *s, size_t len, const struct node *origin)
+{
+	struct value *v = make(a, VAL_STR, origin);
+	v->str.s = s;
+	v->str.len = len;
+	return v;
+}
+
+struct value *value_list(struct arena *a, size_t len, const struct node *origin)
+{
+	struct value *v = make(a, VAL_LIST, origin);
+	v->list.len = len;
+	v->list.items = ARENA_ARRAY(a, struct value *, len);
+	return v;
+}
+
+struct value *value_map(struct arena *a, size_t len, const struct node *origin)
+{
+	struct value *v = make(a, VAL_MAP, origin);
+	v->map.len = len;
+	v->map.pairs = ARENA_ARRAY(a, struct value_pair, len);
+	return v;
+}
+
+struct value *value_cstr(struct arena *a, const char *s)
+{
+	return value_str(a, s, strlen(s), NULL);
+}
+
+struct value *value_map_room(struct arena *a, size_t cap)
+{
+	struct value *v = value_map(a, cap, NULL);
+	v->map.len = 0;
+	return v;
+}
+
+void value_map_add(struct value *map, const char *key, struct value *v)
+{
+	map->map.pairs[map->map.len++] = (struct value_pair){ key, strlen(key), v };
+}
+
+struct value *value_from_node(struct arena *a, const struct node *n)
+{
+	struct value *v;
+	switch (n->kind) {
+	case NODE_NULL: return value_null(a, n);
+	case NODE_BOOL: return value_bool(a, n->b, n);
+	case NODE_INT: return value_int(a, n->i, n);
+	case NODE_FLOAT: return value_float(a, n->f, n);
+	case NODE_STR: return value_str(a, n->str.s, n->str.len, n);
+	case NODE_SEQ:
+		v = value_list(a, n->seq.len, n);
+		for (size_t i = 0; i < n->seq.len; i++)
+			v->list.items[i] = value_from_node(a, n->seq.items[i]);
+		return v;
+	default:
+		v = value_map(a, n->map.len, n);
+		for (size_t i = 0; i < n->map.len; i++)
+			v->map.pairs[i] = (struct value_pair){ n->map.pairs[i].key->str.s,
+				n->map.pairs[i].key->str.len, value_from_node(a, n->map.pairs[i].value) };
+		value_map_sort(v);
+		return v;
+	}
+}
+
+static int compare_keys(const char *a, size_t alen, const char *b, size_t blen)
+{
+	int c = memcmp(a, b, alen < blen ? alen : blen);
+	if (c)
+		return c;
+	return alen < blen ? -1 : alen > blen;
+}
+
+static int compare_pairs(const void *pa, const void *pb)
+{
+	const struct value_pair *a = pa, *b = pb;
+	return compare_keys(a->key, a->keylen, b->key, b->keylen);
+}
+
+long value_map_sort(struct value *map)
+{
+	qsort(map->map.pairs, map->map.len, sizeof(*map->map.pairs), compare_pairs);
+	for (size_t i = 1; i < map->map.len; i++)
+		if (!compare_pairs(&map->map.pairs[i - 1], &map->map.pairs[i]))
+			return (long)i;
+	return -1;
+}
+
+struct value *value_map_get(const struct value *map, const char *key)
+{
+	if (!map || map->kind != VAL_MAP)
+		return NULL;
+	size_t lo = 0, hi = map->map.len, klen = strlen(key);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct value_pair *p = &map->map.pairs[mid];
+		int c = compare_keys(p->key, p->keylen, key, klen);
+		if (!c)
+			return p->value;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+const char *value_kind_name(enum value_kind k)
+{
+	static const char *names[] = { "null", "bool", "number", "number", "string", "list", "map" };
+	return names[k];
+}
+
+static bool numbers_equal(const struct value *a, const struct value *b)
+{
+	if (a->kind == VAL_INT && b->kind == VAL_INT)
+		return a->i == b->i;
+	double x = a->kind == VAL_INT ? (double)a->i : a->f;
+	double y = b->kind == VAL_INT ? (double)b->i : b->f;
+	return x == y;
+}
+
+bool value_equal(const struct value *a, const struct value *b)
+{
+	bool an = a->kind == VAL_INT || a->kind == VAL_FLOAT;
+	bool bn = b->kind == VAL_INT || b->kind == VAL_FLOAT;
+	if (an && bn)
+		return numbers_equal(a, b);
+	if (a->kind != b->kind)
+		return false;
+	switch (a->kind) {
+	case VAL_NULL: return true;
+	case VAL_BOOL: return a->b == b->b;
+	case VAL_STR: return a->str.len == b->str.len && !memcmp(a->str.s, b->str.s, a->str.len);
+	case VAL_LIST:
+		if (a->list.len != b->list.len)
+			return false;
+		for (size_t i = 0; i < a->list.len; i++)
+			if (!value_equal(a->list.items[i], b->list.items[i]))
+				return false;
+		return true;
+	case VAL_MAP:
+		if (a->map.len != b->map.len)
+			return false;
+		for (size_t i = 0; i < a->map.len; i++)
+			if (compare_pairs(&a->map.pairs[i], &b->map.pairs[i]) ||
+			    !value_equal(a->map.pairs[i].value, b->map.pairs[i].value))
+				return false;
+		return true;
+	default: return false;
+	}
+}
+
+/* Rewrites "1.5e-07" style output of %.*g as plain decimal digits. */
+static void expand_exponent(const char *g, char *out, size_t size)
+{
+	char digits[40];
+	size_t nd = 0;
+	const char *p = g;
+	bool neg = *p == '-';
+	if (neg)
+		p++;
+	int point = -1;
+	for (; *p && *p != 'e'; p++) {
+		if (*p == '.')
+			point = (int)nd;
+		else
+			digits[nd++] = *p;
+	}
+	if (point < 0)
+		point = (int)nd;
+	int exp = atoi(p + 1);
+	point += exp;	/* position of the decimal point within digits */
+	char *o = out, *end = out + size - 1;
+	if (neg && o < end)
+		*o++ = '-';
+	if (point <= 0) {
+		if (o < end) *o++ = '0';
+		if (o < end) *o++ = '.';
+		for (int i = 0; i < -point && o < end; i++)
+			*o++ = '0';
+		for (size_t i = 0; i < nd && o < end; i++)
+			*o++ = digits[i];
+	} else {
+		for (int i = 0; i < point && o < end; i++)
+			*o++ = i < (int)nd ? digits[i] : '0';
+		if ((size_t)point < nd) {
+			if (o < end) *o++ = '.';
+			for (size_t i = (size_t)point; i < nd && o < end; i++)
+				*o++ = digits[i];
+		}
+	}
+	*o = '\0';
+}
+
+void format_double(double d, char *out, size_t size)
+{
+	if (d == 0) {
+		snprintf(out, size, "0");
+		return;
+	}
+	if (d == floor(d) && fabs(d) < 9.2e18) {
+		snprintf(out, size, "%lld", (long long)d);
+		return;
+	}
+	char g[40];
+	for (int prec = 1; prec <= 17; prec++) {
+		snprintf(g, sizeof(g), "%.*g", prec, d);
+		if (strtod(g, NULL) == d)
+			break;
+	}
+	if (strchr(g, 'e'))
+		expand_exponent(g, out, size);
+	else
+		snprintf(out, size, "%s", g);
+}
+
+void json_quote(struct buf *out, const char *s, size_t len)
+{
+	buf_putc(out, '"');
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		switch (c) {
+		case '"': buf_puts(out, "\\\""); break;
+		case '\\': buf_puts(out, "\\\\"); break;
+		case '\n': buf_puts(out, "\\n"); break;
+		case '\t': buf_puts(out, "\\t"); break;
+		case '\r': buf_puts(out, "\\r"); break;
+		case '\b': buf_puts(out, "\\b"); break;
+		case '\f': buf_puts(out, "\\f"); break;
+		default:
+			if (c < 0x20 || c == 0x7f)
+				buf_printf(out, "\\u%04x", c);
+			else
+				buf_putc(out, (char)c);
+		}
+	}
+	buf_putc(out, '"');
+}
+
+static void indent(struct buf *out, int depth)
+{
+	buf_putc(out, '\n');
+	for (int i = 0; i < depth; i++)
+		buf_puts(out, "  ");
+}
+
+static void to_json(const struct value *v, struct buf *out, int depth)
+{
+	char num[400];
+	switch (v->kind) {
+	case VAL_NULL: buf_puts(out, "null"); break;
+	case VAL_BOOL: buf_puts(out, v->b ? "true" : "false"); break;
+	case VAL_INT: buf_printf(out, "%lld", (long long)v->i); break;
+	case VAL_FLOAT:
+		format_double(v->f, num, sizeof(num));
+		buf_puts(out, num);
+		break;
+	case VAL_STR: json_quote(out, v->str.s, v->str.len); break;
+	case VAL_LIST:
+		if (!v->list.len) {
+			buf_puts(out, "[]");
+			break;
+		}
+		buf_putc(out, '[');
+		for (size_t i = 0; i < v->list.len; i++) {
+			indent(out, depth + 1);
+			to_json(v->list.items[i], out, depth + 1);
+			if (i + 1 < v->list.len)
+				buf_putc(out, ',');
+		}
+		indent(out, depth);
+		buf_putc(out, ']');
+		break;
+	case VAL_MAP:
+		if (!v->map.len) {
+			buf_puts(out, "{}");
+			break;
+		}
+		buf_putc(out, '{');
+		for (size_t i = 0; i < v->map.len; i++) {
+			indent(out, depth + 1);
+			json_quote(out, v->map.pairs[i].key, v->map.pairs[i].keylen);
+			buf_puts(out, ": ");
+			to_json(v->map.pairs[i].value, out, depth + 1);
+			if (i + 1 < v->map.len)
+				buf_putc(out, ',');
+		}
+		indent(out, depth);
+		buf_putc(out, '}');
+		break;
+	}
+}
+
+void value_to_json(const struct value *v, struct buf *out)
+{
+	to_json(v, out, 0);
+}

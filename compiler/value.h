@@ -1,0 +1,79 @@
+/* value.h - the evaluated value model.  Every value remembers the node
+ * that defined it (provenance); maps keep their keys sorted bytewise so
+ * lookups are binary searches and output is deterministic. */
+#ifndef BULKHEAD_VALUE_H
+#define BULKHEAD_VALUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "buf.h"
+#include "yaml.h"
+
+enum value_kind { VAL_NULL, VAL_BOOL, VAL_INT, VAL_FLOAT, VAL_STR, VAL_LIST, VAL_MAP };
+
+struct value;
+
+struct value_pair {
+	const char *key;
+	size_t keylen;
+	struct value *value;
+};
+
+struct value {
+	uint8_t kind;		/* enum value_kind */
+	bool sensitive;		/* shown as (sensitive) in every report */
+	const struct node *origin;	/* where it was defined; NULL if computed */
+	union {
+		bool b;
+		int64_t i;
+		double f;
+		struct {
+			const char *s;
+			size_t len;
+		} str;
+		struct {
+			struct value **items;
+			size_t len;
+		} list;
+		struct {
+			struct value_pair *pairs;	/* sorted by key */
+			size_t len;
+		} map;
+	};
+};
+
+struct value *value_null(struct arena *a, const struct node *origin);
+struct value *value_bool(struct arena *a, bool b, const struct node *origin);
+struct value *value_int(struct arena *a, int64_t i, const struct node *origin);
+struct value *value_float(struct arena *a, double f, const struct node *origin);
+struct value *value_str(struct arena *a, const char *s, size_t len, const struct node *origin);
+struct value *value_list(struct arena *a, size_t len, const struct node *origin);
+/* A map with room for len pairs; fill pairs then call value_map_sort. */
+struct value *value_map(struct arena *a, size_t len, const struct node *origin);
+/* Sorts pairs by key; returns the index of a duplicate key or -1. */
+long value_map_sort(struct value *map);
+struct value *value_map_get(const struct value *map, const char *key);
+
+/* A YAML node as a value, as written (no expression handling). */
+struct value *value_from_node(struct arena *a, const struct node *n);
+/* An empty map with room for cap pairs, filled by value_map_add. */
+struct value *value_map_room(struct arena *a, size_t cap);
+/* Appends to a map made by value_map_room; sort when done. */
+void value_map_add(struct value *map, const char *key, struct value *v);
+struct value *value_cstr(struct arena *a, const char *s);
+
+const char *value_kind_name(enum value_kind k);
+bool value_equal(const struct value *a, const struct value *b);
+
+/* Shortest text that reads back as the same double, never in exponent
+ * form; integral values print as integers.  out needs 400 bytes. */
+void format_double(double d, char *out, size_t size);
+/* JSON as `jq -S .` prints it: sorted keys, 2-space indent, one element
+ * per line, "[]"/"{}" for empty containers.  No final newline. */
+void value_to_json(const struct value *v, struct buf *out);
+void json_quote(struct buf *out, const char *s, size_t len);
+
+#endif

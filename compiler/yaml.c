@@ -1,0 +1,655 @@
+/* yaml.c - strict YAML loader over libyaml's event parser.
+ *
+ * The tree is built with an explicit stack (no recursion), so nesting depth
+ * is bounded by the limit rather than by the C stack.  Aliases share the
+ * anchored node; each node's expanded size is tracked so an alias bomb is
+ * refused as soon as the expansion passes the node limit. */
+#include "yaml.h"
+#include "map.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <yaml.h>
+
+const struct limits limits_default = {
+	.file_size = 1u << 20,
+	.depth = 64,
+	.scalar_size = 64u << 10,
+	.nodes = 1000000,
+	.include_depth = 32,
+	.expr_depth = 128,
+	.string_size = 16u << 20,
+};
+
+struct anchor {
+	struct node *node;
+	size_t weight;		/* nodes after expansion */
+	bool complete;
+};
+
+struct frame {
+	struct node *node;	/* NODE_SEQ or NODE_MAP under construction */
+	struct anchor *anchor;	/* set when the collection is anchored */
+	struct node **items;	/* children: values, or key,value,key,value */
+	size_t len, cap;
+	size_t weight;
+	struct map keys;	/* duplicate-key index, built past a few keys */
+};
+
+struct loader {
+	struct arena *arena;
+	const struct srcfile *file;
+	const struct limits *lim;
+	yaml_parser_t parser;
+	struct frame *stack;
+	size_t depth, stack_cap;
+	struct map anchors;
+	size_t nodes;
+	size_t documents;
+	bool ascii;		/* marks count characters; equal to bytes if ASCII */
+	size_t cur_char, cur_byte;	/* cursor for char -> byte conversion */
+	bool failed;		/* a non-fatal error was reported */
+	struct node *root;
+};
+
+const char *node_kind_name(enum node_kind k)
+{
+	static const char *names[] = { "null", "bool", "number", "number", "string", "list", "map" };
+	return names[k];
+}
+
+struct node_pair *node_map_find(const struct node *map, const char *key)
+{
+	if (!map || map->kind != NODE_MAP)
+		return NULL;
+	for (size_t i = 0; i < map->map.len; i++)
+		if (!strcmp(map->map.pairs[i].key->str.s, key))
+			return &map->map.pairs[i];
+	return NULL;
+}
+
+struct node *node_map_get(const struct node *map, const char *key)
+{
+	struct node_pair *p = node_map_find(map, key);
+	return p ? p->value : NULL;
+}
+
+int utf8_validate(const char *str, size_t len, size_t *bad_off)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+	while (i < len) {
+		unsigned c = s[i];
+		size_t n;
+		unsigned cp, min;
+		if (c == 0)
+			goto bad;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if ((c & 0xe0) == 0xc0)
+			n = 1, cp = c & 0x1f, min = 0x80;
+		else if ((c & 0xf0) == 0xe0)
+			n = 2, cp = c & 0x0f, min = 0x800;
+		else if ((c & 0xf8) == 0xf0)
+			n = 3, cp = c & 0x07, min = 0x10000;
+		else
+			goto bad;
+		for (size_t k = 1; k <= n; k++) {
+			if (i + k >= len || (s[i + k] & 0xc0) != 0x80)
+				goto bad;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			goto bad;
+		i += n + 1;
+	}
+	return 0;
+bad:
+	*bad_off = i;
+	return -1;
+}
+
+/* libyaml marks count characters; convert to a byte offset by walking
+ * UTF-8 from a cursor (marks arrive nearly in order). */
+static uint32_t mark_offset(struct loader *l, const yaml_mark_t *m)
+{
+	size_t target = m->index;
+	if (l->ascii)
+		return (uint32_t)(target > l->file->len ? l->file->len : target);
+	const unsigned char *s = (const unsigned char *)l->file->data;
+	while (l->cur_char < target && l->cur_byte < l->file->len) {
+		l->cur_byte++;
+		while (l->cur_byte < l->file->len && (s[l->cur_byte] & 0xc0) == 0x80)
+			l->cur_byte++;
+		l->cur_char++;
+	}
+	while (l->cur_char > target && l->cur_byte > 0) {
+		l->cur_byte--;
+		while (l->cur_byte > 0 && (s[l->cur_byte] & 0xc0) == 0x80)
+			l->cur_byte--;
+		l->cur_char--;
+	}
+	return (uint32_t)l->cur_byte;
+}
+
+static bool all_ascii(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] >= 0x80)
+			return false;
+	return true;
+}
+
+static struct node *new_node(struct loader *l, enum node_kind kind, const yaml_event_t *e)
+{
+	struct node *n = ARENA_NEW(l->arena, struct node);
+	n->kind = kind;
+	n->file = l->file;
+	n->off = mark_offset(l, &e->start_mark);
+	n->end = mark_offset(l, &e->end_mark);
+	return n;
+}
+
+static int count_nodes(struct loader *l, size_t weight, uint32_t off)
+{
+	l->nodes += weight;
+	if (l->nodes <= l->lim->nodes)
+		return 0;
+	diag_error(l->file, off, "document expands to more than %zu nodes (alias bomb?)",
+		   l->lim->nodes);
+	return -1;
+}
+
+static int parse_tag(struct loader *l, const yaml_char_t *tag, uint32_t off, uint8_t *out)
+{
+	*out = TAG_NONE;
+	if (!tag)
+		return 0;
+	const char *t = (const char *)tag;
+	if (!strcmp(t, "!append"))
+		*out = TAG_APPEND;
+	else if (!strcmp(t, "!replace"))
+		*out = TAG_REPLACE;
+	else if (!strcmp(t, "!unset"))
+		*out = TAG_UNSET;
+	else {
+		diag_error(l->file, off, "unknown tag '%s' (only !append, !replace and !unset are allowed)", t);
+		l->failed = true;
+	}
+	return 0;
+}
+
+static bool is_yaml11_bool(const char *s)
+{
+	static const char *words[] = { "yes", "no", "on", "off", "y", "n" };
+	for (size_t i = 0; i < sizeof(words) / sizeof(*words); i++)
+		if (!strcasecmp(s, words[i]))
+			return true;
+	return false;
+}
+
+static bool is_special_float(const char *s)
+{
+	static const char *words[] = { ".inf", "+.inf", "-.inf", ".nan" };
+	for (size_t i = 0; i < sizeof(words) / sizeof(*words); i++)
+		if (!strcasecmp(s, words[i]))
+			return true;
+	return false;
+}
+
+/* Matches [-+]?[0-9]+ (decimal) or a float per the core schema; sets
+ * *is_float and the position of the first digit. */
+static bool looks_numeric(const char *s, bool *is_float, size_t *digits_at)
+{
+	size_t i = (*s == '-' || *s == '+') ? 1 : 0;
+	*digits_at = i;
+	size_t int_digits = 0, frac_digits = 0;
+	while (s[i] >= '0' && s[i] <= '9')
+		i++, int_digits++;
+	*is_float = false;
+	if (s[i] == '.') {
+		*is_float = true;
+		i++;
+		while (s[i] >= '0' && s[i] <= '9')
+			i++, frac_digits++;
+	}
+	if (!int_digits && !frac_digits)
+		return false;
+	if ((s[i] == 'e' || s[i] == 'E') && (int_digits || frac_digits)) {
+		*is_float = true;
+		i++;
+		if (s[i] == '-' || s[i] == '+')
+			i++;
+		if (!(s[i] >= '0' && s[i] <= '9'))
+			return false;
+		while (s[i] >= '0' && s[i] <= '9')
+			i++;
+	}
+	return s[i] == '\0';
+}
+
+static int resolve_radix_int(const char *s, struct node *n)
+{
+	int base = s[1] == 'x' ? 16 : 8;
+	const char *digits = s + 2;
+	if (!*digits)
+		return 1;
+	for (const char *p = digits; *p; p++) {
+		bool ok = base == 16 ? ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') ||
+					(*p >= 'A' && *p <= 'F'))
+				     : (*p >= '0' && *p <= '7');
+		if (!ok)
+			return 1;
+	}
+	errno = 0;
+	unsigned long long v = strtoull(digits, NULL, base);
+	if (errno || v > INT64_MAX)
+		return -1;
+	n->kind = NODE_INT;
+	n->i = (int64_t)v;
+	return 0;
+}
+
+/* Core-schema typing of a plain scalar.  Returns -1 after reporting. */
+static int resolve_plain(struct loader *l, struct node *n)
+{
+	const char *s = n->str.s;
+	bool is_float;
+	size_t d;
+	if (!*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL")) {
+		n->kind = NODE_NULL;
+		return 0;
+	}
+	if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE") ||
+	    !strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE")) {
+		n->kind = NODE_BOOL;
+		n->b = s[0] == 't' || s[0] == 'T';
+		return 0;
+	}
+	if (is_yaml11_bool(s)) {
+		diag_error(l->file, n->off, "ambiguous value '%s': YAML 1.1 reads it as a boolean; quote it (\"%s\") or write true/false", s, s);
+		return -1;
+	}
+	if (is_special_float(s)) {
+		diag_error(l->file, n->off, "'%s' is not a finite number; quote it if it is a string", s);
+		return -1;
+	}
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'o')) {
+		int r = resolve_radix_int(s, n);
+		if (r < 0) {
+			diag_error(l->file, n->off, "integer '%s' is out of range (int64)", s);
+			return -1;
+		}
+		return 0;	/* r == 1: not a radix number, stays a string */
+	}
+	if (!looks_numeric(s, &is_float, &d))
+		return 0;
+	if (s[d] == '0' && s[d + 1] >= '0' && s[d + 1] <= '9') {
+		diag_error(l->file, n->off, "number '%s' has a leading zero: quote it (account IDs are strings: \"%s\")", s, s);
+		return -1;
+	}
+	errno = 0;
+	if (!is_float) {
+		char *end;
+		long long v = strtoll(s, &end, 10);
+		if (errno == ERANGE) {
+			diag_error(l->file, n->off, "integer '%s' is out of range (int64)", s);
+			return -1;
+		}
+		n->kind = NODE_INT;
+		n->i = v;
+		return 0;
+	}
+	double v = strtod(s, NULL);
+	if (!isfinite(v)) {
+		diag_error(l->file, n->off, "number '%s' is out of range", s);
+		return -1;
+	}
+	n->kind = NODE_FLOAT;
+	n->f = v;
+	return 0;
+}
+
+static enum node_style scalar_style(yaml_scalar_style_t s)
+{
+	switch (s) {
+	case YAML_SINGLE_QUOTED_SCALAR_STYLE: return STYLE_SINGLE;
+	case YAML_DOUBLE_QUOTED_SCALAR_STYLE: return STYLE_DOUBLE;
+	case YAML_LITERAL_SCALAR_STYLE:
+	case YAML_FOLDED_SCALAR_STYLE: return STYLE_BLOCK;
+	default: return STYLE_PLAIN;
+	}
+}
+
+static struct frame *top(struct loader *l)
+{
+	return l->depth ? &l->stack[l->depth - 1] : NULL;
+}
+
+static struct node *key_at(struct frame *f, size_t i)
+{
+	return f->items[i * 2];
+}
+
+/* Reports a duplicate key; small maps scan, large ones use a hash index. */
+static bool duplicate_key(struct loader *l, struct frame *f, struct node *key)
+{
+	size_t nkeys = f->len / 2;
+	struct node *prev = NULL;
+	if (nkeys < 16) {
+		for (size_t i = 0; i < nkeys && !prev; i++)
+			if (key_at(f, i)->str.len == key->str.len &&
+			    !memcmp(key_at(f, i)->str.s, key->str.s, key->str.len))
+				prev = key_at(f, i);
+		if (nkeys == 15)
+			for (size_t i = 0; i < nkeys; i++)
+				map_put(&f->keys, key_at(f, i)->str.s, key_at(f, i)->str.len, key_at(f, i));
+	} else {
+		prev = map_get(&f->keys, key->str.s, key->str.len);
+	}
+	if (!prev) {
+		if (nkeys >= 15)
+			map_put(&f->keys, key->str.s, key->str.len, key);
+		return false;
+	}
+	diag_error(l->file, key->off, "duplicate key '%s'", key->str.s);
+	diag_note(l->file, prev->off, "first defined here");
+	return true;
+}
+
+static int check_key(struct loader *l, struct frame *f, struct node *key)
+{
+	if (key->kind == NODE_SEQ || key->kind == NODE_MAP) {
+		diag_error(l->file, key->off, "mapping keys must be scalars, not a %s", node_kind_name(key->kind));
+		return -1;
+	}
+	if (key->style == STYLE_PLAIN && !strcmp(key->str.s, "<<")) {
+		diag_error(l->file, key->off, "merge keys ('<<') are not supported: write the keys out or use an include");
+		return -1;
+	}
+	if (key->tag != TAG_NONE) {
+		diag_error(l->file, key->off, "tags are not allowed on mapping keys");
+		return -1;
+	}
+	return duplicate_key(l, f, key) ? -1 : 0;
+}
+
+static void frame_push_item(struct frame *f, struct node *n)
+{
+	if (f->len == f->cap) {
+		f->cap = f->cap ? f->cap * 2 : 8;
+		f->items = xrealloc(f->items, f->cap * sizeof(*f->items));
+	}
+	f->items[f->len++] = n;
+}
+
+/* Hands a finished node (or alias target) to its parent collection. */
+static void attach(struct loader *l, struct node *n, size_t weight)
+{
+	struct frame *f = top(l);
+	if (!f) {
+		l->root = n;
+		return;
+	}
+	f->weight += weight;
+	if (f->node->kind == NODE_MAP && f->len % 2 == 0) {
+		/* n is a key: keys are compared as text whatever their type. */
+		if (check_key(l, f, n) < 0) {
+			l->failed = true;
+		}
+	}
+	frame_push_item(f, n);
+}
+
+/* A key node keeps its text: typing applies to values only. */
+static bool next_is_key(struct loader *l)
+{
+	struct frame *f = top(l);
+	return f && f->node->kind == NODE_MAP && f->len % 2 == 0;
+}
+
+static struct anchor *define_anchor(struct loader *l, const yaml_char_t *name,
+				    struct node *n, uint32_t off)
+{
+	if (!name)
+		return NULL;
+	struct anchor *a = ARENA_NEW(l->arena, struct anchor);
+	a->node = n;
+	const char *key = arena_strdup(l->arena, (const char *)name);
+	/* Redefining an anchor is legal YAML; later aliases see the new one. */
+	map_set(&l->anchors, key, strlen(key), a);
+	(void)off;
+	return a;
+}
+
+static int on_scalar(struct loader *l, yaml_event_t *e)
+{
+	struct node *n = new_node(l, NODE_STR, e);
+	size_t len = e->data.scalar.length;
+	if (len > l->lim->scalar_size) {
+		diag_error(l->file, n->off, "scalar of %zu bytes exceeds the limit of %zu bytes",
+			   len, l->lim->scalar_size);
+		return -1;
+	}
+	if (count_nodes(l, 1, n->off) < 0)
+		return -1;
+	n->style = scalar_style(e->data.scalar.style);
+	n->str.s = arena_strndup(l->arena, (const char *)e->data.scalar.value, len);
+	n->str.len = len;
+	if (memchr(n->str.s, '\0', len)) {
+		diag_error(l->file, n->off, "scalar contains a NUL character");
+		l->failed = true;
+	}
+	parse_tag(l, e->data.scalar.tag, n->off, &n->tag);
+	bool key = next_is_key(l);
+	if (!key && n->style == STYLE_PLAIN && resolve_plain(l, n) < 0)
+		l->failed = true;
+	struct anchor *a = define_anchor(l, e->data.scalar.anchor, n, n->off);
+	if (a) {
+		a->weight = 1;
+		a->complete = true;
+	}
+	attach(l, n, 1);
+	return 0;
+}
+
+static int on_collection_start(struct loader *l, yaml_event_t *e, enum node_kind kind)
+{
+	struct node *n = new_node(l, kind, e);
+	if (l->depth >= l->lim->depth) {
+		diag_error(l->file, n->off, "nesting deeper than %zu levels", l->lim->depth);
+		return -1;
+	}
+	if (next_is_key(l)) {
+		diag_error(l->file, n->off, "mapping keys must be scalars, not a %s", node_kind_name(kind));
+		return -1;
+	}
+	if (count_nodes(l, 1, n->off) < 0)
+		return -1;
+	const yaml_char_t *tag = kind == NODE_MAP ? e->data.mapping_start.tag : e->data.sequence_start.tag;
+	const yaml_char_t *anchor = kind == NODE_MAP ? e->data.mapping_start.anchor : e->data.sequence_start.anchor;
+	bool flow = kind == NODE_MAP ? e->data.mapping_start.style == YAML_FLOW_MAPPING_STYLE
+				     : e->data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE;
+	n->style = flow ? STYLE_FLOW : STYLE_BLOCK;
+	parse_tag(l, tag, n->off, &n->tag);
+	if (l->depth == l->stack_cap) {
+		l->stack_cap = l->stack_cap ? l->stack_cap * 2 : 16;
+		l->stack = xrealloc(l->stack, l->stack_cap * sizeof(*l->stack));
+	}
+	struct frame *f = &l->stack[l->depth++];
+	memset(f, 0, sizeof(*f));
+	f->node = n;
+	f->weight = 1;
+	f->anchor = define_anchor(l, anchor, n, n->off);
+	map_init(&f->keys);
+	return 0;
+}
+
+static void on_collection_end(struct loader *l, yaml_event_t *e)
+{
+	struct frame *f = top(l);
+	struct node *n = f->node;
+	n->end = mark_offset(l, &e->end_mark);
+	if (n->kind == NODE_SEQ) {
+		n->seq.len = f->len;
+		n->seq.items = ARENA_ARRAY(l->arena, struct node *, f->len);
+		if (f->len)
+			memcpy(n->seq.items, f->items, f->len * sizeof(*f->items));
+	} else {
+		n->map.len = f->len / 2;
+		n->map.pairs = ARENA_ARRAY(l->arena, struct node_pair, n->map.len);
+		for (size_t i = 0; i < n->map.len; i++) {
+			n->map.pairs[i].key = f->items[2 * i];
+			n->map.pairs[i].value = f->items[2 * i + 1];
+		}
+	}
+	size_t weight = f->weight;
+	if (f->anchor) {
+		f->anchor->weight = weight;
+		f->anchor->complete = true;
+	}
+	free(f->items);
+	map_free(&f->keys);
+	l->depth--;
+	attach(l, n, weight);
+}
+
+static int on_alias(struct loader *l, yaml_event_t *e)
+{
+	uint32_t off = mark_offset(l, &e->start_mark);
+	const char *name = (const char *)e->data.alias.anchor;
+	struct anchor *a = map_get(&l->anchors, name, strlen(name));
+	if (!a) {
+		diag_error(l->file, off, "unknown anchor '%s'", name);
+		return -1;
+	}
+	if (!a->complete) {
+		diag_error(l->file, off, "alias '*%s' refers to a node that contains it", name);
+		return -1;
+	}
+	if (next_is_key(l) && (a->node->kind == NODE_SEQ || a->node->kind == NODE_MAP)) {
+		diag_error(l->file, off, "mapping keys must be scalars, not a %s", node_kind_name(a->node->kind));
+		return -1;
+	}
+	if (count_nodes(l, a->weight, off) < 0)
+		return -1;
+	attach(l, a->node, a->weight);
+	return 0;
+}
+
+static void report_parser_error(struct loader *l)
+{
+	yaml_parser_t *p = &l->parser;
+	uint32_t off = mark_offset(l, &p->problem_mark);
+	const char *problem = p->problem ? p->problem : "invalid YAML";
+	if (p->context)
+		diag_error(l->file, off, "%s %s", problem, p->context);
+	else
+		diag_error(l->file, off, "%s", problem);
+}
+
+/* Returns 1 at stream end, 0 to continue, -1 on a fatal error. */
+static int on_event(struct loader *l, yaml_event_t *e)
+{
+	switch (e->type) {
+	case YAML_DOCUMENT_START_EVENT:
+		if (l->documents++) {
+			diag_error(l->file, mark_offset(l, &e->start_mark),
+				   "a file holds one YAML document; found a second one");
+			return -1;
+		}
+		return 0;
+	case YAML_SCALAR_EVENT:
+		return on_scalar(l, e);
+	case YAML_SEQUENCE_START_EVENT:
+		return on_collection_start(l, e, NODE_SEQ);
+	case YAML_MAPPING_START_EVENT:
+		return on_collection_start(l, e, NODE_MAP);
+	case YAML_SEQUENCE_END_EVENT:
+	case YAML_MAPPING_END_EVENT:
+		on_collection_end(l, e);
+		return 0;
+	case YAML_ALIAS_EVENT:
+		return on_alias(l, e);
+	case YAML_STREAM_END_EVENT:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int check_bytes(const struct srcfile *f, const struct limits *lim)
+{
+	size_t bad;
+	if (f->len > lim->file_size) {
+		diag_error(f, 0, "file is %zu bytes, over the limit of %zu bytes", f->len, lim->file_size);
+		return -1;
+	}
+	if (utf8_validate(f->data, f->len, &bad) < 0) {
+		if (f->data[bad] == '\0')
+			diag_error(f, bad, "file contains a NUL byte");
+		else
+			diag_error(f, bad, "file is not valid UTF-8 (byte 0x%02x)", (unsigned char)f->data[bad]);
+		return -1;
+	}
+	return 0;
+}
+
+static void free_loader(struct loader *l)
+{
+	for (size_t i = 0; i < l->depth; i++) {
+		free(l->stack[i].items);
+		map_free(&l->stack[i].keys);
+	}
+	free(l->stack);
+	map_free(&l->anchors);
+	yaml_parser_delete(&l->parser);
+}
+
+int yaml_load(struct arena *a, const struct srcfile *f, const struct limits *lim,
+	      struct node **out)
+{
+	struct loader l = { .arena = a, .file = f, .lim = lim };
+	int rc = -1;
+	*out = NULL;
+	if (check_bytes(f, lim) < 0)
+		return -1;
+	l.ascii = all_ascii(f->data, f->len);
+	map_init(&l.anchors);
+	if (!yaml_parser_initialize(&l.parser)) {
+		diag_error(f, 0, "cannot initialise the YAML parser");
+		return -1;
+	}
+	yaml_parser_set_input_string(&l.parser, (const unsigned char *)f->data, f->len);
+	yaml_parser_set_encoding(&l.parser, YAML_UTF8_ENCODING);
+	for (;;) {
+		yaml_event_t e;
+		if (!yaml_parser_parse(&l.parser, &e)) {
+			report_parser_error(&l);
+			goto out;
+		}
+		int r = on_event(&l, &e);
+		yaml_event_delete(&e);
+		if (r < 0)
+			goto out;
+		if (r > 0)
+			break;
+	}
+	if (l.failed)
+		goto out;
+	if (!l.root) {
+		l.root = ARENA_NEW(a, struct node);
+		l.root->kind = NODE_NULL;
+		l.root->file = f;
+	}
+	*out = l.root;
+	rc = 0;
+out:
+	free_loader(&l);
+	return rc;
+}

@@ -1,0 +1,81 @@
+/* yaml.h - strict YAML 1.2 loader: libyaml events -> node tree with spans.
+ *
+ * Strict means: core-schema typing only, and errors (never guesses) for
+ * duplicate keys, '<<' merge keys, tags other than !append/!replace/!unset,
+ * several documents, invalid UTF-8, NUL bytes, YAML 1.1 booleans such as
+ * 'yes', and numbers with leading zeros.  Every limit is enforced while
+ * parsing, so a hostile file is rejected before it costs memory. */
+#ifndef BULKHEAD_YAML_H
+#define BULKHEAD_YAML_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "diag.h"
+
+enum node_kind { NODE_NULL, NODE_BOOL, NODE_INT, NODE_FLOAT, NODE_STR, NODE_SEQ, NODE_MAP };
+enum node_tag { TAG_NONE, TAG_APPEND, TAG_REPLACE, TAG_UNSET };
+enum node_style { STYLE_PLAIN, STYLE_SINGLE, STYLE_DOUBLE, STYLE_BLOCK, STYLE_FLOW };
+
+struct node;
+
+struct node_pair {
+	struct node *key;	/* always NODE_STR */
+	struct node *value;
+};
+
+struct node {
+	uint8_t kind;		/* enum node_kind */
+	uint8_t tag;		/* enum node_tag */
+	uint8_t style;		/* enum node_style */
+	const struct srcfile *file;
+	uint32_t off;		/* byte span of the node's text */
+	uint32_t end;
+	/* Every scalar keeps its text, whatever its type. */
+	struct {
+		const char *s;	/* NUL-terminated, holds no NULs */
+		size_t len;
+	} str;
+	union {
+		bool b;
+		int64_t i;
+		double f;
+		struct {
+			struct node **items;
+			size_t len;
+		} seq;
+		struct {
+			struct node_pair *pairs;
+			size_t len;
+		} map;
+	};
+};
+
+struct limits {
+	size_t file_size;
+	size_t depth;
+	size_t scalar_size;
+	size_t nodes;
+	size_t include_depth;
+	size_t expr_depth;
+	size_t string_size;
+};
+
+extern const struct limits limits_default;
+
+/* Parses f into *out (a NODE_NULL node for an empty document).  Errors go
+ * to the diagnostics sink; returns 0 on success, -1 on any error. */
+int yaml_load(struct arena *a, const struct srcfile *f, const struct limits *lim,
+	      struct node **out);
+
+/* Checks strict UTF-8 (no overlong forms, surrogates or NULs); on failure
+ * stores the offending offset in *bad_off and returns -1. */
+int utf8_validate(const char *s, size_t len, size_t *bad_off);
+
+const char *node_kind_name(enum node_kind k);
+struct node *node_map_get(const struct node *map, const char *key);
+struct node_pair *node_map_find(const struct node *map, const char *key);
+
+#endif
