@@ -31,7 +31,10 @@ enum { OPT_COLOR = 256, OPT_HELP, OPT_ALLOW_MOCKS, OPT_CHECK, OPT_EXPLAIN };
 	{ "color", optional_argument, NULL, OPT_COLOR }, \
 	{ "quiet", no_argument, NULL, 'q' }, \
 	{ "help", no_argument, NULL, OPT_HELP }
-#define CLI_COMMON_SHORTOPTS "+C:qh"
+/* Global options stop at the command name ('+'); a command's own options
+ * may come before or after its operands. */
+#define CLI_GLOBAL_SHORTOPTS "+C:qh"
+#define CLI_COMMON_SHORTOPTS "C:qh"
 
 /* Handles -C, -q, --color and --help; returns 1 if handled, 0 if not a
  * common option, -1 on a usage error (already reported). */

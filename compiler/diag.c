@@ -189,7 +189,8 @@ static void free_diag(struct diag *d)
 
 void diag_flush(FILE *out)
 {
-	qsort(sink.items, sink.len, sizeof(*sink.items), compare_diag);
+	if (sink.len)
+		qsort(sink.items, sink.len, sizeof(*sink.items), compare_diag);
 	size_t errors = 0;
 	bool capped = false;
 	for (size_t i = 0; i < sink.len; i++) {

@@ -272,6 +272,11 @@ out:
 
 /* ---- the new manifest ---- */
 
+static int compare_cstr(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static struct value *str_list(struct arena *a, const char **items, size_t n)
 {
 	struct value *v = value_list(a, n, NULL);
@@ -296,6 +301,7 @@ static struct value *unit_entry(struct project *p, const struct emit_plan *plan,
 	const char **deps = ARENA_ARRAY(a, const char *, u->ndeps + 1);
 	for (size_t i = 0; i < u->ndeps; i++)
 		deps[i] = arena_printf(a, "%s:%s", u->deps[i].target_env, u->deps[i].target_id);
+	qsort(deps, u->ndeps, sizeof(*deps), compare_cstr);
 	value_map_add(e, "account_id", value_cstr(a, u->env->account_id));
 	value_map_add(e, "dependencies", str_list(a, deps, u->ndeps));
 	value_map_add(e, "env", value_cstr(a, u->env->label));
@@ -448,17 +454,16 @@ static void prune_dirs(const char *out_dir, const char *rel)
 	free(path);
 }
 
+/* Two builds into one output dir take turns: the second waits.  The lock
+ * is on the directory itself, so no lock file is left behind. */
 static int lock_output(const char *out_dir, int *fd)
 {
-	char *path = join(out_dir, ".bulkhead.lock");
-	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-	int rc = 0;
+	*fd = open(out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (*fd < 0 || flock(*fd, LOCK_EX) < 0) {
-		diag_error(NULL, 0, "cannot lock '%s': %s", path, strerror(errno));
-		rc = -1;
+		diag_error(NULL, 0, "cannot lock '%s': %s", out_dir, strerror(errno));
+		return -1;
 	}
-	free(path);
-	return rc;
+	return 0;
 }
 
 struct change_list {
@@ -514,10 +519,6 @@ static int diff_outputs(struct project *p, const struct emit_plan *plan, const s
 	return rc;
 }
 
-static int compare_cstr(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
 
 static void print_changes(const struct emit_plan *plan, const struct change_list *cl,
 			  const char *display, bool check, bool quiet)

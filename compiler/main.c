@@ -163,7 +163,7 @@ int main(int argc, char **argv)
 	};
 	struct cli cli = { 0 };
 	int opt;
-	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, CLI_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
 		if (opt == 'V') {
 			printf("bulkhead %s\n", BULKHEAD_VERSION);
 			return EXIT_CLEAN;
@@ -183,6 +183,6 @@ int main(int argc, char **argv)
 		return unknown_command(argv[optind]);
 	argc -= optind;
 	argv += optind;
-	optind = 1;
+	optind = 0;	/* glibc: 0 re-initialises getopt for the command */
 	return cmd->run(&cli, argc, argv);
 }

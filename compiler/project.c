@@ -663,7 +663,8 @@ static int classify_units(struct project *p, struct walk *w)
 	p->units = ARENA_ARRAY(&p->arena, struct unit *, p->nunits + 1);
 	p->nunits = 0;
 	for (size_t i = 0; i < p->nenvs; i++)
-		qsort(p->envs[i]->units, p->envs[i]->nunits, sizeof(struct unit *), compare_units);
+		if (p->envs[i]->nunits)
+			qsort(p->envs[i]->units, p->envs[i]->nunits, sizeof(struct unit *), compare_units);
 	for (size_t i = 0; i < p->nenvs; i++)
 		for (size_t j = 0; j < p->envs[i]->nunits; j++)
 			p->units[p->nunits++] = p->envs[i]->units[j];

@@ -347,7 +347,8 @@ static int wt_list(struct source *s, const char *rel, struct buf *names, size_t 
 		v[n++] = xstrdup(de->d_name);
 	}
 	closedir(d);
-	qsort(v, n, sizeof(*v), compare_names);
+	if (n)
+		qsort(v, n, sizeof(*v), compare_names);
 	for (size_t i = 0; i < n; i++) {
 		buf_add(names, v[i], strlen(v[i]) + 1);
 		free(v[i]);
