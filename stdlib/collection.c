@@ -1,0 +1,6 @@
+/* collection.c - built-in functions (being written). */
+#include "builtins.h"
+
+const struct builtin stdlib_collection[] = {
+	{ NULL, 0, 0, NULL },
+};

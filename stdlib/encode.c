@@ -1,0 +1,6 @@
+/* encode.c - built-in functions (being written). */
+#include "builtins.h"
+
+const struct builtin stdlib_encode[] = {
+	{ NULL, 0, 0, NULL },
+};

@@ -1,0 +1,6 @@
+/* number.c - built-in functions (being written). */
+#include "builtins.h"
+
+const struct builtin stdlib_number[] = {
+	{ NULL, 0, 0, NULL },
+};

@@ -1,0 +1,6 @@
+/* string.c - built-in functions (being written). */
+#include "builtins.h"
+
+const struct builtin stdlib_string[] = {
+	{ NULL, 0, 0, NULL },
+};
