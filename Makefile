@@ -7,8 +7,8 @@
 #   make bench    benchmarks (see bench/)
 
 CC       ?= cc
-PKGS      = yaml-0.1 libgit2 libxxhash
-DEB_PKGS  = libyaml-dev libgit2-dev libxxhash-dev libcriterion-dev pkg-config mandoc
+PKGS      = yaml-0.1 libgit2 libxxhash libpcre2-8
+DEB_PKGS  = libyaml-dev libgit2-dev libxxhash-dev libpcre2-dev libcriterion-dev pkg-config mandoc
 VERSION  := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
 
 WARN      = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers
@@ -46,11 +46,11 @@ deps:
 
 build/rel/%.o: %.c $(wildcard compiler/*.h stdlib/*.h) | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(REL_CFLAGS) -c $< -o $@
+	@echo "CC $<"; $(CC) $(CPPFLAGS) $(REL_CFLAGS) -c $< -o $@
 
 build/san/%.o: %.c $(wildcard compiler/*.h stdlib/*.h) | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(SAN_CFLAGS) -c $< -o $@
+	@echo "CC (san) $<"; $(CC) $(CPPFLAGS) $(SAN_CFLAGS) -c $< -o $@
 
 bin/bulkhead: $(REL_OBJ) build/rel/compiler/main.o
 	@mkdir -p bin
@@ -59,15 +59,23 @@ bin/bulkhead: $(REL_OBJ) build/rel/compiler/main.o
 build/san/bulkhead: $(SAN_OBJ) build/san/compiler/main.o
 	$(CC) $(SAN_CFLAGS) $^ -o $@ $(PKG_LIBS) -lm
 
-build/san/unit-tests: $(SAN_OBJ) $(TEST_SRC) tests/unit/helpers.h
-	$(CC) $(CPPFLAGS) $(SAN_CFLAGS) -iquote tests/unit $(TEST_SRC) $(SAN_OBJ) -o $@ \
+# Tests and tools link the archive, so they pull in only what they use.
+build/san/libbulkhead.a: $(SAN_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+build/san/unit-tests: build/san/libbulkhead.a $(TEST_SRC) tests/unit/helpers.h
+	$(CC) $(CPPFLAGS) $(SAN_CFLAGS) -iquote tests/unit $(TEST_SRC) build/san/libbulkhead.a -o $@ \
 	  $(PKG_LIBS) $(shell pkg-config --libs criterion) -lm
+
+build/san/evalexpr: build/san/libbulkhead.a tests/tools/evalexpr.c
+	$(CC) $(CPPFLAGS) $(SAN_CFLAGS) tests/tools/evalexpr.c build/san/libbulkhead.a -o $@ $(PKG_LIBS) -lm
 
 unit: build/san/unit-tests
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./build/san/unit-tests --jobs 2
 
-cases: build/san/bulkhead
+cases: build/san/bulkhead build/san/evalexpr
 	BULKHEAD=$(CURDIR)/build/san/bulkhead sh tests/run-cases.sh tests/cases tests/bad
+	EVALEXPR=$(CURDIR)/build/san/evalexpr sh tests/run-expr.sh tests/expr.test
 
 lint:
 	@out=$$(mandoc -T lint -W warning man/*.[0-9] 2>&1); \

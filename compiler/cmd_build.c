@@ -32,6 +32,24 @@ static char *output_dir(const struct project *p, const char *opt, char **display
 	return dir;
 }
 
+/* build refuses mocked outputs for protected envs unless --allow-mocks. */
+static int check_mocks(const struct compilation *c, bool allow_mocks)
+{
+	int rc = 0;
+	for (size_t i = 0; i < c->nunits; i++) {
+		const struct unit *u = c->units[i];
+		if (!u->env->is_protected || allow_mocks)
+			continue;
+		for (const struct mock_use *m = u->mocks; m; m = m->next) {
+			diag_error(m->file, m->off,
+				   "'%s' comes from mock_outputs, and '%s' is protected: add its outputs file or pass --allow-mocks",
+				   m->ref, u->env->label);
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
 int cmd_build(struct cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -45,7 +63,7 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 	const struct command *cmd = cli_find_command("build");
 	struct selection sel = { 0 };
 	const char *out_opt = NULL;
-	bool check = false;
+	bool check = false, allow_mocks = false;
 	int opt, status = EXIT_ERROR;
 	struct compilation c;
 	struct emit_plan plan = { 0 };
@@ -62,7 +80,7 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 		case 'u': push(&sel.units, &sel.nunits, optarg); break;
 		case 'o': out_opt = optarg; break;
 		case OPT_CHECK: check = true; break;
-		case OPT_ALLOW_MOCKS: break;	/* nothing is mocked without dependency outputs */
+		case OPT_ALLOW_MOCKS: allow_mocks = true; break;
 		default: status = cli_usage_error(cmd, "unknown option"); goto out;
 		}
 	}
@@ -70,7 +88,8 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 		status = cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
 		goto out;
 	}
-	if (compile_run(&c, &sel) < 0 || emit_plan(&c.project, c.units, c.nunits, &plan) < 0)
+	if (compile_run(&c, &sel) < 0 || check_mocks(&c, allow_mocks) < 0 ||
+	    emit_plan(&c.project, c.units, c.nunits, &plan) < 0)
 		goto out;
 	out_dir = output_dir(&c.project, out_opt, &display);
 	struct emit_result res;

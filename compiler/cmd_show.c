@@ -29,7 +29,7 @@ static void print_unit(struct project *p, const struct unit *u)
 	value_map_add(doc, "var", value_from_node(a, u->vars));
 	value_map_sort(doc);
 	struct buf out = BUF_INIT;
-	value_to_json(doc, &out);
+	value_to_json_redacted(doc, &out);
 	puts(out.data);
 	buf_free(&out);
 }

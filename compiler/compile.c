@@ -47,6 +47,33 @@ static int check_unit_globs(const struct compilation *c, const struct selection 
 	return rc;
 }
 
+static int compare_levels(const void *a, const void *b)
+{
+	const struct unit *x = *(struct unit *const *)a, *y = *(struct unit *const *)b;
+	if (x->level != y->level)
+		return x->level < y->level ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+/* Dependencies first, so dependency.NAME.inputs reads evaluated values. */
+static int eval_in_order(struct project *p)
+{
+	struct unit **order = xcalloc(p->nunits + 1, sizeof(*order));
+	int rc = 0;
+	if (p->nunits)
+		memcpy(order, p->units, p->nunits * sizeof(*order));
+	qsort(order, p->nunits, sizeof(*order), compare_levels);
+	for (size_t i = 0; i < p->nunits; i++) {
+		bool deps_ok = true;
+		for (size_t k = 0; k < order[i]->ndeps; k++)
+			deps_ok &= order[i]->deps[k].target->inputs != NULL;
+		if (!deps_ok || eval_unit(p, order[i]) < 0)
+			rc = -1;
+	}
+	free(order);
+	return rc;
+}
+
 int compile_run(struct compilation *c, const struct selection *sel)
 {
 	struct buf root = BUF_INIT;
@@ -65,11 +92,14 @@ int compile_run(struct compilation *c, const struct selection *sel)
 	rc = 0;
 	for (size_t i = 0; i < p->nunits; i++) {
 		struct unit *u = p->units[i];
-		if (include_resolve_unit(p, u) < 0 || include_resolve_vars(p, u) < 0 || eval_unit(p, u) < 0)
+		if (include_resolve_unit(p, u) < 0 || include_resolve_vars(p, u) < 0 ||
+		    eval_dependencies(p, u) < 0)
 			rc = -1;
 	}
 	if (rc == 0)
 		rc = dag_build(p, p->units, p->nunits);
+	if (rc == 0)
+		rc = eval_in_order(p);
 	if (rc < 0)
 		goto out;
 	c->units = ARENA_ARRAY(&p->arena, struct unit *, p->nunits + 1);

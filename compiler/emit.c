@@ -285,6 +285,24 @@ static struct value *str_list(struct arena *a, const char **items, size_t n)
 	return v;
 }
 
+/* Every mocked output the unit read, sorted and once each. */
+static struct value *mocked_list(struct arena *a, const struct unit *u)
+{
+	size_t n = 0;
+	for (const struct mock_use *m = u->mocks; m; m = m->next)
+		n++;
+	const char **refs = ARENA_ARRAY(a, const char *, n + 1);
+	n = 0;
+	for (const struct mock_use *m = u->mocks; m; m = m->next)
+		refs[n++] = m->ref;
+	qsort(refs, n, sizeof(*refs), compare_cstr);
+	size_t uniq = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!uniq || strcmp(refs[uniq - 1], refs[i]))
+			refs[uniq++] = refs[i];
+	return str_list(a, refs, uniq);
+}
+
 static struct value *unit_entry(struct project *p, const struct emit_plan *plan, size_t *fi,
 				struct unit *u)
 {
@@ -308,7 +326,7 @@ static struct value *unit_entry(struct project *p, const struct emit_plan *plan,
 	value_map_add(e, "env_name", value_cstr(a, u->env->name));
 	value_map_add(e, "files", files);
 	value_map_add(e, "level", value_int(a, u->level, NULL));
-	value_map_add(e, "mocked", value_list(a, 0, NULL));
+	value_map_add(e, "mocked", mocked_list(a, u));
 	value_map_add(e, "region", value_cstr(a, u->env->region));
 	value_map_add(e, "source", u->source ? value_cstr(a, u->source) : value_null(a, NULL));
 	value_map_add(e, "unit", value_cstr(a, u->id));

@@ -1,73 +1,870 @@
-/* eval.c - from merged nodes to values with provenance. */
+/* eval.c - from merged nodes to values, with expressions. */
 #include "eval.h"
+#include "builtins.h"
+#include "schema.h"
 
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-/* "$${" is a literal "${"; a bare "${" starts an expression, which this
- * version of bulkhead does not evaluate yet: refuse rather than emit the
- * text unevaluated into a tfvars file. */
-static struct value *eval_string(struct project *p, const struct node *n)
+enum local_state { LOCAL_NEW, LOCAL_BUSY, LOCAL_DONE, LOCAL_FAILED };
+
+struct local_slot {
+	const char *name;
+	const struct node *def;
+	struct value *value;
+	enum local_state state;
+};
+
+struct scope {
+	struct project *p;	/* NULL when evaluating bare text */
+	struct unit *u;
+	struct arena *arena;
+	const struct limits *lim;
+	const struct value *context;	/* roots for bare text; else NULL */
+	const struct node *locals;	/* the locals map of this config */
+	struct map slots;		/* local name -> struct local_slot */
+	const char *stack[64];		/* locals being evaluated, for cycles */
+	size_t nstack;
+	struct map includes;		/* include "as" -> struct value */
+	size_t depth;
+};
+
+/* Where an expression is written: its scalar and the scalar's template. */
+struct site {
+	const struct expr_origin *origin;
+	const struct node *node;
+	const struct expr *root;	/* the whole scalar's template */
+};
+
+static struct value *eval_expr(struct scope *s, const struct site *at, const struct expr *e);
+static struct value *eval_node(struct scope *s, const struct node *n);
+
+static const char *const roots[] = {
+	"env", "envs", "var", "local", "unit", "project", "include", "dependency", NULL,
+};
+
+static const struct srcfile *site_file(const struct site *at)
 {
-	const char *s = n->str.s;
-	const char *dollar = strstr(s, "${");
-	if (!dollar)
-		return value_str(&p->arena, s, n->str.len, n);
-	struct buf out = BUF_INIT;
-	struct value *v = NULL;
-	for (const char *q = s; *q;) {
-		if (q[0] == '$' && q[1] == '$' && q[2] == '{') {
-			buf_puts(&out, "${");
-			q += 3;
-		} else if (q[0] == '$' && q[1] == '{') {
-			size_t off = n->off + (n->style == STYLE_DOUBLE || n->style == STYLE_SINGLE) +
-				     (size_t)(q - s);
-			diag_error(n->file, n->style == STYLE_PLAIN || n->style == STYLE_SINGLE ||
-						    n->style == STYLE_DOUBLE ? off : n->off,
-				   "expressions (${...}) are not supported by this version of bulkhead");
-			goto out;
-		} else {
-			buf_putc(&out, *q++);
-		}
-	}
-	v = value_str(&p->arena, arena_strndup(&p->arena, buf_cstr(&out), out.len), out.len, n);
-out:
-	buf_free(&out);
+	return at->node ? at->node->file : NULL;
+}
+
+static size_t site_off(const struct site *at, const struct expr *e)
+{
+	return expr_file_offset(at->origin, e);
+}
+
+/* Reports at the expression; returns NULL so callers can return it. */
+__attribute__((format(printf, 3, 4)))
+static struct value *eval_error(const struct site *at, const struct expr *e, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	diag_error(site_file(at), site_off(at, e), "%s", msg);
+	return NULL;
+}
+
+static struct value *copy_value(struct arena *a, const struct value *v)
+{
+	struct value *c = ARENA_NEW(a, struct value);
+	*c = *v;
+	return c;
+}
+
+static struct value *mark_sensitive(struct arena *a, struct value *v, bool sensitive)
+{
+	if (!sensitive || !v || v->sensitive)
+		return v;
+	v = copy_value(a, v);
+	v->sensitive = true;
 	return v;
 }
 
-struct value *eval_literal(struct project *p, const struct node *n)
+/* ---- numbers ---- */
+
+static bool is_number(const struct value *v)
 {
+	return v->kind == VAL_INT || v->kind == VAL_FLOAT;
+}
+
+static double as_double(const struct value *v)
+{
+	return v->kind == VAL_INT ? (double)v->i : v->f;
+}
+
+static struct value *make_number(struct scope *s, const struct site *at, const struct expr *e, double d)
+{
+	if (isnan(d) || isinf(d))
+		return eval_error(at, e, "result is not a finite number");
+	if (d == floor(d) && d >= -9223372036854775808.0 && d < 9223372036854775808.0)
+		return value_int(s->arena, (int64_t)d, NULL);
+	return value_float(s->arena, d, NULL);
+}
+
+static struct value *int_arith(struct scope *s, const struct site *at, const struct expr *e,
+			       int64_t a, int64_t b)
+{
+	int64_t r = 0;
+	bool overflow = false;
+	switch (e->op) {
+	case OP_ADD: overflow = __builtin_add_overflow(a, b, &r); break;
+	case OP_SUB: overflow = __builtin_sub_overflow(a, b, &r); break;
+	case OP_MUL: overflow = __builtin_mul_overflow(a, b, &r); break;
+	case OP_MOD:
+		if (b == 0)
+			return eval_error(at, e, "modulo by zero");
+		r = b == -1 ? 0 : a % b;
+		break;
+	default: break;
+	}
+	if (overflow)
+		return eval_error(at, e, "integer overflow in '%s'", e->op == OP_ADD ? "+" : e->op == OP_SUB ? "-" : "*");
+	return value_int(s->arena, r, NULL);
+}
+
+static struct value *arith(struct scope *s, const struct site *at, const struct expr *e,
+			   const struct value *x, const struct value *y)
+{
+	static const char *names[] = { [OP_MUL] = "*", [OP_DIV] = "/", [OP_MOD] = "%", [OP_ADD] = "+", [OP_SUB] = "-" };
+	if (!is_number(x) || !is_number(y))
+		return eval_error(at, e, "operator '%s' needs numbers, not %s and %s", names[e->op],
+				  value_kind_name(x->kind), value_kind_name(y->kind));
+	if (e->op == OP_DIV) {
+		if (as_double(y) == 0)
+			return eval_error(at, e, "division by zero");
+		if (x->kind == VAL_INT && y->kind == VAL_INT && y->i != 0 && x->i % y->i == 0 &&
+		    !(x->i == INT64_MIN && y->i == -1))
+			return value_int(s->arena, x->i / y->i, NULL);
+		return make_number(s, at, e, as_double(x) / as_double(y));
+	}
+	if (e->op == OP_MOD) {
+		if (x->kind != VAL_INT || y->kind != VAL_INT)
+			return eval_error(at, e, "operator '%%' needs integers");
+		return int_arith(s, at, e, x->i, y->i);
+	}
+	if (x->kind == VAL_INT && y->kind == VAL_INT)
+		return int_arith(s, at, e, x->i, y->i);
+	double a = as_double(x), b = as_double(y);
+	return make_number(s, at, e, e->op == OP_ADD ? a + b : e->op == OP_SUB ? a - b : a * b);
+}
+
+static struct value *compare(struct scope *s, const struct site *at, const struct expr *e,
+			     const struct value *x, const struct value *y)
+{
+	if (e->op == OP_EQ || e->op == OP_NE)
+		return value_bool(s->arena, value_equal(x, y) == (e->op == OP_EQ), NULL);
+	if (!is_number(x) || !is_number(y))
+		return eval_error(at, e, "comparison needs numbers, not %s and %s",
+				  value_kind_name(x->kind), value_kind_name(y->kind));
+	bool r;
+	if (x->kind == VAL_INT && y->kind == VAL_INT)
+		r = e->op == OP_LT ? x->i < y->i : e->op == OP_LE ? x->i <= y->i : e->op == OP_GT ? x->i > y->i : x->i >= y->i;
+	else {
+		double a = as_double(x), b = as_double(y);
+		r = e->op == OP_LT ? a < b : e->op == OP_LE ? a <= b : e->op == OP_GT ? a > b : a >= b;
+	}
+	return value_bool(s->arena, r, NULL);
+}
+
+/* ---- operators ---- */
+
+static struct value *eval_bool(struct scope *s, const struct site *at, const struct expr *e, bool *out,
+			       const char *what)
+{
+	struct value *v = eval_expr(s, at, e);
+	if (v && v->kind != VAL_BOOL)
+		return eval_error(at, e, "%s needs a bool, not a %s", what, value_kind_name(v->kind));
+	if (v)
+		*out = v->b;
+	return v;
+}
+
+static struct value *eval_logic(struct scope *s, const struct site *at, const struct expr *e)
+{
+	bool x, y;
+	const char *what = e->op == OP_AND ? "'&&'" : "'||'";
+	struct value *vx = eval_bool(s, at, e->ops.x, &x, what);
+	if (!vx)
+		return NULL;
+	/* Lazy: the right side is not evaluated when the left decides. */
+	if ((e->op == OP_AND && !x) || (e->op == OP_OR && x))
+		return mark_sensitive(s->arena, value_bool(s->arena, x, NULL), vx->sensitive);
+	struct value *vy = eval_bool(s, at, e->ops.y, &y, what);
+	if (!vy)
+		return NULL;
+	return mark_sensitive(s->arena, value_bool(s->arena, y, NULL), vx->sensitive || vy->sensitive);
+}
+
+static struct value *eval_unary(struct scope *s, const struct site *at, const struct expr *e)
+{
+	struct value *x = eval_expr(s, at, e->ops.x);
+	if (!x)
+		return NULL;
+	struct value *r;
+	if (e->op == OP_NOT) {
+		if (x->kind != VAL_BOOL)
+			return eval_error(at, e, "'!' needs a bool, not a %s", value_kind_name(x->kind));
+		r = value_bool(s->arena, !x->b, NULL);
+	} else if (x->kind == VAL_INT) {
+		if (x->i == INT64_MIN)
+			return eval_error(at, e, "integer overflow in '-'");
+		r = value_int(s->arena, -x->i, NULL);
+	} else if (x->kind == VAL_FLOAT) {
+		r = value_float(s->arena, -x->f, NULL);
+	} else {
+		return eval_error(at, e, "'-' needs a number, not a %s", value_kind_name(x->kind));
+	}
+	return mark_sensitive(s->arena, r, x->sensitive);
+}
+
+static struct value *eval_binary(struct scope *s, const struct site *at, const struct expr *e)
+{
+	if (e->op == OP_AND || e->op == OP_OR)
+		return eval_logic(s, at, e);
+	struct value *x = eval_expr(s, at, e->ops.x);
+	struct value *y = x ? eval_expr(s, at, e->ops.y) : NULL;
+	if (!y)
+		return NULL;
+	struct value *r = e->op >= OP_EQ ? compare(s, at, e, x, y) : arith(s, at, e, x, y);
+	return mark_sensitive(s->arena, r, x->sensitive || y->sensitive);
+}
+
+static struct value *eval_cond(struct scope *s, const struct site *at, const struct expr *e)
+{
+	bool c;
+	struct value *vc = eval_bool(s, at, e->ops.x, &c, "a condition");
+	if (!vc)
+		return NULL;
+	struct value *r = eval_expr(s, at, c ? e->ops.y : e->ops.z);
+	return r ? mark_sensitive(s->arena, r, vc->sensitive) : NULL;
+}
+
+/* ---- templates ---- */
+
+static bool append_text(struct scope *s, const struct site *at, const struct expr *e,
+			const struct value *v, struct buf *out)
+{
+	char num[400];
+	switch (v->kind) {
+	case VAL_STR: buf_add(out, v->str.s, v->str.len); break;
+	case VAL_INT: buf_printf(out, "%lld", (long long)v->i); break;
+	case VAL_FLOAT:
+		format_double(v->f, num, sizeof(num));
+		buf_puts(out, num);
+		break;
+	case VAL_BOOL: buf_puts(out, v->b ? "true" : "false"); break;
+	case VAL_NULL:
+		eval_error(at, e, "null cannot be interpolated into a string");
+		return false;
+	default:
+		eval_error(at, e, "a %s cannot be interpolated into a string", value_kind_name(v->kind));
+		return false;
+	}
+	if (out->len > s->lim->string_size) {
+		eval_error(at, e, "string result exceeds the limit of %zu bytes", s->lim->string_size);
+		return false;
+	}
+	return true;
+}
+
+static struct value *eval_template(struct scope *s, const struct site *at, const struct expr *e)
+{
+	const struct expr *single = template_single(e);
+	if (single && e == at->root)
+		return eval_expr(s, at, single);
+	struct buf out = BUF_INIT;
+	bool sensitive = false;
+	struct value *r = NULL;
+	for (size_t i = 0; i < e->tmpl.len; i++) {
+		const struct template_part *part = &e->tmpl.parts[i];
+		if (!part->expr) {
+			buf_add(&out, part->text, part->len);
+			continue;
+		}
+		struct value *v = eval_expr(s, at, part->expr);
+		if (!v || !append_text(s, at, part->expr, v, &out))
+			goto out;
+		sensitive |= v->sensitive;
+	}
+	r = value_str(s->arena, arena_strndup(s->arena, buf_cstr(&out), out.len), out.len, NULL);
+	r->sensitive = sensitive;
+out:
+	buf_free(&out);
+	return r;
+}
+
+/* ---- references ---- */
+
+static struct value *suggest_missing(struct scope *s, const struct site *at, const struct expr *e,
+				     const struct value *map, const char *key, const char *what)
+{
+	const char **names = xcalloc(map->map.len + 1, sizeof(char *));
+	for (size_t i = 0; i < map->map.len; i++)
+		names[i] = map->map.pairs[i].key;
+	const char *hint = schema_suggest(key, names);
+	struct buf obj = BUF_INIT;
+	expr_print(e, &obj);
+	if (hint)
+		eval_error(at, e, "%s '%s' has no %s '%s'; did you mean '%s'?", "map", obj.data, what, key, hint);
+	else
+		eval_error(at, e, "%s '%s' has no %s '%s'", "map", obj.data, what, key);
+	buf_free(&obj);
+	free(names);
+	(void)s;
+	return NULL;
+}
+
+static struct value *get_attr(struct scope *s, const struct site *at, const struct expr *e,
+			      const struct value *obj, const struct expr *obj_expr, const char *key)
+{
+	if (obj->kind != VAL_MAP) {
+		struct buf text = BUF_INIT;
+		expr_print(obj_expr, &text);
+		eval_error(at, e, "'%s' is a %s, not a map: it has no attribute '%s'", text.data,
+			   value_kind_name(obj->kind), key);
+		buf_free(&text);
+		return NULL;
+	}
+	struct value *v = value_map_get(obj, key);
+	if (!v)
+		return suggest_missing(s, at, obj_expr, obj, key, "key");
+	return mark_sensitive(s->arena, v, obj->sensitive);
+}
+
+static struct value *eval_index(struct scope *s, const struct site *at, const struct expr *e)
+{
+	struct value *obj = eval_expr(s, at, e->index.obj);
+	struct value *ix = obj ? eval_expr(s, at, e->index.index) : NULL;
+	if (!ix)
+		return NULL;
+	if (obj->kind == VAL_MAP) {
+		if (ix->kind != VAL_STR)
+			return eval_error(at, e->index.index, "a map index must be a string, not a %s",
+					  value_kind_name(ix->kind));
+		return get_attr(s, at, e, obj, e->index.obj, ix->str.s);
+	}
+	if (obj->kind != VAL_LIST)
+		return eval_error(at, e, "a %s cannot be indexed", value_kind_name(obj->kind));
+	if (ix->kind != VAL_INT)
+		return eval_error(at, e->index.index, "a list index must be a whole number, not a %s",
+				  value_kind_name(ix->kind));
+	if (ix->i < 0 || (uint64_t)ix->i >= obj->list.len)
+		return eval_error(at, e->index.index, "index %lld is out of range for a list of %zu",
+				  (long long)ix->i, obj->list.len);
+	return mark_sensitive(s->arena, obj->list.items[ix->i], obj->sensitive || ix->sensitive);
+}
+
+/* ---- locals ---- */
+
+static struct local_slot *local_slot(struct scope *s, const char *name)
+{
+	struct local_slot *slot = map_get(&s->slots, name, strlen(name));
+	if (slot)
+		return slot;
+	struct node_pair *pr = node_map_find(s->locals, name);
+	if (!pr)
+		return NULL;
+	slot = ARENA_NEW(s->arena, struct local_slot);
+	slot->name = pr->key->str.s;
+	slot->def = pr->value;
+	map_put(&s->slots, slot->name, strlen(slot->name), slot);
+	return slot;
+}
+
+static struct value *report_local_cycle(struct scope *s, const struct site *at, const struct expr *e,
+					const char *name)
+{
+	struct buf chain = BUF_INIT;
+	size_t start = 0;
+	while (start < s->nstack && strcmp(s->stack[start], name))
+		start++;
+	for (size_t i = start; i < s->nstack; i++)
+		buf_printf(&chain, "local.%s -> ", s->stack[i]);
+	buf_printf(&chain, "local.%s", name);
+	eval_error(at, e, "locals cycle: %s", chain.data);
+	buf_free(&chain);
+	return NULL;
+}
+
+static struct value *eval_local(struct scope *s, const struct site *at, const struct expr *e,
+				const char *name)
+{
+	struct local_slot *slot = s->locals ? local_slot(s, name) : NULL;
+	if (!slot) {
+		const char *names[256] = { 0 };
+		for (size_t i = 0; s->locals && i < s->locals->map.len && i < 255; i++)
+			names[i] = s->locals->map.pairs[i].key->str.s;
+		const char *hint = schema_suggest(name, names);
+		return eval_error(at, e, "unknown local 'local.%s'%s%s%s", name, hint ? "; did you mean 'local." : "",
+				  hint ? hint : "", hint ? "'?" : "");
+	}
+	switch (slot->state) {
+	case LOCAL_DONE: return slot->value;
+	case LOCAL_FAILED: return NULL;
+	case LOCAL_BUSY: return report_local_cycle(s, at, e, name);
+	case LOCAL_NEW: break;
+	}
+	if (s->nstack == sizeof(s->stack) / sizeof(*s->stack))
+		return eval_error(at, e, "locals nested more than %zu deep", s->nstack);
+	slot->state = LOCAL_BUSY;
+	s->stack[s->nstack++] = name;
+	slot->value = eval_node(s, slot->def);
+	s->nstack--;
+	slot->state = slot->value ? LOCAL_DONE : LOCAL_FAILED;
+	return slot->value;
+}
+
+static struct value *eval_all_locals(struct scope *s, const struct site *at, const struct expr *e)
+{
+	size_t n = s->locals ? s->locals->map.len : 0;
+	struct value *m = value_map_room(s->arena, n);
+	for (size_t i = 0; i < n; i++) {
+		const char *name = s->locals->map.pairs[i].key->str.s;
+		struct value *v = eval_local(s, at, e, name);
+		if (!v)
+			return NULL;
+		value_map_add(m, name, v);
+	}
+	value_map_sort(m);
+	return m;
+}
+
+/* ---- includes exposed with 'as' ---- */
+
+static struct value *eval_include(struct scope *s, const struct site *at, const struct expr *e,
+				  const char *as)
+{
+	struct value *cached = map_get(&s->includes, as, strlen(as));
+	if (cached)
+		return cached;
+	struct node *config = s->u ? map_get(&s->u->exposed, as, strlen(as)) : NULL;
+	if (!config)
+		return eval_error(at, e, "no include named '%s' (give an include entry 'as: %s')", as, as);
+	/* The include's own locals, evaluated in the unit's context. */
+	struct scope sub = { .p = s->p, .u = s->u, .arena = s->arena, .lim = s->lim,
+			     .locals = node_map_get(config, "locals"), .depth = s->depth };
+	map_init(&sub.slots);
+	map_init(&sub.includes);
+	struct value *v = eval_node(&sub, config);
+	map_free(&sub.slots);
+	map_free(&sub.includes);
+	if (v)
+		map_put(&s->includes, as, strlen(as), v);
+	return v;
+}
+
+/* ---- dependencies ---- */
+
+static struct dependency *find_dependency(struct scope *s, const struct site *at, const struct expr *e,
+					  const char *name)
+{
+	const char *names[256] = { 0 };
+	for (size_t i = 0; s->u && i < s->u->ndeps; i++) {
+		if (!strcmp(s->u->deps[i].name, name))
+			return &s->u->deps[i];
+		if (i < 255)
+			names[i] = s->u->deps[i].name;
+	}
+	const char *hint = schema_suggest(name, names);
+	eval_error(at, e, "unknown dependency '%s'%s%s%s", name, hint ? "; did you mean '" : "",
+		   hint ? hint : "", hint ? "'?" : "");
+	return NULL;
+}
+
+/* terraform output -json: {"name": {"value": V, "type": T, "sensitive": B}} */
+static struct value *outputs_from_file(struct scope *s, const struct loaded_file *f)
+{
+	const struct node *doc = f->root;
+	if (doc->kind != NODE_MAP) {
+		diag_error(doc->file, doc->off, "outputs file must be a JSON object (terraform output -json)");
+		return NULL;
+	}
+	struct value *m = value_map_room(s->arena, doc->map.len);
+	for (size_t i = 0; i < doc->map.len; i++) {
+		const struct node *entry = doc->map.pairs[i].value;
+		const struct node *value = node_map_get(entry, "value");
+		const struct node *sensitive = node_map_get(entry, "sensitive");
+		if (!value) {
+			diag_error(entry->file, entry->off, "output '%s' has no \"value\" (expected terraform output -json format)",
+				   doc->map.pairs[i].key->str.s);
+			return NULL;
+		}
+		struct value *v = value_from_node(s->arena, value);
+		v->sensitive = sensitive && sensitive->kind == NODE_BOOL && sensitive->b;
+		value_map_add(m, doc->map.pairs[i].key->str.s, v);
+	}
+	value_map_sort(m);
+	return m;
+}
+
+static struct value *dependency_outputs(struct scope *s, struct dependency *d)
+{
+	if (d->outputs)
+		return d->outputs;
+	const char *path = arena_printf(s->arena, "%s/%s/%s.json", s->p->outputs_dir, d->target_env, d->target_id);
+	if (source_kind(&s->p->src, path) != SRC_MISSING) {
+		struct loaded_file *f = project_load(s->p, path, NULL, 0);
+		d->outputs = f ? outputs_from_file(s, f) : NULL;
+		return d->outputs;
+	}
+	const struct node *mocks = node_map_get(d->decl, "mock_outputs");
+	d->mocked = true;
+	d->outputs = mocks ? value_from_node(s->arena, mocks) : value_map_room(s->arena, 0);
+	return d->outputs;
+}
+
+static void record_mock(struct scope *s, const struct site *at, const struct expr *e,
+			const struct dependency *d, const char *key)
+{
+	struct mock_use *m = ARENA_NEW(s->arena, struct mock_use);
+	m->ref = arena_printf(s->arena, "dependency.%s.outputs.%s", d->name, key);
+	m->file = site_file(at);
+	m->off = site_off(at, e);
+	m->next = s->u->mocks;
+	s->u->mocks = m;
+}
+
+static struct value *eval_output(struct scope *s, const struct site *at, const struct expr *e,
+				 struct dependency *d, const char *key)
+{
+	struct value *outputs = dependency_outputs(s, d);
+	if (!outputs)
+		return NULL;
+	struct value *v = value_map_get(outputs, key);
+	if (!v)
+		return eval_error(at, e, "dependency '%s' (unit '%s' of '%s') has no output '%s'%s", d->name,
+				  d->target_id, d->target_env, key,
+				  d->mocked ? " and no outputs file: add it to mock_outputs" : "");
+	if (d->mocked)
+		record_mock(s, at, e, d, key);
+	return v;
+}
+
+/* dependency.NAME.outputs.KEY and dependency.NAME.inputs.KEY */
+static struct value *eval_dependency_ref(struct scope *s, const struct site *at, const struct expr *e)
+{
+	const struct expr *part = e->attr.obj;	/* dependency.NAME.outputs */
+	const struct expr *name = part->kind == E_ATTR ? part->attr.obj : NULL;
+	if (!name || name->kind != E_ATTR || name->attr.obj->kind != E_REF)
+		return NULL;
+	struct dependency *d = find_dependency(s, at, name, name->attr.name);
+	if (!d)
+		return NULL;
+	if (!strcmp(part->attr.name, "outputs"))
+		return eval_output(s, at, e, d, e->attr.name);
+	if (!strcmp(part->attr.name, "inputs")) {
+		if (!d->target || !d->target->inputs)
+			return eval_error(at, e, "inputs of dependency '%s' are not evaluated", d->name);
+		return get_attr(s, at, e, d->target->inputs, part, e->attr.name);
+	}
+	return eval_error(at, part, "dependency '%s' has outputs and inputs, not '%s'", d->name, part->attr.name);
+}
+
+static bool is_dependency_path(const struct expr *e)
+{
+	const struct expr *part = e->attr.obj;
+	return part->kind == E_ATTR && part->attr.obj->kind == E_ATTR &&
+	       part->attr.obj->attr.obj->kind == E_REF && !strcmp(part->attr.obj->attr.obj->name, "dependency");
+}
+
+/* ---- roots ---- */
+
+static struct value *regions_value(struct arena *a, const struct env *e)
+{
+	const struct node *regions = node_map_get(e->decl, "regions");
+	if (regions)
+		return value_from_node(a, regions);
+	struct value *list = value_list(a, 1, NULL);
+	list->list.items[0] = value_cstr(a, e->region);
+	return list;
+}
+
+/* env.*: the entry's own keys, its extra keys, and the derived ones. */
+static struct value *env_value(struct project *p, struct env *e)
+{
+	if (e->value)
+		return e->value;
 	struct arena *a = &p->arena;
+	const struct node *d = e->decl;
+	struct value *m = value_map_room(a, d->map.len + 6);
+	value_map_add(m, "name", value_cstr(a, e->name));
+	value_map_add(m, "label", value_cstr(a, e->label));
+	value_map_add(m, "account_id", value_cstr(a, e->account_id));
+	value_map_add(m, "region", value_cstr(a, e->region));
+	value_map_add(m, "protected", value_bool(a, e->is_protected, NULL));
+	value_map_add(m, "regions", regions_value(a, e));
+	static const char *const derived[] = {
+		"name", "label", "account_id", "region", "protected", "regions", "path", NULL,
+	};
+	for (size_t i = 0; i < d->map.len; i++) {
+		const char *k = d->map.pairs[i].key->str.s;
+		const char *const *r = derived;
+		while (*r && strcmp(*r, k))
+			r++;
+		if (!*r)
+			value_map_add(m, k, value_from_node(a, d->map.pairs[i].value));
+	}
+	value_map_sort(m);
+	e->value = m;
+	return m;
+}
+
+static struct value *envs_value(struct project *p)
+{
+	if (p->envs_value)
+		return p->envs_value;
+	struct value *m = value_map_room(&p->arena, p->nenvs);
+	for (size_t i = 0; i < p->nenvs; i++)
+		if (!value_map_get(m, p->envs[i]->name)) {
+			value_map_add(m, p->envs[i]->name, env_value(p, p->envs[i]));
+			value_map_sort(m);
+		}
+	p->envs_value = m;
+	return m;
+}
+
+static struct value *unit_value(struct arena *a, const struct unit *u)
+{
+	struct value *m = value_map_room(a, 3);
+	const char *slash = strrchr(u->id, '/');
+	value_map_add(m, "dir", value_cstr(a, u->dir));
+	value_map_add(m, "name", value_cstr(a, slash ? slash + 1 : u->id));
+	value_map_add(m, "path", value_cstr(a, u->id));
+	value_map_sort(m);
+	return m;
+}
+
+static struct value *project_value(struct arena *a, const struct project *p)
+{
+	struct value *m = value_map_room(a, 1);
+	value_map_add(m, "name", value_cstr(a, p->name));
+	return m;
+}
+
+static struct value *unknown_root(const struct site *at, const struct expr *e)
+{
+	const char *hint = schema_suggest(e->name, roots);
+	return eval_error(at, e, "unknown reference '%s'%s%s%s", e->name, hint ? "; did you mean '" : "",
+			  hint ? hint : "", hint ? "'?" : "");
+}
+
+static struct value *eval_root(struct scope *s, const struct site *at, const struct expr *e)
+{
+	const char *n = e->name;
+	if (s->context) {
+		struct value *v = value_map_get(s->context, n);
+		return v ? v : unknown_root(at, e);
+	}
+	if (!strcmp(n, "env"))
+		return env_value(s->p, s->u->env);
+	if (!strcmp(n, "envs"))
+		return envs_value(s->p);
+	if (!strcmp(n, "var"))
+		return value_from_node(s->arena, s->u->vars);
+	if (!strcmp(n, "local"))
+		return eval_all_locals(s, at, e);
+	if (!strcmp(n, "unit"))
+		return unit_value(s->arena, s->u);
+	if (!strcmp(n, "project"))
+		return project_value(s->arena, s->p);
+	if (!strcmp(n, "include") || !strcmp(n, "dependency"))
+		return eval_error(at, e, "'%s' needs a name: %s.NAME", n, n);
+	return unknown_root(at, e);
+}
+
+static struct value *eval_attr(struct scope *s, const struct site *at, const struct expr *e)
+{
+	const struct expr *obj = e->attr.obj;
+	if (!s->context && obj->kind == E_REF) {
+		if (!strcmp(obj->name, "local"))
+			return eval_local(s, at, e, e->attr.name);
+		if (!strcmp(obj->name, "include"))
+			return eval_include(s, at, e, e->attr.name);
+		if (!strcmp(obj->name, "dependency"))
+			return eval_error(at, e, "use dependency.%s.outputs.KEY or dependency.%s.inputs.KEY",
+					  e->attr.name, e->attr.name);
+	}
+	if (!s->context && obj->kind == E_ATTR && obj->attr.obj->kind == E_REF &&
+	    !strcmp(obj->attr.obj->name, "dependency"))
+		return eval_error(at, e, "use dependency.%s.outputs.KEY or dependency.%s.inputs.KEY",
+				  obj->attr.name, obj->attr.name);
+	if (!s->context && is_dependency_path(e))
+		return eval_dependency_ref(s, at, e);
+	struct value *v = eval_expr(s, at, obj);
+	return v ? get_attr(s, at, e, v, obj, e->attr.name) : NULL;
+}
+
+/* ---- calls ---- */
+
+static struct value *eval_call(struct scope *s, const struct site *at, const struct expr *e)
+{
+	const struct builtin *b = builtin_find(e->call.name);
+	if (!b) {
+		const char *hint = schema_suggest(e->call.name, builtin_names());
+		return eval_error(at, e, "unknown function '%s'%s%s%s", e->call.name,
+				  hint ? "; did you mean '" : "", hint ? hint : "", hint ? "'?" : "");
+	}
+	size_t n = e->call.len;
+	if ((int)n < b->min_args || (b->max_args >= 0 && (int)n > b->max_args)) {
+		if (b->min_args == b->max_args)
+			return eval_error(at, e, "%s takes %d argument%s, not %zu", b->name, b->min_args,
+					  b->min_args == 1 ? "" : "s", n);
+		if (b->max_args < 0)
+			return eval_error(at, e, "%s takes at least %d argument%s, not %zu", b->name,
+					  b->min_args, b->min_args == 1 ? "" : "s", n);
+		return eval_error(at, e, "%s takes %d to %d arguments, not %zu", b->name, b->min_args,
+				  b->max_args, n);
+	}
+	struct value **args = ARENA_ARRAY(s->arena, struct value *, n + 1);
+	bool sensitive = false;
+	for (size_t i = 0; i < n; i++) {
+		if (!(args[i] = eval_expr(s, at, e->call.args[i])))
+			return NULL;
+		sensitive |= args[i]->sensitive;
+	}
+	struct call_ctx c = {
+		.arena = s->arena, .name = b->name, .file = site_file(at), .off = site_off(at, e),
+		.limits = s->lim, .project = s->p, .unit = s->u,
+		.include_dir = at->node && at->node->file ? path_dirname(s->arena, at->node->file->path) : NULL,
+	};
+	struct value *r = b->fn(&c, args, n);
+	return r ? mark_sensitive(s->arena, r, sensitive) : NULL;
+}
+
+/* ---- literals ---- */
+
+static struct value *eval_list_literal(struct scope *s, const struct site *at, const struct expr *e)
+{
+	struct value *v = value_list(s->arena, e->list.len, NULL);
+	for (size_t i = 0; i < e->list.len; i++)
+		if (!(v->list.items[i] = eval_expr(s, at, e->list.items[i])))
+			return NULL;
+	return v;
+}
+
+static struct value *eval_map_literal(struct scope *s, const struct site *at, const struct expr *e)
+{
+	struct value *v = value_map_room(s->arena, e->map.len);
+	for (size_t i = 0; i < e->map.len; i++) {
+		struct value *k = eval_expr(s, at, e->map.keys[i]);
+		struct value *val = k ? eval_expr(s, at, e->map.values[i]) : NULL;
+		if (!val)
+			return NULL;
+		if (k->kind != VAL_STR)
+			return eval_error(at, e->map.keys[i], "a map key must be a string, not a %s",
+					  value_kind_name(k->kind));
+		v->map.pairs[v->map.len++] = (struct value_pair){ k->str.s, k->str.len, val };
+	}
+	long dup = value_map_sort(v);
+	if (dup >= 0)
+		return eval_error(at, e, "duplicate key '%s' in map", v->map.pairs[dup].key);
+	return v;
+}
+
+static struct value *eval_expr(struct scope *s, const struct site *at, const struct expr *e)
+{
+	if (++s->depth > s->lim->expr_depth * 4) {
+		s->depth--;
+		return eval_error(at, e, "evaluation nested deeper than %zu levels", s->lim->expr_depth * 4);
+	}
+	struct value *v = NULL;
+	switch (e->kind) {
+	case E_NULL: v = value_null(s->arena, NULL); break;
+	case E_BOOL: v = value_bool(s->arena, e->b, NULL); break;
+	case E_INT: v = value_int(s->arena, e->i, NULL); break;
+	case E_FLOAT: v = value_float(s->arena, e->f, NULL); break;
+	case E_TEMPLATE: v = eval_template(s, at, e); break;
+	case E_LIST: v = eval_list_literal(s, at, e); break;
+	case E_MAP: v = eval_map_literal(s, at, e); break;
+	case E_REF: v = eval_root(s, at, e); break;
+	case E_ATTR: v = eval_attr(s, at, e); break;
+	case E_INDEX: v = eval_index(s, at, e); break;
+	case E_CALL: v = eval_call(s, at, e); break;
+	case E_UNARY: v = eval_unary(s, at, e); break;
+	case E_BINARY: v = eval_binary(s, at, e); break;
+	case E_COND: v = eval_cond(s, at, e); break;
+	}
+	s->depth--;
+	return v;
+}
+
+/* ---- nodes ---- */
+
+static const struct expr *parsed_template(struct scope *s, const struct node *n, struct expr_origin *origin)
+{
+	origin->node = n;
+	origin->max_depth = s->lim->expr_depth;
+	if (!s->p)
+		return template_parse(s->arena, n->str.s, n->str.len, origin);
+	struct expr *cached = map_get(&s->p->templates, (const char *)&n, sizeof(n));
+	if (cached)
+		return cached;
+	struct expr *t = template_parse(&s->p->arena, n->str.s, n->str.len, origin);
+	if (t) {
+		const struct node **key = ARENA_NEW(&s->p->arena, const struct node *);
+		*key = n;
+		map_put(&s->p->templates, (const char *)key, sizeof(*key), t);
+	}
+	return t;
+}
+
+static struct value *eval_string(struct scope *s, const struct node *n)
+{
+	if (!template_has_expr(n->str.s, n->str.len) && !strstr(n->str.s, "$${"))
+		return value_str(s->arena, n->str.s, n->str.len, n);
+	struct expr_origin origin;
+	const struct expr *t = parsed_template(s, n, &origin);
+	if (!t)
+		return NULL;
+	struct site at = { &origin, n, t };
+	struct value *v = eval_expr(s, &at, t);
+	if (!v)
+		return NULL;
+	if (v->origin != n) {
+		v = copy_value(s->arena, v);
+		v->origin = n;
+	}
+	return v;
+}
+
+static struct value *eval_node(struct scope *s, const struct node *n)
+{
 	switch (n->kind) {
-	case NODE_NULL: return value_null(a, n);
-	case NODE_BOOL: return value_bool(a, n->b, n);
-	case NODE_INT: return value_int(a, n->i, n);
-	case NODE_FLOAT: return value_float(a, n->f, n);
-	case NODE_STR: return eval_string(p, n);
+	case NODE_STR:
+		return eval_string(s, n);
 	case NODE_SEQ: {
-		struct value *v = value_list(a, n->seq.len, n);
+		struct value *v = value_list(s->arena, n->seq.len, n);
 		for (size_t i = 0; i < n->seq.len; i++)
-			if (!(v->list.items[i] = eval_literal(p, n->seq.items[i])))
+			if (!(v->list.items[i] = eval_node(s, n->seq.items[i])))
 				return NULL;
 		return v;
 	}
 	case NODE_MAP: {
-		struct value *v = value_map(a, n->map.len, n);
+		struct value *v = value_map(s->arena, n->map.len, n);
 		bool ok = true;
 		for (size_t i = 0; i < n->map.len; i++) {
 			const struct node_pair *pr = &n->map.pairs[i];
 			v->map.pairs[i].key = pr->key->str.s;
 			v->map.pairs[i].keylen = pr->key->str.len;
-			ok &= (v->map.pairs[i].value = eval_literal(p, pr->value)) != NULL;
+			ok &= (v->map.pairs[i].value = eval_node(s, pr->value)) != NULL;
 		}
 		if (!ok)
 			return NULL;
 		value_map_sort(v);
 		return v;
 	}
+	default:
+		return value_from_node(s->arena, n);
 	}
-	return NULL;
 }
+
+/* ---- units ---- */
 
 /* "./x" and "../x" resolve from the unit's own directory (also when
  * written in an include); "@shared/unit" names a shared account's unit;
@@ -82,7 +879,7 @@ static int resolve_dependency(struct project *p, struct unit *u, struct dependen
 		const char *slash = strchr(raw, '/');
 		const char *label = slash ? arena_strndup(&p->arena, raw + 1, (size_t)(slash - raw - 1)) : raw + 1;
 		struct env *e = project_find_env(p, label);
-		if (!e || !e->is_shared || !slash) {
+		if (!e || !e->is_shared || !slash || !slash[1]) {
 			diag_error(path->file, path->off, "'%s' does not name a unit of a shared account (@<shared>/<unit>)", raw);
 			goto out;
 		}
@@ -91,8 +888,8 @@ static int resolve_dependency(struct project *p, struct unit *u, struct dependen
 		rc = 0;
 		goto out;
 	}
-	if (path_is_url(raw) || raw[0] == '/') {
-		diag_error(path->file, path->off, "dependency path '%s' must name a unit, not a URL or absolute path", raw);
+	if (path_is_url(raw) || raw[0] == '/' || template_has_expr(raw, path->str.len)) {
+		diag_error(path->file, path->off, "dependency path '%s' must name a unit: a unit id, ./ or ../ path, or @<shared>/<unit>", raw);
 		goto out;
 	}
 	bool relative = !strncmp(raw, "./", 2) || !strncmp(raw, "../", 3);
@@ -118,8 +915,9 @@ out:
 	return rc;
 }
 
-static int eval_dependencies(struct project *p, struct unit *u, const struct node *deps)
+int eval_dependencies(struct project *p, struct unit *u)
 {
+	const struct node *deps = node_map_get(u->config, "dependencies");
 	int rc = 0;
 	if (!deps)
 		return 0;
@@ -133,36 +931,119 @@ static int eval_dependencies(struct project *p, struct unit *u, const struct nod
 		if (!path) {
 			diag_error(decl->file, decl->off, "dependency '%s' has no path", d->name);
 			rc = -1;
-			continue;
-		}
-		if (resolve_dependency(p, u, d, path) < 0) {
+		} else if (resolve_dependency(p, u, d, path) < 0) {
 			rc = -1;
-			continue;
+		} else {
+			u->ndeps++;
 		}
-		u->ndeps++;
 	}
 	return rc;
 }
 
+static void scope_init(struct scope *s, struct project *p, struct unit *u)
+{
+	memset(s, 0, sizeof(*s));
+	s->p = p;
+	s->u = u;
+	s->arena = &p->arena;
+	s->lim = &p->limits;
+	s->locals = node_map_get(u->config, "locals");
+	map_init(&s->slots);
+	map_init(&s->includes);
+}
+
+static void scope_free(struct scope *s)
+{
+	map_free(&s->slots);
+	map_free(&s->includes);
+}
+
 int eval_unit(struct project *p, struct unit *u)
 {
+	struct scope s;
 	const struct node *inputs = node_map_get(u->config, "inputs");
 	const struct node *source = node_map_get(u->config, "source");
 	int rc = 0;
-	if (inputs) {
-		if (!(u->inputs = eval_literal(p, inputs)))
-			rc = -1;
-	} else {
-		u->inputs = value_map(&p->arena, 0, NULL);
-	}
+	scope_init(&s, p, u);
+	u->inputs = inputs ? eval_node(&s, inputs) : value_map(&p->arena, 0, NULL);
+	if (!u->inputs)
+		rc = -1;
 	if (source) {
-		struct value *s = eval_literal(p, source);
-		if (s)
-			u->source = s->str.s;
+		struct value *v = eval_node(&s, source);
+		if (v && v->kind != VAL_STR) {
+			diag_error(source->file, source->off, "source must be a string, not a %s", value_kind_name(v->kind));
+			v = NULL;
+		}
+		if (v)
+			u->source = v->str.s;
 		else
 			rc = -1;
 	}
-	if (eval_dependencies(p, u, node_map_get(u->config, "dependencies")) < 0)
-		rc = -1;
+	/* Every local is evaluated, used or not, so a broken one is reported. */
+	for (size_t i = 0; s.locals && i < s.locals->map.len; i++) {
+		struct expr_origin origin = { s.locals->map.pairs[i].key, p->limits.expr_depth };
+		struct expr dummy = { .kind = E_REF };
+		struct site at = { &origin, s.locals->map.pairs[i].key, NULL };
+		if (!eval_local(&s, &at, &dummy, s.locals->map.pairs[i].key->str.s))
+			rc = -1;
+	}
+	scope_free(&s);
 	return rc;
+}
+
+struct value *eval_text(struct arena *a, const struct srcfile *file, const struct value *context,
+			const struct limits *lim)
+{
+	struct scope s = { .arena = a, .lim = lim, .context = context };
+	struct node n = { .kind = NODE_STR, .style = STYLE_PLAIN, .file = file, .off = 0,
+			  .end = (uint32_t)file->len };
+	n.str.s = file->data;
+	n.str.len = file->len;
+	map_init(&s.slots);
+	map_init(&s.includes);
+	struct value *v = eval_string(&s, &n);
+	if (v && v->origin == &n)
+		v->origin = NULL;
+	scope_free(&s);
+	return v;
+}
+
+static void redacted(const struct value *v, struct buf *out, int depth)
+{
+	if (v->sensitive) {
+		buf_puts(out, "\"(sensitive)\"");
+		return;
+	}
+	if (v->kind != VAL_LIST && v->kind != VAL_MAP) {
+		value_to_json(v, out);
+		return;
+	}
+	bool is_map = v->kind == VAL_MAP;
+	size_t n = is_map ? v->map.len : v->list.len;
+	if (!n) {
+		buf_puts(out, is_map ? "{}" : "[]");
+		return;
+	}
+	buf_putc(out, is_map ? '{' : '[');
+	for (size_t i = 0; i < n; i++) {
+		buf_putc(out, '\n');
+		for (int k = 0; k <= depth; k++)
+			buf_puts(out, "  ");
+		if (is_map) {
+			json_quote(out, v->map.pairs[i].key, v->map.pairs[i].keylen);
+			buf_puts(out, ": ");
+		}
+		redacted(is_map ? v->map.pairs[i].value : v->list.items[i], out, depth + 1);
+		if (i + 1 < n)
+			buf_putc(out, ',');
+	}
+	buf_putc(out, '\n');
+	for (int k = 0; k < depth; k++)
+		buf_puts(out, "  ");
+	buf_putc(out, is_map ? '}' : ']');
+}
+
+void value_to_json_redacted(const struct value *v, struct buf *out)
+{
+	redacted(v, out, 0);
 }

@@ -1,15 +1,28 @@
 /* eval.h - evaluate a unit's merged config into values.
  *
- * Every value keeps the node that defined it (provenance).  A string that
- * holds "${" is an expression; "$${" is a literal "${". */
+ * Evaluation is lazy and memoised: a local is computed on first use and
+ * a cycle among locals is reported with its chain.  Every value keeps the
+ * node that defined it (provenance).  Evaluation performs no I/O except
+ * reading the project's own files through the source (file(), outputs). */
 #ifndef BULKHEAD_EVAL_H
 #define BULKHEAD_EVAL_H
 
+#include "expr.h"
 #include "project.h"
 
-/* Sets u->inputs, u->source and u->deps.  Returns -1 after reporting. */
+/* Resolves the unit's dependency paths (u->deps); needed before the DAG. */
+int eval_dependencies(struct project *p, struct unit *u);
+/* Sets u->inputs and u->source; dependencies' targets must be evaluated
+ * first (the DAG gives that order).  Returns -1 after reporting. */
 int eval_unit(struct project *p, struct unit *u);
-/* A literal node as a value (strings unescaped for "$${"). */
-struct value *eval_literal(struct project *p, const struct node *n);
+
+/* Evaluates text as a template against context, a map whose keys are the
+ * reference roots (env, var, local, ...).  Errors are reported against a
+ * file holding just the text.  For tests and tools. */
+struct value *eval_text(struct arena *a, const struct srcfile *file, const struct value *context,
+			const struct limits *lim);
+
+/* Prints v as JSON for people: sensitive values show as "(sensitive)". */
+void value_to_json_redacted(const struct value *v, struct buf *out);
 
 #endif

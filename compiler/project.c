@@ -156,7 +156,10 @@ static void check_env_extras(const struct node *entry)
 		while (*k && strcmp(*k, key->str.s))
 			k++;
 		const char *hint = *k ? NULL : schema_suggest(key->str.s, env_keys);
-		if (hint)
+		if (!strcmp(key->str.s, "name") || !strcmp(key->str.s, "label"))
+			diag_error(key->file, key->off, "key '%s' in an environment is reserved (env.%s is derived)",
+				   key->str.s, key->str.s);
+		else if (hint)
 			diag_error(key->file, key->off, "unknown key '%s' in environment; did you mean '%s'?",
 				   key->str.s, hint);
 	}
@@ -689,6 +692,7 @@ int project_open(struct project *p, const char *root)
 	arena_init(&p->arena);
 	map_init(&p->files);
 	map_init(&p->vars_cache);
+	map_init(&p->templates);
 	p->root = xstrdup(root);
 	p->limits = limits_default;
 	p->output_dir = "out";
@@ -718,6 +722,7 @@ void project_close(struct project *p)
 {
 	map_free(&p->files);
 	map_free(&p->vars_cache);
+	map_free(&p->templates);
 	for (size_t i = 0; i < p->nunits; i++)
 		map_free(&p->units[i]->exposed);
 	source_free(&p->src);

@@ -29,6 +29,7 @@ struct env {
 	const struct node *name_node;
 	struct unit **units;	/* sorted by id */
 	size_t nunits;
+	struct value *value;	/* env.* as seen by expressions, built once */
 };
 
 struct dependency {
@@ -37,6 +38,16 @@ struct dependency {
 	const char *target_id;
 	const struct node *decl;
 	struct unit *target;	/* resolved by the DAG phase */
+	struct value *outputs;	/* loaded on first use */
+	bool mocked;		/* outputs come from mock_outputs */
+};
+
+/* A mocked output a unit's inputs read, with where it was read. */
+struct mock_use {
+	const char *ref;	/* "dependency.vpc.outputs.vpc_id" */
+	const struct srcfile *file;
+	size_t off;
+	struct mock_use *next;
 };
 
 struct unit {
@@ -50,6 +61,7 @@ struct unit {
 	struct map exposed;	/* include "as" name -> merged node */
 	/* Set by the eval phase. */
 	struct value *inputs;
+	struct mock_use *mocks;	/* mocked outputs read, newest first */
 	const char *source;
 	struct dependency *deps;
 	size_t ndeps;
@@ -80,6 +92,8 @@ struct project {
 	bool unique_accounts;
 	struct map files;	/* path -> struct loaded_file */
 	struct map vars_cache;	/* dir -> merged vars node */
+	struct map templates;	/* string node address -> parsed template */
+	struct value *envs_value;	/* envs.* as seen by expressions */
 	struct unit **units;	/* all units, env order then id */
 	size_t nunits;
 };

@@ -77,6 +77,56 @@ struct node *node_map_get(const struct node *map, const char *key)
 	return p ? p->value : NULL;
 }
 
+/* Source bytes and decoded bytes of the double-quoted escape at p. */
+static void escape_widths(const char *p, size_t *src, size_t *dec)
+{
+	switch (p[1]) {
+	case 'x': *src = 4; break;
+	case 'u': *src = 6; break;
+	case 'U': *src = 10; break;
+	default: *src = 2; break;
+	}
+	unsigned cp = 0;
+	char hex[9] = { 0 };
+	if (*src > 2) {
+		memcpy(hex, p + 2, *src - 2);
+		cp = (unsigned)strtoul(hex, NULL, 16);
+	}
+	switch (p[1]) {
+	case 'N': case '_': *dec = 2; break;
+	case 'L': case 'P': *dec = 3; break;
+	case 'x': case 'u': case 'U':
+		*dec = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+		break;
+	default: *dec = 1; break;
+	}
+}
+
+size_t node_text_offset(const struct node *n, size_t index)
+{
+	const char *src = n->file->data + n->off;
+	const char *limit = n->file->data + (n->end > n->off ? n->end : n->file->len);
+	size_t decoded = 0;
+	if (n->style == STYLE_BLOCK || n->style == STYLE_FLOW)
+		return n->off;
+	if (n->style != STYLE_PLAIN)
+		src++;
+	for (const char *p = src; p < limit; ) {
+		size_t sw = 1, dw = 1;
+		if (*p == '\n' || *p == '\r')
+			return n->off;
+		if (n->style == STYLE_DOUBLE && *p == '\\')
+			escape_widths(p, &sw, &dw);
+		else if (n->style == STYLE_SINGLE && p[0] == '\'' && p + 1 < limit && p[1] == '\'')
+			sw = 2;
+		if (decoded + dw > index)
+			return (size_t)(p - n->file->data);
+		decoded += dw;
+		p += sw;
+	}
+	return n->off;
+}
+
 int utf8_validate(const char *str, size_t len, size_t *bad_off)
 {
 	const unsigned char *s = (const unsigned char *)str;

@@ -74,6 +74,12 @@ int yaml_load(struct arena *a, const struct srcfile *f, const struct limits *lim
  * stores the offending offset in *bad_off and returns -1. */
 int utf8_validate(const char *s, size_t len, size_t *bad_off);
 
+/* The file offset of byte index of a string scalar's decoded text, so an
+ * error inside an expression points at its column.  Exact for single-line
+ * plain, single- and double-quoted scalars; other scalars map to their
+ * start. */
+size_t node_text_offset(const struct node *n, size_t index);
+
 const char *node_kind_name(enum node_kind k);
 struct node *node_map_get(const struct node *map, const char *key);
 struct node_pair *node_map_find(const struct node *map, const char *key);
