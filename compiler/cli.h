@@ -23,6 +23,7 @@ struct command {
 	int (*run)(struct cli *cli, int argc, char **argv);
 	const char *usage;
 	const char *summary;
+	const char *options;	/* the command's own options, one per line */
 };
 
 /* Long options shared by every command; OPT_* values above 255. */
@@ -33,12 +34,18 @@ enum { OPT_COLOR = 256, OPT_HELP, OPT_ALLOW_MOCKS, OPT_CHECK, OPT_EXPLAIN };
 	{ "help", no_argument, NULL, OPT_HELP }
 /* Global options stop at the command name ('+'); a command's own options
  * may come before or after its operands. */
-#define CLI_GLOBAL_SHORTOPTS "+C:qh"
-#define CLI_COMMON_SHORTOPTS "C:qh"
+#define CLI_GLOBAL_SHORTOPTS "+:C:qh"
+#define CLI_COMMON_SHORTOPTS ":C:qh"
 
 /* Handles -C, -q, --color and --help; returns 1 if handled, 0 if not a
  * common option, -1 on a usage error (already reported). */
-int cli_common_option(struct cli *cli, const struct command *cmd, int opt, const char *arg);
+int cli_common_option(struct cli *cli, const struct command *cmd, int opt, const char *arg, char **argv);
+/* Runs getopt over a command's arguments: common options are handled
+ * here, the command's own by on_option (which returns -1 after reporting
+ * a usage error).  Returns the index of the first operand, or -1. */
+int cli_parse(struct cli *cli, const struct command *cmd, int argc, char **argv,
+	      const char *shortopts, const struct option *longopts,
+	      int (*on_option)(void *ctx, int opt, const char *arg), void *ctx);
 void cli_print_usage(const struct command *cmd, FILE *out);
 const struct command *cli_find_command(const char *name);
 /* Reports a usage error for cmd and returns EXIT_ERROR. */

@@ -10,25 +10,26 @@ static void push(const char ***v, size_t *n, const char *s)
 	(*v)[(*n)++] = s;
 }
 
-/* The output dir: -o as given (relative to the -C dir), else the
- * project's output.dir beneath the root. */
+/* The output dir, absolute and with "." and ".." folded: -o as given
+ * (relative to the -C dir), else the project's output.dir beneath the
+ * root.  *display is how messages name it. */
 static char *output_dir(const struct project *p, const char *opt, char **display)
 {
-	if (opt) {
-		*display = xstrdup(opt);
-		if (opt[0] == '/')
-			return xstrdup(opt);
-		char *cwd = realpath(".", NULL);
-		size_t n = strlen(cwd) + strlen(opt) + 2;
-		char *dir = xmalloc(n);
-		snprintf(dir, n, "%s/%s", cwd, opt);
-		free(cwd);
-		return dir;
+	struct buf folded = BUF_INIT;
+	char *cwd = NULL, *dir;
+	*display = xstrdup(opt ? opt : p->output_dir);
+	if (!opt) {
+		buf_printf(&folded, "%s/%s", p->root, p->output_dir);
+		return buf_detach(&folded, NULL);
 	}
-	*display = xstrdup(p->output_dir);
-	size_t n = strlen(p->root) + strlen(p->output_dir) + 2;
-	char *dir = xmalloc(n);
-	snprintf(dir, n, "%s/%s", p->root, p->output_dir);
+	if (opt[0] != '/')
+		cwd = realpath(".", NULL);
+	if (path_join(cwd ? cwd + 1 : "", opt[0] == '/' ? opt + 1 : opt, &folded) < 0)
+		buf_reset(&folded);
+	dir = xmalloc(folded.len + 2);
+	snprintf(dir, folded.len + 2, "/%s", buf_cstr(&folded));
+	buf_free(&folded);
+	free(cwd);
 	return dir;
 }
 
@@ -50,6 +51,47 @@ static int check_mocks(const struct compilation *c, bool allow_mocks)
 	return rc;
 }
 
+struct build_opts {
+	struct selection sel;
+	const char *out;
+	bool check, allow_mocks;
+};
+
+static int build_option(void *ctx, int opt, const char *arg)
+{
+	struct build_opts *o = ctx;
+	switch (opt) {
+	case 'e': push(&o->sel.envs, &o->sel.nenvs, arg); return 0;
+	case 'u': push(&o->sel.units, &o->sel.nunits, arg); return 0;
+	case 'o': o->out = arg; return 0;
+	case OPT_CHECK: o->check = true; return 0;
+	case OPT_ALLOW_MOCKS: o->allow_mocks = true; return 0;
+	default: return -1;
+	}
+}
+
+/* Refuses an output dir inside an environment folder: a build would then
+ * write files that discovery reads back as part of the repo. */
+static int check_output_dir(const struct project *p, const char *out_dir)
+{
+	size_t n = strlen(p->root);
+	if (strncmp(out_dir, p->root, n) || (out_dir[n] != '/' && out_dir[n] != '\0'))
+		return 0;
+	const char *rel = out_dir[n] ? out_dir + n + 1 : "";
+	for (size_t i = 0; i < p->nenvs; i++)
+		if (path_within(rel, p->envs[i]->dir) || path_within(p->envs[i]->dir, rel)) {
+			diag_error(NULL, 0, "output dir '%s' overlaps the folder '%s' of environment '%s'",
+				   *rel ? rel : ".", p->envs[i]->dir, p->envs[i]->label);
+			return -1;
+		}
+	return 0;
+}
+
+static const char *plural(size_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
 int cmd_build(struct cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -61,52 +103,40 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 		{ 0 },
 	};
 	const struct command *cmd = cli_find_command("build");
-	struct selection sel = { 0 };
-	const char *out_opt = NULL;
-	bool check = false, allow_mocks = false;
-	int opt, status = EXIT_ERROR;
+	struct build_opts o = { 0 };
+	int status = EXIT_ERROR;
 	struct compilation c;
 	struct emit_plan plan = { 0 };
 	char *out_dir = NULL, *display = NULL;
 	memset(&c, 0, sizeof(c));
-	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "o:", longopts, NULL)) != -1) {
-		int r = cli_common_option(cli, cmd, opt, optarg);
-		if (r < 0)
-			goto out;
-		if (r > 0)
-			continue;
-		switch (opt) {
-		case 'e': push(&sel.envs, &sel.nenvs, optarg); break;
-		case 'u': push(&sel.units, &sel.nunits, optarg); break;
-		case 'o': out_opt = optarg; break;
-		case OPT_CHECK: check = true; break;
-		case OPT_ALLOW_MOCKS: allow_mocks = true; break;
-		default: status = cli_usage_error(cmd, "unknown option"); goto out;
-		}
-	}
-	if (optind < argc) {
-		status = cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+	int first = cli_parse(cli, cmd, argc, argv, CLI_COMMON_SHORTOPTS "o:e:u:", longopts, build_option, &o);
+	if (first < 0)
+		goto out;
+	if (first < argc) {
+		status = cli_usage_error(cmd, "unexpected argument '%s'", argv[first]);
 		goto out;
 	}
-	if (compile_run(&c, &sel) < 0 || check_mocks(&c, allow_mocks) < 0 ||
-	    emit_plan(&c.project, c.units, c.nunits, &plan) < 0)
+	if (compile_run(&c, &o.sel) < 0 || check_mocks(&c, o.allow_mocks) < 0)
 		goto out;
-	out_dir = output_dir(&c.project, out_opt, &display);
+	out_dir = output_dir(&c.project, o.out, &display);
+	if (check_output_dir(&c.project, out_dir) < 0 || emit_plan(&c.project, c.units, c.nunits, &plan) < 0)
+		goto out;
 	struct emit_result res;
-	if (emit_write(&c.project, &plan, &sel, out_dir, display, check, cli->quiet, &res) < 0)
+	if (emit_write(&c.project, &plan, &o.sel, out_dir, display, o.check, cli->quiet, &res) < 0)
 		goto out;
 	bool changed = res.written || res.removed || res.manifest_changed;
 	if (!cli->quiet)
-		printf("%s: %zu units, %zu files %s, %zu unchanged, %zu %s\n", check ? "build --check" : "build",
-		       c.nunits, res.written, check ? "to write" : "written", res.unchanged, res.removed,
-		       check ? "to remove" : "removed");
-	status = check && changed ? EXIT_FINDINGS : EXIT_CLEAN;
+		printf("%s: %zu %s, %zu %s %s, %zu unchanged, %zu %s\n", o.check ? "build --check" : "build",
+		       c.nunits, plural(c.nunits, "unit", "units"), res.written, plural(res.written, "file", "files"),
+		       o.check ? "to write" : "written", res.unchanged, res.removed,
+		       o.check ? "to remove" : "removed");
+	status = o.check && changed ? EXIT_FINDINGS : EXIT_CLEAN;
 out:
 	emit_plan_free(&plan);
 	free(out_dir);
 	free(display);
-	free(sel.envs);
-	free(sel.units);
+	free(o.sel.envs);
+	free(o.sel.units);
 	status = cli_finish(cli, status);
 	compile_free(&c);
 	return status;

@@ -34,6 +34,29 @@ static void print_unit(struct project *p, const struct unit *u)
 	buf_free(&out);
 }
 
+static int show_option(void *ctx, int opt, const char *arg)
+{
+	if (opt != 'e')
+		return -1;
+	*(const char **)ctx = arg;
+	return 0;
+}
+
+/* --env prod on a multi-region env must name the region. */
+static int check_env_label(const struct project *p, const char *env)
+{
+	size_t matches = 0;
+	struct buf labels = BUF_INIT;
+	for (size_t i = 0; i < p->nenvs; i++)
+		if (!strcmp(p->envs[i]->name, env) || !strcmp(p->envs[i]->label, env)) {
+			buf_printf(&labels, "%s%s", matches++ ? ", " : "", p->envs[i]->label);
+		}
+	if (matches > 1)
+		diag_error(NULL, 0, "environment '%s' has several regions; name one: %s", env, labels.data);
+	buf_free(&labels);
+	return matches > 1 ? -1 : 0;
+}
+
 int cmd_show(struct cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -45,34 +68,25 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 	struct compilation c;
 	struct selection sel = { 0 };
 	const char *env = NULL;
-	int opt, status = EXIT_ERROR;
+	int status = EXIT_ERROR;
 	memset(&c, 0, sizeof(c));
-	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		int r = cli_common_option(cli, cmd, opt, optarg);
-		if (r < 0)
-			goto out;
-		if (r > 0)
-			continue;
-		if (opt != 'e') {
-			status = cli_usage_error(cmd, "unknown option");
-			goto out;
-		}
-		env = optarg;
-	}
-	if (optind + 1 != argc || !env) {
-		status = cli_usage_error(cmd, optind == argc ? "missing UNIT" : !env ? "missing --env" : "too many arguments");
+	int first = cli_parse(cli, cmd, argc, argv, CLI_COMMON_SHORTOPTS "e:", longopts, show_option, &env);
+	if (first < 0)
+		goto out;
+	if (first + 1 != argc || !env) {
+		status = cli_usage_error(cmd, first == argc ? "missing UNIT" : !env ? "missing --env" : "too many arguments");
 		goto out;
 	}
 	sel.envs = &env;
 	sel.nenvs = 1;
-	if (compile_run(&c, &sel) < 0)
+	if (compile_run(&c, &sel) < 0 || check_env_label(&c.project, env) < 0)
 		goto out;
 	const struct unit *u = NULL;
 	for (size_t i = 0; i < c.nunits && !u; i++)
-		if (!strcmp(c.units[i]->id, argv[optind]))
+		if (!strcmp(c.units[i]->id, argv[first]))
 			u = c.units[i];
 	if (!u) {
-		diag_error(NULL, 0, "no unit '%s' in environment '%s'", argv[optind], env);
+		diag_error(NULL, 0, "no unit '%s' in environment '%s'", argv[first], env);
 		goto out;
 	}
 	print_unit(&c.project, u);

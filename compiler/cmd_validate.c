@@ -3,31 +3,36 @@
 
 #include <string.h>
 
+/* Environments by name: the regions of one env count once. */
+static size_t count_envs(const struct project *p)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < p->nenvs; i++)
+		n += i == 0 || p->envs[i]->decl != p->envs[i - 1]->decl;
+	return n;
+}
+
 int cmd_validate(struct cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = { CLI_COMMON_LONGOPTS, { 0 } };
 	const struct command *cmd = cli_find_command("validate");
 	struct compilation c;
 	struct selection sel = { 0 };
-	int opt, status = EXIT_ERROR;
+	int status = EXIT_ERROR;
 	memset(&c, 0, sizeof(c));
-	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		int r = cli_common_option(cli, cmd, opt, optarg);
-		if (r < 0)
-			goto out;
-		if (r == 0) {
-			status = cli_usage_error(cmd, "unknown option");
-			goto out;
-		}
-	}
-	if (optind < argc) {
-		status = cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+	int first = cli_parse(cli, cmd, argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL, NULL);
+	if (first < 0)
+		goto out;
+	if (first < argc) {
+		status = cli_usage_error(cmd, "unexpected argument '%s'", argv[first]);
 		goto out;
 	}
 	if (compile_run(&c, &sel) < 0)
 		goto out;
+	size_t envs = count_envs(&c.project);
 	if (!cli->quiet)
-		printf("validate: %zu environments, %zu units: ok\n", c.project.nenvs, c.nunits);
+		printf("validate: %zu %s, %zu %s: ok\n", envs, envs == 1 ? "environment" : "environments",
+		       c.nunits, c.nunits == 1 ? "unit" : "units");
 	status = EXIT_CLEAN;
 out:
 	status = cli_finish(cli, status);

@@ -213,17 +213,18 @@ static bool manifest_entry_ok(const struct node *e)
 	return true;
 }
 
-static int load_manifest(struct project *p, const char *out_dir, const struct selection *sel,
-			 struct old_manifest *m)
+static int load_manifest(struct project *p, const char *out_dir, const char *display,
+			 const struct selection *sel, struct old_manifest *m)
 {
 	struct buf data = BUF_INIT;
 	int exists, rc = -1;
 	char *path = arena_printf(&p->arena, "%s/%s", out_dir, MANIFEST);
+	char *shown = arena_printf(&p->arena, "%s/%s", display, MANIFEST);
 	struct limits lim = limits_default;
 	memset(m, 0, sizeof(*m));
 	map_init(&m->files);
 	if (read_file(path, &data, &exists) < 0) {
-		diag_error(NULL, 0, "cannot read '%s': %s", path, strerror(errno));
+		diag_error(NULL, 0, "cannot read '%s': %s", shown, strerror(errno));
 		goto out;
 	}
 	if (!exists) {
@@ -233,7 +234,7 @@ static int load_manifest(struct project *p, const char *out_dir, const struct se
 	lim.file_size = (size_t)1 << 30;
 	lim.scalar_size = (size_t)1 << 20;
 	lim.nodes = (size_t)1 << 28;
-	m->file.src.path = arena_strdup(&p->arena, path);
+	m->file.src.path = shown;
 	m->file.src.data = arena_strndup(&p->arena, buf_cstr(&data), data.len);
 	m->file.src.len = data.len;
 	if (yaml_load(&p->arena, &m->file.src, &lim, &m->file.root) < 0)
@@ -373,6 +374,7 @@ enum action { ACT_KEEP, ACT_WRITE };
 
 struct write_state {
 	const char *out_dir;
+	const char *display;	/* out_dir as the user names it, for messages */
 	char **temps;		/* temp path per file to write, NULL if kept */
 	char **created_dirs;
 	size_t ncreated;
@@ -432,7 +434,7 @@ static char *write_temp(struct write_state *ws, const char *rel, const char *dat
 	*slash = '\0';
 	char *temp = NULL;
 	if (make_dirs(ws, final) < 0) {
-		diag_error(NULL, 0, "cannot create directory '%s': %s", final, strerror(errno));
+		diag_error(NULL, 0, "cannot create the directory of '%s/%s': %s", ws->display, rel, strerror(errno));
 		goto out;
 	}
 	size_t n = strlen(final) + strlen(slash + 1) + 64;
@@ -441,7 +443,7 @@ static char *write_temp(struct write_state *ws, const char *rel, const char *dat
 	int fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
 	if (fd < 0 || write_all(fd, data, len) < 0 || close(fd) < 0) {
 		int err = errno;
-		diag_error(NULL, 0, "cannot write '%s': %s", temp, strerror(err));
+		diag_error(NULL, 0, "cannot write '%s/%s': %s", ws->display, rel, strerror(err));
 		if (fd >= 0)
 			unlink(temp);
 		free(temp);
@@ -474,11 +476,11 @@ static void prune_dirs(const char *out_dir, const char *rel)
 
 /* Two builds into one output dir take turns: the second waits.  The lock
  * is on the directory itself, so no lock file is left behind. */
-static int lock_output(const char *out_dir, int *fd)
+static int lock_output(const struct write_state *ws, int *fd)
 {
-	*fd = open(out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	*fd = open(ws->out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (*fd < 0 || flock(*fd, LOCK_EX) < 0) {
-		diag_error(NULL, 0, "cannot lock '%s': %s", out_dir, strerror(errno));
+		diag_error(NULL, 0, "cannot lock '%s': %s", ws->display, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -494,7 +496,7 @@ struct change_list {
 
 /* Compares the plan with the disk and the previous manifest. */
 static int diff_outputs(struct project *p, const struct emit_plan *plan, const struct old_manifest *old,
-			const char *out_dir, struct change_list *cl)
+			const char *out_dir, const char *display, struct change_list *cl)
 {
 	struct buf cur = BUF_INIT;
 	struct map planned;
@@ -506,13 +508,13 @@ static int diff_outputs(struct project *p, const struct emit_plan *plan, const s
 		char *full = join(out_dir, f->path);
 		map_put(&planned, f->path, strlen(f->path), (void *)f);
 		if (read_file(full, &cur, &exists) < 0) {
-			diag_error(NULL, 0, "cannot read '%s': %s", full, strerror(errno));
+			diag_error(NULL, 0, "cannot read '%s/%s': %s", display, f->path, strerror(errno));
 			rc = -1;
 		} else if (exists && cur.len == f->len && !memcmp(cur.data, f->data, f->len)) {
 			cl->actions[i] = ACT_KEEP;
 		} else if (exists && !map_get(&old->files, f->path, strlen(f->path))) {
-			diag_error(NULL, 0, "refusing to overwrite '%s': bulkhead did not write it (not in %s)",
-				   full, MANIFEST);
+			diag_error(NULL, 0, "refusing to overwrite '%s/%s': bulkhead did not write it (not in %s)",
+				   display, f->path, MANIFEST);
 			rc = -1;
 		} else {
 			cl->actions[i] = ACT_WRITE;
@@ -550,17 +552,18 @@ static void print_changes(const struct emit_plan *plan, const struct change_list
 		printf("%s %s/%s\n", check ? "would remove" : "removed", display, cl->removals[i]);
 }
 
-static int apply_changes(const struct emit_plan *plan, struct change_list *cl, const char *out_dir)
+static int apply_changes(const struct emit_plan *plan, struct change_list *cl, const char *out_dir,
+			 const char *display)
 {
-	struct write_state ws = { .out_dir = out_dir };
+	struct write_state ws = { .out_dir = out_dir, .display = display };
 	int lock_fd = -1, rc = -1;
 	size_t n = plan->nfiles;
 	ws.temps = xcalloc(n + 1, sizeof(char *));
 	if (make_dirs(&ws, out_dir) < 0) {
-		diag_error(NULL, 0, "cannot create directory '%s': %s", out_dir, strerror(errno));
+		diag_error(NULL, 0, "cannot create directory '%s': %s", display, strerror(errno));
 		goto out;
 	}
-	if (lock_output(out_dir, &lock_fd) < 0)
+	if (lock_output(&ws, &lock_fd) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++)
 		if (cl->actions[i] == ACT_WRITE &&
@@ -581,7 +584,7 @@ static int apply_changes(const struct emit_plan *plan, struct change_list *cl, c
 			continue;
 		char *final = join(out_dir, plan->files[i].path);
 		if (rename(ws.temps[i], final) < 0) {
-			diag_error(NULL, 0, "cannot rename '%s' to '%s': %s", ws.temps[i], final, strerror(errno));
+			diag_error(NULL, 0, "cannot replace '%s/%s': %s", display, plan->files[i].path, strerror(errno));
 			unlink(ws.temps[i]);
 			rc = -1;
 		}
@@ -590,7 +593,7 @@ static int apply_changes(const struct emit_plan *plan, struct change_list *cl, c
 	for (size_t i = 0; i < cl->nremovals; i++) {
 		char *full = join(out_dir, cl->removals[i]);
 		if (unlink(full) < 0 && errno != ENOENT) {
-			diag_error(NULL, 0, "cannot remove '%s': %s", full, strerror(errno));
+			diag_error(NULL, 0, "cannot remove '%s/%s': %s", display, cl->removals[i], strerror(errno));
 			rc = -1;
 		}
 		free(full);
@@ -600,7 +603,7 @@ static int apply_changes(const struct emit_plan *plan, struct change_list *cl, c
 		char *final = join(out_dir, MANIFEST);
 		if (rc < 0 || rename(mtemp, final) < 0) {
 			if (rc == 0)
-				diag_error(NULL, 0, "cannot rename '%s': %s", mtemp, strerror(errno));
+				diag_error(NULL, 0, "cannot replace '%s/%s': %s", display, MANIFEST, strerror(errno));
 			unlink(mtemp);
 			rc = -1;
 		}
@@ -627,9 +630,9 @@ int emit_write(struct project *p, const struct emit_plan *plan, const struct sel
 	struct change_list cl = { 0 };
 	int rc = -1;
 	memset(res, 0, sizeof(*res));
-	if (load_manifest(p, out_dir, sel, &old) < 0)
+	if (load_manifest(p, out_dir, display, sel, &old) < 0)
 		goto out;
-	if (diff_outputs(p, plan, &old, out_dir, &cl) < 0)
+	if (diff_outputs(p, plan, &old, out_dir, display, &cl) < 0)
 		goto out;
 	qsort(cl.removals, cl.nremovals, sizeof(char *), compare_cstr);
 	for (size_t i = 0; i < plan->nfiles; i++)
@@ -644,11 +647,13 @@ int emit_write(struct project *p, const struct emit_plan *plan, const struct sel
 		goto out;
 	}
 	if (res->written || res->removed || cl.manifest_changed)
-		rc = apply_changes(plan, &cl, out_dir);
+		rc = apply_changes(plan, &cl, out_dir, display);
 	else
 		rc = 0;
 	if (rc == 0)
 		print_changes(plan, &cl, display, false, quiet);
+	if (rc == 0 && cl.manifest_changed && !quiet)
+		printf("wrote %s/%s\n", display, MANIFEST);
 out:
 	map_free(&old.files);
 	free(cl.actions);

@@ -1008,9 +1008,9 @@ struct value *eval_text(struct arena *a, const struct srcfile *file, const struc
 	return v;
 }
 
-static void redacted(const struct value *v, struct buf *out, int depth)
+static void redacted(const struct value *v, struct buf *out, int depth, bool secret_key)
 {
-	if (v->sensitive) {
+	if (v->sensitive || (secret_key && v->kind == VAL_STR)) {
 		buf_puts(out, "\"(sensitive)\"");
 		return;
 	}
@@ -1033,7 +1033,8 @@ static void redacted(const struct value *v, struct buf *out, int depth)
 			json_quote(out, v->map.pairs[i].key, v->map.pairs[i].keylen);
 			buf_puts(out, ": ");
 		}
-		redacted(is_map ? v->map.pairs[i].value : v->list.items[i], out, depth + 1);
+		redacted(is_map ? v->map.pairs[i].value : v->list.items[i], out, depth + 1,
+			 is_map ? key_is_secret(v->map.pairs[i].key) : secret_key);
 		if (i + 1 < n)
 			buf_putc(out, ',');
 	}
@@ -1045,5 +1046,5 @@ static void redacted(const struct value *v, struct buf *out, int depth)
 
 void value_to_json_redacted(const struct value *v, struct buf *out)
 {
-	redacted(v, out, 0);
+	redacted(v, out, 0, false);
 }

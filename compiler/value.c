@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static struct value *make(struct arena *a, enum value_kind k, const struct node *origin)
 {
@@ -145,6 +146,24 @@ struct value *value_map_get(const struct value *map, const char *key)
 			hi = mid;
 	}
 	return NULL;
+}
+
+static bool contains_nocase(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+	for (; *hay; hay++)
+		if (!strncasecmp(hay, needle, n))
+			return true;
+	return false;
+}
+
+bool key_is_secret(const char *key)
+{
+	static const char *const words[] = { "password", "secret", "token", "private_key" };
+	for (size_t i = 0; i < sizeof(words) / sizeof(*words); i++)
+		if (contains_nocase(key, words[i]))
+			return true;
+	return false;
 }
 
 const char *value_kind_name(enum value_kind k)

@@ -65,6 +65,10 @@ struct value *value_map_room(struct arena *a, size_t cap);
 void value_map_add(struct value *map, const char *key, struct value *v);
 struct value *value_cstr(struct arena *a, const char *s);
 
+/* Keys that hold secrets by name: *password*, *secret*, *token*,
+ * *private_key* (case-insensitive). */
+bool key_is_secret(const char *key);
+
 const char *value_kind_name(enum value_kind k);
 bool value_equal(const struct value *a, const struct value *b);
 
