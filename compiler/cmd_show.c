@@ -1,6 +1,7 @@
 /* cmd_show.c - bulkhead show UNIT --env E: the evaluated unit as JSON. */
 #include "cli.h"
 #include "eval.h"
+#include "explain.h"
 
 #include <string.h>
 
@@ -34,11 +35,20 @@ static void print_unit(struct project *p, const struct unit *u)
 	buf_free(&out);
 }
 
+struct show_opts {
+	const char *env;
+	bool explain;
+};
+
 static int show_option(void *ctx, int opt, const char *arg)
 {
-	if (opt != 'e')
+	struct show_opts *o = ctx;
+	if (opt == 'e')
+		o->env = arg;
+	else if (opt == OPT_EXPLAIN)
+		o->explain = true;
+	else
 		return -1;
-	*(const char **)ctx = arg;
 	return 0;
 }
 
@@ -62,34 +72,42 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 	static const struct option longopts[] = {
 		CLI_COMMON_LONGOPTS,
 		{ "env", required_argument, NULL, 'e' },
+		{ "explain", no_argument, NULL, OPT_EXPLAIN },
 		{ 0 },
 	};
 	const struct command *cmd = cli_find_command("show");
 	struct compilation c;
 	struct selection sel = { 0 };
-	const char *env = NULL;
+	struct show_opts o = { 0 };
 	int status = EXIT_ERROR;
 	memset(&c, 0, sizeof(c));
-	int first = cli_parse(cli, cmd, argc, argv, CLI_COMMON_SHORTOPTS "e:", longopts, show_option, &env);
+	int first = cli_parse(cli, cmd, argc, argv, CLI_COMMON_SHORTOPTS "e:", longopts, show_option, &o);
 	if (first < 0)
 		goto out;
-	if (first + 1 != argc || !env) {
-		status = cli_usage_error(cmd, first == argc ? "missing UNIT" : !env ? "missing --env" : "too many arguments");
+	if (first + 1 != argc || !o.env) {
+		status = cli_usage_error(cmd, first == argc ? "missing UNIT" : !o.env ? "missing --env" : "too many arguments");
 		goto out;
 	}
-	sel.envs = &env;
+	sel.envs = &o.env;
 	sel.nenvs = 1;
-	if (compile_run(&c, &sel) < 0 || check_env_label(&c.project, env) < 0)
+	if (compile_run(&c, &sel) < 0 || check_env_label(&c.project, o.env) < 0)
 		goto out;
 	const struct unit *u = NULL;
 	for (size_t i = 0; i < c.nunits && !u; i++)
 		if (!strcmp(c.units[i]->id, argv[first]))
 			u = c.units[i];
 	if (!u) {
-		diag_error(NULL, 0, "no unit '%s' in environment '%s'", argv[first], env);
+		diag_error(NULL, 0, "no unit '%s' in environment '%s'", argv[first], o.env);
 		goto out;
 	}
-	print_unit(&c.project, u);
+	if (o.explain) {
+		struct buf out = BUF_INIT;
+		explain_unit(&c.project, u, &out);
+		fputs(buf_cstr(&out), stdout);
+		buf_free(&out);
+	} else {
+		print_unit(&c.project, u);
+	}
 	status = EXIT_CLEAN;
 out:
 	status = cli_finish(cli, status);

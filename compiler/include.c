@@ -88,11 +88,31 @@ static struct node *apply_tags(struct arena *a, const struct node *n)
 	return c;
 }
 
-static struct node *merge_value(struct arena *a, const struct node *base, const struct node *over,
+/* What a merge needs besides its inputs: where to allocate, and where to
+ * record which definition overrode which (for show --explain). */
+struct merger {
+	struct arena *arena;
+	struct map *overrides;	/* node address -> struct override, or NULL */
+};
+
+static struct node *merge_value(struct merger *m, const struct node *base, const struct node *over,
 				bool deep);
 
-static struct node *append_lists(struct arena *a, const struct node *base, const struct node *over)
+static void record_override(struct merger *m, const struct node *winner, const struct node *loser)
 {
+	if (!m->overrides || winner == loser)
+		return;
+	struct override *o = ARENA_NEW(m->arena, struct override);
+	o->node = loser;
+	o->next = map_get(m->overrides, (const char *)&loser, sizeof(loser));
+	const struct node **key = ARENA_NEW(m->arena, const struct node *);
+	*key = winner;
+	map_set(m->overrides, (const char *)key, sizeof(*key), o);
+}
+
+static struct node *append_lists(struct merger *m, const struct node *base, const struct node *over)
+{
+	struct arena *a = m->arena;
 	struct node *c = copy_node(a, over);
 	c->seq.len = base->seq.len + over->seq.len;
 	c->seq.items = ARENA_ARRAY(a, struct node *, c->seq.len);
@@ -117,9 +137,10 @@ static long find_key(const struct node_pair *pairs, size_t len, const struct nod
 }
 
 /* Result: base's keys in order (merged or removed), then over's new keys. */
-static struct node *merge_maps(struct arena *a, const struct node *base, const struct node *over,
+static struct node *merge_maps(struct merger *m, const struct node *base, const struct node *over,
 			       bool deep)
 {
+	struct arena *a = m->arena;
 	struct node *c = copy_node(a, over);
 	struct node_pair *pairs = ARENA_ARRAY(a, struct node_pair, base->map.len + over->map.len);
 	bool *removed = ARENA_ARRAY(a, bool, base->map.len + over->map.len);
@@ -139,8 +160,10 @@ static struct node *merge_maps(struct arena *a, const struct node *base, const s
 				removed[at] = true;
 			continue;
 		}
-		struct node *v = at >= 0 ? merge_value(a, pairs[at].value, op->value, deep)
+		struct node *v = at >= 0 ? merge_value(m, pairs[at].value, op->value, deep)
 					 : apply_tags(a, op->value);
+		if (v && at >= 0 && v->kind != NODE_MAP)
+			record_override(m, v, pairs[at].value);
 		if (!v) {
 			map_free(&index);
 			return NULL;
@@ -161,9 +184,10 @@ static struct node *merge_maps(struct arena *a, const struct node *base, const s
 	return c;
 }
 
-static struct node *merge_value(struct arena *a, const struct node *base, const struct node *over,
+static struct node *merge_value(struct merger *m, const struct node *base, const struct node *over,
 				bool deep)
 {
+	struct arena *a = m->arena;
 	if (!tag_fits(over))
 		return NULL;
 	if (over->tag == TAG_APPEND) {
@@ -175,24 +199,23 @@ static struct node *merge_value(struct arena *a, const struct node *base, const 
 			diag_note(base->file, base->off, "inherited value defined here");
 			return NULL;
 		}
-		return append_lists(a, base, over);
+		return append_lists(m, base, over);
 	}
 	if (over->tag != TAG_REPLACE && deep && base && base->kind == NODE_MAP && over->kind == NODE_MAP)
-		return merge_maps(a, base, over, true);
+		return merge_maps(m, base, over, true);
 	return apply_tags(a, over);
 }
 
 struct node *merge_nodes(struct arena *a, const struct node *base, const struct node *over,
-			 enum merge_mode mode)
+			 enum merge_mode mode, struct map *overrides)
 {
+	struct merger m = { a, overrides };
 	if (!over)
 		return base ? apply_tags(a, base) : NULL;
 	if (!base || base->kind != NODE_MAP || over->kind != NODE_MAP)
-		return merge_value(a, base, over, mode == MERGE_DEEP);
+		return merge_value(&m, base, over, mode == MERGE_DEEP);
 	/* Shallow: top-level keys merge as whole values. */
-	if (mode == MERGE_SHALLOW)
-		return merge_maps(a, base, over, false);
-	return merge_maps(a, base, over, true);
+	return merge_maps(&m, base, over, mode != MERGE_SHALLOW);
 }
 
 /* ---- file shape ---- */
@@ -396,7 +419,8 @@ static void add_step(struct linear *l, struct loaded_file *f, enum merge_mode mo
 }
 
 static int visit(struct linear *l, const char *path, const struct node *entry, enum merge_mode mode);
-static struct node *merge_steps(struct arena *a, const struct step *steps, size_t n);
+static struct node *merge_steps(struct arena *a, const struct step *steps, size_t n,
+				struct map *overrides);
 static struct node *empty_map(struct arena *a);
 
 /* merge: none (or an 'as' name): the include's own merged result, exposed
@@ -409,7 +433,7 @@ static int expose(struct linear *l, const char *path, const struct node *entry)
 	memcpy(sub.chain, l->chain, l->depth * sizeof(*l->chain));
 	map_init(&sub.seen);
 	int rc = visit(&sub, path, entry, MERGE_DEEP);
-	struct node *merged = rc == 0 ? merge_steps(&l->p->arena, sub.steps, sub.nsteps) : NULL;
+	struct node *merged = rc == 0 ? merge_steps(&l->p->arena, sub.steps, sub.nsteps, NULL) : NULL;
 	if (rc == 0 && !merged)
 		rc = -1;
 	if (rc == 0 && map_put(&l->unit->exposed, as->str.s, as->str.len, merged)) {
@@ -457,6 +481,18 @@ static int visit_includes(struct linear *l, struct loaded_file *f)
 	return rc;
 }
 
+/* "unit.yaml -> _common/app.yaml -> _common/tags.yaml": how path was reached. */
+static void record_chain(struct linear *l, const char *path)
+{
+	struct buf chain = BUF_INIT;
+	for (size_t i = 0; i < l->depth; i++)
+		buf_printf(&chain, "%s -> ", l->chain[i].path);
+	buf_puts(&chain, path);
+	char *text = arena_strdup(&l->p->arena, chain.data);
+	map_put(&l->unit->chains, path, strlen(path), text);
+	buf_free(&chain);
+}
+
 static int visit(struct linear *l, const char *path, const struct node *entry, enum merge_mode mode)
 {
 	for (size_t i = 0; i < l->depth; i++)
@@ -482,19 +518,22 @@ static int visit(struct linear *l, const char *path, const struct node *entry, e
 	l->depth--;
 	if (rc < 0)
 		return -1;
-	if (!map_put(&l->seen, f->src.path, strlen(f->src.path), f))
+	if (!map_put(&l->seen, f->src.path, strlen(f->src.path), f)) {
 		add_step(l, f, mode);
+		record_chain(l, f->src.path);
+	}
 	return 0;
 }
 
-static struct node *merge_steps(struct arena *a, const struct step *steps, size_t n)
+static struct node *merge_steps(struct arena *a, const struct step *steps, size_t n,
+				struct map *overrides)
 {
 	struct node *acc = NULL;
 	for (size_t i = 0; i < n; i++) {
 		const struct node *body = body_of(a, steps[i].file->root);
 		if (body->kind == NODE_NULL)
 			continue;
-		acc = merge_nodes(a, acc, body, steps[i].mode);
+		acc = merge_nodes(a, acc, body, steps[i].mode, overrides);
 		if (!acc)
 			return NULL;
 	}
@@ -507,7 +546,7 @@ int include_resolve_unit(struct project *p, struct unit *u)
 	map_init(&l.seen);
 	int rc = visit(&l, u->file, NULL, MERGE_DEEP);
 	if (rc == 0) {
-		u->config = merge_steps(&p->arena, l.steps, l.nsteps);
+		u->config = merge_steps(&p->arena, l.steps, l.nsteps, &u->overrides);
 		if (!u->config)
 			rc = -1;
 	}
@@ -558,12 +597,12 @@ static int vars_of_dir(struct project *p, const char *dir, const struct env *e, 
 		/* A region folder: <env>/vars.yaml merges before <env>/<region>/vars.yaml. */
 		if (load_vars_file(p, path_dirname(&p->arena, env_dir), &parent) < 0)
 			return -1;
-		if (parent && !(parent = merge_nodes(&p->arena, NULL, parent, MERGE_DEEP)))
+		if (parent && !(parent = merge_nodes(&p->arena, NULL, parent, MERGE_DEEP, NULL)))
 			return -1;
 	}
 	if (load_vars_file(p, dir, &own) < 0)
 		return -1;
-	struct node *merged = own ? merge_nodes(&p->arena, parent, own, MERGE_DEEP) : parent;
+	struct node *merged = own ? merge_nodes(&p->arena, parent, own, MERGE_DEEP, NULL) : parent;
 	if (own && !merged)
 		return -1;
 	if (!merged)

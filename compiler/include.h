@@ -12,9 +12,11 @@
 enum merge_mode { MERGE_DEEP, MERGE_SHALLOW, MERGE_NONE };
 
 /* Merges over onto base (either may be NULL) and returns the result with
- * every tag applied and removed.  Errors are reported; returns NULL then. */
+ * every tag applied and removed.  Errors are reported; returns NULL then.
+ * When overrides is given, each leaf that replaced an inherited one is
+ * recorded there (node address -> struct override). */
 struct node *merge_nodes(struct arena *a, const struct node *base, const struct node *over,
-			 enum merge_mode mode);
+			 enum merge_mode mode, struct map *overrides);
 
 /* Sets u->config and u->exposed.  Returns -1 after reporting errors. */
 int include_resolve_unit(struct project *p, struct unit *u);

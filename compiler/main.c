@@ -18,8 +18,9 @@ static const struct command commands[] = {
 	  "  --check          write nothing; exit 1 if any file would change\n"
 	  "  --allow-mocks    let protected environments use mock_outputs\n" },
 	{ "validate", cmd_validate, "validate [-C DIR]", "load and check the whole repo", NULL },
-	{ "show", cmd_show, "show UNIT --env E [-C DIR]", "print a unit's evaluated config as JSON",
-	  "  --env E          the environment (label) of the unit\n" },
+	{ "show", cmd_show, "show UNIT --env E [--explain] [-C DIR]", "print a unit's evaluated config as JSON",
+	  "  --env E          the environment (label) of the unit\n"
+	  "  --explain        every input with file:line:col and what it overrode\n" },
 	{ "help", cmd_help, "help [COMMAND]", "show help for bulkhead or one command", NULL },
 	{ NULL, NULL, NULL, NULL, NULL },
 };

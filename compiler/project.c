@@ -627,6 +627,8 @@ static void add_unit(struct project *p, struct env *e, const char *dir)
 	u->id = dir + strlen(e->dir) + 1;
 	u->file = arena_printf(&p->arena, "%s/unit.yaml", dir);
 	map_init(&u->exposed);
+	map_init(&u->overrides);
+	map_init(&u->chains);
 	e->units = e->units ? e->units : ARENA_ARRAY(&p->arena, struct unit *, p->nunits + 1);
 	e->units[e->nunits++] = u;
 }
@@ -723,8 +725,11 @@ void project_close(struct project *p)
 	map_free(&p->files);
 	map_free(&p->vars_cache);
 	map_free(&p->templates);
-	for (size_t i = 0; i < p->nunits; i++)
+	for (size_t i = 0; i < p->nunits; i++) {
 		map_free(&p->units[i]->exposed);
+		map_free(&p->units[i]->overrides);
+		map_free(&p->units[i]->chains);
+	}
 	source_free(&p->src);
 	free(p->root);
 	arena_free(&p->arena);

@@ -50,6 +50,12 @@ struct mock_use {
 	struct mock_use *next;
 };
 
+/* A definition that a later one replaced in the merge, newest first. */
+struct override {
+	const struct node *node;
+	struct override *next;
+};
+
 struct unit {
 	const char *id;		/* "app/api" */
 	const char *dir;	/* "dev/app/api" */
@@ -59,6 +65,8 @@ struct unit {
 	struct node *config;	/* includes + unit.yaml, tags applied */
 	struct node *vars;	/* vars.yaml chain, outermost first */
 	struct map exposed;	/* include "as" name -> merged node */
+	struct map overrides;	/* winning node address -> struct override */
+	struct map chains;	/* file path -> include chain that reached it */
 	/* Set by the eval phase. */
 	struct value *inputs;
 	struct mock_use *mocks;	/* mocked outputs read, newest first */

@@ -79,5 +79,7 @@ void format_double(double d, char *out, size_t size);
  * per line, "[]"/"{}" for empty containers.  No final newline. */
 void value_to_json(const struct value *v, struct buf *out);
 void json_quote(struct buf *out, const char *s, size_t len);
+/* JSON on one line, no spaces: [1,{"a":true}]. */
+void value_to_json_compact(const struct value *v, struct buf *out);
 
 #endif

@@ -11,31 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void compact(const struct value *v, struct buf *out)
-{
-	if (v->kind == VAL_LIST) {
-		buf_putc(out, '[');
-		for (size_t i = 0; i < v->list.len; i++) {
-			if (i)
-				buf_putc(out, ',');
-			compact(v->list.items[i], out);
-		}
-		buf_putc(out, ']');
-	} else if (v->kind == VAL_MAP) {
-		buf_putc(out, '{');
-		for (size_t i = 0; i < v->map.len; i++) {
-			if (i)
-				buf_putc(out, ',');
-			json_quote(out, v->map.pairs[i].key, v->map.pairs[i].keylen);
-			buf_putc(out, ':');
-			compact(v->map.pairs[i].value, out);
-		}
-		buf_putc(out, '}');
-	} else {
-		value_to_json(v, out);
-	}
-}
-
 /* The first diagnostic as "error@COL: message". */
 static void first_error(struct buf *out)
 {
@@ -104,7 +79,7 @@ int main(int argc, char **argv)
 		struct buf out = BUF_INIT;
 		struct value *v = eval_text(&arena, &f, context, &limits_default);
 		if (v && !diag_error_count())
-			compact(v, &out);
+			value_to_json_compact(v, &out);
 		else
 			first_error(&out);
 		diag_clear();

@@ -1,0 +1,113 @@
+/* explain.c - show --explain: every input leaf with where it was defined,
+ * what it overrode, and the include chain that brought each file in. */
+#include "explain.h"
+
+#include <string.h>
+
+enum { SHOWN_MAX = 72 };
+
+static bool plain_key(const char *k)
+{
+	if (!*k)
+		return false;
+	for (const char *c = k; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+		      *c == '_' || *c == '-'))
+			return false;
+	return true;
+}
+
+/* Appends one key-path segment; keys with dots or odd characters are
+ * quoted, as drift allow globs write them: inputs.tags."k8s.io/role". */
+static void push_key(struct buf *path, const char *key, size_t keylen)
+{
+	buf_putc(path, '.');
+	if (plain_key(key))
+		buf_add(path, key, keylen);
+	else
+		json_quote(path, key, keylen);
+}
+
+static void print_value(const struct value *v, bool secret, struct buf *out)
+{
+	size_t start = out->len;
+	if (v->sensitive || (secret && v->kind == VAL_STR)) {
+		buf_puts(out, "(sensitive)");
+		return;
+	}
+	value_to_json_compact(v, out);
+	if (out->len - start > SHOWN_MAX) {
+		out->len = start + SHOWN_MAX - 3;
+		buf_puts(out, "...");
+	}
+}
+
+static void print_location(const struct node *n, struct buf *out)
+{
+	unsigned line, col;
+	srcfile_position(n->file, n->off, &line, &col);
+	buf_printf(out, "%s:%u:%u", n->file->path, line, col);
+}
+
+static void print_chain(const struct unit *u, const struct node *n, struct buf *out)
+{
+	const char *chain = map_get(&u->chains, n->file->path, strlen(n->file->path));
+	if (chain && strchr(chain, ' '))
+		buf_printf(out, " (via %s)", chain);
+}
+
+static void explain_leaf(struct project *p, const struct unit *u, const struct value *v,
+			 const char *path, bool secret, struct buf *out)
+{
+	buf_printf(out, "%s = ", path);
+	print_value(v, secret, out);
+	buf_putc(out, '\n');
+	const struct node *n = v->origin;
+	if (!n || !n->file)
+		return;
+	buf_puts(out, "  ");
+	print_location(n, out);
+	buf_puts(out, ": defined here");
+	if (n->kind == NODE_STR && strstr(n->str.s, "${"))
+		buf_printf(out, " as %s", n->str.s);
+	print_chain(u, n, out);
+	buf_putc(out, '\n');
+	const struct override *o = map_get(&u->overrides, (const char *)&n, sizeof(n));
+	for (; o; o = o->next) {
+		buf_puts(out, "  ");
+		print_location(o->node, out);
+		buf_puts(out, ": overrides ");
+		print_value(value_from_node(&p->arena, o->node), secret, out);
+		print_chain(u, o->node, out);
+		buf_putc(out, '\n');
+	}
+}
+
+static void explain_value(struct project *p, const struct unit *u, const struct value *v,
+			  struct buf *path, bool secret, struct buf *out)
+{
+	if (v->kind != VAL_MAP || !v->map.len || v->sensitive) {
+		explain_leaf(p, u, v, path->data, secret, out);
+		return;
+	}
+	for (size_t i = 0; i < v->map.len; i++) {
+		size_t mark = path->len;
+		push_key(path, v->map.pairs[i].key, v->map.pairs[i].keylen);
+		explain_value(p, u, v->map.pairs[i].value, path,
+			      secret || key_is_secret(v->map.pairs[i].key), out);
+		path->len = mark;
+		path->data[mark] = '\0';
+	}
+}
+
+void explain_unit(struct project *p, const struct unit *u, struct buf *out)
+{
+	struct buf path = BUF_INIT;
+	buf_printf(out, "%s in %s (account %s, %s)\n", u->id, u->env->label, u->env->account_id,
+		   u->env->region);
+	if (u->source)
+		buf_printf(out, "source = %s\n", u->source);
+	buf_puts(&path, "inputs");
+	explain_value(p, u, u->inputs, &path, false, out);
+	buf_free(&path);
+}
