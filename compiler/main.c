@@ -21,6 +21,13 @@ static const struct command commands[] = {
 	{ "show", cmd_show, "show UNIT --env E [--explain] [-C DIR]", "print a unit's evaluated config as JSON",
 	  "  --env E          the environment (label) of the unit\n"
 	  "  --explain        every input with file:line:col and what it overrode\n" },
+	{ "graph", cmd_graph, "graph [--env E] [--format dot|json] [-C DIR]",
+	  "print the dependency graph (Graphviz dot or JSON)",
+	  "  --env E          only environment E\n"
+	  "  --format F       dot (default) or json\n" },
+	{ "order", cmd_order, "order --env E [-C DIR]",
+	  "print the units of an environment in dependency levels (parallel groups)",
+	  "  --env E          the environment\n" },
 	{ "help", cmd_help, "help [COMMAND]", "show help for bulkhead or one command", NULL },
 	{ NULL, NULL, NULL, NULL, NULL },
 };

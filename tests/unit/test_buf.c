@@ -1,0 +1,186 @@
+/* test_buf.c - compiler/buf.c. */
+#include "helpers.h"
+
+#include "buf.h"
+
+/* Every buffer with data is NUL-terminated right after len. */
+static void buf_check_invariants(const struct buf *b)
+{
+	cr_assert_leq(b->len + (b->data ? 1 : 0), b->cap);
+	if (b->data)
+		cr_assert_eq(b->data[b->len], '\0', "buffer not terminated at len %zu", b->len);
+	else
+		cr_assert(b->len == 0 && b->cap == 0);
+	cr_assert_not_null(buf_cstr(b));
+}
+
+Test(buf, init_is_empty_and_cstr_is_never_null)
+{
+	struct buf a = BUF_INIT, b;
+	buf_init(&b);
+	cr_assert_null(a.data);
+	cr_assert_eq(a.len, 0);
+	cr_assert_str_eq(buf_cstr(&a), "");
+	cr_assert_str_eq(buf_cstr(&b), "");
+	buf_check_invariants(&a);
+	buf_free(&a);		/* freeing an unused buffer is fine */
+	buf_free(&b);
+}
+
+Test(buf, add_puts_putc_append)
+{
+	struct buf b = BUF_INIT;
+	buf_puts(&b, "key");
+	buf_putc(&b, ':');
+	buf_add(&b, " value and more", 6);
+	cr_assert_str_eq(buf_cstr(&b), "key: value");
+	cr_assert_eq(b.len, 10);
+	buf_check_invariants(&b);
+	buf_puts(&b, "");
+	buf_add(&b, NULL, 0);
+	cr_assert_eq(b.len, 10);
+	buf_check_invariants(&b);
+	buf_free(&b);
+	cr_assert_null(b.data);
+	cr_assert_eq(b.len, 0);
+	cr_assert_eq(b.cap, 0);
+}
+
+Test(buf, add_zero_bytes_on_empty_buffer_gives_empty_string)
+{
+	struct buf b = BUF_INIT;
+	buf_add(&b, "", 0);
+	cr_assert_not_null(b.data, "buf_add(.., 0) should allocate the terminator");
+	cr_assert_eq(b.len, 0);
+	cr_assert_str_eq(b.data, "");
+	buf_free(&b);
+}
+
+Test(buf, binary_data_with_nuls)
+{
+	struct buf b = BUF_INIT;
+	const char raw[] = { 'a', '\0', 'b', '\0' };
+	buf_add(&b, raw, sizeof(raw));
+	buf_putc(&b, '\0');
+	cr_assert_eq(b.len, 5);
+	cr_assert_eq(memcmp(b.data, raw, 4), 0);
+	cr_assert_eq(b.data[4], '\0');
+	buf_check_invariants(&b);
+	buf_free(&b);
+}
+
+Test(buf, grows_across_many_appends)
+{
+	struct buf b = BUF_INIT;
+	size_t n = 100000;
+	for (size_t i = 0; i < n; i++) {
+		buf_putc(&b, (char)('a' + i % 26));
+		if (i % 1000 == 0)
+			buf_check_invariants(&b);
+	}
+	cr_assert_eq(b.len, n);
+	cr_assert_eq(strlen(b.data), n);
+	for (size_t i = 0; i < n; i++)
+		cr_assert_eq(b.data[i], (char)('a' + i % 26), "byte %zu", i);
+	buf_check_invariants(&b);
+	buf_free(&b);
+}
+
+Test(buf, grow_reserves_room_without_moving_later)
+{
+	struct buf b = BUF_INIT;
+	buf_puts(&b, "abc");
+	buf_grow(&b, 1000);
+	cr_assert_geq(b.cap, b.len + 1000 + 1);
+	cr_assert_eq(b.len, 3, "grow must not change the length");
+	cr_assert_str_eq(b.data, "abc");
+	char *before = b.data;
+	for (int i = 0; i < 1000; i++)
+		buf_putc(&b, 'x');
+	cr_assert_eq(b.data, before, "appending within reserved room reallocated");
+	cr_assert_eq(b.len, 1003);
+	buf_check_invariants(&b);
+	buf_grow(&b, 0);
+	cr_assert_eq(b.data, before);
+	buf_free(&b);
+}
+
+Test(buf, printf_appends_formatted_text)
+{
+	struct buf b = BUF_INIT;
+	buf_printf(&b, "%s:%u:%u", "a.yaml", 3u, 14u);
+	buf_printf(&b, " %s", "error");
+	cr_assert_str_eq(buf_cstr(&b), "a.yaml:3:14 error");
+	cr_assert_eq(b.len, strlen("a.yaml:3:14 error"));
+	/* Longer than the initial 64 bytes, and than the remaining room. */
+	buf_printf(&b, "[%0*d]", 5000, 1);
+	cr_assert_eq(b.len, 17 + 5002);
+	cr_assert_eq(b.data[17], '[');
+	cr_assert_eq(b.data[17 + 5000], '1');
+	cr_assert_eq(b.data[b.len - 1], ']');
+	buf_check_invariants(&b);
+	buf_free(&b);
+}
+
+Test(buf, printf_of_nothing_keeps_buffer_valid)
+{
+	struct buf b = BUF_INIT;
+	buf_printf(&b, "%s", "");
+	cr_assert_eq(b.len, 0);
+	cr_assert_str_eq(buf_cstr(&b), "");
+	buf_check_invariants(&b);
+	buf_puts(&b, "x");
+	buf_printf(&b, "%s", "");
+	cr_assert_str_eq(buf_cstr(&b), "x");
+	buf_free(&b);
+}
+
+Test(buf, reset_empties_but_keeps_capacity)
+{
+	struct buf b = BUF_INIT;
+	buf_reset(&b);		/* on an unallocated buffer */
+	cr_assert_str_eq(buf_cstr(&b), "");
+	buf_puts(&b, "some longer text");
+	size_t cap = b.cap;
+	char *data = b.data;
+	buf_reset(&b);
+	cr_assert_eq(b.len, 0);
+	cr_assert_str_eq(buf_cstr(&b), "");
+	cr_assert_eq(b.cap, cap);
+	cr_assert_eq(b.data, data);
+	buf_puts(&b, "new");
+	cr_assert_str_eq(buf_cstr(&b), "new");
+	buf_free(&b);
+}
+
+Test(buf, detach_hands_over_the_string)
+{
+	struct buf b = BUF_INIT;
+	buf_puts(&b, "hello");
+	size_t len = 0;
+	char *s = buf_detach(&b, &len);
+	cr_assert_str_eq(s, "hello");
+	cr_assert_eq(len, 5);
+	cr_assert_null(b.data, "the buffer must be left empty");
+	cr_assert_eq(b.len, 0);
+	cr_assert_eq(b.cap, 0);
+	buf_puts(&b, "again");	/* still usable */
+	cr_assert_str_eq(buf_cstr(&b), "again");
+	cr_assert_str_eq(s, "hello", "detached string is independent");
+	free(s);
+	buf_free(&b);
+}
+
+Test(buf, detach_of_empty_buffer_is_an_owned_empty_string)
+{
+	struct buf b = BUF_INIT;
+	size_t len = 99;
+	char *s = buf_detach(&b, &len);
+	cr_assert_not_null(s);
+	cr_assert_str_eq(s, "");
+	cr_assert_eq(len, 0);
+	free(s);		/* must be malloc'd */
+	s = buf_detach(&b, NULL);
+	cr_assert_str_eq(s, "");
+	free(s);
+}
