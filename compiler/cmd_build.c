@@ -70,14 +70,39 @@ static int build_option(void *ctx, int opt, const char *arg)
 	}
 }
 
+/* True when a component of the root-relative path is a symlink. */
+static bool path_has_link(const struct project *p, const char *rel)
+{
+	struct buf prefix = BUF_INIT;
+	bool link = false;
+	for (const char *q = rel; *q && !link;) {
+		const char *slash = strchr(q, '/');
+		size_t n = slash ? (size_t)(slash - q) : strlen(q);
+		buf_reset(&prefix);
+		buf_add(&prefix, rel, (size_t)(q - rel) + n);
+		enum src_kind kind;
+		size_t size;
+		struct source *src = (struct source *)&p->src;
+		link = src->ops->lstat(src, prefix.data, &kind, &size) == 0 && kind == SRC_LINK;
+		q += n + (slash ? 1 : 0);
+	}
+	buf_free(&prefix);
+	return link;
+}
+
 /* Refuses an output dir inside an environment folder: a build would then
  * write files that discovery reads back as part of the repo. */
-static int check_output_dir(const struct project *p, const char *out_dir)
+static int check_output_dir(const struct project *p, const char *out_dir, const char *display)
 {
 	size_t n = strlen(p->root);
 	if (strncmp(out_dir, p->root, n) || (out_dir[n] != '/' && out_dir[n] != '\0'))
 		return 0;
 	const char *rel = out_dir[n] ? out_dir + n + 1 : "";
+	if (path_has_link(p, rel)) {
+		diag_error(NULL, 0, "output dir '%s' is a symlink or lies behind one: refusing to write through it",
+			   display);
+		return -1;
+	}
 	for (size_t i = 0; i < p->nenvs; i++)
 		if (path_within(rel, p->envs[i]->dir) || path_within(p->envs[i]->dir, rel)) {
 			diag_error(NULL, 0, "output dir '%s' overlaps the folder '%s' of environment '%s'",
@@ -119,7 +144,7 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 	if (compile_run(&c, &o.sel) < 0 || check_mocks(&c, o.allow_mocks) < 0)
 		goto out;
 	out_dir = output_dir(&c.project, o.out, &display);
-	if (check_output_dir(&c.project, out_dir) < 0 || emit_plan(&c.project, c.units, c.nunits, &plan) < 0)
+	if (check_output_dir(&c.project, out_dir, display) < 0 || emit_plan(&c.project, c.units, c.nunits, &plan) < 0)
 		goto out;
 	struct emit_result res;
 	if (emit_write(&c.project, &plan, &o.sel, out_dir, display, o.check, cli->quiet, &res) < 0)

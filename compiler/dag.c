@@ -36,8 +36,29 @@ static int resolve_targets(struct project *p, struct unit **units, size_t n)
 }
 
 /* Walks from start along edges between still-unplaced units until a unit
- * repeats, then reports the cycle with every edge's location. */
-static void report_cycle(struct unit *start, const struct map *unplaced)
+ * repeats, then reports the cycle with every edge's location and marks
+ * its units reported.  A walk that runs into a reported cycle stops. */
+struct unit_set {
+	struct unit **v;
+	size_t len, cap;
+};
+
+static bool set_has(const struct unit_set *s, const struct unit *u)
+{
+	for (size_t i = 0; i < s->len; i++)
+		if (s->v[i] == u)
+			return true;
+	return false;
+}
+
+static void set_add(struct unit_set *s, struct unit *u)
+{
+	if (s->len == s->cap)
+		s->v = xrealloc(s->v, (s->cap = s->cap ? s->cap * 2 : 8) * sizeof(*s->v));
+	s->v[s->len++] = u;
+}
+
+static void report_cycle(struct unit *start, const struct map *unplaced, struct unit_set *reported)
 {
 	struct unit **path = NULL;
 	struct dependency **edges = NULL;
@@ -45,6 +66,8 @@ static void report_cycle(struct unit *start, const struct map *unplaced)
 	struct unit *u = start;
 	for (;;) {
 		size_t seen = 0;
+		if (set_has(reported, u))
+			break;
 		while (seen < len && path[seen] != u)
 			seen++;
 		if (seen < len) {
@@ -59,6 +82,8 @@ static void report_cycle(struct unit *start, const struct map *unplaced)
 				diag_note(at->file, at->off, "'%s' depends on '%s' here", path[i]->id,
 					  edges[i]->target->id);
 			}
+			for (size_t i = seen; i < len; i++)
+				set_add(reported, path[i]);
 			buf_free(&msg);
 			break;
 		}
@@ -141,11 +166,11 @@ int dag_build(struct project *p, struct unit **units, size_t n)
 		for (size_t i = 0; i < n; i++)
 			if (pending[i])
 				map_put(&unplaced, (const char *)&units[i], sizeof(void *), units[i]);
+		struct unit_set reported = { 0 };
 		for (size_t i = 0; i < n; i++)
-			if (pending[i]) {
-				report_cycle(units[i], &unplaced);
-				break;
-			}
+			if (pending[i])
+				report_cycle(units[i], &unplaced, &reported);
+		free(reported.v);
 		rc = -1;
 	}
 	free(pending);

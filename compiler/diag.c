@@ -103,17 +103,22 @@ void diag_set_color(int on)
 	sink.color = on;
 }
 
+/* Columns count characters, not bytes, so they match what an editor
+ * shows; invalid bytes count one each. */
 void srcfile_position(const struct srcfile *f, size_t off, unsigned *line, unsigned *col)
 {
-	unsigned l = 1;
-	size_t start = 0;
+	unsigned l = 1, c = 1;
 	if (off > f->len)
 		off = f->len;
-	for (size_t i = 0; i < off; i++)
-		if (f->data[i] == '\n')
-			l++, start = i + 1;
+	for (size_t i = 0; i < off; i++) {
+		unsigned char b = (unsigned char)f->data[i];
+		if (b == '\n')
+			l++, c = 1;
+		else if ((b & 0xc0) != 0x80)
+			c++;
+	}
 	*line = l;
-	*col = (unsigned)(off - start) + 1;
+	*col = c;
 }
 
 /* Diagnostics without a file sort first, then by path and offset. */
@@ -143,21 +148,77 @@ static const char *severity_color(enum diag_severity s)
 	return s == DIAG_ERROR ? "\033[1;31m" : s == DIAG_WARNING ? "\033[1;35m" : "\033[1;36m";
 }
 
-/* The source line holding off, then a caret under the column.  Tabs
- * before the caret are kept so the caret lines up in a terminal. */
+/* Lines up to EXCERPT_LINE bytes print whole; longer ones print a window
+ * of EXCERPT_CONTEXT bytes either side of the caret. */
+enum { EXCERPT_LINE = 160, EXCERPT_CONTEXT = 60 };
+
+/* Length of the valid UTF-8 sequence at p, or 0 if it is not one. */
+static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
+{
+	size_t n = p[0] >= 0xf0 && p[0] < 0xf5 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
+	if (!n || p[0] >= 0xf5 || (size_t)(end - p) < n)
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+/* Appends the bytes [from, to) for a terminal: control characters and
+ * invalid UTF-8 as \xHH, so a hostile file cannot send escape sequences. */
+static void render(struct buf *out, const unsigned char *from, const unsigned char *to)
+{
+	while (from < to) {
+		size_t n = *from >= 0x80 ? utf8_seq(from, to) : 1;
+		if (*from == '\t' || (*from >= 0x20 && *from < 0x7f)) {
+			buf_putc(out, (char)*from);
+		} else if (n > 1) {
+			buf_add(out, from, n);
+		} else {
+			buf_printf(out, "\\x%02x", *from);
+			n = 1;
+		}
+		from += n;
+	}
+}
+
+/* The source line holding off, cut to a window around it when long, then
+ * a caret under the offending character. */
 static void print_excerpt(FILE *out, const struct srcfile *f, size_t off)
 {
+	const unsigned char *data = (const unsigned char *)f->data;
 	size_t start = off, end = off;
-	while (start > 0 && f->data[start - 1] != '\n')
+	while (start > 0 && data[start - 1] != '\n')
 		start--;
-	while (end < f->len && f->data[end] != '\n')
+	while (end < f->len && data[end] != '\n')
 		end++;
 	if (start == end && off == f->len)
 		return;
-	fprintf(out, "  %.*s\n  ", (int)(end - start), f->data + start);
-	for (size_t i = start; i < off; i++)
-		fputc(f->data[i] == '\t' ? '\t' : ' ', out);
-	fputs("^\n", out);
+	bool is_long = end - start > EXCERPT_LINE;
+	bool cut_left = is_long && off - start > EXCERPT_CONTEXT;
+	bool cut_right = is_long && end - off > EXCERPT_CONTEXT;
+	size_t from = cut_left ? off - EXCERPT_CONTEXT : start, to = cut_right ? off + EXCERPT_CONTEXT : end;
+	while (from > start && (data[from] & 0xc0) == 0x80)
+		from--;
+	while (to < end && (data[to] & 0xc0) == 0x80)
+		to++;
+	struct buf line = BUF_INIT, caret = BUF_INIT;
+	if (cut_left)
+		buf_puts(&line, "...");
+	render(&line, data + from, data + off);
+	/* The caret line mirrors the text before it: tabs stay tabs, every
+	 * other character becomes one space. */
+	for (size_t i = 0; i < line.len; i++) {
+		unsigned char b = (unsigned char)line.data[i];
+		if ((b & 0xc0) != 0x80)
+			buf_putc(&caret, b == '\t' ? '\t' : ' ');
+	}
+	render(&line, data + off, data + to);
+	if (cut_right)
+		buf_puts(&line, "...");
+	fprintf(out, "  %s\n  %s^\n", buf_cstr(&line), buf_cstr(&caret));
+	buf_free(&line);
+	buf_free(&caret);
 }
 
 static void print_one(FILE *out, const struct diag *d)

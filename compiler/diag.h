@@ -36,7 +36,7 @@ size_t diag_error_count(void);
 void diag_flush(FILE *out);
 void diag_clear(void);
 
-/* 1-based line and column (bytes) of an offset. */
+/* 1-based line and column (characters) of an offset. */
 void srcfile_position(const struct srcfile *f, size_t off, unsigned *line, unsigned *col);
 /* Color on/off for diag_flush. */
 void diag_set_color(int on);

@@ -148,7 +148,7 @@ struct old_manifest {
 	struct old_entry *entries;
 	size_t n;
 	struct map files;	/* path -> struct old_entry */
-	struct loaded_file file;
+	struct loaded_file *file;	/* in the arena: diagnostics point into it */
 };
 
 static int read_file(const char *path, struct buf *out, int *exists)
@@ -234,17 +234,18 @@ static int load_manifest(struct project *p, const char *out_dir, const char *dis
 	lim.file_size = (size_t)1 << 30;
 	lim.scalar_size = (size_t)1 << 20;
 	lim.nodes = (size_t)1 << 28;
-	m->file.src.path = shown;
-	m->file.src.data = arena_strndup(&p->arena, buf_cstr(&data), data.len);
-	m->file.src.len = data.len;
-	if (yaml_load(&p->arena, &m->file.src, &lim, &m->file.root) < 0)
+	m->file = ARENA_NEW(&p->arena, struct loaded_file);
+	m->file->src.path = shown;
+	m->file->src.data = arena_strndup(&p->arena, buf_cstr(&data), data.len);
+	m->file->src.len = data.len;
+	if (yaml_load_as(&p->arena, &m->file->src, &lim, "corrupt manifest: ", &m->file->root) < 0)
 		goto out;
-	const struct node *doc = m->file.root;
+	const struct node *doc = m->file->root;
 	const struct node *units = node_map_get(doc, "units");
 	const struct node *version = node_map_get(doc, "version");
 	if (doc->kind != NODE_MAP || !units || units->kind != NODE_SEQ || !version ||
 	    version->kind != NODE_INT || version->i != 1) {
-		diag_error(&m->file.src, 0, "corrupt manifest: expected {\"version\": 1, \"units\": [...]}");
+		diag_error(&m->file->src, 0, "corrupt manifest: expected {\"version\": 1, \"units\": [...]}");
 		goto out;
 	}
 	m->entries = ARENA_ARRAY(&p->arena, struct old_entry, units->seq.len);
@@ -494,6 +495,41 @@ struct change_list {
 	struct buf manifest;
 };
 
+/* Refuses a path under the output dir that passes through a symlink: a
+ * committed link could otherwise point a build anywhere on the runner. */
+static int check_no_links(const char *out_dir, const char *display, const char *rel,
+			  struct map *checked)
+{
+	char *full = join(out_dir, rel);
+	size_t base = strlen(out_dir) + 1;
+	int rc = 0;
+	for (char *slash = strchr(full + base, '/'); slash && rc == 0; slash = strchr(slash + 1, '/')) {
+		struct stat st;
+		*slash = '\0';
+		size_t n = strlen(full);
+		if (!map_get(checked, full, n)) {
+			if (lstat(full, &st) == 0 && S_ISLNK(st.st_mode)) {
+				diag_error(NULL, 0, "refusing to write through '%s/%s': it is a symlink",
+					   display, full + base);
+				rc = -1;
+			}
+			char *key = xstrdup(full);
+			if (map_put(checked, key, n, key))
+				free(key);
+		}
+		*slash = '/';
+	}
+	free(full);
+	return rc;
+}
+
+static void free_checked(struct map *checked)
+{
+	for (size_t i = 0; i < checked->cap; i++)
+		free(checked->slots[i].value);
+	map_free(checked);
+}
+
 /* Compares the plan with the disk and the previous manifest. */
 static int diff_outputs(struct project *p, const struct emit_plan *plan, const struct old_manifest *old,
 			const char *out_dir, const char *display, struct change_list *cl)
@@ -501,13 +537,17 @@ static int diff_outputs(struct project *p, const struct emit_plan *plan, const s
 	struct buf cur = BUF_INIT;
 	struct map planned;
 	int rc = 0, exists;
+	struct map checked;
 	map_init(&planned);
+	map_init(&checked);
 	cl->actions = xcalloc(plan->nfiles + 1, sizeof(*cl->actions));
 	for (size_t i = 0; i < plan->nfiles; i++) {
 		const struct out_file *f = &plan->files[i];
 		char *full = join(out_dir, f->path);
 		map_put(&planned, f->path, strlen(f->path), (void *)f);
-		if (read_file(full, &cur, &exists) < 0) {
+		if (check_no_links(out_dir, display, f->path, &checked) < 0) {
+			rc = -1;
+		} else if (read_file(full, &cur, &exists) < 0) {
 			diag_error(NULL, 0, "cannot read '%s/%s': %s", display, f->path, strerror(errno));
 			rc = -1;
 		} else if (exists && cur.len == f->len && !memcmp(cur.data, f->data, f->len)) {
@@ -525,9 +565,13 @@ static int diff_outputs(struct project *p, const struct emit_plan *plan, const s
 	for (size_t i = 0; i < old->files.cap; i++) {
 		const struct map_slot *s = &old->files.slots[i];
 		const struct old_entry *oe = s->value;
-		if (s->key && oe->selected && !map_get(&planned, s->key, s->keylen))
+		if (s->key && oe->selected && !map_get(&planned, s->key, s->keylen)) {
+			if (check_no_links(out_dir, display, s->key, &checked) < 0)
+				rc = -1;
 			cl->removals[cl->nremovals++] = s->key;
+		}
 	}
+	free_checked(&checked);
 	render_manifest(p, plan, old, &cl->manifest);
 	char *mpath = join(out_dir, MANIFEST);
 	if (read_file(mpath, &cur, &exists) == 0)

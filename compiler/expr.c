@@ -358,17 +358,17 @@ static struct expr *parse_postfix(struct parser *ps)
 {
 	struct expr *e = parse_primary(ps);
 	while (e) {
-		size_t at = ps->pos;
 		if (accept(ps, ".")) {
 			skip_space(ps);
 			if (!ident_start(peek(ps)))
 				return fail(ps, ps->pos, "expected an attribute name after '.'%s", "");
-			struct expr *a = new_expr(ps, E_ATTR, at);
+			/* Errors about a reference point at its start. */
+			struct expr *a = new_expr(ps, E_ATTR, e->off);
 			a->attr.obj = e;
 			a->attr.name = read_ident(ps);
 			e = a;
 		} else if (accept(ps, "[")) {
-			struct expr *ix = new_expr(ps, E_INDEX, at);
+			struct expr *ix = new_expr(ps, E_INDEX, e->off);
 			ix->index.obj = e;
 			if (!(ix->index.index = parse_expr(ps)) || !expect(ps, "]"))
 				return NULL;

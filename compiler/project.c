@@ -117,6 +117,27 @@ static bool valid_region(const char *s)
 	return *p == '\0';
 }
 
+/* A look-alike such as Cyrillic 'о' in "prоd" reads as valid: name the
+ * character and point at it. */
+static void report_bad_name(const struct node *name)
+{
+	const unsigned char *s = (const unsigned char *)name->str.s;
+	size_t i = 0;
+	while (s[i] && s[i] < 0x80)
+		i++;
+	if (!s[i]) {
+		diag_error(name->file, name->off, "environment name '%s' must match [a-z][a-z0-9-]{0,31}",
+			   name->str.s);
+		return;
+	}
+	unsigned cp = s[i] >= 0xf0 ? s[i] & 0x07u : s[i] >= 0xe0 ? s[i] & 0x0fu : s[i] & 0x1fu;
+	for (size_t k = i + 1; (s[k] & 0xc0) == 0x80; k++)
+		cp = (cp << 6) | (s[k] & 0x3fu);
+	size_t off = name->style == STYLE_PLAIN ? name->off + i : name->off;
+	diag_error(name->file, off, "environment name '%s' contains the non-ASCII character U+%04X; names must match [a-z][a-z0-9-]{0,31}",
+		   name->str.s, cp);
+}
+
 static bool check_account_id(const struct node *n)
 {
 	if (n->kind != NODE_STR || n->style == STYLE_PLAIN) {
@@ -216,8 +237,7 @@ static bool check_env_entry(struct project *p, const struct node *name, const st
 {
 	bool ok = true;
 	if (!valid_env_name(name->str.s)) {
-		diag_error(name->file, name->off,
-			   "environment name '%s' must match [a-z][a-z0-9-]{0,31}", name->str.s);
+		report_bad_name(name);
 		ok = false;
 	}
 	if (!schema_expect(entry, NODE_MAP, "an environment"))
@@ -444,7 +464,8 @@ static bool load_header(struct project *p, const struct node *doc)
 	const struct node *version = node_map_get(doc, "version");
 	const struct node *name = node_map_get(doc, "project");
 	if (!version) {
-		diag_error(doc->file, doc->off, "bulkhead.yaml has no 'version' (write version: 1)");
+		if (!schema_near_miss(doc, "version"))
+			diag_error(doc->file, doc->off, "bulkhead.yaml has no 'version' (write version: 1)");
 		ok = false;
 	} else if (version->kind != NODE_INT || version->i != 1) {
 		diag_error(version->file, version->off, "unsupported version '%s' (this bulkhead reads version 1)",
@@ -452,7 +473,8 @@ static bool load_header(struct project *p, const struct node *doc)
 		ok = false;
 	}
 	if (!name) {
-		diag_error(doc->file, doc->off, "bulkhead.yaml has no 'project' name");
+		if (!schema_near_miss(doc, "project"))
+			diag_error(doc->file, doc->off, "bulkhead.yaml has no 'project' name");
 		ok = false;
 	} else if (schema_expect_string(name, "project")) {
 		p->name = name->str.s;
@@ -499,7 +521,8 @@ static bool load_envs(struct project *p, const struct node *doc)
 	bool ok = true;
 	map_init(&names);
 	if (!envs) {
-		diag_error(doc->file, doc->off, "bulkhead.yaml has no 'environments'");
+		if (!schema_near_miss(doc, "environments"))
+			diag_error(doc->file, doc->off, "bulkhead.yaml has no 'environments'");
 		ok = false;
 	} else {
 		ok &= load_env_group(p, envs, false, &cap, &names);
@@ -559,6 +582,31 @@ static bool skip_dir(const struct project *p, const char *path, const char *name
 	       (p->outputs_dir && !strcmp(path, p->outputs_dir));
 }
 
+/* Folders are not followed through symlinks: a unit reached that way
+ * would have two identities, or live outside the root. */
+static void report_link(struct project *p, const char *path)
+{
+	struct buf target = BUF_INIT;
+	int rc = source_resolve(&p->src, path, &target);
+	if (rc == SRC_ESCAPE)
+		diag_error(NULL, 0, "'%s' is a symlink leading outside the project root", path);
+	else if (rc == SRC_ELOOP)
+		diag_error(NULL, 0, "'%s' is a symlink loop", path);
+	else if (rc == SRC_OK)
+		diag_error(NULL, 0, "'%s' is a symlink to the folder '%s': units must live in real folders", path, target.data);
+	else
+		diag_error(NULL, 0, "'%s' is a broken symlink", path);
+	buf_free(&target);
+}
+
+static bool in_env_folder(const struct project *p, const char *path)
+{
+	for (size_t i = 0; i < p->nenvs; i++)
+		if (path_within(path, p->envs[i]->dir))
+			return true;
+	return false;
+}
+
 static int walk_dir(struct walk *w, const char *dir, size_t depth)
 {
 	struct buf names = BUF_INIT, child = BUF_INIT;
@@ -581,6 +629,17 @@ static int walk_dir(struct walk *w, const char *dir, size_t depth)
 		size_t size;
 		if (w->p->src.ops->lstat(&w->p->src, child.data, &kind, &size) < 0)
 			continue;
+		/* A linked folder would give units two identities or a home
+		 * outside the root, and a dangling link in an env folder would
+		 * silently drop what it held: refuse them.  Links elsewhere
+		 * (shared includes) are checked where they are read. */
+		enum src_kind target = kind == SRC_LINK ? source_kind(&w->p->src, child.data) : SRC_MISSING;
+		if (kind == SRC_LINK && name[0] != '.' &&
+		    (target == SRC_DIR || (target != SRC_FILE && in_env_folder(w->p, child.data)))) {
+			report_link(w->p, child.data);
+			rc = -1;
+			goto out;
+		}
 		if (kind == SRC_DIR && !skip_dir(w->p, child.data, name)) {
 			if ((rc = walk_dir(w, child.data, depth + 1)) < 0)
 				goto out;
@@ -611,11 +670,17 @@ static struct env *env_of_dir(struct project *p, const char *dir, bool *in_multi
 	return NULL;
 }
 
+/* An error about a unit.yaml as a whole, shown at its first line. */
 static void report_unit_at(struct project *p, const char *dir, const char *fmt, const char *arg)
 {
 	struct srcfile *f = ARENA_NEW(&p->arena, struct srcfile);
+	struct buf data = BUF_INIT;
 	f->path = arena_printf(&p->arena, "%s%sunit.yaml", dir, *dir ? "/" : "");
-	f->data = "";
+	if (source_read(&p->src, f->path, p->limits.file_size, &data) < 0)
+		buf_reset(&data);
+	f->data = arena_strndup(&p->arena, buf_cstr(&data), data.len);
+	f->len = data.len;
+	buf_free(&data);
 	diag_error(f, 0, fmt, arg);
 }
 

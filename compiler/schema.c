@@ -89,3 +89,14 @@ int schema_check_keys(const struct node *map, const char *const *known, const ch
 	}
 	return bad;
 }
+
+bool schema_near_miss(const struct node *map, const char *key)
+{
+	const char *const want[] = { key, NULL };
+	for (size_t i = 0; i < map->map.len; i++) {
+		const char *k = map->map.pairs[i].key->str.s;
+		if (strcmp(k, key) && schema_suggest(k, want))
+			return true;
+	}
+	return false;
+}

@@ -16,6 +16,9 @@ bool schema_expect_string(const struct node *n, const char *what);
 int schema_check_keys(const struct node *map, const char *const *known, const char *what);
 /* The known word closest to word within a small edit distance, or NULL. */
 const char *schema_suggest(const char *word, const char *const *known);
+/* True when map has an unknown key that is a near miss of key: a missing
+ * required key then needs no error of its own, the did-you-mean says it. */
+bool schema_near_miss(const struct node *map, const char *key);
 /* Every item of a list of strings; reports the others. */
 bool schema_expect_string_list(const struct node *n, const char *what);
 

@@ -24,8 +24,12 @@ int path_is_url(const char *p)
 	const char *colon = strstr(p, "://");
 	if (!colon || colon == p)
 		return 0;
+	/* RFC 3986: a letter, then letters, digits, '+', '-' or '.'. */
+	if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+		return 0;
 	for (const char *q = p; q < colon; q++)
-		if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || *q == '+' || *q == '-' || *q == '.'))
+		if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
+		      *q == '+' || *q == '-' || *q == '.'))
 			return 0;
 	return 1;
 }
@@ -218,9 +222,22 @@ enum src_kind source_kind(struct source *s, const char *path)
 
 int source_list(struct source *s, const char *path, struct buf *names, size_t *count)
 {
+	struct buf resolved = BUF_INIT;
+	enum src_kind kind;
+	size_t size;
 	buf_reset(names);
 	*count = 0;
-	return s->ops->list(s, path, names, count);
+	int rc = source_resolve(s, path, &resolved);
+	if (rc == SRC_OK)
+		rc = s->ops->lstat(s, resolved.data, &kind, &size);
+	if (rc == SRC_OK && kind != SRC_DIR) {
+		snprintf(s->err, sizeof(s->err), "'%s' is not a directory", path);
+		rc = SRC_EIO;
+	}
+	if (rc == SRC_OK)
+		rc = s->ops->list(s, resolved.data, names, count);
+	buf_free(&resolved);
+	return rc;
 }
 
 const char *source_strerror(const struct source *s, int err)

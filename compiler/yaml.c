@@ -8,6 +8,8 @@
 #include "map.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,7 @@ const struct limits limits_default = {
 struct anchor {
 	struct node *node;
 	size_t weight;		/* nodes after expansion */
+	size_t height;		/* collection levels, 0 for a scalar */
 	bool complete;
 };
 
@@ -36,6 +39,7 @@ struct frame {
 	struct node **items;	/* children: values, or key,value,key,value */
 	size_t len, cap;
 	size_t weight;
+	size_t height;		/* tallest child so far */
 	struct map keys;	/* duplicate-key index, built past a few keys */
 };
 
@@ -50,10 +54,23 @@ struct loader {
 	size_t nodes;
 	size_t documents;
 	bool ascii;		/* marks count characters; equal to bytes if ASCII */
+	size_t bom;		/* bytes of a UTF-8 byte order mark, skipped */
 	size_t cur_char, cur_byte;	/* cursor for char -> byte conversion */
 	bool failed;		/* a non-fatal error was reported */
+	const char *prefix;	/* put before every message, e.g. "corrupt manifest: " */
 	struct node *root;
 };
+
+__attribute__((format(printf, 3, 4)))
+static void load_error(const struct loader *l, size_t off, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	diag_error(l->file, off, "%s%s", l->prefix ? l->prefix : "", msg);
+}
 
 const char *node_kind_name(enum node_kind k)
 {
@@ -127,6 +144,17 @@ size_t node_text_offset(const struct node *n, size_t index)
 	return n->off;
 }
 
+/* The code point at s (valid UTF-8); returns its length. */
+static size_t utf8_char(const char *str, unsigned *cp)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t n = s[0] < 0x80 ? 1 : s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
+	*cp = n == 1 ? s[0] : n == 2 ? s[0] & 0x1fu : n == 3 ? s[0] & 0x0fu : s[0] & 0x07u;
+	for (size_t i = 1; i < n; i++)
+		*cp = (*cp << 6) | (s[i] & 0x3fu);
+	return n;
+}
+
 int utf8_validate(const char *str, size_t len, size_t *bad_off)
 {
 	const unsigned char *s = (const unsigned char *)str;
@@ -169,12 +197,13 @@ bad:
 static uint32_t mark_offset(struct loader *l, const yaml_mark_t *m)
 {
 	size_t target = m->index;
+	size_t len = l->file->len - l->bom;
 	if (l->ascii)
-		return (uint32_t)(target > l->file->len ? l->file->len : target);
-	const unsigned char *s = (const unsigned char *)l->file->data;
-	while (l->cur_char < target && l->cur_byte < l->file->len) {
+		return (uint32_t)((target > len ? len : target) + l->bom);
+	const unsigned char *s = (const unsigned char *)l->file->data + l->bom;
+	while (l->cur_char < target && l->cur_byte < len) {
 		l->cur_byte++;
-		while (l->cur_byte < l->file->len && (s[l->cur_byte] & 0xc0) == 0x80)
+		while (l->cur_byte < len && (s[l->cur_byte] & 0xc0) == 0x80)
 			l->cur_byte++;
 		l->cur_char++;
 	}
@@ -184,7 +213,7 @@ static uint32_t mark_offset(struct loader *l, const yaml_mark_t *m)
 			l->cur_byte--;
 		l->cur_char--;
 	}
-	return (uint32_t)l->cur_byte;
+	return (uint32_t)(l->cur_byte + l->bom);
 }
 
 static bool all_ascii(const char *s, size_t len)
@@ -210,7 +239,7 @@ static int count_nodes(struct loader *l, size_t weight, uint32_t off)
 	l->nodes += weight;
 	if (l->nodes <= l->lim->nodes)
 		return 0;
-	diag_error(l->file, off, "document expands to more than %zu nodes (alias bomb?)",
+	load_error(l, off, "document expands to more than %zu nodes (alias bomb?)",
 		   l->lim->nodes);
 	return -1;
 }
@@ -228,8 +257,13 @@ static int parse_tag(struct loader *l, const yaml_char_t *tag, uint32_t off, uin
 	else if (!strcmp(t, "!unset"))
 		*out = TAG_UNSET;
 	else {
-		diag_error(l->file, off, "unknown tag '%s' (only !append, !replace and !unset are allowed)", t);
+		/* Show the tag as written: libyaml expands !!x to its URI. */
+		static const char core[] = "tag:yaml.org,2002:";
+		bool is_core = !strncmp(t, core, sizeof(core) - 1);
+		load_error(l, off, "unknown tag '%s%s' (only !append, !replace and !unset are allowed)",
+			   is_core ? "!!" : "", is_core ? t + sizeof(core) - 1 : t);
 		l->failed = true;
+		return -1;
 	}
 	return 0;
 }
@@ -322,17 +356,17 @@ static int resolve_plain(struct loader *l, struct node *n)
 		return 0;
 	}
 	if (is_yaml11_bool(s)) {
-		diag_error(l->file, n->off, "ambiguous value '%s': YAML 1.1 reads it as a boolean; quote it (\"%s\") or write true/false", s, s);
+		load_error(l, n->off, "ambiguous value '%s': YAML 1.1 reads it as a boolean; quote it (\"%s\") or write true/false", s, s);
 		return -1;
 	}
 	if (is_special_float(s)) {
-		diag_error(l->file, n->off, "'%s' is not a finite number; quote it if it is a string", s);
+		load_error(l, n->off, "'%s' is not a finite number; quote it if it is a string", s);
 		return -1;
 	}
 	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'o')) {
 		int r = resolve_radix_int(s, n);
 		if (r < 0) {
-			diag_error(l->file, n->off, "integer '%s' is out of range (int64)", s);
+			load_error(l, n->off, "integer '%s' is out of range (int64)", s);
 			return -1;
 		}
 		return 0;	/* r == 1: not a radix number, stays a string */
@@ -340,7 +374,7 @@ static int resolve_plain(struct loader *l, struct node *n)
 	if (!looks_numeric(s, &is_float, &d))
 		return 0;
 	if (s[d] == '0' && s[d + 1] >= '0' && s[d + 1] <= '9') {
-		diag_error(l->file, n->off, "number '%s' has a leading zero: quote it (account IDs are strings: \"%s\")", s, s);
+		load_error(l, n->off, "number '%s' has a leading zero: quote it (account IDs are strings: \"%s\")", s, s);
 		return -1;
 	}
 	errno = 0;
@@ -348,7 +382,7 @@ static int resolve_plain(struct loader *l, struct node *n)
 		char *end;
 		long long v = strtoll(s, &end, 10);
 		if (errno == ERANGE) {
-			diag_error(l->file, n->off, "integer '%s' is out of range (int64)", s);
+			load_error(l, n->off, "integer '%s' is out of range (int64)", s);
 			return -1;
 		}
 		n->kind = NODE_INT;
@@ -357,7 +391,7 @@ static int resolve_plain(struct loader *l, struct node *n)
 	}
 	double v = strtod(s, NULL);
 	if (!isfinite(v)) {
-		diag_error(l->file, n->off, "number '%s' is out of range", s);
+		load_error(l, n->off, "number '%s' is out of range", s);
 		return -1;
 	}
 	n->kind = NODE_FLOAT;
@@ -407,7 +441,7 @@ static bool duplicate_key(struct loader *l, struct frame *f, struct node *key)
 			map_put(&f->keys, key->str.s, key->str.len, key);
 		return false;
 	}
-	diag_error(l->file, key->off, "duplicate key '%s'", key->str.s);
+	load_error(l, key->off, "duplicate key '%s'", key->str.s);
 	diag_note(l->file, prev->off, "first defined here");
 	return true;
 }
@@ -415,15 +449,15 @@ static bool duplicate_key(struct loader *l, struct frame *f, struct node *key)
 static int check_key(struct loader *l, struct frame *f, struct node *key)
 {
 	if (key->kind == NODE_SEQ || key->kind == NODE_MAP) {
-		diag_error(l->file, key->off, "mapping keys must be scalars, not a %s", node_kind_name(key->kind));
+		load_error(l, key->off, "mapping keys must be scalars, not a %s", node_kind_name(key->kind));
 		return -1;
 	}
 	if (key->style == STYLE_PLAIN && !strcmp(key->str.s, "<<")) {
-		diag_error(l->file, key->off, "merge keys ('<<') are not supported: write the keys out or use an include");
+		load_error(l, key->off, "merge keys ('<<') are not supported: write the keys out or use an include");
 		return -1;
 	}
 	if (key->tag != TAG_NONE) {
-		diag_error(l->file, key->off, "tags are not allowed on mapping keys");
+		load_error(l, key->off, "tags are not allowed on mapping keys");
 		return -1;
 	}
 	return duplicate_key(l, f, key) ? -1 : 0;
@@ -439,7 +473,7 @@ static void frame_push_item(struct frame *f, struct node *n)
 }
 
 /* Hands a finished node (or alias target) to its parent collection. */
-static void attach(struct loader *l, struct node *n, size_t weight)
+static void attach(struct loader *l, struct node *n, size_t weight, size_t height)
 {
 	struct frame *f = top(l);
 	if (!f) {
@@ -447,6 +481,8 @@ static void attach(struct loader *l, struct node *n, size_t weight)
 		return;
 	}
 	f->weight += weight;
+	if (height > f->height)
+		f->height = height;
 	if (f->node->kind == NODE_MAP && f->len % 2 == 0) {
 		/* n is a key: keys are compared as text whatever their type. */
 		if (check_key(l, f, n) < 0) {
@@ -482,7 +518,7 @@ static int on_scalar(struct loader *l, yaml_event_t *e)
 	struct node *n = new_node(l, NODE_STR, e);
 	size_t len = e->data.scalar.length;
 	if (len > l->lim->scalar_size) {
-		diag_error(l->file, n->off, "scalar of %zu bytes exceeds the limit of %zu bytes",
+		load_error(l, n->off, "scalar of %zu bytes exceeds the limit of %zu bytes",
 			   len, l->lim->scalar_size);
 		return -1;
 	}
@@ -492,19 +528,19 @@ static int on_scalar(struct loader *l, yaml_event_t *e)
 	n->str.s = arena_strndup(l->arena, (const char *)e->data.scalar.value, len);
 	n->str.len = len;
 	if (memchr(n->str.s, '\0', len)) {
-		diag_error(l->file, n->off, "scalar contains a NUL character");
+		load_error(l, n->off, "scalar contains a NUL character");
 		l->failed = true;
 	}
-	parse_tag(l, e->data.scalar.tag, n->off, &n->tag);
+	bool tag_ok = parse_tag(l, e->data.scalar.tag, n->off, &n->tag) == 0;
 	bool key = next_is_key(l);
-	if (!key && n->style == STYLE_PLAIN && resolve_plain(l, n) < 0)
+	if (tag_ok && !key && n->style == STYLE_PLAIN && resolve_plain(l, n) < 0)
 		l->failed = true;
 	struct anchor *a = define_anchor(l, e->data.scalar.anchor, n, n->off);
 	if (a) {
 		a->weight = 1;
 		a->complete = true;
 	}
-	attach(l, n, 1);
+	attach(l, n, 1, 0);
 	return 0;
 }
 
@@ -512,11 +548,11 @@ static int on_collection_start(struct loader *l, yaml_event_t *e, enum node_kind
 {
 	struct node *n = new_node(l, kind, e);
 	if (l->depth >= l->lim->depth) {
-		diag_error(l->file, n->off, "nesting deeper than %zu levels", l->lim->depth);
+		load_error(l, n->off, "nesting deeper than %zu levels", l->lim->depth);
 		return -1;
 	}
 	if (next_is_key(l)) {
-		diag_error(l->file, n->off, "mapping keys must be scalars, not a %s", node_kind_name(kind));
+		load_error(l, n->off, "mapping keys must be scalars, not a %s", node_kind_name(kind));
 		return -1;
 	}
 	if (count_nodes(l, 1, n->off) < 0)
@@ -558,15 +594,16 @@ static void on_collection_end(struct loader *l, yaml_event_t *e)
 			n->map.pairs[i].value = f->items[2 * i + 1];
 		}
 	}
-	size_t weight = f->weight;
+	size_t weight = f->weight, height = f->height + 1;
 	if (f->anchor) {
 		f->anchor->weight = weight;
+		f->anchor->height = height;
 		f->anchor->complete = true;
 	}
 	free(f->items);
 	map_free(&f->keys);
 	l->depth--;
-	attach(l, n, weight);
+	attach(l, n, weight, height);
 }
 
 static int on_alias(struct loader *l, yaml_event_t *e)
@@ -575,32 +612,49 @@ static int on_alias(struct loader *l, yaml_event_t *e)
 	const char *name = (const char *)e->data.alias.anchor;
 	struct anchor *a = map_get(&l->anchors, name, strlen(name));
 	if (!a) {
-		diag_error(l->file, off, "unknown anchor '%s'", name);
+		load_error(l, off, "unknown anchor '%s'", name);
 		return -1;
 	}
 	if (!a->complete) {
-		diag_error(l->file, off, "alias '*%s' refers to a node that contains it", name);
+		load_error(l, off, "alias '*%s' refers to a node that contains it", name);
 		return -1;
 	}
 	if (next_is_key(l) && (a->node->kind == NODE_SEQ || a->node->kind == NODE_MAP)) {
-		diag_error(l->file, off, "mapping keys must be scalars, not a %s", node_kind_name(a->node->kind));
+		load_error(l, off, "mapping keys must be scalars, not a %s", node_kind_name(a->node->kind));
+		return -1;
+	}
+	if (l->depth + a->height > l->lim->depth) {
+		load_error(l, off, "alias '*%s' nests deeper than %zu levels", name, l->lim->depth);
 		return -1;
 	}
 	if (count_nodes(l, a->weight, off) < 0)
 		return -1;
-	attach(l, a->node, a->weight);
+	struct node *target = a->node;
+	if (next_is_key(l) && target->kind != NODE_STR) {
+		/* Keys are text whatever the anchored scalar's type. */
+		target = ARENA_NEW(l->arena, struct node);
+		*target = *a->node;
+		target->kind = NODE_STR;
+	}
+	attach(l, target, a->weight, a->height);
 	return 0;
 }
 
 static void report_parser_error(struct loader *l)
 {
 	yaml_parser_t *p = &l->parser;
-	uint32_t off = mark_offset(l, &p->problem_mark);
+	/* The reader reports a byte offset; the scanner and parser a mark. */
+	size_t off = p->error == YAML_READER_ERROR ? p->problem_offset + l->bom
+						    : mark_offset(l, &p->problem_mark);
 	const char *problem = p->problem ? p->problem : "invalid YAML";
+	if (off < l->file->len && l->file->data[off] == '\t') {
+		load_error(l, off, "tab character in indentation: YAML indents with spaces");
+		return;
+	}
 	if (p->context)
-		diag_error(l->file, off, "%s %s", problem, p->context);
+		load_error(l, off, "%s %s", problem, p->context);
 	else
-		diag_error(l->file, off, "%s", problem);
+		load_error(l, off, "%s", problem);
 }
 
 /* Returns 1 at stream end, 0 to continue, -1 on a fatal error. */
@@ -609,7 +663,7 @@ static int on_event(struct loader *l, yaml_event_t *e)
 	switch (e->type) {
 	case YAML_DOCUMENT_START_EVENT:
 		if (l->documents++) {
-			diag_error(l->file, mark_offset(l, &e->start_mark),
+			load_error(l, mark_offset(l, &e->start_mark),
 				   "a file holds one YAML document; found a second one");
 			return -1;
 		}
@@ -633,18 +687,41 @@ static int on_event(struct loader *l, yaml_event_t *e)
 	}
 }
 
-static int check_bytes(const struct srcfile *f, const struct limits *lim)
+/* YAML's printable set: no C0 controls but tab, LF and CR, no DEL, no
+ * C1 controls (U+0080-U+009F, NEL included) and no U+FFFE/U+FFFF. */
+static size_t find_control(const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = s[i];
+		if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f)
+			return i;
+		if (c == 0xc2 && i + 1 < len && s[i + 1] >= 0x80 && s[i + 1] <= 0x9f)
+			return i;
+		if (c == 0xef && i + 2 < len && s[i + 1] == 0xbf && (s[i + 2] == 0xbe || s[i + 2] == 0xbf))
+			return i;
+	}
+	return len;
+}
+
+static int check_bytes(const struct loader *l, const struct srcfile *f, const struct limits *lim)
 {
 	size_t bad;
 	if (f->len > lim->file_size) {
-		diag_error(f, 0, "file is %zu bytes, over the limit of %zu bytes", f->len, lim->file_size);
+		load_error(l, 0, "file is %zu bytes, over the limit of %zu bytes", f->len, lim->file_size);
 		return -1;
 	}
 	if (utf8_validate(f->data, f->len, &bad) < 0) {
 		if (f->data[bad] == '\0')
-			diag_error(f, bad, "file contains a NUL byte");
+			load_error(l, bad, "file contains a NUL byte");
 		else
-			diag_error(f, bad, "file is not valid UTF-8 (byte 0x%02x)", (unsigned char)f->data[bad]);
+			load_error(l, bad, "file is not valid UTF-8 (byte 0x%02x)", (unsigned char)f->data[bad]);
+		return -1;
+	}
+	if ((bad = find_control(f->data, f->len)) < f->len) {
+		unsigned cp;
+		utf8_char(f->data + bad, &cp);
+		load_error(l, bad, "control characters are not allowed (U+%04X)", cp);
 		return -1;
 	}
 	return 0;
@@ -664,18 +741,26 @@ static void free_loader(struct loader *l)
 int yaml_load(struct arena *a, const struct srcfile *f, const struct limits *lim,
 	      struct node **out)
 {
-	struct loader l = { .arena = a, .file = f, .lim = lim };
+	return yaml_load_as(a, f, lim, NULL, out);
+}
+
+int yaml_load_as(struct arena *a, const struct srcfile *f, const struct limits *lim,
+		 const char *prefix, struct node **out)
+{
+	struct loader l = { .arena = a, .file = f, .lim = lim, .prefix = prefix };
 	int rc = -1;
 	*out = NULL;
-	if (check_bytes(f, lim) < 0)
+	if (check_bytes(&l, f, lim) < 0)
 		return -1;
-	l.ascii = all_ascii(f->data, f->len);
+	/* libyaml keeps a BOM as a character when told the encoding. */
+	l.bom = f->len >= 3 && !memcmp(f->data, "\xef\xbb\xbf", 3) ? 3 : 0;
+	l.ascii = all_ascii(f->data + l.bom, f->len - l.bom);
 	map_init(&l.anchors);
 	if (!yaml_parser_initialize(&l.parser)) {
-		diag_error(f, 0, "cannot initialise the YAML parser");
+		load_error(&l, 0, "cannot initialise the YAML parser");
 		return -1;
 	}
-	yaml_parser_set_input_string(&l.parser, (const unsigned char *)f->data, f->len);
+	yaml_parser_set_input_string(&l.parser, (const unsigned char *)f->data + l.bom, f->len - l.bom);
 	yaml_parser_set_encoding(&l.parser, YAML_UTF8_ENCODING);
 	for (;;) {
 		yaml_event_t e;

@@ -69,6 +69,9 @@ extern const struct limits limits_default;
  * to the diagnostics sink; returns 0 on success, -1 on any error. */
 int yaml_load(struct arena *a, const struct srcfile *f, const struct limits *lim,
 	      struct node **out);
+/* The same, with prefix put before every message ("corrupt manifest: "). */
+int yaml_load_as(struct arena *a, const struct srcfile *f, const struct limits *lim,
+		 const char *prefix, struct node **out);
 
 /* Checks strict UTF-8 (no overlong forms, surrogates or NULs); on failure
  * stores the offending offset in *bad_off and returns -1. */

@@ -14,9 +14,10 @@
  * with a few JSON-only forms rewritten into their YAML equivalents
  * (surrogate-pair escapes, raw characters YAML does not allow in a
  * quoted scalar).  Errors the loader finds (duplicate keys, limits,
- * integers beyond int64, "\u0000") are reported in a synthetic file named
- * "jsondecode() argument" / "yamldecode() argument" whose text is the
- * argument, with a note pointing at the call.  Decoded values are computed
+ * integers beyond int64, "\u0000") are reported, prefixed "jsondecode: ",
+ * in a synthetic file named "jsondecode() argument" (or "yamldecode()
+ * argument") whose text is the argument, so line and column point into
+ * the decoded text; a note points at the call.  Decoded values are computed
  * values (no origin); integral numbers become integers. */
 #include "builtins.h"
 
@@ -596,7 +597,8 @@ static bool reject_tags(struct call_ctx *c, const struct node *n)
 {
 	static const char *names[] = { "", "!append", "!replace", "!unset" };
 	if (n->tag != TAG_NONE) {
-		diag_error(n->file, n->off, "tag '%s' is only allowed in unit and include files", names[n->tag]);
+		diag_error(n->file, n->off, "%s: tag '%s' is only allowed in unit and include files", c->name,
+			   names[n->tag]);
 		decode_failed(c);
 		return false;
 	}
@@ -649,7 +651,7 @@ static struct value *decode_text(struct call_ctx *c, const char *text, size_t le
 	f->data = arena_strndup(c->arena, text, len);
 	f->len = len;
 	lim.file_size = SIZE_MAX;	/* checked on the argument itself */
-	if (yaml_load(c->arena, f, &lim, &root) < 0)
+	if (yaml_load_as(c->arena, f, &lim, arena_printf(c->arena, "%s: ", c->name), &root) < 0)
 		return decode_failed(c);
 	if (!reject_tags(c, root))
 		return NULL;

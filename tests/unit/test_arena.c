@@ -3,7 +3,9 @@
  * The check build links arena.c with -DARENA_MALLOC (one malloc per object),
  * while release builds use the bump allocator.  Both must behave the same,
  * so this file also compiles a private copy of arena.c without ARENA_MALLOC
- * (its public names prefixed bump_) and runs every test against both. */
+ * (its public names prefixed bump_) and runs every test against both.
+ * When arena.c gains a public function, add its rename below, or the unit
+ * test binary will not link (duplicate symbol). */
 #include "helpers.h"
 
 #include <stdalign.h>

@@ -97,6 +97,65 @@ Test(diag, warnings_print_but_do_not_count)
 		      "     ^\n");
 }
 
+/* Columns and the caret count characters, as an editor shows them. */
+Test(diag, caret_lines_up_after_multibyte_characters)
+{
+	struct srcfile f = mem_file("u.yaml", "n\xc3\xa9v: \xf0\x9f\x98\x80 yes\n");
+	diag_error(&f, 11, "here");	/* the 'y' */
+	expect_output("u.yaml:1:8: error: here\n"
+		      "  n\xc3\xa9v: \xf0\x9f\x98\x80 yes\n"
+		      "         ^\n");
+}
+
+/* A hostile file must not reach the terminal with escape sequences or
+ * invalid UTF-8: such bytes print as \xHH, and the caret still lines up. */
+Test(diag, control_bytes_in_the_excerpt_are_escaped)
+{
+	const char text[] = "a: \x1b[2J\x07\xff x\n";
+	struct srcfile f = mem_file("c.yaml", text);
+	diag_error(&f, 10, "here");	/* the 'x' */
+	char *got = diag_capture();
+	cr_expect_null(strchr(got, '\x1b'), "raw ESC in the output:\n%s", got);
+	cr_expect_null(strchr(got, '\x07'), "raw BEL in the output");
+	cr_expect_null(strchr(got, '\xff'), "invalid UTF-8 in the output");
+	char *line = nth_line(got, 1), *caret = nth_line(got, 2);
+	cr_expect_str_eq(line, "  a: \\x1b[2J\\x07\\xff x");
+	cr_expect_eq(strlen(caret), strlen(line), "caret not under the x:\n%s", got);
+	cr_expect_eq(caret[strlen(caret) - 1], '^');
+	free(line);
+	free(caret);
+	free(got);
+}
+
+/* A minified file can have a megabyte on one line: the excerpt shows a
+ * window around the offset, with the caret under the right character. */
+Test(diag, long_lines_are_cut_around_the_offset)
+{
+	size_t n = 100000;
+	char *text = malloc(n + 2);
+	for (size_t i = 0; i < n; i++)
+		text[i] = (char)('a' + i % 26);
+	text[n] = '\n';
+	text[n + 1] = '\0';
+	size_t off = 50000;
+	struct srcfile f = mem_file("long.yaml", text);
+	diag_error(&f, off, "here");
+	char *got = diag_capture();
+	cr_expect_lt(strlen(got), 1000, "the whole line was printed");
+	char *head = nth_line(got, 0), *line = nth_line(got, 1), *caret = nth_line(got, 2);
+	cr_expect_str_eq(head, "long.yaml:1:50001: error: here");
+	size_t at = strlen(caret) - 1;
+	cr_assert_eq(caret[at], '^');
+	cr_assert_lt(at, strlen(line));
+	cr_expect_eq(line[at], text[off], "caret under '%c', want '%c'", line[at], text[off]);
+	cr_expect(strstr(line, "..."), "a cut line is marked");
+	free(head);
+	free(line);
+	free(caret);
+	free(got);
+	free(text);
+}
+
 Test(diag, long_messages_are_kept_whole)
 {
 	char msg[3001];
@@ -294,7 +353,7 @@ Test(diag, color_marks_the_severity)
 	expect_output("bulkhead: warning: plain\n");
 }
 
-Test(diag, srcfile_position_counts_lines_and_byte_columns)
+Test(diag, srcfile_position_counts_lines_and_character_columns)
 {
 	struct srcfile f = mem_file("p.yaml", "ab\n\ncd\xc3\xa9x\n");
 	struct {
@@ -304,7 +363,7 @@ Test(diag, srcfile_position_counts_lines_and_byte_columns)
 		{ 0, 1, 1 }, { 1, 1, 2 }, { 2, 1, 3 },	/* the '\n' itself */
 		{ 3, 2, 1 },				/* empty line */
 		{ 4, 3, 1 }, { 6, 3, 3 },		/* start of the é */
-		{ 8, 3, 5 },				/* 'x': columns are bytes */
+		{ 8, 3, 4 },				/* 'x': é is one column */
 		{ 10, 4, 1 },				/* end of file */
 		{ 9999, 4, 1 },				/* clamped */
 	};

