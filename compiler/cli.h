@@ -68,10 +68,16 @@ struct compilation {
 int compile_run(struct compilation *c, const struct selection *sel);
 void compile_free(struct compilation *c);
 
+/* Runs the policy checks; prints their findings and returns -1 when any
+ * error-class finding remains (the caller exits 1 and writes nothing). */
+int policy_gate(struct cli *cli, struct compilation *c, const char *title);
+
 int cmd_build(struct cli *cli, int argc, char **argv);
 int cmd_validate(struct cli *cli, int argc, char **argv);
 int cmd_show(struct cli *cli, int argc, char **argv);
 int cmd_graph(struct cli *cli, int argc, char **argv);
+int cmd_drift(struct cli *cli, int argc, char **argv);
+int cmd_diff(struct cli *cli, int argc, char **argv);
 int cmd_order(struct cli *cli, int argc, char **argv);
 int cmd_help(struct cli *cli, int argc, char **argv);
 

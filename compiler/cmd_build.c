@@ -143,6 +143,10 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 	}
 	if (compile_run(&c, &o.sel) < 0 || check_mocks(&c, o.allow_mocks) < 0)
 		goto out;
+	if (policy_gate(cli, &c, "build") < 0) {
+		status = EXIT_FINDINGS;	/* nothing is written */
+		goto out;
+	}
 	out_dir = output_dir(&c.project, o.out, &display);
 	if (check_output_dir(&c.project, out_dir, display) < 0 || emit_plan(&c.project, c.units, c.nunits, &plan) < 0)
 		goto out;

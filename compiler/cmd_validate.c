@@ -29,6 +29,10 @@ int cmd_validate(struct cli *cli, int argc, char **argv)
 	}
 	if (compile_run(&c, &sel) < 0)
 		goto out;
+	if (policy_gate(cli, &c, "validate") < 0) {
+		status = EXIT_FINDINGS;
+		goto out;
+	}
 	size_t envs = count_envs(&c.project);
 	if (!cli->quiet)
 		printf("validate: %zu %s, %zu %s: ok\n", envs, envs == 1 ? "environment" : "environments",

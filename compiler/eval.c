@@ -991,6 +991,27 @@ int eval_unit(struct project *p, struct unit *u)
 	return rc;
 }
 
+struct value *eval_unit_expr(struct project *p, struct unit *u, const struct node *where,
+			     const struct expr *e)
+{
+	struct scope s;
+	struct expr_origin origin = { where, p->limits.expr_depth };
+	struct site at = { &origin, where, NULL };
+	scope_init(&s, p, u);
+	struct value *v = eval_expr(&s, &at, e);
+	scope_free(&s);
+	return v;
+}
+
+const struct expr *eval_template_of(struct project *p, const struct node *n)
+{
+	if (n->kind != NODE_STR || (!template_has_expr(n->str.s, n->str.len) && !strstr(n->str.s, "$${")))
+		return NULL;
+	struct scope s = { .p = p, .arena = &p->arena, .lim = &p->limits };
+	struct expr_origin origin;
+	return parsed_template(&s, n, &origin);
+}
+
 struct value *eval_text(struct arena *a, const struct srcfile *file, const struct value *context,
 			const struct limits *lim)
 {

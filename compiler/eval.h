@@ -16,6 +16,13 @@ int eval_dependencies(struct project *p, struct unit *u);
  * first (the DAG gives that order).  Returns -1 after reporting. */
 int eval_unit(struct project *p, struct unit *u);
 
+/* Evaluates e (a part of the template of where) in the unit's scope; used
+ * to read the knobs a definition depends on. */
+struct value *eval_unit_expr(struct project *p, struct unit *u, const struct node *where,
+			     const struct expr *e);
+/* The parsed template of a string scalar holding "${", else NULL. */
+const struct expr *eval_template_of(struct project *p, const struct node *n);
+
 /* Evaluates text as a template against context, a map whose keys are the
  * reference roots (env, var, local, ...).  Errors are reported against a
  * file holding just the text.  For tests and tools. */

@@ -21,6 +21,18 @@ static const struct command commands[] = {
 	{ "show", cmd_show, "show UNIT --env E [--explain] [-C DIR]", "print a unit's evaluated config as JSON",
 	  "  --env E          the environment (label) of the unit\n"
 	  "  --explain        every input with file:line:col and what it overrode\n" },
+	{ "drift", cmd_drift, "drift [--format F] [--baseline F | --write-baseline F] [--env E].. [--unit GLOB]..",
+	  "compare the promotion chain and report unintended drift",
+	  "  --format F       text, json, markdown, sarif or github\n"
+	  "  --baseline F     accept the findings listed in F\n"
+	  "  --write-baseline F  write every current finding to F and exit 0\n"
+	  "  --env E          only pairs touching environment E\n"
+	  "  --unit GLOB      only units whose id matches GLOB\n" },
+	{ "diff", cmd_diff, "diff ENV_A ENV_B [--format F] [--all] [--unit GLOB]..",
+	  "show every difference between two environments, labelled by class",
+	  "  --format F       text, json, markdown, sarif or github\n"
+	  "  --all            list equal keys too\n"
+	  "  --unit GLOB      only units whose id matches GLOB\n" },
 	{ "graph", cmd_graph, "graph [--env E] [--format dot|json] [-C DIR]",
 	  "print the dependency graph (Graphviz dot or JSON)",
 	  "  --env E          only environment E\n"

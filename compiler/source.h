@@ -48,6 +48,29 @@ struct source {
 int source_open_worktree(struct source *s, const char *root);
 void source_free(struct source *s);
 
+/* The git backends (source_git.c, libgit2) read the repository without a
+ * checkout.  repo_dir is any directory inside the work tree (the repository
+ * is searched upward from it).  prefix is the project root relative to the
+ * top of the work tree: "" at the top, "infra/live" in a mono-repo, or NULL
+ * to take repo_dir itself as the project root.  Each returns 0, or -1 with
+ * the reason in s->err (s is then empty; source_free on it is harmless). */
+
+/* The tree of rev ("HEAD~1", a branch, a tag, a SHA). */
+int source_open_revision(struct source *s, const char *repo_dir, const char *prefix,
+			 const char *rev);
+/* The git index: exactly what the next commit holds.  A path with merge
+ * conflicts reads as SRC_EIO; intent-to-add entries are missing. */
+int source_open_index(struct source *s, const char *repo_dir, const char *prefix);
+/* The same with an explicit index file, as git's $GIT_INDEX_FILE (set for
+ * the hooks of "git commit -a" and "git commit PATH"); NULL: the
+ * repository's own index. */
+int source_open_index_file(struct source *s, const char *repo_dir, const char *prefix,
+			   const char *index_file);
+/* True for an entry name git refuses to check out: empty, ".", "..", one
+ * holding '/' or NUL, and ".git" as any case-insensitive filesystem may see
+ * it (".GIT", ".git. ", "git~1", ".git:x", ".g\u200cit"). */
+int source_name_refused(const char *name, size_t len);
+
 /* Resolves symlinks in path (root-relative) within the root.  On success
  * *resolved holds the root-relative target. */
 int source_resolve(struct source *s, const char *path, struct buf *resolved);

@@ -9,14 +9,19 @@
 #include <stdint.h>
 #include <string.h>
 
-/* Checks that argument i exists and is a number. */
-static bool number_arg(struct call_ctx *c, struct value **args, size_t nargs, size_t i)
+/* Checks that argument i exists and has kind k. */
+static bool kind_arg(struct call_ctx *c, struct value **args, size_t nargs, size_t i, enum value_kind k)
 {
 	if (!args || i >= nargs || !args[i]) {
 		call_error(c, "argument %zu is missing", i + 1);
 		return false;
 	}
-	return call_expect(c, args, i, VAL_FLOAT);
+	return call_expect(c, args, i, k);
+}
+
+static bool number_arg(struct call_ctx *c, struct value **args, size_t nargs, size_t i)
+{
+	return kind_arg(c, args, nargs, i, VAL_FLOAT);
 }
 
 static double number_of(const struct value *v)
@@ -154,8 +159,7 @@ static int parse_int(const char *s, size_t len, int base, int64_t *out)
 
 static struct value *fn_parseint(struct call_ctx *c, struct value **args, size_t nargs)
 {
-	if (!args || nargs < 2 || !args[0] || !call_expect(c, args, 0, VAL_STR) ||
-	    !number_arg(c, args, nargs, 1))
+	if (!kind_arg(c, args, nargs, 0, VAL_STR) || !number_arg(c, args, nargs, 1))
 		return NULL;
 	double b = number_of(args[1]);
 	if (b != floor(b) || b < 2 || b > 62)

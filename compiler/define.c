@@ -1,0 +1,210 @@
+/* define.c - definitions of values: normalised text and the knobs read. */
+#include "define.h"
+#include "eval.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct definer {
+	struct project *p;
+	struct unit *u;
+	struct buf text;
+	struct knob *knobs;
+	size_t nknobs, cap;
+	const char *seen[64];	/* locals and includes already expanded */
+	size_t nseen;
+};
+
+static void define_into(struct definer *d, const struct node *n);
+
+static const char *const knob_roots[] = { "var", "env", "envs", "unit", "dependency", "project", NULL };
+static const char *const knob_calls[] = { "secret", "env_secret", "get_env", NULL };
+
+static bool listed(const char *const *list, const char *name)
+{
+	for (; *list; list++)
+		if (!strcmp(*list, name))
+			return true;
+	return false;
+}
+
+static const struct expr *chain_root(const struct expr *e)
+{
+	while (e->kind == E_ATTR || e->kind == E_INDEX)
+		e = e->kind == E_ATTR ? e->attr.obj : e->index.obj;
+	return e;
+}
+
+/* The step of a reference chain right above its root: "local.x" for
+ * local.x.y[0]. */
+static const struct expr *first_step(const struct expr *e)
+{
+	const struct expr *prev = NULL;
+	while (e->kind == E_ATTR || e->kind == E_INDEX) {
+		prev = e;
+		e = e->kind == E_ATTR ? e->attr.obj : e->index.obj;
+	}
+	return prev;
+}
+
+static void add_knob(struct definer *d, const struct expr *e, const struct node *where)
+{
+	if (d->nknobs == d->cap)
+		d->knobs = xrealloc(d->knobs, (d->cap = d->cap ? d->cap * 2 : 8) * sizeof(*d->knobs));
+	d->knobs[d->nknobs++] = (struct knob){ e, where };
+}
+
+static bool mark_seen(struct definer *d, const char *key)
+{
+	for (size_t i = 0; i < d->nseen; i++)
+		if (!strcmp(d->seen[i], key))
+			return false;
+	if (d->nseen == sizeof(d->seen) / sizeof(*d->seen))
+		return false;
+	d->seen[d->nseen++] = key;
+	return true;
+}
+
+/* local.NAME: append the local's own definition once. */
+static void expand_local(struct definer *d, const char *name)
+{
+	const struct node *locals = node_map_get(d->u->config, "locals");
+	const struct node *def = node_map_get(locals, name);
+	const char *key = arena_printf(&d->p->arena, "local.%s", name);
+	if (!def || !mark_seen(d, key))
+		return;
+	buf_printf(&d->text, "\n%s := ", key);
+	define_into(d, def);
+}
+
+/* include.AS.a.b: walk the exposed config by the attribute names. */
+static void expand_include(struct definer *d, const struct expr *e)
+{
+	const char *names[16];
+	size_t n = 0;
+	for (const struct expr *x = e; x->kind == E_ATTR && n < 16; x = x->attr.obj)
+		names[n++] = x->attr.name;
+	if (!n)
+		return;
+	const char *as = names[n - 1];
+	const struct node *at = map_get(&d->u->exposed, as, strlen(as));
+	struct buf key = BUF_INIT;
+	buf_printf(&key, "include.%s", as);
+	for (size_t i = n - 1; i-- > 0 && at;) {
+		at = node_map_get(at, names[i]);
+		buf_printf(&key, ".%s", names[i]);
+	}
+	const char *k = arena_strdup(&d->p->arena, key.data);
+	buf_free(&key);
+	if (!at || !mark_seen(d, k))
+		return;
+	buf_printf(&d->text, "\n%s := ", k);
+	define_into(d, at);
+}
+
+/* Collects knobs and expands locals and includes, outermost chain first. */
+static void walk(struct definer *d, const struct expr *e, const struct node *where)
+{
+	switch (e->kind) {
+	case E_REF:
+	case E_ATTR:
+	case E_INDEX: {
+		const struct expr *root = chain_root(e);
+		if (e->kind == E_INDEX)
+			walk(d, e->index.index, where);
+		if (root->kind != E_REF) {
+			walk(d, root, where);
+		} else if (listed(knob_roots, root->name)) {
+			add_knob(d, e, where);
+		} else if (!strcmp(root->name, "local")) {
+			const struct expr *first = first_step(e);
+			if (first && first->kind == E_ATTR)
+				expand_local(d, first->attr.name);
+		} else if (!strcmp(root->name, "include")) {
+			expand_include(d, e);
+		}
+		return;
+	}
+	case E_TEMPLATE:
+		for (size_t i = 0; i < e->tmpl.len; i++)
+			if (e->tmpl.parts[i].expr)
+				walk(d, e->tmpl.parts[i].expr, where);
+		return;
+	case E_LIST:
+		for (size_t i = 0; i < e->list.len; i++)
+			walk(d, e->list.items[i], where);
+		return;
+	case E_MAP:
+		for (size_t i = 0; i < e->map.len; i++) {
+			walk(d, e->map.keys[i], where);
+			walk(d, e->map.values[i], where);
+		}
+		return;
+	case E_CALL:
+		if (listed(knob_calls, e->call.name)) {
+			add_knob(d, e, where);
+			return;
+		}
+		for (size_t i = 0; i < e->call.len; i++)
+			walk(d, e->call.args[i], where);
+		return;
+	case E_UNARY:
+	case E_BINARY:
+	case E_COND:
+		walk(d, e->ops.x, where);
+		if (e->kind != E_UNARY)
+			walk(d, e->ops.y, where);
+		if (e->kind == E_COND)
+			walk(d, e->ops.z, where);
+		return;
+	default:
+		return;
+	}
+}
+
+static void define_into(struct definer *d, const struct node *n)
+{
+	const struct expr *t = eval_template_of(d->p, n);
+	if (t) {
+		expr_print(t, &d->text);
+		walk(d, t, n);
+		return;
+	}
+	if (n->kind == NODE_SEQ || n->kind == NODE_MAP) {
+		/* Collections may hold expressions: define each child. */
+		bool map = n->kind == NODE_MAP;
+		size_t len = map ? n->map.len : n->seq.len;
+		buf_putc(&d->text, map ? '{' : '[');
+		for (size_t i = 0; i < len; i++) {
+			if (map) {
+				json_quote(&d->text, n->map.pairs[i].key->str.s, n->map.pairs[i].key->str.len);
+				buf_putc(&d->text, ':');
+			}
+			define_into(d, map ? n->map.pairs[i].value : n->seq.items[i]);
+			buf_putc(&d->text, ',');
+		}
+		buf_putc(&d->text, map ? '}' : ']');
+		return;
+	}
+	struct value *v = value_from_node(&d->p->arena, n);
+	buf_printf(&d->text, "%s:", value_kind_name(v->kind));
+	value_to_json_compact(v, &d->text);
+}
+
+void define_node(struct project *p, struct unit *u, const struct node *n, struct definition *out)
+{
+	struct definer d = { .p = p, .u = u };
+	buf_init(&d.text);
+	if (n)
+		define_into(&d, n);
+	else
+		buf_puts(&d.text, "(computed)");
+	out->text = arena_strndup(&p->arena, buf_cstr(&d.text), d.text.len);
+	out->knobs = ARENA_ARRAY(&p->arena, struct knob, d.nknobs + 1);
+	if (d.nknobs)
+		memcpy(out->knobs, d.knobs, d.nknobs * sizeof(*d.knobs));
+	out->nknobs = d.nknobs;
+	out->literal = n && d.nknobs == 0;
+	free(d.knobs);
+	buf_free(&d.text);
+}

@@ -1,0 +1,30 @@
+/* define.h - the definition of a value, for drift (SPEC 9).
+ *
+ * A definition is the normalised AST of the expression that produced a
+ * value together with, recursively, every local.* and include.* it reads.
+ * Knobs end the chain: var, env, envs, unit, dependency.*, secret(),
+ * env_secret() and get_env().  Two envs with the same definition but
+ * different values differ only through knobs: "parameterized". */
+#ifndef BULKHEAD_DEFINE_H
+#define BULKHEAD_DEFINE_H
+
+#include "expr.h"
+#include "project.h"
+
+/* A knob reference and the scalar it is written in. */
+struct knob {
+	const struct expr *ref;
+	const struct node *where;
+};
+
+struct definition {
+	const char *text;	/* normalised; equal texts mean equal definitions */
+	struct knob *knobs;
+	size_t nknobs;
+	bool literal;		/* no knob anywhere in the chain */
+};
+
+/* The definition of the value defined at node n in unit u. */
+void define_node(struct project *p, struct unit *u, const struct node *n, struct definition *out);
+
+#endif

@@ -1,0 +1,559 @@
+/* drift.c - align units across environments and classify differences. */
+#include "drift.h"
+#include "define.h"
+#include "eval.h"
+
+#include <ctype.h>
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+/* ---- findings ---- */
+
+struct finding *findings_add(struct findings *f)
+{
+	if (f->len == f->cap)
+		f->v = xrealloc(f->v, (f->cap = f->cap ? f->cap * 2 : 32) * sizeof(*f->v));
+	struct finding *x = &f->v[f->len++];
+	memset(x, 0, sizeof(*x));
+	return x;
+}
+
+void findings_free(struct findings *f)
+{
+	free(f->v);
+	f->v = NULL;
+	f->len = f->cap = 0;
+}
+
+const char *finding_class_name(const struct finding *f)
+{
+	static const char *names[] = { "equal", "allowed", "parameterized", "drift", "ahead", "pending", "policy" };
+	return f->cls == F_POLICY ? f->rule : names[f->cls];
+}
+
+bool finding_is_error(const struct finding *f)
+{
+	return !f->baselined && (f->cls == F_DRIFT || f->cls == F_AHEAD || f->cls == F_POLICY);
+}
+
+bool finding_is_note(const struct finding *f)
+{
+	return !f->baselined && f->cls == F_PENDING;
+}
+
+static int compare_findings(const void *pa, const void *pb)
+{
+	const struct finding *a = pa, *b = pb;
+	int c = strcmp(a->unit, b->unit);
+	if (!c)
+		c = strcmp(a->env_b, b->env_b);
+	if (!c)
+		c = strcmp(a->env_a, b->env_a);
+	if (!c)
+		c = strcmp(a->key, b->key);
+	if (!c)
+		c = strcmp(finding_class_name(a), finding_class_name(b));
+	return c;
+}
+
+/* xxh3-64 of envA\0envB\0unit\0key\0class: stable when lines move. */
+static void fingerprint(struct finding *f)
+{
+	struct buf b = BUF_INIT;
+	const char *parts[] = { f->env_a, f->env_b, f->unit, f->key, finding_class_name(f) };
+	for (size_t i = 0; i < 5; i++)
+		buf_add(&b, parts[i], strlen(parts[i]) + (i < 4));
+	snprintf(f->fingerprint, sizeof(f->fingerprint), "%016llx",
+		 (unsigned long long)XXH3_64bits(b.data, b.len));
+	buf_free(&b);
+}
+
+void findings_finish(struct findings *f)
+{
+	if (f->len)
+		qsort(f->v, f->len, sizeof(*f->v), compare_findings);
+	for (size_t i = 0; i < f->len; i++)
+		fingerprint(&f->v[i]);
+}
+
+/* ---- versions ---- */
+
+struct semver {
+	unsigned long long n[3];
+	const char *pre;	/* after '-', up to '+' */
+	size_t prelen;
+};
+
+static bool parse_semver(const char *s, struct semver *v)
+{
+	if (*s == 'v')
+		s++;
+	for (int i = 0; i < 3; i++) {
+		if (!isdigit((unsigned char)*s) || (s[0] == '0' && isdigit((unsigned char)s[1])))
+			return false;
+		char *end;
+		v->n[i] = strtoull(s, &end, 10);
+		s = end;
+		if (i < 2 && *s++ != '.')
+			return false;
+	}
+	v->pre = NULL;
+	v->prelen = 0;
+	if (*s == '-') {
+		v->pre = ++s;
+		while (*s && *s != '+')
+			s++;
+		v->prelen = (size_t)(s - v->pre);
+		if (!v->prelen)
+			return false;
+	}
+	if (*s == '+')
+		s += strlen(s);
+	return *s == '\0';
+}
+
+static int compare_identifiers(const char *a, size_t alen, const char *b, size_t blen)
+{
+	bool an = alen && strspn(a, "0123456789") >= alen, bn = blen && strspn(b, "0123456789") >= blen;
+	if (an && bn) {
+		if (alen != blen)
+			return alen < blen ? -1 : 1;
+		int c = memcmp(a, b, alen);
+		return c < 0 ? -1 : c > 0;
+	}
+	if (an != bn)
+		return an ? -1 : 1;
+	int c = memcmp(a, b, alen < blen ? alen : blen);
+	if (c)
+		return c < 0 ? -1 : 1;
+	return alen < blen ? -1 : alen > blen;
+}
+
+/* Pre-release identifiers compare dot by dot (SemVer 2.0.0 rule 11). */
+static int compare_pre(const struct semver *a, const struct semver *b)
+{
+	if (!a->pre || !b->pre)
+		return a->pre ? -1 : b->pre ? 1 : 0;
+	const char *x = a->pre, *xe = a->pre + a->prelen, *y = b->pre, *ye = b->pre + b->prelen;
+	while (x < xe && y < ye) {
+		const char *xd = memchr(x, '.', (size_t)(xe - x)), *yd = memchr(y, '.', (size_t)(ye - y));
+		size_t xl = (size_t)((xd ? xd : xe) - x), yl = (size_t)((yd ? yd : ye) - y);
+		int c = compare_identifiers(x, xl, y, yl);
+		if (c)
+			return c;
+		x += xl + 1;
+		y += yl + 1;
+	}
+	return x < xe ? 1 : y < ye ? -1 : 0;
+}
+
+int semver_compare(const char *a, const char *b, int *cmp)
+{
+	struct semver x, y;
+	if (!parse_semver(a, &x) || !parse_semver(b, &y))
+		return -1;
+	for (int i = 0; i < 3; i++)
+		if (x.n[i] != y.n[i]) {
+			*cmp = x.n[i] < y.n[i] ? -1 : 1;
+			return 0;
+		}
+	*cmp = compare_pre(&x, &y);
+	return 0;
+}
+
+/* ---- one pair of units ---- */
+
+struct pair {
+	struct project *p;
+	struct unit *a, *b;		/* earlier, later; one may be NULL */
+	struct env *ea, *eb;
+	const struct drift_scope *scope;
+	struct findings *out;
+};
+
+static bool glob_list_matches(const struct node *list, const char *unit, const char *key, bool with_unit)
+{
+	for (size_t i = 0; list && list->kind == NODE_SEQ && i < list->seq.len; i++) {
+		const char *g = list->seq.items[i]->str.s;
+		const char *colon = with_unit ? strchr(g, ':') : NULL;
+		if (with_unit && !colon)
+			continue;
+		if (with_unit) {
+			char *ug = strndup(g, (size_t)(colon - g));
+			bool hit = ug && !fnmatch(ug, unit, 0) && !fnmatch(colon + 1, key, 0);
+			free(ug);
+			if (hit)
+				return true;
+		} else if (!fnmatch(g, key, 0)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static const struct node *unit_drift_list(const struct unit *u, const char *which)
+{
+	return u ? node_map_get(node_map_get(u->config, "drift"), which) : NULL;
+}
+
+static const struct node *project_drift_list(const struct project *p, const char *which)
+{
+	return node_map_get(node_map_get(p->file->root, "drift"), which);
+}
+
+/* The allow lists that apply: the project's plus both sides' unit lists. */
+static bool allowed(const struct pair *pr, const char *key)
+{
+	const char *unit = pr->a ? pr->a->id : pr->b->id;
+	return glob_list_matches(project_drift_list(pr->p, "allow"), unit, key, true) ||
+	       glob_list_matches(unit_drift_list(pr->a, "allow"), unit, key, false) ||
+	       glob_list_matches(unit_drift_list(pr->b, "allow"), unit, key, false);
+}
+
+static bool promoted(const struct pair *pr, const char *key)
+{
+	const char *unit = pr->a ? pr->a->id : pr->b->id;
+	return glob_list_matches(project_drift_list(pr->p, "promoted"), unit, key, true) ||
+	       glob_list_matches(unit_drift_list(pr->a, "promoted"), unit, key, false) ||
+	       glob_list_matches(unit_drift_list(pr->b, "promoted"), unit, key, false);
+}
+
+static const char *shown(struct project *p, const struct value *v, bool secret)
+{
+	if (!v)
+		return NULL;
+	if (v->sensitive || (secret && v->kind == VAL_STR))
+		return "(sensitive)";
+	struct buf b = BUF_INIT;
+	value_to_json_compact(v, &b);
+	const char *s = arena_strndup(&p->arena, b.data, b.len);
+	buf_free(&b);
+	return s;
+}
+
+static struct finding *add(struct pair *pr, enum finding_class cls, const char *key)
+{
+	struct finding *f = findings_add(pr->out);
+	f->cls = cls;
+	f->env_a = pr->ea->label;
+	f->env_b = pr->eb->label;
+	f->unit = pr->a ? pr->a->id : pr->b->id;
+	f->key = key;
+	return f;
+}
+
+/* Which knobs give the two sides different values: "var.replicas: 2 -> 6". */
+static const char *knob_hint(struct pair *pr, const struct definition *da, const struct definition *db)
+{
+	struct buf hint = BUF_INIT;
+	for (size_t i = 0; i < da->nknobs && i < db->nknobs; i++) {
+		struct value *va = eval_unit_expr(pr->p, pr->a, da->knobs[i].where, da->knobs[i].ref);
+		struct value *vb = eval_unit_expr(pr->p, pr->b, db->knobs[i].where, db->knobs[i].ref);
+		if (!va || !vb || value_equal(va, vb))
+			continue;
+		struct buf name = BUF_INIT;
+		expr_print(da->knobs[i].ref, &name);
+		if (!strstr(buf_cstr(&hint), name.data))
+			buf_printf(&hint, "%s%s: %s -> %s", hint.len ? ", " : "", name.data,
+				   shown(pr->p, va, false), shown(pr->p, vb, false));
+		buf_free(&name);
+	}
+	const char *s = hint.len ? arena_strdup(&pr->p->arena, hint.data) : NULL;
+	buf_free(&hint);
+	return s;
+}
+
+static void classify_versions(struct finding *f, const char *va, const char *vb)
+{
+	int cmp;
+	if (semver_compare(va, vb, &cmp) < 0) {
+		f->cls = F_DRIFT;
+		f->hint = "cannot order";
+	} else if (cmp == 0) {
+		f->cls = F_EQUAL;	/* v1.4.0 and 1.4.0, or build metadata */
+	} else {
+		f->cls = cmp < 0 ? F_AHEAD : F_PENDING;
+		f->hint = cmp < 0 ? "the later env runs a newer version" : "not yet promoted";
+	}
+}
+
+static bool same_type(const struct value *a, const struct value *b)
+{
+	bool an = a->kind == VAL_INT || a->kind == VAL_FLOAT, bn = b->kind == VAL_INT || b->kind == VAL_FLOAT;
+	return a->kind == b->kind || (an && bn);
+}
+
+/* Two values that differ at a leaf. */
+static void classify_leaf(struct pair *pr, const char *key, const struct value *va, const struct value *vb,
+			  const struct node *na, const struct node *nb, bool secret)
+{
+	struct finding *f = add(pr, F_DRIFT, key);
+	f->value_a = shown(pr->p, va, secret);
+	f->value_b = shown(pr->p, vb, secret);
+	f->def_a = na;
+	f->def_b = nb;
+	if (!va || !vb) {
+		f->cls = va ? F_PENDING : F_DRIFT;
+		f->hint = va ? "not yet promoted" : "only in the later environment";
+		if (allowed(pr, key))
+			f->cls = F_ALLOWED;
+		return;
+	}
+	if (value_equal(va, vb)) {
+		f->cls = F_EQUAL;
+		return;
+	}
+	if (allowed(pr, key)) {
+		f->cls = F_ALLOWED;
+		return;
+	}
+	if (promoted(pr, key) && va->kind == VAL_STR && vb->kind == VAL_STR) {
+		classify_versions(f, va->str.s, vb->str.s);
+		return;
+	}
+	struct definition da, db;
+	define_node(pr->p, pr->a, na, &da);
+	define_node(pr->p, pr->b, nb, &db);
+	if (same_type(va, vb) && na && nb && !strcmp(da.text, db.text)) {
+		f->cls = F_PARAMETERIZED;
+		f->hint = knob_hint(pr, &da, &db);
+	} else if (!same_type(va, vb)) {
+		f->hint = "type changed";
+	}
+}
+
+static bool is_template_node(const struct node *n)
+{
+	return n && n->kind == NODE_STR && strstr(n->str.s, "${");
+}
+
+static void push_key(struct buf *path, const char *key, size_t len)
+{
+	bool plain = len > 0;
+	for (size_t i = 0; i < len && plain; i++)
+		plain = isalnum((unsigned char)key[i]) || key[i] == '_' || key[i] == '-';
+	buf_putc(path, '.');
+	if (plain)
+		buf_add(path, key, len);
+	else
+		json_quote(path, key, len);
+}
+
+/* Maps compare key by key; anything else is one leaf.  enc_a/enc_b are
+ * the innermost expressions enclosing this point, if any. */
+static void compare_values(struct pair *pr, struct buf *path, const struct value *va, const struct value *vb,
+			   const struct node *enc_a, const struct node *enc_b, bool secret)
+{
+	if (va && is_template_node(va->origin))
+		enc_a = va->origin;
+	if (vb && is_template_node(vb->origin))
+		enc_b = vb->origin;
+	if (va && vb && va->kind == VAL_MAP && vb->kind == VAL_MAP && !va->sensitive && !vb->sensitive) {
+		size_t i = 0, k = 0;
+		while (i < va->map.len || k < vb->map.len) {
+			const struct value_pair *x = i < va->map.len ? &va->map.pairs[i] : NULL;
+			const struct value_pair *y = k < vb->map.len ? &vb->map.pairs[k] : NULL;
+			int c = !x ? 1 : !y ? -1 : strcmp(x->key, y->key);
+			size_t mark = path->len;
+			push_key(path, c <= 0 ? x->key : y->key, c <= 0 ? x->keylen : y->keylen);
+			compare_values(pr, path, c <= 0 ? x->value : NULL, c >= 0 ? y->value : NULL, enc_a, enc_b,
+				       secret || key_is_secret(c <= 0 ? x->key : y->key));
+			path->len = mark;
+			path->data[mark] = '\0';
+			i += c <= 0;
+			k += c >= 0;
+		}
+		return;
+	}
+	const char *key = arena_strdup(&pr->p->arena, path->data);
+	classify_leaf(pr, key, va, vb, va ? (enc_a ? enc_a : va->origin) : NULL,
+		      vb ? (enc_b ? enc_b : vb->origin) : NULL, secret);
+}
+
+/* "git::https://host/repo.git//dir?ref=v1.4.0" -> address and ref. */
+static void split_source(struct arena *a, const char *src, const char **addr, const char **ref)
+{
+	const char *q = strstr(src, "?ref=");
+	if (!q)
+		q = strstr(src, "&ref=");
+	*ref = NULL;
+	if (!q) {
+		*addr = src;
+		return;
+	}
+	const char *end = strchr(q + 5, '&');
+	*ref = end ? arena_strndup(a, q + 5, (size_t)(end - q - 5)) : q + 5;
+	*addr = arena_strndup(a, src, (size_t)(q - src));
+}
+
+static void compare_source(struct pair *pr)
+{
+	const char *sa = pr->a->source ? pr->a->source : "", *sb = pr->b->source ? pr->b->source : "";
+	const struct node *na = node_map_get(pr->a->config, "source"), *nb = node_map_get(pr->b->config, "source");
+	struct finding *f = add(pr, F_EQUAL, "source");
+	f->value_a = shown(pr->p, value_cstr(&pr->p->arena, sa), false);
+	f->value_b = shown(pr->p, value_cstr(&pr->p->arena, sb), false);
+	f->def_a = na;
+	f->def_b = nb;
+	if (!strcmp(sa, sb))
+		return;
+	const char *addr_a, *ref_a, *addr_b, *ref_b;
+	split_source(&pr->p->arena, sa, &addr_a, &ref_a);
+	split_source(&pr->p->arena, sb, &addr_b, &ref_b);
+	if (allowed(pr, "source"))
+		f->cls = F_ALLOWED;
+	else if (strcmp(addr_a, addr_b) || !ref_a || !ref_b) {
+		f->cls = F_DRIFT;
+		f->hint = strcmp(addr_a, addr_b) ? "different module address" : "only one side pins a ref";
+	} else {
+		classify_versions(f, ref_a, ref_b);
+	}
+}
+
+static const struct dependency *find_dep(const struct unit *u, const char *name)
+{
+	for (size_t i = 0; i < u->ndeps; i++)
+		if (!strcmp(u->deps[i].name, name))
+			return &u->deps[i];
+	return NULL;
+}
+
+/* The set of dependencies: names and target unit ids (not envs). */
+static void compare_dependencies(struct pair *pr)
+{
+	for (int side = 0; side < 2; side++) {
+		const struct unit *u = side ? pr->b : pr->a, *other = side ? pr->a : pr->b;
+		for (size_t i = 0; i < u->ndeps; i++) {
+			const struct dependency *d = &u->deps[i], *o = find_dep(other, d->name);
+			if (side && o)
+				continue;	/* compared from the earlier side */
+			const char *key = arena_printf(&pr->p->arena, "dependencies.%s", d->name);
+			bool same = o && !strcmp(o->target_id, d->target_id);
+			const char *ta = side ? NULL : d->target_id, *tb = side ? d->target_id : o ? o->target_id : NULL;
+			struct finding *f = add(pr, same ? F_EQUAL : F_DRIFT, key);
+			f->value_a = ta ? shown(pr->p, value_cstr(&pr->p->arena, ta), false) : NULL;
+			f->value_b = tb ? shown(pr->p, value_cstr(&pr->p->arena, tb), false) : NULL;
+			f->def_a = side ? NULL : d->decl;
+			f->def_b = side ? d->decl : o ? o->decl : NULL;
+			if (!same && allowed(pr, key))
+				f->cls = F_ALLOWED;
+			else if (!same && !o)
+				f->cls = side ? F_DRIFT : F_PENDING;
+		}
+	}
+}
+
+static bool only_lists(const struct unit *u, const struct env *e)
+{
+	const struct node *only = unit_drift_list(u, "only");
+	if (!only)
+		return true;
+	for (size_t i = 0; i < only->seq.len; i++)
+		if (!strcmp(only->seq.items[i]->str.s, e->name) || !strcmp(only->seq.items[i]->str.s, e->label))
+			return true;
+	return false;
+}
+
+/* A unit on one side only: pending when not yet promoted, drift when a
+ * later env has a unit the earlier lacks, allowed when drift.only says
+ * the unit lives only there on purpose. */
+static void compare_missing(struct pair *pr)
+{
+	const struct unit *u = pr->a ? pr->a : pr->b;
+	const struct env *absent = pr->a ? pr->eb : pr->ea;
+	struct finding *f = add(pr, pr->a ? F_PENDING : F_DRIFT, "(unit)");
+	f->value_a = pr->a ? "present" : NULL;
+	f->value_b = pr->b ? "present" : NULL;
+	f->def_a = pr->a ? node_map_get(pr->a->config, "inputs") : NULL;
+	f->def_b = pr->b ? node_map_get(pr->b->config, "inputs") : NULL;
+	f->hint = pr->a ? "not yet promoted" : "only in the later environment (skipped promotion)";
+	if (!only_lists(u, absent))
+		f->cls = F_ALLOWED;
+}
+
+static bool unit_selected(const struct drift_scope *scope, const char *id)
+{
+	if (!scope || !scope->nunits)
+		return true;
+	for (size_t i = 0; i < scope->nunits; i++)
+		if (!fnmatch(scope->units[i], id, 0))
+			return true;
+	return false;
+}
+
+void drift_pair(struct project *p, struct env *a, struct env *b, const struct drift_scope *scope,
+		struct findings *out)
+{
+	struct pair pr = { .p = p, .ea = a, .eb = b, .scope = scope, .out = out };
+	size_t i = 0, k = 0;
+	while (i < a->nunits || k < b->nunits) {
+		struct unit *x = i < a->nunits ? a->units[i] : NULL, *y = k < b->nunits ? b->units[k] : NULL;
+		int c = !x ? 1 : !y ? -1 : strcmp(x->id, y->id);
+		pr.a = c <= 0 ? x : NULL;
+		pr.b = c >= 0 ? y : NULL;
+		i += c <= 0;
+		k += c >= 0;
+		if (!unit_selected(scope, pr.a ? pr.a->id : pr.b->id))
+			continue;
+		if (!pr.a || !pr.b) {
+			compare_missing(&pr);
+			continue;
+		}
+		struct buf path = BUF_INIT;
+		compare_source(&pr);
+		compare_dependencies(&pr);
+		buf_puts(&path, "inputs");
+		compare_values(&pr, &path, pr.a->inputs, pr.b->inputs, NULL, NULL, false);
+		buf_free(&path);
+	}
+}
+
+static bool env_selected(const struct drift_scope *scope, const struct env *a, const struct env *b)
+{
+	if (!scope || !scope->nenvs)
+		return true;
+	for (size_t i = 0; i < scope->nenvs; i++) {
+		const char *e = scope->envs[i];
+		if (!strcmp(e, a->label) || !strcmp(e, a->name) || !strcmp(e, b->label) || !strcmp(e, b->name))
+			return true;
+	}
+	return false;
+}
+
+/* The region of prev to compare e with: the same region if prev has it,
+ * else prev's first region (its canary). */
+static struct env *counterpart(struct project *p, size_t prev_first, const struct env *e)
+{
+	struct env *first = p->envs[prev_first];
+	for (size_t i = prev_first; i < p->nenvs && p->envs[i]->decl == first->decl; i++)
+		if (!strcmp(p->envs[i]->region, e->region))
+			return p->envs[i];
+	return first;
+}
+
+void drift_chain(struct project *p, const struct drift_scope *scope, struct findings *out)
+{
+	size_t prev_first = (size_t)-1;
+	for (size_t i = 0; i < p->nenvs;) {
+		struct env *canary = p->envs[i];
+		if (canary->is_shared)
+			break;
+		size_t end = i;
+		while (end < p->nenvs && p->envs[end]->decl == canary->decl)
+			end++;
+		for (size_t r = i; r < end; r++) {
+			struct env *e = p->envs[r];
+			if (prev_first != (size_t)-1) {
+				struct env *a = counterpart(p, prev_first, e);
+				if (env_selected(scope, a, e))
+					drift_pair(p, a, e, scope, out);
+			}
+			if (r > i && env_selected(scope, canary, e))
+				drift_pair(p, canary, e, scope, out);
+		}
+		prev_first = i;
+		i = end;
+	}
+}

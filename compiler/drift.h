@@ -1,0 +1,63 @@
+/* drift.h - compare environments unit by unit and classify each
+ * difference (SPEC 5 and 9), and hold the findings of the policy checks. */
+#ifndef BULKHEAD_DRIFT_H
+#define BULKHEAD_DRIFT_H
+
+#include "project.h"
+
+enum finding_class {
+	F_EQUAL,		/* diff --all only */
+	F_ALLOWED,
+	F_PARAMETERIZED,
+	F_DRIFT,
+	F_AHEAD,
+	F_PENDING,
+	F_POLICY,		/* rule names which */
+};
+
+struct finding {
+	enum finding_class cls;
+	const char *rule;		/* policy rule id, else NULL */
+	const char *env_a, *env_b;	/* earlier and later env labels */
+	const char *unit;
+	const char *key;		/* "inputs.tags.\"k8s.io/role\"", "source", ... */
+	const char *value_a, *value_b;	/* compact JSON, "(sensitive)" or NULL if absent */
+	const struct node *def_a, *def_b;	/* where each side is defined */
+	const char *hint;		/* knobs that differ, "cannot order", ... */
+	char fingerprint[17];
+	bool baselined;
+};
+
+struct findings {
+	struct finding *v;
+	size_t len, cap;
+};
+
+struct drift_scope {
+	const char **envs;	/* --env: only pairs touching these labels */
+	size_t nenvs;
+	const char **units;	/* --unit globs */
+	size_t nunits;
+	bool all;		/* record equal keys too (diff --all) */
+};
+
+/* Compares every consecutive pair of the promotion chain, and each
+ * multi-region env's regions against its canary. */
+void drift_chain(struct project *p, const struct drift_scope *scope, struct findings *out);
+/* Compares two env labels (or names) with a as the earlier side. */
+void drift_pair(struct project *p, struct env *a, struct env *b, const struct drift_scope *scope,
+		struct findings *out);
+
+struct finding *findings_add(struct findings *f);
+void findings_free(struct findings *f);
+/* Sorts by (unit, key, envs), computes fingerprints. */
+void findings_finish(struct findings *f);
+bool finding_is_error(const struct finding *f);
+bool finding_is_note(const struct finding *f);
+const char *finding_class_name(const struct finding *f);
+
+/* SemVer precedence with an optional leading 'v'; returns 0 and sets
+ * *cmp (-1, 0, 1) when both parse, else -1. */
+int semver_compare(const char *a, const char *b, int *cmp);
+
+#endif

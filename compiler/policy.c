@@ -1,0 +1,325 @@
+/* policy.c - rules that hold for every env on its own or across envs. */
+#include "policy.h"
+#include "define.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct checker {
+	struct project *p;
+	struct findings *out;
+	const struct node *allow;	/* policy.allow: UNIT-GLOB:KEY-GLOB:RULE */
+	const struct node *cidr_keys;
+	struct cidr_use *cidrs;
+	size_t ncidrs, cap;
+};
+
+struct cidr_use {
+	unsigned char addr[16];
+	int bits;		/* prefix length in the 128-bit space */
+	const struct unit *unit;
+	const char *key;
+	const char *text;
+	const struct node *where;
+};
+
+/* policy.allow entries split at the last two colons. */
+static bool waived(const struct checker *c, const char *unit, const char *key, const char *rule)
+{
+	for (size_t i = 0; c->allow && i < c->allow->seq.len; i++) {
+		const char *g = c->allow->seq.items[i]->str.s;
+		const char *r = strrchr(g, ':');
+		if (!r || strcmp(r + 1, rule))
+			continue;
+		const char *k = r;
+		while (k > g && k[-1] != ':')
+			k--;
+		if (k == g)
+			continue;
+		char *ug = strndup(g, (size_t)(k - 1 - g)), *kg = strndup(k, (size_t)(r - k));
+		bool hit = ug && kg && !fnmatch(ug, unit, 0) && !fnmatch(kg, key, 0);
+		free(ug);
+		free(kg);
+		if (hit)
+			return true;
+	}
+	return false;
+}
+
+static struct finding *report(struct checker *c, const char *rule, const struct env *ea, const struct env *eb,
+			      const char *unit, const char *key, const char *hint)
+{
+	if (waived(c, unit, key, rule))
+		return NULL;
+	struct finding *f = findings_add(c->out);
+	f->cls = F_POLICY;
+	f->rule = rule;
+	f->env_a = ea->label;
+	f->env_b = eb->label;
+	f->unit = unit;
+	f->key = key;
+	f->hint = hint;
+	return f;
+}
+
+/* ---- walking input leaves ---- */
+
+typedef void (*leaf_fn)(struct checker *c, const struct unit *u, const char *key, const struct value *v,
+			const struct node *def);
+
+static void walk_leaves(struct checker *c, const struct unit *u, struct buf *path, const struct value *v,
+			const struct node *enc, leaf_fn fn)
+{
+	if (v->origin && v->origin->kind == NODE_STR && strstr(v->origin->str.s, "${"))
+		enc = v->origin;
+	if (v->kind == VAL_MAP) {
+		for (size_t i = 0; i < v->map.len; i++) {
+			size_t mark = path->len;
+			buf_printf(path, ".%s", v->map.pairs[i].key);
+			walk_leaves(c, u, path, v->map.pairs[i].value, enc, fn);
+			path->len = mark;
+			path->data[mark] = '\0';
+		}
+		return;
+	}
+	if (v->kind == VAL_LIST) {
+		for (size_t i = 0; i < v->list.len; i++)
+			walk_leaves(c, u, path, v->list.items[i], enc, fn);
+		return;
+	}
+	fn(c, u, arena_strdup(&c->p->arena, path->data), v, enc ? enc : v->origin);
+}
+
+static void each_leaf(struct checker *c, leaf_fn fn)
+{
+	struct buf path = BUF_INIT;
+	for (size_t i = 0; i < c->p->nunits; i++) {
+		const struct unit *u = c->p->units[i];
+		buf_reset(&path);
+		buf_puts(&path, "inputs");
+		walk_leaves(c, u, &path, u->inputs, NULL, fn);
+	}
+	buf_free(&path);
+}
+
+/* ---- cross-account ---- */
+
+/* A 12-digit run bounded by non-digits equal to another promotion env's
+ * account that is not this env's own. */
+static void cross_account_leaf(struct checker *c, const struct unit *u, const char *key, const struct value *v,
+			       const struct node *def)
+{
+	if (u->env->is_shared || v->kind != VAL_STR || v->sensitive)
+		return;
+	const char *s = v->str.s;
+	for (size_t i = 0; i + 12 <= v->str.len; i++) {
+		if (!isdigit((unsigned char)s[i]) || (i && isdigit((unsigned char)s[i - 1])))
+			continue;
+		size_t n = 0;
+		while (isdigit((unsigned char)s[i + n]))
+			n++;
+		if (n != 12)
+			continue;
+		for (size_t e = 0; e < c->p->nenvs; e++) {
+			const struct env *other = c->p->envs[e];
+			if (other->is_shared || strncmp(other->account_id, s + i, 12) ||
+			    !strcmp(u->env->account_id, other->account_id))
+				continue;
+			struct finding *f = report(c, "cross-account", u->env, u->env, u->id, key,
+						   arena_printf(&c->p->arena, "names account %s of '%s'",
+								other->account_id, other->label));
+			if (f) {
+				f->value_b = arena_printf(&c->p->arena, "\"%s\"", s);
+				f->def_b = def;
+			}
+			return;
+		}
+	}
+}
+
+/* ---- CIDR overlap ---- */
+
+static bool parse_cidr(const char *s, struct cidr_use *out)
+{
+	char addr[64];
+	const char *slash = strchr(s, '/');
+	if (!slash || (size_t)(slash - s) >= sizeof(addr))
+		return false;
+	memcpy(addr, s, (size_t)(slash - s));
+	addr[slash - s] = '\0';
+	char *end;
+	long bits = strtol(slash + 1, &end, 10);
+	if (*end || end == slash + 1)
+		return false;
+	memset(out->addr, 0, sizeof(out->addr));
+	unsigned char v4[4];
+	if (inet_pton(AF_INET, addr, v4) == 1 && bits >= 0 && bits <= 32) {
+		out->addr[10] = out->addr[11] = 0xff;	/* IPv4-mapped */
+		memcpy(out->addr + 12, v4, 4);
+		out->bits = 96 + (int)bits;
+		return true;
+	}
+	if (inet_pton(AF_INET6, addr, out->addr) == 1 && bits >= 0 && bits <= 128) {
+		out->bits = (int)bits;
+		return true;
+	}
+	return false;
+}
+
+/* Two prefixes overlap when they agree on the shorter prefix's bits. */
+static bool overlaps(const struct cidr_use *a, const struct cidr_use *b)
+{
+	int bits = a->bits < b->bits ? a->bits : b->bits;
+	for (int i = 0; i < bits; i++) {
+		int byte = i / 8, mask = 0x80 >> (i % 8);
+		if ((a->addr[byte] & mask) != (b->addr[byte] & mask))
+			return false;
+	}
+	return true;
+}
+
+static bool is_cidr_key(const struct checker *c, const char *key)
+{
+	const char *last = strrchr(key, '.');
+	last = last ? last + 1 : key;
+	if (!c->cidr_keys)
+		return !strcmp(last, "cidr_block") || !strcmp(last, "vpc_cidr");
+	for (size_t i = 0; i < c->cidr_keys->seq.len; i++)
+		if (!strcmp(last, c->cidr_keys->seq.items[i]->str.s))
+			return true;
+	return false;
+}
+
+static void cidr_leaf(struct checker *c, const struct unit *u, const char *key, const struct value *v,
+		      const struct node *def)
+{
+	struct cidr_use use;
+	if (v->kind != VAL_STR || !is_cidr_key(c, key) || !parse_cidr(v->str.s, &use))
+		return;
+	use.unit = u;
+	use.key = key;
+	use.text = v->str.s;
+	use.where = def;
+	if (c->ncidrs == c->cap)
+		c->cidrs = xrealloc(c->cidrs, (c->cap = c->cap ? c->cap * 2 : 16) * sizeof(*c->cidrs));
+	c->cidrs[c->ncidrs++] = use;
+}
+
+/* Pairwise across envs, regions and shared accounts. */
+static void check_cidrs(struct checker *c)
+{
+	for (size_t i = 0; i < c->ncidrs; i++)
+		for (size_t k = i + 1; k < c->ncidrs; k++) {
+			const struct cidr_use *a = &c->cidrs[i], *b = &c->cidrs[k];
+			if (a->unit->env == b->unit->env || !overlaps(a, b))
+				continue;
+			struct finding *f = report(c, "cidr-overlap", a->unit->env, b->unit->env, b->unit->id, b->key,
+						   arena_printf(&c->p->arena, "overlaps %s of '%s' in '%s'", a->text,
+								a->unit->id, a->unit->env->label));
+			if (f) {
+				f->value_a = arena_printf(&c->p->arena, "\"%s\"", a->text);
+				f->value_b = arena_printf(&c->p->arena, "\"%s\"", b->text);
+				f->def_a = a->where;
+				f->def_b = b->where;
+			}
+		}
+}
+
+/* ---- unpinned sources ---- */
+
+static bool is_sha(const char *s)
+{
+	return strlen(s) == 40 && strspn(s, "0123456789abcdef") == 40;
+}
+
+static bool pinned(const char *src)
+{
+	if (!strncmp(src, "./", 2) || !strncmp(src, "../", 3) || !strncmp(src, "//", 2))
+		return true;
+	const char *ref = strstr(src, "?ref=");
+	if (!ref)
+		ref = strstr(src, "&ref=");
+	if (!ref)
+		return false;
+	char r[128];
+	size_t n = strcspn(ref + 5, "&");
+	if (n >= sizeof(r))
+		return false;
+	memcpy(r, ref + 5, n);
+	r[n] = '\0';
+	int cmp;
+	return is_sha(r) || semver_compare(r, r, &cmp) == 0;
+}
+
+static void check_sources(struct checker *c)
+{
+	for (size_t i = 0; i < c->p->nunits; i++) {
+		const struct unit *u = c->p->units[i];
+		if (!u->env->is_protected || !u->source || pinned(u->source))
+			continue;
+		struct finding *f = report(c, "unpinned-source", u->env, u->env, u->id, "source",
+					   "protected envs need a SemVer tag, a 40-hex SHA or a local path");
+		if (f) {
+			f->value_b = arena_printf(&c->p->arena, "\"%s\"", u->source);
+			f->def_b = node_map_get(u->config, "source");
+		}
+	}
+}
+
+/* ---- shared accounts ---- */
+
+static void check_accounts(struct checker *c)
+{
+	for (size_t i = 0; i < c->p->nenvs; i++)
+		for (size_t k = i + 1; k < c->p->nenvs; k++) {
+			const struct env *a = c->p->envs[i], *b = c->p->envs[k];
+			if (a->decl == b->decl || strcmp(a->account_id, b->account_id))
+				continue;
+			if (!c->p->unique_accounts && !a->is_shared && !b->is_shared)
+				continue;
+			struct finding *f = report(c, "shared-account", a, b, "(project)", "account_id",
+						   "two environments share one account");
+			if (f) {
+				f->value_a = f->value_b = arena_printf(&c->p->arena, "\"%s\"", a->account_id);
+				f->def_a = node_map_get(a->decl, "account_id");
+				f->def_b = node_map_get(b->decl, "account_id");
+			}
+		}
+}
+
+/* ---- plaintext secrets ---- */
+
+static void secret_leaf(struct checker *c, const struct unit *u, const char *key, const struct value *v,
+			const struct node *def)
+{
+	const char *last = strrchr(key, '.');
+	if (v->kind != VAL_STR || !v->str.len || v->sensitive || !key_is_secret(last ? last + 1 : key))
+		return;
+	struct definition d;
+	define_node(c->p, (struct unit *)u, def, &d);
+	if (!d.literal)
+		return;
+	struct finding *f = report(c, "plaintext-secret", u->env, u->env, u->id, key,
+				   "a literal secret: use secret() or env_secret()");
+	if (f) {
+		f->value_b = "(sensitive)";
+		f->def_b = def;
+	}
+}
+
+void policy_check(struct project *p, struct findings *out)
+{
+	const struct node *policy = node_map_get(p->file->root, "policy");
+	struct checker c = { .p = p, .out = out, .allow = node_map_get(policy, "allow"),
+			     .cidr_keys = node_map_get(policy, "cidr_keys") };
+	each_leaf(&c, cross_account_leaf);
+	each_leaf(&c, cidr_leaf);
+	each_leaf(&c, secret_leaf);
+	check_cidrs(&c);
+	check_sources(&c);
+	check_accounts(&c);
+	free(c.cidrs);
+}

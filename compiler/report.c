@@ -1,0 +1,421 @@
+/* report.c - render findings for people (text, markdown), machines (json,
+ * sarif 2.1.0) and CI (github workflow annotations). */
+#include "report.h"
+
+#include <string.h>
+
+int report_format_parse(const char *name, enum report_format *out)
+{
+	static const char *const names[] = { "text", "json", "markdown", "sarif", "github" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
+		if (!strcmp(name, names[i])) {
+			*out = (enum report_format)i;
+			return 0;
+		}
+	return -1;
+}
+
+bool report_shows(const struct finding *f, const struct report_opts *o)
+{
+	if (f->baselined)
+		return false;
+	if (o->diff)
+		return f->cls != F_EQUAL || o->all;
+	if (finding_is_note(f))
+		return !o->quiet;
+	return finding_is_error(f);
+}
+
+struct tally {
+	size_t errors, notes, parameterized, allowed, baselined;
+};
+
+static struct tally count(const struct findings *fs)
+{
+	struct tally t = { 0 };
+	for (size_t i = 0; i < fs->len; i++) {
+		const struct finding *f = &fs->v[i];
+		t.baselined += f->baselined;
+		t.errors += finding_is_error(f);
+		t.notes += finding_is_note(f);
+		t.parameterized += !f->baselined && f->cls == F_PARAMETERIZED;
+		t.allowed += !f->baselined && f->cls == F_ALLOWED;
+	}
+	return t;
+}
+
+static void summary(const struct findings *fs, const struct report_opts *o, struct buf *out)
+{
+	struct tally t = count(fs);
+	buf_printf(out, "%s: %zu error%s, %zu note%s (%zu parameterized, %zu allowed", o->title, t.errors,
+		   t.errors == 1 ? "" : "s", t.notes, t.notes == 1 ? "" : "s", t.parameterized, t.allowed);
+	if (t.baselined)
+		buf_printf(out, ", %zu in baseline", t.baselined);
+	buf_puts(out, ")");
+}
+
+static void location(const struct node *n, unsigned *line, unsigned *col)
+{
+	*line = *col = 0;
+	if (n && n->file)
+		srcfile_position(n->file, n->off, line, col);
+}
+
+static const struct node *primary(const struct finding *f)
+{
+	return f->def_b ? f->def_b : f->def_a;
+}
+
+static const char *or_absent(const char *v)
+{
+	return v ? v : "(absent)";
+}
+
+enum { SHOWN_MAX = 100 };
+
+/* Long values are cut for people; json and sarif carry them whole. */
+static void clipped(struct buf *out, const char *v)
+{
+	size_t n = strlen(v);
+	if (n <= SHOWN_MAX) {
+		buf_add(out, v, n);
+		return;
+	}
+	size_t cut = SHOWN_MAX - 3;
+	while (cut > 0 && ((unsigned char)v[cut] & 0xc0) == 0x80)
+		cut--;
+	buf_add(out, v, cut);
+	buf_puts(out, "...");
+}
+
+/* "[drift] app/api inputs.x: "a" in stage, "b" in prod (hint)" */
+static void message(const struct finding *f, struct buf *out)
+{
+	buf_printf(out, "[%s] %s %s: ", finding_class_name(f), f->unit, f->key);
+	clipped(out, or_absent(f->value_a));
+	buf_printf(out, " in %s, ", f->env_a);
+	clipped(out, or_absent(f->value_b));
+	buf_printf(out, " in %s", f->env_b);
+	if (f->hint)
+		buf_printf(out, " (%s)", f->hint);
+}
+
+static void text_location(const struct node *n, struct buf *out)
+{
+	unsigned line, col;
+	location(n, &line, &col);
+	if (n && n->file)
+		buf_printf(out, "%s:%u:%u: ", n->file->path, line, col);
+	else
+		buf_puts(out, "bulkhead: ");
+}
+
+static void where(const struct node *n, struct buf *out)
+{
+	unsigned line, col;
+	location(n, &line, &col);
+	if (n && n->file)
+		buf_printf(out, "%s:%u:%u", n->file->path, line, col);
+	else
+		buf_puts(out, "(absent)");
+}
+
+/* diff: grouped by unit, one line per key, then where each side is. */
+static void write_diff_text(const struct findings *fs, const struct report_opts *o, struct buf *out)
+{
+	const char *unit = NULL;
+	for (size_t i = 0; i < fs->len; i++) {
+		const struct finding *f = &fs->v[i];
+		if (!report_shows(f, o))
+			continue;
+		if (!unit || strcmp(unit, f->unit)) {
+			buf_printf(out, "%s%s\n", unit ? "\n" : "", f->unit);
+			unit = f->unit;
+		}
+		buf_printf(out, "  %-13s %s: ", finding_class_name(f), f->key);
+		clipped(out, or_absent(f->value_a));
+		buf_puts(out, " -> ");
+		clipped(out, or_absent(f->value_b));
+		if (f->hint)
+			buf_printf(out, "  (%s)", f->hint);
+		buf_puts(out, "\n      ");
+		if (f->def_a && f->def_a == f->def_b) {
+			where(f->def_a, out);
+			buf_puts(out, " (both)\n");
+			continue;
+		}
+		where(f->def_a, out);
+		buf_printf(out, " (%s), ", f->env_a);
+		where(f->def_b, out);
+		buf_printf(out, " (%s)\n", f->env_b);
+	}
+	if (unit)
+		buf_putc(out, '\n');
+	summary(fs, o, out);
+	buf_putc(out, '\n');
+}
+
+static void write_text(const struct findings *fs, const struct report_opts *o, struct buf *out)
+{
+	if (o->diff) {
+		write_diff_text(fs, o, out);
+		return;
+	}
+	for (size_t i = 0; i < fs->len; i++) {
+		const struct finding *f = &fs->v[i];
+		if (!report_shows(f, o))
+			continue;
+		const char *sev = finding_is_error(f) ? "error" : finding_is_note(f) ? "note" : "info";
+		text_location(primary(f), out);
+		buf_printf(out, "%s: ", sev);
+		message(f, out);
+		buf_putc(out, '\n');
+		const struct node *other = f->def_b ? f->def_a : NULL;
+		if (other && other->file) {
+			text_location(other, out);
+			buf_printf(out, "note: %s defines it here\n", f->env_a);
+		}
+	}
+	summary(fs, o, out);
+	buf_putc(out, '\n');
+}
+
+/* ---- JSON and SARIF ---- */
+
+static struct value *loc_value(struct arena *a, const struct node *n)
+{
+	unsigned line, col;
+	if (!n || !n->file)
+		return value_null(a, NULL);
+	location(n, &line, &col);
+	struct value *m = value_map_room(a, 3);
+	value_map_add(m, "column", value_int(a, col, NULL));
+	value_map_add(m, "file", value_cstr(a, n->file->path));
+	value_map_add(m, "line", value_int(a, line, NULL));
+	return m;
+}
+
+static struct value *str_or_null(struct arena *a, const char *s)
+{
+	return s ? value_cstr(a, s) : value_null(a, NULL);
+}
+
+static struct value *finding_value(struct arena *a, const struct finding *f)
+{
+	struct value *m = value_map_room(a, 12);
+	value_map_add(m, "class", value_cstr(a, finding_class_name(f)));
+	value_map_add(m, "env_a", value_cstr(a, f->env_a));
+	value_map_add(m, "env_b", value_cstr(a, f->env_b));
+	value_map_add(m, "fingerprint", value_cstr(a, f->fingerprint));
+	value_map_add(m, "hint", str_or_null(a, f->hint));
+	value_map_add(m, "key", value_cstr(a, f->key));
+	value_map_add(m, "location_a", loc_value(a, f->def_a));
+	value_map_add(m, "location_b", loc_value(a, f->def_b));
+	value_map_add(m, "severity", value_cstr(a, finding_is_error(f) ? "error" : finding_is_note(f) ? "note" : "none"));
+	value_map_add(m, "unit", value_cstr(a, f->unit));
+	value_map_add(m, "value_a", str_or_null(a, f->value_a));
+	value_map_add(m, "value_b", str_or_null(a, f->value_b));
+	value_map_sort(m);
+	return m;
+}
+
+static void write_json(const struct findings *fs, const struct report_opts *o, struct arena *a, struct buf *out)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < fs->len; i++)
+		n += report_shows(&fs->v[i], o);
+	struct value *list = value_list(a, n, NULL);
+	n = 0;
+	for (size_t i = 0; i < fs->len; i++)
+		if (report_shows(&fs->v[i], o))
+			list->list.items[n++] = finding_value(a, &fs->v[i]);
+	struct tally t = count(fs);
+	struct value *sum = value_map_room(a, 5);
+	value_map_add(sum, "allowed", value_int(a, (int64_t)t.allowed, NULL));
+	value_map_add(sum, "baselined", value_int(a, (int64_t)t.baselined, NULL));
+	value_map_add(sum, "errors", value_int(a, (int64_t)t.errors, NULL));
+	value_map_add(sum, "notes", value_int(a, (int64_t)t.notes, NULL));
+	value_map_add(sum, "parameterized", value_int(a, (int64_t)t.parameterized, NULL));
+	struct value *doc = value_map_room(a, 2);
+	value_map_add(doc, "findings", list);
+	value_map_add(doc, "summary", sum);
+	value_to_json(doc, out);
+	buf_putc(out, '\n');
+}
+
+static struct value *sarif_location(struct arena *a, const struct node *n, const char *text)
+{
+	unsigned line, col;
+	location(n, &line, &col);
+	struct value *region = value_map_room(a, 2);
+	value_map_add(region, "startColumn", value_int(a, col, NULL));
+	value_map_add(region, "startLine", value_int(a, line, NULL));
+	struct value *artifact = value_map_room(a, 1);
+	value_map_add(artifact, "uri", value_cstr(a, n->file->path));
+	struct value *phys = value_map_room(a, 2);
+	value_map_add(phys, "artifactLocation", artifact);
+	value_map_add(phys, "region", region);
+	struct value *loc = value_map_room(a, 2);
+	if (text) {
+		struct value *msg = value_map_room(a, 1);
+		value_map_add(msg, "text", value_cstr(a, text));
+		value_map_add(loc, "message", msg);
+	}
+	value_map_add(loc, "physicalLocation", phys);
+	value_map_sort(loc);
+	return loc;
+}
+
+static struct value *sarif_result(struct arena *a, const struct finding *f)
+{
+	struct buf text = BUF_INIT;
+	message(f, &text);
+	struct value *r = value_map_room(a, 6);
+	struct value *msg = value_map_room(a, 1);
+	value_map_add(msg, "text", value_cstr(a, arena_strdup(a, text.data)));
+	buf_free(&text);
+	value_map_add(r, "level", value_cstr(a, finding_is_error(f) ? "error" : "note"));
+	struct value *locs = value_list(a, primary(f) && primary(f)->file ? 1 : 0, NULL);
+	if (locs->list.len)
+		locs->list.items[0] = sarif_location(a, primary(f), NULL);
+	value_map_add(r, "locations", locs);
+	value_map_add(r, "message", msg);
+	struct value *fp = value_map_room(a, 1);
+	value_map_add(fp, "bulkhead/v1", value_cstr(a, f->fingerprint));
+	value_map_add(r, "partialFingerprints", fp);
+	const struct node *other = f->def_b ? f->def_a : NULL;
+	struct value *related = value_list(a, other && other->file ? 1 : 0, NULL);
+	if (related->list.len)
+		related->list.items[0] = sarif_location(a, other, arena_printf(a, "%s defines it here", f->env_a));
+	value_map_add(r, "relatedLocations", related);
+	value_map_add(r, "ruleId", value_cstr(a, finding_class_name(f)));
+	value_map_sort(r);
+	return r;
+}
+
+static void write_sarif(const struct findings *fs, const struct report_opts *o, struct arena *a, struct buf *out)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < fs->len; i++)
+		n += report_shows(&fs->v[i], o);
+	struct value *results = value_list(a, n, NULL);
+	n = 0;
+	for (size_t i = 0; i < fs->len; i++)
+		if (report_shows(&fs->v[i], o))
+			results->list.items[n++] = sarif_result(a, &fs->v[i]);
+	struct value *driver = value_map_room(a, 3);
+	value_map_add(driver, "informationUri", value_cstr(a, "https://example.invalid/bulkhead"));
+	value_map_add(driver, "name", value_cstr(a, "bulkhead"));
+	value_map_add(driver, "version", value_cstr(a, BULKHEAD_VERSION));
+	struct value *tool = value_map_room(a, 1);
+	value_map_add(tool, "driver", driver);
+	struct value *run = value_map_room(a, 2);
+	value_map_add(run, "results", results);
+	value_map_add(run, "tool", tool);
+	struct value *runs = value_list(a, 1, NULL);
+	runs->list.items[0] = run;
+	struct value *doc = value_map_room(a, 3);
+	value_map_add(doc, "$schema", value_cstr(a, "https://json.schemastore.org/sarif-2.1.0.json"));
+	value_map_add(doc, "runs", runs);
+	value_map_add(doc, "version", value_cstr(a, "2.1.0"));
+	value_map_sort(doc);
+	value_to_json(doc, out);
+	buf_putc(out, '\n');
+}
+
+/* ---- markdown and github ---- */
+
+static void md_cell(struct buf *out, const char *s)
+{
+	buf_putc(out, ' ');
+	for (; s && *s; s++) {
+		if (*s == '|' || *s == '`')
+			buf_putc(out, '\\');
+		buf_putc(out, *s == '\n' ? ' ' : *s);
+	}
+	buf_puts(out, " |");
+}
+
+static void write_markdown(const struct findings *fs, const struct report_opts *o, struct arena *a,
+			   struct buf *out)
+{
+	buf_puts(out, "### bulkhead ");
+	summary(fs, o, out);
+	buf_puts(out, "\n");
+	const char *unit = NULL;
+	for (size_t i = 0; i < fs->len; i++) {
+		const struct finding *f = &fs->v[i];
+		if (!report_shows(f, o))
+			continue;
+		if (!unit || strcmp(unit, f->unit)) {
+			unit = f->unit;
+			buf_printf(out, "\n#### `%s`\n\n| class | key | envs | earlier | later | note |\n|---|---|---|---|---|---|\n", unit);
+		}
+		buf_putc(out, '|');
+		md_cell(out, finding_class_name(f));
+		md_cell(out, f->key);
+		md_cell(out, arena_printf(a, "%s → %s", f->env_a, f->env_b));
+		md_cell(out, or_absent(f->value_a));
+		md_cell(out, or_absent(f->value_b));
+		md_cell(out, f->hint ? f->hint : "");
+		buf_putc(out, '\n');
+	}
+}
+
+static void gh_escape(struct buf *out, const char *s, bool property)
+{
+	for (; *s; s++) {
+		if (*s == '%')
+			buf_puts(out, "%25");
+		else if (*s == '\r')
+			buf_puts(out, "%0D");
+		else if (*s == '\n')
+			buf_puts(out, "%0A");
+		else if (property && *s == ':')
+			buf_puts(out, "%3A");
+		else if (property && *s == ',')
+			buf_puts(out, "%2C");
+		else
+			buf_putc(out, *s);
+	}
+}
+
+static void write_github(const struct findings *fs, const struct report_opts *o, struct buf *out)
+{
+	for (size_t i = 0; i < fs->len; i++) {
+		const struct finding *f = &fs->v[i];
+		if (!report_shows(f, o))
+			continue;
+		const struct node *n = primary(f);
+		unsigned line, col;
+		location(n, &line, &col);
+		buf_printf(out, "::%s ", finding_is_error(f) ? "error" : "notice");
+		if (n && n->file) {
+			buf_puts(out, "file=");
+			gh_escape(out, n->file->path, true);
+			buf_printf(out, ",line=%u,col=%u,", line, col);
+		}
+		buf_puts(out, "title=");
+		gh_escape(out, finding_class_name(f), true);
+		buf_puts(out, "::");
+		struct buf msg = BUF_INIT;
+		message(f, &msg);
+		gh_escape(out, msg.data, false);
+		buf_free(&msg);
+		buf_putc(out, '\n');
+	}
+}
+
+void report_write(const struct findings *fs, const struct report_opts *o, struct buf *out)
+{
+	struct arena a;
+	arena_init(&a);
+	switch (o->format) {
+	case FMT_TEXT: write_text(fs, o, out); break;
+	case FMT_JSON: write_json(fs, o, &a, out); break;
+	case FMT_MARKDOWN: write_markdown(fs, o, &a, out); break;
+	case FMT_SARIF: write_sarif(fs, o, &a, out); break;
+	case FMT_GITHUB: write_github(fs, o, out); break;
+	}
+	arena_free(&a);
+}

@@ -1,0 +1,23 @@
+/* report.h - findings as text, json, markdown, sarif or github output. */
+#ifndef BULKHEAD_REPORT_H
+#define BULKHEAD_REPORT_H
+
+#include "drift.h"
+
+enum report_format { FMT_TEXT, FMT_JSON, FMT_MARKDOWN, FMT_SARIF, FMT_GITHUB };
+
+struct report_opts {
+	enum report_format format;
+	bool diff;		/* diff: every class, labelled; else errors and notes */
+	bool quiet;		/* hide notes */
+	bool all;		/* diff: list equal keys too */
+	const char *title;	/* "drift" or "diff dev prod" */
+};
+
+/* Parses a --format value; returns -1 for an unknown one. */
+int report_format_parse(const char *name, enum report_format *out);
+void report_write(const struct findings *f, const struct report_opts *o, struct buf *out);
+/* Whether a finding is shown at all under these options. */
+bool report_shows(const struct finding *f, const struct report_opts *o);
+
+#endif
