@@ -519,11 +519,10 @@ static struct value *dependency_outputs(struct scope *s, struct dependency *d)
 	return d->outputs;
 }
 
-static void record_mock(struct scope *s, const struct site *at, const struct expr *e,
-			const struct dependency *d, const char *key)
+static void record_mock_ref(struct scope *s, const struct site *at, const struct expr *e, const char *ref)
 {
 	struct mock_use *m = ARENA_NEW(s->arena, struct mock_use);
-	m->ref = arena_printf(s->arena, "dependency.%s.outputs.%s", d->name, key);
+	m->ref = ref;
 	m->file = site_file(at);
 	m->off = site_off(at, e);
 	m->next = s->u->mocks;
@@ -542,7 +541,7 @@ static struct value *eval_output(struct scope *s, const struct site *at, const s
 				  d->target_id, d->target_env, key,
 				  d->mocked ? " and no outputs file: add it to mock_outputs" : "");
 	if (d->mocked)
-		record_mock(s, at, e, d, key);
+		record_mock_ref(s, at, e, arena_printf(s->arena, "dependency.%s.outputs.%s", d->name, key));
 	return v;
 }
 
@@ -561,6 +560,12 @@ static struct value *eval_dependency_ref(struct scope *s, const struct site *at,
 	if (!strcmp(part->attr.name, "inputs")) {
 		if (!d->target || !d->target->inputs)
 			return eval_error(at, e, "inputs of dependency '%s' are not evaluated", d->name);
+		/* A dependency that read mock_outputs may pass a mock on through
+		 * its inputs: count the read as mocked, so a protected env
+		 * refuses it and the manifest records it. */
+		if (d->target->mocks)
+			record_mock_ref(s, at, e, arena_printf(s->arena, "dependency.%s.inputs.%s (%s read mock_outputs)",
+							       d->name, e->attr.name, d->target_id));
 		return get_attr(s, at, e, d->target->inputs, part, e->attr.name);
 	}
 	return eval_error(at, part, "dependency '%s' has outputs and inputs, not '%s'", d->name, part->attr.name);

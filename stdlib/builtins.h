@@ -49,6 +49,7 @@ extern const struct builtin stdlib_collection[];	/* length keys values lookup co
 extern const struct builtin stdlib_encode[];	/* tostring tonumber tobool jsonencode
 						   jsondecode yamldecode */
 extern const struct builtin stdlib_net[];	/* cidrsubnet cidrhost cidrnetmask */
+extern const struct builtin stdlib_secret[];	/* secret env_secret */
 extern const struct builtin stdlib_path[];	/* basename dirname file find_in_parent_folders
 						   path_relative_to_include get_env */
 

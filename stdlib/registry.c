@@ -7,6 +7,7 @@
 
 static const struct builtin *const groups[] = {
 	stdlib_number, stdlib_string, stdlib_collection, stdlib_encode, stdlib_net, stdlib_path,
+	stdlib_secret,
 };
 
 const struct builtin *builtin_find(const char *name)
