@@ -25,10 +25,11 @@ SAN_CFLAGS  = $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer -fsanitize=address,u
 LIB_SRC  = $(filter-out compiler/main.c,$(wildcard compiler/*.c)) $(wildcard stdlib/*.c)
 MAIN_SRC = compiler/main.c
 TEST_SRC = $(wildcard tests/unit/*.c)
-TEMPLATE_SRC = $(wildcard templates/*.yaml)
+# Built-in templates and the init scaffold are compiled into the binary.
+TEMPLATE_FILES := $(shell find templates -type f ! -name '*.sh' 2>/dev/null | LC_ALL=C sort)
 
-REL_OBJ = $(patsubst %.c,build/rel/%.o,$(LIB_SRC))
-SAN_OBJ = $(patsubst %.c,build/san/%.o,$(LIB_SRC))
+REL_OBJ = $(patsubst %.c,build/rel/%.o,$(LIB_SRC)) build/rel/gen/templates.o
+SAN_OBJ = $(patsubst %.c,build/san/%.o,$(LIB_SRC)) build/san/gen/templates.o
 
 .PHONY: all deps check unit cases bad lint demo bench clean install
 
@@ -43,6 +44,18 @@ deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else echo "missing Debian packages:$$missing (run as root or install them)"; exit 1; fi; \
 	fi
+
+build/gen/templates.c: $(TEMPLATE_FILES) templates/embed.sh
+	@mkdir -p $(dir $@)
+	sh templates/embed.sh $(TEMPLATE_FILES) > $@.tmp && mv $@.tmp $@
+
+build/rel/gen/templates.o: build/gen/templates.c
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -c $< -o $@
+
+build/san/gen/templates.o: build/gen/templates.c
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -c $< -o $@
 
 build/rel/%.o: %.c $(wildcard compiler/*.h stdlib/*.h) | deps
 	@mkdir -p $(dir $@)

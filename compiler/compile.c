@@ -4,6 +4,7 @@
 #include "eval.h"
 #include "include.h"
 #include "schema.h"
+#include "template.h"
 
 #include <fnmatch.h>
 #include <stdlib.h>
@@ -85,7 +86,8 @@ int compile_run(struct compilation *c, const struct selection *sel)
 		goto out;
 	}
 	c->opened = true;
-	if (project_open(p, root.data) < 0 || check_selection(p, sel) < 0)
+	if (project_open(p, root.data) < 0 || check_selection(p, sel) < 0 ||
+	    (p->generate && template_check_names(p, p->generate) < 0))
 		goto out;
 	/* Every unit is merged and evaluated, so a broken unit outside the
 	 * selection still fails the run: dependencies may reach it. */

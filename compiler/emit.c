@@ -1,6 +1,7 @@
 /* emit.c - tfvars rendering, manifest.json, atomic all-or-nothing writes. */
 #include "emit.h"
 #include "eval.h"
+#include "template.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -121,6 +122,14 @@ int emit_plan(struct project *p, struct unit **units, size_t n, struct emit_plan
 		value_to_json(u->inputs, &content);
 		buf_putc(&content, '\n');
 		add_file(plan, u, path, &content);
+		for (size_t g = 0; p->generate && g < p->generate->seq.len; g++) {
+			const char *name = p->generate->seq.items[g]->str.s;
+			if (template_render(p, u, name, &content) < 0) {
+				rc = -1;
+				continue;
+			}
+			add_file(plan, u, arena_printf(&p->arena, "%s/%s.tf.json", norm.data, name), &content);
+		}
 	}
 	map_free(&seen);
 	buf_free(&dir);

@@ -647,8 +647,9 @@ static struct value *unit_value(struct arena *a, const struct unit *u)
 
 static struct value *project_value(struct arena *a, const struct project *p)
 {
-	struct value *m = value_map_room(a, 1);
+	struct value *m = value_map_room(a, 2);
 	value_map_add(m, "name", value_cstr(a, p->name));
+	value_map_add(m, "role", value_cstr(a, p->role));
 	return m;
 }
 
@@ -994,6 +995,15 @@ int eval_unit(struct project *p, struct unit *u)
 	}
 	scope_free(&s);
 	return rc;
+}
+
+struct value *eval_unit_node(struct project *p, struct unit *u, const struct node *n)
+{
+	struct scope s;
+	scope_init(&s, p, u);
+	struct value *v = eval_node(&s, n);
+	scope_free(&s);
+	return v;
 }
 
 struct value *eval_unit_expr(struct project *p, struct unit *u, const struct node *where,

@@ -16,6 +16,8 @@ int eval_dependencies(struct project *p, struct unit *u);
  * first (the DAG gives that order).  Returns -1 after reporting. */
 int eval_unit(struct project *p, struct unit *u);
 
+/* Evaluates a node (a template file, say) in the unit's scope. */
+struct value *eval_unit_node(struct project *p, struct unit *u, const struct node *n);
 /* Evaluates e (a part of the template of where) in the unit's scope; used
  * to read the knobs a definition depends on. */
 struct value *eval_unit_expr(struct project *p, struct unit *u, const struct node *where,

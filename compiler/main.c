@@ -40,6 +40,8 @@ static const struct command commands[] = {
 	{ "order", cmd_order, "order --env E [-C DIR]",
 	  "print the units of an environment in dependency levels (parallel groups)",
 	  "  --env E          the environment\n" },
+	{ "init", cmd_init, "init [DIR]", "scaffold a new repo (bulkhead.yaml, dev/stage/prod, an example unit)",
+	  NULL },
 	{ "help", cmd_help, "help [COMMAND]", "show help for bulkhead or one command", NULL },
 	{ NULL, NULL, NULL, NULL, NULL },
 };

@@ -420,10 +420,8 @@ static bool load_output(struct project *p, const struct node *n)
 	} else if (path) {
 		ok = false;
 	}
-	if (gen) {
-		diag_error(gen->file, gen->off, "output.generate (backend/provider templates) is not available in this version");
-		ok = false;
-	}
+	if (gen && (ok &= schema_expect_string_list(gen, "output.generate")))
+		p->generate = gen;
 	return ok;
 }
 

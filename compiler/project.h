@@ -93,6 +93,7 @@ struct project {
 	const char *output_dir;
 	const char *output_path;
 	const struct node *output_path_node;
+	const struct node *generate;	/* output.generate: template names */
 	const char *outputs_dir;
 	const char *role;
 	const struct node *drift_allow;	/* list or NULL */
