@@ -99,6 +99,7 @@ lint:
 
 check: deps unit cases lint
 	BULKHEAD=$(CURDIR)/build/san/bulkhead sh tests/terraform/run.sh
+	EVALEXPR=$(CURDIR)/build/san/evalexpr sh tests/terraform/console.sh
 
 demo: deps bin/bulkhead
 	sh samples/demo.sh $(CURDIR)/bin/bulkhead

@@ -107,6 +107,20 @@ static struct value *make_number(struct scope *s, const struct site *at, const s
 	return value_float(s->arena, d, NULL);
 }
 
+/* An int, or a float holding a whole number within int64. */
+static bool whole(const struct value *v, int64_t *out)
+{
+	if (v->kind == VAL_INT) {
+		*out = v->i;
+		return true;
+	}
+	if (v->kind != VAL_FLOAT || v->f != floor(v->f) || v->f < -9223372036854775808.0 ||
+	    v->f >= 9223372036854775808.0)
+		return false;
+	*out = (int64_t)v->f;
+	return true;
+}
+
 static struct value *int_arith(struct scope *s, const struct site *at, const struct expr *e,
 			       int64_t a, int64_t b)
 {
@@ -144,9 +158,10 @@ static struct value *arith(struct scope *s, const struct site *at, const struct 
 		return make_number(s, at, e, as_double(x) / as_double(y));
 	}
 	if (e->op == OP_MOD) {
-		if (x->kind != VAL_INT || y->kind != VAL_INT)
+		int64_t a, b;
+		if (!whole(x, &a) || !whole(y, &b))
 			return eval_error(at, e, "operator '%%' needs integers");
-		return int_arith(s, at, e, x->i, y->i);
+		return int_arith(s, at, e, a, b);
 	}
 	if (x->kind == VAL_INT && y->kind == VAL_INT)
 		return int_arith(s, at, e, x->i, y->i);
@@ -351,13 +366,14 @@ static struct value *eval_index(struct scope *s, const struct site *at, const st
 	}
 	if (obj->kind != VAL_LIST)
 		return eval_error(at, e, "a %s cannot be indexed", value_kind_name(obj->kind));
-	if (ix->kind != VAL_INT)
+	int64_t i;
+	if (!whole(ix, &i))
 		return eval_error(at, e->index.index, "a list index must be a whole number, not a %s",
 				  value_kind_name(ix->kind));
-	if (ix->i < 0 || (uint64_t)ix->i >= obj->list.len)
+	if (i < 0 || (uint64_t)i >= obj->list.len)
 		return eval_error(at, e->index.index, "index %lld is out of range for a list of %zu",
-				  (long long)ix->i, obj->list.len);
-	return mark_sensitive(s->arena, obj->list.items[ix->i], obj->sensitive || ix->sensitive);
+				  (long long)i, obj->list.len);
+	return mark_sensitive(s->arena, obj->list.items[i], obj->sensitive || ix->sensitive);
 }
 
 /* ---- locals ---- */
@@ -757,19 +773,24 @@ static struct value *eval_list_literal(struct scope *s, const struct site *at, c
 static struct value *eval_map_literal(struct scope *s, const struct site *at, const struct expr *e)
 {
 	struct value *v = value_map_room(s->arena, e->map.len);
+	struct map seen;
+	map_init(&seen);
 	for (size_t i = 0; i < e->map.len; i++) {
 		struct value *k = eval_expr(s, at, e->map.keys[i]);
 		struct value *val = k ? eval_expr(s, at, e->map.values[i]) : NULL;
-		if (!val)
+		if (val && k->kind != VAL_STR)
+			val = eval_error(at, e->map.keys[i], "a map key must be a string, not a %s",
+					 value_kind_name(k->kind));
+		if (val && map_put(&seen, k->str.s, k->str.len, val))
+			val = eval_error(at, e->map.keys[i], "duplicate key '%s' in map", k->str.s);
+		if (!val) {
+			map_free(&seen);
 			return NULL;
-		if (k->kind != VAL_STR)
-			return eval_error(at, e->map.keys[i], "a map key must be a string, not a %s",
-					  value_kind_name(k->kind));
+		}
 		v->map.pairs[v->map.len++] = (struct value_pair){ k->str.s, k->str.len, val };
 	}
-	long dup = value_map_sort(v);
-	if (dup >= 0)
-		return eval_error(at, e, "duplicate key '%s' in map", v->map.pairs[dup].key);
+	map_free(&seen);
+	value_map_sort(v);
 	return v;
 }
 
@@ -784,7 +805,7 @@ static struct value *eval_expr(struct scope *s, const struct site *at, const str
 	case E_NULL: v = value_null(s->arena, NULL); break;
 	case E_BOOL: v = value_bool(s->arena, e->b, NULL); break;
 	case E_INT: v = value_int(s->arena, e->i, NULL); break;
-	case E_FLOAT: v = value_float(s->arena, e->f, NULL); break;
+	case E_FLOAT: v = make_number(s, at, e, e->f); break;	/* 7.0 is 7 */
 	case E_TEMPLATE: v = eval_template(s, at, e); break;
 	case E_LIST: v = eval_list_literal(s, at, e); break;
 	case E_MAP: v = eval_map_literal(s, at, e); break;

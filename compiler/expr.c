@@ -91,6 +91,19 @@ static void skip_space(struct parser *ps)
 	}
 }
 
+/* True when a newline comes before the next token. */
+static bool newline_ahead(const struct parser *ps)
+{
+	for (size_t i = ps->pos; i < ps->len; i++) {
+		char c = ps->text[i];
+		if (c == '\n')
+			return true;
+		if (c != ' ' && c != '\t' && c != '\r')
+			return false;
+	}
+	return false;
+}
+
 static bool accept(struct parser *ps, const char *tok)
 {
 	skip_space(ps);
@@ -249,8 +262,11 @@ static struct expr *parse_map(struct parser *ps, size_t start)
 	struct expr **keys = NULL, **values = NULL;
 	size_t n = 0, cap = 0;
 	while (!accept(ps, "}")) {
-		if (n)
-			accept(ps, ",");
+		/* Items are separated by a comma or a newline (HCL). */
+		if (n && !newline_ahead(ps) && !accept(ps, ",")) {
+			fail(ps, ps->pos, "expected ',' or a newline between map items%s", "");
+			goto out;
+		}
 		if (accept(ps, "}"))
 			break;
 		struct expr *k = parse_map_key(ps);
@@ -433,6 +449,7 @@ static struct expr *parse_binary(struct parser *ps, size_t level)
 	if (level == NLEVELS)
 		return parse_unary(ps);
 	struct expr *left = parse_binary(ps, level + 1);
+	size_t chain = 0;	/* a left-leaning chain deepens the tree too */
 	while (left) {
 		skip_space(ps);
 		size_t at = ps->pos;
@@ -444,6 +461,11 @@ static struct expr *parse_binary(struct parser *ps, size_t level)
 			break;
 		if (!enter(ps))
 			return NULL;
+		if (++chain + ps->depth > ps->origin->max_depth) {
+			ps->depth--;
+			return fail(ps, at, "expression nested deeper than %s levels",
+				    arena_printf(ps->arena, "%zu", ps->origin->max_depth));
+		}
 		struct expr *right = parse_binary(ps, level + 1);
 		ps->depth--;
 		if (!right)

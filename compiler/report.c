@@ -219,7 +219,9 @@ static struct value *finding_value(struct arena *a, const struct finding *f)
 	return m;
 }
 
-static void write_json(const struct findings *fs, const struct report_opts *o, struct arena *a, struct buf *out)
+/* The shown findings, each turned into a value by fn. */
+static struct value *shown_list(const struct findings *fs, const struct report_opts *o, struct arena *a,
+				struct value *(*fn)(struct arena *, const struct finding *))
 {
 	size_t n = 0;
 	for (size_t i = 0; i < fs->len; i++)
@@ -228,7 +230,13 @@ static void write_json(const struct findings *fs, const struct report_opts *o, s
 	n = 0;
 	for (size_t i = 0; i < fs->len; i++)
 		if (report_shows(&fs->v[i], o))
-			list->list.items[n++] = finding_value(a, &fs->v[i]);
+			list->list.items[n++] = fn(a, &fs->v[i]);
+	return list;
+}
+
+static void write_json(const struct findings *fs, const struct report_opts *o, struct arena *a, struct buf *out)
+{
+	struct value *list = shown_list(fs, o, a, finding_value);
 	struct tally t = count(fs);
 	struct value *sum = value_map_room(a, 5);
 	value_map_add(sum, "allowed", value_int(a, (int64_t)t.allowed, NULL));
@@ -295,14 +303,7 @@ static struct value *sarif_result(struct arena *a, const struct finding *f)
 
 static void write_sarif(const struct findings *fs, const struct report_opts *o, struct arena *a, struct buf *out)
 {
-	size_t n = 0;
-	for (size_t i = 0; i < fs->len; i++)
-		n += report_shows(&fs->v[i], o);
-	struct value *results = value_list(a, n, NULL);
-	n = 0;
-	for (size_t i = 0; i < fs->len; i++)
-		if (report_shows(&fs->v[i], o))
-			results->list.items[n++] = sarif_result(a, &fs->v[i]);
+	struct value *results = shown_list(fs, o, a, sarif_result);
 	struct value *driver = value_map_room(a, 3);
 	value_map_add(driver, "informationUri", value_cstr(a, "https://example.invalid/bulkhead"));
 	value_map_add(driver, "name", value_cstr(a, "bulkhead"));

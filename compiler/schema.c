@@ -62,6 +62,8 @@ const char *schema_suggest(const char *word, const char *const *known)
 	if (limit > 3)
 		limit = 3;
 	for (; *known; known++) {
+		if (!strcmp(word, *known))
+			continue;	/* suggesting the word itself helps nobody */
 		size_t d = edit_distance(word, *known);
 		if (d <= limit && d < best_d)
 			best = *known, best_d = d;

@@ -140,6 +140,8 @@ size_t node_text_offset(const struct node *n, size_t index)
 			return (size_t)(p - n->file->data);
 		decoded += dw;
 		p += sw;
+		if (p >= limit && decoded == index)
+			return (size_t)(p - n->file->data);	/* just past the end */
 	}
 	return n->off;
 }

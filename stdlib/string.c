@@ -1051,6 +1051,8 @@ static bool re2_check(struct call_ctx *c, const char *p, size_t len)
 			ok = re2_group(c, p, len, i);
 		else if (p[i] == '{')
 			ok = re2_repeat(c, p, len, i);
+		else if (strchr("*+?}", p[i]) && i + 1 < len && p[i + 1] == '+')
+			ok = unsupported(c, p + i, 2);	/* possessive: PCRE only */
 		if (!ok)
 			return false;
 	}
