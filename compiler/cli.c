@@ -64,6 +64,12 @@ int cli_common_option(struct cli *cli, const struct command *cmd, int opt, const
 	case 'q':
 		cli->quiet = true;
 		return 1;
+	case OPT_REV:
+		cli->spec.rev = arg;
+		return 1;
+	case OPT_STAGED:
+		cli->spec.staged = true;
+		return 1;
 	case OPT_COLOR:
 		if (set_color(cli, arg) < 0) {
 			cli_usage_error(cmd, "--color takes auto, always or never, not '%s'", arg);

@@ -13,6 +13,7 @@ enum color_mode { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
 struct cli {
 	bool quiet;
 	enum color_mode color;
+	struct source_spec spec;	/* --rev REV or --staged: where to read the repo */
 };
 
 /* Exit statuses (SPEC 9). */
@@ -27,10 +28,12 @@ struct command {
 };
 
 /* Long options shared by every command; OPT_* values above 255. */
-enum { OPT_COLOR = 256, OPT_HELP, OPT_ALLOW_MOCKS, OPT_CHECK, OPT_EXPLAIN };
+enum { OPT_COLOR = 256, OPT_HELP, OPT_ALLOW_MOCKS, OPT_CHECK, OPT_EXPLAIN, OPT_REV, OPT_STAGED };
 #define CLI_COMMON_LONGOPTS \
 	{ "color", optional_argument, NULL, OPT_COLOR }, \
 	{ "quiet", no_argument, NULL, 'q' }, \
+	{ "rev", required_argument, NULL, OPT_REV }, \
+	{ "staged", no_argument, NULL, OPT_STAGED }, \
 	{ "help", no_argument, NULL, OPT_HELP }
 /* Global options stop at the command name ('+'); a command's own options
  * may come before or after its operands. */
@@ -65,7 +68,7 @@ struct compilation {
 
 /* Finds the root from the current directory, opens the project and runs
  * merge, eval and the DAG for the selected units.  Returns -1 on errors. */
-int compile_run(struct compilation *c, const struct selection *sel);
+int compile_run(struct compilation *c, const struct selection *sel, const struct source_spec *spec);
 void compile_free(struct compilation *c);
 
 /* Runs the policy checks; prints their findings and returns -1 when any
@@ -80,6 +83,7 @@ int cmd_drift(struct cli *cli, int argc, char **argv);
 int cmd_diff(struct cli *cli, int argc, char **argv);
 int cmd_order(struct cli *cli, int argc, char **argv);
 int cmd_init(struct cli *cli, int argc, char **argv);
+int cmd_changes(struct cli *cli, int argc, char **argv);
 int cmd_help(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -141,7 +141,7 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 		status = cli_usage_error(cmd, "unexpected argument '%s'", argv[first]);
 		goto out;
 	}
-	if (compile_run(&c, &o.sel) < 0 || check_mocks(&c, o.allow_mocks) < 0)
+	if (compile_run(&c, &o.sel, &cli->spec) < 0 || check_mocks(&c, o.allow_mocks) < 0)
 		goto out;
 	if (policy_gate(cli, &c, "build") < 0) {
 		status = EXIT_FINDINGS;	/* nothing is written */

@@ -108,7 +108,7 @@ static int run(struct cli *cli, int argc, char **argv, bool is_diff)
 		goto out;
 	}
 	struct selection sel = { 0 };
-	if (compile_run(&c, &sel) < 0)
+	if (compile_run(&c, &sel, &cli->spec) < 0)
 		goto out;
 	if (is_diff) {
 		struct env *a = env_arg(&c.project, argv[first]), *b = env_arg(&c.project, argv[first + 1]);

@@ -127,7 +127,7 @@ int cmd_graph(struct cli *cli, int argc, char **argv)
 		sel.envs = &o.env;
 		sel.nenvs = 1;
 	}
-	if (compile_run(&c, &sel) < 0)
+	if (compile_run(&c, &sel, &cli->spec) < 0)
 		goto out;
 	if (!strcmp(o.format, "dot"))
 		graph_dot(&c, &out);
@@ -168,7 +168,7 @@ int cmd_order(struct cli *cli, int argc, char **argv)
 	}
 	sel.envs = &o.env;
 	sel.nenvs = 1;
-	if (compile_run(&c, &sel) < 0 || dag_build(&c.project, c.units, c.nunits) < 0)
+	if (compile_run(&c, &sel, &cli->spec) < 0 || dag_build(&c.project, c.units, c.nunits) < 0)
 		goto out;
 	int max = -1;
 	for (size_t i = 0; i < c.nunits; i++)

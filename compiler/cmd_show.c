@@ -90,7 +90,7 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 	}
 	sel.envs = &o.env;
 	sel.nenvs = 1;
-	if (compile_run(&c, &sel) < 0 || check_env_label(&c.project, o.env) < 0)
+	if (compile_run(&c, &sel, &cli->spec) < 0 || check_env_label(&c.project, o.env) < 0)
 		goto out;
 	const struct unit *u = NULL;
 	for (size_t i = 0; i < c.nunits && !u; i++)

@@ -27,7 +27,7 @@ int cmd_validate(struct cli *cli, int argc, char **argv)
 		status = cli_usage_error(cmd, "unexpected argument '%s'", argv[first]);
 		goto out;
 	}
-	if (compile_run(&c, &sel) < 0)
+	if (compile_run(&c, &sel, &cli->spec) < 0)
 		goto out;
 	if (policy_gate(cli, &c, "validate") < 0) {
 		status = EXIT_FINDINGS;

@@ -75,7 +75,7 @@ static int eval_in_order(struct project *p)
 	return rc;
 }
 
-int compile_run(struct compilation *c, const struct selection *sel)
+int compile_run(struct compilation *c, const struct selection *sel, const struct source_spec *spec)
 {
 	struct buf root = BUF_INIT;
 	struct project *p = &c->project;
@@ -86,7 +86,11 @@ int compile_run(struct compilation *c, const struct selection *sel)
 		goto out;
 	}
 	c->opened = true;
-	if (project_open(p, root.data) < 0 || check_selection(p, sel) < 0 ||
+	if (spec->rev && spec->staged) {
+		diag_error(NULL, 0, "give --rev or --staged, not both");
+		goto out;
+	}
+	if (project_open(p, root.data, spec) < 0 || check_selection(p, sel) < 0 ||
 	    (p->generate && template_check_names(p, p->generate) < 0))
 		goto out;
 	/* Every unit is merged and evaluated, so a broken unit outside the

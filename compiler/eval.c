@@ -524,8 +524,8 @@ static struct value *dependency_outputs(struct scope *s, struct dependency *d)
 	if (d->outputs)
 		return d->outputs;
 	const char *path = arena_printf(s->arena, "%s/%s/%s.json", s->p->outputs_dir, d->target_env, d->target_id);
-	if (source_kind(&s->p->src, path) != SRC_MISSING) {
-		struct loaded_file *f = project_load(s->p, path, NULL, 0);
+	if (source_kind(&s->p->work, path) != SRC_MISSING) {
+		struct loaded_file *f = project_load_from(s->p, &s->p->work, path, NULL, 0);
 		d->outputs = f ? outputs_from_file(s, f) : NULL;
 		return d->outputs;
 	}

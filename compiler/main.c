@@ -33,6 +33,13 @@ static const struct command commands[] = {
 	  "  --format F       text, json, markdown, sarif or github\n"
 	  "  --all            list equal keys too\n"
 	  "  --unit GLOB      only units whose id matches GLOB\n" },
+	{ "changes", cmd_changes, "changes --base REV [--head REV | --staged] [--format text|json|markdown] [--exit-code]",
+	  "list units whose evaluated config differs between two revisions",
+	  "  --base REV       the revision to compare from (a git revspec)\n"
+	  "  --head REV       the revision to compare to (default: the work tree)\n"
+	  "  --staged         compare to the git index instead\n"
+	  "  --format F       text, json or markdown\n"
+	  "  --exit-code      exit 1 when something changed\n" },
 	{ "graph", cmd_graph, "graph [--env E] [--format dot|json] [-C DIR]",
 	  "print the dependency graph (Graphviz dot or JSON)",
 	  "  --env E          only environment E\n"

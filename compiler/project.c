@@ -55,6 +55,12 @@ int project_find_root(const char *start, struct buf *root)
 struct loaded_file *project_load(struct project *p, const char *path,
 				 const struct srcfile *ref, size_t ref_off)
 {
+	return project_load_from(p, &p->src, path, ref, ref_off);
+}
+
+struct loaded_file *project_load_from(struct project *p, struct source *src, const char *path,
+				      const struct srcfile *ref, size_t ref_off)
+{
 	struct loaded_file *lf = map_get(&p->files, path, strlen(path));
 	if (lf)
 		return lf->root ? lf : NULL;
@@ -62,15 +68,15 @@ struct loaded_file *project_load(struct project *p, const char *path,
 	lf->src.path = arena_strdup(&p->arena, path);
 	map_put(&p->files, lf->src.path, strlen(lf->src.path), lf);
 	struct buf data = BUF_INIT;
-	int rc = source_read(&p->src, path, p->limits.file_size, &data);
+	int rc = source_read(src, path, p->limits.file_size, &data);
 	if (rc < 0) {
 		if (rc == SRC_ETOOBIG) {
 			lf->src.data = "";
-			diag_error(&lf->src, 0, "file is %s", source_strerror(&p->src, rc));
+			diag_error(&lf->src, 0, "file is %s", source_strerror(src, rc));
 		} else if (ref) {
-			diag_error(ref, ref_off, "cannot read '%s': %s", path, source_strerror(&p->src, rc));
+			diag_error(ref, ref_off, "cannot read '%s': %s", path, source_strerror(src, rc));
 		} else {
-			diag_error(NULL, 0, "cannot read '%s': %s", path, source_strerror(&p->src, rc));
+			diag_error(NULL, 0, "cannot read '%s': %s", path, source_strerror(src, rc));
 		}
 		buf_free(&data);
 		return NULL;
@@ -751,7 +757,20 @@ static int discover_units(struct project *p)
 
 /* ---- open / close ---- */
 
-int project_open(struct project *p, const char *root)
+/* The work tree always (dependency outputs are runtime state, never
+ * committed); the repo's own files from the revision or index if asked. */
+static int open_sources(struct project *p, const char *root, const struct source_spec *spec)
+{
+	source_open_worktree(&p->work, root);
+	int rc = spec->rev ? source_open_revision(&p->src, root, NULL, spec->rev)
+	       : spec->staged ? source_open_index(&p->src, root, NULL)
+	       : source_open_worktree(&p->src, root);
+	if (rc < 0)
+		diag_error(NULL, 0, "%s", p->src.err);
+	return rc;
+}
+
+int project_open(struct project *p, const char *root, const struct source_spec *spec)
 {
 	memset(p, 0, sizeof(*p));
 	arena_init(&p->arena);
@@ -765,7 +784,8 @@ int project_open(struct project *p, const char *root)
 	p->outputs_dir = ".bulkhead/outputs";
 	p->role = "terraform";
 	p->unique_accounts = true;
-	source_open_worktree(&p->src, root);
+	if (open_sources(p, root, spec) < 0)
+		return -1;
 	p->file = project_load(p, "bulkhead.yaml", NULL, 0);
 	if (!p->file)
 		return -1;
@@ -794,6 +814,7 @@ void project_close(struct project *p)
 		map_free(&p->units[i]->chains);
 	}
 	source_free(&p->src);
+	source_free(&p->work);
 	free(p->root);
 	arena_free(&p->arena);
 }

@@ -16,6 +16,13 @@
 
 struct unit;
 
+/* Where to read the repo from: the work tree (both unset), the tree of a
+ * revision, or the git index. */
+struct source_spec {
+	const char *rev;
+	bool staged;
+};
+
 struct env {
 	const char *name;	/* "prod" */
 	const char *label;	/* "prod" or "prod/us-west-2" */
@@ -83,7 +90,8 @@ struct loaded_file {
 
 struct project {
 	struct arena arena;
-	struct source src;
+	struct source src;	/* the repo's files: work tree, revision or index */
+	struct source work;	/* the work tree: dependency outputs live here */
 	char *root;		/* absolute path of the project root */
 	struct loaded_file *file;	/* bulkhead.yaml */
 	const char *name;
@@ -111,13 +119,16 @@ struct project {
 int project_find_root(const char *start, struct buf *root);
 /* Loads and validates bulkhead.yaml and discovers every unit.  Errors go
  * to the diagnostics sink; returns -1 when there were any. */
-int project_open(struct project *p, const char *root);
+int project_open(struct project *p, const char *root, const struct source_spec *spec);
 void project_close(struct project *p);
 
 /* Loads a YAML file once per project.  On failure reports at (ref, off) when
  * ref is given, and returns NULL. */
 struct loaded_file *project_load(struct project *p, const char *path,
 				 const struct srcfile *ref, size_t ref_off);
+/* The same, from another source (the work tree, for dependency outputs). */
+struct loaded_file *project_load_from(struct project *p, struct source *src, const char *path,
+				      const struct srcfile *ref, size_t ref_off);
 struct env *project_find_env(const struct project *p, const char *label);
 struct unit *env_find_unit(const struct env *e, const char *id);
 
