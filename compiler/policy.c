@@ -60,7 +60,7 @@ static struct finding *report(struct checker *c, const char *rule, const struct 
 	f->env_a = ea->label;
 	f->env_b = eb->label;
 	f->unit = unit;
-	f->key = key;
+	f->key = arena_strdup(&c->p->arena, key);
 	f->hint = hint;
 	return f;
 }
@@ -78,7 +78,8 @@ static void walk_leaves(struct checker *c, const struct unit *u, struct buf *pat
 	if (v->kind == VAL_MAP) {
 		for (size_t i = 0; i < v->map.len; i++) {
 			size_t mark = path->len;
-			buf_printf(path, ".%s", v->map.pairs[i].key);
+			buf_putc(path, '.');
+			buf_add(path, v->map.pairs[i].key, v->map.pairs[i].keylen);
 			walk_leaves(c, u, path, v->map.pairs[i].value, enc, fn);
 			path->len = mark;
 			path->data[mark] = '\0';
@@ -90,7 +91,7 @@ static void walk_leaves(struct checker *c, const struct unit *u, struct buf *pat
 			walk_leaves(c, u, path, v->list.items[i], enc, fn);
 		return;
 	}
-	fn(c, u, arena_strdup(&c->p->arena, path->data), v, enc ? enc : v->origin);
+	fn(c, u, path->data, v, enc ? enc : v->origin);	/* key: copy to keep it */
 }
 
 static void each_leaf(struct checker *c, leaf_fn fn)
@@ -200,7 +201,7 @@ static void cidr_leaf(struct checker *c, const struct unit *u, const char *key, 
 	if (v->kind != VAL_STR || !is_cidr_key(c, key) || !parse_cidr(v->str.s, &use))
 		return;
 	use.unit = u;
-	use.key = key;
+	use.key = arena_strdup(&c->p->arena, key);
 	use.text = v->str.s;
 	use.where = def;
 	if (c->ncidrs == c->cap)
@@ -208,12 +209,40 @@ static void cidr_leaf(struct checker *c, const struct unit *u, const char *key, 
 	c->cidrs[c->ncidrs++] = use;
 }
 
-/* Pairwise across envs, regions and shared accounts. */
+/* The first and last address of a prefix, for sorting and sweeping. */
+static void cidr_range(const struct cidr_use *u, unsigned char lo[16], unsigned char hi[16])
+{
+	for (int i = 0; i < 16; i++) {
+		int keep = u->bits - i * 8;
+		unsigned char mask = keep >= 8 ? 0xff : keep <= 0 ? 0 : (unsigned char)(0xff << (8 - keep));
+		lo[i] = u->addr[i] & mask;
+		hi[i] = (unsigned char)(u->addr[i] | ~mask);
+	}
+}
+
+static int compare_starts(const void *pa, const void *pb)
+{
+	unsigned char a[16], b[16], ha[16], hb[16];
+	cidr_range(pa, a, ha);
+	cidr_range(pb, b, hb);
+	return memcmp(a, b, 16);
+}
+
+/* Pairwise across envs, regions and shared accounts: sorted by first
+ * address, each prefix meets only those that start before it ends. */
 static void check_cidrs(struct checker *c)
 {
-	for (size_t i = 0; i < c->ncidrs; i++)
+	if (c->ncidrs)
+		qsort(c->cidrs, c->ncidrs, sizeof(*c->cidrs), compare_starts);
+	for (size_t i = 0; i < c->ncidrs; i++) {
+		unsigned char lo_i[16], hi_i[16];
+		cidr_range(&c->cidrs[i], lo_i, hi_i);
 		for (size_t k = i + 1; k < c->ncidrs; k++) {
 			const struct cidr_use *a = &c->cidrs[i], *b = &c->cidrs[k];
+			unsigned char lo_k[16], hi_k[16];
+			cidr_range(b, lo_k, hi_k);
+			if (memcmp(lo_k, hi_i, 16) > 0)
+				break;
 			if (a->unit->env == b->unit->env || !overlaps(a, b))
 				continue;
 			struct finding *f = report(c, "cidr-overlap", a->unit->env, b->unit->env, b->unit->id, b->key,
@@ -226,6 +255,7 @@ static void check_cidrs(struct checker *c)
 				f->def_b = b->where;
 			}
 		}
+	}
 }
 
 /* ---- unpinned sources ---- */

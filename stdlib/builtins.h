@@ -69,6 +69,14 @@ struct value *number_value(struct call_ctx *c, double d);
 /* A string result copied into the arena; checks limits->string_size. */
 struct value *string_value(struct call_ctx *c, const char *s, size_t len);
 
+/* The call's limits, or the defaults where a caller gave none. */
+const struct limits *call_limits(const struct call_ctx *c);
+/* "null", "a bool", "a list", ... for messages. */
+const char *value_kind_phrase(const struct value *v);
+/* How many bytes of s to quote in a message: at most 100, cut on a
+ * character boundary. */
+int call_clip(const char *s, size_t len);
+
 /* UTF-8 helpers shared by the string functions. */
 size_t utf8_length(const char *s, size_t len);
 /* Decodes one code point at s (valid UTF-8 assumed); returns its length. */

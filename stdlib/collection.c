@@ -15,35 +15,12 @@
 #include <string.h>
 
 /* Recursion bound for nested values (flatten, hashing). */
-enum { NEST_MAX = 1024, RANGE_MAX = 1024, QUOTE_MAX = 100 };
-
-/* "null", "a list", ... for messages. */
-static const char *kind_phrase(const struct value *v)
-{
-	static const char *names[] = { "null", "a bool", "a number", "a number", "a string", "a list", "a map" };
-	return names[v->kind];
-}
-
-static const struct limits *lim_of(const struct call_ctx *c)
-{
-	return c->limits ? c->limits : &limits_default;
-}
-
-/* Longest prefix of s within max bytes that ends on a character boundary. */
-static int clip(const char *s, size_t len)
-{
-	if (len <= QUOTE_MAX)
-		return (int)len;
-	len = QUOTE_MAX;
-	while (len && ((unsigned char)s[len] & 0xc0) == 0x80)
-		len--;
-	return (int)len;
-}
+enum { NEST_MAX = 1024, RANGE_MAX = 1024 };
 
 static struct value *list_result(struct call_ctx *c, size_t len)
 {
-	if (len > lim_of(c)->nodes)
-		return call_error(c, "result of %zu items exceeds the limit of %zu", len, lim_of(c)->nodes);
+	if (len > call_limits(c)->nodes)
+		return call_error(c, "result of %zu items exceeds the limit of %zu", len, call_limits(c)->nodes);
 	return value_list(c->arena, len, NULL);
 }
 
@@ -200,7 +177,7 @@ static struct value *fn_length(struct call_ctx *c, struct value **args, size_t n
 	case VAL_LIST: return value_int(c->arena, (int64_t)v->list.len, NULL);
 	case VAL_MAP: return value_int(c->arena, (int64_t)v->map.len, NULL);
 	default:
-		return call_error(c, "argument must be a string, list or map, not %s", kind_phrase(v));
+		return call_error(c, "argument must be a string, list or map, not %s", value_kind_phrase(v));
 	}
 }
 
@@ -235,13 +212,13 @@ static struct value *fn_lookup(struct call_ctx *c, struct value **args, size_t n
 		return NULL;
 	const char *key = prim_text(c->arena, args[1], &len);
 	if (!key)
-		return call_error(c, "argument 2 must be a string, not %s", kind_phrase(args[1]));
+		return call_error(c, "argument 2 must be a string, not %s", value_kind_phrase(args[1]));
 	struct value *v = map_find(args[0], key, len);
 	if (v)
 		return v;
 	if (n > 2)
 		return args[2];
-	return call_error(c, "no key '%.*s' in the map (a third argument gives a default)", clip(key, len), key);
+	return call_error(c, "no key '%.*s' in the map (a third argument gives a default)", call_clip(key, len), key);
 }
 
 static struct value *fn_contains(struct call_ctx *c, struct value **args, size_t n)
@@ -503,7 +480,7 @@ static struct value *fn_sort(struct call_ctx *c, struct value **args, size_t n)
 		struct value *v = args[0]->list.items[i];
 		const char *text = prim_text(c->arena, v, &tlen);
 		if (!text)
-			return call_error(c, "element at index %zu must be a string, not %s", i, kind_phrase(v));
+			return call_error(c, "element at index %zu must be a string, not %s", i, value_kind_phrase(v));
 		out->list.items[i] = v->kind == VAL_STR ? v : value_str(c->arena, text, tlen, NULL);
 	}
 	qsort(out->list.items, len, sizeof(*out->list.items), compare_str_values);
@@ -548,7 +525,7 @@ static struct value *fn_zipmap(struct call_ctx *c, struct value **args, size_t n
 		sp[i].p.value = args[1]->list.items[i];
 		if (!sp[i].p.key) {
 			free(sp);
-			return call_error(c, "key at index %zu must be a string, not %s", i, kind_phrase(k));
+			return call_error(c, "key at index %zu must be a string, not %s", i, value_kind_phrase(k));
 		}
 	}
 	return map_from_pairs(c, sp, len);

@@ -27,30 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { NEST_MAX = 1024, QUOTE_MAX = 100 };
-
-static const struct limits *lim_of(const struct call_ctx *c)
-{
-	return c->limits ? c->limits : &limits_default;
-}
-
-/* "null", "a list", ... for messages. */
-static const char *kind_phrase(const struct value *v)
-{
-	static const char *names[] = { "null", "a bool", "a number", "a number", "a string", "a list", "a map" };
-	return names[v->kind];
-}
-
-/* Length of the quotable prefix of s, cut on a character boundary. */
-static int clip(const char *s, size_t len)
-{
-	if (len <= QUOTE_MAX)
-		return (int)len;
-	len = QUOTE_MAX;
-	while (len && ((unsigned char)s[len] & 0xc0) == 0x80)
-		len--;
-	return (int)len;
-}
+enum { NEST_MAX = 1024 };
 
 /* ---- tostring tonumber tobool ---- */
 
@@ -65,7 +42,7 @@ static struct value *fn_tostring(struct call_ctx *c, struct value **args, size_t
 	case VAL_BOOL: return value_cstr(c->arena, v->b ? "true" : "false");
 	case VAL_INT: snprintf(num, sizeof(num), "%lld", (long long)v->i); break;
 	case VAL_FLOAT: format_double(v->f, num, sizeof(num)); break;
-	default: return call_error(c, "cannot convert %s to a string", kind_phrase(v));
+	default: return call_error(c, "cannot convert %s to a string", value_kind_phrase(v));
 	}
 	return string_value(c, num, strlen(num));
 }
@@ -109,18 +86,18 @@ static struct value *parse_number(struct call_ctx *c, const struct value *v)
 	bool integral;
 	if (!decimal_syntax(s, len, &integral))
 		return call_error(c, "cannot convert '%.*s' to a number: it is not a decimal number",
-				  clip(s, len), s);
+				  call_clip(s, len), s);
 	char *text = arena_strndup(c->arena, s, len);
 	errno = 0;
 	if (integral) {
 		long long i = strtoll(text, NULL, 10);
 		if (errno == ERANGE)
-			return call_error(c, "integer '%.*s' is out of range (int64)", clip(s, len), s);
+			return call_error(c, "integer '%.*s' is out of range (int64)", call_clip(s, len), s);
 		return value_int(c->arena, i, NULL);
 	}
 	double d = strtod(text, NULL);
 	if (!isfinite(d))
-		return call_error(c, "number '%.*s' is out of range", clip(s, len), s);
+		return call_error(c, "number '%.*s' is out of range", call_clip(s, len), s);
 	return number_value(c, d);
 }
 
@@ -133,7 +110,7 @@ static struct value *fn_tonumber(struct call_ctx *c, struct value **args, size_t
 	case VAL_INT:
 	case VAL_FLOAT: return v;
 	case VAL_STR: return parse_number(c, v);
-	default: return call_error(c, "cannot convert %s to a number", kind_phrase(v));
+	default: return call_error(c, "cannot convert %s to a number", value_kind_phrase(v));
 	}
 }
 
@@ -153,8 +130,8 @@ static struct value *fn_tobool(struct call_ctx *c, struct value **args, size_t n
 		if (str_is(v, "true") || str_is(v, "false"))
 			return value_bool(c->arena, str_is(v, "true"), NULL);
 		return call_error(c, "cannot convert '%.*s' to a bool: only 'true' and 'false' are allowed",
-				  clip(v->str.s, v->str.len), v->str.s);
-	default: return call_error(c, "cannot convert %s to a bool", kind_phrase(v));
+				  call_clip(v->str.s, v->str.len), v->str.s);
+	default: return call_error(c, "cannot convert %s to a bool", value_kind_phrase(v));
 	}
 }
 
@@ -276,7 +253,7 @@ static bool enc_value(struct enc *e, const struct value *v, unsigned depth)
 static struct value *fn_jsonencode(struct call_ctx *c, struct value **args, size_t n)
 {
 	(void)n;
-	struct enc e = { c, BUF_INIT, lim_of(c)->string_size };
+	struct enc e = { c, BUF_INIT, call_limits(c)->string_size };
 	struct value *out = NULL;
 	if (enc_value(&e, args[0], 0))
 		out = string_value(c, buf_cstr(&e.out), e.out.len);
@@ -568,7 +545,7 @@ static bool jp_value(struct jp *p)
 /* Checks s as one JSON text; on success out holds the loader's text. */
 static bool json_check(struct call_ctx *c, const char *s, size_t len, struct buf *out)
 {
-	struct jp p = { c, s, len, 0, BUF_INIT, 0, lim_of(c)->depth };
+	struct jp p = { c, s, len, 0, BUF_INIT, 0, call_limits(c)->depth };
 	jp_ws(&p);
 	bool ok = p.pos < len ? jp_value(&p) : jp_fail(&p, "empty text");
 	if (ok) {
@@ -632,9 +609,9 @@ static bool decode_arg(struct call_ctx *c, struct value **args)
 	const struct value *v = args[0];
 	if (!call_expect(c, args, 0, VAL_STR))
 		return false;
-	if (v->str.len > lim_of(c)->file_size)
+	if (v->str.len > call_limits(c)->file_size)
 		call_error(c, "argument of %zu bytes exceeds the limit of %zu bytes", v->str.len,
-			   lim_of(c)->file_size);
+			   call_limits(c)->file_size);
 	else if (utf8_validate(v->str.s, v->str.len, &bad) < 0)
 		call_error(c, "argument is not valid UTF-8 text (byte %zu)", bad);
 	else
@@ -645,7 +622,7 @@ static bool decode_arg(struct call_ctx *c, struct value **args)
 static struct value *decode_text(struct call_ctx *c, const char *text, size_t len)
 {
 	struct srcfile *f = ARENA_NEW(c->arena, struct srcfile);
-	struct limits lim = *lim_of(c);
+	struct limits lim = *call_limits(c);
 	struct node *root;
 	f->path = arena_printf(c->arena, "%s() argument", c->name);
 	f->data = arena_strndup(c->arena, text, len);

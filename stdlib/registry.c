@@ -129,3 +129,25 @@ size_t utf8_length(const char *s, size_t len)
 			n++;
 	return n;
 }
+
+const struct limits *call_limits(const struct call_ctx *c)
+{
+	return c->limits ? c->limits : &limits_default;
+}
+
+const char *value_kind_phrase(const struct value *v)
+{
+	static const char *names[] = { "null", "a bool", "a number", "a number", "a string", "a list", "a map" };
+	return names[v->kind];
+}
+
+int call_clip(const char *s, size_t len)
+{
+	enum { QUOTE_MAX = 100 };
+	if (len <= QUOTE_MAX)
+		return (int)len;
+	len = QUOTE_MAX;
+	while (len && ((unsigned char)s[len] & 0xc0) == 0x80)
+		len--;
+	return (int)len;
+}
