@@ -72,14 +72,21 @@ static void explain_leaf(struct project *p, const struct unit *u, const struct v
 		buf_printf(out, " as %s", n->str.s);
 	print_chain(u, n, out);
 	buf_putc(out, '\n');
-	const struct override *o = map_get(&u->overrides, (const char *)&n, sizeof(n));
-	for (; o; o = o->next) {
-		buf_puts(out, "  ");
-		print_location(o->node, out);
-		buf_puts(out, ": overrides ");
-		print_value(value_from_node(&p->arena, o->node), secret, out);
-		print_chain(u, o->node, out);
-		buf_putc(out, '\n');
+	/* The unit's own overrides, then those inside its shared includes. */
+	const struct map *maps[] = { &u->overrides, u->base_overrides };
+	const struct node *from = n;
+	for (size_t m = 0; m < 2 && maps[m]; m++) {
+		const struct override *o = map_get(maps[m], (const char *)&from, sizeof(from));
+		for (; o; o = o->next) {
+			buf_puts(out, "  ");
+			print_location(o->node, out);
+			buf_puts(out, ": overrides ");
+			print_value(value_from_node(&p->arena, o->node), secret, out);
+			print_chain(u, o->node, out);
+			buf_putc(out, '\n');
+			if (!o->next)
+				from = o->node;
+		}
 	}
 }
 

@@ -116,7 +116,8 @@ static struct node *append_lists(struct merger *m, const struct node *base, cons
 	struct node *c = copy_node(a, over);
 	c->seq.len = base->seq.len + over->seq.len;
 	c->seq.items = ARENA_ARRAY(a, struct node *, c->seq.len);
-	memcpy(c->seq.items, base->seq.items, base->seq.len * sizeof(struct node *));
+	if (base->seq.len)
+		memcpy(c->seq.items, base->seq.items, base->seq.len * sizeof(struct node *));
 	for (size_t i = 0; i < over->seq.len; i++)
 		if (!(c->seq.items[base->seq.len + i] = apply_tags(a, over->seq.items[i])))
 			return NULL;
@@ -148,7 +149,8 @@ static struct node *merge_maps(struct merger *m, const struct node *base, const 
 	struct map index;
 	bool use_index = base->map.len > 16;
 	map_init(&index);
-	memcpy(pairs, base->map.pairs, base->map.len * sizeof(*pairs));
+	if (base->map.len)
+		memcpy(pairs, base->map.pairs, base->map.len * sizeof(*pairs));
 	if (use_index)
 		for (size_t i = 0; i < len; i++)
 			map_put(&index, pairs[i].key->str.s, pairs[i].key->str.len, (void *)(uintptr_t)(i + 1));
@@ -540,13 +542,54 @@ static struct node *merge_steps(struct arena *a, const struct step *steps, size_
 	return acc ? acc : empty_map(a);
 }
 
+/* Units that include the same files in the same order share the merge
+ * of those includes: only the unit's own file is merged per unit. */
+struct merged_base {
+	struct node *node;	/* NULL when the merge failed */
+	struct map overrides;
+};
+
+static struct merged_base *base_for(struct project *p, const struct step *steps, size_t n)
+{
+	struct buf key = BUF_INIT;
+	for (size_t i = 0; i < n; i++) {
+		buf_add(&key, &steps[i].file, sizeof(steps[i].file));
+		buf_add(&key, &steps[i].mode, sizeof(steps[i].mode));
+	}
+	struct merged_base *b = map_get(&p->include_cache, buf_cstr(&key), key.len);
+	if (!b) {
+		b = ARENA_NEW(&p->arena, struct merged_base);
+		map_init(&b->overrides);
+		b->node = n ? merge_steps(&p->arena, steps, n, &b->overrides) : empty_map(&p->arena);
+		char *k = arena_strndup(&p->arena, buf_cstr(&key), key.len);
+		map_put(&p->include_cache, k, key.len, b);
+	}
+	buf_free(&key);
+	return b;
+}
+
+void include_cache_free(struct project *p)
+{
+	for (size_t i = 0; i < p->include_cache.cap; i++)
+		if (p->include_cache.slots[i].key)
+			map_free(&((struct merged_base *)p->include_cache.slots[i].value)->overrides);
+	map_free(&p->include_cache);
+}
+
 int include_resolve_unit(struct project *p, struct unit *u)
 {
 	struct linear l = { .p = p, .unit = u };
 	map_init(&l.seen);
 	int rc = visit(&l, u->file, NULL, MERGE_DEEP);
 	if (rc == 0) {
-		u->config = merge_steps(&p->arena, l.steps, l.nsteps, &u->overrides);
+		/* The unit's own file is always the last step. */
+		struct merged_base *b = base_for(p, l.steps, l.nsteps - 1);
+		const struct step *own = &l.steps[l.nsteps - 1];
+		const struct node *body = body_of(&p->arena, own->file->root);
+		u->base_overrides = &b->overrides;
+		u->config = !b->node ? NULL
+			  : body->kind == NODE_NULL ? b->node
+			  : merge_nodes(&p->arena, b->node, body, MERGE_DEEP, &u->overrides);
 		if (!u->config)
 			rc = -1;
 	}

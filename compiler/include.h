@@ -20,6 +20,8 @@ struct node *merge_nodes(struct arena *a, const struct node *base, const struct 
 
 /* Sets u->config and u->exposed.  Returns -1 after reporting errors. */
 int include_resolve_unit(struct project *p, struct unit *u);
+/* Frees the cache of merged include chains. */
+void include_cache_free(struct project *p);
 /* Sets u->vars from every vars.yaml between the env folder and the unit. */
 int include_resolve_vars(struct project *p, struct unit *u);
 

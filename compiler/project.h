@@ -73,6 +73,7 @@ struct unit {
 	struct node *vars;	/* vars.yaml chain, outermost first */
 	struct map exposed;	/* include "as" name -> merged node */
 	struct map overrides;	/* winning node address -> struct override */
+	const struct map *base_overrides;	/* the same, within its includes */
 	struct map chains;	/* file path -> include chain that reached it */
 	/* Set by the eval phase. */
 	struct value *inputs;
@@ -110,6 +111,7 @@ struct project {
 	struct map files;	/* path -> struct loaded_file */
 	struct map vars_cache;	/* dir -> merged vars node */
 	struct map templates;	/* string node address -> parsed template */
+	struct map include_cache;	/* include chain -> merged base */
 	struct value *envs_value;	/* envs.* as seen by expressions */
 	struct unit **units;	/* all units, env order then id */
 	size_t nunits;

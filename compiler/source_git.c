@@ -624,8 +624,8 @@ static void owner_error(struct source *s, const char *repo_dir)
 			gitdir.ptr[n - 6] = '\0';
 		top = gitdir.ptr;
 	}
-	snprintf(s->err, sizeof(s->err), "the git repository at '%s' is owned by another user, so "
-		 "it is not trusted; if you trust it: git config --global --add safe.directory %s",
+	snprintf(s->err, sizeof(s->err), "the git repository at '%s' is owned by another user, and "
+		 "git refuses it; if you trust it, run: git config --global --add safe.directory %s",
 		 top, top);
 	git_buf_dispose(&gitdir);
 }
