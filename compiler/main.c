@@ -3,6 +3,7 @@
 #include "schema.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +122,12 @@ int main(int argc, char **argv)
 	struct cli cli = { 0 };
 	int opt;
 	opterr = 0;
+	/* git commit -a and git commit PATH point hooks at a temporary index;
+	 * the path may be relative to where the hook started, before -C. */
+	char index_file[PATH_MAX];
+	const char *env_index = getenv("GIT_INDEX_FILE");
+	if (env_index && realpath(env_index, index_file))
+		cli.spec.index_file = index_file;
 	while ((opt = getopt_long(argc, argv, CLI_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
 		if (opt == 'V') {
 			printf("bulkhead %s\n", BULKHEAD_VERSION);

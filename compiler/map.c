@@ -18,6 +18,13 @@ void map_free(struct map *m)
 	map_init(m);
 }
 
+void map_clear(struct map *m)
+{
+	if (m->len)
+		memset(m->slots, 0, m->cap * sizeof(*m->slots));
+	m->len = 0;
+}
+
 static struct map_slot *find(const struct map *m, const char *key, size_t keylen,
 			     uint64_t hash)
 {

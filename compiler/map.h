@@ -21,6 +21,8 @@ struct map {
 
 void map_init(struct map *m);
 void map_free(struct map *m);
+/* Removes every entry but keeps the table for reuse. */
+void map_clear(struct map *m);
 void *map_get(const struct map *m, const char *key, size_t keylen);
 /* Returns the existing value if the key is present (and does not replace
  * it), else inserts value and returns NULL. */

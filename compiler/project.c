@@ -764,7 +764,7 @@ static int open_sources(struct project *p, const char *root, const struct source
 {
 	source_open_worktree(&p->work, root);
 	int rc = spec->rev ? source_open_revision(&p->src, root, NULL, spec->rev)
-	       : spec->staged ? source_open_index(&p->src, root, NULL)
+	       : spec->staged ? source_open_index_file(&p->src, root, NULL, spec->index_file)
 	       : source_open_worktree(&p->src, root);
 	if (rc < 0)
 		diag_error(NULL, 0, "%s", p->src.err);

@@ -21,6 +21,7 @@ struct unit;
 struct source_spec {
 	const char *rev;
 	bool staged;
+	const char *index_file;	/* $GIT_INDEX_FILE, absolute; NULL for .git/index */
 };
 
 struct env {

@@ -680,8 +680,8 @@ static int is_object_id(const char *rev)
 static void revparse_error(struct source *s, struct gitsrc *g, const char *rev, int rc)
 {
 	const git_error *e = git_error_last();
-	if (rc == GIT_ENOTFOUND && git_repository_is_shallow(g->repo) == 1 &&
-	    ((e && e->klass == GIT_ERROR_ODB) || is_object_id(rev)))
+	int missing_object = (e && e->klass == GIT_ERROR_ODB) || is_object_id(rev);
+	if (rc == GIT_ENOTFOUND && missing_object && git_repository_is_shallow(g->repo) == 1)
 		snprintf(s->err, sizeof(s->err), "revision '%s' is not in this shallow clone: fetch more "
 			 "history (git fetch --deepen or --unshallow)", rev);
 	else if (rc == GIT_EAMBIGUOUS)

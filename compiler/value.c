@@ -122,7 +122,18 @@ static int compare_pairs(const void *pa, const void *pb)
 
 long value_map_sort(struct value *map)
 {
-	qsort(map->map.pairs, map->map.len, sizeof(*map->map.pairs), compare_pairs);
+	struct value_pair *v = map->map.pairs;
+	if (map->map.len <= 16) {
+		/* Small maps (most of them) sort faster by insertion. */
+		for (size_t i = 1; i < map->map.len; i++)
+			for (size_t k = i; k > 0 && compare_pairs(&v[k - 1], &v[k]) > 0; k--) {
+				struct value_pair t = v[k];
+				v[k] = v[k - 1];
+				v[k - 1] = t;
+			}
+	} else {
+		qsort(v, map->map.len, sizeof(*v), compare_pairs);
+	}
 	for (size_t i = 1; i < map->map.len; i++)
 		if (!compare_pairs(&map->map.pairs[i - 1], &map->map.pairs[i]))
 			return (long)i;
@@ -148,21 +159,18 @@ struct value *value_map_get(const struct value *map, const char *key)
 	return NULL;
 }
 
-static bool contains_nocase(const char *hay, const char *needle)
-{
-	size_t n = strlen(needle);
-	for (; *hay; hay++)
-		if (!strncasecmp(hay, needle, n))
-			return true;
-	return false;
-}
-
+/* One pass over the key: only a 'p', 's' or 't' can start a match. */
 bool key_is_secret(const char *key)
 {
 	static const char *const words[] = { "password", "secret", "token", "private_key" };
-	for (size_t i = 0; i < sizeof(words) / sizeof(*words); i++)
-		if (contains_nocase(key, words[i]))
-			return true;
+	for (const char *k = key; *k; k++) {
+		char c = (char)(*k | 0x20);
+		if (c != 'p' && c != 's' && c != 't')
+			continue;
+		for (size_t i = 0; i < sizeof(words) / sizeof(*words); i++)
+			if (words[i][0] == c && !strncasecmp(k, words[i], strlen(words[i])))
+				return true;
+	}
 	return false;
 }
 
@@ -278,9 +286,15 @@ void format_double(double d, char *out, size_t size)
 
 void json_quote(struct buf *out, const char *s, size_t len)
 {
+	buf_grow(out, len + 2);
 	buf_putc(out, '"');
+	size_t run = 0;	/* start of the pending run of plain bytes */
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
+			continue;
+		buf_add(out, s + run, i - run);
+		run = i + 1;
 		switch (c) {
 		case '"': buf_puts(out, "\\\""); break;
 		case '\\': buf_puts(out, "\\\\"); break;
@@ -289,13 +303,10 @@ void json_quote(struct buf *out, const char *s, size_t len)
 		case '\r': buf_puts(out, "\\r"); break;
 		case '\b': buf_puts(out, "\\b"); break;
 		case '\f': buf_puts(out, "\\f"); break;
-		default:
-			if (c < 0x20 || c == 0x7f)
-				buf_printf(out, "\\u%04x", c);
-			else
-				buf_putc(out, (char)c);
+		default: buf_printf(out, "\\u%04x", c);
 		}
 	}
+	buf_add(out, s + run, len - run);
 	buf_putc(out, '"');
 }
 

@@ -218,14 +218,6 @@ static uint32_t mark_offset(struct loader *l, const yaml_mark_t *m)
 	return (uint32_t)(l->cur_byte + l->bom);
 }
 
-static bool all_ascii(const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)s[i] >= 0x80)
-			return false;
-	return true;
-}
-
 static struct node *new_node(struct loader *l, enum node_kind kind, const yaml_event_t *e)
 {
 	struct node *n = ARENA_NEW(l->arena, struct node);
@@ -566,15 +558,25 @@ static int on_collection_start(struct loader *l, yaml_event_t *e, enum node_kind
 	n->style = flow ? STYLE_FLOW : STYLE_BLOCK;
 	parse_tag(l, tag, n->off, &n->tag);
 	if (l->depth == l->stack_cap) {
+		size_t old = l->stack_cap;
 		l->stack_cap = l->stack_cap ? l->stack_cap * 2 : 16;
 		l->stack = xrealloc(l->stack, l->stack_cap * sizeof(*l->stack));
+		memset(l->stack + old, 0, (l->stack_cap - old) * sizeof(*l->stack));
 	}
 	struct frame *f = &l->stack[l->depth++];
+	/* Frames keep their item buffer and key index between collections at
+	 * the same depth: no malloc/free per collection. */
+	struct node **items = f->items;
+	size_t cap = f->cap;
+	struct map keys = f->keys;
 	memset(f, 0, sizeof(*f));
+	f->items = items;
+	f->cap = cap;
+	f->keys = keys;
+	map_clear(&f->keys);
 	f->node = n;
 	f->weight = 1;
 	f->anchor = define_anchor(l, anchor, n, n->off);
-	map_init(&f->keys);
 	return 0;
 }
 
@@ -602,8 +604,6 @@ static void on_collection_end(struct loader *l, yaml_event_t *e)
 		f->anchor->height = height;
 		f->anchor->complete = true;
 	}
-	free(f->items);
-	map_free(&f->keys);
 	l->depth--;
 	attach(l, n, weight, height);
 }
@@ -706,9 +706,22 @@ static size_t find_control(const char *str, size_t len)
 	return len;
 }
 
+/* Printable ASCII, tab, CR and LF only: the common case, checked in one
+ * pass; anything else takes the full UTF-8 and control checks. */
+static bool plain_ascii(const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	for (size_t i = 0; i < len; i++)
+		if ((s[i] < 0x20 && s[i] != '\t' && s[i] != '\n' && s[i] != '\r') || s[i] >= 0x7f)
+			return false;
+	return true;
+}
+
 static int check_bytes(const struct loader *l, const struct srcfile *f, const struct limits *lim)
 {
 	size_t bad;
+	if (f->len <= lim->file_size && plain_ascii(f->data, f->len))
+		return 0;
 	if (f->len > lim->file_size) {
 		load_error(l, 0, "file is %zu bytes, over the limit of %zu bytes", f->len, lim->file_size);
 		return -1;
@@ -731,7 +744,7 @@ static int check_bytes(const struct loader *l, const struct srcfile *f, const st
 
 static void free_loader(struct loader *l)
 {
-	for (size_t i = 0; i < l->depth; i++) {
+	for (size_t i = 0; i < l->stack_cap; i++) {
 		free(l->stack[i].items);
 		map_free(&l->stack[i].keys);
 	}
@@ -756,7 +769,7 @@ int yaml_load_as(struct arena *a, const struct srcfile *f, const struct limits *
 		return -1;
 	/* libyaml keeps a BOM as a character when told the encoding. */
 	l.bom = f->len >= 3 && !memcmp(f->data, "\xef\xbb\xbf", 3) ? 3 : 0;
-	l.ascii = all_ascii(f->data + l.bom, f->len - l.bom);
+	l.ascii = plain_ascii(f->data + l.bom, f->len - l.bom);
 	map_init(&l.anchors);
 	if (!yaml_parser_initialize(&l.parser)) {
 		load_error(&l, 0, "cannot initialise the YAML parser");
