@@ -30,6 +30,7 @@ struct scope {
 	const char *stack[64];		/* locals being evaluated, for cycles */
 	size_t nstack;
 	struct map includes;		/* include "as" -> struct value */
+	struct value *unit_v, *project_v;	/* unit.* and project.*, built once */
 	size_t depth;
 };
 
@@ -650,6 +651,20 @@ static struct value *envs_value(struct project *p)
 	return m;
 }
 
+/* var.*: one value per merged vars node, shared by every unit below the
+ * same folder. */
+static struct value *vars_value(struct project *p, const struct node *vars)
+{
+	struct value *v = map_get(&p->vars_values, (const char *)&vars, sizeof(vars));
+	if (v)
+		return v;
+	v = value_from_node(&p->arena, vars);
+	const struct node **key = ARENA_NEW(&p->arena, const struct node *);
+	*key = vars;
+	map_put(&p->vars_values, (const char *)key, sizeof(*key), v);
+	return v;
+}
+
 static struct value *unit_value(struct arena *a, const struct unit *u)
 {
 	struct value *m = value_map_room(a, 3);
@@ -688,13 +703,13 @@ static struct value *eval_root(struct scope *s, const struct site *at, const str
 	if (!strcmp(n, "envs"))
 		return envs_value(s->p);
 	if (!strcmp(n, "var"))
-		return value_from_node(s->arena, s->u->vars);
+		return vars_value(s->p, s->u->vars);
 	if (!strcmp(n, "local"))
 		return eval_all_locals(s, at, e);
 	if (!strcmp(n, "unit"))
-		return unit_value(s->arena, s->u);
+		return s->unit_v ? s->unit_v : (s->unit_v = unit_value(s->arena, s->u));
 	if (!strcmp(n, "project"))
-		return project_value(s->arena, s->p);
+		return s->project_v ? s->project_v : (s->project_v = project_value(s->arena, s->p));
 	if (!strcmp(n, "include") || !strcmp(n, "dependency"))
 		return eval_error(at, e, "'%s' needs a name: %s.NAME", n, n);
 	return unknown_root(at, e);

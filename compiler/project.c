@@ -778,6 +778,7 @@ int project_open(struct project *p, const char *root, const struct source_spec *
 	map_init(&p->files);
 	map_init(&p->vars_cache);
 	map_init(&p->templates);
+	map_init(&p->vars_values);
 	map_init(&p->include_cache);
 	p->root = xstrdup(root);
 	p->limits = limits_default;
@@ -810,6 +811,7 @@ void project_close(struct project *p)
 	map_free(&p->files);
 	map_free(&p->vars_cache);
 	map_free(&p->templates);
+	map_free(&p->vars_values);
 	include_cache_free(p);
 	for (size_t i = 0; i < p->nunits; i++) {
 		map_free(&p->units[i]->exposed);

@@ -111,6 +111,7 @@ struct project {
 	bool unique_accounts;
 	struct map files;	/* path -> struct loaded_file */
 	struct map vars_cache;	/* dir -> merged vars node */
+	struct map vars_values;	/* merged vars node address -> its value */
 	struct map templates;	/* string node address -> parsed template */
 	struct map include_cache;	/* include chain -> merged base */
 	struct value *envs_value;	/* envs.* as seen by expressions */

@@ -133,12 +133,21 @@ int source_resolve(struct source *s, const char *path, struct buf *resolved)
 		buf_add(resolved, p, n);
 		enum src_kind kind;
 		size_t size;
+		/* A directory seen before needs no lstat: walking the same
+		 * folders for every unit would cost a syscall per level. */
+		if (pos < rest.len && map_get(&s->dirs, resolved->data, resolved->len))
+			continue;
 		rc = s->ops->lstat(s, resolved->data, &kind, &size);
 		if (rc < 0)
 			goto out;
 		if (kind == SRC_MISSING) {
 			rc = SRC_ENOENT;
 			goto out;
+		}
+		if (kind == SRC_DIR) {
+			char *key = xstrdup(resolved->data);
+			if (map_put(&s->dirs, key, resolved->len, key))
+				free(key);
 		}
 		if (kind != SRC_LINK)
 			continue;
@@ -256,6 +265,9 @@ const char *source_strerror(const struct source *s, int err)
 
 void source_free(struct source *s)
 {
+	for (size_t i = 0; i < s->dirs.cap; i++)
+		free(s->dirs.slots[i].value);
+	map_free(&s->dirs);
 	if (s->ops)
 		s->ops->free(s);
 	free(s->label);
@@ -406,6 +418,7 @@ int source_open_worktree(struct source *s, const char *root)
 	struct worktree *w = xcalloc(1, sizeof(*w));
 	w->root = xstrdup(root);
 	s->ops = &worktree_ops;
+	map_init(&s->dirs);
 	s->label = xstrdup("work tree");
 	s->err[0] = '\0';
 	s->impl = w;

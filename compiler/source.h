@@ -12,6 +12,7 @@
 #include "arena.h"
 #include "buf.h"
 #include "diag.h"
+#include "map.h"
 
 enum src_kind { SRC_MISSING, SRC_FILE, SRC_DIR, SRC_LINK, SRC_OTHER };
 
@@ -42,6 +43,7 @@ struct source {
 	char *label;		/* "work tree", "revision HEAD~1", "index" */
 	char err[256];		/* detail of the last SRC_EIO */
 	void *impl;
+	struct map dirs;	/* directories known to be real, not links */
 };
 
 /* Opens the work tree rooted at the absolute directory root. */

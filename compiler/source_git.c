@@ -773,6 +773,7 @@ static int open_index(struct source *s, struct gitsrc *g, const char *index_file
 
 static struct gitsrc *open_start(struct source *s)
 {
+	map_init(&s->dirs);
 	s->ops = NULL;
 	s->label = NULL;
 	s->impl = NULL;
