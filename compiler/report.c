@@ -96,8 +96,11 @@ static void message(const struct finding *f, struct buf *out)
 	buf_printf(out, " in %s, ", f->env_a);
 	clipped(out, or_absent(f->value_b));
 	buf_printf(out, " in %s", f->env_b);
-	if (f->hint)
-		buf_printf(out, " (%s)", f->hint);
+	if (f->hint) {
+		buf_puts(out, " (");
+		clipped(out, f->hint);
+		buf_putc(out, ')');
+	}
 }
 
 static void text_location(const struct node *n, struct buf *out)
@@ -136,8 +139,11 @@ static void write_diff_text(const struct findings *fs, const struct report_opts 
 		clipped(out, or_absent(f->value_a));
 		buf_puts(out, " -> ");
 		clipped(out, or_absent(f->value_b));
-		if (f->hint)
-			buf_printf(out, "  (%s)", f->hint);
+		if (f->hint) {
+			buf_puts(out, "  (");
+			clipped(out, f->hint);
+			buf_putc(out, ')');
+		}
 		buf_puts(out, "\n      ");
 		if (f->def_a && f->def_a == f->def_b) {
 			where(f->def_a, out);
