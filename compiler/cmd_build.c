@@ -1,4 +1,5 @@
 /* cmd_build.c - bulkhead build: write every selected unit's files. */
+#include "cache.h"
 #include "cli.h"
 
 #include <stdlib.h>
@@ -117,6 +118,40 @@ static const char *plural(size_t n, const char *one, const char *many)
 	return n == 1 ? one : many;
 }
 
+/* The cache file for this build, or NULL when there is no project. */
+static char *build_cache_path(const struct build_opts *o)
+{
+	struct buf root = BUF_INIT;
+	char *path = NULL;
+	if (project_find_root(".", &root) == 0) {
+		char *out = NULL;
+		if (o->out) {
+			char *cwd = realpath(".", NULL);
+			struct buf b = BUF_INIT;
+			buf_printf(&b, "%s|%s", cwd ? cwd : "", o->out);
+			out = buf_detach(&b, NULL);
+			free(cwd);
+		}
+		path = cache_file(root.data, out, &o->sel, o->allow_mocks);
+		free(out);
+	}
+	buf_free(&root);
+	return path;
+}
+
+/* Answers a build whose inputs and outputs are all unchanged. */
+static bool cached_build(struct cli *cli, const char *path)
+{
+	struct buf root = BUF_INIT;
+	struct cache_summary sum;
+	bool fresh = project_find_root(".", &root) == 0 && cache_fresh(path, root.data, &sum);
+	if (fresh && !cli->quiet)
+		printf("build: %zu %s, 0 files written, %zu unchanged, 0 removed\n", sum.units,
+		       plural(sum.units, "unit", "units"), sum.files);
+	buf_free(&root);
+	return fresh;
+}
+
 int cmd_build(struct cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -132,7 +167,9 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 	int status = EXIT_ERROR;
 	struct compilation c;
 	struct emit_plan plan = { 0 };
-	char *out_dir = NULL, *display = NULL;
+	char *out_dir = NULL, *display = NULL, *cache_path = NULL;
+	struct trace trace;
+	trace_init(&trace);
 	memset(&c, 0, sizeof(c));
 	int first = cli_parse(cli, cmd, argc, argv, CLI_COMMON_SHORTOPTS "o:e:u:", longopts, build_option, &o);
 	if (first < 0)
@@ -141,7 +178,16 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 		status = cli_usage_error(cmd, "unexpected argument '%s'", argv[first]);
 		goto out;
 	}
-	if (compile_run(&c, &o.sel, &cli->spec) < 0 || check_mocks(&c, o.allow_mocks) < 0)
+	/* A plain build of the work tree may be answered from the cache. */
+	bool cacheable = !o.check && !cli->spec.rev && !cli->spec.staged;
+	struct source_spec spec = cli->spec;
+	if (cacheable && (cache_path = build_cache_path(&o)) && cached_build(cli, cache_path)) {
+		status = EXIT_CLEAN;
+		goto out;
+	}
+	if (cacheable)
+		spec.trace = &trace;
+	if (compile_run(&c, &o.sel, &spec) < 0 || check_mocks(&c, o.allow_mocks) < 0)
 		goto out;
 	if (policy_gate(cli, &c, "build") < 0) {
 		status = EXIT_FINDINGS;	/* nothing is written */
@@ -153,6 +199,8 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 	struct emit_result res;
 	if (emit_write(&c.project, &plan, &o.sel, out_dir, display, o.check, cli->quiet, &res) < 0)
 		goto out;
+	if (cache_path && !diag_error_count())
+		cache_store(cache_path, &trace, &c.project, out_dir, &plan);
 	bool changed = res.written || res.removed || res.manifest_changed;
 	if (!cli->quiet)
 		printf("%s: %zu %s, %zu %s %s, %zu unchanged, %zu %s\n", o.check ? "build --check" : "build",
@@ -161,6 +209,8 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 		       o.check ? "to remove" : "removed");
 	status = o.check && changed ? EXIT_FINDINGS : EXIT_CLEAN;
 out:
+	trace_free(&trace);
+	free(cache_path);
 	emit_plan_free(&plan);
 	free(out_dir);
 	free(display);

@@ -1,5 +1,6 @@
 /* project.c - bulkhead.yaml validation, environments, unit discovery. */
 #include "project.h"
+#include "cache.h"
 #include "include.h"
 #include "schema.h"
 
@@ -758,6 +759,11 @@ static int discover_units(struct project *p)
 
 /* ---- open / close ---- */
 
+static void watch_path(void *ctx, const char *rel, const struct stat *st)
+{
+	trace_record(ctx, rel, st);
+}
+
 /* The work tree always (dependency outputs are runtime state, never
  * committed); the repo's own files from the revision or index if asked. */
 static int open_sources(struct project *p, const char *root, const struct source_spec *spec)
@@ -768,6 +774,10 @@ static int open_sources(struct project *p, const char *root, const struct source
 	       : source_open_worktree(&p->src, root);
 	if (rc < 0)
 		diag_error(NULL, 0, "%s", p->src.err);
+	if (rc == 0 && spec->trace) {
+		source_watch(&p->src, watch_path, spec->trace);
+		source_watch(&p->work, watch_path, spec->trace);
+	}
 	return rc;
 }
 

@@ -15,6 +15,7 @@
 #include "yaml.h"
 
 struct unit;
+struct trace;
 
 /* Where to read the repo from: the work tree (both unset), the tree of a
  * revision, or the git index. */
@@ -22,6 +23,7 @@ struct source_spec {
 	const char *rev;
 	bool staged;
 	const char *index_file;	/* $GIT_INDEX_FILE, absolute; NULL for .git/index */
+	struct trace *trace;	/* records what the work tree showed, or NULL */
 };
 
 struct env {

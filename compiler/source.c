@@ -280,7 +280,15 @@ void source_free(struct source *s)
 struct worktree {
 	char *root;		/* absolute, no trailing slash */
 	struct buf path;	/* scratch: root + "/" + rel */
+	void (*watch)(void *ctx, const char *rel, const struct stat *st);
+	void *watch_ctx;
 };
+
+static void watched(struct worktree *w, const char *rel, const struct stat *st)
+{
+	if (w->watch)
+		w->watch(w->watch_ctx, rel, st);
+}
 
 static const char *wt_path(struct worktree *w, const char *rel)
 {
@@ -307,10 +315,12 @@ static int wt_lstat(struct source *s, const char *rel, enum src_kind *kind, size
 	if (lstat(wt_path(w, rel), &st) < 0) {
 		if (errno == ENOENT || errno == ENOTDIR) {
 			*kind = SRC_MISSING;
+			watched(w, rel, NULL);
 			return SRC_OK;
 		}
 		return io_error(s, "stat", rel);
 	}
+	watched(w, rel, &st);
 	*size = (size_t)st.st_size;
 	*kind = S_ISREG(st.st_mode) ? SRC_FILE : S_ISDIR(st.st_mode) ? SRC_DIR
 		: S_ISLNK(st.st_mode) ? SRC_LINK : SRC_OTHER;
@@ -323,6 +333,9 @@ static int wt_read(struct source *s, const char *rel, struct buf *out)
 	int fd = open(wt_path(w, rel), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return io_error(s, "open", rel);
+	struct stat st;
+	if (w->watch && fstat(fd, &st) == 0)
+		watched(w, rel, &st);
 	int rc = SRC_OK;
 	for (;;) {
 		buf_grow(out, 65536);
@@ -365,6 +378,9 @@ static int wt_list(struct source *s, const char *rel, struct buf *names, size_t 
 	DIR *d = opendir(wt_path(w, rel));
 	if (!d)
 		return io_error(s, "list", rel);
+	struct stat st;
+	if (w->watch && fstat(dirfd(d), &st) == 0)
+		watched(w, rel, &st);	/* adding or removing an entry changes it */
 	char **v = NULL;
 	size_t n = 0, cap = 0;
 	struct dirent *de;
@@ -411,6 +427,15 @@ static int absolute_target(struct source *s, struct buf *target)
 	memmove(target->data, target->data + skip, target->len - skip + 1);
 	target->len -= skip;
 	return SRC_OK;
+}
+
+void source_watch(struct source *s, void (*fn)(void *ctx, const char *rel, const struct stat *st), void *ctx)
+{
+	if (s->ops != &worktree_ops)
+		return;
+	struct worktree *w = s->impl;
+	w->watch = fn;
+	w->watch_ctx = ctx;
 }
 
 int source_open_worktree(struct source *s, const char *root)

@@ -8,6 +8,7 @@
 #define BULKHEAD_SOURCE_H
 
 #include <stddef.h>
+#include <sys/stat.h>
 
 #include "arena.h"
 #include "buf.h"
@@ -48,6 +49,9 @@ struct source {
 
 /* Opens the work tree rooted at the absolute directory root. */
 int source_open_worktree(struct source *s, const char *root);
+/* Reports the stat data of every path the work tree looks at (NULL for a
+ * missing one), for the build cache. */
+void source_watch(struct source *s, void (*fn)(void *ctx, const char *rel, const struct stat *st), void *ctx);
 void source_free(struct source *s);
 
 /* The git backends (source_git.c, libgit2) read the repository without a
