@@ -76,7 +76,7 @@ int baseline_apply(struct project *p, const char *path, struct findings *fs)
 			continue;
 		}
 		const struct node *sum = node_map_get(e, "summary");
-		diag_warning(e->file, e->off, "baseline entry %s matches no finding any more%s%s", fp->str.s,
+		diag_remark(e->file, e->off, "baseline entry %s matches no finding any more%s%s", fp->str.s,
 			     sum && sum->kind == NODE_STR ? ": " : "", sum && sum->kind == NODE_STR ? sum->str.s : "");
 	}
 	map_free(&index);

@@ -107,7 +107,9 @@ static int run(struct cli *cli, int argc, char **argv, bool is_diff)
 					 : "unexpected argument '%s'", argv[first]);
 		goto out;
 	}
-	struct selection sel = { 0 };
+	/* The selection checks --env and --unit names; drift still reads
+	 * every unit, since any env may be the other side of a pair. */
+	struct selection sel = { o.scope.envs, o.scope.nenvs, o.scope.units, o.scope.nunits };
 	if (compile_run(&c, &sel, &cli->spec) < 0)
 		goto out;
 	if (is_diff) {

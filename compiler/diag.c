@@ -93,6 +93,14 @@ void diag_note(const struct srcfile *file, size_t off, const char *fmt, ...)
 	*tail = n;
 }
 
+void diag_remark(const struct srcfile *file, size_t off, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	push(diag_new(DIAG_NOTE, file, off, fmt, ap));
+	va_end(ap);
+}
+
 size_t diag_error_count(void)
 {
 	return sink.errors;

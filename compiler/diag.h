@@ -30,6 +30,10 @@ void diag_warning(const struct srcfile *file, size_t off, const char *fmt, ...)
 void diag_note(const struct srcfile *file, size_t off, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* A note of its own, not attached to anything. */
+void diag_remark(const struct srcfile *file, size_t off, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 size_t diag_error_count(void);
 /* Sorts, prints at most DIAG_CAP errors (then "too many errors") and
  * clears the sink. */

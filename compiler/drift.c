@@ -70,12 +70,20 @@ static void fingerprint(struct finding *f)
 	buf_free(&b);
 }
 
+/* Sorts, fingerprints, and keeps one finding per fingerprint: two hits
+ * on one leaf (a list is one leaf) are one finding. */
 void findings_finish(struct findings *f)
 {
 	if (f->len)
 		qsort(f->v, f->len, sizeof(*f->v), compare_findings);
-	for (size_t i = 0; i < f->len; i++)
+	size_t kept = 0;
+	for (size_t i = 0; i < f->len; i++) {
 		fingerprint(&f->v[i]);
+		if (kept && !strcmp(f->v[kept - 1].fingerprint, f->v[i].fingerprint))
+			continue;
+		f->v[kept++] = f->v[i];
+	}
+	f->len = kept;
 }
 
 /* ---- versions ---- */
@@ -227,7 +235,7 @@ static const char *shown(struct project *p, const struct value *v, bool secret)
 	if (v->sensitive || (secret && v->kind == VAL_STR))
 		return "(sensitive)";
 	struct buf b = BUF_INIT;
-	value_to_json_compact(v, &b);
+	value_to_json_compact_redacted(v, secret, &b);
 	const char *s = arena_strndup(&p->arena, b.data, b.len);
 	buf_free(&b);
 	return s;
@@ -245,7 +253,8 @@ static struct finding *add(struct pair *pr, enum finding_class cls, const char *
 }
 
 /* Which knobs give the two sides different values: "var.replicas: 2 -> 6". */
-static const char *knob_hint(struct pair *pr, const struct definition *da, const struct definition *db)
+static const char *knob_hint(struct pair *pr, const struct definition *da, const struct definition *db,
+			     bool secret)
 {
 	struct buf hint = BUF_INIT;
 	for (size_t i = 0; i < da->nknobs && i < db->nknobs; i++) {
@@ -257,7 +266,7 @@ static const char *knob_hint(struct pair *pr, const struct definition *da, const
 		expr_print(da->knobs[i].ref, &name);
 		if (!strstr(buf_cstr(&hint), name.data))
 			buf_printf(&hint, "%s%s: %s -> %s", hint.len ? ", " : "", name.data,
-				   shown(pr->p, va, false), shown(pr->p, vb, false));
+				   shown(pr->p, va, secret), shown(pr->p, vb, secret));
 		buf_free(&name);
 	}
 	const char *s = hint.len ? arena_strdup(&pr->p->arena, hint.data) : NULL;
@@ -318,7 +327,7 @@ static void classify_leaf(struct pair *pr, const char *key, const struct value *
 	define_node(pr->p, pr->b, nb, &db);
 	if (same_type(va, vb) && na && nb && !strcmp(da.text, db.text)) {
 		f->cls = F_PARAMETERIZED;
-		f->hint = knob_hint(pr, &da, &db);
+		f->hint = knob_hint(pr, &da, &db, secret);
 	} else if (!same_type(va, vb)) {
 		f->hint = "type changed";
 	}
@@ -456,6 +465,16 @@ static bool only_lists(const struct unit *u, const struct env *e)
 	return false;
 }
 
+/* Where a whole unit is: its inputs, else the top of its unit.yaml. */
+static const struct node *unit_anchor(struct project *p, const struct unit *u)
+{
+	const struct node *inputs = node_map_get(u->config, "inputs");
+	if (inputs)
+		return inputs;
+	struct loaded_file *f = project_load(p, u->file, NULL, 0);
+	return f ? f->root : NULL;
+}
+
 /* A unit on one side only: pending when not yet promoted, drift when a
  * later env has a unit the earlier lacks, allowed when drift.only says
  * the unit lives only there on purpose. */
@@ -466,8 +485,8 @@ static void compare_missing(struct pair *pr)
 	struct finding *f = add(pr, pr->a ? F_PENDING : F_DRIFT, "(unit)");
 	f->value_a = pr->a ? "present" : NULL;
 	f->value_b = pr->b ? "present" : NULL;
-	f->def_a = pr->a ? node_map_get(pr->a->config, "inputs") : NULL;
-	f->def_b = pr->b ? node_map_get(pr->b->config, "inputs") : NULL;
+	f->def_a = pr->a ? unit_anchor(pr->p, pr->a) : NULL;
+	f->def_b = pr->b ? unit_anchor(pr->p, pr->b) : NULL;
 	f->hint = pr->a ? "not yet promoted" : "only in the later environment (skipped promotion)";
 	if (!only_lists(u, absent))
 		f->cls = F_ALLOWED;

@@ -133,7 +133,9 @@ static void cross_account_leaf(struct checker *c, const struct unit *u, const ch
 						   arena_printf(&c->p->arena, "names account %s of '%s'",
 								other->account_id, other->label));
 			if (f) {
-				f->value_b = arena_printf(&c->p->arena, "\"%s\"", s);
+				const char *last = strrchr(key, '.');
+				f->value_b = key_is_secret(last ? last + 1 : key) ? "(sensitive)"
+					   : arena_printf(&c->p->arena, "\"%s\"", s);
 				f->def_b = def;
 			}
 			return;

@@ -393,3 +393,31 @@ void value_to_json_compact(const struct value *v, struct buf *out)
 		to_json(v, out, 0);
 	}
 }
+
+void value_to_json_compact_redacted(const struct value *v, bool secret, struct buf *out)
+{
+	if (v->sensitive || (secret && v->kind == VAL_STR)) {
+		buf_puts(out, "\"(sensitive)\"");
+	} else if (v->kind == VAL_LIST) {
+		buf_putc(out, '[');
+		for (size_t i = 0; i < v->list.len; i++) {
+			if (i)
+				buf_putc(out, ',');
+			value_to_json_compact_redacted(v->list.items[i], secret, out);
+		}
+		buf_putc(out, ']');
+	} else if (v->kind == VAL_MAP) {
+		buf_putc(out, '{');
+		for (size_t i = 0; i < v->map.len; i++) {
+			if (i)
+				buf_putc(out, ',');
+			json_quote(out, v->map.pairs[i].key, v->map.pairs[i].keylen);
+			buf_putc(out, ':');
+			value_to_json_compact_redacted(v->map.pairs[i].value,
+						       secret || key_is_secret(v->map.pairs[i].key), out);
+		}
+		buf_putc(out, '}');
+	} else {
+		to_json(v, out, 0);
+	}
+}

@@ -81,5 +81,9 @@ void value_to_json(const struct value *v, struct buf *out);
 void json_quote(struct buf *out, const char *s, size_t len);
 /* JSON on one line, no spaces: [1,{"a":true}]. */
 void value_to_json_compact(const struct value *v, struct buf *out);
+/* The same for reports: sensitive values, and strings under keys that
+ * look like secrets (or below such a key when secret is set), print as
+ * "(sensitive)". */
+void value_to_json_compact_redacted(const struct value *v, bool secret, struct buf *out);
 
 #endif
