@@ -8,7 +8,8 @@
 
 CC       ?= cc
 PKGS      = yaml-0.1 libgit2 libxxhash libpcre2-8
-DEB_PKGS  = libyaml-dev libgit2-dev libxxhash-dev libpcre2-dev libcriterion-dev pkg-config mandoc
+DEB_PKGS  = libyaml-dev libgit2-dev libxxhash-dev libpcre2-dev libcriterion-dev pkg-config mandoc \
+            git graphviz pre-commit python3
 VERSION  := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
 
 WARN      = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers
@@ -31,7 +32,10 @@ TEMPLATE_FILES := $(shell find templates -type f ! -name '*.sh' 2>/dev/null | LC
 REL_OBJ = $(patsubst %.c,build/rel/%.o,$(LIB_SRC)) build/rel/gen/templates.o
 SAN_OBJ = $(patsubst %.c,build/san/%.o,$(LIB_SRC)) build/san/gen/templates.o
 
-.PHONY: all deps check unit cases bad lint demo bench clean install
+PREFIX  ?= /usr/local
+DESTDIR ?=
+
+.PHONY: all deps check unit cases bad lint integration fuzz fuzz-check demo bench clean install
 
 all: bin/bulkhead
 
@@ -97,9 +101,34 @@ lint:
 	@out=$$(mandoc -T lint -W warning man/*.[0-9] 2>&1); \
 	if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; echo "mandoc -T lint: clean"
 
-check: deps unit cases lint
+# Tests that drive real tools: terraform, git, pre-commit, graphviz.
+# Each prints a visible SKIP line when its tool cannot be had.
+integration: build/san/bulkhead build/san/evalexpr
 	BULKHEAD=$(CURDIR)/build/san/bulkhead sh tests/terraform/run.sh
 	EVALEXPR=$(CURDIR)/build/san/evalexpr sh tests/terraform/console.sh
+	BULKHEAD=$(CURDIR)/build/san/bulkhead sh tests/git/run.sh
+	@if [ -f tests/graph/run.sh ]; then BULKHEAD=$(CURDIR)/build/san/bulkhead sh tests/graph/run.sh; fi
+	@if [ -f tests/man/run.sh ]; then BULKHEAD=$(CURDIR)/build/san/bulkhead sh tests/man/run.sh; fi
+
+# libFuzzer harnesses (clang): `make fuzz FUZZ_SECONDS=600` for a long run.
+FUZZ_SECONDS ?= 120
+fuzz:
+	sh tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+fuzz-check:
+	sh tests/fuzz/run.sh 30
+
+check: deps unit cases lint integration fuzz-check
+
+install: bin/bulkhead
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 755 bin/bulkhead $(DESTDIR)$(PREFIX)/bin/bulkhead
+	install -m 644 man/bulkhead.1 $(DESTDIR)$(PREFIX)/share/man/man1/bulkhead.1
+	install -m 644 man/bulkhead.yaml.5 $(DESTDIR)$(PREFIX)/share/man/man5/bulkhead.yaml.5
+	install -m 644 man/bulkhead-language.7 $(DESTDIR)$(PREFIX)/share/man/man7/bulkhead-language.7
+	install -m 644 completion/bulkhead.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/bulkhead
 
 demo: deps bin/bulkhead
 	sh samples/demo.sh $(CURDIR)/bin/bulkhead
