@@ -71,9 +71,10 @@ struct compilation {
 int compile_run(struct compilation *c, const struct selection *sel, const struct source_spec *spec);
 void compile_free(struct compilation *c);
 
-/* Runs the policy checks; prints their findings and returns -1 when any
- * error-class finding remains (the caller exits 1 and writes nothing). */
-int policy_gate(struct cli *cli, struct compilation *c, const char *title);
+/* Runs the drift chain and the policy checks; prints the error-class
+ * findings and returns -1 when any remain (SPEC 9: the caller exits 1,
+ * and build writes nothing).  Notes are left to drift. */
+int findings_gate(struct compilation *c, const char *title);
 
 int cmd_build(struct cli *cli, int argc, char **argv);
 int cmd_validate(struct cli *cli, int argc, char **argv);

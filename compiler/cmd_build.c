@@ -118,6 +118,22 @@ static const char *plural(size_t n, const char *one, const char *many)
 	return n == 1 ? one : many;
 }
 
+/* build --check --staged (or --rev) compares with the outputs the commit
+ * holds when the output dir is tracked there; else with the work tree. */
+static void track_committed_outputs(struct project *p, const struct source_spec *spec, bool check,
+				    const char *out_dir, struct emit_plan *plan)
+{
+	size_t n = strlen(p->root);
+	if (!check || (!spec->rev && !spec->staged) || strncmp(out_dir, p->root, n) || out_dir[n] != '/')
+		return;
+	const char *rel = out_dir + n + 1;
+	if (source_kind(&p->src, rel) != SRC_DIR)
+		return;
+	plan->tracked = &p->src;
+	plan->tracked_dir = arena_strdup(&p->arena, rel);
+	plan->tracked_arena = &p->arena;
+}
+
 /* The cache file for this build, or NULL when there is no project. */
 static char *build_cache_path(const struct build_opts *o)
 {
@@ -189,14 +205,18 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 		spec.trace = &trace;
 	if (compile_run(&c, &o.sel, &spec) < 0 || check_mocks(&c, o.allow_mocks) < 0)
 		goto out;
-	if (policy_gate(cli, &c, "build") < 0) {
-		status = EXIT_FINDINGS;	/* nothing is written */
+	/* Error-class findings: build writes nothing and exits 1; --check
+	 * still lists what would change. */
+	bool findings = findings_gate(&c, "build") < 0;
+	if (findings && !o.check) {
+		status = EXIT_FINDINGS;
 		goto out;
 	}
 	out_dir = output_dir(&c.project, o.out, &display);
 	if (check_output_dir(&c.project, out_dir, display) < 0 || emit_plan(&c.project, c.units, c.nunits, &plan) < 0)
 		goto out;
 	struct emit_result res;
+	track_committed_outputs(&c.project, &cli->spec, o.check, out_dir, &plan);
 	if (emit_write(&c.project, &plan, &o.sel, out_dir, display, o.check, cli->quiet, &res) < 0)
 		goto out;
 	if (cache_path && !diag_error_count())
@@ -207,7 +227,7 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 		       c.nunits, plural(c.nunits, "unit", "units"), res.written, plural(res.written, "file", "files"),
 		       o.check ? "to write" : "written", res.unchanged, res.removed,
 		       o.check ? "to remove" : "removed");
-	status = o.check && changed ? EXIT_FINDINGS : EXIT_CLEAN;
+	status = (o.check && changed) || findings ? EXIT_FINDINGS : EXIT_CLEAN;
 out:
 	trace_free(&trace);
 	free(cache_path);

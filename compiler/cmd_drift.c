@@ -131,11 +131,12 @@ out:
 	return status;
 }
 
-int policy_gate(struct cli *cli, struct compilation *c, const char *title)
+int findings_gate(struct compilation *c, const char *title)
 {
 	struct findings fs = { 0 };
-	struct report_opts ro = { .format = FMT_TEXT, .quiet = cli->quiet, .title = title };
+	struct report_opts ro = { .format = FMT_TEXT, .quiet = true, .title = title };
 	size_t errors = 0;
+	drift_chain(&c->project, NULL, &fs);
 	policy_check(&c->project, &fs);
 	findings_finish(&fs);
 	for (size_t i = 0; i < fs.len; i++)

@@ -29,7 +29,7 @@ int cmd_validate(struct cli *cli, int argc, char **argv)
 	}
 	if (compile_run(&c, &sel, &cli->spec) < 0)
 		goto out;
-	if (policy_gate(cli, &c, "validate") < 0) {
+	if (findings_gate(&c, "validate") < 0) {
 		status = EXIT_FINDINGS;
 		goto out;
 	}

@@ -185,6 +185,20 @@ static int read_file(const char *path, struct buf *out, int *exists)
 	return 0;
 }
 
+/* An existing output file: from disk, or where the plan says outputs are
+ * tracked (the index or a revision, for build --check --staged). */
+static int read_output(const struct emit_plan *plan, const char *full, const char *rel, struct buf *out,
+		       int *exists)
+{
+	if (!plan->tracked)
+		return read_file(full, out, exists);
+	char *path = arena_printf(plan->tracked_arena, "%s/%s", plan->tracked_dir, rel);
+	buf_reset(out);
+	int rc = source_read(plan->tracked, path, (size_t)1 << 30, out);
+	*exists = rc == SRC_OK;
+	return rc == SRC_OK || rc == SRC_ENOENT ? 0 : (errno = EIO, -1);
+}
+
 static bool manifest_entry_ok(const struct node *e)
 {
 	static const char *const str_keys[] = { "env", "env_name", "unit" };
@@ -222,7 +236,7 @@ static bool manifest_entry_ok(const struct node *e)
 	return true;
 }
 
-static int load_manifest(struct project *p, const char *out_dir, const char *display,
+static int load_manifest(struct project *p, const struct emit_plan *plan, const char *out_dir, const char *display,
 			 const struct selection *sel, struct old_manifest *m)
 {
 	struct buf data = BUF_INIT;
@@ -232,7 +246,7 @@ static int load_manifest(struct project *p, const char *out_dir, const char *dis
 	struct limits lim = limits_default;
 	memset(m, 0, sizeof(*m));
 	map_init(&m->files);
-	if (read_file(path, &data, &exists) < 0) {
+	if (read_output(plan, path, MANIFEST, &data, &exists) < 0) {
 		diag_error(NULL, 0, "cannot read '%s': %s", shown, strerror(errno));
 		goto out;
 	}
@@ -556,7 +570,7 @@ static int diff_outputs(struct project *p, const struct emit_plan *plan, const s
 		map_put(&planned, f->path, strlen(f->path), (void *)f);
 		if (check_no_links(out_dir, display, f->path, &checked) < 0) {
 			rc = -1;
-		} else if (read_file(full, &cur, &exists) < 0) {
+		} else if (read_output(plan, full, f->path, &cur, &exists) < 0) {
 			diag_error(NULL, 0, "cannot read '%s/%s': %s", display, f->path, strerror(errno));
 			rc = -1;
 		} else if (exists && cur.len == f->len && !memcmp(cur.data, f->data, f->len)) {
@@ -583,7 +597,7 @@ static int diff_outputs(struct project *p, const struct emit_plan *plan, const s
 	free_checked(&checked);
 	render_manifest(p, plan, old, &cl->manifest);
 	char *mpath = join(out_dir, MANIFEST);
-	if (read_file(mpath, &cur, &exists) == 0)
+	if (read_output(plan, mpath, MANIFEST, &cur, &exists) == 0)
 		cl->manifest_changed = !exists || cur.len != cl->manifest.len ||
 				       memcmp(cur.data, cl->manifest.data, cur.len);
 	free(mpath);
@@ -683,7 +697,7 @@ int emit_write(struct project *p, const struct emit_plan *plan, const struct sel
 	struct change_list cl = { 0 };
 	int rc = -1;
 	memset(res, 0, sizeof(*res));
-	if (load_manifest(p, out_dir, display, sel, &old) < 0)
+	if (load_manifest(p, plan, out_dir, display, sel, &old) < 0)
 		goto out;
 	if (diff_outputs(p, plan, &old, out_dir, display, &cl) < 0)
 		goto out;

@@ -32,6 +32,11 @@ struct emit_plan {
 	size_t nfiles, cap;
 	struct unit **units;	/* selected units, sorted by (env order, id) */
 	size_t nunits;
+	/* When set, existing outputs are read from this source at tracked_dir
+	 * (build --check --staged: what the commit holds), not from disk. */
+	struct source *tracked;
+	const char *tracked_dir;
+	struct arena *tracked_arena;
 };
 
 struct emit_result {

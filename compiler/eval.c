@@ -153,8 +153,11 @@ static struct value *arith(struct scope *s, const struct site *at, const struct 
 	if (e->op == OP_DIV) {
 		if (as_double(y) == 0)
 			return eval_error(at, e, "division by zero");
-		if (x->kind == VAL_INT && y->kind == VAL_INT && y->i != 0 && x->i % y->i == 0 &&
-		    !(x->i == INT64_MIN && y->i == -1))
+		if (x->kind == VAL_INT && y->kind == VAL_INT && x->i == INT64_MIN && y->i == -1)
+			return eval_error(at, e, "integer overflow in '/'");
+		/* INT64_MIN % -1 would overflow too: the test above comes first. */
+		if (x->kind == VAL_INT && y->kind == VAL_INT && y->i != 0 &&
+		    !(x->i == INT64_MIN && y->i == -1) && x->i % y->i == 0)
 			return value_int(s->arena, x->i / y->i, NULL);
 		return make_number(s, at, e, as_double(x) / as_double(y));
 	}

@@ -373,7 +373,11 @@ static struct expr *parse_primary(struct parser *ps)
 static struct expr *parse_postfix(struct parser *ps)
 {
 	struct expr *e = parse_primary(ps);
+	size_t links = 0;	/* a.b.c[0] deepens the tree one level a link */
 	while (e) {
+		if (links++ + ps->depth > ps->origin->max_depth)
+			return fail(ps, ps->pos, "expression nested deeper than %s levels",
+				    arena_printf(ps->arena, "%zu", ps->origin->max_depth));
 		if (accept(ps, ".")) {
 			skip_space(ps);
 			if (!ident_start(peek(ps)))

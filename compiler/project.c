@@ -646,6 +646,11 @@ static int walk_dir(struct walk *w, const char *dir, size_t depth)
 			rc = -1;
 			goto out;
 		}
+		if (kind == SRC_OTHER && w->p->src.ops != w->p->work.ops) {
+			/* A gitlink: the submodule's files are not in this tree. */
+			diag_remark(NULL, 0, "skipping submodule '%s'", child.data);
+			continue;
+		}
 		if (kind == SRC_DIR && !skip_dir(w->p, child.data, name)) {
 			if ((rc = walk_dir(w, child.data, depth + 1)) < 0)
 				goto out;
