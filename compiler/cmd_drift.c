@@ -47,11 +47,24 @@ static const struct option drift_longopts[] = {
 	{ 0 },
 };
 
+/* An env label, or the name of an env with one region. */
 static struct env *env_arg(struct project *p, const char *label)
 {
-	struct env *e = project_find_env(p, label);
-	if (!e)
+	struct env *e = project_find_env(p, label), *by_name = NULL;
+	struct buf labels = BUF_INIT;
+	size_t matches = 0;
+	for (size_t i = 0; !e && i < p->nenvs; i++)
+		if (!strcmp(p->envs[i]->name, label)) {
+			buf_printf(&labels, "%s%s", matches++ ? ", " : "", p->envs[i]->label);
+			by_name = p->envs[i];
+		}
+	if (!e && matches == 1)
+		e = by_name;
+	else if (!e && matches > 1)
+		diag_error(NULL, 0, "environment '%s' has several regions; name one: %s", label, labels.data);
+	else if (!e)
 		diag_error(NULL, 0, "unknown environment '%s'", label);
+	buf_free(&labels);
 	return e;
 }
 
