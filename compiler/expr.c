@@ -91,9 +91,17 @@ static void skip_space(struct parser *ps)
 	}
 }
 
-/* True when a newline comes before the next token. */
+/* True when a newline separates the previous token from the next: the
+ * parser may already have skipped it, so look both ways. */
 static bool newline_ahead(const struct parser *ps)
 {
+	for (size_t i = ps->pos; i > 0; i--) {
+		char c = ps->text[i - 1];
+		if (c == '\n')
+			return true;
+		if (c != ' ' && c != '\t' && c != '\r')
+			break;
+	}
 	for (size_t i = ps->pos; i < ps->len; i++) {
 		char c = ps->text[i];
 		if (c == '\n')

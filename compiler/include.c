@@ -214,7 +214,7 @@ struct node *merge_nodes(struct arena *a, const struct node *base, const struct 
 	struct merger m = { a, overrides };
 	if (!over)
 		return base ? apply_tags(a, base) : NULL;
-	if (!base || base->kind != NODE_MAP || over->kind != NODE_MAP)
+	if (!base || base->kind != NODE_MAP || over->kind != NODE_MAP || over->tag != TAG_NONE)
 		return merge_value(&m, base, over, mode == MERGE_DEEP);
 	/* Shallow: top-level keys merge as whole values. */
 	return merge_maps(&m, base, over, mode != MERGE_SHALLOW);

@@ -184,6 +184,12 @@ static bool numbers_equal(const struct value *a, const struct value *b)
 {
 	if (a->kind == VAL_INT && b->kind == VAL_INT)
 		return a->i == b->i;
+	if (a->kind != b->kind) {
+		/* Exactly: 2^53 + 1 and 2^53.0 print differently in tfvars. */
+		const struct value *i = a->kind == VAL_INT ? a : b, *f = a->kind == VAL_INT ? b : a;
+		return f->f == floor(f->f) && f->f >= -9223372036854775808.0 && f->f < 9223372036854775808.0 &&
+		       (int64_t)f->f == i->i;
+	}
 	double x = a->kind == VAL_INT ? (double)a->i : a->f;
 	double y = b->kind == VAL_INT ? (double)b->i : b->f;
 	return x == y;
