@@ -487,7 +487,7 @@ static void compare_missing(struct pair *pr)
 	f->value_b = pr->b ? "present" : NULL;
 	f->def_a = pr->a ? unit_anchor(pr->p, pr->a) : NULL;
 	f->def_b = pr->b ? unit_anchor(pr->p, pr->b) : NULL;
-	f->hint = pr->a ? "not yet promoted" : "only in the later environment (skipped promotion)";
+	f->hint = pr->a ? "not yet promoted" : "only in the later environment: a skipped promotion";
 	if (!only_lists(u, absent))
 		f->cls = F_ALLOWED;
 }

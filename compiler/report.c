@@ -92,8 +92,10 @@ static void clipped(struct buf *out, const char *v)
 static void message(const struct finding *f, struct buf *out)
 {
 	buf_printf(out, "[%s] %s %s: ", finding_class_name(f), f->unit, f->key);
-	clipped(out, or_absent(f->value_a));
-	buf_printf(out, " in %s, ", f->env_a);
+	if (f->cls != F_POLICY || strcmp(f->env_a, f->env_b)) {
+		clipped(out, or_absent(f->value_a));
+		buf_printf(out, " in %s, ", f->env_a);
+	}
 	clipped(out, or_absent(f->value_b));
 	buf_printf(out, " in %s", f->env_b);
 	if (f->hint) {
