@@ -1,0 +1,172 @@
+/* test_cache.c - the build cache: what it records, when it is trusted. */
+#include "helpers.h"
+
+#include <time.h>
+#include <unistd.h>
+
+#include "cache.h"
+
+static char cache_dir[64];
+
+static void cache_setup(void)
+{
+	strcpy(cache_dir, "/tmp/bh-cache-XXXXXX");
+	cr_assert_not_null(mkdtemp(cache_dir));
+}
+
+static void cache_teardown(void)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", cache_dir);
+	cr_assert_eq(system(cmd), 0);
+	diag_clear();
+}
+
+static void cache_write(const char *rel, const char *text)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/%s", cache_dir, rel);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f, "cannot write %s", path);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Records a file and a missing path the way the work tree would. */
+static void cache_trace(struct trace *t, const char *rel)
+{
+	char path[256];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/%s", cache_dir, rel);
+	trace_record(t, rel, stat(path, &st) == 0 ? &st : NULL);
+}
+
+/* A trace that began a second ago, so nothing written before is racy. */
+static void cache_trace_init(struct trace *t)
+{
+	trace_init(t);
+	t->started_ns += 1000000000;
+}
+
+static char *cache_store_simple(struct trace *t, struct emit_plan *plan)
+{
+	struct project p;
+	struct selection sel = { 0 };
+	memset(&p, 0, sizeof(p));
+	char *path = cache_file(cache_dir, NULL, &sel, false);
+	cache_store(path, t, &p, cache_dir, plan);
+	return path;
+}
+
+TestSuite(cache, .init = cache_setup, .fini = cache_teardown);
+
+Test(cache, key_depends_on_selection_output_and_options)
+{
+	struct selection none = { 0 }, dev = { 0 };
+	const char *envs[] = { "dev" };
+	dev.envs = envs;
+	dev.nenvs = 1;
+	char *a = cache_file("/r", NULL, &none, false), *b = cache_file("/r", NULL, &dev, false);
+	char *c = cache_file("/r", "/elsewhere", &none, false), *d = cache_file("/r", NULL, &none, true);
+	char *e = cache_file("/r", NULL, &none, false);
+	cr_expect_str_neq(a, b);
+	cr_expect_str_neq(a, c);
+	cr_expect_str_neq(a, d);
+	cr_expect_str_eq(a, e, "the same build must find the same cache");
+	cr_expect_eq(strncmp(a, "/r/.bulkhead/cache/build-", 25), 0, "got %s", a);
+	free(a), free(b), free(c), free(d), free(e);
+}
+
+Test(cache, unchanged_inputs_are_fresh_and_a_change_is_not)
+{
+	struct trace t;
+	struct emit_plan plan = { 0 };
+	struct cache_summary sum;
+	cache_write("unit.yaml", "inputs: {a: 1}\n");
+	cache_trace_init(&t);
+	cache_trace(&t, "unit.yaml");
+	cache_trace(&t, "vars.yaml");	/* missing: adding it must invalidate */
+	plan.nunits = 1;
+	char *path = cache_store_simple(&t, &plan);
+	cr_expect_eq(cache_fresh(path, cache_dir, &sum), 1);
+	cr_expect_eq(sum.units, 1);
+	cache_write("vars.yaml", "a: 2\n");
+	cr_expect_eq(cache_fresh(path, cache_dir, &sum), 0, "a file that appeared must invalidate");
+	trace_free(&t);
+	free(path);
+}
+
+Test(cache, an_edited_file_is_not_fresh)
+{
+	struct trace t;
+	struct emit_plan plan = { 0 };
+	struct cache_summary sum;
+	cache_write("unit.yaml", "inputs: {a: 1}\n");
+	cache_trace_init(&t);
+	cache_trace(&t, "unit.yaml");
+	plan.nunits = 1;
+	char *path = cache_store_simple(&t, &plan);
+	cache_write("unit.yaml", "inputs: {a: 22}\n");
+	cr_expect_eq(cache_fresh(path, cache_dir, &sum), 0);
+	trace_free(&t);
+	free(path);
+}
+
+Test(cache, an_input_changed_during_the_build_is_racy)
+{
+	struct trace t;
+	struct emit_plan plan = { 0 };
+	struct cache_summary sum;
+	cache_write("unit.yaml", "inputs: {a: 1}\n");
+	trace_init(&t);
+	t.started_ns -= 60LL * 1000000000;	/* the build began before the write */
+	cache_trace(&t, "unit.yaml");
+	plan.nunits = 1;
+	char *path = cache_store_simple(&t, &plan);
+	cr_expect_eq(cache_fresh(path, cache_dir, &sum), 0, "racy entries must not be trusted");
+	trace_free(&t);
+	free(path);
+}
+
+Test(cache, a_corrupt_cache_is_ignored)
+{
+	struct trace t;
+	struct emit_plan plan = { 0 };
+	struct cache_summary sum;
+	cache_write("unit.yaml", "inputs: {a: 1}\n");
+	cache_trace_init(&t);
+	cache_trace(&t, "unit.yaml");
+	plan.nunits = 1;
+	char *path = cache_store_simple(&t, &plan);
+	FILE *f = fopen(path, "r+");
+	cr_assert_not_null(f);
+	fseek(f, 20, SEEK_SET);
+	fputc('#', f);	/* one flipped byte breaks the checksum */
+	fclose(f);
+	cr_expect_eq(cache_fresh(path, cache_dir, &sum), 0);
+	cr_expect_eq(cache_fresh("/nonexistent/cache", cache_dir, &sum), 0);
+	trace_free(&t);
+	free(path);
+}
+
+Test(cache, a_missing_output_is_not_fresh)
+{
+	struct trace t;
+	struct emit_plan plan = { 0 };
+	struct out_file file = { .path = "out.json" };
+	struct cache_summary sum;
+	cache_write("out.json", "{}\n");
+	cache_write("manifest.json", "{}\n");
+	cache_trace_init(&t);
+	plan.files = &file;
+	plan.nfiles = 1;
+	plan.nunits = 1;
+	char *path = cache_store_simple(&t, &plan);
+	cr_expect_eq(cache_fresh(path, cache_dir, &sum), 1);
+	char out[256];
+	snprintf(out, sizeof(out), "%s/out.json", cache_dir);
+	unlink(out);
+	cr_expect_eq(cache_fresh(path, cache_dir, &sum), 0, "a deleted output must be rebuilt");
+	trace_free(&t);
+	free(path);
+}
