@@ -133,7 +133,11 @@ install: bin/bulkhead
 demo: deps bin/bulkhead
 	sh samples/demo.sh $(CURDIR)/bin/bulkhead
 
-bench: deps bin/bulkhead
+build/rel/bench-gen: bench/gen.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -std=c11 $(WARN) $< -o $@
+
+bench: deps bin/bulkhead build/rel/bench-gen
 	sh bench/run.sh $(CURDIR)/bin/bulkhead
 
 clean:

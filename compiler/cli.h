@@ -70,6 +70,9 @@ struct compilation {
  * merge, eval and the DAG for the selected units.  Returns -1 on errors. */
 int compile_run(struct compilation *c, const struct selection *sel, const struct source_spec *spec);
 void compile_free(struct compilation *c);
+/* --env prod on a multi-region env must name the region: reports and
+ * returns -1 when env matches several labels. */
+int require_single_env(const struct project *p, const char *env);
 
 /* Runs the drift chain and the policy checks; prints the error-class
  * findings and returns -1 when any remain (SPEC 9: the caller exits 1,

@@ -22,10 +22,23 @@ static int graph_option(void *ctx, int opt, const char *arg)
 	return 0;
 }
 
+/* A DOT string: quotes and backslashes escaped, so a name from the repo
+ * cannot end the string and inject attributes. */
+static void dot_text(struct buf *out, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			buf_putc(out, '\\');
+		buf_putc(out, *s == '\n' ? ' ' : *s);
+	}
+}
+
 static void dot_id(struct buf *out, const char *env, const char *id)
 {
 	buf_putc(out, '"');
-	buf_printf(out, "%s:%s", env, id);
+	dot_text(out, env);
+	buf_putc(out, ':');
+	dot_text(out, id);
 	buf_putc(out, '"');
 }
 
@@ -39,11 +52,17 @@ static void graph_dot(const struct compilation *c, struct buf *out)
 			if (cluster)
 				buf_puts(out, "  }\n");
 			cluster = u->env->label;
-			buf_printf(out, "  subgraph \"cluster_%s\" {\n    label=\"%s\";\n", cluster, cluster);
+			buf_puts(out, "  subgraph \"cluster_");
+			dot_text(out, cluster);
+			buf_puts(out, "\" {\n    label=\"");
+			dot_text(out, cluster);
+			buf_puts(out, "\";\n");
 		}
 		buf_puts(out, "    ");
 		dot_id(out, u->env->label, u->id);
-		buf_printf(out, " [label=\"%s\"];\n", u->id);
+		buf_puts(out, " [label=\"");
+		dot_text(out, u->id);
+		buf_puts(out, "\"];\n");
 	}
 	if (cluster)
 		buf_puts(out, "  }\n");
@@ -54,7 +73,9 @@ static void graph_dot(const struct compilation *c, struct buf *out)
 			dot_id(out, u->env->label, u->id);
 			buf_puts(out, " -> ");
 			dot_id(out, u->deps[k].target_env, u->deps[k].target_id);
-			buf_printf(out, " [label=\"%s\"];\n", u->deps[k].name);
+			buf_puts(out, " [label=\"");
+			dot_text(out, u->deps[k].name);
+			buf_puts(out, "\"];\n");
 		}
 	}
 	buf_puts(out, "}\n");
@@ -168,7 +189,8 @@ int cmd_order(struct cli *cli, int argc, char **argv)
 	}
 	sel.envs = &o.env;
 	sel.nenvs = 1;
-	if (compile_run(&c, &sel, &cli->spec) < 0 || dag_build(&c.project, c.units, c.nunits) < 0)
+	if (compile_run(&c, &sel, &cli->spec) < 0 || require_single_env(&c.project, o.env) < 0 ||
+	    dag_build(&c.project, c.units, c.nunits) < 0)
 		goto out;
 	int max = -1;
 	for (size_t i = 0; i < c.nunits; i++)

@@ -52,21 +52,6 @@ static int show_option(void *ctx, int opt, const char *arg)
 	return 0;
 }
 
-/* --env prod on a multi-region env must name the region. */
-static int check_env_label(const struct project *p, const char *env)
-{
-	size_t matches = 0;
-	struct buf labels = BUF_INIT;
-	for (size_t i = 0; i < p->nenvs; i++)
-		if (!strcmp(p->envs[i]->name, env) || !strcmp(p->envs[i]->label, env)) {
-			buf_printf(&labels, "%s%s", matches++ ? ", " : "", p->envs[i]->label);
-		}
-	if (matches > 1)
-		diag_error(NULL, 0, "environment '%s' has several regions; name one: %s", env, labels.data);
-	buf_free(&labels);
-	return matches > 1 ? -1 : 0;
-}
-
 int cmd_show(struct cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -90,7 +75,7 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 	}
 	sel.envs = &o.env;
 	sel.nenvs = 1;
-	if (compile_run(&c, &sel, &cli->spec) < 0 || check_env_label(&c.project, o.env) < 0)
+	if (compile_run(&c, &sel, &cli->spec) < 0 || require_single_env(&c.project, o.env) < 0)
 		goto out;
 	const struct unit *u = NULL;
 	for (size_t i = 0; i < c.nunits && !u; i++)

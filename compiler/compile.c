@@ -124,3 +124,16 @@ void compile_free(struct compilation *c)
 		project_close(&c->project);
 	c->opened = false;
 }
+
+int require_single_env(const struct project *p, const char *env)
+{
+	size_t matches = 0;
+	struct buf labels = BUF_INIT;
+	for (size_t i = 0; i < p->nenvs; i++)
+		if (!strcmp(p->envs[i]->name, env) || !strcmp(p->envs[i]->label, env))
+			buf_printf(&labels, "%s%s", matches++ ? ", " : "", p->envs[i]->label);
+	if (matches > 1)
+		diag_error(NULL, 0, "environment '%s' has several regions; name one: %s", env, labels.data);
+	buf_free(&labels);
+	return matches > 1 ? -1 : 0;
+}

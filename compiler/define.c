@@ -16,6 +16,7 @@ struct definer {
 };
 
 static void define_into(struct definer *d, const struct node *n);
+static void define_fresh(struct project *p, struct unit *u, const struct node *n, struct definition *out);
 
 static const char *const knob_roots[] = { "var", "env", "envs", "unit", "dependency", "project", NULL };
 static const char *const knob_calls[] = { "secret", "env_secret", "get_env", NULL };
@@ -191,7 +192,26 @@ static void define_into(struct definer *d, const struct node *n)
 	value_to_json_compact(v, &d->text);
 }
 
+/* A definition that expanded no local and no include is the same in
+ * every unit: keep it, since shared includes are defined again and again. */
 void define_node(struct project *p, struct unit *u, const struct node *n, struct definition *out)
+{
+	struct definition *cached = n ? map_get(&p->definitions, (const char *)&n, sizeof(n)) : NULL;
+	if (cached) {
+		*out = *cached;
+		return;
+	}
+	define_fresh(p, u, n, out);
+	if (n && out->unit_independent) {
+		struct definition *keep = ARENA_NEW(&p->arena, struct definition);
+		const struct node **key = ARENA_NEW(&p->arena, const struct node *);
+		*keep = *out;
+		*key = n;
+		map_put(&p->definitions, (const char *)key, sizeof(*key), keep);
+	}
+}
+
+static void define_fresh(struct project *p, struct unit *u, const struct node *n, struct definition *out)
 {
 	struct definer d = { .p = p, .u = u };
 	buf_init(&d.text);
@@ -205,6 +225,7 @@ void define_node(struct project *p, struct unit *u, const struct node *n, struct
 		memcpy(out->knobs, d.knobs, d.nknobs * sizeof(*d.knobs));
 	out->nknobs = d.nknobs;
 	out->literal = n && d.nknobs == 0;
+	out->unit_independent = d.nseen == 0;
 	free(d.knobs);
 	buf_free(&d.text);
 }

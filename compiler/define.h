@@ -22,6 +22,7 @@ struct definition {
 	struct knob *knobs;
 	size_t nknobs;
 	bool literal;		/* no knob anywhere in the chain */
+	bool unit_independent;	/* read no local or include: cacheable */
 };
 
 /* The definition of the value defined at node n in unit u. */

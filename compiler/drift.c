@@ -295,10 +295,19 @@ static bool same_type(const struct value *a, const struct value *b)
 }
 
 /* Two values that differ at a leaf. */
+static bool keep_equal(const struct pair *pr)
+{
+	return pr->scope && pr->scope->all;
+}
+
 static void classify_leaf(struct pair *pr, const char *key, const struct value *va, const struct value *vb,
 			  const struct node *na, const struct node *nb, bool secret)
 {
-	struct finding *f = add(pr, F_DRIFT, key);
+	/* Equal values are never a finding; only diff --all lists them, so
+	 * skip the work of recording them otherwise (most leaves are equal). */
+	if (va && vb && !keep_equal(pr) && value_equal(va, vb))
+		return;
+	struct finding *f = add(pr, F_DRIFT, arena_strdup(&pr->p->arena, key));
 	f->value_a = shown(pr->p, va, secret);
 	f->value_b = shown(pr->p, vb, secret);
 	f->def_a = na;
@@ -376,8 +385,7 @@ static void compare_values(struct pair *pr, struct buf *path, const struct value
 		}
 		return;
 	}
-	const char *key = arena_strdup(&pr->p->arena, path->data);
-	classify_leaf(pr, key, va, vb, va ? (enc_a ? enc_a : va->origin) : NULL,
+	classify_leaf(pr, path->data, va, vb, va ? (enc_a ? enc_a : va->origin) : NULL,
 		      vb ? (enc_b ? enc_b : vb->origin) : NULL, secret);
 }
 
@@ -401,6 +409,8 @@ static void compare_source(struct pair *pr)
 {
 	const char *sa = pr->a->source ? pr->a->source : "", *sb = pr->b->source ? pr->b->source : "";
 	const struct node *na = node_map_get(pr->a->config, "source"), *nb = node_map_get(pr->b->config, "source");
+	if (!strcmp(sa, sb) && !keep_equal(pr))
+		return;
 	struct finding *f = add(pr, F_EQUAL, "source");
 	f->value_a = shown(pr->p, value_cstr(&pr->p->arena, sa), false);
 	f->value_b = shown(pr->p, value_cstr(&pr->p->arena, sb), false);
@@ -440,6 +450,8 @@ static void compare_dependencies(struct pair *pr)
 				continue;	/* compared from the earlier side */
 			const char *key = arena_printf(&pr->p->arena, "dependencies.%s", d->name);
 			bool same = o && !strcmp(o->target_id, d->target_id);
+			if (same && !keep_equal(pr))
+				continue;
 			const char *ta = side ? NULL : d->target_id, *tb = side ? d->target_id : o ? o->target_id : NULL;
 			struct finding *f = add(pr, same ? F_EQUAL : F_DRIFT, key);
 			f->value_a = ta ? shown(pr->p, value_cstr(&pr->p->arena, ta), false) : NULL;

@@ -766,12 +766,14 @@ static struct value *eval_call(struct scope *s, const struct site *at, const str
 	for (size_t i = 0; i < n; i++) {
 		if (!(args[i] = eval_expr(s, at, e->call.args[i])))
 			return NULL;
-		sensitive |= args[i]->sensitive;
+		/* jsonencode({dsn = <sensitive>}) is as secret as its part. */
+		sensitive |= value_has_sensitive(args[i]);
 	}
 	struct call_ctx c = {
 		.arena = s->arena, .name = b->name, .file = site_file(at), .off = site_off(at, e),
 		.limits = s->lim, .project = s->p, .unit = s->u,
 		.include_dir = at->node && at->node->file ? path_dirname(s->arena, at->node->file->path) : NULL,
+		.args = args, .nargs = n,
 	};
 	struct value *r = b->fn(&c, args, n);
 	return r ? mark_sensitive(s->arena, r, sensitive) : NULL;
@@ -1109,7 +1111,7 @@ static void redacted(const struct value *v, struct buf *out, int depth, bool sec
 			buf_puts(out, ": ");
 		}
 		redacted(is_map ? v->map.pairs[i].value : v->list.items[i], out, depth + 1,
-			 is_map ? key_is_secret(v->map.pairs[i].key) : secret_key);
+			 secret_key || (is_map && key_is_secret(v->map.pairs[i].key)));
 		if (i + 1 < n)
 			buf_putc(out, ',');
 	}

@@ -433,6 +433,27 @@ static bool load_output(struct project *p, const struct node *n)
 	return ok;
 }
 
+/* Project-level globs name the unit: UNIT-GLOB:KEY-GLOB (colons = 1), and
+ * policy.allow also the rule: UNIT-GLOB:KEY-GLOB:RULE (colons = 2).  An
+ * entry without them would silently match nothing. */
+static bool globs_have_parts(const struct node *list, int colons)
+{
+	bool ok = true;
+	for (size_t i = 0; i < list->seq.len; i++) {
+		const struct node *g = list->seq.items[i];
+		int n = 0;
+		for (const char *c = g->str.s; *c; c++)
+			n += *c == ':';
+		if (n < colons) {
+			diag_error(g->file, g->off, "'%s' must be %s", g->str.s,
+				   colons == 1 ? "UNIT-GLOB:KEY-GLOB, e.g. \"*:inputs.instance_type\""
+					       : "UNIT-GLOB:KEY-GLOB:RULE, e.g. \"app/*:inputs.*:cross-account\"");
+			ok = false;
+		}
+	}
+	return ok;
+}
+
 static bool load_drift(struct project *p, const struct node *n)
 {
 	if (!schema_expect(n, NODE_MAP, "drift"))
@@ -440,10 +461,10 @@ static bool load_drift(struct project *p, const struct node *n)
 	bool ok = schema_check_keys(n, drift_keys, "drift") == 0;
 	const struct node *allow = node_map_get(n, "allow");
 	const struct node *promoted = node_map_get(n, "promoted");
-	if (allow && (ok &= schema_expect_string_list(allow, "drift.allow")))
+	if (allow && (ok &= schema_expect_string_list(allow, "drift.allow")) && (ok &= globs_have_parts(allow, 1)))
 		p->drift_allow = allow;
 	if (promoted)
-		ok &= schema_expect_string_list(promoted, "drift.promoted");
+		ok &= schema_expect_string_list(promoted, "drift.promoted") && globs_have_parts(promoted, 1);
 	return ok;
 }
 
@@ -460,7 +481,7 @@ static bool load_policy(struct project *p, const struct node *n)
 	if (cidr)
 		ok &= schema_expect_string_list(cidr, "policy.cidr_keys");
 	if (allow)
-		ok &= schema_expect_string_list(allow, "policy.allow");
+		ok &= schema_expect_string_list(allow, "policy.allow") && globs_have_parts(allow, 2);
 	return ok;
 }
 
@@ -795,6 +816,7 @@ int project_open(struct project *p, const char *root, const struct source_spec *
 	map_init(&p->templates);
 	map_init(&p->vars_values);
 	map_init(&p->include_cache);
+	map_init(&p->definitions);
 	p->root = xstrdup(root);
 	p->limits = limits_default;
 	p->output_dir = "out";
@@ -828,6 +850,7 @@ void project_close(struct project *p)
 	map_free(&p->templates);
 	map_free(&p->vars_values);
 	include_cache_free(p);
+	map_free(&p->definitions);
 	for (size_t i = 0; i < p->nunits; i++) {
 		map_free(&p->units[i]->exposed);
 		map_free(&p->units[i]->overrides);

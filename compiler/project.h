@@ -116,6 +116,7 @@ struct project {
 	struct map vars_values;	/* merged vars node address -> its value */
 	struct map templates;	/* string node address -> parsed template */
 	struct map include_cache;	/* include chain -> merged base */
+	struct map definitions;	/* node address -> struct definition, for drift */
 	struct value *envs_value;	/* envs.* as seen by expressions */
 	struct unit **units;	/* all units, env order then id */
 	size_t nunits;

@@ -159,6 +159,21 @@ struct value *value_map_get(const struct value *map, const char *key)
 	return NULL;
 }
 
+bool value_has_sensitive(const struct value *v)
+{
+	if (v->sensitive)
+		return true;
+	if (v->kind == VAL_LIST)
+		for (size_t i = 0; i < v->list.len; i++)
+			if (value_has_sensitive(v->list.items[i]))
+				return true;
+	if (v->kind == VAL_MAP)
+		for (size_t i = 0; i < v->map.len; i++)
+			if (value_has_sensitive(v->map.pairs[i].value))
+				return true;
+	return false;
+}
+
 /* One pass over the key: only a 'p', 's' or 't' can start a match. */
 bool key_is_secret(const char *key)
 {

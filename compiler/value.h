@@ -65,6 +65,8 @@ struct value *value_map_room(struct arena *a, size_t cap);
 void value_map_add(struct value *map, const char *key, struct value *v);
 struct value *value_cstr(struct arena *a, const char *s);
 
+/* True when v or anything inside it is sensitive. */
+bool value_has_sensitive(const struct value *v);
 /* Keys that hold secrets by name: *password*, *secret*, *token*,
  * *private_key* (case-insensitive). */
 bool key_is_secret(const char *key);

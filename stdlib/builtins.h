@@ -28,6 +28,9 @@ struct call_ctx {
 	struct project *project;
 	const struct unit *unit;
 	const char *include_dir;	/* dir of the file the call is written in */
+	/* The arguments: call_error hides the text of sensitive ones. */
+	struct value **args;
+	size_t nargs;
 };
 
 typedef struct value *(*builtin_fn)(struct call_ctx *c, struct value **args, size_t nargs);

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE 1	/* memmem */
 /* registry.c - lookup over the function groups, and shared helpers. */
 #include "builtins.h"
 
@@ -33,14 +34,42 @@ const char *const *builtin_names(void)
 	return names;
 }
 
+/* Replaces every occurrence of a sensitive argument's text (or a prefix
+ * of it, as messages quote long values cut short) with (sensitive). */
+static void redact(const struct call_ctx *c, struct buf *msg)
+{
+	for (size_t i = 0; i < c->nargs; i++) {
+		const struct value *v = c->args[i];
+		if (!v->sensitive || v->kind != VAL_STR || v->str.len < 4)
+			continue;
+		size_t want = v->str.len < 24 ? v->str.len : 24;
+		char *hit;
+		while ((hit = memmem(msg->data, msg->len, v->str.s, want))) {
+			size_t n = want;
+			while (hit + n < msg->data + msg->len && n < v->str.len && hit[n] == v->str.s[n])
+				n++;
+			struct buf out = BUF_INIT;
+			buf_add(&out, msg->data, (size_t)(hit - msg->data));
+			buf_puts(&out, "(sensitive)");
+			buf_add(&out, hit + n, msg->len - (size_t)(hit - msg->data) - n);
+			buf_free(msg);
+			*msg = out;
+		}
+	}
+}
+
 struct value *call_error(struct call_ctx *c, const char *fmt, ...)
 {
-	char msg[512];
+	char text[512];
+	struct buf msg = BUF_INIT;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	diag_error(c->file, c->off, "%s: %s", c->name, msg);
+	buf_puts(&msg, text);
+	redact(c, &msg);
+	diag_error(c->file, c->off, "%s: %s", c->name, msg.data);
+	buf_free(&msg);
 	return NULL;
 }
 

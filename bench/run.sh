@@ -1,0 +1,410 @@
+#!/bin/sh
+# bench/run.sh BIN - bulkhead benchmark (issue 8); `make bench` runs it.
+#
+# Generates (or reuses, under build/bench/) two repos with bench-gen, N=1,000
+# and N=10,000 units per env x 3 envs, times bulkhead on each and prints one
+# table: cold build, no-op rebuild, one-unit-changed rebuild, drift, diff,
+# validate, peak RSS and the parse-only baseline (Python's yaml.CSafeLoader
+# loading every *.yaml file of the same repo), with the 10k/1k ratio and the
+# issue's targets for 10k.
+#
+# Every timed row is the median of BENCH_RUNS (3) runs of the whole process,
+# wall clock (date +%s.%N around /usr/bin/time, which gives the peak RSS).
+# The CSafeLoader row runs once when its first run takes more than 5 s.
+# Commands that do not exist yet (`bulkhead help CMD` fails) print
+# "n/a (not implemented)".
+#
+# Knobs (environment): BENCH_SMALL=1000 BENCH_BIG=10000 BENCH_ENVS=3
+# BENCH_SEED=1 BENCH_RUNS=3 BENCH_DIR=build/bench CC=cc.
+#
+# A cold build removes the repo's out/ and .bulkhead/ (the place for any
+# cache bulkhead keeps) first; the files stay in the OS page cache.
+set -u
+
+BIN=${1:?usage: sh bench/run.sh BIN}
+case $BIN in /*) ;; *) BIN=$(pwd)/$BIN ;; esac
+[ -x "$BIN" ] || { echo "bench: $BIN is not executable" >&2; exit 2; }
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+TOP=$(dirname "$HERE")
+GEN=$TOP/build/rel/bench-gen
+CACHE=${BENCH_DIR:-$TOP/build/bench}
+SEED=${BENCH_SEED:-1}
+ENVS=${BENCH_ENVS:-3}
+SMALL=${BENCH_SMALL:-1000}
+BIG=${BENCH_BIG:-10000}
+RUNS=${BENCH_RUNS:-3}
+PY=/usr/bin/python3
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/bulkhead-bench.XXXXXX") || exit 2
+EDITED=""            # unit.yaml currently edited, restored on exit
+# shellcheck disable=SC2317 # called by the EXIT trap
+cleanup() {
+	[ -n "$EDITED" ] && [ -f "$EDITED" ] && restore_unit "$EDITED"
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say() { echo "bench: $*" >&2; }
+
+# ---- prerequisites -------------------------------------------------------
+
+apt_install() { # PACKAGE: install it when root, quietly
+	[ "$(id -u)" = 0 ] || return 1
+	command -v apt-get >/dev/null 2>&1 || return 1
+	say "installing $1"
+	if [ ! -f "$TMP/apt-updated" ]; then
+		apt-get update -qq >/dev/null 2>&1
+		: >"$TMP/apt-updated"
+	fi
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null 2>&1
+}
+
+TIME=/usr/bin/time
+[ -x "$TIME" ] || apt_install time
+if ! [ -x "$TIME" ] || ! "$TIME" -f %M -o "$TMP/probe" true 2>/dev/null; then
+	say "GNU time (/usr/bin/time) unavailable: peak RSS not measured"
+	TIME=""
+fi
+
+HAVE_NS=1
+case $(date +%N) in *N*|'') HAVE_NS=0 ;; esac
+if [ "$HAVE_NS" = 0 ] && [ -z "$TIME" ]; then
+	say "need GNU date (+%N) or GNU time for timing"; exit 2
+fi
+
+PY_OK=0
+if [ -x "$PY" ] && "$PY" -c 'import yaml; yaml.CSafeLoader' 2>/dev/null; then
+	PY_OK=1
+elif [ -x "$PY" ] && apt_install python3-yaml && "$PY" -c 'import yaml; yaml.CSafeLoader' 2>/dev/null; then
+	PY_OK=1
+else
+	say "$PY with yaml.CSafeLoader unavailable (Debian python3-yaml): baseline not measured"
+fi
+
+if [ ! -x "$GEN" ] || [ -n "$(find "$HERE/gen.c" -newer "$GEN")" ]; then
+	mkdir -p "$(dirname "$GEN")"
+	say "building $GEN"
+	${CC:-cc} -O2 -std=c11 "$HERE/gen.c" -o "$GEN" || exit 2
+fi
+
+cat >"$TMP/parse.py" <<'EOF'
+# Parse-only baseline: load every *.yaml file under ROOT with CSafeLoader
+# (no merge, no evaluation, no output). Skips the build output dir.
+import os, sys, yaml
+root = sys.argv[1]
+n = 0
+for d, dirs, files in os.walk(root):
+    if d == root:
+        dirs[:] = [x for x in dirs if x != "out" and not x.startswith(".")]
+    for f in files:
+        if f.endswith(".yaml"):
+            with open(os.path.join(d, f), "rb") as fh:
+                yaml.load(fh, Loader=yaml.CSafeLoader)
+            n += 1
+print(n)
+EOF
+
+# ---- helpers ---------------------------------------------------------------
+
+implemented() { "$BIN" help "$1" >/dev/null 2>&1; }
+
+env_names() { # the first and the last env bench-gen writes for ENVS
+	case $ENVS in
+	1) echo "dev dev" ;;
+	2|3) echo "dev prod" ;;
+	*) echo "env0 env$((ENVS - 1))" ;;
+	esac
+}
+
+unit_id() { # I: the id bench-gen gives unit I (GROUP_SIZE 250, SUB_SIZE 20)
+	printf 'g%02d/s%03d/u%05d' $(($1 / 250)) $(($1 / 20)) "$1"
+}
+
+restore_unit() { set_revision "$1" 1; }
+
+set_revision() { # FILE REV: rewrite the unit's `revision:` input in place
+	sed "s/^  revision: [0-9]*\$/  revision: $2/" "$1" >"$TMP/edit" && cat "$TMP/edit" >"$1"
+}
+
+now() { date +%s.%N; }
+
+# timed CMD..: runs CMD with output to $TMP/out and $TMP/err; sets
+# T (seconds), RC, RSS (KiB or empty).
+timed() {
+	RSS=""
+	if [ "$HAVE_NS" = 1 ]; then
+		t0=$(now)
+	fi
+	if [ -n "$TIME" ]; then
+		"$TIME" -f '%e %M' -o "$TMP/time" "$@" >"$TMP/out" 2>"$TMP/err"
+		RC=$?
+	else
+		"$@" >"$TMP/out" 2>"$TMP/err"
+		RC=$?
+	fi
+	if [ "$HAVE_NS" = 1 ]; then
+		t1=$(now)
+		T=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+	else
+		T=$(tail -n 1 "$TMP/time" | awk '{ print $1 }')
+	fi
+	if [ -n "$TIME" ]; then
+		RSS=$(tail -n 1 "$TMP/time" | awk '{ print $2 }')
+	fi
+}
+
+median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+
+# note ROW N MSG: remember a failure, printed below the table
+note() {
+	{
+		echo "$1 (N=$2): $3"
+		tail -n 5 "$TMP/out" | sed 's/^/    out: /'
+		head -n 5 "$TMP/err" | sed 's/^/    err: /'
+	} >>"$TMP/notes"
+}
+
+# result KEY VALUE / get KEY
+result() { eval "R_$1=\$2"; }
+get() { eval "printf '%s' \"\${R_$1-}\""; }
+
+track_rss() { # N: keep the peak RSS over every bulkhead run of this size
+	[ -n "$RSS" ] || return 0
+	cur=$(get "rss_$1")
+	if [ -z "$cur" ] || [ "$RSS" -gt "$cur" ]; then
+		result "rss_$1" "$RSS"
+	fi
+}
+
+# run_row ROW N OKCODES CMD..: RUNS runs, median into R_<ROW>_<N>
+run_row() {
+	row=$1 n=$2 ok=$3
+	shift 3
+	times=""
+	r=0
+	while [ $r -lt "$RUNS" ]; do
+		timed "$@"
+		track_rss "$n"
+		case " $ok " in
+		*" $RC "*) ;;
+		*) result "${row}_$n" "FAIL rc=$RC"; note "$row" "$n" "exit status $RC"; return 1 ;;
+		esac
+		times="$times $T"
+		r=$((r + 1))
+	done
+	# shellcheck disable=SC2086
+	result "${row}_$n" "$(median $times)"
+}
+
+# ---- one repo ----------------------------------------------------------------
+
+bench_size() { # N
+	n=$1
+	repo=$CACHE/n$n-e$ENVS-s$SEED
+	stamp=$repo.stamp
+	key="$n $ENVS $SEED $(cksum <"$HERE/gen.c")"
+	if [ ! -d "$repo" ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$key" ]; then
+		rm -rf "$repo" "$stamp"
+		mkdir -p "$CACHE"
+		say "generating $n units x $ENVS envs into $repo"
+		timed "$GEN" -n "$n" -e "$ENVS" -s "$SEED" "$repo"
+		if [ "$RC" != 0 ]; then cat "$TMP/err" >&2; exit 2; fi
+		echo "$key" >"$stamp"
+		result "gen_$n" "$T"
+	else
+		say "reusing $repo"
+		result "gen_$n" "cached"
+	fi
+	result "files_$n" "$(find "$repo" -name unit.yaml | wc -l | tr -d ' ')"
+	result "yaml_$n" "$(find "$repo" -path "$repo/out" -prune -o -name '*.yaml' -print | wc -l | tr -d ' ')"
+	result "mb_$n" "$(find "$repo" -path "$repo/out" -prune -o -name '*.yaml' -exec cat {} + | wc -c |
+		awk '{ printf "%.1f", $1 / 1048576 }')"
+
+	edit_id=$(unit_id $((n / 2)))
+	edit=$repo/dev/$edit_id/unit.yaml
+	restore_unit "$edit"
+
+	say "N=$n: cold build"
+	times=""
+	r=0
+	while [ $r -lt "$RUNS" ]; do
+		rm -rf "$repo/out" "$repo/.bulkhead"
+		timed "$BIN" -C "$repo" build --allow-mocks
+		track_rss "$n"
+		if [ "$RC" != 0 ]; then
+			result "cold_$n" "FAIL rc=$RC"; note "cold build" "$n" "exit status $RC"
+			times=""; break
+		fi
+		times="$times $T"
+		r=$((r + 1))
+	done
+	# shellcheck disable=SC2086
+	[ -n "$times" ] && result "cold_$n" "$(median $times)"
+
+	say "N=$n: no-op rebuild"
+	run_row noop "$n" 0 "$BIN" -C "$repo" build --allow-mocks
+
+	say "N=$n: one-unit-changed rebuild ($edit_id in dev)"
+	out=$(find "$repo/out/dev" -path "*/$edit_id/terraform.tfvars.json" 2>/dev/null | head -n 1)
+	times=""
+	r=0
+	EDITED=$edit
+	while [ $r -lt "$RUNS" ]; do
+		rev=$((r + 2))
+		set_revision "$edit" "$rev"
+		timed "$BIN" -C "$repo" build --allow-mocks
+		track_rss "$n"
+		if [ "$RC" != 0 ]; then
+			result "one_$n" "FAIL rc=$RC"; note "one-unit-changed" "$n" "exit status $RC"
+			times=""; break
+		fi
+		if [ -z "$out" ] || ! grep -q "\"revision\": $rev,*\$" "$out"; then
+			echo "one-unit-changed (N=$n): $edit_id's output does not show revision $rev (stale?)" >>"$TMP/notes"
+			result "stale_$n" 1
+		fi
+		times="$times $T"
+		r=$((r + 1))
+	done
+	restore_unit "$edit"
+	EDITED=""
+	# shellcheck disable=SC2086
+	[ -n "$times" ] && result "one_$n" "$(median $times)$( [ -n "$(get "stale_$n")" ] && echo ' STALE')"
+
+	if implemented drift; then
+		say "N=$n: drift"
+		run_row drift "$n" "0 1" "$BIN" -C "$repo" drift
+	else
+		result "drift_$n" "n/a"
+	fi
+	if implemented diff; then
+		# shellcheck disable=SC2046
+		set -- $(env_names)
+		say "N=$n: diff $1 $2"
+		run_row diff "$n" "0 1" "$BIN" -C "$repo" diff "$1" "$2"
+	else
+		result "diff_$n" "n/a"
+	fi
+
+	say "N=$n: validate"
+	run_row validate "$n" 0 "$BIN" -C "$repo" validate
+
+	if [ "$PY_OK" = 1 ]; then
+		say "N=$n: CSafeLoader parse"
+		times=""
+		r=0
+		while [ $r -lt "$RUNS" ]; do
+			timed "$PY" "$TMP/parse.py" "$repo"
+			if [ "$RC" != 0 ]; then
+				result "py_$n" "FAIL rc=$RC"; note "CSafeLoader" "$n" "exit status $RC"
+				times=""; break
+			fi
+			times="$times $T"
+			r=$((r + 1))
+			# a slow baseline is measured once
+			if [ $r = 1 ] && awk -v t="$T" 'BEGIN { exit !(t > 5) }'; then
+				result "pyruns_$n" 1
+				break
+			fi
+		done
+		# shellcheck disable=SC2086
+		[ -n "$times" ] && result "py_$n" "$(median $times)"
+	else
+		result "py_$n" "n/a"
+	fi
+}
+
+# ---- table -------------------------------------------------------------------
+
+label() { # N -> 1k, 10k, 2500
+	if [ $(($1 % 1000)) = 0 ]; then echo "$(($1 / 1000))k"; else echo "$1"; fi
+}
+
+is_num() { case $1 in ''|*[!0-9.]*) return 1 ;; *) return 0 ;; esac; }
+
+fmt_time() { # VALUE
+	if is_num "$1"; then printf '%.3f s' "$1"
+	elif [ "$1" = n/a ]; then printf 'n/a (not implemented)'
+	else printf '%s' "$1"; fi
+}
+
+ratio() { # A B -> B/A
+	if is_num "$1" && is_num "$2" && awk -v a="$1" 'BEGIN { exit !(a > 0) }'; then
+		awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b / a }'
+	else
+		printf -- '-'
+	fi
+}
+
+# verdict VALUE LIMIT: ok / MISS for a 10k value against a limit
+verdict() {
+	if is_num "$1"; then
+		awk -v v="$1" -v l="$2" 'BEGIN { print (v <= l ? "ok" : "MISS") }'
+	fi
+}
+
+row() { # LABEL KEY TARGET-TEXT LIMIT
+	a=$(get "$2_$SMALL") b=$(get "$2_$BIG")
+	ta=$(fmt_time "$a") tb=$(fmt_time "$b")
+	if [ "$a" = n/a ] && [ "$b" = n/a ]; then
+		printf '%-28s %s\n' "$1" "n/a (not implemented)"
+		return
+	fi
+	rt=$(ratio "$a" "$b")
+	mark=""
+	[ -n "$4" ] && mark=$(verdict "$b" "$4")
+	rmark=""
+	is_num "$rt" && rmark=$(verdict "$rt" 11)
+	printf '%-28s %-14s %-14s %-9s %s\n' "$1" "$ta" "$tb" "$rt${rmark:+ $rmark}" "$3${mark:+ $mark}"
+}
+
+for n in $SMALL $BIG; do
+	bench_size "$n"
+done
+
+L1=$(label "$SMALL") L2=$(label "$BIG")
+echo
+echo "bulkhead benchmark: $ENVS envs, seed $SEED, median of $RUNS runs, $(nproc 2>/dev/null || echo ?) cores"
+echo "bin: $BIN"
+printf '%-28s %-14s %-14s %-9s %s\n' "" "N=$L1" "N=$L2" "$L2/$L1" "target (N=$L2)"
+printf '%-28s %-14s %-14s\n' "unit files (yaml files)" "$(get "files_$SMALL") ($(get "yaml_$SMALL"))" \
+	"$(get "files_$BIG") ($(get "yaml_$BIG"))"
+printf '%-28s %-14s %-14s\n' "yaml bytes" "$(get "mb_$SMALL") MiB" "$(get "mb_$BIG") MiB"
+row "cold build" cold "<= 2.0 s" 2.0
+row "no-op rebuild" noop "<= 0.4 s" 0.4
+row "one-unit-changed rebuild" one "" ""
+row "drift" drift "<= 1.5 s" 1.5
+# shellcheck disable=SC2046
+set -- $(env_names)
+row "diff $1 $2" diff "" ""
+row "validate" validate "" ""
+ra=$(get "rss_$SMALL") rb=$(get "rss_$BIG")
+if [ -n "$ra" ] && [ -n "$rb" ]; then
+	ma=$(awk -v k="$ra" 'BEGIN { printf "%.0f", k / 1024 }')
+	mb=$(awk -v k="$rb" 'BEGIN { printf "%.0f", k / 1024 }')
+	printf '%-28s %-14s %-14s %-9s %s\n' "peak RSS (any command)" "$ma MiB" "$mb MiB" \
+		"$(ratio "$ra" "$rb")" "<= 1024 MiB $(verdict "$mb" 1024)"
+else
+	printf '%-28s %s\n' "peak RSS" "n/a (no GNU time)"
+fi
+pylabel="CSafeLoader parse"
+[ -n "$(get "pyruns_$BIG")" ] && pylabel="CSafeLoader parse (1 run)*"
+a=$(get "py_$SMALL") b=$(get "py_$BIG")
+printf '%-28s %-14s %-14s %-9s\n' "$pylabel" "$(fmt_time "$a" | sed 's/not implemented/no CSafeLoader/')" \
+	"$(fmt_time "$b" | sed 's/not implemented/no CSafeLoader/')" "$(ratio "$a" "$b")"
+[ -n "$(get "pyruns_$BIG")" ] && echo "  * N=$L2 CSafeLoader took > 5 s: one run"
+c=$(get "cold_$BIG")
+if is_num "$c" && is_num "$b"; then
+	x=$(awk -v c="$c" -v p="$b" 'BEGIN { printf "%.2f", c / p }')
+	echo "cold build / CSafeLoader parse = $x (N=$L2; target <= 0.25 $(verdict "$x" 0.25))"
+else
+	echo "cold build / CSafeLoader parse = n/a"
+fi
+if [ -f "$TMP/notes" ]; then
+	echo
+	echo "problems:"
+	cat "$TMP/notes"
+	exit 1
+fi
+exit 0
