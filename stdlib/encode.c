@@ -466,29 +466,6 @@ static bool jp_open(struct jp *p)
 	return true;
 }
 
-static bool jp_array(struct jp *p)
-{
-	if (!jp_open(p))
-		return false;
-	if (jp_peek(p) == ']')
-		goto close;
-	for (;;) {
-		if (!jp_value(p))
-			return false;
-		jp_ws(p);
-		if (jp_peek(p) == ']')
-			break;
-		if (jp_peek(p) != ',')
-			return jp_unexpected(p);
-		jp_copy(p, 1);
-		jp_ws(p);
-	}
-close:
-	jp_copy(p, 1);
-	p->depth--;
-	return true;
-}
-
 static bool jp_member(struct jp *p)
 {
 	if (jp_peek(p) != '"')
@@ -503,24 +480,24 @@ static bool jp_member(struct jp *p)
 	return jp_value(p);
 }
 
-static bool jp_object(struct jp *p)
+/* An array or object: items separated by commas up to the closing char. */
+static bool jp_container(struct jp *p, char close, bool (*item)(struct jp *))
 {
 	if (!jp_open(p))
 		return false;
-	if (jp_peek(p) == '}')
-		goto close;
-	for (;;) {
-		if (!jp_member(p))
-			return false;
-		jp_ws(p);
-		if (jp_peek(p) == '}')
-			break;
-		if (jp_peek(p) != ',')
-			return jp_unexpected(p);
-		jp_copy(p, 1);
-		jp_ws(p);
+	if (jp_peek(p) != close) {
+		for (;;) {
+			if (!item(p))
+				return false;
+			jp_ws(p);
+			if (jp_peek(p) == close)
+				break;
+			if (jp_peek(p) != ',')
+				return jp_unexpected(p);
+			jp_copy(p, 1);
+			jp_ws(p);
+		}
 	}
-close:
 	jp_copy(p, 1);
 	p->depth--;
 	return true;
@@ -529,8 +506,8 @@ close:
 static bool jp_value(struct jp *p)
 {
 	switch (jp_peek(p)) {
-	case '{': return jp_object(p);
-	case '[': return jp_array(p);
+	case '{': return jp_container(p, '}', jp_member);
+	case '[': return jp_container(p, ']', jp_value);
 	case '"': return jp_string(p);
 	case 't': return jp_literal(p, "true");
 	case 'f': return jp_literal(p, "false");
