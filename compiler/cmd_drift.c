@@ -125,6 +125,7 @@ static int run(struct cli *cli, int argc, char **argv, bool is_diff)
 	struct selection sel = { o.scope.envs, o.scope.nenvs, o.scope.units, o.scope.nunits };
 	if (compile_run(&c, &sel, &cli->spec) < 0)
 		goto out;
+	o.scope.lean = !is_diff && ro.format == FMT_TEXT;
 	if (is_diff) {
 		struct env *a = env_arg(&c.project, argv[first]), *b = env_arg(&c.project, argv[first + 1]);
 		if (!a || !b)
@@ -148,8 +149,9 @@ int findings_gate(struct compilation *c, const char *title)
 {
 	struct findings fs = { 0 };
 	struct report_opts ro = { .format = FMT_TEXT, .quiet = true, .title = title };
+	struct drift_scope lean = { .lean = true };
 	size_t errors = 0;
-	drift_chain(&c->project, NULL, &fs);
+	drift_chain(&c->project, &lean, &fs);
 	policy_check(&c->project, &fs);
 	findings_finish(&fs);
 	for (size_t i = 0; i < fs.len; i++)

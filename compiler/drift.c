@@ -94,6 +94,20 @@ struct semver {
 	size_t prelen;
 };
 
+/* Dot-separated identifiers of [0-9A-Za-z-], none empty (SemVer 9, 10). */
+static bool identifiers_ok(const char *s, size_t len)
+{
+	if (!len || s[0] == '.' || s[len - 1] == '.')
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '.' && s[i + 1] == '.')
+			return false;
+		if (s[i] != '.' && !isalnum((unsigned char)s[i]) && s[i] != '-')
+			return false;
+	}
+	return true;
+}
+
 static bool parse_semver(const char *s, struct semver *v)
 {
 	if (*s == 'v')
@@ -114,11 +128,15 @@ static bool parse_semver(const char *s, struct semver *v)
 		while (*s && *s != '+')
 			s++;
 		v->prelen = (size_t)(s - v->pre);
-		if (!v->prelen)
+		if (!identifiers_ok(v->pre, v->prelen))
 			return false;
 	}
-	if (*s == '+')
+	if (*s == '+') {
+		s++;
+		if (!identifiers_ok(s, strlen(s)))
+			return false;
 		s += strlen(s);
+	}
 	return *s == '\0';
 }
 
@@ -300,6 +318,13 @@ static bool keep_equal(const struct pair *pr)
 	return pr->scope && pr->scope->all;
 }
 
+/* Whether findings that never reach a drift report (allowed,
+ * parameterized) need their values and knob hints: diff shows them. */
+static bool want_details(const struct pair *pr)
+{
+	return !pr->scope || !pr->scope->lean;
+}
+
 static void classify_leaf(struct pair *pr, const char *key, const struct value *va, const struct value *vb,
 			  const struct node *na, const struct node *nb, bool secret)
 {
@@ -308,8 +333,6 @@ static void classify_leaf(struct pair *pr, const char *key, const struct value *
 	if (va && vb && !keep_equal(pr) && value_equal(va, vb))
 		return;
 	struct finding *f = add(pr, F_DRIFT, arena_strdup(&pr->p->arena, key));
-	f->value_a = shown(pr->p, va, secret);
-	f->value_b = shown(pr->p, vb, secret);
 	f->def_a = na;
 	f->def_b = nb;
 	if (!va || !vb) {
@@ -317,28 +340,27 @@ static void classify_leaf(struct pair *pr, const char *key, const struct value *
 		f->hint = va ? "not yet promoted" : "only in the later environment";
 		if (allowed(pr, key))
 			f->cls = F_ALLOWED;
-		return;
-	}
-	if (value_equal(va, vb)) {
+	} else if (value_equal(va, vb)) {
 		f->cls = F_EQUAL;
-		return;
-	}
-	if (allowed(pr, key)) {
+	} else if (allowed(pr, key)) {
 		f->cls = F_ALLOWED;
-		return;
-	}
-	if (promoted(pr, key) && va->kind == VAL_STR && vb->kind == VAL_STR) {
+	} else if (promoted(pr, key) && va->kind == VAL_STR && vb->kind == VAL_STR) {
 		classify_versions(f, va->str.s, vb->str.s);
-		return;
+	} else {
+		struct definition da, db;
+		define_node(pr->p, pr->a, na, &da);
+		define_node(pr->p, pr->b, nb, &db);
+		if (same_type(va, vb) && na && nb && !strcmp(da.text, db.text)) {
+			f->cls = F_PARAMETERIZED;
+			if (want_details(pr))
+				f->hint = knob_hint(pr, &da, &db, secret);
+		} else if (!same_type(va, vb)) {
+			f->hint = "type changed";
+		}
 	}
-	struct definition da, db;
-	define_node(pr->p, pr->a, na, &da);
-	define_node(pr->p, pr->b, nb, &db);
-	if (same_type(va, vb) && na && nb && !strcmp(da.text, db.text)) {
-		f->cls = F_PARAMETERIZED;
-		f->hint = knob_hint(pr, &da, &db, secret);
-	} else if (!same_type(va, vb)) {
-		f->hint = "type changed";
+	if (want_details(pr) || finding_is_error(f) || finding_is_note(f)) {
+		f->value_a = shown(pr->p, va, secret);
+		f->value_b = shown(pr->p, vb, secret);
 	}
 }
 

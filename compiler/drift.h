@@ -39,6 +39,8 @@ struct drift_scope {
 	const char **units;	/* --unit globs */
 	size_t nunits;
 	bool all;		/* record equal keys too (diff --all) */
+	bool lean;		/* skip values and knob hints of findings no drift
+				   report shows (allowed, parameterized) */
 };
 
 /* Compares every consecutive pair of the promotion chain, and each

@@ -525,12 +525,13 @@ static struct value *outputs_from_file(struct scope *s, const struct loaded_file
 
 static struct value *dependency_outputs(struct scope *s, struct dependency *d)
 {
-	if (d->outputs)
-		return d->outputs;
+	if (d->outputs || d->outputs_failed)
+		return d->outputs;	/* a bad outputs file is reported once */
 	const char *path = arena_printf(s->arena, "%s/%s/%s.json", s->p->outputs_dir, d->target_env, d->target_id);
 	if (source_kind(&s->p->work, path) != SRC_MISSING) {
 		struct loaded_file *f = project_load_from(s->p, &s->p->work, path, NULL, 0);
 		d->outputs = f ? outputs_from_file(s, f) : NULL;
+		d->outputs_failed = !d->outputs;
 		return d->outputs;
 	}
 	const struct node *mocks = node_map_get(d->decl, "mock_outputs");

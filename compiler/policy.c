@@ -342,14 +342,21 @@ static void secret_leaf(struct checker *c, const struct unit *u, const char *key
 	}
 }
 
+/* One walk over the inputs serves every per-leaf rule. */
+static void every_leaf_rule(struct checker *c, const struct unit *u, const char *key, const struct value *v,
+			    const struct node *def)
+{
+	cross_account_leaf(c, u, key, v, def);
+	cidr_leaf(c, u, key, v, def);
+	secret_leaf(c, u, key, v, def);
+}
+
 void policy_check(struct project *p, struct findings *out)
 {
 	const struct node *policy = node_map_get(p->file->root, "policy");
 	struct checker c = { .p = p, .out = out, .allow = node_map_get(policy, "allow"),
 			     .cidr_keys = node_map_get(policy, "cidr_keys") };
-	each_leaf(&c, cross_account_leaf);
-	each_leaf(&c, cidr_leaf);
-	each_leaf(&c, secret_leaf);
+	each_leaf(&c, every_leaf_rule);
 	check_cidrs(&c);
 	check_sources(&c);
 	check_accounts(&c);

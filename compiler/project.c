@@ -749,9 +749,9 @@ static int classify_units(struct project *p, struct walk *w)
 		const char *outer = NULL;
 		for (size_t k = strlen(dir); k > 0 && !outer; k--)
 			if (dir[k] == '/' && map_get(&unit_dirs, dir, k))
-				outer = dir;
+				outer = arena_strndup(&p->arena, dir, k);
 		if (outer) {
-			report_unit_at(p, dir, "unit.yaml inside another unit ('%s')", path_dirname(&p->arena, dir));
+			report_unit_at(p, dir, "unit.yaml inside another unit ('%s')", outer);
 		} else if (!e) {
 			report_unit_at(p, dir, multi ? "unit.yaml in '%s' is outside every region folder"
 						     : "unit.yaml in '%s' is outside every environment folder", dir);

@@ -50,6 +50,7 @@ struct dependency {
 	struct unit *target;	/* resolved by the DAG phase */
 	struct value *outputs;	/* loaded on first use */
 	bool mocked;		/* outputs come from mock_outputs */
+	bool outputs_failed;	/* the outputs file was reported bad */
 };
 
 /* A mocked output a unit's inputs read, with where it was read. */

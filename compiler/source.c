@@ -2,6 +2,7 @@
 #include "source.h"
 
 #include <dirent.h>
+#include <stdint.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -11,6 +12,11 @@
 #include <unistd.h>
 
 enum { MAX_LINKS = 40 };
+
+/* A value in source.dirs for a path known to be missing; the key is
+ * then owned by the map and freed with it. */
+static const char missing_mark;
+#define MISSING_MARK ((void *)(uintptr_t)&missing_mark)
 
 /* ---- path helpers ---- */
 
@@ -135,12 +141,21 @@ int source_resolve(struct source *s, const char *path, struct buf *resolved)
 		size_t size;
 		/* A directory seen before needs no lstat: walking the same
 		 * folders for every unit would cost a syscall per level. */
-		if (pos < rest.len && map_get(&s->dirs, resolved->data, resolved->len))
+		void *known = map_get(&s->dirs, resolved->data, resolved->len);
+		if (known == MISSING_MARK) {
+			rc = SRC_ENOENT;
+			goto out;
+		}
+		if (pos < rest.len && known)
 			continue;
 		rc = s->ops->lstat(s, resolved->data, &kind, &size);
 		if (rc < 0)
 			goto out;
 		if (kind == SRC_MISSING) {
+			/* Remember it: every unit probes the same missing outputs dir. */
+			char *key = xstrdup(resolved->data);
+			if (map_put(&s->dirs, key, resolved->len, MISSING_MARK))
+				free(key);
 			rc = SRC_ENOENT;
 			goto out;
 		}
@@ -266,7 +281,9 @@ const char *source_strerror(const struct source *s, int err)
 void source_free(struct source *s)
 {
 	for (size_t i = 0; i < s->dirs.cap; i++)
-		free(s->dirs.slots[i].value);
+		if (s->dirs.slots[i].key)
+			free(s->dirs.slots[i].value == MISSING_MARK ? (void *)s->dirs.slots[i].key
+								   : s->dirs.slots[i].value);
 	map_free(&s->dirs);
 	if (s->ops)
 		s->ops->free(s);

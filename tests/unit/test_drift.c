@@ -1,0 +1,879 @@
+/* test_drift.c - compiler/drift.c and compiler/define.c: SemVer
+ * precedence, the classes of drift_pair on a two-env project,
+ * definitions (normalised text, local chains, knobs) and fingerprints. */
+#include "helpers.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "buf.h"
+#include "dag.h"
+#include "define.h"
+#include "drift.h"
+#include "eval.h"
+#include "include.h"
+
+/* ---- semver_compare ---- */
+
+static void dr_expect_order(const char *a, const char *b, int want)
+{
+	int cmp = 99;
+	cr_assert_eq(semver_compare(a, b, &cmp), 0, "'%s' vs '%s' should parse", a, b);
+	cr_expect_eq(cmp, want, "'%s' vs '%s': %d, want %d", a, b, cmp, want);
+	cr_assert_eq(semver_compare(b, a, &cmp), 0);
+	cr_expect_eq(cmp, -want, "'%s' vs '%s': %d, want %d", b, a, cmp, -want);
+}
+
+static void dr_expect_not_semver(const char *s)
+{
+	int cmp = 99;
+	cr_expect_eq(semver_compare(s, "1.0.0", &cmp), -1, "'%s' is not SemVer", s);
+	cr_expect_eq(semver_compare("1.0.0", s, &cmp), -1, "'%s' is not SemVer", s);
+	cr_expect_eq(cmp, 99, "*cmp is left alone");
+}
+
+Test(semver, leading_v_is_optional)
+{
+	dr_expect_order("v1.2.3", "1.2.3", 0);
+	dr_expect_order("v1.2.3", "v1.2.3", 0);
+	dr_expect_order("v1.2.3", "1.2.4", -1);
+	dr_expect_order("0.0.0", "v0.0.1", -1);
+}
+
+Test(semver, numbers_compare_numerically)
+{
+	dr_expect_order("v0.9.0", "v0.10.0", -1);
+	dr_expect_order("v9.99.99", "v10.0.0", -1);
+	dr_expect_order("1.2.10", "1.2.9", 1);
+	dr_expect_order("2.0.0", "1.99.99", 1);
+	dr_expect_order("1.10.0", "1.9.9", 1);
+}
+
+Test(semver, prerelease_precedence)
+{
+	/* The example chain of SemVer 2.0.0, rule 11. */
+	const char *chain[] = {
+		"1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta",
+		"1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1", "1.0.0",
+	};
+	size_t n = sizeof(chain) / sizeof(*chain);
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < n; k++)
+			dr_expect_order(chain[i], chain[k], i < k ? -1 : i > k);
+	dr_expect_order("1.0.0-2", "1.0.0-10", -1);
+	dr_expect_order("1.0.0-9", "1.0.0-a", -1);
+	dr_expect_order("0.9.9", "1.0.0-alpha", -1);
+}
+
+Test(semver, build_metadata_is_ignored)
+{
+	dr_expect_order("1.0.0+build.1", "1.0.0+build.2", 0);
+	dr_expect_order("1.0.0+20130313144700", "1.0.0", 0);
+	dr_expect_order("v1.0.0-alpha+001", "1.0.0-alpha", 0);
+	dr_expect_order("1.0.0-beta+exp.sha.5114f85", "1.0.0-alpha", 1);
+}
+
+Test(semver, non_semver_is_minus_one)
+{
+	const char *bad[] = {
+		"main", "master", "", "v", "1", "1.2", "1.2.3.4", "01.2.3", "1.02.3", "v1.2.x",
+		"1.2.3-", "-1.2.3", "1.2.3 ", " 1.2.3", "V1.2.3", "vv1.2.3",
+		"0123456789abcdef0123456789abcdef01234567",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		dr_expect_not_semver(bad[i]);
+}
+
+Test(semver, empty_identifiers_are_not_semver)
+{
+	/* SemVer 2.0.0 rules 9 and 10: identifiers are non-empty. */
+	dr_expect_not_semver("1.2.3+");
+	dr_expect_not_semver("1.2.3-a..b");
+	dr_expect_not_semver("1.2.3-a.");
+	dr_expect_not_semver("1.2.3+a..b");
+}
+
+/* ---- a two-env project ---- */
+
+static char dr_root[PATH_MAX];
+static struct project dr_proj;
+static bool dr_opened;
+static struct findings dr_findings;
+
+static const char dr_project_yaml[] =
+	"version: 1\n"
+	"project: demo\n"
+	"environments:\n"
+	"  dev: { account_id: \"111111111111\", region: eu-west-1 }\n"
+	"  prod: { account_id: \"333333333333\", region: eu-west-1 }\n"
+	"drift:\n"
+	"  allow: [\"*:inputs.instance_type\", \"app/svc:source\"]\n";
+
+static void dr_mkdirs(const char *rel)
+{
+	char path[PATH_MAX * 2];
+	snprintf(path, sizeof(path), "%s/%s", dr_root, rel);
+	for (char *p = path + strlen(dr_root) + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			cr_assert(mkdir(path, 0755) == 0 || errno == EEXIST, "mkdir %s: %s", path, strerror(errno));
+			*p = '/';
+		}
+	cr_assert(mkdir(path, 0755) == 0 || errno == EEXIST, "mkdir %s: %s", path, strerror(errno));
+}
+
+static void dr_write(const char *rel, const char *text)
+{
+	char path[PATH_MAX * 2];
+	snprintf(path, sizeof(path), "%s/%s", dr_root, rel);
+	char *slash = strrchr(path, '/');
+	*slash = '\0';
+	if (strcmp(path, dr_root))
+		dr_mkdirs(path + strlen(dr_root) + 1);
+	*slash = '/';
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f, "cannot create %s: %s", path, strerror(errno));
+	size_t len = strlen(text);
+	cr_assert_eq(fwrite(text, 1, len, f), len);
+	cr_assert_eq(fclose(f), 0);
+}
+
+static void dr_rm_rf(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return;
+	if (S_ISDIR(st.st_mode)) {
+		DIR *d = opendir(path);
+		struct dirent *de;
+		while (d && (de = readdir(d))) {
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			char child[PATH_MAX * 2];
+			snprintf(child, sizeof(child), "%s/%s", path, de->d_name);
+			dr_rm_rf(child);
+		}
+		if (d)
+			closedir(d);
+		rmdir(path);
+	} else {
+		unlink(path);
+	}
+}
+
+static void dr_close(void)
+{
+	findings_free(&dr_findings);
+	if (dr_opened)
+		project_close(&dr_proj);
+	dr_opened = false;
+}
+
+static void dr_setup(void)
+{
+	char tmpl[] = "/tmp/bulkhead-dr-XXXXXX";
+	diag_clear();
+	diag_set_color(0);
+	cr_assert_not_null(mkdtemp(tmpl), "mkdtemp: %s", strerror(errno));
+	cr_assert_not_null(realpath(tmpl, dr_root));
+	dr_opened = false;
+	memset(&dr_findings, 0, sizeof(dr_findings));
+	dr_write("bulkhead.yaml", dr_project_yaml);
+	dr_write("dev/vars.yaml", "replicas: 2\na: 1\nb: 2\nc: 3\n");
+	dr_write("prod/vars.yaml", "replicas: 6\na: 5\nb: 2\nc: 4\n");
+}
+
+static void dr_teardown(void)
+{
+	diag_clear();
+	dr_close();
+	if (dr_root[0])
+		dr_rm_rf(dr_root);
+}
+
+TestSuite(drift, .init = dr_setup, .fini = dr_teardown);
+TestSuite(define, .init = dr_setup, .fini = dr_teardown);
+
+static int dr_by_level(const void *a, const void *b)
+{
+	const struct unit *x = *(struct unit *const *)a, *y = *(struct unit *const *)b;
+	return (x->level > y->level) - (x->level < y->level);
+}
+
+/* Opens and evaluates the project as compile_run does; must succeed. */
+static void dr_compile(void)
+{
+	dr_close();
+	int rc = project_open(&dr_proj, dr_root, &(struct source_spec){ 0 });
+	dr_opened = true;
+	for (size_t i = 0; rc == 0 && i < dr_proj.nunits; i++) {
+		struct unit *u = dr_proj.units[i];
+		if (include_resolve_unit(&dr_proj, u) < 0 || include_resolve_vars(&dr_proj, u) < 0 ||
+		    eval_dependencies(&dr_proj, u) < 0)
+			rc = -1;
+	}
+	if (rc == 0)
+		rc = dag_build(&dr_proj, dr_proj.units, dr_proj.nunits);
+	if (rc == 0) {
+		struct unit **order = xcalloc(dr_proj.nunits + 1, sizeof(*order));
+		if (dr_proj.nunits)
+			memcpy(order, dr_proj.units, dr_proj.nunits * sizeof(*order));
+		qsort(order, dr_proj.nunits, sizeof(*order), dr_by_level);
+		for (size_t i = 0; i < dr_proj.nunits; i++)
+			if (eval_unit(&dr_proj, order[i]) < 0)
+				rc = -1;
+		free(order);
+	}
+	char *out = diag_capture();
+	if (rc != 0) {
+		cr_expect_fail("the project failed:\n%s", out);
+		free(out);
+		cr_assert_fail();
+	}
+	free(out);
+}
+
+static struct env *dr_env(const char *label)
+{
+	struct env *e = project_find_env(&dr_proj, label);
+	cr_assert_not_null(e, "no env '%s'", label);
+	return e;
+}
+
+/* Compiles, compares dev with prod and finishes the findings. */
+static void dr_run(void)
+{
+	dr_compile();
+	drift_pair(&dr_proj, dr_env("dev"), dr_env("prod"), NULL, &dr_findings);
+	findings_finish(&dr_findings);
+	char *out = diag_capture();
+	cr_expect_str_eq(out, "", "drift reported:\n%s", out);
+	free(out);
+}
+
+/* The finding on unit's key, or NULL. */
+static const struct finding *dr_find_opt(const char *unit, const char *key)
+{
+	const struct finding *hit = NULL;
+	for (size_t i = 0; i < dr_findings.len; i++)
+		if (!strcmp(dr_findings.v[i].unit, unit) && !strcmp(dr_findings.v[i].key, key)) {
+			cr_assert_null(hit, "two findings for %s %s", unit, key);
+			hit = &dr_findings.v[i];
+		}
+	return hit;
+}
+
+static const struct finding *dr_find(const char *unit, const char *key)
+{
+	const struct finding *hit = dr_find_opt(unit, key);
+	cr_assert_not_null(hit, "no finding for %s %s", unit, key);
+	return hit;
+}
+
+/* Equal values are no finding, or (diff --all) an "equal" one. */
+static void dr_expect_equal(const char *unit, const char *key)
+{
+	const struct finding *f = dr_find_opt(unit, key);
+	cr_expect(!f || f->cls == F_EQUAL, "%s %s is '%s'", unit, key, f ? finding_class_name(f) : "");
+}
+
+static void dr_expect_class(const char *unit, const char *key, enum finding_class cls)
+{
+	const struct finding *f = dr_find(unit, key);
+	cr_expect_eq(f->cls, cls, "%s %s is '%s'", unit, key, finding_class_name(f));
+}
+
+static void dr_expect_line(const struct node *n, const char *path, unsigned line)
+{
+	cr_assert_not_null(n, "no definition");
+	unsigned l, c;
+	srcfile_position(n->file, n->off, &l, &c);
+	cr_expect_str_eq(n->file->path, path);
+	cr_expect_eq(l, line, "%s: line %u, want %u", path, l, line);
+}
+
+static const char dr_api_dev[] =
+	"source: \"git::https://example.com/m.git//api?ref=v1.4.0\"\n"
+	"locals:\n"
+	"  role: a-${var.replicas}\n"
+	"inputs:\n"
+	"  replicas: ${var.replicas}\n"
+	"  same: 1\n"
+	"  color: blue\n"
+	"  instance_type: t3.small\n"
+	"  only_dev: 1\n"
+	"  tags:\n"
+	"    team: core\n"
+	"    owner: a\n"
+	"  role: ${local.role}\n"
+	"  kind: 1\n"
+	"drift:\n"
+	"  allow: [inputs.tags.owner]\n";
+
+static const char dr_api_prod[] =
+	"source: \"git::https://example.com/m.git//api?ref=v1.5.0\"\n"
+	"locals:\n"
+	"  role: b-${var.replicas}\n"
+	"inputs:\n"
+	"  replicas: \"${ var.replicas }\"\n"
+	"  same: 1\n"
+	"  color: red\n"
+	"  instance_type: m5.large\n"
+	"  only_prod: 1\n"
+	"  tags:\n"
+	"    team: core\n"
+	"    owner: b\n"
+	"  role: ${local.role}\n"
+	"  kind: \"1\"\n";
+
+static void dr_api_units(void)
+{
+	dr_write("dev/app/api/unit.yaml", dr_api_dev);
+	dr_write("prod/app/api/unit.yaml", dr_api_prod);
+}
+
+Test(drift, parameterized_names_the_knob)
+{
+	dr_api_units();
+	dr_run();
+	const struct finding *f = dr_find("app/api", "inputs.replicas");
+	cr_expect_eq(f->cls, F_PARAMETERIZED, "'%s'", finding_class_name(f));
+	cr_assert_not_null(f->hint);
+	cr_expect(strstr(f->hint, "var.replicas"), "hint: %s", f->hint);
+	cr_expect_str_eq(f->hint, "var.replicas: 2 -> 6");
+	cr_expect_str_eq(f->value_a, "2");
+	cr_expect_str_eq(f->value_b, "6");
+	cr_expect_str_eq(f->env_a, "dev");
+	cr_expect_str_eq(f->env_b, "prod");
+	cr_expect_not(finding_is_error(f));
+	cr_expect_not(finding_is_note(f));
+}
+
+Test(drift, different_literals_drift)
+{
+	dr_api_units();
+	dr_run();
+	const struct finding *f = dr_find("app/api", "inputs.color");
+	cr_expect_eq(f->cls, F_DRIFT, "'%s'", finding_class_name(f));
+	cr_expect_str_eq(f->value_a, "\"blue\"");
+	cr_expect_str_eq(f->value_b, "\"red\"");
+	dr_expect_line(f->def_a, "dev/app/api/unit.yaml", 7);
+	dr_expect_line(f->def_b, "prod/app/api/unit.yaml", 7);
+	cr_expect(finding_is_error(f));
+	dr_expect_equal("app/api", "inputs.same");
+	dr_expect_equal("app/api", "inputs.tags.team");
+}
+
+Test(drift, type_change_is_one_drift)
+{
+	dr_api_units();
+	dr_run();
+	const struct finding *f = dr_find("app/api", "inputs.kind");
+	cr_expect_eq(f->cls, F_DRIFT);
+	cr_expect_str_eq(f->hint, "type changed");
+}
+
+Test(drift, same_expression_different_local_drifts)
+{
+	/* ${local.role} reads the same, but the locals differ. */
+	dr_api_units();
+	dr_run();
+	dr_expect_class("app/api", "inputs.role", F_DRIFT);
+}
+
+Test(drift, shared_include_reading_different_locals_drifts)
+{
+	/* One node of a shared include, read in two units whose locals differ:
+	 * the definition is per unit, not per node. */
+	dr_write("_common/role.yaml", "inputs:\n  role: ${local.role}\n");
+	dr_write("dev/app/unit.yaml", "include: [//_common/role.yaml]\nlocals:\n  role: a-${var.replicas}\n");
+	dr_write("prod/app/unit.yaml", "include: [//_common/role.yaml]\nlocals:\n  role: b-${var.replicas}\n");
+	dr_write("dev/same/unit.yaml", "include: [//_common/role.yaml]\nlocals:\n  role: x-${var.replicas}\n");
+	dr_write("prod/same/unit.yaml", "include: [//_common/role.yaml]\nlocals:\n  role: x-${var.replicas}\n");
+	dr_run();
+	dr_expect_class("app", "inputs.role", F_DRIFT);
+	const struct finding *f = dr_find("same", "inputs.role");
+	cr_expect_eq(f->cls, F_PARAMETERIZED, "'%s'", finding_class_name(f));
+	cr_expect_str_eq(f->hint, "var.replicas: 2 -> 6");
+}
+
+Test(drift, allow_globs)
+{
+	dr_api_units();
+	dr_run();
+	dr_expect_class("app/api", "inputs.instance_type", F_ALLOWED);
+	dr_expect_class("app/api", "inputs.tags.owner", F_ALLOWED);
+}
+
+Test(drift, keys_on_one_side)
+{
+	dr_api_units();
+	dr_run();
+	const struct finding *f = dr_find("app/api", "inputs.only_dev");
+	cr_expect_eq(f->cls, F_PENDING, "only in the earlier env: '%s'", finding_class_name(f));
+	cr_expect(finding_is_note(f));
+	cr_expect_str_eq(f->value_a, "1");
+	cr_expect_null(f->value_b);
+	f = dr_find("app/api", "inputs.only_prod");
+	cr_expect_eq(f->cls, F_DRIFT, "only in the later env: '%s'", finding_class_name(f));
+	cr_expect_null(f->value_a);
+	cr_expect_str_eq(f->value_b, "1");
+	dr_expect_line(f->def_b, "prod/app/api/unit.yaml", 9);
+}
+
+Test(drift, newer_ref_in_the_later_env_is_ahead)
+{
+	dr_api_units();
+	dr_run();
+	const struct finding *f = dr_find("app/api", "source");
+	cr_expect_eq(f->cls, F_AHEAD, "'%s'", finding_class_name(f));
+	cr_expect(finding_is_error(f));
+	dr_expect_line(f->def_a, "dev/app/api/unit.yaml", 1);
+	dr_expect_line(f->def_b, "prod/app/api/unit.yaml", 1);
+}
+
+static void dr_source_pair(const char *id, const char *dev, const char *prod)
+{
+	char path[256], text[512];
+	snprintf(path, sizeof(path), "dev/%s/unit.yaml", id);
+	snprintf(text, sizeof(text), "source: \"%s\"\ninputs: {}\n", dev);
+	dr_write(path, text);
+	snprintf(path, sizeof(path), "prod/%s/unit.yaml", id);
+	snprintf(text, sizeof(text), "source: \"%s\"\ninputs: {}\n", prod);
+	dr_write(path, text);
+}
+
+Test(drift, source_refs)
+{
+	dr_source_pair("a/pending", "git::https://h/m.git//x?ref=v2.0.0", "git::https://h/m.git//x?ref=v1.9.0");
+	dr_source_pair("a/equal", "git::https://h/m.git//x?ref=v1.0.0", "git::https://h/m.git//x?ref=1.0.0");
+	dr_source_pair("a/branch", "git::https://h/m.git//x?ref=main", "git::https://h/m.git//x?ref=develop");
+	dr_source_pair("a/addr", "git::https://h/m.git//x?ref=v1.0.0", "git::https://h/m.git//y?ref=v1.0.0");
+	dr_source_pair("a/unpinned", "git::https://h/m.git//x", "git::https://h/m.git//x?ref=v1.0.0");
+	dr_source_pair("a/pre", "git::https://h/m.git//x?ref=v1.0.0-rc.1", "git::https://h/m.git//x?ref=v1.0.0");
+	dr_source_pair("app/svc", "git::https://h/m.git//x?ref=main", "git::https://h/m.git//x?ref=v1.0.0");
+	dr_run();
+	const struct finding *f = dr_find("a/pending", "source");
+	cr_expect_eq(f->cls, F_PENDING, "'%s'", finding_class_name(f));
+	cr_expect_str_eq(f->hint, "not yet promoted");
+	dr_expect_equal("a/equal", "source");
+	f = dr_find("a/branch", "source");
+	cr_expect_eq(f->cls, F_DRIFT);
+	cr_expect_str_eq(f->hint, "cannot order");
+	f = dr_find("a/addr", "source");
+	cr_expect_eq(f->cls, F_DRIFT);
+	cr_expect_str_eq(f->hint, "different module address");
+	dr_expect_class("a/unpinned", "source", F_DRIFT);
+	dr_expect_class("a/pre", "source", F_AHEAD);
+	dr_expect_class("app/svc", "source", F_ALLOWED);
+}
+
+Test(drift, units_on_one_side)
+{
+	dr_write("dev/app/new/unit.yaml", "inputs: {}\n");
+	dr_write("prod/app/extra/unit.yaml", "inputs:\n  a: 1\n");
+	dr_write("prod/app/special/unit.yaml", "inputs: {}\ndrift:\n  only: [prod]\n");
+	dr_write("dev/app/devonly/unit.yaml", "inputs: {}\ndrift:\n  only: [dev]\n");
+	dr_write("prod/app/wrongonly/unit.yaml", "inputs: {}\ndrift:\n  only: [dev, prod]\n");
+	dr_run();
+	const struct finding *f = dr_find("app/new", "(unit)");
+	cr_expect_eq(f->cls, F_PENDING, "'%s'", finding_class_name(f));
+	cr_expect_str_eq(f->value_a, "present");
+	cr_expect_null(f->value_b);
+	f = dr_find("app/extra", "(unit)");
+	cr_expect_eq(f->cls, F_DRIFT, "'%s'", finding_class_name(f));
+	cr_expect(strstr(f->hint, "skipped promotion"), "%s", f->hint);
+	dr_expect_line(f->def_b, "prod/app/extra/unit.yaml", 2);	/* its inputs */
+	dr_expect_class("app/special", "(unit)", F_ALLOWED);
+	dr_expect_class("app/devonly", "(unit)", F_ALLOWED);
+	dr_expect_class("app/wrongonly", "(unit)", F_DRIFT);
+}
+
+Test(drift, dependency_sets)
+{
+	dr_write("dev/network/vpc/unit.yaml", "inputs: {}\n");
+	dr_write("prod/network/vpc/unit.yaml", "inputs: {}\n");
+	dr_write("dev/network/db/unit.yaml", "inputs: {}\n");
+	dr_write("prod/network/db/unit.yaml", "inputs: {}\n");
+	dr_write("dev/app/unit.yaml",
+		 "dependencies:\n"
+		 "  vpc: { path: network/vpc, mock_outputs: { id: a } }\n"
+		 "  net: { path: network/vpc }\n"
+		 "inputs: {}\n");
+	dr_write("prod/app/unit.yaml",
+		 "dependencies:\n"
+		 "  vpc: { path: ../network/vpc, mock_outputs: { id: b } }\n"
+		 "  net: { path: network/db }\n"
+		 "  db: { path: network/db }\n"
+		 "inputs: {}\n");
+	dr_run();
+	dr_expect_equal("app", "dependencies.vpc");
+	const struct finding *f = dr_find("app", "dependencies.net");
+	cr_expect_eq(f->cls, F_DRIFT);
+	cr_expect_str_eq(f->value_a, "\"network/vpc\"");
+	cr_expect_str_eq(f->value_b, "\"network/db\"");
+	dr_expect_class("app", "dependencies.db", F_DRIFT);
+}
+
+Test(drift, dependency_only_in_earlier_env_is_pending)
+{
+	dr_write("dev/network/vpc/unit.yaml", "inputs: {}\n");
+	dr_write("prod/network/vpc/unit.yaml", "inputs: {}\n");
+	dr_write("dev/app/unit.yaml", "dependencies:\n  vpc: { path: network/vpc }\ninputs: {}\n");
+	dr_write("prod/app/unit.yaml", "inputs: {}\n");
+	dr_run();
+	dr_expect_class("app", "dependencies.vpc", F_PENDING);
+}
+
+Test(drift, mock_outputs_are_not_compared)
+{
+	dr_write("dev/network/vpc/unit.yaml", "inputs: {}\n");
+	dr_write("prod/network/vpc/unit.yaml", "inputs: {}\n");
+	dr_write("dev/app/unit.yaml", "dependencies:\n  vpc: { path: network/vpc, mock_outputs: { id: vpc-dev } }\ninputs: {}\n");
+	dr_write("prod/app/unit.yaml", "dependencies:\n  vpc: { path: network/vpc, mock_outputs: { id: vpc-prod } }\ninputs: {}\n");
+	dr_run();
+	for (size_t i = 0; i < dr_findings.len; i++)
+		cr_expect_eq(dr_findings.v[i].cls, F_EQUAL, "%s %s is '%s'", dr_findings.v[i].unit,
+			     dr_findings.v[i].key, finding_class_name(&dr_findings.v[i]));
+}
+
+Test(drift, quoted_key_paths)
+{
+	dr_write("dev/app/unit.yaml", "inputs:\n  tags:\n    \"k8s.io/role\": a\n");
+	dr_write("prod/app/unit.yaml", "inputs:\n  tags:\n    \"k8s.io/role\": b\n");
+	dr_run();
+	dr_expect_class("app", "inputs.tags.\"k8s.io/role\"", F_DRIFT);
+}
+
+Test(drift, promoted_values_follow_ref_rules)
+{
+	dr_write("bulkhead.yaml",
+		 "version: 1\nproject: demo\n"
+		 "environments:\n"
+		 "  dev: { account_id: \"111111111111\", region: eu-west-1 }\n"
+		 "  prod: { account_id: \"333333333333\", region: eu-west-1 }\n"
+		 "drift:\n"
+		 "  promoted: [\"*:inputs.image_tag\"]\n");
+	dr_write("dev/a/unit.yaml", "inputs:\n  image_tag: v1.2.0\n");
+	dr_write("prod/a/unit.yaml", "inputs:\n  image_tag: v1.3.0\n");
+	dr_write("dev/b/unit.yaml", "inputs:\n  image_tag: v1.3.0\n");
+	dr_write("prod/b/unit.yaml", "inputs:\n  image_tag: v1.2.0\n");
+	dr_run();
+	dr_expect_class("a", "inputs.image_tag", F_AHEAD);
+	dr_expect_class("b", "inputs.image_tag", F_PENDING);
+}
+
+Test(drift, secret_values_are_redacted)
+{
+	dr_write("dev/app/unit.yaml", "inputs:\n  db_password: one\n");
+	dr_write("prod/app/unit.yaml", "inputs:\n  db_password: two\n");
+	dr_run();
+	const struct finding *f = dr_find("app", "inputs.db_password");
+	cr_expect_eq(f->cls, F_DRIFT);
+	cr_expect_str_eq(f->value_a, "(sensitive)");
+	cr_expect_str_eq(f->value_b, "(sensitive)");
+}
+
+Test(drift, scope_narrows_units)
+{
+	dr_api_units();
+	dr_write("dev/other/unit.yaml", "inputs:\n  x: 1\n");
+	dr_write("prod/other/unit.yaml", "inputs:\n  x: 2\n");
+	dr_compile();
+	const char *globs[] = { "oth*" };
+	struct drift_scope scope = { .units = globs, .nunits = 1 };
+	drift_pair(&dr_proj, dr_env("dev"), dr_env("prod"), &scope, &dr_findings);
+	findings_finish(&dr_findings);
+	cr_assert_gt(dr_findings.len, 0);
+	for (size_t i = 0; i < dr_findings.len; i++)
+		cr_expect_str_eq(dr_findings.v[i].unit, "other");
+}
+
+Test(drift, scope_all_records_equal_keys)
+{
+	dr_api_units();
+	dr_compile();
+	struct drift_scope scope = { .all = true };
+	drift_pair(&dr_proj, dr_env("dev"), dr_env("prod"), &scope, &dr_findings);
+	findings_finish(&dr_findings);
+	dr_expect_class("app/api", "inputs.same", F_EQUAL);
+	dr_expect_class("app/api", "inputs.tags.team", F_EQUAL);
+	dr_expect_class("app/api", "inputs.color", F_DRIFT);
+	const struct finding *f = dr_find("app/api", "inputs.same");
+	cr_expect_str_eq(f->value_a, "1");
+	cr_expect_str_eq(f->value_b, "1");
+	cr_expect_not(finding_is_error(f) || finding_is_note(f));
+}
+
+Test(drift, chain_compares_consecutive_envs)
+{
+	dr_write("bulkhead.yaml",
+		 "version: 1\nproject: demo\n"
+		 "environments:\n"
+		 "  dev: { account_id: \"111111111111\", region: eu-west-1 }\n"
+		 "  stage: { account_id: \"222222222222\", region: eu-west-1 }\n"
+		 "  prod: { account_id: \"333333333333\", regions: [us-east-1, us-west-2] }\n"
+		 "shared:\n"
+		 "  shared-services: { account_id: \"444444444444\", region: eu-west-1 }\n");
+	dr_write("dev/app/unit.yaml", "inputs:\n  x: 1\n");
+	dr_write("stage/app/unit.yaml", "inputs:\n  x: 2\n");
+	dr_write("prod/us-east-1/app/unit.yaml", "inputs:\n  x: 3\n");
+	dr_write("prod/us-west-2/app/unit.yaml", "inputs:\n  x: 4\n");
+	dr_write("shared-services/app/unit.yaml", "inputs:\n  x: 5\n");
+	dr_write("prod/vars.yaml", "a: 1\n");
+	dr_compile();
+	drift_chain(&dr_proj, NULL, &dr_findings);
+	findings_finish(&dr_findings);
+	const char *pairs[][2] = {
+		{ "dev", "stage" }, { "stage", "prod/us-east-1" }, { "stage", "prod/us-west-2" },
+		{ "prod/us-east-1", "prod/us-west-2" },
+	};
+	size_t n = sizeof(pairs) / sizeof(*pairs), seen = 0;
+	for (size_t i = 0; i < dr_findings.len; i++) {
+		const struct finding *f = &dr_findings.v[i];
+		if (f->cls == F_EQUAL)
+			continue;	/* the equal sources */
+		bool known = false;
+		for (size_t k = 0; k < n; k++)
+			known |= !strcmp(f->env_a, pairs[k][0]) && !strcmp(f->env_b, pairs[k][1]);
+		cr_expect(known, "unexpected pair %s -> %s", f->env_a, f->env_b);
+		cr_expect_str_eq(f->key, "inputs.x");
+		cr_expect_eq(f->cls, F_DRIFT);
+		cr_expect_str_neq(f->unit, "shared-services", "shared accounts are not in the chain");
+		seen++;
+	}
+	cr_expect_eq(seen, n, "one drift per pair");
+}
+
+/* ---- define_node ---- */
+
+static const char dr_def_unit[] =
+	"locals:\n"
+	"  l: ${var.b}-x\n"
+	"  m: ${local.l}/${var.c}\n"
+	"inputs:\n"
+	"  x: ${var.a + 1}\n"
+	"  y: \"${ var.a+1 }\"\n"
+	"  z: ${var.a + 2}\n"
+	"  w: ${local.m}\n"
+	"  lit: abc\n"
+	"  num: 5\n"
+	"  mixed: pre-${var.a}-${local.l}\n";
+
+static const struct node *dr_input_node(struct unit *u, const char *key)
+{
+	const struct node *n = node_map_get(node_map_get(u->config, "inputs"), key);
+	cr_assert_not_null(n, "no inputs.%s", key);
+	return n;
+}
+
+static void dr_expect_knob(const struct definition *d, size_t i, const char *want)
+{
+	cr_assert_lt(i, d->nknobs);
+	struct buf b = BUF_INIT;
+	expr_print(d->knobs[i].ref, &b);
+	cr_expect_str_eq(buf_cstr(&b), want);
+	buf_free(&b);
+}
+
+Test(define, spacing_and_quoting_do_not_matter)
+{
+	dr_write("dev/app/unit.yaml", dr_def_unit);
+	dr_compile();
+	struct unit *u = env_find_unit(dr_env("dev"), "app");
+	struct definition x, y, z;
+	define_node(&dr_proj, u, dr_input_node(u, "x"), &x);
+	define_node(&dr_proj, u, dr_input_node(u, "y"), &y);
+	define_node(&dr_proj, u, dr_input_node(u, "z"), &z);
+	cr_expect_str_eq(x.text, y.text);
+	cr_expect_str_neq(x.text, z.text);
+	cr_expect_eq(x.nknobs, 1);
+	dr_expect_knob(&x, 0, "var.a");
+	cr_expect_eq(x.knobs[0].where, dr_input_node(u, "x"), "the scalar the knob is written in");
+	cr_expect_not(x.literal);
+}
+
+Test(define, local_chains_are_included)
+{
+	dr_write("dev/app/unit.yaml", dr_def_unit);
+	dr_compile();
+	struct unit *u = env_find_unit(dr_env("dev"), "app");
+	struct definition w;
+	define_node(&dr_proj, u, dr_input_node(u, "w"), &w);
+	cr_expect(strstr(w.text, "local.m := "), "%s", w.text);
+	cr_expect(strstr(w.text, "local.l := "), "%s", w.text);
+	cr_assert_eq(w.nknobs, 2, "%s", w.text);
+	/* In reading order: local.l (and its var.b) comes before var.c. */
+	dr_expect_knob(&w, 0, "var.b");
+	dr_expect_knob(&w, 1, "var.c");
+	const struct node *locals = node_map_get(u->config, "locals");
+	cr_expect_eq(w.knobs[0].where, node_map_get(locals, "l"));
+	cr_expect_eq(w.knobs[1].where, node_map_get(locals, "m"));
+	cr_expect_not(w.literal);
+	struct definition mixed;
+	define_node(&dr_proj, u, dr_input_node(u, "mixed"), &mixed);
+	cr_expect_eq(mixed.nknobs, 2, "var.a, then var.b through local.l");
+}
+
+Test(define, literals_have_no_knobs)
+{
+	dr_write("dev/app/unit.yaml", dr_def_unit);
+	dr_compile();
+	struct unit *u = env_find_unit(dr_env("dev"), "app");
+	struct definition lit, num, none;
+	define_node(&dr_proj, u, dr_input_node(u, "lit"), &lit);
+	define_node(&dr_proj, u, dr_input_node(u, "num"), &num);
+	define_node(&dr_proj, u, NULL, &none);
+	cr_expect(lit.literal);
+	cr_expect_eq(lit.nknobs, 0);
+	cr_expect(num.literal);
+	cr_expect_str_neq(lit.text, num.text);
+	cr_expect_not(none.literal, "a computed value is no literal");
+	cr_expect_str_eq(none.text, "(computed)");
+}
+
+Test(define, same_text_across_envs_and_files)
+{
+	/* Written in an include in one env and in the unit in the other. */
+	dr_write("_common/x.yaml", "inputs:\n  v: \"${var.a*2}\"\n");
+	dr_write("dev/app/unit.yaml", "include: [//_common/x.yaml]\n");
+	dr_write("prod/app/unit.yaml", "inputs:\n  v: ${ var.a * 2 }\n");
+	dr_run();
+	const struct finding *f = dr_find("app", "inputs.v");
+	cr_expect_eq(f->cls, F_PARAMETERIZED, "'%s'", finding_class_name(f));
+	cr_expect_str_eq(f->hint, "var.a: 1 -> 5");
+	dr_expect_line(f->def_a, "_common/x.yaml", 2);
+}
+
+Test(define, knobs_end_the_chain)
+{
+	dr_write("dev/network/vpc/unit.yaml", "inputs: {}\n");
+	dr_write("dev/app/unit.yaml",
+		 "dependencies:\n  vpc: { path: network/vpc, mock_outputs: { id: x } }\n"
+		 "inputs:\n"
+		 "  a: ${upper(env.name)}-${unit.path}-${envs.dev.region}-${dependency.vpc.outputs.id}\n");
+	dr_compile();
+	struct unit *u = env_find_unit(dr_env("dev"), "app");
+	struct definition a;
+	define_node(&dr_proj, u, dr_input_node(u, "a"), &a);
+	cr_assert_eq(a.nknobs, 4);
+	dr_expect_knob(&a, 0, "env.name");
+	dr_expect_knob(&a, 1, "unit.path");
+	dr_expect_knob(&a, 2, "envs.dev.region");
+	dr_expect_knob(&a, 3, "dependency.vpc.outputs.id");
+}
+
+/* ---- fingerprints ---- */
+
+struct dr_print {
+	char unit[64], key[64], cls[32], fp[17];
+	unsigned line_b;
+};
+
+static size_t dr_snapshot(struct dr_print *out, size_t cap)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < dr_findings.len && n < cap; i++) {
+		const struct finding *f = &dr_findings.v[i];
+		if (f->cls == F_EQUAL)
+			continue;
+		snprintf(out[n].unit, sizeof(out[n].unit), "%s", f->unit);
+		snprintf(out[n].key, sizeof(out[n].key), "%s", f->key);
+		snprintf(out[n].cls, sizeof(out[n].cls), "%s", finding_class_name(f));
+		memcpy(out[n].fp, f->fingerprint, sizeof(out[n].fp));
+		unsigned c = 0;
+		out[n].line_b = 0;
+		if (f->def_b)
+			srcfile_position(f->def_b->file, f->def_b->off, &out[n].line_b, &c);
+		n++;
+	}
+	return n;
+}
+
+Test(drift, fingerprints_are_16_hex_and_stable_when_lines_move)
+{
+	dr_api_units();
+	dr_run();
+	struct dr_print before[32], after[32];
+	size_t n = dr_snapshot(before, 32);
+	cr_assert_gt(n, 5);
+	for (size_t i = 0; i < n; i++) {
+		cr_expect_eq(strlen(before[i].fp), 16, "%s", before[i].fp);
+		cr_expect_eq(strspn(before[i].fp, "0123456789abcdef"), 16, "%s", before[i].fp);
+	}
+	/* The same repo with three lines inserted above everything. */
+	struct buf dev = BUF_INIT, prod = BUF_INIT;
+	buf_printf(&dev, "# moved\n\n# down\n%s", dr_api_dev);
+	buf_printf(&prod, "# moved\n\n# down\n%s", dr_api_prod);
+	dr_write("dev/app/api/unit.yaml", dev.data);
+	dr_write("prod/app/api/unit.yaml", prod.data);
+	buf_free(&dev);
+	buf_free(&prod);
+	dr_run();
+	cr_assert_eq(dr_snapshot(after, 32), n);
+	for (size_t i = 0; i < n; i++) {
+		cr_expect_str_eq(after[i].key, before[i].key);
+		cr_expect_str_eq(after[i].fp, before[i].fp, "%s moved", before[i].key);
+		if (before[i].line_b)
+			cr_expect_eq(after[i].line_b, before[i].line_b + 3, "%s: the lines did move", before[i].key);
+	}
+}
+
+Test(drift, fingerprint_is_xxh3_of_envs_unit_key_class)
+{
+	dr_api_units();
+	dr_run();
+	const struct finding *f = dr_find("app/api", "inputs.color");
+	static const char parts[] = "dev\0prod\0app/api\0inputs.color\0drift";
+	char want[17];
+	snprintf(want, sizeof(want), "%016llx", (unsigned long long)XXH3_64bits(parts, sizeof(parts) - 1));
+	cr_expect_str_eq(f->fingerprint, want);
+}
+
+Test(drift, findings_finish_sorts_and_merges_duplicates)
+{
+	struct findings fs = { 0 };
+	const char *units[] = { "b", "a", "b", "a" };
+	const char *keys[] = { "inputs.y", "inputs.x", "inputs.x", "inputs.x" };
+	for (size_t i = 0; i < 4; i++) {
+		struct finding *f = findings_add(&fs);
+		f->cls = F_DRIFT;
+		f->env_a = "dev";
+		f->env_b = "prod";
+		f->unit = units[i];
+		f->key = keys[i];
+	}
+	findings_finish(&fs);
+	cr_assert_eq(fs.len, 3, "two findings on one leaf are one");
+	cr_expect_str_eq(fs.v[0].unit, "a");
+	cr_expect_str_eq(fs.v[1].unit, "b");
+	cr_expect_str_eq(fs.v[1].key, "inputs.x");
+	cr_expect_str_eq(fs.v[2].key, "inputs.y");
+	cr_expect_str_neq(fs.v[1].fingerprint, fs.v[2].fingerprint);
+	findings_free(&fs);
+	cr_expect_eq(fs.len, 0);
+	cr_expect_null(fs.v);
+}
+
+Test(drift, class_names_and_severities)
+{
+	struct finding f = { .cls = F_POLICY, .rule = "cross-account" };
+	cr_expect_str_eq(finding_class_name(&f), "cross-account");
+	cr_expect(finding_is_error(&f));
+	f.baselined = true;
+	cr_expect_not(finding_is_error(&f));
+	struct finding p = { .cls = F_PENDING };
+	cr_expect_str_eq(finding_class_name(&p), "pending");
+	cr_expect(finding_is_note(&p));
+	struct finding a = { .cls = F_AHEAD };
+	cr_expect(finding_is_error(&a));
+	struct finding q = { .cls = F_PARAMETERIZED };
+	cr_expect_not(finding_is_error(&q) || finding_is_note(&q));
+	struct finding l = { .cls = F_ALLOWED };
+	cr_expect_str_eq(finding_class_name(&l), "allowed");
+	cr_expect_not(finding_is_error(&l) || finding_is_note(&l));
+}

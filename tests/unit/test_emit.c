@@ -1,0 +1,785 @@
+/* test_emit.c - compiler/emit.c: tfvars rendering, the manifest, atomic
+ * all-or-nothing writes, unchanged files left alone, removals with
+ * pruning, refusal of foreign files and corrupt manifests, selections. */
+#include "helpers.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "buf.h"
+#include "dag.h"
+#include "emit.h"
+#include "eval.h"
+#include "include.h"
+
+static char em_root[PATH_MAX];
+static char em_out[PATH_MAX * 2];	/* em_root/out */
+static struct project em_proj;
+static bool em_opened;
+static struct emit_plan em_plan;
+
+#define EM_API "dev/111111111111/eu-west-1/app/api/terraform.tfvars.json"
+#define EM_WEB "dev/111111111111/eu-west-1/app/web/terraform.tfvars.json"
+#define EM_PROD "prod/333333333333/eu-west-1/app/api/terraform.tfvars.json"
+
+static const char em_project_yaml[] =
+	"version: 1\n"
+	"project: demo\n"
+	"environments:\n"
+	"  dev: { account_id: \"111111111111\", region: eu-west-1 }\n"
+	"  prod: { account_id: \"333333333333\", region: eu-west-1 }\n";
+
+static void em_mkdirs(const char *rel)
+{
+	char path[PATH_MAX * 2];
+	snprintf(path, sizeof(path), "%s/%s", em_root, rel);
+	for (char *p = path + strlen(em_root) + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			cr_assert(mkdir(path, 0755) == 0 || errno == EEXIST, "mkdir %s: %s", path, strerror(errno));
+			*p = '/';
+		}
+	cr_assert(mkdir(path, 0755) == 0 || errno == EEXIST, "mkdir %s: %s", path, strerror(errno));
+}
+
+/* Writes rel (root-relative), creating its folders. */
+static void em_write(const char *rel, const char *text)
+{
+	char path[PATH_MAX * 2];
+	snprintf(path, sizeof(path), "%s/%s", em_root, rel);
+	char *slash = strrchr(path, '/');
+	*slash = '\0';
+	if (strcmp(path, em_root))
+		em_mkdirs(path + strlen(em_root) + 1);
+	*slash = '/';
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f, "cannot create %s: %s", path, strerror(errno));
+	size_t len = strlen(text);
+	cr_assert_eq(fwrite(text, 1, len, f), len);
+	cr_assert_eq(fclose(f), 0);
+}
+
+/* The contents of rel (root-relative), or NULL when it does not exist. */
+static char *em_read(const char *rel)
+{
+	char path[PATH_MAX * 2];
+	snprintf(path, sizeof(path), "%s/%s", em_root, rel);
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	struct buf b = BUF_INIT;
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_add(&b, chunk, n);
+	fclose(f);
+	buf_puts(&b, "");
+	return buf_detach(&b, NULL);
+}
+
+static bool em_exists(const char *rel)
+{
+	char path[PATH_MAX * 2];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/%s", em_root, rel);
+	return lstat(path, &st) == 0;
+}
+
+static void em_remove(const char *rel)
+{
+	char path[PATH_MAX * 2];
+	snprintf(path, sizeof(path), "%s/%s", em_root, rel);
+	cr_assert_eq(unlink(path), 0, "unlink %s: %s", path, strerror(errno));
+}
+
+static void em_rm_rf(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return;
+	if (S_ISDIR(st.st_mode)) {
+		DIR *d = opendir(path);
+		struct dirent *de;
+		while (d && (de = readdir(d))) {
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			char child[PATH_MAX * 2];
+			snprintf(child, sizeof(child), "%s/%s", path, de->d_name);
+			em_rm_rf(child);
+		}
+		if (d)
+			closedir(d);
+		rmdir(path);
+	} else {
+		unlink(path);
+	}
+}
+
+static void em_setup(void)
+{
+	char tmpl[] = "/tmp/bulkhead-em-XXXXXX";
+	diag_clear();
+	diag_set_color(0);
+	cr_assert_not_null(mkdtemp(tmpl), "mkdtemp: %s", strerror(errno));
+	cr_assert_not_null(realpath(tmpl, em_root));
+	snprintf(em_out, sizeof(em_out), "%s/out", em_root);
+	em_opened = false;
+	memset(&em_plan, 0, sizeof(em_plan));
+	em_write("bulkhead.yaml", em_project_yaml);
+	em_mkdirs("dev");
+	em_mkdirs("prod");
+}
+
+static void em_close(void)
+{
+	emit_plan_free(&em_plan);
+	if (em_opened)
+		project_close(&em_proj);
+	em_opened = false;
+}
+
+static void em_teardown(void)
+{
+	diag_clear();
+	em_close();
+	if (em_root[0])
+		em_rm_rf(em_root);
+}
+
+TestSuite(emit, .init = em_setup, .fini = em_teardown);
+
+static int em_by_level(const void *a, const void *b)
+{
+	const struct unit *x = *(struct unit *const *)a, *y = *(struct unit *const *)b;
+	return (x->level > y->level) - (x->level < y->level);
+}
+
+/* Opens and evaluates the project (as compile_run does); must succeed. */
+static void em_compile(void)
+{
+	em_close();
+	int rc = project_open(&em_proj, em_root, &(struct source_spec){ 0 });
+	em_opened = true;
+	for (size_t i = 0; rc == 0 && i < em_proj.nunits; i++) {
+		struct unit *u = em_proj.units[i];
+		if (include_resolve_unit(&em_proj, u) < 0 || include_resolve_vars(&em_proj, u) < 0 ||
+		    eval_dependencies(&em_proj, u) < 0)
+			rc = -1;
+	}
+	if (rc == 0)
+		rc = dag_build(&em_proj, em_proj.units, em_proj.nunits);
+	if (rc == 0) {
+		struct unit **order = xcalloc(em_proj.nunits + 1, sizeof(*order));
+		if (em_proj.nunits)
+			memcpy(order, em_proj.units, em_proj.nunits * sizeof(*order));
+		qsort(order, em_proj.nunits, sizeof(*order), em_by_level);
+		for (size_t i = 0; i < em_proj.nunits; i++)
+			if (eval_unit(&em_proj, order[i]) < 0)
+				rc = -1;
+		free(order);
+	}
+	char *out = diag_capture();
+	if (rc != 0) {
+		cr_expect_fail("the project failed:\n%s", out);
+		free(out);
+		cr_assert_fail();
+	}
+	free(out);
+}
+
+/* Plans the units sel selects; must succeed. */
+static void em_plan_selected(const struct selection *sel)
+{
+	struct unit **units = ARENA_ARRAY(&em_proj.arena, struct unit *, em_proj.nunits + 1);
+	size_t n = 0;
+	for (size_t i = 0; i < em_proj.nunits; i++) {
+		struct unit *u = em_proj.units[i];
+		if (selection_has_unit(sel, u->env->label, u->env->name, u->id))
+			units[n++] = u;
+	}
+	emit_plan_free(&em_plan);
+	int rc = emit_plan(&em_proj, units, n, &em_plan);
+	char *out = diag_capture();
+	if (rc != 0) {
+		cr_expect_fail("emit_plan failed:\n%s", out);
+		free(out);
+		cr_assert_fail();
+	}
+	free(out);
+}
+
+static void em_compile_and_plan(void)
+{
+	em_compile();
+	em_plan_selected(NULL);
+}
+
+static const struct out_file *em_file(const char *path)
+{
+	for (size_t i = 0; i < em_plan.nfiles; i++)
+		if (!strcmp(em_plan.files[i].path, path))
+			return &em_plan.files[i];
+	cr_assert_fail("no planned file '%s'", path);
+	return NULL;
+}
+
+/* emit_write of the plan into out/, quietly. */
+static int em_write_out(const struct selection *sel, bool check, struct emit_result *res)
+{
+	return emit_write(&em_proj, &em_plan, sel ? sel : &(struct selection){ 0 }, em_out, "out", check, true, res);
+}
+
+static void em_write_ok(const struct selection *sel, struct emit_result *res)
+{
+	int rc = em_write_out(sel, false, res);
+	char *out = diag_capture();
+	if (rc != 0) {
+		cr_expect_fail("emit_write failed:\n%s", out);
+		free(out);
+		cr_assert_fail();
+	}
+	cr_expect_str_eq(out, "", "diagnostics:\n%s", out);
+	free(out);
+}
+
+/* Fails with one error whose message contains want. */
+static void em_write_fails(const char *want)
+{
+	struct emit_result res;
+	int rc = em_write_out(NULL, false, &res);
+	size_t n = diag_error_count();
+	char *out = diag_capture();
+	cr_expect_eq(rc, -1, "emit_write should fail:\n%s", out);
+	cr_expect_eq(n, 1, "%zu errors:\n%s", n, out);
+	cr_expect(strstr(out, want), "want '%s' in:\n%s", want, out);
+	free(out);
+}
+
+/* Sets the modification time of out/rel far into the past. */
+static void em_age(const char *rel)
+{
+	char path[PATH_MAX * 3];
+	snprintf(path, sizeof(path), "%s/%s", em_out, rel);
+	struct timespec ts[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+	cr_assert_eq(utimensat(AT_FDCWD, path, ts, 0), 0, "utimensat %s: %s", path, strerror(errno));
+}
+
+static time_t em_mtime(const char *rel)
+{
+	char path[PATH_MAX * 3];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/%s", em_out, rel);
+	cr_assert_eq(stat(path, &st), 0, "stat %s: %s", path, strerror(errno));
+	return st.st_mtime;
+}
+
+/* out/manifest.json, loaded; lives in the project arena. */
+static struct node *em_manifest(void)
+{
+	char *text = em_read("out/manifest.json");
+	cr_assert_not_null(text, "no manifest.json");
+	struct srcfile *f = ARENA_NEW(&em_proj.arena, struct srcfile);
+	*f = mem_file("manifest.json", arena_strdup(&em_proj.arena, text));
+	free(text);
+	struct node *root = load_yaml(&em_proj.arena, f, NULL);
+	cr_assert_not_null(root, "manifest.json does not parse");
+	return root;
+}
+
+/* The manifest entry of env:unit, or NULL. */
+static const struct node *em_entry(const struct node *manifest, const char *env, const char *unit)
+{
+	const struct node *units = node_map_get(manifest, "units");
+	cr_assert_not_null(units);
+	for (size_t i = 0; i < units->seq.len; i++) {
+		const struct node *e = units->seq.items[i];
+		if (!strcmp(node_map_get(e, "env")->str.s, env) && !strcmp(node_map_get(e, "unit")->str.s, unit))
+			return e;
+	}
+	return NULL;
+}
+
+static void em_two_units(void)
+{
+	em_write("dev/app/api/unit.yaml", "inputs:\n  name: api\n");
+	em_write("dev/app/web/unit.yaml", "inputs:\n  name: web\n");
+	em_write("prod/app/api/unit.yaml", "inputs:\n  name: api\n");
+}
+
+/* ---- rendering ---- */
+
+Test(emit, tfvars_json_is_rendered_exactly)
+{
+	em_write("dev/app/api/unit.yaml",
+		 "inputs:\n"
+		 "  zeta: 1\n"
+		 "  alpha:\n"
+		 "    b: [1, 2]\n"
+		 "    a: x\n"
+		 "  empty: {}\n"
+		 "  list: []\n"
+		 "  \"k8s.io/role\": \"y\"\n"
+		 "  Zed: 0\n"
+		 "  f: 1.5\n"
+		 "  t: true\n"
+		 "  n: null\n"
+		 "  s: \"quote \\\" and \\u00e9\"\n");
+	em_compile_and_plan();
+	cr_assert_eq(em_plan.nfiles, 1);
+	const struct out_file *f = em_file(EM_API);
+	const char *want =
+		"{\n"
+		"  \"Zed\": 0,\n"
+		"  \"alpha\": {\n"
+		"    \"a\": \"x\",\n"
+		"    \"b\": [\n"
+		"      1,\n"
+		"      2\n"
+		"    ]\n"
+		"  },\n"
+		"  \"empty\": {},\n"
+		"  \"f\": 1.5,\n"
+		"  \"k8s.io/role\": \"y\",\n"
+		"  \"list\": [],\n"
+		"  \"n\": null,\n"
+		"  \"s\": \"quote \\\" and \xc3\xa9\",\n"
+		"  \"t\": true,\n"
+		"  \"zeta\": 1\n"
+		"}\n";
+	cr_expect_eq(f->len, strlen(want));
+	cr_expect_str_eq(f->data, want);
+	cr_expect_eq(f->unit, em_proj.units[0]);
+	XXH128_hash_t h = XXH3_128bits(want, strlen(want));
+	cr_expect(XXH128_isEqual(f->hash, h), "the hash is xxh3-128 of the data");
+}
+
+Test(emit, empty_inputs_render_as_empty_object)
+{
+	em_write("dev/app/api/unit.yaml", "source: ./mod\n");
+	em_compile_and_plan();
+	cr_expect_str_eq(em_file(EM_API)->data, "{}\n");
+}
+
+Test(emit, output_path_placeholders_expand)
+{
+	em_write("bulkhead.yaml",
+		 "version: 1\nproject: demo\n"
+		 "output: { dir: build, path: \"{project}/{env}-{region}/{account_id}/{unit}\" }\n"
+		 "environments:\n"
+		 "  dev: { account_id: \"111111111111\", region: eu-west-1 }\n"
+		 "  prod: { account_id: \"333333333333\", regions: [us-east-1, us-west-2] }\n");
+	em_mkdirs("prod/us-east-1");
+	em_mkdirs("prod/us-west-2");
+	em_write("dev/network/vpc/unit.yaml", "inputs: {}\n");
+	em_write("prod/us-west-2/network/vpc/unit.yaml", "inputs: {}\n");
+	em_compile_and_plan();
+	cr_assert_eq(em_plan.nfiles, 2);
+	cr_expect_str_eq(em_plan.files[0].path, "demo/dev-eu-west-1/111111111111/network/vpc/terraform.tfvars.json");
+	cr_expect_str_eq(em_plan.files[1].path, "demo/prod-us-west-2/333333333333/network/vpc/terraform.tfvars.json");
+}
+
+Test(emit, two_units_in_one_folder_is_an_error)
+{
+	em_write("bulkhead.yaml",
+		 "version: 1\nproject: demo\n"
+		 "output: { path: \"{env}/{unit}\" }\n"
+		 "environments:\n"
+		 "  prod: { account_id: \"333333333333\", regions: [us-east-1, us-west-2] }\n");
+	em_write("prod/us-east-1/app/unit.yaml", "inputs: {}\n");
+	em_write("prod/us-west-2/app/unit.yaml", "inputs: {}\n");
+	em_compile();
+	int rc = emit_plan(&em_proj, em_proj.units, em_proj.nunits, &em_plan);
+	char *out = diag_capture();
+	cr_expect_eq(rc, -1);
+	cr_expect(strstr(out, "output.path maps 'prod/us-east-1:app' and 'prod/us-west-2:app' to the same folder 'prod/app'"),
+		  "%s", out);
+	free(out);
+}
+
+Test(emit, generated_files_follow_the_tfvars)
+{
+	em_write("bulkhead.yaml",
+		 "version: 1\nproject: demo\n"
+		 "output: { generate: [backend, provider] }\n"
+		 "environments:\n"
+		 "  dev: { account_id: \"111111111111\", region: eu-west-1 }\n"
+		 "  prod: { account_id: \"333333333333\", region: eu-west-1 }\n");
+	em_write("dev/app/api/unit.yaml", "inputs: {}\n");
+	em_compile_and_plan();
+	cr_assert_eq(em_plan.nfiles, 3);
+	cr_expect_str_eq(em_plan.files[0].path, EM_API);
+	cr_expect_str_eq(em_plan.files[1].path, "dev/111111111111/eu-west-1/app/api/backend.tf.json");
+	cr_expect_str_eq(em_plan.files[2].path, "dev/111111111111/eu-west-1/app/api/provider.tf.json");
+	cr_expect(strstr(em_plan.files[1].data, "\"bucket\": \"demo-tfstate-111111111111\""), "%s", em_plan.files[1].data);
+	cr_expect(strstr(em_plan.files[2].data, "arn:aws:iam::111111111111:role/terraform"), "%s", em_plan.files[2].data);
+	for (size_t i = 0; i < 3; i++)
+		cr_expect_eq(em_plan.files[i].data[em_plan.files[i].len - 1], '\n');
+}
+
+/* ---- writing ---- */
+
+Test(emit, first_write_writes_files_and_manifest)
+{
+	em_two_units();
+	em_compile_and_plan();
+	cr_assert_eq(em_plan.nfiles, 3);
+	struct emit_result res;
+	em_write_ok(NULL, &res);
+	cr_expect_eq(res.written, 3);
+	cr_expect_eq(res.unchanged, 0);
+	cr_expect_eq(res.removed, 0);
+	cr_expect(res.manifest_changed);
+	for (size_t i = 0; i < em_plan.nfiles; i++) {
+		char rel[PATH_MAX];
+		snprintf(rel, sizeof(rel), "out/%s", em_plan.files[i].path);
+		char *data = em_read(rel);
+		cr_assert_not_null(data, "%s was not written", rel);
+		cr_expect_str_eq(data, em_plan.files[i].data);
+		free(data);
+	}
+	struct node *m = em_manifest();
+	cr_expect_eq(node_map_get(m, "version")->i, 1);
+	cr_expect_str_eq(node_map_get(m, "project")->str.s, "demo");
+	cr_expect_str_eq(node_map_get(m, "generator")->str.s, "bulkhead");
+	const struct node *units = node_map_get(m, "units");
+	cr_assert_eq(units->seq.len, 3);
+	const char *order[][2] = { { "dev", "app/api" }, { "dev", "app/web" }, { "prod", "app/api" } };
+	for (size_t i = 0; i < 3; i++) {
+		cr_expect_str_eq(node_map_get(units->seq.items[i], "env")->str.s, order[i][0]);
+		cr_expect_str_eq(node_map_get(units->seq.items[i], "unit")->str.s, order[i][1]);
+	}
+	const struct node *api = em_entry(m, "dev", "app/api");
+	cr_expect_str_eq(node_map_get(api, "account_id")->str.s, "111111111111");
+	cr_expect_str_eq(node_map_get(api, "region")->str.s, "eu-west-1");
+	cr_expect_str_eq(node_map_get(api, "env_name")->str.s, "dev");
+	cr_expect_eq(node_map_get(api, "level")->i, 0);
+	cr_expect_eq(node_map_get(api, "source")->kind, NODE_NULL);
+	const struct node *files = node_map_get(api, "files");
+	cr_assert_eq(files->map.len, 1);
+	char hex[33];
+	hash_hex(em_file(EM_API)->hash, hex);
+	cr_expect_str_eq(files->map.pairs[0].key->str.s, EM_API);
+	cr_expect_str_eq(files->map.pairs[0].value->str.s, hex);
+	/* No absolute paths, no timestamps. */
+	char *text = em_read("out/manifest.json");
+	cr_expect_not(strstr(text, em_root), "%s", text);
+	cr_expect_eq(text[strlen(text) - 1], '\n');
+	free(text);
+	/* No temp files are left behind. */
+	char dir[PATH_MAX * 3];
+	snprintf(dir, sizeof(dir), "%s/dev/111111111111/eu-west-1/app/api", em_out);
+	DIR *d = opendir(dir);
+	cr_assert_not_null(d);
+	struct dirent *de;
+	size_t n = 0;
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	cr_expect_eq(n, 1);
+}
+
+Test(emit, manifest_records_dependencies_and_mocks)
+{
+	em_write("dev/network/vpc/unit.yaml", "source: \"git::https://example.com/m.git//vpc?ref=v1.0.0\"\ninputs: {}\n");
+	em_write("dev/app/api/unit.yaml",
+		 "dependencies:\n"
+		 "  vpc: { path: ../../network/vpc, mock_outputs: { vpc_id: vpc-0, cidr: 10.0.0.0/16 } }\n"
+		 "inputs:\n"
+		 "  a: ${dependency.vpc.outputs.vpc_id}\n"
+		 "  b: ${dependency.vpc.outputs.vpc_id}-x\n"
+		 "  c: ${dependency.vpc.outputs.cidr}\n");
+	em_compile_and_plan();
+	struct emit_result res;
+	em_write_ok(NULL, &res);
+	struct node *m = em_manifest();
+	const struct node *api = em_entry(m, "dev", "app/api");
+	cr_assert_not_null(api);
+	cr_expect_eq(node_map_get(api, "level")->i, 1);
+	const struct node *deps = node_map_get(api, "dependencies");
+	cr_assert_eq(deps->seq.len, 1);
+	cr_expect_str_eq(deps->seq.items[0]->str.s, "dev:network/vpc");
+	const struct node *mocked = node_map_get(api, "mocked");
+	cr_assert_eq(mocked->seq.len, 2, "sorted, each once");
+	cr_expect_str_eq(mocked->seq.items[0]->str.s, "dependency.vpc.outputs.cidr");
+	cr_expect_str_eq(mocked->seq.items[1]->str.s, "dependency.vpc.outputs.vpc_id");
+	const struct node *vpc = em_entry(m, "dev", "network/vpc");
+	cr_expect_str_eq(node_map_get(vpc, "source")->str.s, "git::https://example.com/m.git//vpc?ref=v1.0.0");
+	cr_expect_eq(node_map_get(vpc, "mocked")->seq.len, 0);
+}
+
+Test(emit, second_write_writes_nothing)
+{
+	em_two_units();
+	em_compile_and_plan();
+	struct emit_result res;
+	em_write_ok(NULL, &res);
+	const char *rels[] = { EM_API, EM_WEB, EM_PROD, "manifest.json" };
+	for (size_t i = 0; i < 4; i++)
+		em_age(rels[i]);
+	/* A fresh compilation renders the same bytes. */
+	em_compile_and_plan();
+	em_write_ok(NULL, &res);
+	cr_expect_eq(res.written, 0);
+	cr_expect_eq(res.unchanged, 3);
+	cr_expect_eq(res.removed, 0);
+	cr_expect_not(res.manifest_changed);
+	for (size_t i = 0; i < 4; i++)
+		cr_expect_eq(em_mtime(rels[i]), 1000000000, "%s was rewritten", rels[i]);
+}
+
+Test(emit, changed_unit_rewrites_only_its_file)
+{
+	em_two_units();
+	em_compile_and_plan();
+	struct emit_result res;
+	em_write_ok(NULL, &res);
+	em_age(EM_API);
+	em_age(EM_PROD);
+	em_write("dev/app/web/unit.yaml", "inputs:\n  name: web2\n");
+	em_compile_and_plan();
+	em_write_ok(NULL, &res);
+	cr_expect_eq(res.written, 1);
+	cr_expect_eq(res.unchanged, 2);
+	cr_expect(res.manifest_changed, "the hash changed");
+	char *web = em_read("out/" EM_WEB);
+	cr_expect_str_eq(web, "{\n  \"name\": \"web2\"\n}\n");
+	free(web);
+	cr_expect_eq(em_mtime(EM_API), 1000000000);
+	cr_expect_eq(em_mtime(EM_PROD), 1000000000);
+	char hex[33];
+	hash_hex(em_file(EM_WEB)->hash, hex);
+	const struct node *files = node_map_get(em_entry(em_manifest(), "dev", "app/web"), "files");
+	cr_expect_str_eq(node_map_get(files, EM_WEB)->str.s, hex);
+}
+
+Test(emit, check_mode_writes_nothing)
+{
+	em_two_units();
+	em_compile_and_plan();
+	struct emit_result res;
+	int rc = em_write_out(NULL, true, &res);
+	char *out = diag_capture();
+	cr_expect_eq(rc, 0, "%s", out);
+	free(out);
+	cr_expect_eq(res.written, 3, "what would be written");
+	cr_expect(res.manifest_changed);
+	cr_expect_not(em_exists("out"), "check mode created the output dir");
+}
+
+Test(emit, check_mode_lists_what_would_change)
+{
+	em_two_units();
+	em_compile_and_plan();
+	struct emit_result res;
+	em_write_ok(NULL, &res);
+	em_write("dev/app/web/unit.yaml", "inputs:\n  name: web2\n");
+	em_compile_and_plan();
+	char tmp[PATH_MAX * 2];
+	snprintf(tmp, sizeof(tmp), "%s/stdout.txt", em_root);
+	fflush(stdout);
+	int saved = dup(1), fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	cr_assert(saved >= 0 && fd >= 0);
+	dup2(fd, 1);
+	close(fd);
+	int rc = emit_write(&em_proj, &em_plan, &(struct selection){ 0 }, em_out, "out", true, false, &res);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	cr_expect_eq(rc, 0);
+	char *printed = em_read("stdout.txt");
+	cr_expect_str_eq(printed, "would write out/" EM_WEB "\nwould write out/manifest.json\n");
+	free(printed);
+	char *web = em_read("out/" EM_WEB);
+	cr_expect_str_eq(web, "{\n  \"name\": \"web\"\n}\n", "check mode left the old file");
+	free(web);
+}
+
+/* ---- removals ---- */
+
+Test(emit, removed_unit_files_are_deleted_and_dirs_pruned)
+{
+	em_two_units();
+	em_write("out/README.md", "not bulkhead's\n");
+	em_compile_and_plan();
+	struct emit_result res;
+	em_write_ok(NULL, &res);
+	em_remove("dev/app/web/unit.yaml");
+	em_remove("prod/app/api/unit.yaml");
+	em_compile_and_plan();
+	cr_assert_eq(em_plan.nfiles, 1);
+	em_write_ok(NULL, &res);
+	cr_expect_eq(res.removed, 2);
+	cr_expect_eq(res.written, 0);
+	cr_expect_eq(res.unchanged, 1);
+	cr_expect_not(em_exists("out/" EM_WEB));
+	cr_expect_not(em_exists("out/dev/111111111111/eu-west-1/app/web"), "its folder is pruned");
+	cr_expect(em_exists("out/" EM_API));
+	cr_expect_not(em_exists("out/prod"), "every folder emptied is pruned");
+	cr_expect(em_exists("out/README.md"), "files bulkhead never wrote are never touched");
+	struct node *m = em_manifest();
+	cr_expect_eq(node_map_get(m, "units")->seq.len, 1);
+	cr_expect_null(em_entry(m, "dev", "app/web"));
+}
+
+Test(emit, restricted_selection_keeps_the_rest)
+{
+	em_two_units();
+	em_compile_and_plan();
+	struct emit_result res;
+	em_write_ok(NULL, &res);
+	em_remove("dev/app/web/unit.yaml");
+	em_write("dev/app/api/unit.yaml", "inputs:\n  name: api2\n");
+	em_compile();
+	const char *envs[] = { "dev" }, *units[] = { "app/api" };
+	struct selection sel = { envs, 1, units, 1 };
+	em_plan_selected(&sel);
+	cr_assert_eq(em_plan.nfiles, 1);
+	em_write_ok(&sel, &res);
+	cr_expect_eq(res.written, 1);
+	cr_expect_eq(res.removed, 0, "app/web is outside the selection");
+	cr_expect(em_exists("out/" EM_WEB));
+	struct node *m = em_manifest();
+	cr_expect_eq(node_map_get(m, "units")->seq.len, 3, "entries outside the selection are kept");
+	cr_expect_not_null(em_entry(m, "dev", "app/web"));
+	cr_expect_not_null(em_entry(m, "prod", "app/api"));
+}
+
+/* ---- refusals ---- */
+
+Test(emit, foreign_file_is_refused)
+{
+	em_two_units();
+	em_write("out/" EM_API, "mine\n");
+	em_compile_and_plan();
+	em_write_fails("refusing to overwrite 'out/" EM_API "': bulkhead did not write it (not in manifest.json)");
+	char *data = em_read("out/" EM_API);
+	cr_expect_str_eq(data, "mine\n");
+	free(data);
+	cr_expect_not(em_exists("out/" EM_WEB), "all or nothing");
+	cr_expect_not(em_exists("out/" EM_PROD));
+	cr_expect_not(em_exists("out/manifest.json"));
+}
+
+Test(emit, foreign_file_not_in_the_manifest_is_refused_later_too)
+{
+	em_two_units();
+	em_compile_and_plan();
+	struct emit_result res;
+	em_write_ok(NULL, &res);
+	/* A new unit whose target someone else wrote. */
+	em_write("dev/app/db/unit.yaml", "inputs: {}\n");
+	em_write("out/dev/111111111111/eu-west-1/app/db/terraform.tfvars.json", "hand-made\n");
+	em_write("dev/app/web/unit.yaml", "inputs:\n  name: changed\n");
+	em_age(EM_WEB);
+	em_compile_and_plan();
+	em_write_fails("refusing to overwrite 'out/dev/111111111111/eu-west-1/app/db/terraform.tfvars.json'");
+	cr_expect_eq(em_mtime(EM_WEB), 1000000000, "nothing written");
+}
+
+Test(emit, symlink_in_the_output_path_is_refused)
+{
+	em_two_units();
+	em_mkdirs("elsewhere");
+	em_mkdirs("out");
+	char link[PATH_MAX * 3];
+	snprintf(link, sizeof(link), "%s/prod", em_out);
+	cr_assert_eq(symlink("../elsewhere", link), 0);
+	em_compile_and_plan();
+	em_write_fails("refusing to write through 'out/prod': it is a symlink");
+	cr_expect_not(em_exists("elsewhere/333333333333"));
+	cr_expect_not(em_exists("out/" EM_API));
+}
+
+static void em_corrupt(const char *manifest, const char *want)
+{
+	em_write("out/manifest.json", manifest);
+	em_write_fails(want);
+	cr_expect_not(em_exists("out/" EM_API), "nothing written");
+}
+
+Test(emit, corrupt_manifest_is_an_error)
+{
+	em_two_units();
+	em_compile_and_plan();
+	em_corrupt("{\"version\": 1, \"units\": 5}\n", "corrupt manifest: expected {\"version\": 1, \"units\": [...]}");
+	em_corrupt("{\"version\": 2, \"units\": []}\n", "corrupt manifest: expected");
+	em_corrupt("[1, 2\n", "out/manifest.json:");
+	em_corrupt("{\"version\": 1, \"units\": [{\"env\": \"dev\", \"env_name\": \"dev\", \"unit\": \"x\", "
+		   "\"files\": {\"x/terraform.tfvars.json\": \"abc\"}}]}\n",
+		   "corrupt manifest: hash of 'x/terraform.tfvars.json' is not 32 hex digits");
+	em_corrupt("{\"version\": 1, \"units\": [{\"env\": \"dev\", \"env_name\": \"dev\", \"unit\": \"x\", "
+		   "\"files\": {\"../../etc/passwd\": \"0123456789abcdef0123456789abcdef\"}}]}\n",
+		   "corrupt manifest: file path '../../etc/passwd' is not a plain relative path");
+	em_corrupt("{\"version\": 1, \"units\": [{\"env\": \"dev\", \"unit\": \"x\", \"files\": {}}]}\n",
+		   "corrupt manifest: unit entry has no string 'env_name'");
+}
+
+Test(emit, corrupt_manifest_message_names_the_line)
+{
+	em_two_units();
+	em_compile_and_plan();
+	em_write("out/manifest.json", "{\n  \"version\": 1,\n  \"units\": [\n    7\n  ]\n}\n");
+	em_write_fails("out/manifest.json:4:5: error: corrupt manifest: a unit entry must be a map");
+}
+
+/* ---- hash_hex and selections ---- */
+
+Test(emit, hash_hex_is_32_hex_digits)
+{
+	char hex[33];
+	memset(hex, 'x', sizeof(hex));
+	hash_hex(XXH3_128bits("", 0), hex);
+	cr_expect_str_eq(hex, "99aa06d3014798d86001c324468d497f", "xxh3-128 of nothing, high half first");
+	hash_hex((XXH128_hash_t){ .low64 = 1, .high64 = 0xabc }, hex);
+	cr_expect_str_eq(hex, "0000000000000abc0000000000000001");
+	hash_hex(XXH3_128bits("abc", 3), hex);
+	cr_expect_eq(strlen(hex), 32);
+	cr_expect_eq(strspn(hex, "0123456789abcdef"), 32);
+}
+
+Test(emit, selection_has_unit_globs)
+{
+	cr_expect(selection_has_unit(NULL, "dev", "dev", "app/api"));
+	struct selection all = { 0 };
+	cr_expect(selection_has_unit(&all, "prod/us-west-2", "prod", "x"));
+	const char *globs[] = { "app/*" };
+	struct selection units = { NULL, 0, globs, 1 };
+	cr_expect(selection_has_unit(&units, "dev", "dev", "app/api"));
+	cr_expect(selection_has_unit(&units, "dev", "dev", "app/api/v2"), "* crosses /");
+	cr_expect_not(selection_has_unit(&units, "dev", "dev", "network/vpc"));
+	cr_expect_not(selection_has_unit(&units, "dev", "dev", "app"));
+	const char *exact[] = { "network/vpc", "db" };
+	struct selection two = { NULL, 0, exact, 2 };
+	cr_expect(selection_has_unit(&two, "dev", "dev", "db"));
+	cr_expect_not(selection_has_unit(&two, "dev", "dev", "db2"));
+	const char *classes[] = { "app/[aw]*" };
+	struct selection cls = { NULL, 0, classes, 1 };
+	cr_expect(selection_has_unit(&cls, "dev", "dev", "app/web"));
+	cr_expect_not(selection_has_unit(&cls, "dev", "dev", "app/db"));
+}
+
+Test(emit, selection_by_env_name_or_label)
+{
+	const char *by_name[] = { "prod" };
+	struct selection name = { by_name, 1, NULL, 0 };
+	cr_expect(selection_has_unit(&name, "prod/us-west-2", "prod", "app"), "a name selects every region");
+	cr_expect(selection_has_unit(&name, "prod", "prod", "app"));
+	cr_expect_not(selection_has_unit(&name, "dev", "dev", "app"));
+	const char *by_label[] = { "prod/us-west-2" };
+	struct selection label = { by_label, 1, NULL, 0 };
+	cr_expect(selection_has_unit(&label, "prod/us-west-2", "prod", "app"));
+	cr_expect_not(selection_has_unit(&label, "prod/us-east-1", "prod", "app"));
+	const char *globs[] = { "app" };
+	struct selection both = { by_name, 1, globs, 1 };
+	cr_expect_not(selection_has_unit(&both, "dev", "dev", "app"), "env and unit must both match");
+	cr_expect(selection_has_unit(&both, "prod", "prod", "app"));
+	struct env e = { .name = "prod", .label = "prod/us-east-1" };
+	cr_expect(selection_has_env(&name, &e));
+	cr_expect_not(selection_has_env(&label, &e));
+	cr_expect(selection_has_env(NULL, &e));
+}
