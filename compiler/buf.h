@@ -19,6 +19,8 @@ void buf_grow(struct buf *b, size_t extra);
 void buf_add(struct buf *b, const void *data, size_t len);
 void buf_puts(struct buf *b, const char *s);
 void buf_putc(struct buf *b, char c);
+/* Decimal text of n, without printf (it is on every hot path). */
+void buf_add_int(struct buf *b, long long n);
 void buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Hands the string to the caller; the buffer is left empty. */

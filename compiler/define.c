@@ -188,7 +188,8 @@ static void define_into(struct definer *d, const struct node *n)
 		return;
 	}
 	struct value *v = value_from_node(&d->p->arena, n);
-	buf_printf(&d->text, "%s:", value_kind_name(v->kind));
+	buf_puts(&d->text, value_kind_name(v->kind));
+	buf_putc(&d->text, ':');
 	value_to_json_compact(v, &d->text);
 }
 

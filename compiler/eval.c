@@ -272,7 +272,7 @@ static bool append_text(struct scope *s, const struct site *at, const struct exp
 	char num[400];
 	switch (v->kind) {
 	case VAL_STR: buf_add(out, v->str.s, v->str.len); break;
-	case VAL_INT: buf_printf(out, "%lld", (long long)v->i); break;
+	case VAL_INT: buf_add_int(out, v->i); break;
 	case VAL_FLOAT:
 		format_double(v->f, num, sizeof(num));
 		buf_puts(out, num);

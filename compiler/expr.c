@@ -710,7 +710,7 @@ void expr_print(const struct expr *e, struct buf *out)
 	switch (e->kind) {
 	case E_NULL: buf_puts(out, "null"); break;
 	case E_BOOL: buf_puts(out, e->b ? "true" : "false"); break;
-	case E_INT: buf_printf(out, "%lld", (long long)e->i); break;
+	case E_INT: buf_add_int(out, e->i); break;
 	case E_FLOAT:
 		format_double(e->f, num, sizeof(num));
 		buf_puts(out, num);
@@ -736,7 +736,8 @@ void expr_print(const struct expr *e, struct buf *out)
 	case E_REF: buf_puts(out, e->name); break;
 	case E_ATTR:
 		expr_print(e->attr.obj, out);
-		buf_printf(out, ".%s", e->attr.name);
+		buf_putc(out, '.');
+		buf_puts(out, e->attr.name);
 		break;
 	case E_INDEX:
 		expr_print(e->index.obj, out);
@@ -745,19 +746,23 @@ void expr_print(const struct expr *e, struct buf *out)
 		buf_putc(out, ']');
 		break;
 	case E_CALL:
-		buf_printf(out, "%s(", e->call.name);
+		buf_puts(out, e->call.name);
+		buf_putc(out, '(');
 		print_list(e->call.args, e->call.len, out);
 		buf_putc(out, ')');
 		break;
 	case E_UNARY:
-		buf_printf(out, "(%s", op_text(e->op));
+		buf_putc(out, '(');
+		buf_puts(out, op_text(e->op));
 		expr_print(e->ops.x, out);
 		buf_putc(out, ')');
 		break;
 	case E_BINARY:
 		buf_putc(out, '(');
 		expr_print(e->ops.x, out);
-		buf_printf(out, " %s ", op_text(e->op));
+		buf_putc(out, ' ');
+		buf_puts(out, op_text(e->op));
+		buf_putc(out, ' ');
 		expr_print(e->ops.y, out);
 		buf_putc(out, ')');
 		break;

@@ -123,7 +123,7 @@ static int compare_pairs(const void *pa, const void *pb)
 long value_map_sort(struct value *map)
 {
 	struct value_pair *v = map->map.pairs;
-	if (map->map.len <= 16) {
+	if (map->map.len <= 32) {
 		/* Small maps (most of them) sort faster by insertion. */
 		for (size_t i = 1; i < map->map.len; i++)
 			for (size_t k = i; k > 0 && compare_pairs(&v[k - 1], &v[k]) > 0; k--) {
@@ -344,7 +344,7 @@ static void to_json(const struct value *v, struct buf *out, int depth)
 	switch (v->kind) {
 	case VAL_NULL: buf_puts(out, "null"); break;
 	case VAL_BOOL: buf_puts(out, v->b ? "true" : "false"); break;
-	case VAL_INT: buf_printf(out, "%lld", (long long)v->i); break;
+	case VAL_INT: buf_add_int(out, v->i); break;
 	case VAL_FLOAT:
 		format_double(v->f, num, sizeof(num));
 		buf_puts(out, num);
