@@ -15,7 +15,7 @@ struct arena_chunk {
 
 enum { CHUNK_SIZE = 64 * 1024, ALIGN = sizeof(max_align_t) };
 
-static void oom(void)
+void fatal_oom(void)
 {
 	fputs("bulkhead: fatal: out of memory\n", stderr);
 	exit(2);
@@ -25,7 +25,7 @@ void *xmalloc(size_t size)
 {
 	void *p = malloc(size ? size : 1);
 	if (!p)
-		oom();
+		fatal_oom();
 	return p;
 }
 
@@ -33,7 +33,7 @@ void *xrealloc(void *p, size_t size)
 {
 	p = realloc(p, size ? size : 1);
 	if (!p)
-		oom();
+		fatal_oom();
 	return p;
 }
 
@@ -41,7 +41,7 @@ void *xcalloc(size_t n, size_t size)
 {
 	void *p = calloc(n ? n : 1, size ? size : 1);
 	if (!p)
-		oom();
+		fatal_oom();
 	return p;
 }
 
@@ -49,6 +49,14 @@ char *xstrdup(const char *s)
 {
 	size_t n = strlen(s) + 1;
 	return memcpy(xmalloc(n), s, n);
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+	char *p = xmalloc(n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
 }
 
 void arena_init(struct arena *a)

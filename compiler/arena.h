@@ -27,9 +27,11 @@ char *arena_printf(struct arena *a, const char *fmt, ...)
 
 /* Out-of-memory is fatal everywhere: the process cannot report anything
  * sensible without memory, and nothing has been written yet. */
+void fatal_oom(void) __attribute__((noreturn));
 void *xmalloc(size_t size);
 void *xrealloc(void *p, size_t size);
 void *xcalloc(size_t n, size_t size);
 char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
 
 #endif

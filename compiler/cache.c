@@ -202,7 +202,7 @@ out:
 static int write_file(const char *path, const struct buf *b)
 {
 	struct buf tmp = BUF_INIT;
-	buf_printf(&tmp, "%s.tmp-%ld", path, (long)getpid());
+	buf_printf(&tmp, "%s.tmp", path);	/* fixed: a killed build's is reused */
 	int fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
 	int rc = -1;
 	if (fd >= 0) {

@@ -207,8 +207,8 @@ static bool glob_list_matches(const struct node *list, const char *unit, const c
 		if (with_unit && !colon)
 			continue;
 		if (with_unit) {
-			char *ug = strndup(g, (size_t)(colon - g));
-			bool hit = ug && !fnmatch(ug, unit, 0) && !fnmatch(colon + 1, key, 0);
+			char *ug = xstrndup(g, (size_t)(colon - g));
+			bool hit = !fnmatch(ug, unit, 0) && !fnmatch(colon + 1, key, 0);
 			free(ug);
 			if (hit)
 				return true;

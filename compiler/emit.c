@@ -14,11 +14,25 @@
 #include <unistd.h>
 
 #define MANIFEST "manifest.json"
+/* Paths a build was about to create or delete when it stopped: owned by
+ * bulkhead even though no manifest lists them yet. */
+#define JOURNAL ".bulkhead-pending"
+#define TEMP_SUFFIX ".bulkhead-tmp"
 #define TFVARS "terraform.tfvars.json"
 
 void hash_hex(XXH128_hash_t h, char out[33])
 {
 	snprintf(out, 33, "%016llx%016llx", (unsigned long long)h.high64, (unsigned long long)h.low64);
+}
+
+static char *join(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	char *s = xmalloc(la + lb + 2);
+	memcpy(s, a, la);
+	s[la] = '/';
+	memcpy(s + la + 1, b, lb + 1);
+	return s;
 }
 
 /* ---- selection ---- */
@@ -158,6 +172,7 @@ struct old_manifest {
 	size_t n;
 	struct map files;	/* path -> struct old_entry */
 	struct loaded_file *file;	/* in the arena: diagnostics point into it */
+	bool journal;		/* a build stopped half way: clean up after it */
 };
 
 static int read_file(const char *path, struct buf *out, int *exists)
@@ -295,6 +310,36 @@ out:
 	return rc;
 }
 
+/* Adds the paths of an interrupted build's journal to the owned files. */
+static int load_journal(struct project *p, const char *out_dir, struct old_manifest *m)
+{
+	struct buf data = BUF_INIT;
+	int exists;
+	char *path = join(out_dir, JOURNAL);
+	int rc = read_file(path, &data, &exists);
+	free(path);
+	if (rc < 0 || !exists) {
+		buf_free(&data);
+		return rc;
+	}
+	struct old_entry *owned = ARENA_NEW(&p->arena, struct old_entry);
+	owned->selected = true;
+	m->journal = true;
+	char *text = arena_strndup(&p->arena, buf_cstr(&data), data.len);
+	for (char *line = text, *nl; *line; line = nl + 1) {
+		if (!(nl = strchr(line, '\n')))
+			break;
+		*nl = '\0';
+		struct buf norm = BUF_INIT;
+		/* Only plain relative paths: the file is ours, but not trusted. */
+		if (*line && path_join("", line, &norm) == 0 && !strcmp(norm.data, line))
+			map_put(&m->files, line, strlen(line), owned);
+		buf_free(&norm);
+	}
+	buf_free(&data);
+	return 0;
+}
+
 /* ---- the new manifest ---- */
 
 static int compare_cstr(const void *a, const void *b)
@@ -418,15 +463,6 @@ static int write_all(int fd, const char *data, size_t len)
 	return 0;
 }
 
-static char *join(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	char *s = xmalloc(la + lb + 2);
-	memcpy(s, a, la);
-	s[la] = '/';
-	memcpy(s + la + 1, b, lb + 1);
-	return s;
-}
 
 /* mkdir -p, remembering what it created so a failure can undo it. */
 static int make_dirs(struct write_state *ws, const char *dir)
@@ -451,6 +487,18 @@ static int make_dirs(struct write_state *ws, const char *dir)
 	return 0;
 }
 
+/* The temp file of an output: beside it, named after it.  The name is
+ * fixed, not per process, so the next build (holding the lock) can find
+ * and remove what a killed one left behind. */
+static char *temp_name(const char *out_dir, const char *rel)
+{
+	struct buf b = BUF_INIT;
+	const char *slash = strrchr(rel, '/');
+	buf_printf(&b, "%s/%.*s%s.%s%s", out_dir, slash ? (int)(slash - rel) : 0, rel, slash ? "/" : "",
+		   slash ? slash + 1 : rel, TEMP_SUFFIX);
+	return buf_detach(&b, NULL);
+}
+
 static char *write_temp(struct write_state *ws, const char *rel, const char *data, size_t len)
 {
 	char *final = join(ws->out_dir, rel);
@@ -461,9 +509,7 @@ static char *write_temp(struct write_state *ws, const char *rel, const char *dat
 		diag_error(NULL, 0, "cannot create the directory of '%s/%s': %s", ws->display, rel, strerror(errno));
 		goto out;
 	}
-	size_t n = strlen(final) + strlen(slash + 1) + 64;
-	temp = xmalloc(n);
-	snprintf(temp, n, "%s/.%s.tmp-%ld", final, slash + 1, (long)getpid());
+	temp = temp_name(ws->out_dir, rel);
 	int fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
 	if (fd < 0 || write_all(fd, data, len) < 0 || close(fd) < 0) {
 		int err = errno;
@@ -619,88 +665,173 @@ static void print_changes(const struct emit_plan *plan, const struct change_list
 		printf("%s %s/%s\n", check ? "would remove" : "removed", display, cl->removals[i]);
 }
 
-static int apply_changes(const struct emit_plan *plan, struct change_list *cl, const char *out_dir,
-			 const char *display)
+static int write_journal(struct write_state *ws, const struct change_list *cl, const struct emit_plan *plan,
+			 const struct old_manifest *old)
 {
-	struct write_state ws = { .out_dir = out_dir, .display = display };
-	int lock_fd = -1, rc = -1;
-	size_t n = plan->nfiles;
-	ws.temps = xcalloc(n + 1, sizeof(char *));
-	if (make_dirs(&ws, out_dir) < 0) {
-		diag_error(NULL, 0, "cannot create directory '%s': %s", display, strerror(errno));
-		goto out;
+	struct buf text = BUF_INIT;
+	for (size_t i = 0; i < plan->nfiles; i++)
+		if (cl->actions[i] == ACT_WRITE && !map_get(&old->files, plan->files[i].path, strlen(plan->files[i].path)))
+			buf_printf(&text, "%s\n", plan->files[i].path);
+	for (size_t i = 0; i < cl->nremovals; i++)
+		buf_printf(&text, "%s\n", cl->removals[i]);
+	char *temp = write_temp(ws, JOURNAL, buf_cstr(&text), text.len);
+	char *final = join(ws->out_dir, JOURNAL);
+	int rc = temp && rename(temp, final) == 0 ? 0 : -1;
+	if (temp && rc < 0) {
+		diag_error(NULL, 0, "cannot write '%s/%s': %s", ws->display, JOURNAL, strerror(errno));
+		unlink(temp);
 	}
-	if (lock_output(&ws, &lock_fd) < 0)
+	free(temp);
+	free(final);
+	buf_free(&text);
+	return rc;
+}
+
+static int remove_journal(const struct write_state *ws)
+{
+	char *path = join(ws->out_dir, JOURNAL);
+	int rc = 0;
+	if (unlink(path) < 0 && errno != ENOENT) {
+		diag_error(NULL, 0, "cannot remove '%s/%s': %s", ws->display, JOURNAL, strerror(errno));
+		rc = -1;
+	}
+	free(path);
+	return rc;
+}
+
+/* Temp files a killed build left beside the outputs it was writing. */
+static void remove_stale_temps(const struct emit_plan *plan, const struct old_manifest *old, const char *out_dir)
+{
+	const char *fixed[] = { MANIFEST, JOURNAL };
+	for (size_t i = 0; i < plan->nfiles + 2; i++) {
+		char *temp = temp_name(out_dir, i < plan->nfiles ? plan->files[i].path : fixed[i - plan->nfiles]);
+		unlink(temp);
+		free(temp);
+	}
+	for (size_t i = 0; i < old->files.cap; i++)
+		if (old->files.slots[i].key) {
+			char *temp = temp_name(out_dir, old->files.slots[i].key);
+			unlink(temp);
+			free(temp);
+		}
+}
+
+/* Order matters for a build that dies half way (a kill, a full disk):
+ * the journal first, so the next build knows which paths are ours; temp
+ * files; renames; the manifest; removals; the journal goes last. */
+static int apply_changes(const struct emit_plan *plan, struct change_list *cl, const struct old_manifest *old,
+			 struct write_state *ws)
+{
+	size_t n = plan->nfiles;
+	int rc = -1;
+	ws->temps = xcalloc(n + 1, sizeof(char *));
+	char *mtemp = NULL;
+	if (write_journal(ws, cl, plan, old) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++)
 		if (cl->actions[i] == ACT_WRITE &&
-		    !(ws.temps[i] = write_temp(&ws, plan->files[i].path, plan->files[i].data, plan->files[i].len))) {
-			rollback(&ws, n);
-			goto out;
-		}
-	char *mtemp = cl->manifest_changed ? write_temp(&ws, MANIFEST, cl->manifest.data, cl->manifest.len) : NULL;
-	if (cl->manifest_changed && !mtemp) {
-		rollback(&ws, n);
-		goto out;
-	}
-	/* Point of no return: renames are atomic one by one; the manifest
-	 * goes last so it never names a file that is not there. */
+		    !(ws->temps[i] = write_temp(ws, plan->files[i].path, plan->files[i].data, plan->files[i].len)))
+			goto undo;
+	mtemp = cl->manifest_changed ? write_temp(ws, MANIFEST, cl->manifest.data, cl->manifest.len) : NULL;
+	if (cl->manifest_changed && !mtemp)
+		goto undo;
+	/* Point of no return: each rename is atomic; the journal stays until
+	 * every step is done. */
 	rc = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (!ws.temps[i])
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (!ws->temps[i])
 			continue;
-		char *final = join(out_dir, plan->files[i].path);
-		if (rename(ws.temps[i], final) < 0) {
-			diag_error(NULL, 0, "cannot replace '%s/%s': %s", display, plan->files[i].path, strerror(errno));
-			unlink(ws.temps[i]);
+		char *final = join(ws->out_dir, plan->files[i].path);
+		if (rename(ws->temps[i], final) < 0) {
+			diag_error(NULL, 0, "cannot replace '%s/%s': %s", ws->display, plan->files[i].path, strerror(errno));
 			rc = -1;
+		} else {
+			free(ws->temps[i]);	/* renamed: nothing left to clean up */
+			ws->temps[i] = NULL;
 		}
 		free(final);
 	}
-	for (size_t i = 0; i < cl->nremovals; i++) {
-		char *full = join(out_dir, cl->removals[i]);
+	if (rc == 0 && mtemp) {
+		char *final = join(ws->out_dir, MANIFEST);
+		if (rename(mtemp, final) < 0) {
+			diag_error(NULL, 0, "cannot replace '%s/%s': %s", ws->display, MANIFEST, strerror(errno));
+			rc = -1;
+		} else {
+			free(mtemp);
+			mtemp = NULL;
+		}
+		free(final);
+	}
+	for (size_t i = 0; i < cl->nremovals && rc == 0; i++) {
+		char *full = join(ws->out_dir, cl->removals[i]);
 		if (unlink(full) < 0 && errno != ENOENT) {
-			diag_error(NULL, 0, "cannot remove '%s/%s': %s", display, cl->removals[i], strerror(errno));
+			diag_error(NULL, 0, "cannot remove '%s/%s': %s", ws->display, cl->removals[i], strerror(errno));
 			rc = -1;
 		}
 		free(full);
-		prune_dirs(out_dir, cl->removals[i]);
+		prune_dirs(ws->out_dir, cl->removals[i]);
 	}
-	if (mtemp) {
-		char *final = join(out_dir, MANIFEST);
-		if (rc < 0 || rename(mtemp, final) < 0) {
-			if (rc == 0)
-				diag_error(NULL, 0, "cannot replace '%s/%s': %s", display, MANIFEST, strerror(errno));
-			unlink(mtemp);
-			rc = -1;
-		}
-		free(final);
-		free(mtemp);
-	}
+	if (rc == 0)
+		rc = remove_journal(ws);
+	/* On failure the journal stays: the next build owns these paths. */
+	for (size_t i = 0; i < n; i++)
+		if (ws->temps[i])
+			unlink(ws->temps[i]);
+	if (mtemp)
+		unlink(mtemp);
+	goto out;
+undo:
+	rollback(ws, n);
+	remove_journal(ws);
 out:
+	free(mtemp);
+	for (size_t i = 0; i < n; i++)
+		free(ws->temps[i]);
+	free(ws->temps);
+	ws->temps = NULL;
+	return rc;
+}
+
+/* Takes the output dir's lock before reading the manifest: two builds
+ * into one dir take turns, and the second sees the first one's result. */
+static int open_output(struct write_state *ws, int *lock_fd)
+{
+	if (make_dirs(ws, ws->out_dir) < 0) {
+		diag_error(NULL, 0, "cannot create directory '%s': %s", ws->display, strerror(errno));
+		return -1;
+	}
+	return lock_output(ws, lock_fd);
+}
+
+static void free_write_state(struct write_state *ws, int lock_fd)
+{
 	if (lock_fd >= 0)
 		close(lock_fd);
-	for (size_t i = 0; i < n; i++)
-		free(ws.temps[i]);
-	free(ws.temps);
-	for (size_t i = 0; i < ws.ncreated; i++)
-		free(ws.created_dirs[i]);
-	free(ws.created_dirs);
-	return rc;
+	for (size_t i = 0; i < ws->ncreated; i++)
+		free(ws->created_dirs[i]);
+	free(ws->created_dirs);
 }
 
 int emit_write(struct project *p, const struct emit_plan *plan, const struct selection *sel,
 	       const char *out_dir, const char *display, bool check, bool quiet,
 	       struct emit_result *res)
 {
-	struct old_manifest old;
+	struct old_manifest old = { 0 };
 	struct change_list cl = { 0 };
-	int rc = -1;
+	struct write_state ws = { .out_dir = out_dir, .display = display };
+	int rc = -1, lock_fd = -1;
 	memset(res, 0, sizeof(*res));
+	map_init(&old.files);
+	if (!check && open_output(&ws, &lock_fd) < 0)
+		goto fail;
 	if (load_manifest(p, plan, out_dir, display, sel, &old) < 0)
-		goto out;
+		goto fail;
+	if (!plan->tracked && load_journal(p, out_dir, &old) < 0) {
+		diag_error(NULL, 0, "cannot read '%s/%s': %s", display, JOURNAL, strerror(errno));
+		goto fail;
+	}
 	if (diff_outputs(p, plan, &old, out_dir, display, &cl) < 0)
-		goto out;
+		goto fail;
 	qsort(cl.removals, cl.nremovals, sizeof(char *), compare_cstr);
 	for (size_t i = 0; i < plan->nfiles; i++)
 		cl.actions[i] == ACT_WRITE ? res->written++ : res->unchanged++;
@@ -713,15 +844,25 @@ int emit_write(struct project *p, const struct emit_plan *plan, const struct sel
 		rc = 0;
 		goto out;
 	}
+	if (old.journal)
+		remove_stale_temps(plan, &old, out_dir);
 	if (res->written || res->removed || cl.manifest_changed)
-		rc = apply_changes(plan, &cl, out_dir, display);
+		rc = apply_changes(plan, &cl, &old, &ws);
 	else
 		rc = 0;
+	if (rc == 0 && old.journal)
+		rc = remove_journal(&ws);
 	if (rc == 0)
 		print_changes(plan, &cl, display, false, quiet);
 	if (rc == 0 && cl.manifest_changed && !quiet)
 		printf("wrote %s/%s\n", display, MANIFEST);
+	goto out;
+fail:
+	/* Nothing was written: undo the output dir if this build made it. */
+	for (size_t i = ws.ncreated; i-- > 0;)
+		rmdir(ws.created_dirs[i]);
 out:
+	free_write_state(&ws, lock_fd);
 	map_free(&old.files);
 	free(cl.actions);
 	free(cl.removals);

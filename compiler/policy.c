@@ -39,8 +39,8 @@ static bool waived(const struct checker *c, const char *unit, const char *key, c
 			k--;
 		if (k == g)
 			continue;
-		char *ug = strndup(g, (size_t)(k - 1 - g)), *kg = strndup(k, (size_t)(r - k));
-		bool hit = ug && kg && !fnmatch(ug, unit, 0) && !fnmatch(kg, key, 0);
+		char *ug = xstrndup(g, (size_t)(k - 1 - g)), *kg = xstrndup(k, (size_t)(r - k));
+		bool hit = !fnmatch(ug, unit, 0) && !fnmatch(kg, key, 0);
 		free(ug);
 		free(kg);
 		if (hit)

@@ -4,6 +4,7 @@
 #include "include.h"
 #include "schema.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,8 @@ static const char *const path_placeholders[] = {
 int project_find_root(const char *start, struct buf *root)
 {
 	char *dir = realpath(start, NULL);
+	if (!dir && errno == ENOMEM)
+		fatal_oom();
 	if (!dir)
 		return -1;
 	for (;;) {
