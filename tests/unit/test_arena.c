@@ -17,6 +17,8 @@
 #define xrealloc bump_xrealloc
 #define xcalloc bump_xcalloc
 #define xstrdup bump_xstrdup
+#define xstrndup bump_xstrndup
+#define fatal_oom bump_fatal_oom
 #define arena_init bump_arena_init
 #define arena_free bump_arena_free
 #define arena_alloc bump_arena_alloc
@@ -29,6 +31,8 @@
 #undef xrealloc
 #undef xcalloc
 #undef xstrdup
+#undef xstrndup
+#undef fatal_oom
 #undef arena_init
 #undef arena_free
 #undef arena_alloc
