@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -441,13 +442,36 @@ static void render_manifest(struct project *p, const struct emit_plan *plan,
 
 enum action { ACT_KEEP, ACT_WRITE };
 
+/* The write phase allocates nothing once it has begun (an allocation
+ * failure half way would strand files): every path is made up front and
+ * the folders it creates are noted in a pool reserved beforehand. */
 struct write_state {
 	const char *out_dir;
 	const char *display;	/* out_dir as the user names it, for messages */
 	char **temps;		/* temp path per file to write, NULL if kept */
-	char **created_dirs;
-	size_t ncreated;
+	char **finals;		/* final path per file to write */
+	char *pool;		/* created folders, NUL-separated */
+	size_t pool_len, pool_cap;
+	size_t *created;	/* offsets of created folders in pool */
+	size_t ncreated, created_cap;
 };
+
+static void reserve(struct write_state *ws, size_t bytes, size_t dirs)
+{
+	if (ws->pool_len + bytes > ws->pool_cap) {
+		ws->pool_cap = ws->pool_len + bytes;
+		ws->pool = xrealloc(ws->pool, ws->pool_cap);
+	}
+	if (ws->ncreated + dirs > ws->created_cap) {
+		ws->created_cap = ws->ncreated + dirs;
+		ws->created = xrealloc(ws->created, ws->created_cap * sizeof(*ws->created));
+	}
+}
+
+static const char *created_dir(const struct write_state *ws, size_t i)
+{
+	return ws->pool + ws->created[i];
+}
 
 static int write_all(int fd, const char *data, size_t len)
 {
@@ -465,25 +489,47 @@ static int write_all(int fd, const char *data, size_t len)
 
 
 /* mkdir -p, remembering what it created so a failure can undo it. */
+/* mkdir -p, noting what it created so a failure can undo it.  Allocates
+ * only when the reservation is short. */
 static int make_dirs(struct write_state *ws, const char *dir)
 {
+	char path[PATH_MAX];
+	size_t len = strlen(dir);
 	struct stat st;
-	if (stat(dir, &st) == 0)
+	if (len >= sizeof(path))
+		return errno = ENAMETOOLONG, -1;
+	memcpy(path, dir, len + 1);
+	if (stat(path, &st) == 0)
 		return S_ISDIR(st.st_mode) ? 0 : (errno = ENOTDIR, -1);
-	char *parent = xstrdup(dir);
-	char *slash = strrchr(parent, '/');
-	int rc = 0;
-	if (slash && slash != parent) {
-		*slash = '\0';
-		rc = make_dirs(ws, parent);
+	/* The deepest folder that exists: make only what lies below it. */
+	size_t start = len;
+	while (start > 0) {
+		while (start > 0 && path[start] != '/')
+			start--;
+		if (start == 0)
+			break;
+		path[start] = '\0';
+		bool exists = stat(path, &st) == 0;
+		path[start] = '/';
+		if (exists)
+			break;
+		start--;
 	}
-	free(parent);
-	if (rc < 0)
-		return -1;
-	if (mkdir(dir, 0777) < 0 && errno != EEXIST)
-		return -1;
-	ws->created_dirs = xrealloc(ws->created_dirs, (ws->ncreated + 1) * sizeof(char *));
-	ws->created_dirs[ws->ncreated++] = xstrdup(dir);
+	for (size_t i = start + 1; i <= len; i++) {
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		char saved = path[i];
+		path[i] = '\0';
+		if (mkdir(path, 0777) == 0) {
+			reserve(ws, i + 1, 1);
+			ws->created[ws->ncreated++] = ws->pool_len;
+			memcpy(ws->pool + ws->pool_len, path, i + 1);
+			ws->pool_len += i + 1;
+		} else if (errno != EEXIST) {
+			return -1;
+		}
+		path[i] = saved;
+	}
 	return 0;
 }
 
@@ -499,49 +545,51 @@ static char *temp_name(const char *out_dir, const char *rel)
 	return buf_detach(&b, NULL);
 }
 
-static char *write_temp(struct write_state *ws, const char *rel, const char *data, size_t len)
+/* Writes data to temp (beside final), creating final's folder. */
+static int write_temp(struct write_state *ws, const char *rel, const char *final, const char *temp,
+		      const char *data, size_t len)
 {
-	char *final = join(ws->out_dir, rel);
-	char *slash = strrchr(final, '/');
-	*slash = '\0';
-	char *temp = NULL;
-	if (make_dirs(ws, final) < 0) {
+	char dir[PATH_MAX];
+	const char *slash = strrchr(final, '/');
+	size_t n = slash ? (size_t)(slash - final) : 0;
+	if (n >= sizeof(dir))
+		n = sizeof(dir) - 1;
+	memcpy(dir, final, n);
+	dir[n] = '\0';
+	if (make_dirs(ws, dir) < 0) {
 		diag_error(NULL, 0, "cannot create the directory of '%s/%s': %s", ws->display, rel, strerror(errno));
-		goto out;
+		return -1;
 	}
-	temp = temp_name(ws->out_dir, rel);
 	int fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
 	if (fd < 0 || write_all(fd, data, len) < 0 || close(fd) < 0) {
 		int err = errno;
 		diag_error(NULL, 0, "cannot write '%s/%s': %s", ws->display, rel, strerror(err));
 		if (fd >= 0)
 			unlink(temp);
-		free(temp);
-		temp = NULL;
+		return -1;
 	}
-out:
-	free(final);
-	return temp;
+	return 0;
 }
 
-static void rollback(struct write_state *ws, size_t n)
+static void remove_created_dirs(const struct write_state *ws)
 {
-	for (size_t i = 0; i < n; i++)
-		if (ws->temps[i])
-			unlink(ws->temps[i]);
 	for (size_t i = ws->ncreated; i-- > 0;)
-		rmdir(ws->created_dirs[i]);
+		rmdir(created_dir(ws, i));
 }
 
-static void prune_dirs(const char *out_dir, const char *rel)
+/* Removes the folders above a deleted file that it left empty. */
+static void prune_dirs(const char *out_dir, const char *full)
 {
-	char *path = join(out_dir, rel);
-	for (char *slash = strrchr(path, '/'); slash && strlen(path) > strlen(out_dir); slash = strrchr(path, '/')) {
+	char path[PATH_MAX];
+	size_t top = strlen(out_dir), len = strlen(full);
+	if (len >= sizeof(path))
+		return;
+	memcpy(path, full, len + 1);
+	for (char *slash = strrchr(path, '/'); slash && (size_t)(slash - path) > top; slash = strrchr(path, '/')) {
 		*slash = '\0';
-		if (strlen(path) <= strlen(out_dir) || rmdir(path) < 0)
+		if (rmdir(path) < 0)
 			break;
 	}
-	free(path);
 }
 
 /* Two builds into one output dir take turns: the second waits.  The lock
@@ -665,38 +713,78 @@ static void print_changes(const struct emit_plan *plan, const struct change_list
 		printf("%s %s/%s\n", check ? "would remove" : "removed", display, cl->removals[i]);
 }
 
-static int write_journal(struct write_state *ws, const struct change_list *cl, const struct emit_plan *plan,
-			 const struct old_manifest *old)
+/* Every path the write phase needs, made before it begins. */
+struct write_paths {
+	char *mfinal, *mtemp;	/* manifest.json */
+	char *jfinal, *jtemp;	/* the journal */
+	char **removals;	/* full paths of files to delete */
+	struct buf journal;	/* the journal's text */
+};
+
+static void prepare_paths(struct write_state *ws, const struct change_list *cl, const struct emit_plan *plan,
+			  const struct old_manifest *old, struct write_paths *wp)
 {
-	struct buf text = BUF_INIT;
-	for (size_t i = 0; i < plan->nfiles; i++)
-		if (cl->actions[i] == ACT_WRITE && !map_get(&old->files, plan->files[i].path, strlen(plan->files[i].path)))
-			buf_printf(&text, "%s\n", plan->files[i].path);
-	for (size_t i = 0; i < cl->nremovals; i++)
-		buf_printf(&text, "%s\n", cl->removals[i]);
-	char *temp = write_temp(ws, JOURNAL, buf_cstr(&text), text.len);
-	char *final = join(ws->out_dir, JOURNAL);
-	int rc = temp && rename(temp, final) == 0 ? 0 : -1;
-	if (temp && rc < 0) {
-		diag_error(NULL, 0, "cannot write '%s/%s': %s", ws->display, JOURNAL, strerror(errno));
-		unlink(temp);
+	size_t n = plan->nfiles, bytes = 0, dirs = 0;
+	ws->temps = xcalloc(n + 1, sizeof(char *));
+	ws->finals = xcalloc(n + 1, sizeof(char *));
+	buf_init(&wp->journal);
+	for (size_t i = 0; i < n; i++) {
+		const char *rel = plan->files[i].path;
+		if (cl->actions[i] != ACT_WRITE)
+			continue;
+		ws->finals[i] = join(ws->out_dir, rel);
+		ws->temps[i] = temp_name(ws->out_dir, rel);
+		bytes += strlen(ws->finals[i]) + 1;
+		for (const char *c = rel; *c; c++)
+			dirs += *c == '/';
+		if (!map_get(&old->files, rel, strlen(rel)))
+			buf_printf(&wp->journal, "%s\n", rel);
 	}
-	free(temp);
-	free(final);
-	buf_free(&text);
-	return rc;
+	wp->removals = xcalloc(cl->nremovals + 1, sizeof(char *));
+	for (size_t i = 0; i < cl->nremovals; i++) {
+		wp->removals[i] = join(ws->out_dir, cl->removals[i]);
+		buf_printf(&wp->journal, "%s\n", cl->removals[i]);
+	}
+	buf_grow(&wp->journal, 0);
+	wp->mfinal = join(ws->out_dir, MANIFEST);
+	wp->mtemp = temp_name(ws->out_dir, MANIFEST);
+	wp->jfinal = join(ws->out_dir, JOURNAL);
+	wp->jtemp = temp_name(ws->out_dir, JOURNAL);
+	reserve(ws, bytes, dirs);
 }
 
-static int remove_journal(const struct write_state *ws)
+static void free_paths(struct write_state *ws, size_t n, struct write_paths *wp, size_t nremovals)
 {
-	char *path = join(ws->out_dir, JOURNAL);
-	int rc = 0;
-	if (unlink(path) < 0 && errno != ENOENT) {
-		diag_error(NULL, 0, "cannot remove '%s/%s': %s", ws->display, JOURNAL, strerror(errno));
-		rc = -1;
+	for (size_t i = 0; i < n; i++) {
+		free(ws->temps[i]);
+		free(ws->finals[i]);
 	}
-	free(path);
-	return rc;
+	free(ws->temps);
+	free(ws->finals);
+	for (size_t i = 0; i < nremovals; i++)
+		free(wp->removals[i]);
+	free(wp->removals);
+	free(wp->mfinal);
+	free(wp->mtemp);
+	free(wp->jfinal);
+	free(wp->jtemp);
+	buf_free(&wp->journal);
+}
+
+static int replace(const struct write_state *ws, const char *temp, const char *final, const char *rel)
+{
+	if (rename(temp, final) == 0)
+		return 0;
+	diag_error(NULL, 0, "cannot replace '%s/%s': %s", ws->display, rel, strerror(errno));
+	return -1;
+}
+
+static int remove_journal(const struct write_state *ws, const char *jfinal)
+{
+	if (unlink(jfinal) == 0 || errno == ENOENT)
+		return 0;
+	diag_error(NULL, 0, "cannot remove '%s/%s': %s", ws->display, JOURNAL, strerror(errno));
+	return -1;
 }
 
 /* Temp files a killed build left beside the outputs it was writing. */
@@ -716,79 +804,69 @@ static void remove_stale_temps(const struct emit_plan *plan, const struct old_ma
 		}
 }
 
+/* The renames, then the manifest, then the deletions.  Allocates nothing. */
+static int commit_changes(const struct emit_plan *plan, struct change_list *cl, struct write_state *ws,
+			  struct write_paths *wp, bool manifest)
+{
+	for (size_t i = 0; i < plan->nfiles; i++) {
+		if (!ws->temps[i])
+			continue;
+		if (replace(ws, ws->temps[i], ws->finals[i], plan->files[i].path) < 0)
+			return -1;
+		ws->temps[i][0] = '\0';	/* renamed: nothing to clean up */
+	}
+	if (manifest && replace(ws, wp->mtemp, wp->mfinal, MANIFEST) < 0)
+		return -1;
+	for (size_t i = 0; i < cl->nremovals; i++) {
+		if (unlink(wp->removals[i]) < 0 && errno != ENOENT) {
+			diag_error(NULL, 0, "cannot remove '%s/%s': %s", ws->display, cl->removals[i], strerror(errno));
+			return -1;
+		}
+		prune_dirs(ws->out_dir, wp->removals[i]);
+	}
+	return remove_journal(ws, wp->jfinal);
+}
+
 /* Order matters for a build that dies half way (a kill, a full disk):
  * the journal first, so the next build knows which paths are ours; temp
  * files; renames; the manifest; removals; the journal goes last. */
 static int apply_changes(const struct emit_plan *plan, struct change_list *cl, const struct old_manifest *old,
 			 struct write_state *ws)
 {
+	struct write_paths wp;
 	size_t n = plan->nfiles;
 	int rc = -1;
-	ws->temps = xcalloc(n + 1, sizeof(char *));
-	char *mtemp = NULL;
-	if (write_journal(ws, cl, plan, old) < 0)
-		goto out;
-	for (size_t i = 0; i < n; i++)
-		if (cl->actions[i] == ACT_WRITE &&
-		    !(ws->temps[i] = write_temp(ws, plan->files[i].path, plan->files[i].data, plan->files[i].len)))
-			goto undo;
-	mtemp = cl->manifest_changed ? write_temp(ws, MANIFEST, cl->manifest.data, cl->manifest.len) : NULL;
-	if (cl->manifest_changed && !mtemp)
+	prepare_paths(ws, cl, plan, old, &wp);
+	/* From here on nothing is allocated but on error paths. */
+	if (write_temp(ws, JOURNAL, wp.jfinal, wp.jtemp, buf_cstr(&wp.journal), wp.journal.len) < 0 ||
+	    replace(ws, wp.jtemp, wp.jfinal, JOURNAL) < 0)
 		goto undo;
-	/* Point of no return: each rename is atomic; the journal stays until
-	 * every step is done. */
-	rc = 0;
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		if (!ws->temps[i])
-			continue;
-		char *final = join(ws->out_dir, plan->files[i].path);
-		if (rename(ws->temps[i], final) < 0) {
-			diag_error(NULL, 0, "cannot replace '%s/%s': %s", ws->display, plan->files[i].path, strerror(errno));
-			rc = -1;
-		} else {
-			free(ws->temps[i]);	/* renamed: nothing left to clean up */
-			ws->temps[i] = NULL;
-		}
-		free(final);
-	}
-	if (rc == 0 && mtemp) {
-		char *final = join(ws->out_dir, MANIFEST);
-		if (rename(mtemp, final) < 0) {
-			diag_error(NULL, 0, "cannot replace '%s/%s': %s", ws->display, MANIFEST, strerror(errno));
-			rc = -1;
-		} else {
-			free(mtemp);
-			mtemp = NULL;
-		}
-		free(final);
-	}
-	for (size_t i = 0; i < cl->nremovals && rc == 0; i++) {
-		char *full = join(ws->out_dir, cl->removals[i]);
-		if (unlink(full) < 0 && errno != ENOENT) {
-			diag_error(NULL, 0, "cannot remove '%s/%s': %s", ws->display, cl->removals[i], strerror(errno));
-			rc = -1;
-		}
-		free(full);
-		prune_dirs(ws->out_dir, cl->removals[i]);
-	}
-	if (rc == 0)
-		rc = remove_journal(ws);
-	/* On failure the journal stays: the next build owns these paths. */
+	for (size_t i = 0; i < n; i++)
+		if (ws->temps[i] &&
+		    write_temp(ws, plan->files[i].path, ws->finals[i], ws->temps[i], plan->files[i].data, plan->files[i].len) < 0)
+			goto undo;
+	if (cl->manifest_changed &&
+	    write_temp(ws, MANIFEST, wp.mfinal, wp.mtemp, cl->manifest.data, cl->manifest.len) < 0)
+		goto undo;
+	/* Point of no return: on failure the journal stays, and the next
+	 * build owns the paths it names. */
+	rc = commit_changes(plan, cl, ws, &wp, cl->manifest_changed);
+	for (size_t i = 0; i < n; i++)
+		if (ws->temps[i] && ws->temps[i][0])
+			unlink(ws->temps[i]);
+	if (rc < 0 && cl->manifest_changed)
+		unlink(wp.mtemp);
+	goto out;
+undo:
 	for (size_t i = 0; i < n; i++)
 		if (ws->temps[i])
 			unlink(ws->temps[i]);
-	if (mtemp)
-		unlink(mtemp);
-	goto out;
-undo:
-	rollback(ws, n);
-	remove_journal(ws);
+	unlink(wp.mtemp);
+	unlink(wp.jtemp);
+	remove_journal(ws, wp.jfinal);
+	remove_created_dirs(ws);
 out:
-	free(mtemp);
-	for (size_t i = 0; i < n; i++)
-		free(ws->temps[i]);
-	free(ws->temps);
-	ws->temps = NULL;
+	free_paths(ws, n, &wp, cl->nremovals);
 	return rc;
 }
 
@@ -807,9 +885,8 @@ static void free_write_state(struct write_state *ws, int lock_fd)
 {
 	if (lock_fd >= 0)
 		close(lock_fd);
-	for (size_t i = 0; i < ws->ncreated; i++)
-		free(ws->created_dirs[i]);
-	free(ws->created_dirs);
+	free(ws->pool);
+	free(ws->created);
 }
 
 int emit_write(struct project *p, const struct emit_plan *plan, const struct selection *sel,
@@ -850,8 +927,11 @@ int emit_write(struct project *p, const struct emit_plan *plan, const struct sel
 		rc = apply_changes(plan, &cl, &old, &ws);
 	else
 		rc = 0;
-	if (rc == 0 && old.journal)
-		rc = remove_journal(&ws);
+	if (rc == 0 && old.journal) {
+		char *journal = join(out_dir, JOURNAL);
+		rc = remove_journal(&ws, journal);
+		free(journal);
+	}
 	if (rc == 0)
 		print_changes(plan, &cl, display, false, quiet);
 	if (rc == 0 && cl.manifest_changed && !quiet)
@@ -859,8 +939,7 @@ int emit_write(struct project *p, const struct emit_plan *plan, const struct sel
 	goto out;
 fail:
 	/* Nothing was written: undo the output dir if this build made it. */
-	for (size_t i = ws.ncreated; i-- > 0;)
-		rmdir(ws.created_dirs[i]);
+	remove_created_dirs(&ws);
 out:
 	free_write_state(&ws, lock_fd);
 	map_free(&old.files);
