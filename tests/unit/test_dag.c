@@ -4,6 +4,7 @@
  * resolves every unit's dependencies as the compiler does, then builds
  * the graph. */
 #include "helpers.h"
+#include "fixture.h"
 
 #include <errno.h>
 #include <dirent.h>
@@ -31,31 +32,12 @@ static const char dg_project_yaml[] =
 
 static void dg_mkdirs(const char *rel)
 {
-	char path[PATH_MAX * 2];
-	snprintf(path, sizeof(path), "%s/%s", dg_root, rel);
-	for (char *p = path + strlen(dg_root) + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			cr_assert(mkdir(path, 0755) == 0 || errno == EEXIST, "mkdir %s: %s", path, strerror(errno));
-			*p = '/';
-		}
-	cr_assert(mkdir(path, 0755) == 0 || errno == EEXIST, "mkdir %s: %s", path, strerror(errno));
+	fixture_mkdirs(dg_root, rel);
 }
 
 static void dg_write(const char *rel, const char *text)
 {
-	char path[PATH_MAX * 2];
-	snprintf(path, sizeof(path), "%s/%s", dg_root, rel);
-	char *slash = strrchr(path, '/');
-	*slash = '\0';
-	if (strcmp(path, dg_root))
-		dg_mkdirs(path + strlen(dg_root) + 1);
-	*slash = '/';
-	FILE *f = fopen(path, "w");
-	cr_assert_not_null(f, "cannot create %s: %s", path, strerror(errno));
-	size_t len = strlen(text);
-	cr_assert_eq(fwrite(text, 1, len, f), len);
-	cr_assert_eq(fclose(f), 0);
+	fixture_write(dg_root, rel, text);
 }
 
 /* Writes dir/unit.yaml depending on each path given (NULL-terminated);
@@ -81,25 +63,7 @@ static void dg_unit(const char *dir, ...)
 
 static void dg_rm_rf(const char *path)
 {
-	struct stat st;
-	if (lstat(path, &st) < 0)
-		return;
-	if (S_ISDIR(st.st_mode)) {
-		DIR *d = opendir(path);
-		struct dirent *de;
-		while (d && (de = readdir(d))) {
-			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-				continue;
-			char child[PATH_MAX * 2];
-			snprintf(child, sizeof(child), "%s/%s", path, de->d_name);
-			dg_rm_rf(child);
-		}
-		if (d)
-			closedir(d);
-		rmdir(path);
-	} else {
-		unlink(path);
-	}
+	fixture_rm_rf(path);
 }
 
 static void dg_setup(void)

@@ -2,6 +2,7 @@
  * precedence, the classes of drift_pair on a two-env project,
  * definitions (normalised text, local chains, knobs) and fingerprints. */
 #include "helpers.h"
+#include "fixture.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -113,56 +114,14 @@ static const char dr_project_yaml[] =
 	"drift:\n"
 	"  allow: [\"*:inputs.instance_type\", \"app/svc:source\"]\n";
 
-static void dr_mkdirs(const char *rel)
-{
-	char path[PATH_MAX * 2];
-	snprintf(path, sizeof(path), "%s/%s", dr_root, rel);
-	for (char *p = path + strlen(dr_root) + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			cr_assert(mkdir(path, 0755) == 0 || errno == EEXIST, "mkdir %s: %s", path, strerror(errno));
-			*p = '/';
-		}
-	cr_assert(mkdir(path, 0755) == 0 || errno == EEXIST, "mkdir %s: %s", path, strerror(errno));
-}
-
 static void dr_write(const char *rel, const char *text)
 {
-	char path[PATH_MAX * 2];
-	snprintf(path, sizeof(path), "%s/%s", dr_root, rel);
-	char *slash = strrchr(path, '/');
-	*slash = '\0';
-	if (strcmp(path, dr_root))
-		dr_mkdirs(path + strlen(dr_root) + 1);
-	*slash = '/';
-	FILE *f = fopen(path, "w");
-	cr_assert_not_null(f, "cannot create %s: %s", path, strerror(errno));
-	size_t len = strlen(text);
-	cr_assert_eq(fwrite(text, 1, len, f), len);
-	cr_assert_eq(fclose(f), 0);
+	fixture_write(dr_root, rel, text);
 }
 
 static void dr_rm_rf(const char *path)
 {
-	struct stat st;
-	if (lstat(path, &st) < 0)
-		return;
-	if (S_ISDIR(st.st_mode)) {
-		DIR *d = opendir(path);
-		struct dirent *de;
-		while (d && (de = readdir(d))) {
-			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-				continue;
-			char child[PATH_MAX * 2];
-			snprintf(child, sizeof(child), "%s/%s", path, de->d_name);
-			dr_rm_rf(child);
-		}
-		if (d)
-			closedir(d);
-		rmdir(path);
-	} else {
-		unlink(path);
-	}
+	fixture_rm_rf(path);
 }
 
 static void dr_close(void)

@@ -2,6 +2,7 @@
  * all-or-nothing writes, unchanged files left alone, removals with
  * pruning, refusal of foreign files and corrupt manifests, selections. */
 #include "helpers.h"
+#include "fixture.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -36,32 +37,13 @@ static const char em_project_yaml[] =
 
 static void em_mkdirs(const char *rel)
 {
-	char path[PATH_MAX * 2];
-	snprintf(path, sizeof(path), "%s/%s", em_root, rel);
-	for (char *p = path + strlen(em_root) + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			cr_assert(mkdir(path, 0755) == 0 || errno == EEXIST, "mkdir %s: %s", path, strerror(errno));
-			*p = '/';
-		}
-	cr_assert(mkdir(path, 0755) == 0 || errno == EEXIST, "mkdir %s: %s", path, strerror(errno));
+	fixture_mkdirs(em_root, rel);
 }
 
 /* Writes rel (root-relative), creating its folders. */
 static void em_write(const char *rel, const char *text)
 {
-	char path[PATH_MAX * 2];
-	snprintf(path, sizeof(path), "%s/%s", em_root, rel);
-	char *slash = strrchr(path, '/');
-	*slash = '\0';
-	if (strcmp(path, em_root))
-		em_mkdirs(path + strlen(em_root) + 1);
-	*slash = '/';
-	FILE *f = fopen(path, "w");
-	cr_assert_not_null(f, "cannot create %s: %s", path, strerror(errno));
-	size_t len = strlen(text);
-	cr_assert_eq(fwrite(text, 1, len, f), len);
-	cr_assert_eq(fclose(f), 0);
+	fixture_write(em_root, rel, text);
 }
 
 /* The contents of rel (root-relative), or NULL when it does not exist. */
@@ -99,25 +81,7 @@ static void em_remove(const char *rel)
 
 static void em_rm_rf(const char *path)
 {
-	struct stat st;
-	if (lstat(path, &st) < 0)
-		return;
-	if (S_ISDIR(st.st_mode)) {
-		DIR *d = opendir(path);
-		struct dirent *de;
-		while (d && (de = readdir(d))) {
-			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-				continue;
-			char child[PATH_MAX * 2];
-			snprintf(child, sizeof(child), "%s/%s", path, de->d_name);
-			em_rm_rf(child);
-		}
-		if (d)
-			closedir(d);
-		rmdir(path);
-	} else {
-		unlink(path);
-	}
+	fixture_rm_rf(path);
 }
 
 static void em_setup(void)

@@ -3,6 +3,7 @@
  * var.* from the vars.yaml chain, env.* and envs.*, dependency outputs
  * (mocks and outputs files) and inputs, did-you-mean, provenance. */
 #include "helpers.h"
+#include "fixture.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -267,54 +268,17 @@ static const char ev_project_yaml[] =
 
 static void ev_mkdirs(const char *rel)
 {
-	char path[PATH_MAX * 2];
-	snprintf(path, sizeof(path), "%s/%s", ev_root, rel);
-	for (char *p = path + strlen(ev_root) + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			cr_assert(mkdir(path, 0755) == 0 || errno == EEXIST, "mkdir %s: %s", path, strerror(errno));
-			*p = '/';
-		}
-	cr_assert(mkdir(path, 0755) == 0 || errno == EEXIST, "mkdir %s: %s", path, strerror(errno));
+	fixture_mkdirs(ev_root, rel);
 }
 
 static void ev_write(const char *rel, const char *text)
 {
-	char path[PATH_MAX * 2];
-	snprintf(path, sizeof(path), "%s/%s", ev_root, rel);
-	char *slash = strrchr(path, '/');
-	*slash = '\0';
-	if (strcmp(path, ev_root))
-		ev_mkdirs(path + strlen(ev_root) + 1);
-	*slash = '/';
-	FILE *f = fopen(path, "w");
-	cr_assert_not_null(f, "cannot create %s: %s", path, strerror(errno));
-	size_t len = strlen(text);
-	cr_assert_eq(fwrite(text, 1, len, f), len);
-	cr_assert_eq(fclose(f), 0);
+	fixture_write(ev_root, rel, text);
 }
 
 static void ev_rm_rf(const char *path)
 {
-	struct stat st;
-	if (lstat(path, &st) < 0)
-		return;
-	if (S_ISDIR(st.st_mode)) {
-		DIR *d = opendir(path);
-		struct dirent *de;
-		while (d && (de = readdir(d))) {
-			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-				continue;
-			char child[PATH_MAX * 2];
-			snprintf(child, sizeof(child), "%s/%s", path, de->d_name);
-			ev_rm_rf(child);
-		}
-		if (d)
-			closedir(d);
-		rmdir(path);
-	} else {
-		unlink(path);
-	}
+	fixture_rm_rf(path);
 }
 
 static void ev_setup(void)

@@ -2,6 +2,7 @@
  * leaf with where it is defined, what it overrode (with file:line) and
  * the include chain that brought each file in. */
 #include "helpers.h"
+#include "fixture.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -19,56 +20,14 @@ static char ex_root[PATH_MAX];
 static struct project ex_proj;
 static bool ex_opened;
 
-static void ex_mkdirs(const char *rel)
-{
-	char path[PATH_MAX * 2];
-	snprintf(path, sizeof(path), "%s/%s", ex_root, rel);
-	for (char *p = path + strlen(ex_root) + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			cr_assert(mkdir(path, 0755) == 0 || errno == EEXIST, "mkdir %s: %s", path, strerror(errno));
-			*p = '/';
-		}
-	cr_assert(mkdir(path, 0755) == 0 || errno == EEXIST, "mkdir %s: %s", path, strerror(errno));
-}
-
 static void ex_write(const char *rel, const char *text)
 {
-	char path[PATH_MAX * 2];
-	snprintf(path, sizeof(path), "%s/%s", ex_root, rel);
-	char *slash = strrchr(path, '/');
-	*slash = '\0';
-	if (strcmp(path, ex_root))
-		ex_mkdirs(path + strlen(ex_root) + 1);
-	*slash = '/';
-	FILE *f = fopen(path, "w");
-	cr_assert_not_null(f, "cannot create %s: %s", path, strerror(errno));
-	size_t len = strlen(text);
-	cr_assert_eq(fwrite(text, 1, len, f), len);
-	cr_assert_eq(fclose(f), 0);
+	fixture_write(ex_root, rel, text);
 }
 
 static void ex_rm_rf(const char *path)
 {
-	struct stat st;
-	if (lstat(path, &st) < 0)
-		return;
-	if (S_ISDIR(st.st_mode)) {
-		DIR *d = opendir(path);
-		struct dirent *de;
-		while (d && (de = readdir(d))) {
-			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-				continue;
-			char child[PATH_MAX * 2];
-			snprintf(child, sizeof(child), "%s/%s", path, de->d_name);
-			ex_rm_rf(child);
-		}
-		if (d)
-			closedir(d);
-		rmdir(path);
-	} else {
-		unlink(path);
-	}
+	fixture_rm_rf(path);
 }
 
 static void ex_setup(void)

@@ -2,6 +2,7 @@
  * negative (cross-account, cidr-overlap, unpinned-source, shared-account,
  * plaintext-secret), and policy.allow waivers. */
 #include "helpers.h"
+#include "fixture.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -29,31 +30,12 @@ static const char pl_envs[] =
 
 static void pl_mkdirs(const char *rel)
 {
-	char path[PATH_MAX * 2];
-	snprintf(path, sizeof(path), "%s/%s", pl_root, rel);
-	for (char *p = path + strlen(pl_root) + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			cr_assert(mkdir(path, 0755) == 0 || errno == EEXIST, "mkdir %s: %s", path, strerror(errno));
-			*p = '/';
-		}
-	cr_assert(mkdir(path, 0755) == 0 || errno == EEXIST, "mkdir %s: %s", path, strerror(errno));
+	fixture_mkdirs(pl_root, rel);
 }
 
 static void pl_write(const char *rel, const char *text)
 {
-	char path[PATH_MAX * 2];
-	snprintf(path, sizeof(path), "%s/%s", pl_root, rel);
-	char *slash = strrchr(path, '/');
-	*slash = '\0';
-	if (strcmp(path, pl_root))
-		pl_mkdirs(path + strlen(pl_root) + 1);
-	*slash = '/';
-	FILE *f = fopen(path, "w");
-	cr_assert_not_null(f, "cannot create %s: %s", path, strerror(errno));
-	size_t len = strlen(text);
-	cr_assert_eq(fwrite(text, 1, len, f), len);
-	cr_assert_eq(fclose(f), 0);
+	fixture_write(pl_root, rel, text);
 }
 
 /* bulkhead.yaml: the header, extra settings, then the environments. */
@@ -67,25 +49,7 @@ static void pl_project(const char *settings, const char *envs)
 
 static void pl_rm_rf(const char *path)
 {
-	struct stat st;
-	if (lstat(path, &st) < 0)
-		return;
-	if (S_ISDIR(st.st_mode)) {
-		DIR *d = opendir(path);
-		struct dirent *de;
-		while (d && (de = readdir(d))) {
-			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-				continue;
-			char child[PATH_MAX * 2];
-			snprintf(child, sizeof(child), "%s/%s", path, de->d_name);
-			pl_rm_rf(child);
-		}
-		if (d)
-			closedir(d);
-		rmdir(path);
-	} else {
-		unlink(path);
-	}
+	fixture_rm_rf(path);
 }
 
 static void pl_setup(void)
