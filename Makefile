@@ -111,7 +111,7 @@ integration: build/san/bulkhead build/san/evalexpr bin/bulkhead
 	@if [ -f tests/man/run.sh ]; then BULKHEAD=$(CURDIR)/build/san/bulkhead sh tests/man/run.sh; fi
 	@# Fault injection: I/O errors, read-only dirs, SIGKILL, allocation
 	@# failure, concurrent builds.
-	BULKHEAD=$(CURDIR)/bin/bulkhead sh tests/fault/run.sh
+	BULKHEAD=$(CURDIR)/build/san/bulkhead sh tests/fault/run.sh
 
 # libFuzzer harnesses (clang): `make fuzz FUZZ_SECONDS=600` for a long run.
 FUZZ_SECONDS ?= 120
@@ -142,6 +142,7 @@ build/rel/bench-gen: bench/gen.c
 
 bench: deps bin/bulkhead build/rel/bench-gen
 	sh bench/run.sh $(CURDIR)/bin/bulkhead
+	sh bench/hostile.sh $(CURDIR)/bin/bulkhead
 
 clean:
 	rm -rf bin build samples/acme/out
