@@ -119,12 +119,44 @@ static void escape_widths(const char *p, size_t *src, size_t *dec)
 	}
 }
 
+/* A block scalar's text is its content lines with the indentation taken
+ * off: line k of the text is the k-th line after the header, the column
+ * shifted by the indentation.  Exact for literal (|) scalars and for
+ * folded (>) ones whose lines fold one to one. */
+static size_t block_text_offset(const struct node *n, size_t index)
+{
+	const char *data = n->file->data, *end = data + n->file->len;
+	const char *p = memchr(data + n->off, '\n', (size_t)(end - (data + n->off)));
+	size_t line = 0, col = 0, indent = 0;
+	if (!p)
+		return n->off;
+	for (size_t i = 0; i < index && i < n->str.len; i++) {
+		if (n->str.s[i] == '\n')
+			line++, col = 0;
+		else
+			col++;
+	}
+	p++;	/* the first content line */
+	for (const char *q = p; q < end && *q == ' '; q++)
+		indent++;
+	for (; line > 0 && p < end; line--) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			return n->off;
+		p = nl + 1;
+	}
+	size_t off = (size_t)(p - data) + indent + col;
+	return off <= n->file->len ? off : n->off;
+}
+
 size_t node_text_offset(const struct node *n, size_t index)
 {
 	const char *src = n->file->data + n->off;
 	const char *limit = n->file->data + (n->end > n->off ? n->end : n->file->len);
 	size_t decoded = 0;
-	if (n->style == STYLE_BLOCK || n->style == STYLE_FLOW)
+	if (n->style == STYLE_BLOCK)
+		return block_text_offset(n, index);
+	if (n->style == STYLE_FLOW)
 		return n->off;
 	if (n->style != STYLE_PLAIN)
 		src++;
