@@ -66,6 +66,9 @@ struct compilation {
 	size_t nunits;
 };
 
+/* Merges, evaluates and orders every unit of an opened project: the
+ * phases after project_open, in dependency order. */
+int compile_units(struct project *p);
 /* Finds the root from the current directory, opens the project and runs
  * merge, eval and the DAG for the selected units.  Returns -1 on errors. */
 int compile_run(struct compilation *c, const struct selection *sel, const struct source_spec *spec);

@@ -75,6 +75,22 @@ static int eval_in_order(struct project *p)
 	return rc;
 }
 
+int compile_units(struct project *p)
+{
+	int rc = 0;
+	for (size_t i = 0; i < p->nunits; i++) {
+		struct unit *u = p->units[i];
+		if (include_resolve_unit(p, u) < 0 || include_resolve_vars(p, u) < 0 ||
+		    eval_dependencies(p, u) < 0)
+			rc = -1;
+	}
+	if (rc == 0)
+		rc = dag_build(p, p->units, p->nunits);
+	if (rc == 0)
+		rc = eval_in_order(p);
+	return rc;
+}
+
 int compile_run(struct compilation *c, const struct selection *sel, const struct source_spec *spec)
 {
 	struct buf root = BUF_INIT;
@@ -95,18 +111,7 @@ int compile_run(struct compilation *c, const struct selection *sel, const struct
 		goto out;
 	/* Every unit is merged and evaluated, so a broken unit outside the
 	 * selection still fails the run: dependencies may reach it. */
-	rc = 0;
-	for (size_t i = 0; i < p->nunits; i++) {
-		struct unit *u = p->units[i];
-		if (include_resolve_unit(p, u) < 0 || include_resolve_vars(p, u) < 0 ||
-		    eval_dependencies(p, u) < 0)
-			rc = -1;
-	}
-	if (rc == 0)
-		rc = dag_build(p, p->units, p->nunits);
-	if (rc == 0)
-		rc = eval_in_order(p);
-	if (rc < 0)
+	if (compile_units(p) < 0)
 		goto out;
 	c->units = ARENA_ARRAY(&p->arena, struct unit *, p->nunits + 1);
 	for (size_t i = 0; i < p->nunits; i++)

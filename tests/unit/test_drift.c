@@ -3,6 +3,7 @@
  * definitions (normalised text, local chains, knobs) and fingerprints. */
 #include "helpers.h"
 #include "fixture.h"
+#include "cli.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -157,36 +158,14 @@ static void dr_teardown(void)
 TestSuite(drift, .init = dr_setup, .fini = dr_teardown);
 TestSuite(define, .init = dr_setup, .fini = dr_teardown);
 
-static int dr_by_level(const void *a, const void *b)
-{
-	const struct unit *x = *(struct unit *const *)a, *y = *(struct unit *const *)b;
-	return (x->level > y->level) - (x->level < y->level);
-}
-
 /* Opens and evaluates the project as compile_run does; must succeed. */
 static void dr_compile(void)
 {
 	dr_close();
 	int rc = project_open(&dr_proj, dr_root, &(struct source_spec){ 0 });
 	dr_opened = true;
-	for (size_t i = 0; rc == 0 && i < dr_proj.nunits; i++) {
-		struct unit *u = dr_proj.units[i];
-		if (include_resolve_unit(&dr_proj, u) < 0 || include_resolve_vars(&dr_proj, u) < 0 ||
-		    eval_dependencies(&dr_proj, u) < 0)
-			rc = -1;
-	}
 	if (rc == 0)
-		rc = dag_build(&dr_proj, dr_proj.units, dr_proj.nunits);
-	if (rc == 0) {
-		struct unit **order = xcalloc(dr_proj.nunits + 1, sizeof(*order));
-		if (dr_proj.nunits)
-			memcpy(order, dr_proj.units, dr_proj.nunits * sizeof(*order));
-		qsort(order, dr_proj.nunits, sizeof(*order), dr_by_level);
-		for (size_t i = 0; i < dr_proj.nunits; i++)
-			if (eval_unit(&dr_proj, order[i]) < 0)
-				rc = -1;
-		free(order);
-	}
+		rc = compile_units(&dr_proj);
 	char *out = diag_capture();
 	if (rc != 0) {
 		cr_expect_fail("the project failed:\n%s", out);

@@ -3,6 +3,7 @@
  * pruning, refusal of foreign files and corrupt manifests, selections. */
 #include "helpers.h"
 #include "fixture.h"
+#include "cli.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -117,36 +118,14 @@ static void em_teardown(void)
 
 TestSuite(emit, .init = em_setup, .fini = em_teardown);
 
-static int em_by_level(const void *a, const void *b)
-{
-	const struct unit *x = *(struct unit *const *)a, *y = *(struct unit *const *)b;
-	return (x->level > y->level) - (x->level < y->level);
-}
-
 /* Opens and evaluates the project (as compile_run does); must succeed. */
 static void em_compile(void)
 {
 	em_close();
 	int rc = project_open(&em_proj, em_root, &(struct source_spec){ 0 });
 	em_opened = true;
-	for (size_t i = 0; rc == 0 && i < em_proj.nunits; i++) {
-		struct unit *u = em_proj.units[i];
-		if (include_resolve_unit(&em_proj, u) < 0 || include_resolve_vars(&em_proj, u) < 0 ||
-		    eval_dependencies(&em_proj, u) < 0)
-			rc = -1;
-	}
 	if (rc == 0)
-		rc = dag_build(&em_proj, em_proj.units, em_proj.nunits);
-	if (rc == 0) {
-		struct unit **order = xcalloc(em_proj.nunits + 1, sizeof(*order));
-		if (em_proj.nunits)
-			memcpy(order, em_proj.units, em_proj.nunits * sizeof(*order));
-		qsort(order, em_proj.nunits, sizeof(*order), em_by_level);
-		for (size_t i = 0; i < em_proj.nunits; i++)
-			if (eval_unit(&em_proj, order[i]) < 0)
-				rc = -1;
-		free(order);
-	}
+		rc = compile_units(&em_proj);
 	char *out = diag_capture();
 	if (rc != 0) {
 		cr_expect_fail("the project failed:\n%s", out);

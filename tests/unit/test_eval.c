@@ -4,6 +4,7 @@
  * (mocks and outputs files) and inputs, did-you-mean, provenance. */
 #include "helpers.h"
 #include "fixture.h"
+#include "cli.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -309,43 +310,13 @@ static void ev_teardown(void)
 
 TestSuite(eval, .init = ev_setup, .fini = ev_teardown);
 
-static int ev_by_level(const void *a, const void *b)
-{
-	const struct unit *x = *(struct unit *const *)a, *y = *(struct unit *const *)b;
-	return (x->level > y->level) - (x->level < y->level);
-}
-
 /* The compiler's pipeline: open, merge, resolve dependencies, build the
  * DAG, evaluate dependencies first.  Returns -1 after any error. */
 static int ev_compile(void)
 {
 	int rc = project_open(&ev_proj, ev_root, &(struct source_spec){ 0 });
 	ev_opened = true;
-	if (rc < 0)
-		return -1;
-	for (size_t i = 0; i < ev_proj.nunits; i++) {
-		struct unit *u = ev_proj.units[i];
-		if (include_resolve_unit(&ev_proj, u) < 0 || include_resolve_vars(&ev_proj, u) < 0 ||
-		    eval_dependencies(&ev_proj, u) < 0)
-			rc = -1;
-	}
-	if (rc == 0)
-		rc = dag_build(&ev_proj, ev_proj.units, ev_proj.nunits);
-	if (rc < 0)
-		return -1;
-	struct unit **order = xcalloc(ev_proj.nunits + 1, sizeof(*order));
-	if (ev_proj.nunits)
-		memcpy(order, ev_proj.units, ev_proj.nunits * sizeof(*order));
-	qsort(order, ev_proj.nunits, sizeof(*order), ev_by_level);
-	for (size_t i = 0; i < ev_proj.nunits; i++) {
-		bool deps_ok = true;
-		for (size_t k = 0; k < order[i]->ndeps; k++)
-			deps_ok &= order[i]->deps[k].target->inputs != NULL;
-		if (!deps_ok || eval_unit(&ev_proj, order[i]) < 0)
-			rc = -1;
-	}
-	free(order);
-	return rc;
+	return rc < 0 ? -1 : compile_units(&ev_proj);
 }
 
 static void ev_compile_ok(void)

@@ -3,6 +3,7 @@
  * plaintext-secret), and policy.allow waivers. */
 #include "helpers.h"
 #include "fixture.h"
+#include "cli.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -80,34 +81,13 @@ static void pl_teardown(void)
 
 TestSuite(policy, .init = pl_setup, .fini = pl_teardown);
 
-static int pl_by_level(const void *a, const void *b)
-{
-	const struct unit *x = *(struct unit *const *)a, *y = *(struct unit *const *)b;
-	return (x->level > y->level) - (x->level < y->level);
-}
-
 /* Compiles the project as compile_run does, then runs the checks. */
 static void pl_check(void)
 {
 	int rc = project_open(&pl_proj, pl_root, &(struct source_spec){ 0 });
 	pl_opened = true;
-	for (size_t i = 0; rc == 0 && i < pl_proj.nunits; i++) {
-		struct unit *u = pl_proj.units[i];
-		if (include_resolve_unit(&pl_proj, u) < 0 || include_resolve_vars(&pl_proj, u) < 0 ||
-		    eval_dependencies(&pl_proj, u) < 0)
-			rc = -1;
-	}
 	if (rc == 0)
-		rc = dag_build(&pl_proj, pl_proj.units, pl_proj.nunits);
-	if (rc == 0 && pl_proj.nunits) {
-		struct unit **order = xcalloc(pl_proj.nunits + 1, sizeof(*order));
-		memcpy(order, pl_proj.units, pl_proj.nunits * sizeof(*order));
-		qsort(order, pl_proj.nunits, sizeof(*order), pl_by_level);
-		for (size_t i = 0; i < pl_proj.nunits; i++)
-			if (eval_unit(&pl_proj, order[i]) < 0)
-				rc = -1;
-		free(order);
-	}
+		rc = compile_units(&pl_proj);
 	char *out = diag_capture();
 	if (rc != 0) {
 		cr_expect_fail("the project failed:\n%s", out);
