@@ -20,20 +20,9 @@ static bool entry_ok(const struct node *e)
 
 static struct node *load(struct project *p, const char *path)
 {
-	FILE *fp = fopen(path, "rb");
-	if (!fp) {
-		diag_error(NULL, 0, "cannot read baseline '%s': %s", path, strerror(errno));
-		return NULL;
-	}
 	struct buf data = BUF_INIT;
-	char chunk[65536];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		buf_add(&data, chunk, n);
-	bool failed = ferror(fp);
-	fclose(fp);
-	if (failed) {
-		diag_error(NULL, 0, "cannot read baseline '%s'", path);
+	if (buf_read_file(&data, path) < 0) {
+		diag_error(NULL, 0, "cannot read baseline '%s': %s", path, strerror(errno));
 		buf_free(&data);
 		return NULL;
 	}

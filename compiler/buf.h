@@ -23,6 +23,9 @@ void buf_putc(struct buf *b, char c);
 void buf_add_int(struct buf *b, long long n);
 void buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Replaces b's contents with the file at path.  Returns -1 with errno
+ * set (ENOENT for a missing file) on failure. */
+int buf_read_file(struct buf *b, const char *path);
 /* Hands the string to the caller; the buffer is left empty. */
 char *buf_detach(struct buf *b, size_t *len);
 /* The contents as a C string ("" when empty, never NULL). */

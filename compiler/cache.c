@@ -86,17 +86,8 @@ static bool same_stat(const char *path, char kind, uint64_t size, uint64_t mtime
 
 static char *read_all(const char *path, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
 	struct buf b = BUF_INIT;
-	char chunk[65536];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_add(&b, chunk, n);
-	bool bad = ferror(f);
-	fclose(f);
-	if (bad) {
+	if (buf_read_file(&b, path) < 0) {
 		buf_free(&b);
 		return NULL;
 	}

@@ -176,29 +176,13 @@ struct old_manifest {
 	bool journal;		/* a build stopped half way: clean up after it */
 };
 
+/* A file that may be missing: *exists tells which. */
 static int read_file(const char *path, struct buf *out, int *exists)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	*exists = fd >= 0;
-	if (fd < 0)
-		return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
-	buf_reset(out);
-	for (;;) {
-		buf_grow(out, 65536);
-		ssize_t n = read(fd, out->data + out->len, out->cap - out->len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			close(fd);
-			return -1;
-		}
-		if (n == 0)
-			break;
-		out->len += (size_t)n;
-		out->data[out->len] = '\0';
-	}
-	close(fd);
-	return 0;
+	*exists = buf_read_file(out, path) == 0;
+	if (*exists)
+		return 0;
+	return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
 }
 
 /* An existing output file: from disk, or where the plan says outputs are
