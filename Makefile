@@ -17,7 +17,7 @@ CPPFLAGS += -iquote compiler -iquote stdlib -D_POSIX_C_SOURCE=200809L -D_DEFAULT
             -DBULKHEAD_VERSION='"$(VERSION)"'
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-BASE_CFLAGS = -std=c11 $(WARN) $(PKG_CFLAGS)
+BASE_CFLAGS = -std=c11 -pthread $(WARN) $(PKG_CFLAGS)
 
 REL_CFLAGS  = $(BASE_CFLAGS) -O2 -g
 SAN_CFLAGS  = $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \

@@ -10,10 +10,13 @@
 
 struct arena_chunk {
 	struct arena_chunk *next;
-	max_align_t data[];
+	uint64_t data[];
 };
 
-enum { CHUNK_SIZE = 64 * 1024, ALIGN = sizeof(max_align_t) };
+/* Rounding to max_align_t's 32 bytes instead of ARENA_ALIGN cost a
+ * fifth of the memory of a large compilation: most objects are short
+ * strings and 56-byte nodes. */
+enum { CHUNK_SIZE = 64 * 1024, ALIGN = ARENA_ALIGN };
 
 void fatal_oom(void)
 {

@@ -14,7 +14,10 @@ struct arena {
 
 void arena_init(struct arena *a);
 void arena_free(struct arena *a);
-/* Never returns NULL: allocation failure aborts with a message. */
+/* Every allocation is aligned to ARENA_ALIGN bytes: enough for pointers,
+ * int64_t and double, the widest types bulkhead stores.  Never returns
+ * NULL: allocation failure aborts with a message. */
+enum { ARENA_ALIGN = 8 };
 void *arena_alloc(struct arena *a, size_t size);
 void *arena_zalloc(struct arena *a, size_t size);
 char *arena_strndup(struct arena *a, const char *s, size_t len);

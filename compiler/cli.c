@@ -1,6 +1,7 @@
 /* cli.c - option parsing shared by every command, usage and the end of
  * a run (diagnostics out, exit status). */
 #include "cli.h"
+#include "parallel.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -42,6 +43,23 @@ static int change_dir(const char *dir)
 	return -1;
 }
 
+/* -j N: 1 to PARALLEL_MAX_JOBS, digits only. */
+static int parse_jobs(const char *arg, unsigned *jobs)
+{
+	unsigned n = 0;
+	if (!*arg)
+		return -1;
+	for (const char *q = arg; *q; q++) {
+		if (*q < '0' || *q > '9' || n > PARALLEL_MAX_JOBS)
+			return -1;
+		n = n * 10 + (unsigned)(*q - '0');
+	}
+	if (n < 1 || n > PARALLEL_MAX_JOBS)
+		return -1;
+	*jobs = n;
+	return 0;
+}
+
 /* getopt reports '?' for an unknown option and ':' for a missing
  * argument (the option strings start with ':'); argv[optind - 1] is the
  * word it stopped at. */
@@ -69,6 +87,13 @@ int cli_common_option(struct cli *cli, const struct command *cmd, int opt, const
 		return 1;
 	case OPT_STAGED:
 		cli->spec.staged = true;
+		return 1;
+	case 'j':
+		if (parse_jobs(arg, &cli->spec.jobs) < 0) {
+			cli_usage_error(cmd, "--jobs takes a number of threads from 1 to %d, not '%s'",
+					PARALLEL_MAX_JOBS, arg);
+			return -1;
+		}
 		return 1;
 	case OPT_COLOR:
 		if (set_color(cli, arg) < 0) {

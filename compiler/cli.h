@@ -34,13 +34,14 @@ enum { OPT_COLOR = 256, OPT_HELP, OPT_ALLOW_MOCKS, OPT_CHECK, OPT_EXPLAIN, OPT_R
 	{ "quiet", no_argument, NULL, 'q' }, \
 	{ "rev", required_argument, NULL, OPT_REV }, \
 	{ "staged", no_argument, NULL, OPT_STAGED }, \
+	{ "jobs", required_argument, NULL, 'j' }, \
 	{ "help", no_argument, NULL, OPT_HELP }
 /* Global options stop at the command name ('+'); a command's own options
  * may come before or after its operands. */
-#define CLI_GLOBAL_SHORTOPTS "+:C:qh"
-#define CLI_COMMON_SHORTOPTS ":C:qh"
+#define CLI_GLOBAL_SHORTOPTS "+:C:j:qh"
+#define CLI_COMMON_SHORTOPTS ":C:j:qh"
 
-/* Handles -C, -q, --color and --help; returns 1 if handled, 0 if not a
+/* Handles -C, -j, -q, --color and --help; returns 1 if handled, 0 if not a
  * common option, -1 on a usage error (already reported). */
 int cli_common_option(struct cli *cli, const struct command *cmd, int opt, const char *arg, char **argv);
 /* Runs getopt over a command's arguments: common options are handled

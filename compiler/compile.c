@@ -78,6 +78,7 @@ static int eval_in_order(struct project *p)
 int compile_units(struct project *p)
 {
 	int rc = 0;
+	project_prefetch_units(p);
 	for (size_t i = 0; i < p->nunits; i++) {
 		struct unit *u = p->units[i];
 		if (include_resolve_unit(p, u) < 0 || include_resolve_vars(p, u) < 0 ||

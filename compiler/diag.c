@@ -26,6 +26,17 @@ static struct {
 	int color;
 } sink;
 
+/* Per thread, not global: a worker's reports are dropped while the
+ * caller's thread keeps reporting (see parallel.h). */
+static _Thread_local bool muted;
+
+bool diag_mute(bool on)
+{
+	bool was = muted;
+	muted = on;
+	return was;
+}
+
 static char *vformat(const char *fmt, va_list ap)
 {
 	struct buf b = BUF_INIT;
@@ -63,6 +74,8 @@ static void push(struct diag *d)
 void diag_error(const struct srcfile *file, size_t off, const char *fmt, ...)
 {
 	va_list ap;
+	if (muted)
+		return;
 	va_start(ap, fmt);
 	push(diag_new(DIAG_ERROR, file, off, fmt, ap));
 	va_end(ap);
@@ -72,6 +85,8 @@ void diag_error(const struct srcfile *file, size_t off, const char *fmt, ...)
 void diag_warning(const struct srcfile *file, size_t off, const char *fmt, ...)
 {
 	va_list ap;
+	if (muted)
+		return;
 	va_start(ap, fmt);
 	push(diag_new(DIAG_WARNING, file, off, fmt, ap));
 	va_end(ap);
@@ -80,6 +95,8 @@ void diag_warning(const struct srcfile *file, size_t off, const char *fmt, ...)
 void diag_note(const struct srcfile *file, size_t off, const char *fmt, ...)
 {
 	va_list ap;
+	if (muted)
+		return;
 	va_start(ap, fmt);
 	struct diag *n = diag_new(DIAG_NOTE, file, off, fmt, ap);
 	va_end(ap);
@@ -96,6 +113,8 @@ void diag_note(const struct srcfile *file, size_t off, const char *fmt, ...)
 void diag_remark(const struct srcfile *file, size_t off, const char *fmt, ...)
 {
 	va_list ap;
+	if (muted)
+		return;
 	va_start(ap, fmt);
 	push(diag_new(DIAG_NOTE, file, off, fmt, ap));
 	va_end(ap);

@@ -6,6 +6,7 @@
 #ifndef BULKHEAD_DIAG_H
 #define BULKHEAD_DIAG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -35,6 +36,10 @@ void diag_remark(const struct srcfile *file, size_t off, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 size_t diag_error_count(void);
+/* Mutes (or unmutes) every diagnostic reported from the calling thread;
+ * returns the previous setting.  Worker threads run muted (parallel.c):
+ * the sink keeps one thread's reports, in report order. */
+bool diag_mute(bool on);
 /* Sorts, prints at most DIAG_CAP errors (then "too many errors") and
  * clears the sink. */
 void diag_flush(FILE *out);

@@ -850,15 +850,16 @@ static const struct expr *parsed_template(struct scope *s, const struct node *n,
 	origin->max_depth = s->lim->expr_depth;
 	if (!s->p)
 		return template_parse(s->arena, n->str.s, n->str.len, origin);
-	struct expr *cached = map_get(&s->p->templates, (const char *)&n, sizeof(n));
+	/* Keyed by text, not node: the same expression is written in every
+	 * env's copy of a unit, and the tree's offsets are relative to the
+	 * text, so one parse serves them all.  Only successes are kept, so
+	 * each bad copy still reports its own error. */
+	struct expr *cached = map_get(&s->p->templates, n->str.s, n->str.len);
 	if (cached)
 		return cached;
 	struct expr *t = template_parse(&s->p->arena, n->str.s, n->str.len, origin);
-	if (t) {
-		const struct node **key = ARENA_NEW(&s->p->arena, const struct node *);
-		*key = n;
-		map_put(&s->p->templates, (const char *)key, sizeof(*key), t);
-	}
+	if (t)
+		map_put(&s->p->templates, arena_strndup(&s->p->arena, n->str.s, n->str.len), n->str.len, t);
 	return t;
 }
 

@@ -70,11 +70,12 @@ void cli_print_usage(const struct command *cmd, FILE *out)
 			fprintf(out, "\noptions:\n%s", cmd->options);
 		fputs("\ncommon options:\n"
 		      "  -C DIR          run as if started in DIR\n"
+		      "  -j, --jobs N    threads for parsing (default: one per CPU)\n"
 		      "  -q, --quiet     print only errors\n"
 		      "  --color[=WHEN]  auto, always or never\n", out);
 		return;
 	}
-	fputs("usage: bulkhead [-C DIR] [--color[=WHEN]] [-q] COMMAND [ARGS]\n\n"
+	fputs("usage: bulkhead [-C DIR] [-j N] [--color[=WHEN]] [-q] COMMAND [ARGS]\n\n"
 	      "bulkhead compiles a Terraform mono-repo with one folder per environment\n"
 	      "into per-account Terraform variable files.\n\ncommands:\n", out);
 	for (const struct command *c = commands; c->name; c++)
@@ -133,9 +134,11 @@ int main(int argc, char **argv)
 			printf("bulkhead %s\n", BULKHEAD_VERSION);
 			return EXIT_CLEAN;
 		}
-		if (cli_common_option(&cli, NULL, opt, optarg, argv) <= 0)
-			return opt == '?' || opt == ':' ? EXIT_ERROR
-						       : cli_usage_error(NULL, "unknown option; see 'bulkhead help'");
+		int handled = cli_common_option(&cli, NULL, opt, optarg, argv);
+		if (handled < 0)
+			return EXIT_ERROR;	/* already reported */
+		if (handled == 0)
+			return cli_usage_error(NULL, "unknown option; see 'bulkhead help'");
 	}
 	if (optind >= argc) {
 		cli_print_usage(NULL, stderr);

@@ -2,6 +2,7 @@
 #include "project.h"
 #include "cache.h"
 #include "include.h"
+#include "parallel.h"
 #include "schema.h"
 
 #include <errno.h>
@@ -92,6 +93,57 @@ struct loaded_file *project_load_from(struct project *p, struct source *src, con
 	if (yaml_load(&p->arena, &lf->src, &p->limits, &lf->root) < 0)
 		return NULL;
 	return lf;
+}
+
+/* ---- parallel parsing ---- */
+
+struct prefetch {
+	const struct limits *limits;
+	struct loaded_file **files;
+};
+
+static void parse_one(void *ctx, size_t i, struct arena *arena)
+{
+	struct prefetch *pf = ctx;
+	struct loaded_file *lf = pf->files[i];
+	if (lf && yaml_load(arena, &lf->src, pf->limits, &lf->root) < 0)
+		lf->root = NULL;
+}
+
+/* Reads every unit's own file on this thread (the source and its trace
+ * are not shared), parses them on all workers, and keeps what parsed in
+ * unit order.  A file that fails to read or parse is left out: the lazy
+ * path of project_load then reports it exactly as a one-thread run does. */
+void project_prefetch_units(struct project *p)
+{
+	unsigned jobs = parallel_jobs(p->jobs);
+	if (jobs < 2 || p->nunits < 2 || p->worker_arenas)
+		return;
+	struct prefetch pf = { &p->limits, xcalloc(p->nunits, sizeof(*pf.files)) };
+	struct buf data = BUF_INIT;
+	for (size_t i = 0; i < p->nunits; i++) {
+		const char *path = p->units[i]->file;
+		if (map_get(&p->files, path, strlen(path)) ||
+		    source_read(&p->src, path, p->limits.file_size, &data) < 0)
+			continue;
+		struct loaded_file *lf = ARENA_NEW(&p->arena, struct loaded_file);
+		lf->src.path = arena_strdup(&p->arena, path);
+		lf->src.data = arena_strndup(&p->arena, buf_cstr(&data), data.len);
+		lf->src.len = data.len;
+		pf.files[i] = lf;
+	}
+	buf_free(&data);
+	p->worker_arenas = xcalloc(jobs, sizeof(*p->worker_arenas));
+	p->nworker_arenas = jobs;
+	for (unsigned w = 0; w < jobs; w++)
+		arena_init(&p->worker_arenas[w]);
+	parallel_for(p->nunits, jobs, p->worker_arenas, parse_one, &pf);
+	for (size_t i = 0; i < p->nunits; i++) {
+		struct loaded_file *lf = pf.files[i];
+		if (lf && lf->root)
+			map_put(&p->files, lf->src.path, strlen(lf->src.path), lf);
+	}
+	free(pf.files);
 }
 
 /* ---- small validators ---- */
@@ -676,6 +728,7 @@ static int walk_dir(struct walk *w, const char *dir, size_t depth)
 			continue;
 		}
 		if (kind == SRC_DIR && !skip_dir(w->p, child.data, name)) {
+			source_known_dir(&w->p->src, child.data);
 			if ((rc = walk_dir(w, child.data, depth + 1)) < 0)
 				goto out;
 		} else if (kind != SRC_DIR && !strcmp(name, "unit.yaml")) {
@@ -821,6 +874,7 @@ int project_open(struct project *p, const char *root, const struct source_spec *
 	map_init(&p->include_cache);
 	map_init(&p->definitions);
 	p->root = xstrdup(root);
+	p->jobs = spec->jobs;
 	p->limits = limits_default;
 	p->output_dir = "out";
 	p->output_path = "{env}/{account_id}/{region}/{unit}";
@@ -862,6 +916,9 @@ void project_close(struct project *p)
 	source_free(&p->src);
 	source_free(&p->work);
 	free(p->root);
+	for (size_t w = 0; w < p->nworker_arenas; w++)
+		arena_free(&p->worker_arenas[w]);
+	free(p->worker_arenas);
 	arena_free(&p->arena);
 }
 

@@ -24,6 +24,7 @@ struct source_spec {
 	bool staged;
 	const char *index_file;	/* $GIT_INDEX_FILE, absolute; NULL for .git/index */
 	struct trace *trace;	/* records what the work tree showed, or NULL */
+	unsigned jobs;		/* worker threads, -j; 0: one per online CPU */
 };
 
 struct env {
@@ -115,12 +116,15 @@ struct project {
 	struct map files;	/* path -> struct loaded_file */
 	struct map vars_cache;	/* dir -> merged vars node */
 	struct map vars_values;	/* merged vars node address -> its value */
-	struct map templates;	/* string node address -> parsed template */
+	struct map templates;	/* template text -> parsed template */
 	struct map include_cache;	/* include chain -> merged base */
 	struct map definitions;	/* node address -> struct definition, for drift */
 	struct value *envs_value;	/* envs.* as seen by expressions */
 	struct unit **units;	/* all units, env order then id */
 	size_t nunits;
+	unsigned jobs;		/* worker threads (see parallel.h) */
+	struct arena *worker_arenas;	/* what the workers parsed lives here */
+	size_t nworker_arenas;
 };
 
 /* Finds the directory holding bulkhead.yaml, walking up from start. */
@@ -137,6 +141,9 @@ struct loaded_file *project_load(struct project *p, const char *path,
 /* The same, from another source (the work tree, for dependency outputs). */
 struct loaded_file *project_load_from(struct project *p, struct source *src, const char *path,
 				      const struct srcfile *ref, size_t ref_off);
+/* Parses every unit's own file on all cores ahead of the merge, which
+ * then finds them loaded.  Output is the same for any thread count. */
+void project_prefetch_units(struct project *p);
 struct env *project_find_env(const struct project *p, const char *label);
 struct unit *env_find_unit(const struct env *e, const char *id);
 

@@ -2,6 +2,7 @@
 #include "source.h"
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -102,14 +103,28 @@ static int is_git_dir(const char *name, size_t n)
 
 /* ---- generic resolution ---- */
 
+void source_known_dir(struct source *s, const char *path)
+{
+	size_t len = strlen(path);
+	if (map_get(&s->dirs, path, len))
+		return;
+	char *key = xstrdup(path);
+	map_put(&s->dirs, key, len, key);
+}
+
 /* Rewrites an absolute link target that points into the root as a
  * root-relative one; anything else absolute escapes. */
 static int absolute_target(struct source *s, struct buf *target);
 
-int source_resolve(struct source *s, const char *path, struct buf *resolved)
+/* Resolves path and gives the kind and size of what it names, from the
+ * walk's own lstat of the last component where there was one: each read
+ * or listing then costs one lstat, not two or three. */
+static int resolve_stat(struct source *s, const char *path, struct buf *resolved, enum src_kind *kind,
+			size_t *size)
 {
 	struct buf rest = BUF_INIT, target = BUF_INIT;
 	int links = 0, rc = SRC_OK;
+	bool have_kind = false;	/* *kind describes resolved as it stands */
 	buf_reset(resolved);
 	buf_add(resolved, "", 0);
 	buf_puts(&rest, path);
@@ -127,6 +142,7 @@ int source_resolve(struct source *s, const char *path, struct buf *resolved)
 				goto out;
 			}
 			pop_component(resolved);
+			have_kind = false;
 			continue;
 		}
 		if (is_git_dir(p, n)) {
@@ -137,8 +153,6 @@ int source_resolve(struct source *s, const char *path, struct buf *resolved)
 		if (resolved->len)
 			buf_putc(resolved, '/');
 		buf_add(resolved, p, n);
-		enum src_kind kind;
-		size_t size;
 		/* A directory seen before needs no lstat: walking the same
 		 * folders for every unit would cost a syscall per level. */
 		void *known = map_get(&s->dirs, resolved->data, resolved->len);
@@ -146,12 +160,17 @@ int source_resolve(struct source *s, const char *path, struct buf *resolved)
 			rc = SRC_ENOENT;
 			goto out;
 		}
-		if (pos < rest.len && known)
+		if (known) {
+			*kind = SRC_DIR;
+			*size = 0;
+			have_kind = true;
 			continue;
-		rc = s->ops->lstat(s, resolved->data, &kind, &size);
+		}
+		rc = s->ops->lstat(s, resolved->data, kind, size);
 		if (rc < 0)
 			goto out;
-		if (kind == SRC_MISSING) {
+		have_kind = true;
+		if (*kind == SRC_MISSING) {
 			/* Remember it: every unit probes the same missing outputs dir. */
 			char *key = xstrdup(resolved->data);
 			if (map_put(&s->dirs, key, resolved->len, MISSING_MARK))
@@ -159,13 +178,11 @@ int source_resolve(struct source *s, const char *path, struct buf *resolved)
 			rc = SRC_ENOENT;
 			goto out;
 		}
-		if (kind == SRC_DIR) {
-			char *key = xstrdup(resolved->data);
-			if (map_put(&s->dirs, key, resolved->len, key))
-				free(key);
-		}
-		if (kind != SRC_LINK)
+		if (*kind == SRC_DIR)
+			source_known_dir(s, resolved->data);
+		if (*kind != SRC_LINK)
 			continue;
+		have_kind = false;
 		if (++links > MAX_LINKS) {
 			rc = SRC_ELOOP;
 			goto out;
@@ -189,21 +206,27 @@ int source_resolve(struct source *s, const char *path, struct buf *resolved)
 		buf_add(&rest, target.data, target.len);
 		pos = 0;
 	}
+	if (rc == SRC_OK && !have_kind)
+		rc = s->ops->lstat(s, resolved->data, kind, size);
 out:
 	buf_free(&rest);
 	buf_free(&target);
 	return rc;
 }
 
+int source_resolve(struct source *s, const char *path, struct buf *resolved)
+{
+	enum src_kind kind;
+	size_t size;
+	return resolve_stat(s, path, resolved, &kind, &size);
+}
+
 int source_read(struct source *s, const char *path, size_t max_size, struct buf *out)
 {
 	struct buf resolved = BUF_INIT;
-	int rc = source_resolve(s, path, &resolved);
-	if (rc < 0)
-		goto out;
 	enum src_kind kind;
 	size_t size;
-	rc = s->ops->lstat(s, resolved.data, &kind, &size);
+	int rc = resolve_stat(s, path, &resolved, &kind, &size);
 	if (rc < 0)
 		goto out;
 	if (kind == SRC_DIR) {
@@ -237,8 +260,7 @@ enum src_kind source_kind(struct source *s, const char *path)
 	struct buf resolved = BUF_INIT;
 	enum src_kind kind = SRC_MISSING;
 	size_t size;
-	if (source_resolve(s, path, &resolved) == SRC_OK &&
-	    s->ops->lstat(s, resolved.data, &kind, &size) < 0)
+	if (resolve_stat(s, path, &resolved, &kind, &size) != SRC_OK)
 		kind = SRC_MISSING;
 	buf_free(&resolved);
 	return kind;
@@ -251,9 +273,7 @@ int source_list(struct source *s, const char *path, struct buf *names, size_t *c
 	size_t size;
 	buf_reset(names);
 	*count = 0;
-	int rc = source_resolve(s, path, &resolved);
-	if (rc == SRC_OK)
-		rc = s->ops->lstat(s, resolved.data, &kind, &size);
+	int rc = resolve_stat(s, path, &resolved, &kind, &size);
 	if (rc == SRC_OK && kind != SRC_DIR) {
 		snprintf(s->err, sizeof(s->err), "'%s' is not a directory", path);
 		rc = SRC_EIO;
@@ -296,6 +316,7 @@ void source_free(struct source *s)
 
 struct worktree {
 	char *root;		/* absolute, no trailing slash */
+	int root_fd;		/* the root, opened once; -1 if it could not be */
 	struct buf path;	/* scratch: root + "/" + rel */
 	void (*watch)(void *ctx, const char *rel, const struct stat *st);
 	void *watch_ctx;
@@ -307,8 +328,18 @@ static void watched(struct worktree *w, const char *rel, const struct stat *st)
 		w->watch(w->watch_ctx, rel, st);
 }
 
+/* Paths are looked up relative to the root's descriptor: the kernel then
+ * walks only the components below the root, for every one of the tens of
+ * thousands of lookups a large repo costs. */
+static int wt_dir_fd(const struct worktree *w)
+{
+	return w->root_fd >= 0 ? w->root_fd : AT_FDCWD;
+}
+
 static const char *wt_path(struct worktree *w, const char *rel)
 {
+	if (w->root_fd >= 0)
+		return *rel ? rel : ".";
 	buf_reset(&w->path);
 	buf_puts(&w->path, w->root);
 	if (*rel) {
@@ -329,7 +360,7 @@ static int wt_lstat(struct source *s, const char *rel, enum src_kind *kind, size
 	struct worktree *w = s->impl;
 	struct stat st;
 	*size = 0;
-	if (lstat(wt_path(w, rel), &st) < 0) {
+	if (fstatat(wt_dir_fd(w), wt_path(w, rel), &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		if (errno == ENOENT || errno == ENOTDIR) {
 			*kind = SRC_MISSING;
 			watched(w, rel, NULL);
@@ -347,7 +378,7 @@ static int wt_lstat(struct source *s, const char *rel, enum src_kind *kind, size
 static int wt_read(struct source *s, const char *rel, struct buf *out)
 {
 	struct worktree *w = s->impl;
-	int fd = open(wt_path(w, rel), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = openat(wt_dir_fd(w), wt_path(w, rel), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return io_error(s, "open", rel);
 	struct stat st;
@@ -376,7 +407,7 @@ static int wt_readlink(struct source *s, const char *rel, struct buf *out)
 {
 	struct worktree *w = s->impl;
 	char target[4096];
-	ssize_t n = readlink(wt_path(w, rel), target, sizeof(target) - 1);
+	ssize_t n = readlinkat(wt_dir_fd(w), wt_path(w, rel), target, sizeof(target) - 1);
 	if (n < 0)
 		return io_error(s, "read link", rel);
 	buf_reset(out);
@@ -392,9 +423,15 @@ static int compare_names(const void *a, const void *b)
 static int wt_list(struct source *s, const char *rel, struct buf *names, size_t *count)
 {
 	struct worktree *w = s->impl;
-	DIR *d = opendir(wt_path(w, rel));
-	if (!d)
+	int fd = openat(wt_dir_fd(w), wt_path(w, rel), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		int saved = errno;
+		if (fd >= 0)
+			close(fd);
+		errno = saved;
 		return io_error(s, "list", rel);
+	}
 	struct stat st;
 	if (w->watch && fstat(dirfd(d), &st) == 0)
 		watched(w, rel, &st);	/* adding or removing an entry changes it */
@@ -424,6 +461,8 @@ static void wt_free(struct source *s)
 {
 	struct worktree *w = s->impl;
 	free(w->root);
+	if (w->root_fd >= 0)
+		close(w->root_fd);
 	buf_free(&w->path);
 	free(w);
 }
@@ -459,6 +498,7 @@ int source_open_worktree(struct source *s, const char *root)
 {
 	struct worktree *w = xcalloc(1, sizeof(*w));
 	w->root = xstrdup(root);
+	w->root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	s->ops = &worktree_ops;
 	map_init(&s->dirs);
 	s->label = xstrdup("work tree");

@@ -80,6 +80,9 @@ int source_name_refused(const char *name, size_t len);
 /* Resolves symlinks in path (root-relative) within the root.  On success
  * *resolved holds the root-relative target. */
 int source_resolve(struct source *s, const char *path, struct buf *resolved);
+/* Records that path, free of links, is a directory, as the caller's own
+ * lstat found: resolving paths through it then needs no lstat. */
+void source_known_dir(struct source *s, const char *path);
 /* Reads a file after resolving it; refuses files over max_size. */
 int source_read(struct source *s, const char *path, size_t max_size, struct buf *out);
 enum src_kind source_kind(struct source *s, const char *path);

@@ -97,7 +97,7 @@ for h in $harnesses; do
 	# shellcheck disable=SC2086
 	"$CLANG" $CFLAGS -Wall -Wextra -Wno-missing-field-initializers -fsanitize=fuzzer \
 		-iquote tests/fuzz "tests/fuzz/$h.c" "$out/libbulkhead-fuzz.a" -o "$out/$h" \
-		$pkg_libs -lm || { echo "fuzz: linking $h failed" >&2; exit 2; }
+		$pkg_libs -lm -pthread || { echo "fuzz: linking $h failed" >&2; exit 2; }
 done
 
 # ---- run ----

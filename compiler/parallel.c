@@ -1,0 +1,68 @@
+/* parallel.c - a fork-join loop over items on POSIX threads. */
+#include "parallel.h"
+#include "diag.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <unistd.h>
+
+struct job {
+	size_t n;
+	atomic_size_t next;	/* the next item nobody has taken */
+	void (*fn)(void *ctx, size_t i, struct arena *arena);
+	void *ctx;
+};
+
+struct worker {
+	struct job *job;
+	struct arena *arena;
+	pthread_t thread;
+};
+
+unsigned parallel_jobs(unsigned jobs)
+{
+	if (jobs == 0) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		jobs = cpus > 0 ? (unsigned)cpus : 1;
+	}
+	return jobs > PARALLEL_MAX_JOBS ? PARALLEL_MAX_JOBS : jobs;
+}
+
+/* Items are taken one at a time: they vary in size (a unit file of ten
+ * lines next to one of a thousand), so fixed slices would leave a core
+ * idle at the end. */
+static void *work(void *arg)
+{
+	struct worker *w = arg;
+	struct job *job = w->job;
+	bool was_muted = diag_mute(true);
+	for (;;) {
+		size_t i = atomic_fetch_add_explicit(&job->next, 1, memory_order_relaxed);
+		if (i >= job->n)
+			break;
+		job->fn(job->ctx, i, w->arena);
+	}
+	diag_mute(was_muted);
+	return NULL;
+}
+
+void parallel_for(size_t n, unsigned jobs, struct arena *arenas,
+		  void (*fn)(void *ctx, size_t i, struct arena *arena), void *ctx)
+{
+	struct job job = { .n = n, .fn = fn, .ctx = ctx };
+	struct worker workers[PARALLEL_MAX_JOBS];
+	atomic_init(&job.next, 0);
+	jobs = parallel_jobs(jobs);
+	if ((size_t)jobs > n)
+		jobs = n ? (unsigned)n : 1;
+	unsigned started = 1;
+	for (unsigned w = 0; w < jobs; w++)
+		workers[w] = (struct worker){ .job = &job, .arena = &arenas[w] };
+	/* Thread creation failing (EAGAIN under a process limit) only costs
+	 * speed: the threads that did start, and this one, take every item. */
+	while (started < jobs && pthread_create(&workers[started].thread, NULL, work, &workers[started]) == 0)
+		started++;
+	work(&workers[0]);
+	for (unsigned w = 1; w < started; w++)
+		pthread_join(workers[w].thread, NULL);
+}

@@ -1,0 +1,31 @@
+/* parallel.h - run independent pieces of a phase on several threads.
+ *
+ * The caller splits a phase into n items that share nothing mutable; each
+ * item writes only its own result slot and allocates only from the arena
+ * of the worker running it.  Results are then consumed in item order by
+ * the calling thread, so the output never depends on the thread count or
+ * on which thread ran what. */
+#ifndef BULKHEAD_PARALLEL_H
+#define BULKHEAD_PARALLEL_H
+
+#include <stddef.h>
+
+#include "arena.h"
+
+enum { PARALLEL_MAX_JOBS = 64 };
+
+/* The number of worker threads for jobs (0: one per online CPU), at
+ * least 1 and at most PARALLEL_MAX_JOBS. */
+unsigned parallel_jobs(unsigned jobs);
+
+/* Calls fn(ctx, i, arena) for every i in [0, n) on up to jobs threads
+ * (the caller's own thread is one of them).  arenas must hold jobs
+ * arenas; worker w allocates only from arenas[w].  Diagnostics are muted
+ * on every worker, the caller's thread included, for the duration: an
+ * item that fails reports nothing and must be redone by the caller, in
+ * order, to report its errors.  Falls back to running everything on the
+ * caller's thread when threads cannot be started. */
+void parallel_for(size_t n, unsigned jobs, struct arena *arenas,
+		  void (*fn)(void *ctx, size_t i, struct arena *arena), void *ctx);
+
+#endif
