@@ -109,6 +109,8 @@ integration: build/san/bulkhead build/san/evalexpr bin/bulkhead
 	BULKHEAD=$(CURDIR)/build/san/bulkhead sh tests/git/run.sh
 	@if [ -f tests/graph/run.sh ]; then BULKHEAD=$(CURDIR)/build/san/bulkhead sh tests/graph/run.sh; fi
 	@if [ -f tests/man/run.sh ]; then BULKHEAD=$(CURDIR)/build/san/bulkhead sh tests/man/run.sh; fi
+	@# The same output for any thread count.
+	BULKHEAD=$(CURDIR)/build/san/bulkhead sh tests/parallel/run.sh
 	@# Fault injection: I/O errors, read-only dirs, SIGKILL, allocation
 	@# failure, concurrent builds.
 	BULKHEAD=$(CURDIR)/build/san/bulkhead sh tests/fault/run.sh

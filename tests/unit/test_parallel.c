@@ -1,0 +1,107 @@
+/* test_parallel.c - compiler/parallel.c. */
+#include "helpers.h"
+
+#include <stdatomic.h>
+#include <time.h>
+
+#include "diag.h"
+#include "parallel.h"
+
+struct visits {
+	size_t n;
+	atomic_int *count;		/* times each item ran */
+	struct arena *arenas;		/* the arenas handed to parallel_for */
+	unsigned narenas;
+	atomic_int bad_arena;		/* an item got an arena not in the array */
+	size_t **results;		/* each item's result, in its own arena */
+};
+
+static void visit(void *ctx, size_t i, struct arena *arena)
+{
+	struct visits *v = ctx;
+	atomic_fetch_add(&v->count[i], 1);
+	if (arena < v->arenas || arena >= v->arenas + v->narenas)
+		atomic_store(&v->bad_arena, 1);
+	size_t *r = arena_alloc(arena, sizeof(*r));
+	*r = i * i;
+	v->results[i] = r;
+	diag_error(NULL, 0, "item %zu", i);	/* workers are muted */
+}
+
+static void run_items(size_t n, unsigned jobs)
+{
+	struct visits v = { .n = n, .narenas = parallel_jobs(jobs) };
+	v.count = calloc(n + 1, sizeof(*v.count));
+	v.results = calloc(n + 1, sizeof(*v.results));
+	v.arenas = calloc(v.narenas, sizeof(*v.arenas));
+	atomic_init(&v.bad_arena, 0);
+	for (unsigned w = 0; w < v.narenas; w++)
+		arena_init(&v.arenas[w]);
+	diag_clear();
+	parallel_for(n, jobs, v.arenas, visit, &v);
+	for (size_t i = 0; i < n; i++) {
+		cr_assert_eq(atomic_load(&v.count[i]), 1, "n=%zu jobs=%u: item %zu ran %d times", n, jobs, i,
+			     atomic_load(&v.count[i]));
+		cr_assert_eq(*v.results[i], i * i);
+	}
+	cr_assert_eq(atomic_load(&v.bad_arena), 0, "an item got a foreign arena");
+	cr_assert_eq(diag_error_count(), 0, "a worker's diagnostic reached the sink");
+	for (unsigned w = 0; w < v.narenas; w++)
+		arena_free(&v.arenas[w]);
+	free(v.arenas);
+	free(v.results);
+	free(v.count);
+}
+
+Test(parallel, every_item_runs_exactly_once)
+{
+	static const size_t sizes[] = { 0, 1, 2, 7, 1000 };
+	static const unsigned jobs[] = { 1, 2, 3, 8 };
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(*sizes); s++)
+		for (size_t j = 0; j < sizeof(jobs) / sizeof(*jobs); j++)
+			run_items(sizes[s], jobs[j]);
+}
+
+static void slow_item(void *ctx, size_t i, struct arena *arena)
+{
+	(void)arena;
+	(void)i;
+	atomic_int *others = ctx;
+	struct timespec pause = { 0, 2000000 };	/* 2 ms: let the other thread take items */
+	nanosleep(&pause, NULL);
+	static _Thread_local int mine;
+	if (!mine++)
+		atomic_fetch_add(others, 1);
+}
+
+Test(parallel, uses_more_than_one_thread)
+{
+	struct arena arenas[2];
+	atomic_int threads;
+	atomic_init(&threads, 0);
+	arena_init(&arenas[0]);
+	arena_init(&arenas[1]);
+	parallel_for(40, 2, arenas, slow_item, &threads);
+	cr_assert_eq(atomic_load(&threads), 2, "40 items of 2 ms ran on %d thread(s)", atomic_load(&threads));
+	arena_free(&arenas[0]);
+	arena_free(&arenas[1]);
+}
+
+Test(parallel, caller_diagnostics_resume_after_the_loop)
+{
+	diag_clear();
+	run_items(3, 2);
+	diag_error(NULL, 0, "after");
+	cr_assert_eq(diag_error_count(), 1);
+	cr_assert_eq(diag_mute(true), false, "the caller was left muted");
+	diag_mute(false);
+	diag_clear();
+}
+
+Test(parallel, job_counts)
+{
+	cr_assert_geq(parallel_jobs(0), 1);
+	cr_assert_eq(parallel_jobs(1), 1);
+	cr_assert_eq(parallel_jobs(2), 2);
+	cr_assert_eq(parallel_jobs(100000), PARALLEL_MAX_JOBS);
+}
