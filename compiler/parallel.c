@@ -57,7 +57,7 @@ void parallel_for(size_t n, unsigned jobs, struct arena *arenas,
 		jobs = n ? (unsigned)n : 1;
 	unsigned started = 1;
 	for (unsigned w = 0; w < jobs; w++)
-		workers[w] = (struct worker){ .job = &job, .arena = &arenas[w] };
+		workers[w] = (struct worker){ .job = &job, .arena = arenas ? &arenas[w] : NULL };
 	/* Thread creation failing (EAGAIN under a process limit) only costs
 	 * speed: the threads that did start, and this one, take every item. */
 	while (started < jobs && pthread_create(&workers[started].thread, NULL, work, &workers[started]) == 0)

@@ -19,8 +19,9 @@ enum { PARALLEL_MAX_JOBS = 64 };
 unsigned parallel_jobs(unsigned jobs);
 
 /* Calls fn(ctx, i, arena) for every i in [0, n) on up to jobs threads
- * (the caller's own thread is one of them).  arenas must hold jobs
- * arenas; worker w allocates only from arenas[w].  Diagnostics are muted
+ * (the caller's own thread is one of them).  arenas holds jobs arenas
+ * and worker w allocates only from arenas[w]; with arenas NULL, fn gets
+ * NULL (items that allocate nothing or only with malloc).  Diagnostics are muted
  * on every worker, the caller's thread included, for the duration: an
  * item that fails reports nothing and must be redone by the caller, in
  * order, to report its errors.  Falls back to running everything on the
