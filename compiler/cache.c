@@ -55,6 +55,15 @@ void trace_record(struct trace *t, const char *rel, const struct stat *st)
 	e->ino = st ? (uint64_t)st->st_ino : 0;
 }
 
+void trace_record_listing(struct trace *t, const char *rel, const struct stat *st, const char *names,
+			  size_t len)
+{
+	trace_record(t, rel, st);
+	struct trace_entry *e = map_get(&t->entries, rel, strlen(rel));
+	e->listed = true;
+	e->names_hash = XXH3_64bits(names, len);
+}
+
 char *cache_file(const char *root, const char *out_opt, const struct selection *sel, bool allow_mocks)
 {
 	struct buf key = BUF_INIT, path = BUF_INIT;
@@ -144,16 +153,18 @@ static bool check_line(char *line, const char *root, const char **out_dir, int64
 		return false;
 	what = line[0];
 	kind = line[1] == ' ' ? line[2] : 0;
-	if ((what != 'i' && what != 'o') || !kind || line[3] != ' ')
+	if ((what != 'i' && what != 'a' && what != 'o') || !kind || line[3] != ' ')
 		return false;
 	char *p = line + 4;
 	if (!read_u64(&p, &size) || !read_u64(&p, &mtime) || !read_u64(&p, &ino))
 		return false;
 	buf_reset(path);
-	buf_puts(path, what == 'i' ? root : *out_dir);
+	buf_puts(path, what == 'o' ? *out_dir : root);
 	buf_putc(path, '/');
 	buf_puts(path, p);
-	/* Outputs are written after the build started; only inputs can be racy. */
+	/* Outputs are written after the build started, and adopted folders
+	 * were checked against the coarse clock when stored; only the other
+	 * inputs can be racy. */
 	return same_stat(path->data, kind, size, mtime, ino, what == 'i' ? started : INT64_MAX);
 }
 
@@ -206,7 +217,7 @@ static int write_file(const char *path, const struct buf *b)
 	return rc;
 }
 
-static void make_cache_dir(const char *path)
+void cache_prepare(const char *path)
 {
 	char *dir = xstrdup(path);
 	for (char *slash = strchr(dir + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
@@ -239,12 +250,122 @@ static bool parent_watched(const struct trace *t, const char *path, const struct
 	return dir && dir->kind == 'd';
 }
 
-void cache_store(const char *path, const struct trace *t, const struct project *p, const char *out_dir,
+/* The entry of full (absolute) inside dir (absolute), if full lies
+ * beneath it: "out" for dir /r and full /r/out/dev. */
+static bool child_of(const char *dir, const char *full, struct buf *name)
+{
+	size_t n = strlen(dir);
+	if (strncmp(full, dir, n) || full[n] != '/' || !full[n + 1])
+		return false;
+	const char *start = full + n + 1, *slash = strchr(start, '/');
+	buf_reset(name);
+	buf_add(name, start, slash ? (size_t)(slash - start) : strlen(start));
+	return true;
+}
+
+/* The hash of names (sorted, NUL-separated) without those in drop. */
+static uint64_t names_hash_without(const struct buf *names, size_t count, const struct buf *drop, size_t ndrop,
+				   unsigned mask)
+{
+	struct buf kept = BUF_INIT;
+	const char *name = names->data;
+	for (size_t i = 0; i < count; i++, name += strlen(name) + 1) {
+		bool dropped = false;
+		for (size_t k = 0; k < ndrop && !dropped; k++)
+			dropped = (mask & (1u << k)) && !strcmp(name, drop[k].data);
+		if (!dropped)
+			buf_add(&kept, name, strlen(name) + 1);
+	}
+	uint64_t h = XXH3_64bits(kept.data, kept.len);
+	buf_free(&kept);
+	return h;
+}
+
+/* A folder the walk found missing and the build created.  The output
+ * dir (or a folder above it) needs no line: the lines of the outputs
+ * inside it fail when it goes.  .bulkhead/ for the cache is recorded as
+ * it is now: from here on, anything else appearing in it (dependency
+ * outputs) changes its mtime. */
+static void adopt_created(struct trace_entry *e, const char *full, const char *out_dir, const char *cache_path,
+			  int64_t coarse_ns, struct buf *scratch)
+{
+	struct stat st;
+	bool output = !strcmp(full, out_dir) || child_of(full, out_dir, scratch);
+	if ((!output && !child_of(full, cache_path, scratch)) || lstat(full, &st) < 0 || !S_ISDIR(st.st_mode))
+		return;
+	if (output) {
+		e->kind = 0;	/* not written */
+		return;
+	}
+	if (mtime_ns(&st) >= coarse_ns)
+		return;
+	e->kind = 'd';
+	e->size = 0;
+	e->mtime_ns = (uint64_t)mtime_ns(&st);
+	e->ino = (uint64_t)st.st_ino;
+	e->adopted = true;
+}
+
+/* The root (or another listed folder) gains out/ or .bulkhead/ during the
+ * first build, which would make the next build miss the cache.  When the
+ * folder's names now are what the walk saw plus only those, take its new
+ * stat data: nothing the compilation read has changed. */
+static void adopt_own_entries(struct trace *t, const char *root, const char *out_dir, const char *cache_path)
+{
+#ifdef CLOCK_REALTIME_COARSE
+	struct buf full = BUF_INIT, names = BUF_INIT, drop[2] = { BUF_INIT, BUF_INIT };
+	/* File systems stamp mtimes from the coarse clock.  A folder whose
+	 * mtime is older than this reading and whose names are as expected
+	 * cannot change again without getting a newer mtime, so its line
+	 * needs no racy check (see check_line). */
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME_COARSE, &now);
+	int64_t coarse_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	for (size_t i = 0; i < t->entries.cap; i++) {
+		const struct map_slot *s = &t->entries.slots[i];
+		struct trace_entry *e = s->value;
+		struct stat st;
+		if (!s->key || (!e->listed && e->kind != 'm'))
+			continue;
+		buf_reset(&full);
+		buf_printf(&full, "%s%s%s", root, *s->key ? "/" : "", s->key);
+		if (e->kind == 'm') {
+			adopt_created(e, full.data, out_dir, cache_path, coarse_ns, &names);
+			continue;
+		}
+		size_t ndrop = 0;
+		ndrop += child_of(full.data, out_dir, &drop[ndrop]);
+		ndrop += child_of(full.data, cache_path, &drop[ndrop]);
+		size_t count;
+		if (!ndrop || lstat(full.data, &st) < 0 || !S_ISDIR(st.st_mode) || mtime_ns(&st) >= coarse_ns ||
+		    ((uint64_t)mtime_ns(&st) == e->mtime_ns && (uint64_t)st.st_ino == e->ino) ||
+		    source_list_path(full.data, &names, &count) < 0)
+			continue;
+		for (unsigned mask = 0; mask < (1u << ndrop); mask++)
+			if (names_hash_without(&names, count, drop, ndrop, mask) == e->names_hash) {
+				e->mtime_ns = (uint64_t)mtime_ns(&st);
+				e->ino = (uint64_t)st.st_ino;
+				e->adopted = true;
+				break;
+			}
+	}
+	buf_free(&full);
+	buf_free(&names);
+	buf_free(&drop[0]);
+	buf_free(&drop[1]);
+#else
+	(void)t, (void)root, (void)out_dir, (void)cache_path;
+#endif
+}
+
+void cache_store(const char *path, struct trace *t, const struct project *p, const char *out_dir,
 		 const struct emit_plan *plan)
 {
 	struct buf b = BUF_INIT;
 	if (strchr(out_dir, '\n'))
 		return;
+	cache_prepare(path);
+	adopt_own_entries(t, p->root, out_dir, path);
 	buf_printf(&b, "%s started %lld\nunits %zu files %zu\nout %s\n", MAGIC, (long long)t->started_ns,
 		   plan->nunits, plan->nfiles, out_dir);
 	for (size_t i = 0; p->allow_env && i < p->allow_env->seq.len; i++) {
@@ -254,16 +375,15 @@ void cache_store(const char *path, const struct trace *t, const struct project *
 	for (size_t i = 0; i < t->entries.cap; i++) {
 		const struct map_slot *s = &t->entries.slots[i];
 		const struct trace_entry *e = s->value;
-		if (!s->key || strchr(s->key, '\n') || parent_watched(t, s->key, e))
+		if (!s->key || !e->kind || strchr(s->key, '\n') || parent_watched(t, s->key, e))
 			continue;
-		buf_printf(&b, "i %c %llu %llu %llu %s\n", e->kind, (unsigned long long)e->size,
+		buf_printf(&b, "%c %c %llu %llu %llu %s\n", e->adopted ? 'a' : 'i', e->kind, (unsigned long long)e->size,
 			   (unsigned long long)e->mtime_ns, (unsigned long long)e->ino, s->key);
 	}
 	for (size_t i = 0; i < plan->nfiles; i++)
 		output_line(&b, out_dir, plan->files[i].path);
 	output_line(&b, out_dir, "manifest.json");
 	buf_printf(&b, "sum %016llx\n", (unsigned long long)XXH3_64bits(b.data, b.len));
-	make_cache_dir(path);
 	write_file(path, &b);
 	buf_free(&b);
 }

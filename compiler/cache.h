@@ -9,6 +9,7 @@
 #ifndef BULKHEAD_CACHE_H
 #define BULKHEAD_CACHE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
@@ -21,13 +22,19 @@ struct trace {
 
 struct trace_entry {
 	char kind;		/* f file, d directory, l link, o other, m missing */
+	bool listed;		/* a folder whose names were read */
+	bool adopted;		/* changed by the build itself (cache_store) */
 	uint64_t size, mtime_ns, ino;
+	uint64_t names_hash;	/* of the names, when listed */
 };
 
 void trace_init(struct trace *t);
 void trace_free(struct trace *t);
 /* st is NULL for a path found missing. */
 void trace_record(struct trace *t, const char *rel, const struct stat *st);
+/* A folder that was listed, with the names it held (sorted, NUL-separated). */
+void trace_record_listing(struct trace *t, const char *rel, const struct stat *st, const char *names,
+			  size_t len);
 
 /* What a cached build printed. */
 struct cache_summary {
@@ -39,8 +46,14 @@ struct cache_summary {
 char *cache_file(const char *root, const char *out_opt, const struct selection *sel, bool allow_mocks);
 /* 1 when the cache at path proves the outputs are current, else 0. */
 int cache_fresh(const char *path, const char *root, struct cache_summary *sum);
-/* Records a successful build; failures only cost the next build time. */
-void cache_store(const char *path, const struct trace *t, const struct project *p, const char *out_dir,
+/* Creates the cache's folders.  A build about to write calls it before
+ * writing, so that the folders it creates in the root all date from
+ * well before cache_store (see there). */
+void cache_prepare(const char *path);
+/* Records a successful build; failures only cost the next build time.
+ * A listed folder the build itself changed (creating out/ or .bulkhead/
+ * in the root) is recorded as it is now if that was its only change. */
+void cache_store(const char *path, struct trace *t, const struct project *p, const char *out_dir,
 		 const struct emit_plan *plan);
 
 #endif

@@ -217,6 +217,8 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 		goto out;
 	struct emit_result res;
 	track_committed_outputs(&c.project, &cli->spec, o.check, out_dir, &plan);
+	if (cache_path)
+		cache_prepare(cache_path);
 	if (emit_write(&c.project, &plan, &o.sel, out_dir, display, o.check, cli->quiet, &res) < 0)
 		goto out;
 	if (cache_path && !diag_error_count())

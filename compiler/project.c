@@ -846,6 +846,11 @@ static void watch_path(void *ctx, const char *rel, const struct stat *st)
 	trace_record(ctx, rel, st);
 }
 
+static void watch_listing(void *ctx, const char *rel, const struct stat *st, const char *names, size_t len)
+{
+	trace_record_listing(ctx, rel, st, names, len);
+}
+
 /* The work tree always (dependency outputs are runtime state, never
  * committed); the repo's own files from the revision or index if asked. */
 static int open_sources(struct project *p, const char *root, const struct source_spec *spec)
@@ -857,8 +862,8 @@ static int open_sources(struct project *p, const char *root, const struct source
 	if (rc < 0)
 		diag_error(NULL, 0, "%s", p->src.err);
 	if (rc == 0 && spec->trace) {
-		source_watch(&p->src, watch_path, spec->trace);
-		source_watch(&p->work, watch_path, spec->trace);
+		source_watch(&p->src, watch_path, watch_listing, spec->trace);
+		source_watch(&p->work, watch_path, watch_listing, spec->trace);
 	}
 	return rc;
 }

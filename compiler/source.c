@@ -319,6 +319,7 @@ struct worktree {
 	int root_fd;		/* the root, opened once; -1 if it could not be */
 	struct buf path;	/* scratch: root + "/" + rel */
 	void (*watch)(void *ctx, const char *rel, const struct stat *st);
+	void (*watch_list)(void *ctx, const char *rel, const struct stat *st, const char *names, size_t len);
 	void *watch_ctx;
 };
 
@@ -420,21 +421,9 @@ static int compare_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int wt_list(struct source *s, const char *rel, struct buf *names, size_t *count)
+/* Appends d's sorted entry names, NUL-separated; closes d. */
+static void list_names(DIR *d, struct buf *names, size_t *count)
 {
-	struct worktree *w = s->impl;
-	int fd = openat(wt_dir_fd(w), wt_path(w, rel), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		int saved = errno;
-		if (fd >= 0)
-			close(fd);
-		errno = saved;
-		return io_error(s, "list", rel);
-	}
-	struct stat st;
-	if (w->watch && fstat(dirfd(d), &st) == 0)
-		watched(w, rel, &st);	/* adding or removing an entry changes it */
 	char **v = NULL;
 	size_t n = 0, cap = 0;
 	struct dirent *de;
@@ -454,6 +443,40 @@ static int wt_list(struct source *s, const char *rel, struct buf *names, size_t 
 	}
 	free(v);
 	*count = n;
+}
+
+int source_list_path(const char *path, struct buf *names, size_t *count)
+{
+	DIR *d = opendir(path);
+	buf_reset(names);
+	*count = 0;
+	if (!d)
+		return -1;
+	list_names(d, names, count);
+	return 0;
+}
+
+static int wt_list(struct source *s, const char *rel, struct buf *names, size_t *count)
+{
+	struct worktree *w = s->impl;
+	int fd = openat(wt_dir_fd(w), wt_path(w, rel), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		int saved = errno;
+		if (fd >= 0)
+			close(fd);
+		errno = saved;
+		return io_error(s, "list", rel);
+	}
+	/* Stat before reading: adding or removing an entry changes it. */
+	struct stat st;
+	bool have_st = w->watch && fstat(dirfd(d), &st) == 0;
+	size_t start = names->len;
+	list_names(d, names, count);
+	if (have_st && w->watch_list)
+		w->watch_list(w->watch_ctx, rel, &st, names->data + start, names->len - start);
+	else if (have_st)
+		watched(w, rel, &st);
 	return SRC_OK;
 }
 
@@ -485,12 +508,15 @@ static int absolute_target(struct source *s, struct buf *target)
 	return SRC_OK;
 }
 
-void source_watch(struct source *s, void (*fn)(void *ctx, const char *rel, const struct stat *st), void *ctx)
+void source_watch(struct source *s, void (*fn)(void *ctx, const char *rel, const struct stat *st),
+		  void (*list_fn)(void *ctx, const char *rel, const struct stat *st, const char *names, size_t len),
+		  void *ctx)
 {
 	if (s->ops != &worktree_ops)
 		return;
 	struct worktree *w = s->impl;
 	w->watch = fn;
+	w->watch_list = list_fn;
 	w->watch_ctx = ctx;
 }
 

@@ -50,8 +50,14 @@ struct source {
 /* Opens the work tree rooted at the absolute directory root. */
 int source_open_worktree(struct source *s, const char *root);
 /* Reports the stat data of every path the work tree looks at (NULL for a
- * missing one), for the build cache. */
-void source_watch(struct source *s, void (*fn)(void *ctx, const char *rel, const struct stat *st), void *ctx);
+ * missing one), for the build cache; a folder it lists goes to list_fn
+ * with the names it held (sorted, NUL-separated) when list_fn is given. */
+void source_watch(struct source *s, void (*fn)(void *ctx, const char *rel, const struct stat *st),
+		  void (*list_fn)(void *ctx, const char *rel, const struct stat *st, const char *names, size_t len),
+		  void *ctx);
+/* The sorted entry names of the folder at path (as the OS names it), the
+ * way a source lists them; -1 when it cannot be read. */
+int source_list_path(const char *path, struct buf *names, size_t *count);
 void source_free(struct source *s);
 
 /* The git backends (source_git.c, libgit2) read the repository without a

@@ -11,8 +11,8 @@
 # must look like names (no spaces, quotes, $ or backquotes).
 
 _bulkhead_commands=(build validate show drift diff changes graph order init help)
-_bulkhead_global_opts=(-C -q --quiet --color --color= --rev --staged --version --help -h)
-_bulkhead_common_opts=(-C -q --quiet --color --color= --rev --staged --help -h)
+_bulkhead_global_opts=(-C -j --jobs -q --quiet --color --color= --rev --staged --version --help -h)
+_bulkhead_common_opts=(-C -j --jobs -q --quiet --color --color= --rev --staged --help -h)
 
 # Appends to COMPREPLY every word of "$2..." that starts with "$1", as is.
 _bulkhead_add()
@@ -142,7 +142,7 @@ _bulkhead()
     for ((i = 1; i < COMP_CWORD; i++)); do
         w=${COMP_WORDS[i]}
         case $w in
-        -C | --rev | =) ((i++)) ;;
+        -C | -j | --jobs | --rev | =) ((i++)) ;;
         -*) ;;
         *) cmd=$w; break ;;
         esac
@@ -157,6 +157,9 @@ _bulkhead()
     --baseline | --write-baseline)
         compopt -o filenames 2>/dev/null
         mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+        return ;;
+    -j | --jobs)
+        mapfile -t COMPREPLY < <(compgen -W "$(seq 1 "$(nproc 2>/dev/null || echo 2)")" -- "$cur")
         return ;;
     --rev | --base | --head)
         _bulkhead_add_lines "$cur" < <(_bulkhead_revs)

@@ -1,10 +1,12 @@
 /* test_cache.c - the build cache: what it records, when it is trusted. */
 #include "helpers.h"
 
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cache.h"
+#include "source.h"
 
 static char cache_dir[64];
 
@@ -48,14 +50,101 @@ static void cache_trace_init(struct trace *t)
 	t->started_ns += 1000000000;
 }
 
-static char *cache_store_simple(struct trace *t, struct emit_plan *plan)
+static char *cache_store_into(struct trace *t, struct emit_plan *plan, const char *out_dir)
 {
 	struct project p;
 	struct selection sel = { 0 };
 	memset(&p, 0, sizeof(p));
+	p.root = cache_dir;
 	char *path = cache_file(cache_dir, NULL, &sel, false);
-	cache_store(path, t, &p, cache_dir, plan);
+	cache_store(path, t, &p, out_dir, plan);
 	return path;
+}
+
+static char *cache_store_simple(struct trace *t, struct emit_plan *plan)
+{
+	return cache_store_into(t, plan, cache_dir);
+}
+
+/* Records the root as the walk lists it: stat, then names. */
+static void cache_trace_root(struct trace *t)
+{
+	struct buf names = BUF_INIT;
+	struct stat st;
+	size_t count;
+	cr_assert_eq(stat(cache_dir, &st), 0);
+	cr_assert_eq(source_list_path(cache_dir, &names, &count), 0);
+	trace_record_listing(t, "", &st, names.data, names.len);
+	buf_free(&names);
+}
+
+static void cache_mkdir(const char *rel)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/%s", cache_dir, rel);
+	cr_assert_eq(mkdir(path, 0777), 0, "mkdir %s", path);
+}
+
+/* A first build creates out/ and .bulkhead/ in the root it listed; the
+ * next build must still find its cache fresh.  Returns the cache path. */
+static char *first_build(struct trace *t, struct emit_plan *plan, const char *also)
+{
+	char out[256];
+	cache_write("unit.yaml", "inputs: {a: 1}\n");
+	cache_trace_init(t);
+	cache_trace_root(t);
+	cache_trace(t, "unit.yaml");
+	cache_trace(t, ".bulkhead");	/* probed for dependency outputs */
+	cache_trace(t, "out");		/* probed for a symlink */
+	char *cache_path = cache_file(cache_dir, NULL, &(struct selection){ 0 }, false);
+	cache_prepare(cache_path);
+	free(cache_path);
+	cache_mkdir("out");
+	if (also)
+		cache_mkdir(also);
+	/* The coarse clock that stamps mtimes must move past them. */
+	struct timespec pause = { 0, 30 * 1000000 };
+	nanosleep(&pause, NULL);
+	plan->nunits = 1;
+	snprintf(out, sizeof(out), "%s/out", cache_dir);
+	return cache_store_into(t, plan, out);
+}
+
+Test(cache, a_root_changed_only_by_the_build_stays_fresh)
+{
+	struct trace t;
+	struct emit_plan plan = { 0 };
+	struct cache_summary sum;
+	char *path = first_build(&t, &plan, NULL);
+	cr_expect_eq(cache_fresh(path, cache_dir, &sum), 1, "out/ and .bulkhead/ made the next build miss");
+	/* Dependency outputs appearing under .bulkhead/ must still count. */
+	cache_mkdir(".bulkhead/outputs");
+	cr_expect_eq(cache_fresh(path, cache_dir, &sum), 0, "new dependency outputs went unnoticed");
+	trace_free(&t);
+	free(path);
+}
+
+Test(cache, a_root_that_gained_another_entry_is_not_fresh)
+{
+	struct trace t;
+	struct emit_plan plan = { 0 };
+	struct cache_summary sum;
+	char *path = first_build(&t, &plan, "qa");
+	cr_expect_eq(cache_fresh(path, cache_dir, &sum), 0, "a folder added during the build went unnoticed");
+	trace_free(&t);
+	free(path);
+}
+
+Test(cache, a_root_changed_after_the_build_is_not_fresh)
+{
+	struct trace t;
+	struct emit_plan plan = { 0 };
+	struct cache_summary sum;
+	char *path = first_build(&t, &plan, NULL);
+	cache_mkdir("qa");
+	cr_expect_eq(cache_fresh(path, cache_dir, &sum), 0, "a folder added after the build went unnoticed");
+	trace_free(&t);
+	free(path);
 }
 
 TestSuite(cache, .init = cache_setup, .fini = cache_teardown);
