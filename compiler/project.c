@@ -98,41 +98,71 @@ struct loaded_file *project_load_from(struct project *p, struct source *src, con
 /* ---- parallel parsing ---- */
 
 struct prefetch {
+	const struct source *src;
 	const struct limits *limits;
 	struct loaded_file **files;
+	bool *direct;		/* the worker reads the file itself */
+	struct stat *stats;	/* of what a worker read, for the trace */
 };
 
 static void parse_one(void *ctx, size_t i, struct arena *arena)
 {
 	struct prefetch *pf = ctx;
 	struct loaded_file *lf = pf->files[i];
-	if (lf && yaml_load(arena, &lf->src, pf->limits, &lf->root) < 0)
+	if (!lf)
+		return;
+	if (pf->direct[i]) {
+		struct buf data = BUF_INIT;
+		int rc = source_read_direct(pf->src, lf->src.path, pf->limits->file_size, &data, &pf->stats[i]);
+		if (rc == SRC_OK) {
+			lf->src.len = data.len;
+			lf->src.data = arena_strndup(arena, buf_cstr(&data), data.len);
+		}
+		buf_free(&data);
+		if (rc != SRC_OK)
+			return;
+	}
+	if (yaml_load(arena, &lf->src, pf->limits, &lf->root) < 0)
 		lf->root = NULL;
 }
 
-/* Reads every unit's own file on this thread (the source and its trace
- * are not shared), parses them on all workers, and keeps what parsed in
- * unit order.  A file that fails to read or parse is left out: the lazy
- * path of project_load then reports it exactly as a one-thread run does. */
+/* Work-tree files are read by the workers too; a git source, whose
+ * reader is not thread-safe, is read here first.  A file that fails to
+ * read or parse is left out: the lazy path of project_load then reports
+ * it exactly as a one-thread run does. */
+static void prepare_prefetch(struct project *p, struct prefetch *pf)
+{
+	struct buf data = BUF_INIT;
+	for (size_t i = 0; i < p->nunits; i++) {
+		const char *path = p->units[i]->file;
+		if (map_get(&p->files, path, strlen(path)))
+			continue;
+		pf->direct[i] = source_reads_direct(&p->src, path);
+		if (!pf->direct[i] && source_read(&p->src, path, p->limits.file_size, &data) < 0)
+			continue;
+		struct loaded_file *lf = ARENA_NEW(&p->arena, struct loaded_file);
+		lf->src.path = arena_strdup(&p->arena, path);
+		if (!pf->direct[i]) {
+			lf->src.data = arena_strndup(&p->arena, buf_cstr(&data), data.len);
+			lf->src.len = data.len;
+		}
+		pf->files[i] = lf;
+	}
+	buf_free(&data);
+}
+
+/* Reads and parses every unit's own file on all workers, then keeps what
+ * parsed, in unit order, with the trace of what was read. */
 void project_prefetch_units(struct project *p)
 {
 	unsigned jobs = parallel_jobs(p->jobs);
 	if (jobs < 2 || p->nunits < 2 || p->worker_arenas)
 		return;
-	struct prefetch pf = { &p->limits, xcalloc(p->nunits, sizeof(*pf.files)) };
-	struct buf data = BUF_INIT;
-	for (size_t i = 0; i < p->nunits; i++) {
-		const char *path = p->units[i]->file;
-		if (map_get(&p->files, path, strlen(path)) ||
-		    source_read(&p->src, path, p->limits.file_size, &data) < 0)
-			continue;
-		struct loaded_file *lf = ARENA_NEW(&p->arena, struct loaded_file);
-		lf->src.path = arena_strdup(&p->arena, path);
-		lf->src.data = arena_strndup(&p->arena, buf_cstr(&data), data.len);
-		lf->src.len = data.len;
-		pf.files[i] = lf;
-	}
-	buf_free(&data);
+	struct prefetch pf = {
+		&p->src, &p->limits, xcalloc(p->nunits, sizeof(*pf.files)), xcalloc(p->nunits, sizeof(*pf.direct)),
+		xcalloc(p->nunits, sizeof(*pf.stats)),
+	};
+	prepare_prefetch(p, &pf);
 	p->worker_arenas = xcalloc(jobs, sizeof(*p->worker_arenas));
 	p->nworker_arenas = jobs;
 	for (unsigned w = 0; w < jobs; w++)
@@ -140,10 +170,15 @@ void project_prefetch_units(struct project *p)
 	parallel_for(p->nunits, jobs, p->worker_arenas, parse_one, &pf);
 	for (size_t i = 0; i < p->nunits; i++) {
 		struct loaded_file *lf = pf.files[i];
-		if (lf && lf->root)
-			map_put(&p->files, lf->src.path, strlen(lf->src.path), lf);
+		if (!lf || !lf->root)
+			continue;
+		if (pf.direct[i])
+			source_note_read(&p->src, lf->src.path, &pf.stats[i]);
+		map_put(&p->files, lf->src.path, strlen(lf->src.path), lf);
 	}
 	free(pf.files);
+	free(pf.direct);
+	free(pf.stats);
 }
 
 /* ---- small validators ---- */

@@ -494,6 +494,49 @@ static const struct source_ops worktree_ops = {
 	wt_lstat, wt_read, wt_readlink, wt_list, wt_free,
 };
 
+bool source_reads_direct(const struct source *s, const char *path)
+{
+	if (s->ops != &worktree_ops || ((const struct worktree *)s->impl)->root_fd < 0)
+		return false;
+	const char *slash = strrchr(path, '/');
+	void *known = slash ? map_get(&s->dirs, path, (size_t)(slash - path)) : NULL;
+	return known && known != MISSING_MARK && !is_git_dir(slash + 1, strlen(slash + 1));
+}
+
+int source_read_direct(const struct source *s, const char *path, size_t max_size, struct buf *out,
+		       struct stat *st)
+{
+	const struct worktree *w = s->impl;
+	int fd = openat(w->root_fd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return SRC_EIO;
+	int rc = SRC_OK;
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) || (size_t)st->st_size > max_size)
+		rc = SRC_EIO;
+	while (rc == SRC_OK) {
+		buf_grow(out, (size_t)st->st_size + 1);
+		ssize_t n = read(fd, out->data + out->len, out->cap - out->len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n < 0 ? SRC_EIO : SRC_OK;
+			break;
+		}
+		out->len += (size_t)n;
+		out->data[out->len] = '\0';
+		if (out->len > max_size)
+			rc = SRC_ETOOBIG;
+	}
+	close(fd);
+	return rc;
+}
+
+void source_note_read(struct source *s, const char *path, const struct stat *st)
+{
+	if (s->ops == &worktree_ops)
+		watched(s->impl, path, st);
+}
+
 static int absolute_target(struct source *s, struct buf *target)
 {
 	if (s->ops != &worktree_ops)

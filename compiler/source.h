@@ -7,6 +7,7 @@
 #ifndef BULKHEAD_SOURCE_H
 #define BULKHEAD_SOURCE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/stat.h>
 
@@ -55,6 +56,18 @@ int source_open_worktree(struct source *s, const char *root);
 void source_watch(struct source *s, void (*fn)(void *ctx, const char *rel, const struct stat *st),
 		  void (*list_fn)(void *ctx, const char *rel, const struct stat *st, const char *names, size_t len),
 		  void *ctx);
+/* For worker threads, which must not touch a source's caches, trace or
+ * scratch space.  source_reads_direct (called before the workers start)
+ * says whether path is a work-tree file in a folder already resolved as
+ * a real directory; source_read_direct then reads it relative to the root
+ * without following a link in its last component, touching nothing
+ * shared.  Any error only means "use source_read": it reports nothing.
+ * The caller passes the stat data to source_note_read afterwards, on its
+ * own thread, for the build cache's trace. */
+bool source_reads_direct(const struct source *s, const char *path);
+int source_read_direct(const struct source *s, const char *path, size_t max_size, struct buf *out,
+		       struct stat *st);
+void source_note_read(struct source *s, const char *path, const struct stat *st);
 /* The sorted entry names of the folder at path (as the OS names it), the
  * way a source lists them; -1 when it cannot be read. */
 int source_list_path(const char *path, struct buf *names, size_t *count);
