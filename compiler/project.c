@@ -726,9 +726,9 @@ static bool in_env_folder(const struct project *p, const char *path)
 
 static int walk_dir(struct walk *w, const char *dir, size_t depth)
 {
-	struct buf names = BUF_INIT, child = BUF_INIT;
+	struct buf names = BUF_INIT, child = BUF_INIT, kinds = BUF_INIT;
 	size_t count;
-	int rc = source_list(&w->p->src, dir, &names, &count);
+	int rc = source_list_kinds(&w->p->src, dir, &names, &count, &kinds);
 	if (rc < 0) {
 		diag_error(NULL, 0, "%s", source_strerror(&w->p->src, rc));
 		goto out;
@@ -742,9 +742,9 @@ static int walk_dir(struct walk *w, const char *dir, size_t depth)
 	for (size_t i = 0; i < count; i++, name += strlen(name) + 1) {
 		buf_reset(&child);
 		buf_printf(&child, "%s%s%s", dir, *dir ? "/" : "", name);
-		enum src_kind kind;
+		enum src_kind kind = (enum src_kind)kinds.data[i];
 		size_t size;
-		if (w->p->src.ops->lstat(&w->p->src, child.data, &kind, &size) < 0)
+		if (kind == SRC_MISSING && w->p->src.ops->lstat(&w->p->src, child.data, &kind, &size) < 0)
 			continue;
 		/* A linked folder would give units two identities or a home
 		 * outside the root, and a dangling link in an env folder would
@@ -775,6 +775,7 @@ static int walk_dir(struct walk *w, const char *dir, size_t depth)
 out:
 	buf_free(&names);
 	buf_free(&child);
+	buf_free(&kinds);
 	return rc;
 }
 

@@ -266,6 +266,30 @@ enum src_kind source_kind(struct source *s, const char *path)
 	return kind;
 }
 
+int source_list_kinds(struct source *s, const char *path, struct buf *names, size_t *count, struct buf *kinds)
+{
+	struct buf resolved = BUF_INIT;
+	enum src_kind kind;
+	size_t size;
+	buf_reset(names);
+	buf_reset(kinds);
+	*count = 0;
+	int rc = resolve_stat(s, path, &resolved, &kind, &size);
+	if (rc == SRC_OK && kind != SRC_DIR) {
+		snprintf(s->err, sizeof(s->err), "'%s' is not a directory", path);
+		rc = SRC_EIO;
+	}
+	if (rc == SRC_OK && s->ops->list_kinds) {
+		rc = s->ops->list_kinds(s, resolved.data, names, count, kinds);
+	} else if (rc == SRC_OK) {
+		rc = s->ops->list(s, resolved.data, names, count);
+		for (size_t i = 0; rc == SRC_OK && i < *count; i++)
+			buf_putc(kinds, SRC_MISSING);
+	}
+	buf_free(&resolved);
+	return rc;
+}
+
 int source_list(struct source *s, const char *path, struct buf *names, size_t *count)
 {
 	struct buf resolved = BUF_INIT;
@@ -416,15 +440,32 @@ static int wt_readlink(struct source *s, const char *rel, struct buf *out)
 	return SRC_OK;
 }
 
-static int compare_names(const void *a, const void *b)
+struct dir_entry {
+	char *name;
+	char kind;	/* enum src_kind; SRC_MISSING when the OS did not say */
+};
+
+static int compare_entries(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(((const struct dir_entry *)a)->name, ((const struct dir_entry *)b)->name);
 }
 
-/* Appends d's sorted entry names, NUL-separated; closes d. */
-static void list_names(DIR *d, struct buf *names, size_t *count)
+static char kind_of_dirent(const struct dirent *de)
 {
-	char **v = NULL;
+	switch (de->d_type) {
+	case DT_REG: return SRC_FILE;
+	case DT_DIR: return SRC_DIR;
+	case DT_LNK: return SRC_LINK;
+	case DT_UNKNOWN: return SRC_MISSING;
+	default: return SRC_OTHER;
+	}
+}
+
+/* Appends d's sorted entry names, NUL-separated, and their kinds to
+ * kinds when it is not NULL; closes d. */
+static void list_names(DIR *d, struct buf *names, size_t *count, struct buf *kinds)
+{
+	struct dir_entry *v = NULL;
 	size_t n = 0, cap = 0;
 	struct dirent *de;
 	while ((de = readdir(d))) {
@@ -432,14 +473,16 @@ static void list_names(DIR *d, struct buf *names, size_t *count)
 			continue;
 		if (n == cap)
 			v = xrealloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v));
-		v[n++] = xstrdup(de->d_name);
+		v[n++] = (struct dir_entry){ xstrdup(de->d_name), kind_of_dirent(de) };
 	}
 	closedir(d);
 	if (n)
-		qsort(v, n, sizeof(*v), compare_names);
+		qsort(v, n, sizeof(*v), compare_entries);
 	for (size_t i = 0; i < n; i++) {
-		buf_add(names, v[i], strlen(v[i]) + 1);
-		free(v[i]);
+		buf_add(names, v[i].name, strlen(v[i].name) + 1);
+		if (kinds)
+			buf_putc(kinds, v[i].kind);
+		free(v[i].name);
 	}
 	free(v);
 	*count = n;
@@ -452,11 +495,11 @@ int source_list_path(const char *path, struct buf *names, size_t *count)
 	*count = 0;
 	if (!d)
 		return -1;
-	list_names(d, names, count);
+	list_names(d, names, count, NULL);
 	return 0;
 }
 
-static int wt_list(struct source *s, const char *rel, struct buf *names, size_t *count)
+static int wt_list_kinds(struct source *s, const char *rel, struct buf *names, size_t *count, struct buf *kinds)
 {
 	struct worktree *w = s->impl;
 	int fd = openat(wt_dir_fd(w), wt_path(w, rel), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -472,12 +515,17 @@ static int wt_list(struct source *s, const char *rel, struct buf *names, size_t 
 	struct stat st;
 	bool have_st = w->watch && fstat(dirfd(d), &st) == 0;
 	size_t start = names->len;
-	list_names(d, names, count);
+	list_names(d, names, count, kinds);
 	if (have_st && w->watch_list)
 		w->watch_list(w->watch_ctx, rel, &st, names->data + start, names->len - start);
 	else if (have_st)
 		watched(w, rel, &st);
 	return SRC_OK;
+}
+
+static int wt_list(struct source *s, const char *rel, struct buf *names, size_t *count)
+{
+	return wt_list_kinds(s, rel, names, count, NULL);
 }
 
 static void wt_free(struct source *s)
@@ -491,7 +539,7 @@ static void wt_free(struct source *s)
 }
 
 static const struct source_ops worktree_ops = {
-	wt_lstat, wt_read, wt_readlink, wt_list, wt_free,
+	wt_lstat, wt_read, wt_readlink, wt_list, wt_free, wt_list_kinds,
 };
 
 bool source_reads_direct(const struct source *s, const char *path)

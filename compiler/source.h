@@ -38,6 +38,9 @@ struct source_ops {
 	/* Appends the sorted entry names of a directory, NUL-separated. */
 	int (*list)(struct source *s, const char *path, struct buf *names, size_t *count);
 	void (*free)(struct source *s);
+	/* Optional: list, plus one char per entry in kinds, its enum
+	 * src_kind as the listing told it, SRC_MISSING when it did not. */
+	int (*list_kinds)(struct source *s, const char *path, struct buf *names, size_t *count, struct buf *kinds);
 };
 
 struct source {
@@ -106,6 +109,10 @@ void source_known_dir(struct source *s, const char *path);
 int source_read(struct source *s, const char *path, size_t max_size, struct buf *out);
 enum src_kind source_kind(struct source *s, const char *path);
 int source_list(struct source *s, const char *path, struct buf *names, size_t *count);
+/* The same with each entry's kind (enum src_kind as a char) in kinds,
+ * SRC_MISSING where the backend cannot tell without an lstat: a walk
+ * over a large tree then needs no lstat per entry. */
+int source_list_kinds(struct source *s, const char *path, struct buf *names, size_t *count, struct buf *kinds);
 const char *source_strerror(const struct source *s, int err);
 
 /* Joins rel onto the root-relative directory base, folding '.' and '..'.
