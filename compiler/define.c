@@ -7,6 +7,7 @@
 
 struct definer {
 	struct project *p;
+	struct arena *arena;	/* where the definition's text and keys go */
 	struct unit *u;
 	struct buf text;
 	struct knob *knobs;
@@ -16,7 +17,8 @@ struct definer {
 };
 
 static void define_into(struct definer *d, const struct node *n);
-static void define_fresh(struct project *p, struct unit *u, const struct node *n, struct definition *out);
+static void define_fresh(struct project *p, struct arena *a, struct unit *u, const struct node *n,
+			 struct definition *out);
 
 static const char *const knob_roots[] = { "var", "env", "envs", "unit", "dependency", "project", NULL };
 static const char *const knob_calls[] = { "secret", "env_secret", "get_env", NULL };
@@ -71,7 +73,7 @@ static void expand_local(struct definer *d, const char *name)
 {
 	const struct node *locals = node_map_get(d->u->config, "locals");
 	const struct node *def = node_map_get(locals, name);
-	const char *key = arena_printf(&d->p->arena, "local.%s", name);
+	const char *key = arena_printf(d->arena, "local.%s", name);
 	if (!def || !mark_seen(d, key))
 		return;
 	buf_printf(&d->text, "\n%s := ", key);
@@ -95,7 +97,7 @@ static void expand_include(struct definer *d, const struct expr *e)
 		at = node_map_get(at, names[i]);
 		buf_printf(&key, ".%s", names[i]);
 	}
-	const char *k = arena_strdup(&d->p->arena, key.data);
+	const char *k = arena_strdup(d->arena, key.data);
 	buf_free(&key);
 	if (!at || !mark_seen(d, k))
 		return;
@@ -187,7 +189,7 @@ static void define_into(struct definer *d, const struct node *n)
 		buf_putc(&d->text, map ? '}' : ']');
 		return;
 	}
-	struct value *v = value_from_node(&d->p->arena, n);
+	struct value *v = value_from_node(d->arena, n);
 	buf_puts(&d->text, value_kind_name(v->kind));
 	buf_putc(&d->text, ':');
 	value_to_json_compact(v, &d->text);
@@ -195,33 +197,40 @@ static void define_into(struct definer *d, const struct node *n)
 
 /* A definition that expanded no local and no include is the same in
  * every unit: keep it, since shared includes are defined again and again. */
-void define_node(struct project *p, struct unit *u, const struct node *n, struct definition *out)
+void define_node_in(struct project *p, struct arena *a, struct map *cache, struct unit *u, const struct node *n,
+		    struct definition *out)
 {
-	struct definition *cached = n ? map_get(&p->definitions, (const char *)&n, sizeof(n)) : NULL;
+	struct definition *cached = n ? map_get(cache, (const char *)&n, sizeof(n)) : NULL;
 	if (cached) {
 		*out = *cached;
 		return;
 	}
-	define_fresh(p, u, n, out);
+	define_fresh(p, a, u, n, out);
 	if (n && out->unit_independent) {
-		struct definition *keep = ARENA_NEW(&p->arena, struct definition);
-		const struct node **key = ARENA_NEW(&p->arena, const struct node *);
+		struct definition *keep = ARENA_NEW(a, struct definition);
+		const struct node **key = ARENA_NEW(a, const struct node *);
 		*keep = *out;
 		*key = n;
-		map_put(&p->definitions, (const char *)key, sizeof(*key), keep);
+		map_put(cache, (const char *)key, sizeof(*key), keep);
 	}
 }
 
-static void define_fresh(struct project *p, struct unit *u, const struct node *n, struct definition *out)
+void define_node(struct project *p, struct unit *u, const struct node *n, struct definition *out)
 {
-	struct definer d = { .p = p, .u = u };
+	define_node_in(p, &p->arena, &p->definitions, u, n, out);
+}
+
+static void define_fresh(struct project *p, struct arena *a, struct unit *u, const struct node *n,
+			 struct definition *out)
+{
+	struct definer d = { .p = p, .arena = a, .u = u };
 	buf_init(&d.text);
 	if (n)
 		define_into(&d, n);
 	else
 		buf_puts(&d.text, "(computed)");
-	out->text = arena_strndup(&p->arena, buf_cstr(&d.text), d.text.len);
-	out->knobs = ARENA_ARRAY(&p->arena, struct knob, d.nknobs + 1);
+	out->text = arena_strndup(a, buf_cstr(&d.text), d.text.len);
+	out->knobs = ARENA_ARRAY(a, struct knob, d.nknobs + 1);
 	if (d.nknobs)
 		memcpy(out->knobs, d.knobs, d.nknobs * sizeof(*d.knobs));
 	out->nknobs = d.nknobs;

@@ -27,5 +27,11 @@ struct definition {
 
 /* The definition of the value defined at node n in unit u. */
 void define_node(struct project *p, struct unit *u, const struct node *n, struct definition *out);
+/* The same, allocating from a and caching in cache (node address ->
+ * definition): what a drift worker thread uses, with its own of each.
+ * The only shared state it reads is the project's parsed templates,
+ * through eval_template_of, which takes the project's lock. */
+void define_node_in(struct project *p, struct arena *a, struct map *cache, struct unit *u, const struct node *n,
+		    struct definition *out);
 
 #endif

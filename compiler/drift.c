@@ -2,6 +2,7 @@
 #include "drift.h"
 #include "define.h"
 #include "eval.h"
+#include "parallel.h"
 
 #include <ctype.h>
 #include <fnmatch.h>
@@ -197,6 +198,8 @@ struct pair {
 	struct env *ea, *eb;
 	const struct drift_scope *scope;
 	struct findings *out;
+	struct arena *arena;		/* the findings' text */
+	struct map *definitions;	/* define_node_in's cache */
 };
 
 static bool glob_list_matches(const struct node *list, const char *unit, const char *key, bool with_unit)
@@ -246,7 +249,7 @@ static bool promoted(const struct pair *pr, const char *key)
 	       glob_list_matches(unit_drift_list(pr->b, "promoted"), unit, key, false);
 }
 
-static const char *shown(struct project *p, const struct value *v, bool secret)
+static const char *shown(struct arena *a, const struct value *v, bool secret)
 {
 	if (!v)
 		return NULL;
@@ -254,7 +257,7 @@ static const char *shown(struct project *p, const struct value *v, bool secret)
 		return "(sensitive)";
 	struct buf b = BUF_INIT;
 	value_to_json_compact_redacted(v, secret, &b);
-	const char *s = arena_strndup(&p->arena, b.data, b.len);
+	const char *s = arena_strndup(a, b.data, b.len);
 	buf_free(&b);
 	return s;
 }
@@ -284,10 +287,10 @@ static const char *knob_hint(struct pair *pr, const struct definition *da, const
 		expr_print(da->knobs[i].ref, &name);
 		if (!strstr(buf_cstr(&hint), name.data))
 			buf_printf(&hint, "%s%s: %s -> %s", hint.len ? ", " : "", name.data,
-				   shown(pr->p, va, secret), shown(pr->p, vb, secret));
+				   shown(pr->arena, va, secret), shown(pr->arena, vb, secret));
 		buf_free(&name);
 	}
-	const char *s = hint.len ? arena_strdup(&pr->p->arena, hint.data) : NULL;
+	const char *s = hint.len ? arena_strdup(pr->arena, hint.data) : NULL;
 	buf_free(&hint);
 	return s;
 }
@@ -332,7 +335,7 @@ static void classify_leaf(struct pair *pr, const char *key, const struct value *
 	 * skip the work of recording them otherwise (most leaves are equal). */
 	if (va && vb && !keep_equal(pr) && value_equal(va, vb))
 		return;
-	struct finding *f = add(pr, F_DRIFT, arena_strdup(&pr->p->arena, key));
+	struct finding *f = add(pr, F_DRIFT, arena_strdup(pr->arena, key));
 	f->def_a = na;
 	f->def_b = nb;
 	if (!va || !vb) {
@@ -348,8 +351,8 @@ static void classify_leaf(struct pair *pr, const char *key, const struct value *
 		classify_versions(f, va->str.s, vb->str.s);
 	} else {
 		struct definition da, db;
-		define_node(pr->p, pr->a, na, &da);
-		define_node(pr->p, pr->b, nb, &db);
+		define_node_in(pr->p, pr->arena, pr->definitions, pr->a, na, &da);
+		define_node_in(pr->p, pr->arena, pr->definitions, pr->b, nb, &db);
 		if (same_type(va, vb) && na && nb && !strcmp(da.text, db.text)) {
 			f->cls = F_PARAMETERIZED;
 			if (want_details(pr))
@@ -359,8 +362,8 @@ static void classify_leaf(struct pair *pr, const char *key, const struct value *
 		}
 	}
 	if (want_details(pr) || finding_is_error(f) || finding_is_note(f)) {
-		f->value_a = shown(pr->p, va, secret);
-		f->value_b = shown(pr->p, vb, secret);
+		f->value_a = shown(pr->arena, va, secret);
+		f->value_b = shown(pr->arena, vb, secret);
 	}
 }
 
@@ -434,15 +437,15 @@ static void compare_source(struct pair *pr)
 	if (!strcmp(sa, sb) && !keep_equal(pr))
 		return;
 	struct finding *f = add(pr, F_EQUAL, "source");
-	f->value_a = shown(pr->p, value_cstr(&pr->p->arena, sa), false);
-	f->value_b = shown(pr->p, value_cstr(&pr->p->arena, sb), false);
+	f->value_a = shown(pr->arena, value_cstr(pr->arena, sa), false);
+	f->value_b = shown(pr->arena, value_cstr(pr->arena, sb), false);
 	f->def_a = na;
 	f->def_b = nb;
 	if (!strcmp(sa, sb))
 		return;
 	const char *addr_a, *ref_a, *addr_b, *ref_b;
-	split_source(&pr->p->arena, sa, &addr_a, &ref_a);
-	split_source(&pr->p->arena, sb, &addr_b, &ref_b);
+	split_source(pr->arena, sa, &addr_a, &ref_a);
+	split_source(pr->arena, sb, &addr_b, &ref_b);
 	if (allowed(pr, "source"))
 		f->cls = F_ALLOWED;
 	else if (strcmp(addr_a, addr_b) || !ref_a || !ref_b) {
@@ -470,14 +473,14 @@ static void compare_dependencies(struct pair *pr)
 			const struct dependency *d = &u->deps[i], *o = find_dep(other, d->name);
 			if (side && o)
 				continue;	/* compared from the earlier side */
-			const char *key = arena_printf(&pr->p->arena, "dependencies.%s", d->name);
+			const char *key = arena_printf(pr->arena, "dependencies.%s", d->name);
 			bool same = o && !strcmp(o->target_id, d->target_id);
 			if (same && !keep_equal(pr))
 				continue;
 			const char *ta = side ? NULL : d->target_id, *tb = side ? d->target_id : o ? o->target_id : NULL;
 			struct finding *f = add(pr, same ? F_EQUAL : F_DRIFT, key);
-			f->value_a = ta ? shown(pr->p, value_cstr(&pr->p->arena, ta), false) : NULL;
-			f->value_b = tb ? shown(pr->p, value_cstr(&pr->p->arena, tb), false) : NULL;
+			f->value_a = ta ? shown(pr->arena, value_cstr(pr->arena, ta), false) : NULL;
+			f->value_b = tb ? shown(pr->arena, value_cstr(pr->arena, tb), false) : NULL;
 			f->def_a = side ? NULL : d->decl;
 			f->def_b = side ? d->decl : o ? o->decl : NULL;
 			if (!same && allowed(pr, key))
@@ -536,31 +539,55 @@ static bool unit_selected(const struct drift_scope *scope, const char *id)
 	return false;
 }
 
-void drift_pair(struct project *p, struct env *a, struct env *b, const struct drift_scope *scope,
-		struct findings *out)
+/* One unit in two envs (or in one of them). */
+static void compare_units(struct pair *pr)
 {
-	struct pair pr = { .p = p, .ea = a, .eb = b, .scope = scope, .out = out };
+	if (!pr->a || !pr->b) {
+		compare_missing(pr);
+		return;
+	}
+	struct buf path = BUF_INIT;
+	compare_source(pr);
+	compare_dependencies(pr);
+	buf_puts(&path, "inputs");
+	compare_values(pr, &path, pr->a->inputs, pr->b->inputs, NULL, NULL, false);
+	buf_free(&path);
+}
+
+/* Calls fn for every selected unit of a and b, aligned by id. */
+static void align_units(const struct env *a, const struct env *b, const struct drift_scope *scope,
+			void (*fn)(void *ctx, struct unit *x, struct unit *y), void *ctx)
+{
 	size_t i = 0, k = 0;
 	while (i < a->nunits || k < b->nunits) {
 		struct unit *x = i < a->nunits ? a->units[i] : NULL, *y = k < b->nunits ? b->units[k] : NULL;
 		int c = !x ? 1 : !y ? -1 : strcmp(x->id, y->id);
-		pr.a = c <= 0 ? x : NULL;
-		pr.b = c >= 0 ? y : NULL;
 		i += c <= 0;
 		k += c >= 0;
-		if (!unit_selected(scope, pr.a ? pr.a->id : pr.b->id))
-			continue;
-		if (!pr.a || !pr.b) {
-			compare_missing(&pr);
-			continue;
-		}
-		struct buf path = BUF_INIT;
-		compare_source(&pr);
-		compare_dependencies(&pr);
-		buf_puts(&path, "inputs");
-		compare_values(&pr, &path, pr.a->inputs, pr.b->inputs, NULL, NULL, false);
-		buf_free(&path);
+		if (c > 0)
+			x = NULL;
+		if (c < 0)
+			y = NULL;
+		if (unit_selected(scope, x ? x->id : y->id))
+			fn(ctx, x, y);
 	}
+}
+
+static void compare_now(void *ctx, struct unit *x, struct unit *y)
+{
+	struct pair *pr = ctx;
+	pr->a = x;
+	pr->b = y;
+	compare_units(pr);
+}
+
+void drift_pair(struct project *p, struct env *a, struct env *b, const struct drift_scope *scope,
+		struct findings *out)
+{
+	struct pair pr = {
+		.p = p, .ea = a, .eb = b, .scope = scope, .out = out, .arena = &p->arena, .definitions = &p->definitions,
+	};
+	align_units(a, b, scope, compare_now, &pr);
 }
 
 static bool env_selected(const struct drift_scope *scope, const struct env *a, const struct env *b)
@@ -586,7 +613,114 @@ static struct env *counterpart(struct project *p, size_t prev_first, const struc
 	return first;
 }
 
+/* ---- the chain, on one thread or on all ---- */
+
+/* A drift over many units, lean, runs on every worker: each compares
+ * its units into findings of its own with an arena and a definitions
+ * cache of its own, and the findings are joined in the order one thread
+ * would have made them.  Only lean scopes qualify: the knob hints of
+ * detailed findings evaluate expressions, which is not thread-safe. */
+struct drift_task {
+	struct unit *a, *b;
+	struct env *ea, *eb;
+	unsigned worker;	/* whose findings list holds this task's */
+	size_t first, len;	/* where in it */
+};
+
+struct drift_plan {
+	struct project *p;
+	const struct drift_scope *scope;
+	struct drift_task *tasks;
+	size_t n, cap;
+	struct env *ea, *eb;	/* of the pair being planned */
+	struct map *definitions;	/* one per worker */
+	struct findings *found;		/* one per worker */
+	struct arena *arenas;
+};
+
+static void plan_task(void *ctx, struct unit *x, struct unit *y)
+{
+	struct drift_plan *dp = ctx;
+	if (dp->n == dp->cap)
+		dp->tasks = xrealloc(dp->tasks, (dp->cap = dp->cap ? dp->cap * 2 : 256) * sizeof(*dp->tasks));
+	dp->tasks[dp->n++] = (struct drift_task){ .a = x, .b = y, .ea = dp->ea, .eb = dp->eb };
+}
+
+static void run_task(void *ctx, size_t i, struct arena *arena)
+{
+	struct drift_plan *dp = ctx;
+	struct drift_task *t = &dp->tasks[i];
+	t->worker = (unsigned)(arena - dp->arenas);
+	struct pair pr = {
+		.p = dp->p, .a = t->a, .b = t->b, .ea = t->ea, .eb = t->eb, .scope = dp->scope,
+		.out = &dp->found[t->worker], .arena = arena, .definitions = &dp->definitions[t->worker],
+	};
+	t->first = pr.out->len;
+	compare_units(&pr);
+	t->len = pr.out->len - t->first;
+}
+
+typedef void pair_fn(struct project *p, struct env *a, struct env *b, const struct drift_scope *scope,
+		     void *ctx);
+
+static void plan_pair(struct project *p, struct env *a, struct env *b, const struct drift_scope *scope, void *ctx)
+{
+	struct drift_plan *dp = ctx;
+	(void)p;
+	dp->ea = a;
+	dp->eb = b;
+	align_units(a, b, scope, plan_task, dp);
+}
+
+static void each_pair(struct project *p, const struct drift_scope *scope, pair_fn *fn, void *ctx);
+
+static void run_pair(struct project *p, struct env *a, struct env *b, const struct drift_scope *scope, void *ctx)
+{
+	drift_pair(p, a, b, scope, ctx);
+}
+
+/* Runs the planned tasks on every worker; false when a template failed
+ * to parse on the way (its error must be reported: redo on one thread). */
+static bool drift_in_parallel(struct project *p, const struct drift_scope *scope, unsigned jobs,
+			      struct findings *out)
+{
+	struct drift_plan dp = { .p = p, .scope = scope };
+	each_pair(p, scope, plan_pair, &dp);
+	dp.arenas = project_worker_arenas(p, jobs);
+	dp.definitions = xcalloc(jobs, sizeof(*dp.definitions));
+	dp.found = xcalloc(jobs, sizeof(*dp.found));
+	size_t failures = p->template_failures;
+	parallel_for(dp.n, jobs, dp.arenas, run_task, &dp);
+	bool ok = p->template_failures == failures;
+	for (size_t i = 0; ok && i < dp.n; i++) {
+		const struct drift_task *t = &dp.tasks[i];
+		for (size_t k = 0; k < t->len; k++)
+			*findings_add(out) = dp.found[t->worker].v[t->first + k];
+	}
+	for (unsigned w = 0; w < jobs; w++) {
+		map_free(&dp.definitions[w]);
+		findings_free(&dp.found[w]);
+	}
+	free(dp.definitions);
+	free(dp.found);
+	free(dp.tasks);
+	return ok;
+}
+
 void drift_chain(struct project *p, const struct drift_scope *scope, struct findings *out)
+{
+	unsigned jobs = parallel_jobs(p->jobs);
+	if (scope && scope->lean && jobs > 1 && p->nunits > 1) {
+		size_t before = out->len;
+		if (drift_in_parallel(p, scope, jobs, out))
+			return;
+		out->len = before;
+	}
+	each_pair(p, scope, run_pair, out);
+}
+
+/* Calls fn for each pair of envs the promotion chain compares. */
+static void each_pair(struct project *p, const struct drift_scope *scope, pair_fn *fn, void *ctx)
 {
 	size_t prev_first = (size_t)-1;
 	for (size_t i = 0; i < p->nenvs;) {
@@ -601,10 +735,10 @@ void drift_chain(struct project *p, const struct drift_scope *scope, struct find
 			if (prev_first != (size_t)-1) {
 				struct env *a = counterpart(p, prev_first, e);
 				if (env_selected(scope, a, e))
-					drift_pair(p, a, e, scope, out);
+					fn(p, a, e, scope, ctx);
 			}
 			if (r > i && env_selected(scope, canary, e))
-				drift_pair(p, canary, e, scope, out);
+				fn(p, canary, e, scope, ctx);
 		}
 		prev_first = i;
 		i = end;

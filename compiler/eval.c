@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1067,7 +1068,15 @@ const struct expr *eval_template_of(struct project *p, const struct node *n)
 		return NULL;
 	struct scope s = { .p = p, .arena = &p->arena, .lim = &p->limits };
 	struct expr_origin origin;
-	return parsed_template(&s, n, &origin);
+	/* Drift workers call this concurrently (define.c): the cache and the
+	 * project's arena are only touched under the lock.  A template that
+	 * fails to parse here is counted, so that the caller can redo its
+	 * work on one thread, where the error is reported. */
+	pthread_mutex_lock(&p->lock);
+	const struct expr *t = parsed_template(&s, n, &origin);
+	p->template_failures += t == NULL;
+	pthread_mutex_unlock(&p->lock);
+	return t;
 }
 
 struct value *eval_text(struct arena *a, const struct srcfile *file, const struct value *context,

@@ -126,6 +126,18 @@ static void parse_one(void *ctx, size_t i, struct arena *arena)
 		lf->root = NULL;
 }
 
+struct arena *project_worker_arenas(struct project *p, unsigned jobs)
+{
+	struct worker_arenas *w = xcalloc(1, sizeof(*w));
+	w->arenas = xcalloc(jobs, sizeof(*w->arenas));
+	w->n = jobs;
+	for (unsigned i = 0; i < jobs; i++)
+		arena_init(&w->arenas[i]);
+	w->next = p->worker_arenas;
+	p->worker_arenas = w;
+	return w->arenas;
+}
+
 /* Work-tree files are read by the workers too; a git source, whose
  * reader is not thread-safe, is read here first.  A file that fails to
  * read or parse is left out: the lazy path of project_load then reports
@@ -156,18 +168,15 @@ static void prepare_prefetch(struct project *p, struct prefetch *pf)
 void project_prefetch_units(struct project *p)
 {
 	unsigned jobs = parallel_jobs(p->jobs);
-	if (jobs < 2 || p->nunits < 2 || p->worker_arenas)
+	if (jobs < 2 || p->nunits < 2 || p->prefetched)
 		return;
+	p->prefetched = true;
 	struct prefetch pf = {
 		&p->src, &p->limits, xcalloc(p->nunits, sizeof(*pf.files)), xcalloc(p->nunits, sizeof(*pf.direct)),
 		xcalloc(p->nunits, sizeof(*pf.stats)),
 	};
 	prepare_prefetch(p, &pf);
-	p->worker_arenas = xcalloc(jobs, sizeof(*p->worker_arenas));
-	p->nworker_arenas = jobs;
-	for (unsigned w = 0; w < jobs; w++)
-		arena_init(&p->worker_arenas[w]);
-	parallel_for(p->nunits, jobs, p->worker_arenas, parse_one, &pf);
+	parallel_for(p->nunits, jobs, project_worker_arenas(p, jobs), parse_one, &pf);
 	for (size_t i = 0; i < p->nunits; i++) {
 		struct loaded_file *lf = pf.files[i];
 		if (!lf || !lf->root)
@@ -908,6 +917,7 @@ int project_open(struct project *p, const char *root, const struct source_spec *
 {
 	memset(p, 0, sizeof(*p));
 	arena_init(&p->arena);
+	pthread_mutex_init(&p->lock, NULL);
 	map_init(&p->files);
 	map_init(&p->vars_cache);
 	map_init(&p->templates);
@@ -957,9 +967,14 @@ void project_close(struct project *p)
 	source_free(&p->src);
 	source_free(&p->work);
 	free(p->root);
-	for (size_t w = 0; w < p->nworker_arenas; w++)
-		arena_free(&p->worker_arenas[w]);
-	free(p->worker_arenas);
+	for (struct worker_arenas *w = p->worker_arenas, *next; w; w = next) {
+		next = w->next;
+		for (unsigned i = 0; i < w->n; i++)
+			arena_free(&w->arenas[i]);
+		free(w->arenas);
+		free(w);
+	}
+	pthread_mutex_destroy(&p->lock);
 	arena_free(&p->arena);
 }
 

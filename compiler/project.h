@@ -6,6 +6,7 @@
 #ifndef BULKHEAD_PROJECT_H
 #define BULKHEAD_PROJECT_H
 
+#include <pthread.h>
 #include <stdbool.h>
 
 #include "arena.h"
@@ -123,8 +124,17 @@ struct project {
 	struct unit **units;	/* all units, env order then id */
 	size_t nunits;
 	unsigned jobs;		/* worker threads (see parallel.h) */
-	struct arena *worker_arenas;	/* what the workers parsed lives here */
-	size_t nworker_arenas;
+	struct worker_arenas *worker_arenas;	/* what workers made lives here */
+	bool prefetched;	/* project_prefetch_units ran */
+	pthread_mutex_t lock;	/* templates and arena, while workers run */
+	size_t template_failures;	/* eval_template_of calls that failed */
+};
+
+/* One set of per-worker arenas, freed with the project. */
+struct worker_arenas {
+	struct arena *arenas;
+	unsigned n;
+	struct worker_arenas *next;
 };
 
 /* Finds the directory holding bulkhead.yaml, walking up from start. */
@@ -144,6 +154,9 @@ struct loaded_file *project_load_from(struct project *p, struct source *src, con
 /* Parses every unit's own file on all cores ahead of the merge, which
  * then finds them loaded.  Output is the same for any thread count. */
 void project_prefetch_units(struct project *p);
+/* jobs fresh arenas for the workers of one parallel phase; what they
+ * hold lives as long as the project. */
+struct arena *project_worker_arenas(struct project *p, unsigned jobs);
 struct env *project_find_env(const struct project *p, const char *label);
 struct unit *env_find_unit(const struct env *e, const char *id);
 

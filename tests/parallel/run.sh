@@ -69,12 +69,29 @@ if [ "$(find "$scratch/gen-build-j2/out" -name terraform.tfvars.json | wc -l)" -
 else
 	ok
 fi
-check gen-drift "$scratch/gen-repo" 0 drift --format json
+check gen-drift "$scratch/gen-repo" 0 drift
+check gen-drift-json "$scratch/gen-repo" 0 drift --format json
 check gen-diff "$scratch/gen-repo" 0 diff dev prod
 check gen-validate "$scratch/gen-repo" 0 validate
 check acme-build "$scratch/acme" 0 build
 check acme-drift "$scratch/acme" 0 drift
 check acme-show "$scratch/acme" 0 show app/api --env prod --explain
+
+# Drift planted in prod units spread over the repo (a literal changed, a
+# template changed): the findings come out the same, in the same order.
+drifted=$scratch/drifted
+cp -R "$scratch/gen-repo" "$drifted"
+for f in $(find "$drifted/prod" -name unit.yaml | LC_ALL=C sort | awk 'NR % 53 == 7'); do
+	sed -i 's/^  revision: [0-9]*$/  revision: 99/; s/^  label: .*$/  label: "x-${local.full}"/' "$f"
+done
+check drifted-drift "$drifted" 1 drift
+check drifted-build "$drifted" 1 build --allow-mocks
+check drifted-validate "$drifted" 1 validate
+if [ "$(grep -c 'error: \[drift\]' "$scratch/drifted-drift-j2.stdout")" -lt 5 ]; then
+	bad "drifted-drift: the planted drift was not reported"
+else
+	ok
+fi
 
 # Broken files spread over the repo: every error is reported, in the same
 # order, whichever worker parsed the file.
