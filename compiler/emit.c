@@ -654,9 +654,11 @@ static void free_checked(struct map *checked)
 	map_free(checked);
 }
 
-/* Compares the plan with the disk and the previous manifest. */
+/* Compares the plan with the disk and the previous manifest.  In a
+ * fresh output dir (this build just made it, and holds its lock) there is
+ * nothing to read, compare or check for links: every file is written. */
 static int diff_outputs(struct project *p, const struct emit_plan *plan, const struct old_manifest *old,
-			const char *out_dir, const char *display, struct change_list *cl)
+			const char *out_dir, const char *display, bool fresh, struct change_list *cl)
 {
 	struct buf cur = BUF_INIT;
 	struct map planned;
@@ -665,7 +667,9 @@ static int diff_outputs(struct project *p, const struct emit_plan *plan, const s
 	map_init(&planned);
 	map_init(&checked);
 	cl->actions = xcalloc(plan->nfiles + 1, sizeof(*cl->actions));
-	for (size_t i = 0; i < plan->nfiles; i++) {
+	for (size_t i = 0; fresh && i < plan->nfiles; i++)
+		cl->actions[i] = ACT_WRITE;
+	for (size_t i = 0; !fresh && i < plan->nfiles; i++) {
 		const struct out_file *f = &plan->files[i];
 		char *full = join(out_dir, f->path);
 		map_put(&planned, f->path, strlen(f->path), (void *)f);
@@ -914,7 +918,9 @@ int emit_write(struct project *p, const struct emit_plan *plan, const struct sel
 		diag_error(NULL, 0, "cannot read '%s/%s': %s", display, JOURNAL, strerror(errno));
 		goto fail;
 	}
-	if (diff_outputs(p, plan, &old, out_dir, display, &cl) < 0)
+	/* open_output makes the output dir last, after its parents. */
+	bool fresh = !check && !plan->tracked && ws.ncreated && !strcmp(created_dir(&ws, ws.ncreated - 1), out_dir);
+	if (diff_outputs(p, plan, &old, out_dir, display, fresh, &cl) < 0)
 		goto fail;
 	qsort(cl.removals, cl.nremovals, sizeof(char *), compare_cstr);
 	for (size_t i = 0; i < plan->nfiles; i++)
