@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -457,6 +458,8 @@ struct write_state {
 	const char *display;	/* out_dir as the user names it, for messages */
 	char **temps;		/* temp path per file to write, NULL if kept */
 	char **finals;		/* final path per file to write */
+	int *errs;		/* per file: the errno of writing its temp */
+	unsigned jobs;		/* threads writing temp files */
 	char *pool;		/* created folders, NUL-separated */
 	size_t pool_len, pool_cap;
 	size_t *created;	/* offsets of created folders in pool */
@@ -552,9 +555,8 @@ static char *temp_name(const char *out_dir, const char *rel)
 	return buf_detach(&b, NULL);
 }
 
-/* Writes data to temp (beside final), creating final's folder. */
-static int write_temp(struct write_state *ws, const char *rel, const char *final, const char *temp,
-		      const char *data, size_t len)
+/* Creates the folder of final. */
+static int make_file_dir(struct write_state *ws, const char *rel, const char *final)
 {
 	char dir[PATH_MAX];
 	const char *slash = strrchr(final, '/');
@@ -567,14 +569,71 @@ static int write_temp(struct write_state *ws, const char *rel, const char *final
 		diag_error(NULL, 0, "cannot create the directory of '%s/%s': %s", ws->display, rel, strerror(errno));
 		return -1;
 	}
+	return 0;
+}
+
+/* Writes data to temp; 0 or the errno, reporting nothing (workers call
+ * it).  A temp file that could not be written whole is removed. */
+static int write_temp_file(const char *temp, const char *data, size_t len)
+{
 	int fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-	if (fd < 0 || write_all(fd, data, len) < 0 || close(fd) < 0) {
-		int err = errno;
-		diag_error(NULL, 0, "cannot write '%s/%s': %s", ws->display, rel, strerror(err));
-		if (fd >= 0)
-			unlink(temp);
+	if (fd >= 0 && write_all(fd, data, len) == 0 && close(fd) == 0)
+		return 0;
+	int err = errno;
+	if (fd >= 0)
+		unlink(temp);
+	return err ? err : EIO;
+}
+
+/* Writes data to temp (beside final), creating final's folder. */
+static int write_temp(struct write_state *ws, const char *rel, const char *final, const char *temp,
+		      const char *data, size_t len)
+{
+	if (make_file_dir(ws, rel, final) < 0)
 		return -1;
-	}
+	int err = write_temp_file(temp, data, len);
+	if (err)
+		diag_error(NULL, 0, "cannot write '%s/%s': %s", ws->display, rel, strerror(err));
+	return err ? -1 : 0;
+}
+
+/* The temp files of the outputs, on every worker: the kernel creates
+ * files in different folders in parallel.  Folders are made first, on
+ * this thread, so that the list of created folders (for the undo) keeps
+ * its order.  After a failure the other workers stop taking files; the
+ * first failed file in plan order is reported. */
+struct temp_writes {
+	const struct emit_plan *plan;
+	char **temps;
+	int *errs;		/* per file: 0 or the errno */
+	atomic_bool failed;
+};
+
+static void write_one_temp(void *ctx, size_t i, struct arena *arena)
+{
+	struct temp_writes *tw = ctx;
+	(void)arena;
+	if (!tw->temps[i] || atomic_load_explicit(&tw->failed, memory_order_relaxed))
+		return;
+	tw->errs[i] = write_temp_file(tw->temps[i], tw->plan->files[i].data, tw->plan->files[i].len);
+	if (tw->errs[i])
+		atomic_store(&tw->failed, true);
+}
+
+static int write_temps(struct write_state *ws, const struct emit_plan *plan, unsigned jobs)
+{
+	for (size_t i = 0; i < plan->nfiles; i++)
+		if (ws->temps[i] && make_file_dir(ws, plan->files[i].path, ws->finals[i]) < 0)
+			return -1;
+	struct temp_writes tw = { .plan = plan, .temps = ws->temps, .errs = ws->errs };
+	atomic_init(&tw.failed, false);
+	parallel_for(plan->nfiles, jobs, NULL, write_one_temp, &tw);
+	for (size_t i = 0; i < plan->nfiles; i++)
+		if (tw.errs[i]) {
+			diag_error(NULL, 0, "cannot write '%s/%s': %s", ws->display, plan->files[i].path,
+				   strerror(tw.errs[i]));
+			return -1;
+		}
 	return 0;
 }
 
@@ -738,6 +797,7 @@ static void prepare_paths(struct write_state *ws, const struct change_list *cl, 
 	size_t n = plan->nfiles, bytes = 0, dirs = 0;
 	ws->temps = xcalloc(n + 1, sizeof(char *));
 	ws->finals = xcalloc(n + 1, sizeof(char *));
+	ws->errs = xcalloc(n + 1, sizeof(int));
 	buf_init(&wp->journal);
 	for (size_t i = 0; i < n; i++) {
 		const char *rel = plan->files[i].path;
@@ -772,6 +832,7 @@ static void free_paths(struct write_state *ws, size_t n, struct write_paths *wp,
 	}
 	free(ws->temps);
 	free(ws->finals);
+	free(ws->errs);
 	for (size_t i = 0; i < nremovals; i++)
 		free(wp->removals[i]);
 	free(wp->removals);
@@ -852,10 +913,8 @@ static int apply_changes(const struct emit_plan *plan, struct change_list *cl, c
 	if (write_temp(ws, JOURNAL, wp.jfinal, wp.jtemp, buf_cstr(&wp.journal), wp.journal.len) < 0 ||
 	    replace(ws, wp.jtemp, wp.jfinal, JOURNAL) < 0)
 		goto undo;
-	for (size_t i = 0; i < n; i++)
-		if (ws->temps[i] &&
-		    write_temp(ws, plan->files[i].path, ws->finals[i], ws->temps[i], plan->files[i].data, plan->files[i].len) < 0)
-			goto undo;
+	if (write_temps(ws, plan, ws->jobs) < 0)
+		goto undo;
 	if (cl->manifest_changed &&
 	    write_temp(ws, MANIFEST, wp.mfinal, wp.mtemp, cl->manifest.data, cl->manifest.len) < 0)
 		goto undo;
@@ -906,7 +965,7 @@ int emit_write(struct project *p, const struct emit_plan *plan, const struct sel
 {
 	struct old_manifest old = { 0 };
 	struct change_list cl = { 0 };
-	struct write_state ws = { .out_dir = out_dir, .display = display };
+	struct write_state ws = { .out_dir = out_dir, .display = display, .jobs = parallel_jobs(p->jobs) };
 	int rc = -1, lock_fd = -1;
 	memset(res, 0, sizeof(*res));
 	map_init(&old.files);
