@@ -228,6 +228,7 @@ bench_size() { # N
 		if [ "$RC" != 0 ]; then cat "$TMP/err" >&2; exit 2; fi
 		echo "$key" >"$stamp"
 		result "gen_$n" "$T"
+		sync	# the fresh repo's dirty pages would otherwise be written back during the timed runs
 	else
 		say "reusing $repo"
 		result "gen_$n" "cached"
