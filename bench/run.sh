@@ -19,12 +19,13 @@
 #
 # A cold build starts without the repo's out/ and .bulkhead/ (the place
 # for any cache bulkhead keeps); the input files stay in the OS page cache.
-# The old out/ is moved aside, not deleted, and the moved trees are removed
-# when the benchmark ends: right after deleting 30,000 files, ext4 skips
-# their recently freed inodes when allocating new ones (recently_deleted()
-# in ext4_ialloc.c), which made a cold build measured after rm -rf two to
-# three times slower than one on a fresh clone.  "cold build -j 1" is the
-# same build on one thread.
+# The old out/ is moved aside into build/bench/trash.*, not deleted, and
+# the benchmark does not delete those trees either (make clean does): for
+# up to five minutes after a large delete, ext4 skips the freed inodes
+# when allocating new ones (recently_deleted() in ext4's ialloc.c), which
+# made a cold build measured after rm -rf out/, or within five minutes of
+# deleting the previous run's trees, two to three times slower than one on
+# a fresh clone.  "cold build -j 1" is the same build on one thread.
 set -u
 
 BIN=${1:?usage: sh bench/run.sh BIN}
@@ -43,12 +44,12 @@ RUNS=${BENCH_RUNS:-3}
 PY=/usr/bin/python3
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/bulkhead-bench.XXXXXX") || exit 2
-TRASH=$CACHE/trash.$$	# old out/ trees, removed at the end (see above)
+TRASH=$CACHE/trash.$$	# old out/ trees, kept (see above)
 EDITED=""            # unit.yaml currently edited, restored on exit
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
 	[ -n "$EDITED" ] && [ -f "$EDITED" ] && restore_unit "$EDITED"
-	rm -rf "$TMP" "$TRASH"
+	rm -rf "$TMP"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -143,6 +144,7 @@ set_aside() { # REPO: move out/ away (same file system), drop .bulkhead/
 		mv "$1/out" "$(mktemp -d "$TRASH/out.XXXXXX")/" || exit 2
 	fi
 	rm -rf "$1/.bulkhead"
+	sync	# the last build's writeback is not this build's work
 }
 
 # timed CMD..: runs CMD with output to $TMP/out and $TMP/err; sets
@@ -267,6 +269,7 @@ bench_size() { # N
 		[ -n "$times" ] && result "${key}_$n" "$(median $times)"
 	done
 
+	sync
 	say "N=$n: no-op rebuild"
 	run_row noop "$n" 0 "$BIN" -C "$repo" build --allow-mocks
 
@@ -426,6 +429,7 @@ if is_num "$c" && is_num "$b"; then
 else
 	echo "cold build / CSafeLoader parse = n/a"
 fi
+[ -d "$TRASH" ] && echo "old out/ trees kept in $TRASH (see the head of bench/run.sh; make clean removes them)"
 if [ -f "$TMP/notes" ]; then
 	echo
 	echo "problems:"
