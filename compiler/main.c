@@ -70,7 +70,7 @@ void cli_print_usage(const struct command *cmd, FILE *out)
 			fprintf(out, "\noptions:\n%s", cmd->options);
 		fputs("\ncommon options:\n"
 		      "  -C DIR          run as if started in DIR\n"
-		      "  -j, --jobs N    threads for parsing (default: one per CPU)\n"
+		      "  -j, --jobs N    worker threads (default: one per CPU)\n"
 		      "  -q, --quiet     print only errors\n"
 		      "  --color[=WHEN]  auto, always or never\n", out);
 		return;
