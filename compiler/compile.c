@@ -3,10 +3,12 @@
 #include "dag.h"
 #include "eval.h"
 #include "include.h"
+#include "parallel.h"
 #include "schema.h"
 #include "template.h"
 
 #include <fnmatch.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,21 +58,70 @@ static int compare_levels(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static bool deps_evaluated(const struct unit *u)
+{
+	for (size_t k = 0; k < u->ndeps; k++)
+		if (!u->deps[k].target->inputs)
+			return false;
+	return true;
+}
+
+/* Units of one dependency level on every worker: each reads only units
+ * of lower levels, evaluated before. */
+struct level_eval {
+	struct project *p;
+	struct unit **units;
+	struct arena *arenas;
+	atomic_bool failed;
+};
+
+static void eval_one(void *ctx, size_t i, struct arena *arena)
+{
+	struct level_eval *le = ctx;
+	if (!deps_evaluated(le->units[i]) || eval_unit_in(le->p, le->units[i], arena) < 0)
+		atomic_store(&le->failed, true);
+}
+
+/* True when every unit evaluated on the workers.  Otherwise the caller
+ * forgets it all and evaluates on one thread, which reports the errors
+ * the muted workers did not. */
+static bool eval_levels_in_parallel(struct project *p, struct unit **order, unsigned jobs)
+{
+	struct level_eval le = { .p = p, .arenas = project_worker_arenas(p, jobs) };
+	atomic_init(&le.failed, false);
+	size_t failures = p->template_failures;
+	eval_prepare_shared(p);
+	for (size_t i = 0; i < p->nunits && !atomic_load(&le.failed);) {
+		size_t end = i;
+		while (end < p->nunits && order[end]->level == order[i]->level)
+			end++;
+		le.units = order + i;
+		parallel_for(end - i, jobs, le.arenas, eval_one, &le);
+		i = end;
+	}
+	if (!atomic_load(&le.failed) && p->template_failures == failures)
+		return true;
+	for (size_t i = 0; i < p->nunits; i++)
+		eval_reset_unit(p->units[i]);
+	return false;
+}
+
 /* Dependencies first, so dependency.NAME.inputs reads evaluated values. */
 static int eval_in_order(struct project *p)
 {
 	struct unit **order = xcalloc(p->nunits + 1, sizeof(*order));
+	unsigned jobs = parallel_jobs(p->jobs);
 	int rc = 0;
 	if (p->nunits)
 		memcpy(order, p->units, p->nunits * sizeof(*order));
 	qsort(order, p->nunits, sizeof(*order), compare_levels);
-	for (size_t i = 0; i < p->nunits; i++) {
-		bool deps_ok = true;
-		for (size_t k = 0; k < order[i]->ndeps; k++)
-			deps_ok &= order[i]->deps[k].target->inputs != NULL;
-		if (!deps_ok || eval_unit(p, order[i]) < 0)
-			rc = -1;
+	if (jobs > 1 && p->nunits > 1 && eval_levels_in_parallel(p, order, jobs)) {
+		free(order);
+		return 0;
 	}
+	for (size_t i = 0; i < p->nunits; i++)
+		if (!deps_evaluated(order[i]) || eval_unit(p, order[i]) < 0)
+			rc = -1;
 	free(order);
 	return rc;
 }

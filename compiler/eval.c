@@ -529,8 +529,18 @@ static struct value *dependency_outputs(struct scope *s, struct dependency *d)
 	if (d->outputs || d->outputs_failed)
 		return d->outputs;	/* a bad outputs file is reported once */
 	const char *path = arena_printf(s->arena, "%s/%s/%s.json", s->p->outputs_dir, d->target_env, d->target_id);
-	if (source_kind(&s->p->work, path) != SRC_MISSING) {
-		struct loaded_file *f = project_load_from(s->p, &s->p->work, path, NULL, 0);
+	/* The source and the file cache are shared with other workers.  A
+	 * bad file is reported here, once, even on a worker: the load is
+	 * cached and a redo on one thread would not report it again. */
+	pthread_mutex_lock(&s->p->lock);
+	bool muted = diag_mute(false);
+	struct loaded_file *f = NULL;
+	bool exists = source_kind(&s->p->work, path) != SRC_MISSING;
+	if (exists)
+		f = project_load_from(s->p, &s->p->work, path, NULL, 0);
+	diag_mute(muted);
+	pthread_mutex_unlock(&s->p->lock);
+	if (exists) {
 		d->outputs = f ? outputs_from_file(s, f) : NULL;
 		d->outputs_failed = !d->outputs;
 		return d->outputs;
@@ -855,12 +865,19 @@ static const struct expr *parsed_template(struct scope *s, const struct node *n,
 	 * env's copy of a unit, and the tree's offsets are relative to the
 	 * text, so one parse serves them all.  Only successes are kept, so
 	 * each bad copy still reports its own error. */
-	struct expr *cached = map_get(&s->p->templates, n->str.s, n->str.len);
-	if (cached)
-		return cached;
-	struct expr *t = template_parse(&s->p->arena, n->str.s, n->str.len, origin);
-	if (t)
-		map_put(&s->p->templates, arena_strndup(&s->p->arena, n->str.s, n->str.len), n->str.len, t);
+	/* Workers evaluate and define concurrently: the cache and the
+	 * project's arena are touched under the project's lock.  Failures
+	 * are counted, so that work done on workers (whose reports are
+	 * muted) can be redone on one thread, where the error is reported. */
+	pthread_mutex_lock(&s->p->lock);
+	struct expr *t = map_get(&s->p->templates, n->str.s, n->str.len);
+	if (!t) {
+		t = template_parse(&s->p->arena, n->str.s, n->str.len, origin);
+		if (t)
+			map_put(&s->p->templates, arena_strndup(&s->p->arena, n->str.s, n->str.len), n->str.len, t);
+		s->p->template_failures += t == NULL;
+	}
+	pthread_mutex_unlock(&s->p->lock);
 	return t;
 }
 
@@ -1010,12 +1027,18 @@ static void scope_free(struct scope *s)
 
 int eval_unit(struct project *p, struct unit *u)
 {
+	return eval_unit_in(p, u, &p->arena);
+}
+
+int eval_unit_in(struct project *p, struct unit *u, struct arena *arena)
+{
 	struct scope s;
 	const struct node *inputs = node_map_get(u->config, "inputs");
 	const struct node *source = node_map_get(u->config, "source");
 	int rc = 0;
 	scope_init(&s, p, u);
-	u->inputs = inputs ? eval_node(&s, inputs) : value_map(&p->arena, 0, NULL);
+	s.arena = arena;
+	u->inputs = inputs ? eval_node(&s, inputs) : value_map(arena, 0, NULL);
 	if (!u->inputs)
 		rc = -1;
 	if (source) {
@@ -1039,6 +1062,26 @@ int eval_unit(struct project *p, struct unit *u)
 	}
 	scope_free(&s);
 	return rc;
+}
+
+void eval_prepare_shared(struct project *p)
+{
+	envs_value(p);
+	for (size_t i = 0; i < p->nunits; i++)
+		if (p->units[i]->vars)
+			vars_value(p, p->units[i]->vars);
+}
+
+void eval_reset_unit(struct unit *u)
+{
+	u->inputs = NULL;
+	u->source = NULL;
+	u->mocks = NULL;
+	for (size_t i = 0; i < u->ndeps; i++) {
+		u->deps[i].outputs = NULL;
+		u->deps[i].mocked = false;
+		u->deps[i].outputs_failed = false;
+	}
 }
 
 struct value *eval_unit_node(struct project *p, struct unit *u, const struct node *n)
@@ -1068,15 +1111,7 @@ const struct expr *eval_template_of(struct project *p, const struct node *n)
 		return NULL;
 	struct scope s = { .p = p, .arena = &p->arena, .lim = &p->limits };
 	struct expr_origin origin;
-	/* Drift workers call this concurrently (define.c): the cache and the
-	 * project's arena are only touched under the lock.  A template that
-	 * fails to parse here is counted, so that the caller can redo its
-	 * work on one thread, where the error is reported. */
-	pthread_mutex_lock(&p->lock);
-	const struct expr *t = parsed_template(&s, n, &origin);
-	p->template_failures += t == NULL;
-	pthread_mutex_unlock(&p->lock);
-	return t;
+	return parsed_template(&s, n, &origin);	/* thread-safe: see there */
 }
 
 struct value *eval_text(struct arena *a, const struct srcfile *file, const struct value *context,

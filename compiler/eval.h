@@ -16,6 +16,16 @@ int eval_dependencies(struct project *p, struct unit *u);
  * first (the DAG gives that order).  Returns -1 after reporting. */
 int eval_unit(struct project *p, struct unit *u);
 
+/* For evaluating units on workers (compile.c): eval_prepare_shared builds
+ * the values every unit shares (env.*, envs.*, each var.*) first, on one
+ * thread; eval_unit_in then takes the arena of the worker, and touches
+ * the project's template cache and dependency outputs only under its
+ * lock.  eval_reset_unit forgets an evaluation, to redo it on one thread
+ * after a worker failed (its reports were muted). */
+void eval_prepare_shared(struct project *p);
+int eval_unit_in(struct project *p, struct unit *u, struct arena *arena);
+void eval_reset_unit(struct unit *u);
+
 /* Evaluates a node (a template file, say) in the unit's scope. */
 struct value *eval_unit_node(struct project *p, struct unit *u, const struct node *n);
 /* Evaluates e (a part of the template of where) in the unit's scope; used

@@ -120,5 +120,41 @@ else
 	ok
 fi
 
+# Errors found while evaluating (a missing knob, a type error) and a
+# corrupt outputs file of a dependency, spread over several dependency
+# levels: the same report, each error once, whatever ran where.
+evalbroken=$scratch/evalbroken
+cp -R "$scratch/gen-repo" "$evalbroken"
+m=0
+for f in $(find "$evalbroken/stage" -name unit.yaml | LC_ALL=C sort | awk 'NR % 41 == 3'); do
+	m=$((m + 1))
+	case $((m % 2)) in	# units without a revision line stay as they are
+	0) sed -i 's/^  revision: [0-9]*$/  revision: ${var.no_such_knob}/' "$f" ;;
+	1) sed -i 's/^  revision: [0-9]*$/  revision: ${upper(1)}/' "$f" ;;
+	esac
+done
+for u in g00/s000/u00004 g00/s001/u00020 g00/s005/u00100; do
+	mkdir -p "$evalbroken/.bulkhead/outputs/stage/$(dirname "$u")"
+	printf '{"id": {"value": "x"' >"$evalbroken/.bulkhead/outputs/stage/$u.json"
+done
+check evalbroken-validate "$evalbroken" 2 validate
+check evalbroken-build "$evalbroken" 2 build --allow-mocks
+check evalbroken-drift "$evalbroken" 2 drift
+# A unit whose dependency failed is not evaluated (one thread does the
+# same), so not every broken unit is reached; the first ones are.
+if [ "$(grep -c ': error: ' "$scratch/evalbroken-validate-j2.stderr")" -lt 3 ]; then
+	bad "evalbroken: fewer than 3 errors reported"
+	head -n 5 "$scratch/evalbroken-validate-j2.stderr"
+else
+	ok
+fi
+reported=0
+for u in g00/s000/u00004 g00/s001/u00020 g00/s005/u00100; do
+	n=$(grep -c "^.bulkhead/outputs/stage/$u.json:.*error" "$scratch/evalbroken-validate-j2.stderr")
+	[ "$n" -le 1 ] || bad "evalbroken: outputs of $u reported $n times"
+	reported=$((reported + n))
+done
+if [ "$reported" -ge 1 ]; then ok; else bad "evalbroken: no corrupt outputs file reported"; fi
+
 echo "parallel: $pass passed, $fail failed"
 [ "$fail" = 0 ]
