@@ -461,3 +461,67 @@ Test(worktree, list_is_confined_to_the_root)
 	cr_expect_eq(source_list(&src, ".git", &names, &count), SRC_EFORBIDDEN);
 	buf_free(&names);
 }
+
+/* Discovery takes each entry's kind from the listing (d_type); a file
+ * system that does not say gives SRC_MISSING, and the caller lstats. */
+Test(worktree, list_kinds_come_from_the_listing)
+{
+	struct buf names = BUF_INIT, kinds = BUF_INIT;
+	size_t count = 0;
+	cr_assert_eq(source_list_kinds(&src, "dir", &names, &count, &kinds), SRC_OK);
+	const char *want[] = { "b.yaml", "out", "sub", "up" };
+	const enum src_kind want_kind[] = { SRC_FILE, SRC_LINK, SRC_DIR, SRC_LINK };
+	expect_names(&names, count, want, sizeof(want) / sizeof(*want));
+	cr_assert_eq(kinds.len, count);
+	for (size_t i = 0; i < count; i++)
+		cr_expect(kinds.data[i] == (char)want_kind[i] || kinds.data[i] == (char)SRC_MISSING,
+			  "entry %zu (%s): kind %d, want %d", i, want[i], kinds.data[i], want_kind[i]);
+	cr_expect_eq(source_list_kinds(&src, "outdir", &names, &count, &kinds), SRC_ESCAPE);
+	cr_expect_lt(source_list_kinds(&src, "a.txt", &names, &count, &kinds), 0);
+	buf_free(&names);
+	buf_free(&kinds);
+}
+
+/* Workers read unit files without the resolver: only in a folder already
+ * known to be real, never through a link in the last component, never
+ * over the size limit; any refusal sends the caller to source_read. */
+Test(worktree, direct_reads)
+{
+	struct buf out = BUF_INIT;
+	struct stat st;
+	cr_expect_not(source_reads_direct(&src, "dir/b.yaml"), "a folder nobody resolved");
+	cr_expect_not(source_reads_direct(&src, "a.txt"), "a file in the root has no folder to know");
+	cr_assert_eq(source_kind(&src, "dir"), SRC_DIR);	/* resolving notes the folder */
+	cr_expect(source_reads_direct(&src, "dir/b.yaml"));
+	cr_assert_eq(source_read_direct(&src, "dir/b.yaml", 1 << 20, &out, &st), SRC_OK);
+	cr_expect_str_eq(buf_cstr(&out), "b: 1\n");
+	cr_expect_eq(st.st_size, 5);
+	buf_reset(&out);
+	cr_expect_neq(source_read_direct(&src, "dir/up", 1 << 20, &out, &st), SRC_OK, "followed a link");
+	buf_reset(&out);
+	cr_expect_neq(source_read_direct(&src, "dir/sub", 1 << 20, &out, &st), SRC_OK, "read a folder");
+	buf_reset(&out);
+	cr_expect_neq(source_read_direct(&src, "dir/b.yaml", 3, &out, &st), SRC_OK, "read over the limit");
+	buf_reset(&out);
+	cr_expect_neq(source_read_direct(&src, "dir/missing.yaml", 1 << 20, &out, &st), SRC_OK);
+	source_known_dir(&src, "dir/sub");
+	cr_expect(source_reads_direct(&src, "dir/sub/c.yaml"), "a folder the walk noted");
+	buf_free(&out);
+}
+
+static void note_path(void *ctx, const char *rel, const struct stat *st)
+{
+	(void)st;
+	buf_printf(ctx, "%s;", rel);
+}
+
+Test(worktree, a_direct_read_is_traced_when_noted)
+{
+	struct buf seen = BUF_INIT;
+	struct stat st = { 0 };
+	source_watch(&src, note_path, NULL, &seen);
+	source_note_read(&src, "dir/b.yaml", &st);
+	cr_expect_str_eq(buf_cstr(&seen), "dir/b.yaml;");
+	source_watch(&src, NULL, NULL, NULL);
+	buf_free(&seen);
+}
