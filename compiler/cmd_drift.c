@@ -150,6 +150,7 @@ int findings_gate(struct compilation *c, const char *title)
 	struct findings fs = { 0 };
 	struct report_opts ro = { .format = FMT_TEXT, .quiet = true, .title = title };
 	struct drift_scope lean = { .lean = true };
+	struct worker_arenas *mark = c->project.worker_arenas;
 	size_t errors = 0;
 	drift_chain(&c->project, &lean, &fs);
 	policy_check(&c->project, &fs);
@@ -163,6 +164,9 @@ int findings_gate(struct compilation *c, const char *title)
 		buf_free(&out);
 	}
 	findings_free(&fs);
+	/* The drift workers' text went with the findings: build writes
+	 * next, and needs the memory more. */
+	project_release_worker_arenas(&c->project, mark);
 	return errors ? -1 : 0;
 }
 

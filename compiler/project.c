@@ -138,6 +138,18 @@ struct arena *project_worker_arenas(struct project *p, unsigned jobs)
 	return w->arenas;
 }
 
+void project_release_worker_arenas(struct project *p, struct worker_arenas *mark)
+{
+	while (p->worker_arenas && p->worker_arenas != mark) {
+		struct worker_arenas *w = p->worker_arenas;
+		p->worker_arenas = w->next;
+		for (unsigned i = 0; i < w->n; i++)
+			arena_free(&w->arenas[i]);
+		free(w->arenas);
+		free(w);
+	}
+}
+
 /* Work-tree files are read by the workers too; a git source, whose
  * reader is not thread-safe, is read here first.  A file that fails to
  * read or parse is left out: the lazy path of project_load then reports
@@ -967,13 +979,7 @@ void project_close(struct project *p)
 	source_free(&p->src);
 	source_free(&p->work);
 	free(p->root);
-	for (struct worker_arenas *w = p->worker_arenas, *next; w; w = next) {
-		next = w->next;
-		for (unsigned i = 0; i < w->n; i++)
-			arena_free(&w->arenas[i]);
-		free(w->arenas);
-		free(w);
-	}
+	project_release_worker_arenas(p, NULL);
 	pthread_mutex_destroy(&p->lock);
 	arena_free(&p->arena);
 }

@@ -157,6 +157,9 @@ void project_prefetch_units(struct project *p);
 /* jobs fresh arenas for the workers of one parallel phase; what they
  * hold lives as long as the project. */
 struct arena *project_worker_arenas(struct project *p, unsigned jobs);
+/* Frees the sets made after mark (an earlier p->worker_arenas; NULL for
+ * all): for a phase whose results are no longer used. */
+void project_release_worker_arenas(struct project *p, struct worker_arenas *mark);
 struct env *project_find_env(const struct project *p, const char *label);
 struct unit *env_find_unit(const struct env *e, const char *id);
 
