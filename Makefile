@@ -22,6 +22,9 @@ BASE_CFLAGS = -std=c11 -pthread $(WARN) $(PKG_CFLAGS)
 REL_CFLAGS  = $(BASE_CFLAGS) -O2 -g
 SAN_CFLAGS  = $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
               -fno-sanitize-recover=all -DARENA_MALLOC
+# ThreadSanitizer cannot share a binary with ASan: a build of its own for
+# the parallel tests.
+TSAN_CFLAGS = $(BASE_CFLAGS) -O1 -g -fsanitize=thread
 
 LIB_SRC  = $(filter-out compiler/main.c,$(wildcard compiler/*.c)) $(wildcard stdlib/*.c)
 MAIN_SRC = compiler/main.c
@@ -76,6 +79,10 @@ bin/bulkhead: $(REL_OBJ) build/rel/compiler/main.o
 build/san/bulkhead: $(SAN_OBJ) build/san/compiler/main.o
 	$(CC) $(SAN_CFLAGS) $^ -o $@ $(PKG_LIBS) -lm
 
+build/tsan/bulkhead: $(LIB_SRC) $(MAIN_SRC) build/gen/templates.c $(wildcard compiler/*.h stdlib/*.h) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(TSAN_CFLAGS) $(LIB_SRC) $(MAIN_SRC) build/gen/templates.c -o $@ $(PKG_LIBS) -lm
+
 # Tests and tools link the archive, so they pull in only what they use.
 build/san/libbulkhead.a: $(SAN_OBJ)
 	rm -f $@ && ar rcs $@ $^
@@ -103,14 +110,15 @@ lint:
 
 # Tests that drive real tools: terraform, git, pre-commit, graphviz.
 # Each prints a visible SKIP line when its tool cannot be had.
-integration: build/san/bulkhead build/san/evalexpr bin/bulkhead
+integration: build/san/bulkhead build/san/evalexpr bin/bulkhead build/tsan/bulkhead
 	BULKHEAD=$(CURDIR)/build/san/bulkhead sh tests/terraform/run.sh
 	EVALEXPR=$(CURDIR)/build/san/evalexpr sh tests/terraform/console.sh
 	BULKHEAD=$(CURDIR)/build/san/bulkhead sh tests/git/run.sh
 	@if [ -f tests/graph/run.sh ]; then BULKHEAD=$(CURDIR)/build/san/bulkhead sh tests/graph/run.sh; fi
 	@if [ -f tests/man/run.sh ]; then BULKHEAD=$(CURDIR)/build/san/bulkhead sh tests/man/run.sh; fi
-	@# The same output for any thread count.
+	@# The same output for any thread count, under ASan and under TSan.
 	BULKHEAD=$(CURDIR)/build/san/bulkhead sh tests/parallel/run.sh
+	TSAN_OPTIONS=halt_on_error=1 BULKHEAD=$(CURDIR)/build/tsan/bulkhead sh tests/parallel/run.sh
 	@# Fault injection: I/O errors, read-only dirs, SIGKILL, allocation
 	@# failure, concurrent builds.
 	BULKHEAD=$(CURDIR)/build/san/bulkhead sh tests/fault/run.sh

@@ -10,6 +10,7 @@
  * sensitive, and error messages never print a sensitive argument. */
 #include "builtins.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -178,11 +179,14 @@ static int readable_path(struct call_ctx *c, const struct value *arg, const char
 			 struct buf *resolved)
 {
 	struct source *src = &c->project->src;
+	/* Units are evaluated on several threads; the source is shared. */
+	pthread_mutex_lock(&c->project->lock);
 	int rc = source_resolve(src, path, resolved);
-	if (rc < 0) {
+	if (rc < 0)
 		call_error(c, "cannot read '%s': %s", shown(arg), source_strerror(src, rc));
+	pthread_mutex_unlock(&c->project->lock);
+	if (rc < 0)
 		return -1;
-	}
 	const char *area = output_area(c->project, resolved->data);
 	if (area) {
 		call_error(c, "cannot read '%s': it is in the output folder '%s'", shown(arg), area);
@@ -194,11 +198,13 @@ static int readable_path(struct call_ctx *c, const struct value *arg, const char
 static int read_text(struct call_ctx *c, const struct value *arg, const char *path, struct buf *out)
 {
 	struct source *src = &c->project->src;
+	pthread_mutex_lock(&c->project->lock);
 	int rc = source_read(src, path, c->project->limits.file_size, out);
-	if (rc < 0) {
+	if (rc < 0)
 		call_error(c, "cannot read '%s': %s", shown(arg), source_strerror(src, rc));
+	pthread_mutex_unlock(&c->project->lock);
+	if (rc < 0)
 		return -1;
-	}
 	size_t bad;
 	if (utf8_validate(out->data ? out->data : "", out->len, &bad) < 0) {
 		call_error(c, "'%s' is not UTF-8 text without NUL bytes (byte %zu)", shown(arg), bad);
@@ -246,10 +252,12 @@ static bool valid_search_name(const char *name)
 static bool found_in(struct project *p, const char *dir, const char *name, struct buf *cand)
 {
 	struct buf resolved = BUF_INIT;
+	pthread_mutex_lock(&p->lock);
 	bool ok = path_join(dir, name, cand) == SRC_OK && cand->len &&
 		  source_resolve(&p->src, cand->data, &resolved) == SRC_OK &&
 		  !output_area(p, resolved.data);
 	enum src_kind kind = ok ? source_kind(&p->src, cand->data) : SRC_MISSING;
+	pthread_mutex_unlock(&p->lock);
 	buf_free(&resolved);
 	return kind == SRC_FILE || kind == SRC_DIR;
 }

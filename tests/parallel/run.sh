@@ -120,6 +120,21 @@ else
 	ok
 fi
 
+# file() and find_in_parent_folders() read the repo through the shared
+# source from every worker (under the project's lock).
+withfiles=$scratch/withfiles
+cp -R "$scratch/gen-repo" "$withfiles"
+printf 'shared text\n' >"$withfiles/_common/motd.txt"
+for f in $(find "$withfiles" -name unit.yaml | LC_ALL=C sort | awk 'NR % 3 == 1'); do
+	sed -i '/^inputs:$/a\  motd: ${file("//_common/motd.txt")}\n  parent_folder: ${find_in_parent_folders("_common")}' "$f"
+done
+check withfiles-build "$withfiles" 0 build --allow-mocks
+if grep -q '"motd": "shared text' "$scratch/withfiles-build-j2/out/dev/"*/*/g00/s000/u00000/terraform.tfvars.json; then
+	ok
+else
+	bad "withfiles: file() did not reach the output"
+fi
+
 # Errors found while evaluating (a missing knob, a type error) and a
 # corrupt outputs file of a dependency, spread over several dependency
 # levels: the same report, each error once, whatever ran where.
@@ -155,6 +170,13 @@ for u in g00/s000/u00004 g00/s001/u00020 g00/s005/u00100; do
 	reported=$((reported + n))
 done
 if [ "$reported" -ge 1 ]; then ok; else bad "evalbroken: no corrupt outputs file reported"; fi
+
+# A sanitizer's report (ASan, UBSan, TSan) in any run fails the test.
+if grep -l -E 'Sanitizer|runtime error:' "$scratch"/*.stderr >/dev/null 2>&1; then
+	bad "sanitizer reports in: $(grep -l -E 'Sanitizer|runtime error:' "$scratch"/*.stderr | sed "s|$scratch/||" | tr '\n' ' ')"
+else
+	ok
+fi
 
 echo "parallel: $pass passed, $fail failed"
 [ "$fail" = 0 ]
