@@ -1,6 +1,7 @@
 /* policy.c - rules that hold for every env on its own or across envs. */
 #include "policy.h"
 #include "define.h"
+#include "parallel.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -11,6 +12,8 @@
 struct checker {
 	struct project *p;
 	struct findings *out;
+	struct arena *arena;		/* the findings' text */
+	struct map *definitions;	/* define_node_in's cache */
 	const struct node *allow;	/* policy.allow: UNIT-GLOB:KEY-GLOB:RULE */
 	const struct node *cidr_keys;
 	struct cidr_use *cidrs;
@@ -60,7 +63,7 @@ static struct finding *report(struct checker *c, const char *rule, const struct 
 	f->env_a = ea->label;
 	f->env_b = eb->label;
 	f->unit = unit;
-	f->key = arena_strdup(&c->p->arena, key);
+	f->key = arena_strdup(c->arena, key);
 	f->hint = hint;
 	return f;
 }
@@ -94,15 +97,11 @@ static void walk_leaves(struct checker *c, const struct unit *u, struct buf *pat
 	fn(c, u, path->data, v, enc ? enc : v->origin);	/* key: copy to keep it */
 }
 
-static void each_leaf(struct checker *c, leaf_fn fn)
+static void unit_leaves(struct checker *c, const struct unit *u, leaf_fn fn)
 {
 	struct buf path = BUF_INIT;
-	for (size_t i = 0; i < c->p->nunits; i++) {
-		const struct unit *u = c->p->units[i];
-		buf_reset(&path);
-		buf_puts(&path, "inputs");
-		walk_leaves(c, u, &path, u->inputs, NULL, fn);
-	}
+	buf_puts(&path, "inputs");
+	walk_leaves(c, u, &path, u->inputs, NULL, fn);
 	buf_free(&path);
 }
 
@@ -130,12 +129,12 @@ static void cross_account_leaf(struct checker *c, const struct unit *u, const ch
 			    !strcmp(u->env->account_id, other->account_id))
 				continue;
 			struct finding *f = report(c, "cross-account", u->env, u->env, u->id, key,
-						   arena_printf(&c->p->arena, "names account %s of '%s'",
+						   arena_printf(c->arena, "names account %s of '%s'",
 								other->account_id, other->label));
 			if (f) {
 				const char *last = strrchr(key, '.');
 				f->value_b = key_is_secret(last ? last + 1 : key) ? "(sensitive)"
-					   : arena_printf(&c->p->arena, "\"%s\"", s);
+					   : arena_printf(c->arena, "\"%s\"", s);
 				f->def_b = def;
 			}
 			return;
@@ -203,7 +202,7 @@ static void cidr_leaf(struct checker *c, const struct unit *u, const char *key, 
 	if (v->kind != VAL_STR || !is_cidr_key(c, key) || !parse_cidr(v->str.s, &use))
 		return;
 	use.unit = u;
-	use.key = arena_strdup(&c->p->arena, key);
+	use.key = arena_strdup(c->arena, key);
 	use.text = v->str.s;
 	use.where = def;
 	if (c->ncidrs == c->cap)
@@ -248,11 +247,11 @@ static void check_cidrs(struct checker *c)
 			if (a->unit->env == b->unit->env || !overlaps(a, b))
 				continue;
 			struct finding *f = report(c, "cidr-overlap", a->unit->env, b->unit->env, b->unit->id, b->key,
-						   arena_printf(&c->p->arena, "overlaps %s of '%s' in '%s'", a->text,
+						   arena_printf(c->arena, "overlaps %s of '%s' in '%s'", a->text,
 								a->unit->id, a->unit->env->label));
 			if (f) {
-				f->value_a = arena_printf(&c->p->arena, "\"%s\"", a->text);
-				f->value_b = arena_printf(&c->p->arena, "\"%s\"", b->text);
+				f->value_a = arena_printf(c->arena, "\"%s\"", a->text);
+				f->value_b = arena_printf(c->arena, "\"%s\"", b->text);
 				f->def_a = a->where;
 				f->def_b = b->where;
 			}
@@ -295,7 +294,7 @@ static void check_sources(struct checker *c)
 		struct finding *f = report(c, "unpinned-source", u->env, u->env, u->id, "source",
 					   "protected envs need a SemVer tag, a 40-hex SHA or a local path");
 		if (f) {
-			f->value_b = arena_printf(&c->p->arena, "\"%s\"", u->source);
+			f->value_b = arena_printf(c->arena, "\"%s\"", u->source);
 			f->def_b = node_map_get(u->config, "source");
 		}
 	}
@@ -315,7 +314,7 @@ static void check_accounts(struct checker *c)
 			struct finding *f = report(c, "shared-account", a, b, "(project)", "account_id",
 						   "two environments share one account");
 			if (f) {
-				f->value_a = f->value_b = arena_printf(&c->p->arena, "\"%s\"", a->account_id);
+				f->value_a = f->value_b = arena_printf(c->arena, "\"%s\"", a->account_id);
 				f->def_a = node_map_get(a->decl, "account_id");
 				f->def_b = node_map_get(b->decl, "account_id");
 			}
@@ -331,7 +330,7 @@ static void secret_leaf(struct checker *c, const struct unit *u, const char *key
 	if (v->kind != VAL_STR || !v->str.len || v->sensitive || !key_is_secret(last ? last + 1 : key))
 		return;
 	struct definition d;
-	define_node(c->p, (struct unit *)u, def, &d);
+	define_node_in(c->p, c->arena, c->definitions, (struct unit *)u, def, &d);
 	if (!d.literal)
 		return;
 	struct finding *f = report(c, "plaintext-secret", u->env, u->env, u->id, key,
@@ -351,12 +350,79 @@ static void every_leaf_rule(struct checker *c, const struct unit *u, const char 
 	secret_leaf(c, u, key, v, def);
 }
 
+/* ---- the leaves of every unit, on every worker ---- */
+
+/* Each worker checks whole units with a checker of its own (findings,
+ * CIDRs, arena, definitions); each unit's share is then appended in unit
+ * order, as one thread would have made it. */
+struct unit_share {
+	unsigned worker;
+	size_t first, len;		/* in the worker's findings */
+	size_t first_cidr, ncidrs;	/* in the worker's CIDR uses */
+};
+
+struct leaf_run {
+	struct checker *workers;
+	struct arena *arenas;
+	struct unit_share *shares;
+	struct unit **units;
+};
+
+static void check_unit(void *ctx, size_t i, struct arena *arena)
+{
+	struct leaf_run *lr = ctx;
+	unsigned w = (unsigned)(arena - lr->arenas);
+	struct checker *c = &lr->workers[w];
+	struct unit_share *sh = &lr->shares[i];
+	*sh = (struct unit_share){ w, c->out->len, 0, c->ncidrs, 0 };
+	unit_leaves(c, lr->units[i], every_leaf_rule);
+	sh->len = c->out->len - sh->first;
+	sh->ncidrs = c->ncidrs - sh->first_cidr;
+}
+
+static void check_leaves(struct checker *c)
+{
+	struct project *p = c->p;
+	unsigned jobs = parallel_jobs(p->jobs);
+	struct leaf_run lr = {
+		xcalloc(jobs, sizeof(*lr.workers)), project_worker_arenas(p, jobs),
+		xcalloc(p->nunits + 1, sizeof(*lr.shares)), p->units,
+	};
+	struct findings *found = xcalloc(jobs, sizeof(*found));
+	struct map *definitions = xcalloc(jobs, sizeof(*definitions));
+	for (unsigned w = 0; w < jobs; w++)
+		lr.workers[w] = (struct checker){ .p = p, .out = &found[w], .arena = &lr.arenas[w],
+						  .definitions = &definitions[w], .allow = c->allow,
+						  .cidr_keys = c->cidr_keys };
+	parallel_for(p->nunits, jobs, lr.arenas, check_unit, &lr);
+	for (size_t i = 0; i < p->nunits; i++) {
+		const struct unit_share *sh = &lr.shares[i];
+		const struct checker *wc = &lr.workers[sh->worker];
+		for (size_t k = 0; k < sh->len; k++)
+			*findings_add(c->out) = wc->out->v[sh->first + k];
+		for (size_t k = 0; k < sh->ncidrs; k++) {
+			if (c->ncidrs == c->cap)
+				c->cidrs = xrealloc(c->cidrs, (c->cap = c->cap ? c->cap * 2 : 16) * sizeof(*c->cidrs));
+			c->cidrs[c->ncidrs++] = wc->cidrs[sh->first_cidr + k];
+		}
+	}
+	for (unsigned w = 0; w < jobs; w++) {
+		findings_free(&found[w]);
+		map_free(&definitions[w]);
+		free(lr.workers[w].cidrs);
+	}
+	free(found);
+	free(definitions);
+	free(lr.workers);
+	free(lr.shares);
+}
+
 void policy_check(struct project *p, struct findings *out)
 {
 	const struct node *policy = node_map_get(p->file->root, "policy");
-	struct checker c = { .p = p, .out = out, .allow = node_map_get(policy, "allow"),
-			     .cidr_keys = node_map_get(policy, "cidr_keys") };
-	each_leaf(&c, every_leaf_rule);
+	struct checker c = { .p = p, .out = out, .arena = &p->arena, .definitions = &p->definitions,
+			     .allow = node_map_get(policy, "allow"), .cidr_keys = node_map_get(policy, "cidr_keys") };
+	check_leaves(&c);
 	check_cidrs(&c);
 	check_sources(&c);
 	check_accounts(&c);

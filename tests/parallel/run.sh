@@ -120,6 +120,24 @@ else
 	ok
 fi
 
+# Policy findings from units all over the repo (literal secrets,
+# overlapping CIDRs, another env's account id) come out in one order.
+policy=$scratch/policy
+cp -R "$scratch/gen-repo" "$policy"
+k=0
+for f in $(find "$policy" -name unit.yaml | LC_ALL=C sort | awk 'NR % 37 == 11'); do
+	k=$((k + 1))
+	sed -i "/^inputs:\$/a\\  db_password: \"hunter$k\"\n  vpc_cidr: \"10.$((k % 3)).0.0/16\"\n  peer: \"arn:aws:iam::100000333333:role/x\"" "$f"
+done
+check policy-validate "$policy" 1 validate
+check policy-drift "$policy" 1 drift
+if [ "$(grep -c 'plaintext-secret' "$scratch/policy-drift-j2.stdout")" -ge "$k" ]; then
+	ok
+else
+	bad "policy: fewer plaintext-secret findings than the $k planted"
+	head -n 5 "$scratch/policy-drift-j2.stdout"
+fi
+
 # file() and find_in_parent_folders() read the repo through the shared
 # source from every worker (under the project's lock).
 withfiles=$scratch/withfiles
