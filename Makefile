@@ -116,6 +116,7 @@ integration: build/san/bulkhead build/san/evalexpr bin/bulkhead build/tsan/bulkh
 	BULKHEAD=$(CURDIR)/build/san/bulkhead sh tests/git/run.sh
 	@if [ -f tests/graph/run.sh ]; then BULKHEAD=$(CURDIR)/build/san/bulkhead sh tests/graph/run.sh; fi
 	@if [ -f tests/man/run.sh ]; then BULKHEAD=$(CURDIR)/build/san/bulkhead sh tests/man/run.sh; fi
+	BULKHEAD=$(CURDIR)/build/san/bulkhead sh tests/cache/run.sh
 	@# The same output for any thread count, under ASan and under TSan.
 	BULKHEAD=$(CURDIR)/build/san/bulkhead sh tests/parallel/run.sh
 	TSAN_OPTIONS=halt_on_error=1 BULKHEAD=$(CURDIR)/build/tsan/bulkhead sh tests/parallel/run.sh

@@ -199,6 +199,63 @@ out:
 	return fresh;
 }
 
+/* ---- outputs as the last build left them ---- */
+
+/* "o KIND SIZE MTIME INO PATH" of regular files, after the "out" line. */
+static void collect_output(char *line, struct map *out)
+{
+	uint64_t size, mtime, ino;
+	char *p = line + 4;
+	if (strncmp(line, "o f ", 4) || !read_u64(&p, &size) || !read_u64(&p, &mtime) || !read_u64(&p, &ino) ||
+	    !*p)
+		return;
+	struct output_stat *st = xmalloc(sizeof(*st));
+	*st = (struct output_stat){ size, mtime, ino };
+	char *key = xstrdup(p);
+	if (map_put(out, key, strlen(key), st)) {
+		free(key);
+		free(st);
+	}
+}
+
+void cache_outputs(const char *path, const char *out_dir, struct map *out)
+{
+	size_t len, body;
+	char *data = read_all(path, &len);
+	bool ours = false;
+	if (!data || !checksum_ok(data, len, &body))
+		goto out;
+	data[body] = '\0';
+	for (char *line = data, *nl; *line; line = nl + 1) {
+		if (!(nl = strchr(line, '\n')))
+			break;
+		*nl = '\0';
+		if (!strncmp(line, "out ", 4))
+			ours = !strcmp(line + 4, out_dir);
+		else if (ours)
+			collect_output(line, out);
+	}
+out:
+	free(data);
+}
+
+void cache_outputs_free(struct map *out)
+{
+	for (size_t i = 0; i < out->cap; i++)
+		if (out->slots[i].key) {
+			free((char *)out->slots[i].key);
+			free(out->slots[i].value);
+		}
+	map_free(out);
+}
+
+bool cache_output_unchanged(const struct output_stat *st, const char *full)
+{
+	struct stat now;
+	return lstat(full, &now) == 0 && S_ISREG(now.st_mode) && (uint64_t)now.st_size == st->size &&
+	       (uint64_t)mtime_ns(&now) == st->mtime_ns && (uint64_t)now.st_ino == st->ino;
+}
+
 /* ---- storing ---- */
 
 static int write_file(const char *path, const struct buf *b)

@@ -46,6 +46,18 @@ struct cache_summary {
 char *cache_file(const char *root, const char *out_opt, const struct selection *sel, bool allow_mocks);
 /* 1 when the cache at path proves the outputs are current, else 0. */
 int cache_fresh(const char *path, const char *root, struct cache_summary *sum);
+/* What the last build recorded of one output: as in the cache file. */
+struct output_stat {
+	uint64_t size, mtime_ns, ino;
+};
+/* Fills out (output path relative to out_dir -> struct output_stat) from
+ * a sound cache of a build into out_dir; leaves it empty otherwise.
+ * cache_outputs_free releases it. */
+void cache_outputs(const char *path, const char *out_dir, struct map *out);
+void cache_outputs_free(struct map *out);
+/* True when the output at full still has the stat data st recorded. */
+bool cache_output_unchanged(const struct output_stat *st, const char *full);
+
 /* Creates the cache's folders.  A build about to write calls it before
  * writing, so that the folders it creates in the root all date from
  * well before cache_store (see there). */

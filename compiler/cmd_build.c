@@ -185,7 +185,9 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 	struct emit_plan plan = { 0 };
 	char *out_dir = NULL, *display = NULL, *cache_path = NULL;
 	struct trace trace;
+	struct map written;
 	trace_init(&trace);
+	map_init(&written);
 	memset(&c, 0, sizeof(c));
 	int first = cli_parse(cli, cmd, argc, argv, CLI_COMMON_SHORTOPTS "o:e:u:", longopts, build_option, &o);
 	if (first < 0)
@@ -217,8 +219,11 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 		goto out;
 	struct emit_result res;
 	track_committed_outputs(&c.project, &cli->spec, o.check, out_dir, &plan);
-	if (cache_path)
+	if (cache_path) {
 		cache_prepare(cache_path);
+		cache_outputs(cache_path, out_dir, &written);
+		plan.written = &written;
+	}
 	if (emit_write(&c.project, &plan, &o.sel, out_dir, display, o.check, cli->quiet, &res) < 0)
 		goto out;
 	if (cache_path && !diag_error_count())
@@ -232,6 +237,7 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 	status = (o.check && changed) || findings ? EXIT_FINDINGS : EXIT_CLEAN;
 out:
 	trace_free(&trace);
+	cache_outputs_free(&written);
 	free(cache_path);
 	emit_plan_free(&plan);
 	free(out_dir);

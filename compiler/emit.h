@@ -37,6 +37,10 @@ struct emit_plan {
 	struct source *tracked;
 	const char *tracked_dir;
 	struct arena *tracked_arena;
+	/* Outputs as the last build left them (path -> struct output_stat,
+	 * from the build cache), or NULL: one whose stat data is unchanged
+	 * and whose manifest hash is the planned one is not read again. */
+	const struct map *written;
 };
 
 struct emit_result {

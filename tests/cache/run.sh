@@ -1,0 +1,93 @@
+#!/bin/sh
+# The build cache on the command line: what a rebuild trusts and what it
+# must notice.  Each step builds samples/acme (a copy) and compares out/
+# with a clean build of the same inputs.
+#
+# usage (from the repo root): BULKHEAD=/abs/path/bulkhead sh tests/cache/run.sh
+set -u
+: "${BULKHEAD:?set BULKHEAD to the binary under test}"
+top=$(cd "$(dirname "$0")/../.." && pwd)
+pass=0 fail=0
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT INT TERM
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+
+w=$scratch/acme
+cp -R "$top/samples/acme" "$w"
+rm -rf "$w/out" "$w/.bulkhead/cache"
+
+# summary_is STEP WANT: the summary line of a build run now
+summary_is() {
+	got=$("$BULKHEAD" -C "$w" build 2>"$scratch/err" | tail -n 1)
+	case $got in
+	"$2") ok ;;
+	*) bad "$1: got '$got', wanted '$2'"; head -n 3 "$scratch/err" ;;
+	esac
+}
+
+# same_as_clean STEP: out/ equals a fresh build of the same repo
+same_as_clean() {
+	rm -rf "$scratch/clean"
+	cp -R "$w" "$scratch/clean"
+	rm -rf "$scratch/clean/out" "$scratch/clean/.bulkhead/cache"
+	"$BULKHEAD" -C "$scratch/clean" -q build >/dev/null 2>&1
+	if diff -r "$w/out" "$scratch/clean/out" >/dev/null; then ok; else bad "$1: out/ differs from a clean build"; fi
+}
+
+"$BULKHEAD" -C "$w" -q build >/dev/null 2>&1 || bad "first build failed"
+files=$(find "$w/out" -name '*.json' ! -name manifest.json | wc -l | tr -d ' ')
+units=$("$BULKHEAD" -C "$w" build | tail -n 1 | sed 's/^build: \([0-9]*\) units.*/\1/')
+summary_is "the next build" "build: $units units, 0 files written, $files unchanged, 0 removed"
+
+tfvars=$(find "$w/out" -name terraform.tfvars.json | LC_ALL=C sort | head -n 1)
+
+# An output edited by hand (its size changes): rewritten.
+printf ' ' >>"$tfvars"
+summary_is "an output grown by hand" "build: $units units, 1 file written, $((files - 1)) unchanged, 0 removed"
+same_as_clean "an output grown by hand"
+
+# The same size, other bytes: the write moves its mtime.
+sleep 0.02
+sed -i 's/"/'"'"'/' "$tfvars"
+summary_is "an output changed in place" "build: $units units, 1 file written, $((files - 1)) unchanged, 0 removed"
+same_as_clean "an output changed in place"
+
+# An output replaced by a link to other content: not trusted; the link
+# is replaced by a file and its target left alone.
+mv "$tfvars" "$scratch/moved.json"
+printf 'elsewhere\n' >>"$scratch/moved.json"
+cp "$scratch/moved.json" "$scratch/moved.before"
+ln -s "$scratch/moved.json" "$tfvars"
+"$BULKHEAD" -C "$w" -q build >/dev/null 2>&1
+if [ -L "$tfvars" ]; then bad "an output replaced by a link: still a link"; else ok; fi
+if cmp -s "$scratch/moved.json" "$scratch/moved.before"; then ok; else bad "wrote through the link"; fi
+same_as_clean "an output replaced by a link"
+
+# A deleted output comes back.
+rm "$tfvars"
+summary_is "a deleted output" "build: $units units, 1 file written, $((files - 1)) unchanged, 0 removed"
+same_as_clean "a deleted output"
+
+# One input changed: only the files of that unit are written.
+unit=$w/dev/network/vpc/unit.yaml
+[ -f "$unit" ] || unit=$(find "$w/dev" -name unit.yaml | LC_ALL=C sort | head -n 1)
+printf '\n# touched by tests/cache\n' >>"$unit"
+summary_is "a comment added to a unit" "build: $units units, 0 files written, $files unchanged, 0 removed"
+sed -i 's/^inputs:$/inputs:\n  cache_test_knob: 7/' "$unit"
+got=$("$BULKHEAD" -C "$w" build 2>"$scratch/err" | tail -n 1)
+case $got in
+"build: $units units, 1 file written, $((files - 1)) unchanged, 0 removed") ok ;;
+*) bad "an input changed: got '$got'" ;;
+esac
+same_as_clean "an input changed"
+
+# A corrupt cache is ignored: the build is still right.
+for c in "$w"/.bulkhead/cache/build-*; do printf 'garbage' >>"$c"; done
+printf ' ' >>"$tfvars"
+summary_is "a corrupt cache" "build: $units units, 1 file written, $((files - 1)) unchanged, 0 removed"
+same_as_clean "a corrupt cache"
+
+echo "cache: $pass passed, $fail failed"
+[ "$fail" = 0 ]
