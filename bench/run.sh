@@ -26,6 +26,10 @@
 # made a cold build measured after rm -rf out/, or within five minutes of
 # deleting the previous run's trees, two to three times slower than one on
 # a fresh clone.  "cold build -j 1" is the same build on one thread.
+#
+# Where the kernel pages out idle page cache on its own (a DAMON "pageout"
+# scheme, /sys/kernel/mm/damon/admin/kdamonds), input files read seconds
+# earlier may come from disk again: the spread of the runs shows it.
 set -u
 
 BIN=${1:?usage: sh bench/run.sh BIN}
