@@ -5,14 +5,7 @@
 #
 # usage (from the repo root): BULKHEAD=/abs/path/bulkhead sh tests/cache/run.sh
 set -u
-: "${BULKHEAD:?set BULKHEAD to the binary under test}"
-top=$(cd "$(dirname "$0")/../.." && pwd)
-pass=0 fail=0
-scratch=$(mktemp -d)
-trap 'rm -rf "$scratch"' EXIT INT TERM
-
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+. "$(dirname "$0")/../lib.sh"
 
 w=$scratch/acme
 cp -R "$top/samples/acme" "$w"

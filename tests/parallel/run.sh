@@ -5,14 +5,7 @@
 # usage (from the repo root): BULKHEAD=/abs/path/bulkhead sh tests/parallel/run.sh
 # Needs cc to build bench/gen.c (the benchmark's repo generator).
 set -u
-: "${BULKHEAD:?set BULKHEAD to the binary under test}"
-top=$(cd "$(dirname "$0")/../.." && pwd)
-pass=0 fail=0
-scratch=$(mktemp -d)
-trap 'rm -rf "$scratch"' EXIT INT TERM
-
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+. "$(dirname "$0")/../lib.sh"
 
 ${CC:-cc} -O2 -std=c11 "$top/bench/gen.c" -o "$scratch/gen" || { echo "FAIL cannot build bench/gen.c"; exit 1; }
 "$scratch/gen" -n 300 -e 3 -s 7 "$scratch/gen-repo" >/dev/null 2>&1 || { echo "FAIL bench-gen"; exit 1; }
