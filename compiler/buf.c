@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -102,28 +103,33 @@ const char *buf_cstr(const struct buf *b)
 	return b->data ? b->data : "";
 }
 
+int buf_read_fd(struct buf *b, int fd, size_t max)
+{
+	for (;;) {
+		buf_grow(b, 65536);
+		ssize_t n = read(fd, b->data + b->len, b->cap - b->len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			return 0;
+		b->len += (size_t)n;
+		b->data[b->len] = '\0';
+		if (b->len > max)
+			return errno = EFBIG, -1;
+	}
+}
+
 int buf_read_file(struct buf *b, const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	buf_reset(b);
-	for (;;) {
-		buf_grow(b, 65536);
-		ssize_t n = read(fd, b->data + b->len, b->cap - b->len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int err = errno;
-			close(fd);
-			errno = err;
-			return -1;
-		}
-		if (n == 0)
-			break;
-		b->len += (size_t)n;
-		b->data[b->len] = '\0';
-	}
+	int rc = buf_read_fd(b, fd, SIZE_MAX);
+	int err = errno;
 	close(fd);
-	return 0;
+	errno = err;
+	return rc;
 }

@@ -25,6 +25,9 @@ void buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Replaces b's contents with the file at path.  Returns -1 with errno
  * set (ENOENT for a missing file) on failure. */
+/* Appends everything fd holds; stops with errno EFBIG once b holds more
+ * than max bytes.  0, or -1 with errno set. */
+int buf_read_fd(struct buf *b, int fd, size_t max);
 int buf_read_file(struct buf *b, const char *path);
 /* Hands the string to the caller; the buffer is left empty. */
 char *buf_detach(struct buf *b, size_t *len);

@@ -409,21 +409,7 @@ static int wt_read(struct source *s, const char *rel, struct buf *out)
 	struct stat st;
 	if (w->watch && fstat(fd, &st) == 0)
 		watched(w, rel, &st);
-	int rc = SRC_OK;
-	for (;;) {
-		buf_grow(out, 65536);
-		ssize_t n = read(fd, out->data + out->len, out->cap - out->len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = io_error(s, "read", rel);
-			break;
-		}
-		if (n == 0)
-			break;
-		out->len += (size_t)n;
-		out->data[out->len] = '\0';
-	}
+	int rc = buf_read_fd(out, fd, SIZE_MAX) < 0 ? io_error(s, "read", rel) : SRC_OK;
 	close(fd);
 	return rc;
 }
@@ -561,20 +547,8 @@ int source_read_direct(const struct source *s, const char *path, size_t max_size
 	int rc = SRC_OK;
 	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) || (size_t)st->st_size > max_size)
 		rc = SRC_EIO;
-	while (rc == SRC_OK) {
-		buf_grow(out, (size_t)st->st_size + 1);
-		ssize_t n = read(fd, out->data + out->len, out->cap - out->len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			rc = n < 0 ? SRC_EIO : SRC_OK;
-			break;
-		}
-		out->len += (size_t)n;
-		out->data[out->len] = '\0';
-		if (out->len > max_size)
-			rc = SRC_ETOOBIG;
-	}
+	else if (buf_read_fd(out, fd, max_size) < 0)
+		rc = errno == EFBIG ? SRC_ETOOBIG : SRC_EIO;
 	close(fd);
 	return rc;
 }

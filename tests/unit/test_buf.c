@@ -1,6 +1,9 @@
 /* test_buf.c - compiler/buf.c. */
 #include "helpers.h"
 
+#include <errno.h>
+#include <unistd.h>
+
 #include "buf.h"
 
 /* Every buffer with data is NUL-terminated right after len. */
@@ -183,4 +186,29 @@ Test(buf, detach_of_empty_buffer_is_an_owned_empty_string)
 	s = buf_detach(&b, NULL);
 	cr_assert_str_eq(s, "");
 	free(s);
+}
+
+/* The one read loop every whole-file read uses: appends, and stops once
+ * the buffer holds more than max bytes. */
+Test(buf, read_fd_appends_and_stops_over_max)
+{
+	int fds[2];
+	cr_assert_eq(pipe(fds), 0);
+	cr_assert_eq(write(fds[1], "hello world", 11), 11);
+	close(fds[1]);
+	struct buf b = BUF_INIT;
+	buf_puts(&b, ">");
+	cr_assert_eq(buf_read_fd(&b, fds[0], 100), 0);
+	cr_expect_str_eq(buf_cstr(&b), ">hello world");
+	close(fds[0]);
+
+	cr_assert_eq(pipe(fds), 0);
+	cr_assert_eq(write(fds[1], "0123456789", 10), 10);
+	close(fds[1]);
+	buf_reset(&b);
+	errno = 0;
+	cr_expect_eq(buf_read_fd(&b, fds[0], 4), -1);
+	cr_expect_eq(errno, EFBIG);
+	close(fds[0]);
+	buf_free(&b);
 }
