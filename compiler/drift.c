@@ -28,6 +28,22 @@ void findings_free(struct findings *f)
 	f->len = f->cap = 0;
 }
 
+void findings_share_begin(struct findings_share *sh, unsigned worker, const struct findings *lists)
+{
+	*sh = (struct findings_share){ worker, lists[worker].len, 0 };
+}
+
+void findings_share_end(struct findings_share *sh, const struct findings *lists)
+{
+	sh->len = lists[sh->worker].len - sh->first;
+}
+
+void findings_append_share(struct findings *out, const struct findings *lists, const struct findings_share *sh)
+{
+	for (size_t k = 0; k < sh->len; k++)
+		*findings_add(out) = lists[sh->worker].v[sh->first + k];
+}
+
 const char *finding_class_name(const struct finding *f)
 {
 	static const char *names[] = { "equal", "allowed", "parameterized", "drift", "ahead", "pending", "policy" };
@@ -623,8 +639,7 @@ static struct env *counterpart(struct project *p, size_t prev_first, const struc
 struct drift_task {
 	struct unit *a, *b;
 	struct env *ea, *eb;
-	unsigned worker;	/* whose findings list holds this task's */
-	size_t first, len;	/* where in it */
+	struct findings_share share;
 };
 
 struct drift_plan {
@@ -650,14 +665,14 @@ static void run_task(void *ctx, size_t i, struct arena *arena)
 {
 	struct drift_plan *dp = ctx;
 	struct drift_task *t = &dp->tasks[i];
-	t->worker = (unsigned)(arena - dp->arenas);
+	unsigned w = (unsigned)(arena - dp->arenas);
 	struct pair pr = {
 		.p = dp->p, .a = t->a, .b = t->b, .ea = t->ea, .eb = t->eb, .scope = dp->scope,
-		.out = &dp->found[t->worker], .arena = arena, .definitions = &dp->definitions[t->worker],
+		.out = &dp->found[w], .arena = arena, .definitions = &dp->definitions[w],
 	};
-	t->first = pr.out->len;
+	findings_share_begin(&t->share, w, dp->found);
 	compare_units(&pr);
-	t->len = pr.out->len - t->first;
+	findings_share_end(&t->share, dp->found);
 }
 
 typedef void pair_fn(struct project *p, struct env *a, struct env *b, const struct drift_scope *scope,
@@ -692,11 +707,8 @@ static bool drift_in_parallel(struct project *p, const struct drift_scope *scope
 	size_t failures = p->template_failures;
 	parallel_for(dp.n, jobs, dp.arenas, run_task, &dp);
 	bool ok = p->template_failures == failures;
-	for (size_t i = 0; ok && i < dp.n; i++) {
-		const struct drift_task *t = &dp.tasks[i];
-		for (size_t k = 0; k < t->len; k++)
-			*findings_add(out) = dp.found[t->worker].v[t->first + k];
-	}
+	for (size_t i = 0; ok && i < dp.n; i++)
+		findings_append_share(out, dp.found, &dp.tasks[i].share);
 	for (unsigned w = 0; w < jobs; w++) {
 		map_free(&dp.definitions[w]);
 		findings_free(&dp.found[w]);

@@ -52,6 +52,17 @@ void drift_pair(struct project *p, struct env *a, struct env *b, const struct dr
 
 struct finding *findings_add(struct findings *f);
 void findings_free(struct findings *f);
+
+/* Findings made on workers (drift, policy): each worker appends to a list
+ * of its own and each item notes its share of it; appending the shares
+ * in item order gives the findings one thread would have made. */
+struct findings_share {
+	unsigned worker;	/* whose list */
+	size_t first, len;	/* where in it */
+};
+void findings_share_begin(struct findings_share *sh, unsigned worker, const struct findings *lists);
+void findings_share_end(struct findings_share *sh, const struct findings *lists);
+void findings_append_share(struct findings *out, const struct findings *lists, const struct findings_share *sh);
 /* Sorts by (unit, key, envs), computes fingerprints. */
 void findings_finish(struct findings *f);
 bool finding_is_error(const struct finding *f);

@@ -356,13 +356,13 @@ static void every_leaf_rule(struct checker *c, const struct unit *u, const char 
  * CIDRs, arena, definitions); each unit's share is then appended in unit
  * order, as one thread would have made it. */
 struct unit_share {
-	unsigned worker;
-	size_t first, len;		/* in the worker's findings */
+	struct findings_share findings;
 	size_t first_cidr, ncidrs;	/* in the worker's CIDR uses */
 };
 
 struct leaf_run {
 	struct checker *workers;
+	struct findings *found;		/* the workers' lists */
 	struct arena *arenas;
 	struct unit_share *shares;
 	struct unit **units;
@@ -374,9 +374,10 @@ static void check_unit(void *ctx, size_t i, struct arena *arena)
 	unsigned w = (unsigned)(arena - lr->arenas);
 	struct checker *c = &lr->workers[w];
 	struct unit_share *sh = &lr->shares[i];
-	*sh = (struct unit_share){ w, c->out->len, 0, c->ncidrs, 0 };
+	findings_share_begin(&sh->findings, w, lr->found);
+	sh->first_cidr = c->ncidrs;
 	unit_leaves(c, lr->units[i], every_leaf_rule);
-	sh->len = c->out->len - sh->first;
+	findings_share_end(&sh->findings, lr->found);
 	sh->ncidrs = c->ncidrs - sh->first_cidr;
 }
 
@@ -385,21 +386,19 @@ static void check_leaves(struct checker *c)
 	struct project *p = c->p;
 	unsigned jobs = parallel_jobs(p->jobs);
 	struct leaf_run lr = {
-		xcalloc(jobs, sizeof(*lr.workers)), project_worker_arenas(p, jobs),
+		xcalloc(jobs, sizeof(*lr.workers)), xcalloc(jobs, sizeof(*lr.found)), project_worker_arenas(p, jobs),
 		xcalloc(p->nunits + 1, sizeof(*lr.shares)), p->units,
 	};
-	struct findings *found = xcalloc(jobs, sizeof(*found));
 	struct map *definitions = xcalloc(jobs, sizeof(*definitions));
 	for (unsigned w = 0; w < jobs; w++)
-		lr.workers[w] = (struct checker){ .p = p, .out = &found[w], .arena = &lr.arenas[w],
+		lr.workers[w] = (struct checker){ .p = p, .out = &lr.found[w], .arena = &lr.arenas[w],
 						  .definitions = &definitions[w], .allow = c->allow,
 						  .cidr_keys = c->cidr_keys };
 	parallel_for(p->nunits, jobs, lr.arenas, check_unit, &lr);
 	for (size_t i = 0; i < p->nunits; i++) {
 		const struct unit_share *sh = &lr.shares[i];
-		const struct checker *wc = &lr.workers[sh->worker];
-		for (size_t k = 0; k < sh->len; k++)
-			*findings_add(c->out) = wc->out->v[sh->first + k];
+		const struct checker *wc = &lr.workers[sh->findings.worker];
+		findings_append_share(c->out, lr.found, &sh->findings);
 		for (size_t k = 0; k < sh->ncidrs; k++) {
 			if (c->ncidrs == c->cap)
 				c->cidrs = xrealloc(c->cidrs, (c->cap = c->cap ? c->cap * 2 : 16) * sizeof(*c->cidrs));
@@ -407,11 +406,11 @@ static void check_leaves(struct checker *c)
 		}
 	}
 	for (unsigned w = 0; w < jobs; w++) {
-		findings_free(&found[w]);
+		findings_free(&lr.found[w]);
 		map_free(&definitions[w]);
 		free(lr.workers[w].cidrs);
 	}
-	free(found);
+	free(lr.found);
 	free(definitions);
 	free(lr.workers);
 	free(lr.shares);
