@@ -272,18 +272,19 @@ int source_list_kinds(struct source *s, const char *path, struct buf *names, siz
 	enum src_kind kind;
 	size_t size;
 	buf_reset(names);
-	buf_reset(kinds);
+	if (kinds)
+		buf_reset(kinds);
 	*count = 0;
 	int rc = resolve_stat(s, path, &resolved, &kind, &size);
 	if (rc == SRC_OK && kind != SRC_DIR) {
 		snprintf(s->err, sizeof(s->err), "'%s' is not a directory", path);
 		rc = SRC_EIO;
 	}
-	if (rc == SRC_OK && s->ops->list_kinds) {
+	if (rc == SRC_OK && kinds && s->ops->list_kinds) {
 		rc = s->ops->list_kinds(s, resolved.data, names, count, kinds);
 	} else if (rc == SRC_OK) {
 		rc = s->ops->list(s, resolved.data, names, count);
-		for (size_t i = 0; rc == SRC_OK && i < *count; i++)
+		for (size_t i = 0; kinds && rc == SRC_OK && i < *count; i++)
 			buf_putc(kinds, SRC_MISSING);
 	}
 	buf_free(&resolved);
@@ -292,20 +293,7 @@ int source_list_kinds(struct source *s, const char *path, struct buf *names, siz
 
 int source_list(struct source *s, const char *path, struct buf *names, size_t *count)
 {
-	struct buf resolved = BUF_INIT;
-	enum src_kind kind;
-	size_t size;
-	buf_reset(names);
-	*count = 0;
-	int rc = resolve_stat(s, path, &resolved, &kind, &size);
-	if (rc == SRC_OK && kind != SRC_DIR) {
-		snprintf(s->err, sizeof(s->err), "'%s' is not a directory", path);
-		rc = SRC_EIO;
-	}
-	if (rc == SRC_OK)
-		rc = s->ops->list(s, resolved.data, names, count);
-	buf_free(&resolved);
-	return rc;
+	return source_list_kinds(s, path, names, count, NULL);
 }
 
 const char *source_strerror(const struct source *s, int err)

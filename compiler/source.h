@@ -109,7 +109,8 @@ void source_known_dir(struct source *s, const char *path);
 int source_read(struct source *s, const char *path, size_t max_size, struct buf *out);
 enum src_kind source_kind(struct source *s, const char *path);
 int source_list(struct source *s, const char *path, struct buf *names, size_t *count);
-/* The same with each entry's kind (enum src_kind as a char) in kinds,
+/* The same with each entry's kind (enum src_kind as a char) in kinds
+ * (NULL: names only),
  * SRC_MISSING where the backend cannot tell without an lstat: a walk
  * over a large tree then needs no lstat per entry. */
 int source_list_kinds(struct source *s, const char *path, struct buf *names, size_t *count, struct buf *kinds);
