@@ -24,8 +24,7 @@ struct finding *findings_add(struct findings *f)
 void findings_free(struct findings *f)
 {
 	free(f->v);
-	f->v = NULL;
-	f->len = f->cap = 0;
+	*f = (struct findings){ 0 };
 }
 
 void findings_share_begin(struct findings_share *sh, unsigned worker, const struct findings *lists)
@@ -218,6 +217,19 @@ struct pair {
 	struct map *definitions;	/* define_node_in's cache */
 };
 
+/* Two values that differ at a leaf. */
+static bool keep_equal(const struct pair *pr)
+{
+	return pr->scope && pr->scope->all;
+}
+
+/* Whether findings that never reach a drift report (allowed,
+ * parameterized) need their values and knob hints: diff shows them. */
+static bool want_details(const struct pair *pr)
+{
+	return !pr->scope || !pr->scope->lean;
+}
+
 static bool glob_list_matches(const struct node *list, const char *unit, const char *key, bool with_unit)
 {
 	for (size_t i = 0; list && list->kind == NODE_SEQ && i < list->seq.len; i++) {
@@ -289,6 +301,25 @@ static struct finding *add(struct pair *pr, enum finding_class cls, const char *
 	return f;
 }
 
+/* A classified leaf becomes a finding, unless the scope is lean and no
+ * report would list it: then it is only counted. */
+static void keep_leaf(struct pair *pr, const struct finding *leaf, const char *key)
+{
+	if (!want_details(pr) && (leaf->cls == F_PARAMETERIZED || leaf->cls == F_ALLOWED)) {
+		if (leaf->cls == F_PARAMETERIZED)
+			pr->out->unlisted_parameterized++;
+		else
+			pr->out->unlisted_allowed++;
+		return;
+	}
+	struct finding *f = add(pr, leaf->cls, arena_strdup(pr->arena, key));
+	f->def_a = leaf->def_a;
+	f->def_b = leaf->def_b;
+	f->hint = leaf->hint;
+	f->value_a = leaf->value_a;
+	f->value_b = leaf->value_b;
+}
+
 /* Which knobs give the two sides different values: "var.replicas: 2 -> 6". */
 static const char *knob_hint(struct pair *pr, const struct definition *da, const struct definition *db,
 			     bool secret)
@@ -331,18 +362,6 @@ static bool same_type(const struct value *a, const struct value *b)
 	return a->kind == b->kind || (an && bn);
 }
 
-/* Two values that differ at a leaf. */
-static bool keep_equal(const struct pair *pr)
-{
-	return pr->scope && pr->scope->all;
-}
-
-/* Whether findings that never reach a drift report (allowed,
- * parameterized) need their values and knob hints: diff shows them. */
-static bool want_details(const struct pair *pr)
-{
-	return !pr->scope || !pr->scope->lean;
-}
 
 static void classify_leaf(struct pair *pr, const char *key, const struct value *va, const struct value *vb,
 			  const struct node *na, const struct node *nb, bool secret)
@@ -351,9 +370,7 @@ static void classify_leaf(struct pair *pr, const char *key, const struct value *
 	 * skip the work of recording them otherwise (most leaves are equal). */
 	if (va && vb && !keep_equal(pr) && value_equal(va, vb))
 		return;
-	struct finding *f = add(pr, F_DRIFT, arena_strdup(pr->arena, key));
-	f->def_a = na;
-	f->def_b = nb;
+	struct finding leaf = { .cls = F_DRIFT, .def_a = na, .def_b = nb }, *f = &leaf;
 	if (!va || !vb) {
 		f->cls = va ? F_PENDING : F_DRIFT;
 		f->hint = va ? "not yet promoted" : "only in the later environment";
@@ -381,6 +398,7 @@ static void classify_leaf(struct pair *pr, const char *key, const struct value *
 		f->value_a = shown(pr->arena, va, secret);
 		f->value_b = shown(pr->arena, vb, secret);
 	}
+	keep_leaf(pr, f, key);
 }
 
 static bool is_template_node(const struct node *n)
@@ -710,6 +728,10 @@ static bool drift_in_parallel(struct project *p, const struct drift_scope *scope
 	for (size_t i = 0; ok && i < dp.n; i++)
 		findings_append_share(out, dp.found, &dp.tasks[i].share);
 	for (unsigned w = 0; w < jobs; w++) {
+		if (ok) {
+			out->unlisted_parameterized += dp.found[w].unlisted_parameterized;
+			out->unlisted_allowed += dp.found[w].unlisted_allowed;
+		}
 		map_free(&dp.definitions[w]);
 		findings_free(&dp.found[w]);
 	}
@@ -726,7 +748,7 @@ void drift_chain(struct project *p, const struct drift_scope *scope, struct find
 		size_t before = out->len;
 		if (drift_in_parallel(p, scope, jobs, out))
 			return;
-		out->len = before;
+		out->len = before;	/* nothing was counted either */
 	}
 	each_pair(p, scope, run_pair, out);
 }

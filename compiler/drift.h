@@ -31,6 +31,9 @@ struct finding {
 struct findings {
 	struct finding *v;
 	size_t len, cap;
+	/* Allowed and parameterized differences a lean drift only counts:
+	 * no report lists them, and there may be hundreds of thousands. */
+	size_t unlisted_parameterized, unlisted_allowed;
 };
 
 struct drift_scope {

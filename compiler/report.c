@@ -32,7 +32,7 @@ struct tally {
 
 static struct tally count(const struct findings *fs)
 {
-	struct tally t = { 0 };
+	struct tally t = { .parameterized = fs->unlisted_parameterized, .allowed = fs->unlisted_allowed };
 	for (size_t i = 0; i < fs->len; i++) {
 		const struct finding *f = &fs->v[i];
 		t.baselined += f->baselined;
