@@ -37,6 +37,11 @@ bool diag_mute(bool on)
 	return was;
 }
 
+bool diag_muted(void)
+{
+	return muted;
+}
+
 static char *vformat(const char *fmt, va_list ap)
 {
 	struct buf b = BUF_INIT;
@@ -275,10 +280,34 @@ static void free_diag(struct diag *d)
 	}
 }
 
+static bool same_diag(const struct diag *a, const struct diag *b)
+{
+	return a->severity == b->severity && a->off == b->off && !a->file == !b->file &&
+	       (!a->file || !strcmp(a->file->path, b->file->path)) && !strcmp(a->message, b->message);
+}
+
+/* One error met along several paths (a broken include shared by units
+ * with different include chains) is printed once.  Needs sorted items. */
+static void drop_repeats(void)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < sink.len; i++) {
+		struct diag *d = sink.items[i];
+		if (kept && same_diag(sink.items[kept - 1], d)) {
+			sink.errors -= d->severity == DIAG_ERROR;
+			free_diag(d);
+			continue;
+		}
+		sink.items[kept++] = d;
+	}
+	sink.len = kept;
+}
+
 void diag_flush(FILE *out)
 {
 	if (sink.len)
 		qsort(sink.items, sink.len, sizeof(*sink.items), compare_diag);
+	drop_repeats();
 	size_t errors = 0;
 	bool capped = false;
 	for (size_t i = 0; i < sink.len; i++) {

@@ -40,6 +40,9 @@ size_t diag_error_count(void);
  * returns the previous setting.  Worker threads run muted (parallel.c):
  * the sink keeps one thread's reports, in report order. */
 bool diag_mute(bool on);
+/* Whether this thread's reports are dropped: a failure seen muted is
+ * not cached as reported. */
+bool diag_muted(void);
 /* Sorts, prints at most DIAG_CAP errors (then "too many errors") and
  * clears the sink. */
 void diag_flush(FILE *out);

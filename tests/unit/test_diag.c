@@ -379,3 +379,32 @@ Test(diag, srcfile_position_counts_lines_and_character_columns)
 	srcfile_position(&empty, 0, &line, &col);
 	cr_assert(line == 1 && col == 1);
 }
+
+Test(diag, one_error_met_twice_prints_once)
+{
+	struct srcfile f = mem_file("_common/x.yaml", "a: 1\nb: 2\n");
+	struct srcfile copy = mem_file("_common/x.yaml", "a: 1\nb: 2\n");
+	diag_error(&f, 5, "bad merge");
+	diag_error(&f, 0, "other");
+	diag_error(&copy, 5, "bad merge");	/* same path and place, seen again */
+	diag_error(&f, 5, "another message");	/* same place, not the same error */
+	expect_output("_common/x.yaml:1:1: error: other\n"
+		      "  a: 1\n"
+		      "  ^\n"
+		      "_common/x.yaml:2:1: error: bad merge\n"
+		      "  b: 2\n"
+		      "  ^\n"
+		      "_common/x.yaml:2:1: error: another message\n"
+		      "  b: 2\n"
+		      "  ^\n");
+}
+
+Test(diag, repeats_do_not_count_towards_the_cap)
+{
+	struct srcfile f = mem_file("a.yaml", "x: 1\n");
+	for (int i = 0; i < 60; i++)
+		diag_error(&f, 0, "same");
+	char *got = diag_capture();
+	cr_expect_str_eq(got, "a.yaml:1:1: error: same\n  x: 1\n  ^\n", "got:\n%s", got);
+	free(got);
+}
