@@ -126,16 +126,65 @@ static int eval_in_order(struct project *p)
 	return rc;
 }
 
+static int resolve_unit_in(struct project *p, struct unit *u, struct arena *a)
+{
+	if (include_resolve_unit_in(p, u, a) < 0 || include_resolve_vars_in(p, u, a) < 0 ||
+	    eval_dependencies_in(p, u, a) < 0)
+		return -1;
+	return 0;
+}
+
+struct unit_resolve {
+	struct project *p;
+	atomic_bool failed;
+};
+
+static void resolve_one(void *ctx, size_t i, struct arena *arena)
+{
+	struct unit_resolve *ur = ctx;
+	if (resolve_unit_in(ur->p, ur->p->units[i], arena) < 0)
+		atomic_store(&ur->failed, true);
+}
+
+static void forget_resolution(struct unit *u)
+{
+	u->config = u->vars = NULL;
+	u->base_overrides = NULL;
+	map_free(&u->exposed);
+	map_free(&u->overrides);
+	map_free(&u->chains);
+	map_init(&u->exposed);
+	map_init(&u->overrides);
+	map_init(&u->chains);
+	u->deps = NULL;
+	u->ndeps = 0;
+}
+
+/* True when every unit's includes, vars and dependency paths resolved on
+ * the workers.  Otherwise the caller forgets it all and resolves on one
+ * thread, which reports the errors (a load or merge that failed muted is
+ * cached as unreported, and done again there). */
+static bool resolve_in_parallel(struct project *p, unsigned jobs)
+{
+	struct unit_resolve ur = { .p = p };
+	atomic_init(&ur.failed, false);
+	parallel_for(p->nunits, jobs, project_worker_arenas(p, jobs), resolve_one, &ur);
+	if (!atomic_load(&ur.failed))
+		return true;
+	for (size_t i = 0; i < p->nunits; i++)
+		forget_resolution(p->units[i]);
+	return false;
+}
+
 int compile_units(struct project *p)
 {
 	int rc = 0;
+	unsigned jobs = parallel_jobs(p->jobs);
 	project_prefetch_units(p);
-	for (size_t i = 0; i < p->nunits; i++) {
-		struct unit *u = p->units[i];
-		if (include_resolve_unit(p, u) < 0 || include_resolve_vars(p, u) < 0 ||
-		    eval_dependencies(p, u) < 0)
-			rc = -1;
-	}
+	if (jobs < 2 || p->nunits < 2 || !resolve_in_parallel(p, jobs))
+		for (size_t i = 0; i < p->nunits; i++)
+			if (resolve_unit_in(p, p->units[i], &p->arena) < 0)
+				rc = -1;
 	if (rc == 0)
 		rc = dag_build(p, p->units, p->nunits);
 	if (rc == 0)

@@ -936,7 +936,7 @@ static struct value *eval_node(struct scope *s, const struct node *n)
 /* "./x" and "../x" resolve from the unit's own directory (also when
  * written in an include); "@shared/unit" names a shared account's unit;
  * anything else is a unit id of the same env. */
-static int resolve_dependency(struct project *p, struct unit *u, struct dependency *d,
+static int resolve_dependency(struct project *p, struct arena *a, struct unit *u, struct dependency *d,
 			      const struct node *path)
 {
 	const char *raw = path->str.s;
@@ -944,14 +944,14 @@ static int resolve_dependency(struct project *p, struct unit *u, struct dependen
 	int rc = -1;
 	if (raw[0] == '@') {
 		const char *slash = strchr(raw, '/');
-		const char *label = slash ? arena_strndup(&p->arena, raw + 1, (size_t)(slash - raw - 1)) : raw + 1;
+		const char *label = slash ? arena_strndup(a, raw + 1, (size_t)(slash - raw - 1)) : raw + 1;
 		struct env *e = project_find_env(p, label);
 		if (!e || !e->is_shared || !slash || !slash[1]) {
 			diag_error(path->file, path->off, "'%s' does not name a unit of a shared account (@<shared>/<unit>)", raw);
 			goto out;
 		}
 		d->target_env = e->label;
-		d->target_id = arena_strdup(&p->arena, slash + 1);
+		d->target_id = arena_strdup(a, slash + 1);
 		rc = 0;
 		goto out;
 	}
@@ -975,7 +975,7 @@ static int resolve_dependency(struct project *p, struct unit *u, struct dependen
 		goto out;
 	}
 	d->target_env = u->env->label;
-	d->target_id = arena_strdup(&p->arena, norm.data + strlen(u->env->dir) + 1);
+	d->target_id = arena_strdup(a, norm.data + strlen(u->env->dir) + 1);
 	rc = 0;
 out:
 	buf_free(&norm);
@@ -984,11 +984,16 @@ out:
 
 int eval_dependencies(struct project *p, struct unit *u)
 {
+	return eval_dependencies_in(p, u, &p->arena);
+}
+
+int eval_dependencies_in(struct project *p, struct unit *u, struct arena *a)
+{
 	const struct node *deps = node_map_get(u->config, "dependencies");
 	int rc = 0;
 	if (!deps)
 		return 0;
-	u->deps = ARENA_ARRAY(&p->arena, struct dependency, deps->map.len);
+	u->deps = ARENA_ARRAY(a, struct dependency, deps->map.len);
 	for (size_t i = 0; i < deps->map.len; i++) {
 		const struct node *decl = deps->map.pairs[i].value;
 		const struct node *path = node_map_get(decl, "path");
@@ -998,7 +1003,7 @@ int eval_dependencies(struct project *p, struct unit *u)
 		if (!path) {
 			diag_error(decl->file, decl->off, "dependency '%s' has no path", d->name);
 			rc = -1;
-		} else if (resolve_dependency(p, u, d, path) < 0) {
+		} else if (resolve_dependency(p, a, u, d, path) < 0) {
 			rc = -1;
 		} else {
 			u->ndeps++;

@@ -12,6 +12,8 @@
 
 /* Resolves the unit's dependency paths (u->deps); needed before the DAG. */
 int eval_dependencies(struct project *p, struct unit *u);
+/* The same from a worker's arena: reads only the unit and p's envs. */
+int eval_dependencies_in(struct project *p, struct unit *u, struct arena *a);
 /* Sets u->inputs and u->source; dependencies' targets must be evaluated
  * first (the DAG gives that order).  Returns -1 after reporting. */
 int eval_unit(struct project *p, struct unit *u);

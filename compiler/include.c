@@ -346,6 +346,7 @@ struct chain_link {
 
 struct linear {
 	struct project *p;
+	struct arena *a;	/* the calling worker's */
 	struct unit *unit;
 	struct step *steps;
 	size_t nsteps, cap;
@@ -370,7 +371,7 @@ static enum merge_mode entry_mode(const struct node *e)
 
 /* Resolves an include path relative to the including file (or the root
  * for "//"), refusing URLs, absolute paths, escapes and refused areas. */
-static const char *resolve_include(struct project *p, const char *from, const struct node *pn)
+static const char *resolve_include(struct project *p, struct arena *a, const char *from, const struct node *pn)
 {
 	const char *raw = pn->str.s;
 	struct buf out = BUF_INIT;
@@ -383,7 +384,7 @@ static const char *resolve_include(struct project *p, const char *from, const st
 		diag_error(pn->file, pn->off, "include '%s' is an absolute path: use // for the project root", raw);
 		goto out;
 	}
-	if (path_join(path_dirname(&p->arena, from), raw, &out) < 0) {
+	if (path_join(path_dirname(a, from), raw, &out) < 0) {
 		diag_error(pn->file, pn->off, "include '%s' leads outside the project root", raw);
 		goto out;
 	}
@@ -391,7 +392,7 @@ static const char *resolve_include(struct project *p, const char *from, const st
 		diag_error(pn->file, pn->off, "include '%s' points into the outputs or output dir", raw);
 		goto out;
 	}
-	result = arena_strdup(&p->arena, out.data);
+	result = arena_strdup(a, out.data);
 out:
 	buf_free(&out);
 	return result;
@@ -430,12 +431,12 @@ static struct node *empty_map(struct arena *a);
 static int expose(struct linear *l, const char *path, const struct node *entry)
 {
 	const struct node *as = node_map_get(entry, "as");
-	struct linear sub = { .p = l->p, .unit = l->unit, .depth = l->depth,
+	struct linear sub = { .p = l->p, .a = l->a, .unit = l->unit, .depth = l->depth,
 			      .in_none = l->in_none || entry_mode(entry) == MERGE_NONE };
 	memcpy(sub.chain, l->chain, l->depth * sizeof(*l->chain));
 	map_init(&sub.seen);
 	int rc = visit(&sub, path, entry, MERGE_DEEP);
-	struct node *merged = rc == 0 ? merge_steps(&l->p->arena, sub.steps, sub.nsteps, NULL) : NULL;
+	struct node *merged = rc == 0 ? merge_steps(l->a, sub.steps, sub.nsteps, NULL) : NULL;
 	if (rc == 0 && !merged)
 		rc = -1;
 	if (rc == 0 && map_put(&l->unit->exposed, as->str.s, as->str.len, merged)) {
@@ -469,7 +470,7 @@ static int visit_includes(struct linear *l, struct loaded_file *f)
 	int rc = 0;
 	for (size_t i = 0; list && i < list->seq.len; i++) {
 		const struct node *e = list->seq.items[i];
-		const char *target = resolve_include(l->p, f->src.path, entry_path_node(e));
+		const char *target = resolve_include(l->p, l->a, f->src.path, entry_path_node(e));
 		if (!target) {
 			rc = -1;
 			continue;
@@ -490,9 +491,19 @@ static void record_chain(struct linear *l, const char *path)
 	for (size_t i = 0; i < l->depth; i++)
 		buf_printf(&chain, "%s -> ", l->chain[i].path);
 	buf_puts(&chain, path);
-	char *text = arena_strdup(&l->p->arena, chain.data);
+	char *text = arena_strdup(l->a, chain.data);
 	map_put(&l->unit->chains, path, strlen(path), text);
 	buf_free(&chain);
+}
+
+/* project_load from any worker: the file cache is shared. */
+static struct loaded_file *load_shared(struct project *p, const char *path, const struct srcfile *ref,
+				       size_t ref_off)
+{
+	pthread_mutex_lock(&p->lock);
+	struct loaded_file *f = project_load(p, path, ref, ref_off);
+	pthread_mutex_unlock(&p->lock);
+	return f;
 }
 
 static int visit(struct linear *l, const char *path, const struct node *entry, enum merge_mode mode)
@@ -510,7 +521,7 @@ static int visit(struct linear *l, const char *path, const struct node *entry, e
 		return -1;
 	}
 	const struct node *pn = entry ? entry_path_node(entry) : NULL;
-	struct loaded_file *f = project_load(l->p, path, pn ? pn->file : NULL, pn ? pn->off : 0);
+	struct loaded_file *f = load_shared(l->p, path, pn ? pn->file : NULL, pn ? pn->off : 0);
 	if (!f || !check_unit_file(f->root))
 		return -1;
 	if (l->in_none && check_no_tags(f->root) < 0)
@@ -547,23 +558,34 @@ static struct node *merge_steps(struct arena *a, const struct step *steps, size_
 struct merged_base {
 	struct node *node;	/* NULL when the merge failed */
 	struct map overrides;
+	bool unreported;	/* failed on a muted worker: merge again to report */
 };
 
-static struct merged_base *base_for(struct project *p, const struct step *steps, size_t n)
+/* Shared by every worker; made under the lock, in the arena of the
+ * worker that needed it first (worker arenas live as long as p). */
+static struct merged_base *base_for(struct project *p, struct arena *a, const struct step *steps, size_t n)
 {
 	struct buf key = BUF_INIT;
 	for (size_t i = 0; i < n; i++) {
 		buf_add(&key, &steps[i].file, sizeof(steps[i].file));
 		buf_add(&key, &steps[i].mode, sizeof(steps[i].mode));
 	}
+	pthread_mutex_lock(&p->lock);
 	struct merged_base *b = map_get(&p->include_cache, buf_cstr(&key), key.len);
-	if (!b) {
-		b = ARENA_NEW(&p->arena, struct merged_base);
+	bool fresh = !b;
+	if (fresh) {
+		b = ARENA_NEW(a, struct merged_base);
 		map_init(&b->overrides);
-		b->node = n ? merge_steps(&p->arena, steps, n, &b->overrides) : empty_map(&p->arena);
-		char *k = arena_strndup(&p->arena, buf_cstr(&key), key.len);
+		char *k = arena_strndup(a, buf_cstr(&key), key.len);
 		map_put(&p->include_cache, k, key.len, b);
 	}
+	if (fresh || (!b->node && b->unreported && !diag_muted())) {
+		map_free(&b->overrides);
+		map_init(&b->overrides);
+		b->node = n ? merge_steps(a, steps, n, &b->overrides) : empty_map(a);
+		b->unreported = !b->node && diag_muted();
+	}
+	pthread_mutex_unlock(&p->lock);
 	buf_free(&key);
 	return b;
 }
@@ -578,18 +600,23 @@ void include_cache_free(struct project *p)
 
 int include_resolve_unit(struct project *p, struct unit *u)
 {
-	struct linear l = { .p = p, .unit = u };
+	return include_resolve_unit_in(p, u, &p->arena);
+}
+
+int include_resolve_unit_in(struct project *p, struct unit *u, struct arena *a)
+{
+	struct linear l = { .p = p, .a = a, .unit = u };
 	map_init(&l.seen);
 	int rc = visit(&l, u->file, NULL, MERGE_DEEP);
 	if (rc == 0) {
 		/* The unit's own file is always the last step. */
-		struct merged_base *b = base_for(p, l.steps, l.nsteps - 1);
+		struct merged_base *b = base_for(p, a, l.steps, l.nsteps - 1);
 		const struct step *own = &l.steps[l.nsteps - 1];
-		const struct node *body = body_of(&p->arena, own->file->root);
+		const struct node *body = body_of(a, own->file->root);
 		u->base_overrides = &b->overrides;
 		u->config = !b->node ? NULL
 			  : body->kind == NODE_NULL ? b->node
-			  : merge_nodes(&p->arena, b->node, body, MERGE_DEEP, &u->overrides);
+			  : merge_nodes(a, b->node, body, MERGE_DEEP, &u->overrides);
 		if (!u->config)
 			rc = -1;
 	}
@@ -601,13 +628,16 @@ int include_resolve_unit(struct project *p, struct unit *u)
 /* ---- vars.yaml chain ---- */
 
 /* Sets *out to the vars.yaml of dir, or NULL when there is none. */
-static int load_vars_file(struct project *p, const char *dir, struct node **out)
+static int load_vars_file(struct project *p, struct arena *a, const char *dir, struct node **out)
 {
-	const char *path = arena_printf(&p->arena, "%s/vars.yaml", dir);
+	const char *path = arena_printf(a, "%s/vars.yaml", dir);
 	*out = NULL;
-	if (source_kind(&p->src, path) == SRC_MISSING)
+	pthread_mutex_lock(&p->lock);
+	bool missing = source_kind(&p->src, path) == SRC_MISSING;
+	pthread_mutex_unlock(&p->lock);
+	if (missing)
 		return 0;
-	struct loaded_file *f = project_load(p, path, NULL, 0);
+	struct loaded_file *f = load_shared(p, path, NULL, 0);
 	if (!f)
 		return -1;
 	if (f->root->kind == NODE_NULL)
@@ -625,38 +655,61 @@ static struct node *empty_map(struct arena *a)
 	return n;
 }
 
-/* Memoised per directory: every unit below a folder shares its chain. */
-static int vars_of_dir(struct project *p, const char *dir, const struct env *e, struct node **out)
+static struct node *cached_vars(struct project *p, const char *dir)
+{
+	pthread_mutex_lock(&p->lock);
+	struct node *n = map_get(&p->vars_cache, dir, strlen(dir));
+	pthread_mutex_unlock(&p->lock);
+	return n;
+}
+
+/* Memoised per directory: every unit below a folder shares its chain.
+ * Two workers may merge one folder at once: the first to store wins, and
+ * both go on with the stored one.  A failure is not stored, so a redo on
+ * one thread reports it. */
+static int vars_of_dir(struct project *p, struct arena *a, const char *dir, const struct env *e,
+		       struct node **out)
 {
 	const char *env_dir = e->dir;
 	bool multi_region = strcmp(e->label, e->name) != 0;
 	struct node *parent = NULL, *own;
-	if ((*out = map_get(&p->vars_cache, dir, strlen(dir))))
+	if ((*out = cached_vars(p, dir)))
 		return 0;
 	if (strcmp(dir, env_dir) && path_within(dir, env_dir)) {
-		if (vars_of_dir(p, path_dirname(&p->arena, dir), e, &parent) < 0)
+		if (vars_of_dir(p, a, path_dirname(a, dir), e, &parent) < 0)
 			return -1;
 	} else if (multi_region && !strcmp(dir, env_dir)) {
 		/* A region folder: <env>/vars.yaml merges before <env>/<region>/vars.yaml. */
-		if (load_vars_file(p, path_dirname(&p->arena, env_dir), &parent) < 0)
+		if (load_vars_file(p, a, path_dirname(a, env_dir), &parent) < 0)
 			return -1;
-		if (parent && !(parent = merge_nodes(&p->arena, NULL, parent, MERGE_DEEP, NULL)))
+		if (parent && !(parent = merge_nodes(a, NULL, parent, MERGE_DEEP, NULL)))
 			return -1;
 	}
-	if (load_vars_file(p, dir, &own) < 0)
+	if (load_vars_file(p, a, dir, &own) < 0)
 		return -1;
-	struct node *merged = own ? merge_nodes(&p->arena, parent, own, MERGE_DEEP, NULL) : parent;
+	struct node *merged = own ? merge_nodes(a, parent, own, MERGE_DEEP, NULL) : parent;
 	if (own && !merged)
 		return -1;
 	if (!merged)
-		merged = empty_map(&p->arena);
-	const char *key = arena_strdup(&p->arena, dir);
-	map_put(&p->vars_cache, key, strlen(key), merged);
+		merged = empty_map(a);
+	const char *key = arena_strdup(a, dir);
+	pthread_mutex_lock(&p->lock);
+	struct node *first = map_get(&p->vars_cache, key, strlen(key));
+	if (first)
+		merged = first;
+	else
+		map_put(&p->vars_cache, key, strlen(key), merged);
+	pthread_mutex_unlock(&p->lock);
 	*out = merged;
 	return 0;
 }
 
 int include_resolve_vars(struct project *p, struct unit *u)
 {
-	return vars_of_dir(p, u->dir, u->env, &u->vars);
+	return include_resolve_vars_in(p, u, &p->arena);
+}
+
+int include_resolve_vars_in(struct project *p, struct unit *u, struct arena *a)
+{
+	return vars_of_dir(p, a, u->dir, u->env, &u->vars);
 }

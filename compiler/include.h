@@ -18,11 +18,15 @@ enum merge_mode { MERGE_DEEP, MERGE_SHALLOW, MERGE_NONE };
 struct node *merge_nodes(struct arena *a, const struct node *base, const struct node *over,
 			 enum merge_mode mode, struct map *overrides);
 
-/* Sets u->config and u->exposed.  Returns -1 after reporting errors. */
+/* Sets u->config and u->exposed.  Returns -1 after reporting errors.
+ * The _in forms allocate from a worker's arena and may run on several
+ * workers at once (shared caches are taken under p->lock). */
 int include_resolve_unit(struct project *p, struct unit *u);
+int include_resolve_unit_in(struct project *p, struct unit *u, struct arena *a);
 /* Frees the cache of merged include chains. */
 void include_cache_free(struct project *p);
 /* Sets u->vars from every vars.yaml between the env folder and the unit. */
 int include_resolve_vars(struct project *p, struct unit *u);
+int include_resolve_vars_in(struct project *p, struct unit *u, struct arena *a);
 
 #endif

@@ -68,11 +68,15 @@ struct loaded_file *project_load_from(struct project *p, struct source *src, con
 				      const struct srcfile *ref, size_t ref_off)
 {
 	struct loaded_file *lf = map_get(&p->files, path, strlen(path));
-	if (lf)
+	if (lf && (lf->root || !lf->unreported || diag_muted()))
 		return lf->root ? lf : NULL;
-	lf = ARENA_NEW(&p->arena, struct loaded_file);
-	lf->src.path = arena_strdup(&p->arena, path);
-	map_put(&p->files, lf->src.path, strlen(lf->src.path), lf);
+	if (!lf) {
+		lf = ARENA_NEW(&p->arena, struct loaded_file);
+		lf->src.path = arena_strdup(&p->arena, path);
+		map_put(&p->files, lf->src.path, strlen(lf->src.path), lf);
+	}
+	/* A failure is cached once reported; a muted one is tried again. */
+	lf->unreported = diag_muted();
 	struct buf data = BUF_INIT;
 	int rc = source_read(src, path, p->limits.file_size, &data);
 	if (rc < 0) {
@@ -92,6 +96,7 @@ struct loaded_file *project_load_from(struct project *p, struct source *src, con
 	buf_free(&data);
 	if (yaml_load(&p->arena, &lf->src, &p->limits, &lf->root) < 0)
 		return NULL;
+	lf->unreported = false;
 	return lf;
 }
 
@@ -760,7 +765,9 @@ static int walk_dir(struct walk *w, const char *dir, size_t depth)
 		goto out;
 	}
 	const char *name = names.data;
+	bool unit_here = false, vars_here = false;
 	for (size_t i = 0; i < count; i++, name += strlen(name) + 1) {
+		vars_here |= !strcmp(name, "vars.yaml");
 		buf_reset(&child);
 		buf_printf(&child, "%s%s%s", dir, *dir ? "/" : "", name);
 		enum src_kind kind = (enum src_kind)kinds.data[i];
@@ -791,7 +798,14 @@ static int walk_dir(struct walk *w, const char *dir, size_t depth)
 			if (w->n == w->cap)
 				w->found = xrealloc(w->found, (w->cap = w->cap ? w->cap * 2 : 64) * sizeof(char *));
 			w->found[w->n++] = arena_strdup(&w->p->arena, dir);
+			unit_here = true;
 		}
+	}
+	/* Every unit looks for a vars.yaml of its own: most have none. */
+	if (unit_here && !vars_here) {
+		buf_reset(&child);
+		buf_printf(&child, "%s%svars.yaml", dir, *dir ? "/" : "");
+		source_known_missing(&w->p->src, child.data);
 	}
 out:
 	buf_free(&names);
@@ -929,7 +943,11 @@ int project_open(struct project *p, const char *root, const struct source_spec *
 {
 	memset(p, 0, sizeof(*p));
 	arena_init(&p->arena);
-	pthread_mutex_init(&p->lock, NULL);
+	pthread_mutexattr_t attr;
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+	pthread_mutex_init(&p->lock, &attr);
+	pthread_mutexattr_destroy(&attr);
 	map_init(&p->files);
 	map_init(&p->vars_cache);
 	map_init(&p->templates);

@@ -93,6 +93,7 @@ struct unit {
 struct loaded_file {
 	struct srcfile src;
 	struct node *root;	/* NULL when it failed to load */
+	bool unreported;	/* failed on a muted worker: load again to report */
 };
 
 struct project {

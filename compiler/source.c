@@ -112,6 +112,14 @@ void source_known_dir(struct source *s, const char *path)
 	map_put(&s->dirs, key, len, key);
 }
 
+void source_known_missing(struct source *s, const char *path)
+{
+	size_t len = strlen(path);
+	if (map_get(&s->dirs, path, len))
+		return;
+	map_put(&s->dirs, xstrdup(path), len, MISSING_MARK);
+}
+
 /* Rewrites an absolute link target that points into the root as a
  * root-relative one; anything else absolute escapes. */
 static int absolute_target(struct source *s, struct buf *target);

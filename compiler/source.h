@@ -105,6 +105,9 @@ int source_resolve(struct source *s, const char *path, struct buf *resolved);
 /* Records that path, free of links, is a directory, as the caller's own
  * lstat found: resolving paths through it then needs no lstat. */
 void source_known_dir(struct source *s, const char *path);
+/* The caller listed path's folder and path was not in it: a lookup
+ * answers "missing" without a syscall.  (The listing is in the trace.) */
+void source_known_missing(struct source *s, const char *path);
 /* Reads a file after resolving it; refuses files over max_size. */
 int source_read(struct source *s, const char *path, size_t max_size, struct buf *out);
 enum src_kind source_kind(struct source *s, const char *path);

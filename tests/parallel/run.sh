@@ -182,6 +182,41 @@ for u in g00/s000/u00004 g00/s001/u00020 g00/s005/u00100; do
 done
 if [ "$reported" -ge 1 ]; then ok; else bad "evalbroken: no corrupt outputs file reported"; fi
 
+# Includes resolved on every worker: a missing include, a shared include
+# that does not parse, a merge error in a shared chain (!append onto a
+# map), an include cycle and a vars.yaml that is not a map, each used by
+# units all over the repo.  A failure first met on a muted worker is
+# reported once, by the redo on one thread.
+incbroken=$scratch/incbroken
+cp -R "$scratch/gen-repo" "$incbroken"
+c=$incbroken/_common
+printf 'inputs: [unclosed\n' >"$c/unparsable.yaml"
+printf 'inputs:\n  tags:\n    team: x\n' >"$c/tags-map.yaml"
+printf 'include: [tags-map.yaml]\ninputs:\n  tags: !append [extra]\n' >"$c/append-bad.yaml"
+printf 'include: [cycle-b.yaml]\n' >"$c/cycle-a.yaml"
+printf 'include: [cycle-a.yaml]\n' >"$c/cycle-b.yaml"
+printf -- '- not a map\n' >"$incbroken/prod/g01/vars.yaml"
+i=0
+for f in $(find "$incbroken/dev" "$incbroken/stage" -name unit.yaml | LC_ALL=C sort | awk 'NR % 29 == 4'); do
+	i=$((i + 1))
+	case $((i % 4)) in
+	0) target=//_common/missing.yaml ;;
+	1) target=//_common/unparsable.yaml ;;
+	2) target=//_common/append-bad.yaml ;;
+	3) target=//_common/cycle-a.yaml ;;
+	esac
+	sed -i "s|^include:\$|include:\n  - $target|" "$f"
+done
+check incbroken-validate "$incbroken" 2 validate
+check incbroken-build "$incbroken" 2 build --allow-mocks
+for what in "_common/unparsable.yaml:" "!append onto a map"; do
+	n=$(grep -c -F "$what" "$scratch/incbroken-validate-j2.stderr")
+	if [ "$n" = 1 ]; then ok; else bad "incbroken: '$what' reported $n times, wanted once"; fi
+done
+for what in "cannot read '_common/missing.yaml'" "include cycle" "vars.yaml"; do
+	if grep -q -F "$what" "$scratch/incbroken-validate-j2.stderr"; then ok; else bad "incbroken: no '$what' error"; fi
+done
+
 # A sanitizer's report (ASan, UBSan, TSan) in any run fails the test.
 if grep -l -E 'Sanitizer|runtime error:' "$scratch"/*.stderr >/dev/null 2>&1; then
 	bad "sanitizer reports in: $(grep -l -E 'Sanitizer|runtime error:' "$scratch"/*.stderr | sed "s|$scratch/||" | tr '\n' ' ')"

@@ -525,3 +525,18 @@ Test(worktree, a_direct_read_is_traced_when_noted)
 	source_watch(&src, NULL, NULL, NULL);
 	buf_free(&seen);
 }
+
+/* The walk notes a unit's missing vars.yaml from the folder's listing:
+ * the lookup is answered from the note, without touching the disk (here
+ * a file that does exist, to tell the two apart), and traces nothing. */
+Test(worktree, a_known_missing_path_needs_no_syscall)
+{
+	struct buf seen = BUF_INIT;
+	cr_assert_eq(source_kind(&src, "dir/b.yaml"), SRC_FILE);
+	source_known_missing(&src, "dir/b.yaml");
+	source_watch(&src, note_path, NULL, &seen);
+	cr_expect_eq(source_kind(&src, "dir/b.yaml"), SRC_MISSING);
+	cr_expect_eq(seen.len, 0, "traced '%s'", buf_cstr(&seen));
+	source_watch(&src, NULL, NULL, NULL);
+	buf_free(&seen);
+}
