@@ -454,34 +454,52 @@ enum action { ACT_KEEP, ACT_WRITE };
 /* The write phase allocates nothing once it has begun (an allocation
  * failure half way would strand files): every path is made up front and
  * the folders it creates are noted in a pool reserved beforehand. */
-struct write_state {
-	const char *out_dir;
-	const char *display;	/* out_dir as the user names it, for messages */
-	char **temps;		/* temp path per file to write, NULL if kept */
-	char **finals;		/* final path per file to write */
-	int *errs;		/* per file: the errno of writing its temp */
-	unsigned jobs;		/* threads writing temp files */
+struct dir_log {
 	char *pool;		/* created folders, NUL-separated */
 	size_t pool_len, pool_cap;
 	size_t *created;	/* offsets of created folders in pool */
 	size_t ncreated, created_cap;
 };
 
-static void reserve(struct write_state *ws, size_t bytes, size_t dirs)
+/* A temp file that could not be written: the errno, and whether it was
+ * its folder that could not be made. */
+struct write_error {
+	int err;
+	bool in_dir;
+};
+
+struct write_state {
+	const char *out_dir;
+	const char *display;	/* out_dir as the user names it, for messages */
+	char **temps;		/* temp path per file to write, NULL if kept */
+	char **finals;		/* final path per file to write */
+	struct write_error *errs;	/* per file */
+	unsigned jobs;		/* threads writing temp files */
+	struct dir_log made;	/* folders made on this thread */
+	struct dir_log *worker_made;	/* folders made by each worker */
+};
+
+static void reserve(struct dir_log *log, size_t bytes, size_t dirs)
 {
-	if (ws->pool_len + bytes > ws->pool_cap) {
-		ws->pool_cap = ws->pool_len + bytes;
-		ws->pool = xrealloc(ws->pool, ws->pool_cap);
+	if (log->pool_len + bytes > log->pool_cap) {
+		log->pool_cap = log->pool_len + bytes;
+		log->pool = xrealloc(log->pool, log->pool_cap);
 	}
-	if (ws->ncreated + dirs > ws->created_cap) {
-		ws->created_cap = ws->ncreated + dirs;
-		ws->created = xrealloc(ws->created, ws->created_cap * sizeof(*ws->created));
+	if (log->ncreated + dirs > log->created_cap) {
+		log->created_cap = log->ncreated + dirs;
+		log->created = xrealloc(log->created, log->created_cap * sizeof(*log->created));
 	}
 }
 
-static const char *created_dir(const struct write_state *ws, size_t i)
+static const char *created_dir(const struct dir_log *log, size_t i)
 {
-	return ws->pool + ws->created[i];
+	return log->pool + log->created[i];
+}
+
+static void dir_log_free(struct dir_log *log)
+{
+	free(log->pool);
+	free(log->created);
 }
 
 static int write_all(int fd, const char *data, size_t len)
@@ -499,10 +517,10 @@ static int write_all(int fd, const char *data, size_t len)
 }
 
 
-/* mkdir -p, remembering what it created so a failure can undo it. */
 /* mkdir -p, noting what it created so a failure can undo it.  Allocates
- * only when the reservation is short. */
-static int make_dirs(struct write_state *ws, const char *dir)
+ * only when the reservation is short.  Workers may race to make one
+ * folder: the one whose mkdir succeeds notes it. */
+static int make_dirs(struct dir_log *log, const char *dir)
 {
 	char path[PATH_MAX];
 	size_t len = strlen(dir);
@@ -532,10 +550,10 @@ static int make_dirs(struct write_state *ws, const char *dir)
 		char saved = path[i];
 		path[i] = '\0';
 		if (mkdir(path, 0777) == 0) {
-			reserve(ws, i + 1, 1);
-			ws->created[ws->ncreated++] = ws->pool_len;
-			memcpy(ws->pool + ws->pool_len, path, i + 1);
-			ws->pool_len += i + 1;
+			reserve(log, i + 1, 1);
+			log->created[log->ncreated++] = log->pool_len;
+			memcpy(log->pool + log->pool_len, path, i + 1);
+			log->pool_len += i + 1;
 		} else if (errno != EEXIST) {
 			return -1;
 		}
@@ -556,8 +574,8 @@ static char *temp_name(const char *out_dir, const char *rel)
 	return buf_detach(&b, NULL);
 }
 
-/* Creates the folder of final. */
-static int make_file_dir(struct write_state *ws, const char *rel, const char *final)
+/* Creates the folder of final; 0 or the errno, reporting nothing. */
+static int make_file_dir(struct dir_log *log, const char *final)
 {
 	char dir[PATH_MAX];
 	const char *slash = strrchr(final, '/');
@@ -566,11 +584,15 @@ static int make_file_dir(struct write_state *ws, const char *rel, const char *fi
 		n = sizeof(dir) - 1;
 	memcpy(dir, final, n);
 	dir[n] = '\0';
-	if (make_dirs(ws, dir) < 0) {
-		diag_error(NULL, 0, "cannot create the directory of '%s/%s': %s", ws->display, rel, strerror(errno));
-		return -1;
-	}
-	return 0;
+	return make_dirs(log, dir) < 0 ? errno : 0;
+}
+
+static void report_write_error(const struct write_state *ws, const char *rel, struct write_error e)
+{
+	if (e.in_dir)
+		diag_error(NULL, 0, "cannot create the directory of '%s/%s': %s", ws->display, rel, strerror(e.err));
+	else
+		diag_error(NULL, 0, "cannot write '%s/%s': %s", ws->display, rel, strerror(e.err));
 }
 
 /* Writes data to temp; 0 or the errno, reporting nothing (workers call
@@ -590,58 +612,74 @@ static int write_temp_file(const char *temp, const char *data, size_t len)
 static int write_temp(struct write_state *ws, const char *rel, const char *final, const char *temp,
 		      const char *data, size_t len)
 {
-	if (make_file_dir(ws, rel, final) < 0)
-		return -1;
-	int err = write_temp_file(temp, data, len);
-	if (err)
-		diag_error(NULL, 0, "cannot write '%s/%s': %s", ws->display, rel, strerror(err));
-	return err ? -1 : 0;
+	struct write_error e = { make_file_dir(&ws->made, final), true };
+	if (!e.err)
+		e = (struct write_error){ write_temp_file(temp, data, len), false };
+	if (e.err)
+		report_write_error(ws, rel, e);
+	return e.err ? -1 : 0;
 }
 
-/* The temp files of the outputs, on every worker: the kernel creates
- * files in different folders in parallel.  Folders are made first, on
- * this thread, so that the list of created folders (for the undo) keeps
- * its order.  After a failure the other workers stop taking files; the
+/* The temp files of the outputs and their folders, on every worker: the
+ * kernel makes files and folders in different places in parallel, and on
+ * a file system without a journal each new inode costs a scan (30 us).
+ * Each worker notes the folders it made in a log of its own, reserved
+ * beforehand.  After a failure the other workers stop taking files; the
  * first failed file in plan order is reported. */
 struct temp_writes {
 	const struct emit_plan *plan;
-	char **temps;
-	int *errs;		/* per file: 0 or the errno */
+	struct write_state *ws;
+	struct arena *ids;	/* only to tell the workers apart */
 	atomic_bool failed;
 };
 
 static void write_one_temp(void *ctx, size_t i, struct arena *arena)
 {
 	struct temp_writes *tw = ctx;
-	(void)arena;
-	if (!tw->temps[i] || atomic_load_explicit(&tw->failed, memory_order_relaxed))
+	struct write_state *ws = tw->ws;
+	if (!ws->temps[i] || atomic_load_explicit(&tw->failed, memory_order_relaxed))
 		return;
-	tw->errs[i] = write_temp_file(tw->temps[i], tw->plan->files[i].data, tw->plan->files[i].len);
-	if (tw->errs[i])
+	struct write_error *e = &ws->errs[i];
+	*e = (struct write_error){ make_file_dir(&ws->worker_made[arena - tw->ids], ws->finals[i]), true };
+	if (!e->err)
+		*e = (struct write_error){ write_temp_file(ws->temps[i], tw->plan->files[i].data, tw->plan->files[i].len),
+					   false };
+	if (e->err)
 		atomic_store(&tw->failed, true);
 }
 
-static int write_temps(struct write_state *ws, const struct emit_plan *plan, unsigned jobs)
+static int write_temps(struct write_state *ws, const struct emit_plan *plan)
 {
-	for (size_t i = 0; i < plan->nfiles; i++)
-		if (ws->temps[i] && make_file_dir(ws, plan->files[i].path, ws->finals[i]) < 0)
-			return -1;
-	struct temp_writes tw = { .plan = plan, .temps = ws->temps, .errs = ws->errs };
+	struct arena ids[PARALLEL_MAX_JOBS];
+	struct temp_writes tw = { .plan = plan, .ws = ws, .ids = ids };
 	atomic_init(&tw.failed, false);
-	parallel_for(plan->nfiles, jobs, NULL, write_one_temp, &tw);
+	parallel_for(plan->nfiles, ws->jobs, ids, write_one_temp, &tw);
 	for (size_t i = 0; i < plan->nfiles; i++)
-		if (tw.errs[i]) {
-			diag_error(NULL, 0, "cannot write '%s/%s': %s", ws->display, plan->files[i].path,
-				   strerror(tw.errs[i]));
+		if (ws->errs[i].err) {
+			report_write_error(ws, plan->files[i].path, ws->errs[i]);
 			return -1;
 		}
 	return 0;
 }
 
+static bool remove_logged_dirs(const struct dir_log *log)
+{
+	bool removed = false;
+	for (size_t i = log->ncreated; i-- > 0;)
+		removed |= rmdir(created_dir(log, i)) == 0;
+	return removed;
+}
+
+/* Each log lists parents before children, but one worker's folder may
+ * hold another's: sweep until a pass removes nothing. */
 static void remove_created_dirs(const struct write_state *ws)
 {
-	for (size_t i = ws->ncreated; i-- > 0;)
-		rmdir(created_dir(ws, i));
+	bool removed = true;
+	while (removed) {
+		removed = remove_logged_dirs(&ws->made);
+		for (unsigned w = 0; ws->worker_made && w < ws->jobs; w++)
+			removed |= remove_logged_dirs(&ws->worker_made[w]);
+	}
 }
 
 /* Removes the folders above a deleted file that it left empty. */
@@ -816,7 +854,7 @@ static void prepare_paths(struct write_state *ws, const struct change_list *cl, 
 	size_t n = plan->nfiles, bytes = 0, dirs = 0;
 	ws->temps = xcalloc(n + 1, sizeof(char *));
 	ws->finals = xcalloc(n + 1, sizeof(char *));
-	ws->errs = xcalloc(n + 1, sizeof(int));
+	ws->errs = xcalloc(n + 1, sizeof(*ws->errs));
 	buf_init(&wp->journal);
 	for (size_t i = 0; i < n; i++) {
 		const char *rel = plan->files[i].path;
@@ -840,7 +878,11 @@ static void prepare_paths(struct write_state *ws, const struct change_list *cl, 
 	wp->mtemp = temp_name(ws->out_dir, MANIFEST);
 	wp->jfinal = join(ws->out_dir, JOURNAL);
 	wp->jtemp = temp_name(ws->out_dir, JOURNAL);
-	reserve(ws, bytes, dirs);
+	reserve(&ws->made, bytes, dirs);
+	/* Any worker may make any folder. */
+	ws->worker_made = xcalloc(ws->jobs, sizeof(*ws->worker_made));
+	for (unsigned w = 0; w < ws->jobs; w++)
+		reserve(&ws->worker_made[w], bytes, dirs);
 }
 
 static void free_paths(struct write_state *ws, size_t n, struct write_paths *wp, size_t nremovals)
@@ -932,7 +974,7 @@ static int apply_changes(const struct emit_plan *plan, struct change_list *cl, c
 	if (write_temp(ws, JOURNAL, wp.jfinal, wp.jtemp, buf_cstr(&wp.journal), wp.journal.len) < 0 ||
 	    replace(ws, wp.jtemp, wp.jfinal, JOURNAL) < 0)
 		goto undo;
-	if (write_temps(ws, plan, ws->jobs) < 0)
+	if (write_temps(ws, plan) < 0)
 		goto undo;
 	if (cl->manifest_changed &&
 	    write_temp(ws, MANIFEST, wp.mfinal, wp.mtemp, cl->manifest.data, cl->manifest.len) < 0)
@@ -963,7 +1005,7 @@ out:
  * into one dir take turns, and the second sees the first one's result. */
 static int open_output(struct write_state *ws, int *lock_fd)
 {
-	if (make_dirs(ws, ws->out_dir) < 0) {
+	if (make_dirs(&ws->made, ws->out_dir) < 0) {
 		diag_error(NULL, 0, "cannot create directory '%s': %s", ws->display, strerror(errno));
 		return -1;
 	}
@@ -974,8 +1016,10 @@ static void free_write_state(struct write_state *ws, int lock_fd)
 {
 	if (lock_fd >= 0)
 		close(lock_fd);
-	free(ws->pool);
-	free(ws->created);
+	dir_log_free(&ws->made);
+	for (unsigned w = 0; ws->worker_made && w < ws->jobs; w++)
+		dir_log_free(&ws->worker_made[w]);
+	free(ws->worker_made);
 }
 
 int emit_write(struct project *p, const struct emit_plan *plan, const struct selection *sel,
@@ -997,7 +1041,8 @@ int emit_write(struct project *p, const struct emit_plan *plan, const struct sel
 		goto fail;
 	}
 	/* open_output makes the output dir last, after its parents. */
-	bool fresh = !check && !plan->tracked && ws.ncreated && !strcmp(created_dir(&ws, ws.ncreated - 1), out_dir);
+	bool fresh = !check && !plan->tracked && ws.made.ncreated &&
+		     !strcmp(created_dir(&ws.made, ws.made.ncreated - 1), out_dir);
 	if (diff_outputs(p, plan, &old, out_dir, display, fresh, &cl) < 0)
 		goto fail;
 	qsort(cl.removals, cl.nremovals, sizeof(char *), compare_cstr);
