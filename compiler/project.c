@@ -750,27 +750,74 @@ static bool in_env_folder(const struct project *p, const char *path)
 	return false;
 }
 
-static int walk_dir(struct walk *w, const char *dir, size_t depth)
-{
-	struct buf names = BUF_INIT, child = BUF_INIT, kinds = BUF_INIT;
+/* One folder of the walk: its listing, made on a worker when it can be. */
+struct listing {
+	char *dir;		/* root-relative, "" for the root */
+	bool direct;		/* a worker lists it */
+	int rc;
+	struct buf names, kinds;
 	size_t count;
-	int rc = source_list_kinds(&w->p->src, dir, &names, &count, &kinds);
-	if (rc < 0) {
-		diag_error(NULL, 0, "%s", source_strerror(&w->p->src, rc));
-		goto out;
+	struct stat st;
+};
+
+struct level_listing {
+	const struct source *src;
+	struct listing *v;
+};
+
+static void list_one(void *ctx, size_t i, struct arena *arena)
+{
+	struct level_listing *ll = ctx;
+	struct listing *l = &ll->v[i];
+	(void)arena;
+	if (l->direct)
+		l->rc = source_list_direct(ll->src, l->dir, &l->names, &l->count, &l->kinds, &l->st);
+}
+
+/* The listing of l->dir, made here when a worker could not. */
+static int take_listing(struct project *p, struct listing *l)
+{
+	if (l->direct && l->rc == SRC_OK) {
+		source_note_listing(&p->src, l->dir, &l->st, l->names.data, l->names.len);
+		return 0;
 	}
-	if (depth > 64) {
-		diag_error(NULL, 0, "directory '%s' is nested more than 64 levels deep", dir);
-		rc = -1;
-		goto out;
+	int rc = source_list_kinds(&p->src, l->dir, &l->names, &l->count, &l->kinds);
+	if (rc < 0)
+		diag_error(NULL, 0, "%s", source_strerror(&p->src, rc));
+	return rc < 0 ? -1 : 0;
+}
+
+static void add_listing(struct listing **v, size_t *n, size_t *cap, const char *dir)
+{
+	if (*n == *cap)
+		*v = xrealloc(*v, (*cap = *cap ? *cap * 2 : 64) * sizeof(**v));
+	(*v)[(*n)++] = (struct listing){ .dir = xstrdup(dir) };
+}
+
+static void free_listings(struct listing *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].dir);
+		buf_free(&v[i].names);
+		buf_free(&v[i].kinds);
 	}
-	const char *name = names.data;
+	free(v);
+}
+
+/* The entries of one listed folder: units found, folders to list next. */
+static int take_entries(struct walk *w, const struct listing *l, struct listing **next, size_t *nnext,
+			size_t *cap)
+{
+	const char *dir = l->dir;
+	struct buf child = BUF_INIT;
+	int rc = 0;
+	const char *name = l->names.data;
 	bool unit_here = false, vars_here = false;
-	for (size_t i = 0; i < count; i++, name += strlen(name) + 1) {
+	for (size_t i = 0; i < l->count; i++, name += strlen(name) + 1) {
 		vars_here |= !strcmp(name, "vars.yaml");
 		buf_reset(&child);
 		buf_printf(&child, "%s%s%s", dir, *dir ? "/" : "", name);
-		enum src_kind kind = (enum src_kind)kinds.data[i];
+		enum src_kind kind = (enum src_kind)l->kinds.data[i];
 		size_t size;
 		if (kind == SRC_MISSING && w->p->src.ops->lstat(&w->p->src, child.data, &kind, &size) < 0)
 			continue;
@@ -792,8 +839,7 @@ static int walk_dir(struct walk *w, const char *dir, size_t depth)
 		}
 		if (kind == SRC_DIR && !skip_dir(w->p, child.data, name)) {
 			source_known_dir(&w->p->src, child.data);
-			if ((rc = walk_dir(w, child.data, depth + 1)) < 0)
-				goto out;
+			add_listing(next, nnext, cap, child.data);
 		} else if (kind != SRC_DIR && !strcmp(name, "unit.yaml")) {
 			if (w->n == w->cap)
 				w->found = xrealloc(w->found, (w->cap = w->cap ? w->cap * 2 : 64) * sizeof(char *));
@@ -808,9 +854,49 @@ static int walk_dir(struct walk *w, const char *dir, size_t depth)
 		source_known_missing(&w->p->src, child.data);
 	}
 out:
-	buf_free(&names);
 	buf_free(&child);
-	buf_free(&kinds);
+	return rc;
+}
+
+/* The walk goes one depth at a time: the folders of a depth are listed on
+ * every worker (the syscalls are most of a walk's cost), then taken in
+ * order on this thread, which hands each listing to the trace, checks
+ * links, and finds units and the folders of the next depth.  Units are
+ * sorted afterwards, so the order of finding them does not matter. */
+static int walk_tree(struct walk *w)
+{
+	struct listing *level = NULL, *next = NULL;
+	size_t n = 0, cap = 0, nnext = 0, next_cap = 0;
+	unsigned jobs = parallel_jobs(w->p->jobs);
+	int rc = 0;
+	add_listing(&level, &n, &cap, "");
+	for (size_t depth = 0; n && rc == 0; depth++) {
+		for (size_t i = 0; i < n; i++)
+			level[i].direct = jobs > 1 && source_lists_direct(&w->p->src, level[i].dir);
+		struct level_listing ll = { &w->p->src, level };
+		if (jobs > 1 && n > 1)
+			parallel_for(n, jobs, NULL, list_one, &ll);
+		else
+			for (size_t i = 0; i < n; i++)
+				level[i].direct = false;
+		for (size_t i = 0; i < n && rc == 0; i++) {
+			if ((rc = take_listing(w->p, &level[i])) < 0)
+				break;
+			if (depth > 64) {
+				diag_error(NULL, 0, "directory '%s' is nested more than 64 levels deep", level[i].dir);
+				rc = -1;
+				break;
+			}
+			rc = take_entries(w, &level[i], &next, &nnext, &next_cap);
+		}
+		free_listings(level, n);
+		level = next;
+		n = nnext;
+		cap = next_cap;
+		next = NULL;
+		nnext = next_cap = 0;
+	}
+	free_listings(level, n);
 	return rc;
 }
 
@@ -903,7 +989,7 @@ static int classify_units(struct project *p, struct walk *w)
 static int discover_units(struct project *p)
 {
 	struct walk w = { .p = p };
-	int rc = walk_dir(&w, "", 0);
+	int rc = walk_tree(&w);
 	if (rc == 0)
 		rc = classify_units(p, &w);
 	free(w.found);

@@ -481,27 +481,45 @@ int source_list_path(const char *path, struct buf *names, size_t *count)
 	return 0;
 }
 
+/* Appends the folder's sorted names (and kinds) and, when st is given,
+ * its stat data, taken before reading: adding or removing an entry
+ * changes it.  -1 with errno; touches nothing shared. */
+static int list_at(int dir_fd, const char *path, struct buf *names, size_t *count, struct buf *kinds,
+		   struct stat *st)
+{
+	int fd = openat(dir_fd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d || (st && fstat(fd, st) < 0)) {
+		int saved = errno;
+		if (d)
+			closedir(d);
+		else if (fd >= 0)
+			close(fd);
+		errno = saved;
+		return -1;
+	}
+	list_names(d, names, count, kinds);
+	return 0;
+}
+
+static void watched_listing(struct worktree *w, const char *rel, const struct stat *st, const char *names,
+			    size_t len)
+{
+	if (w->watch && w->watch_list)
+		w->watch_list(w->watch_ctx, rel, st, names, len);
+	else
+		watched(w, rel, st);
+}
+
 static int wt_list_kinds(struct source *s, const char *rel, struct buf *names, size_t *count, struct buf *kinds)
 {
 	struct worktree *w = s->impl;
-	int fd = openat(wt_dir_fd(w), wt_path(w, rel), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		int saved = errno;
-		if (fd >= 0)
-			close(fd);
-		errno = saved;
-		return io_error(s, "list", rel);
-	}
-	/* Stat before reading: adding or removing an entry changes it. */
 	struct stat st;
-	bool have_st = w->watch && fstat(dirfd(d), &st) == 0;
 	size_t start = names->len;
-	list_names(d, names, count, kinds);
-	if (have_st && w->watch_list)
-		w->watch_list(w->watch_ctx, rel, &st, names->data + start, names->len - start);
-	else if (have_st)
-		watched(w, rel, &st);
+	if (list_at(wt_dir_fd(w), wt_path(w, rel), names, count, kinds, w->watch ? &st : NULL) < 0)
+		return io_error(s, "list", rel);
+	if (w->watch)
+		watched_listing(w, rel, &st, names->data + start, names->len - start);
 	return SRC_OK;
 }
 
@@ -553,6 +571,31 @@ void source_note_read(struct source *s, const char *path, const struct stat *st)
 {
 	if (s->ops == &worktree_ops)
 		watched(s->impl, path, st);
+}
+
+bool source_lists_direct(const struct source *s, const char *path)
+{
+	if (s->ops != &worktree_ops || ((const struct worktree *)s->impl)->root_fd < 0)
+		return false;
+	void *known = *path ? map_get(&s->dirs, path, strlen(path)) : (void *)s;
+	return known && known != MISSING_MARK;
+}
+
+int source_list_direct(const struct source *s, const char *path, struct buf *names, size_t *count,
+		       struct buf *kinds, struct stat *st)
+{
+	const struct worktree *w = s->impl;
+	buf_reset(names);
+	buf_reset(kinds);
+	*count = 0;
+	return list_at(w->root_fd, *path ? path : ".", names, count, kinds, st) < 0 ? SRC_EIO : SRC_OK;
+}
+
+void source_note_listing(struct source *s, const char *path, const struct stat *st, const char *names,
+			 size_t len)
+{
+	if (s->ops == &worktree_ops && ((struct worktree *)s->impl)->watch)
+		watched_listing(s->impl, path, st, names, len);
 }
 
 static int absolute_target(struct source *s, struct buf *target)

@@ -71,6 +71,17 @@ bool source_reads_direct(const struct source *s, const char *path);
 int source_read_direct(const struct source *s, const char *path, size_t max_size, struct buf *out,
 		       struct stat *st);
 void source_note_read(struct source *s, const char *path, const struct stat *st);
+/* The same for listing a folder: source_lists_direct (called before the
+ * workers start) says whether path ("" for the root) is a work-tree
+ * folder already resolved as a real directory; source_list_direct lists
+ * it as source_list_kinds would (sorted names, kinds from the listing)
+ * with its stat data, without following a link; source_note_listing
+ * hands the listing to the trace afterwards, on the caller's thread. */
+bool source_lists_direct(const struct source *s, const char *path);
+int source_list_direct(const struct source *s, const char *path, struct buf *names, size_t *count,
+		       struct buf *kinds, struct stat *st);
+void source_note_listing(struct source *s, const char *path, const struct stat *st, const char *names,
+			 size_t len);
 /* The sorted entry names of the folder at path (as the OS names it), the
  * way a source lists them; -1 when it cannot be read. */
 int source_list_path(const char *path, struct buf *names, size_t *count);

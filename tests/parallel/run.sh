@@ -217,6 +217,24 @@ for what in "cannot read '_common/missing.yaml'" "include cycle" "vars.yaml"; do
 	if grep -q -F "$what" "$scratch/incbroken-validate-j2.stderr"; then ok; else bad "incbroken: no '$what' error"; fi
 done
 
+# The walk lists folders on the workers: a linked folder deep in an env,
+# and a unit.yaml inside another unit, are reported the same way.
+walked=$scratch/walked
+cp -R "$scratch/gen-repo" "$walked"
+ln -s ../s012 "$walked/stage/g01/s014/linked"
+check walked-validate "$walked" 2 validate
+nested=$scratch/nested
+cp -R "$scratch/gen-repo" "$nested"
+mkdir -p "$nested/dev/g00/s000/u00002/nested"
+cp "$nested/dev/g00/s000/u00002/unit.yaml" "$nested/dev/g00/s000/u00002/nested/unit.yaml"
+check nested-validate "$nested" 2 validate
+if grep -q -F "stage/g01/s014/linked' is a symlink to the folder" "$scratch/walked-validate-j2.stderr" &&
+   grep -q -F "unit.yaml inside another unit" "$scratch/nested-validate-j2.stderr"; then
+	ok
+else
+	bad "walked: the linked folder or the nested unit was not reported"
+fi
+
 # A sanitizer's report (ASan, UBSan, TSan) in any run fails the test.
 if grep -l -E 'Sanitizer|runtime error:' "$scratch"/*.stderr >/dev/null 2>&1; then
 	bad "sanitizer reports in: $(grep -l -E 'Sanitizer|runtime error:' "$scratch"/*.stderr | sed "s|$scratch/||" | tr '\n' ' ')"

@@ -540,3 +540,47 @@ Test(worktree, a_known_missing_path_needs_no_syscall)
 	source_watch(&src, NULL, NULL, NULL);
 	buf_free(&seen);
 }
+
+static void note_listing(void *ctx, const char *rel, const struct stat *st, const char *names, size_t len)
+{
+	(void)st;
+	buf_printf(ctx, "%s:", rel);
+	for (const char *n = names; n < names + len; n += strlen(n) + 1)
+		buf_printf(ctx, " %s", n);
+	buf_puts(ctx, ";");
+}
+
+/* Workers list the folders of the walk without the resolver: only the
+ * root and folders already known to be real, never through a link; what
+ * they list is what source_list_kinds lists, and it reaches the trace
+ * only when the caller notes it. */
+Test(worktree, direct_listing)
+{
+	struct buf names = BUF_INIT, kinds = BUF_INIT, want = BUF_INIT, want_kinds = BUF_INIT, seen = BUF_INIT;
+	size_t count = 0, want_count = 0;
+	struct stat st;
+	cr_expect(source_lists_direct(&src, ""), "the root");
+	cr_expect_not(source_lists_direct(&src, "dir"), "a folder nobody resolved");
+	cr_assert_eq(source_kind(&src, "dir"), SRC_DIR);
+	cr_expect(source_lists_direct(&src, "dir"));
+	cr_expect_not(source_lists_direct(&src, "dirlink"), "a link to a folder");
+	source_watch(&src, note_path, note_listing, &seen);
+	cr_assert_eq(source_list_direct(&src, "dir", &names, &count, &kinds, &st), SRC_OK);
+	cr_expect_eq(seen.len, 0, "a direct listing traced '%s'", buf_cstr(&seen));
+	cr_assert_eq(source_list_kinds(&src, "dir", &want, &want_count, &want_kinds), SRC_OK);
+	cr_expect_eq(count, want_count);
+	cr_expect(names.len == want.len && !memcmp(names.data, want.data, names.len), "names differ");
+	cr_expect(kinds.len == want_kinds.len && !memcmp(kinds.data, want_kinds.data, kinds.len), "kinds differ");
+	cr_expect(S_ISDIR(st.st_mode));
+	buf_reset(&seen);
+	source_note_listing(&src, "dir", &st, names.data, names.len);
+	cr_expect_str_eq(buf_cstr(&seen), "dir: b.yaml out sub up;");
+	cr_expect_neq(source_list_direct(&src, "dirlink", &names, &count, &kinds, &st), SRC_OK, "followed a link");
+	cr_expect_neq(source_list_direct(&src, "a.txt", &names, &count, &kinds, &st), SRC_OK, "listed a file");
+	source_watch(&src, NULL, NULL, NULL);
+	buf_free(&names);
+	buf_free(&kinds);
+	buf_free(&want);
+	buf_free(&want_kinds);
+	buf_free(&seen);
+}
