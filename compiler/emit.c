@@ -633,14 +633,13 @@ struct temp_writes {
 	atomic_bool failed;
 };
 
-static void write_one_temp(void *ctx, size_t i, struct arena *arena)
+static void write_one_temp(struct temp_writes *tw, size_t i, struct dir_log *made)
 {
-	struct temp_writes *tw = ctx;
 	struct write_state *ws = tw->ws;
 	if (!ws->temps[i] || atomic_load_explicit(&tw->failed, memory_order_relaxed))
 		return;
 	struct write_error *e = &ws->errs[i];
-	*e = (struct write_error){ make_file_dir(&ws->worker_made[arena - tw->ids], ws->finals[i]), true };
+	*e = (struct write_error){ make_file_dir(made, ws->finals[i]), true };
 	if (!e->err)
 		*e = (struct write_error){ write_temp_file(ws->temps[i], tw->plan->files[i].data, tw->plan->files[i].len),
 					   false };
@@ -648,12 +647,25 @@ static void write_one_temp(void *ctx, size_t i, struct arena *arena)
 		atomic_store(&tw->failed, true);
 }
 
+/* Files are planned in path order: a run of them fills a few folders.
+ * Workers take whole runs, so two rarely make entries in one folder at
+ * once (they would queue on its lock). */
+enum { WRITE_RUN = 512 };
+
+static void write_run(void *ctx, size_t run, struct arena *arena)
+{
+	struct temp_writes *tw = ctx;
+	size_t end = (run + 1) * WRITE_RUN < tw->plan->nfiles ? (run + 1) * WRITE_RUN : tw->plan->nfiles;
+	for (size_t i = run * WRITE_RUN; i < end; i++)
+		write_one_temp(tw, i, &tw->ws->worker_made[arena - tw->ids]);
+}
+
 static int write_temps(struct write_state *ws, const struct emit_plan *plan)
 {
 	struct arena ids[PARALLEL_MAX_JOBS];
 	struct temp_writes tw = { .plan = plan, .ws = ws, .ids = ids };
 	atomic_init(&tw.failed, false);
-	parallel_for(plan->nfiles, ws->jobs, ids, write_one_temp, &tw);
+	parallel_for((plan->nfiles + WRITE_RUN - 1) / WRITE_RUN, ws->jobs, ids, write_run, &tw);
 	for (size_t i = 0; i < plan->nfiles; i++)
 		if (ws->errs[i].err) {
 			report_write_error(ws, plan->files[i].path, ws->errs[i]);
