@@ -215,6 +215,9 @@ struct pair {
 	struct findings *out;
 	struct arena *arena;		/* the findings' text */
 	struct map *definitions;	/* define_node_in's cache */
+	/* The project's, a's and b's drift.allow and drift.promoted lists,
+	 * looked up once per unit pair rather than once per leaf. */
+	const struct node *allow[3], *promote[3];
 };
 
 /* Two values that differ at a leaf. */
@@ -230,6 +233,19 @@ static bool want_details(const struct pair *pr)
 	return !pr->scope || !pr->scope->lean;
 }
 
+/* UNIT-GLOB:KEY-GLOB, the unit part cut out where it is short. */
+static bool unit_key_glob_matches(const char *g, const char *colon, const char *unit, const char *key)
+{
+	char small[128];
+	size_t n = (size_t)(colon - g);
+	char *ug = n < sizeof(small) ? memcpy(small, g, n) : xstrndup(g, n);
+	ug[n] = '\0';
+	bool hit = !fnmatch(ug, unit, 0) && !fnmatch(colon + 1, key, 0);
+	if (ug != small)
+		free(ug);
+	return hit;
+}
+
 static bool glob_list_matches(const struct node *list, const char *unit, const char *key, bool with_unit)
 {
 	for (size_t i = 0; list && list->kind == NODE_SEQ && i < list->seq.len; i++) {
@@ -237,15 +253,8 @@ static bool glob_list_matches(const struct node *list, const char *unit, const c
 		const char *colon = with_unit ? strchr(g, ':') : NULL;
 		if (with_unit && !colon)
 			continue;
-		if (with_unit) {
-			char *ug = xstrndup(g, (size_t)(colon - g));
-			bool hit = !fnmatch(ug, unit, 0) && !fnmatch(colon + 1, key, 0);
-			free(ug);
-			if (hit)
-				return true;
-		} else if (!fnmatch(g, key, 0)) {
+		if (with_unit ? unit_key_glob_matches(g, colon, unit, key) : !fnmatch(g, key, 0))
 			return true;
-		}
 	}
 	return false;
 }
@@ -261,20 +270,31 @@ static const struct node *project_drift_list(const struct project *p, const char
 }
 
 /* The allow lists that apply: the project's plus both sides' unit lists. */
-static bool allowed(const struct pair *pr, const char *key)
+static bool lists_match(const struct pair *pr, const struct node *const lists[3], const char *key)
 {
 	const char *unit = pr->a ? pr->a->id : pr->b->id;
-	return glob_list_matches(project_drift_list(pr->p, "allow"), unit, key, true) ||
-	       glob_list_matches(unit_drift_list(pr->a, "allow"), unit, key, false) ||
-	       glob_list_matches(unit_drift_list(pr->b, "allow"), unit, key, false);
+	return glob_list_matches(lists[0], unit, key, true) || glob_list_matches(lists[1], unit, key, false) ||
+	       glob_list_matches(lists[2], unit, key, false);
+}
+
+static bool allowed(const struct pair *pr, const char *key)
+{
+	return lists_match(pr, pr->allow, key);
 }
 
 static bool promoted(const struct pair *pr, const char *key)
 {
-	const char *unit = pr->a ? pr->a->id : pr->b->id;
-	return glob_list_matches(project_drift_list(pr->p, "promoted"), unit, key, true) ||
-	       glob_list_matches(unit_drift_list(pr->a, "promoted"), unit, key, false) ||
-	       glob_list_matches(unit_drift_list(pr->b, "promoted"), unit, key, false);
+	return lists_match(pr, pr->promote, key);
+}
+
+static void find_lists(struct pair *pr)
+{
+	pr->allow[0] = project_drift_list(pr->p, "allow");
+	pr->allow[1] = unit_drift_list(pr->a, "allow");
+	pr->allow[2] = unit_drift_list(pr->b, "allow");
+	pr->promote[0] = project_drift_list(pr->p, "promoted");
+	pr->promote[1] = unit_drift_list(pr->a, "promoted");
+	pr->promote[2] = unit_drift_list(pr->b, "promoted");
 }
 
 static const char *shown(struct arena *a, const struct value *v, bool secret)
@@ -403,7 +423,7 @@ static void classify_leaf(struct pair *pr, const char *key, const struct value *
 
 static bool is_template_node(const struct node *n)
 {
-	return n && n->kind == NODE_STR && strstr(n->str.s, "${");
+	return n && n->kind == NODE_STR && n->has_expr;
 }
 
 static void push_key(struct buf *path, const char *key, size_t len)
@@ -576,6 +596,7 @@ static bool unit_selected(const struct drift_scope *scope, const char *id)
 /* One unit in two envs (or in one of them). */
 static void compare_units(struct pair *pr)
 {
+	find_lists(pr);
 	if (!pr->a || !pr->b) {
 		compare_missing(pr);
 		return;

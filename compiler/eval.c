@@ -1127,6 +1127,7 @@ struct value *eval_text(struct arena *a, const struct srcfile *file, const struc
 			  .end = (uint32_t)file->len };
 	n.str.s = file->data;
 	n.str.len = file->len;
+	n.has_expr = strstr(n.str.s, "${") != NULL;
 	map_init(&s.slots);
 	map_init(&s.includes);
 	struct value *v = eval_string(&s, &n);

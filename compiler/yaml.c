@@ -553,6 +553,7 @@ static int on_scalar(struct loader *l, yaml_event_t *e)
 	n->style = scalar_style(e->data.scalar.style);
 	n->str.s = arena_strndup(l->arena, (const char *)e->data.scalar.value, len);
 	n->str.len = len;
+	n->has_expr = strstr(n->str.s, "${") != NULL;
 	if (memchr(n->str.s, '\0', len)) {
 		load_error(l, n->off, "scalar contains a NUL character");
 		l->failed = true;

@@ -30,6 +30,7 @@ struct node {
 	uint8_t kind;		/* enum node_kind */
 	uint8_t tag;		/* enum node_tag */
 	uint8_t style;		/* enum node_style */
+	bool has_expr;		/* the text holds "${" (set for every scalar) */
 	const struct srcfile *file;
 	uint32_t off;		/* byte span of the node's text */
 	uint32_t end;
