@@ -113,14 +113,24 @@ static void add_file(struct emit_plan *plan, struct unit *u, char *path, struct 
 struct rendering {
 	struct unit **units;
 	struct buf *json;	/* each unit's tfvars text */
+	struct buf scratch[PARALLEL_MAX_JOBS];	/* per worker */
 };
 
+/* Rendered in a worker's scratch buffer, kept in one exact allocation:
+ * 30,000 buffers grown by doubling cost copies and slack. */
 static void render_tfvars(void *ctx, size_t i, struct arena *arena)
 {
 	struct rendering *r = ctx;
+	struct buf *text = &r->scratch[parallel_worker()];
 	(void)arena;
-	value_to_json(r->units[i]->inputs, &r->json[i]);
-	buf_putc(&r->json[i], '\n');
+	buf_reset(text);
+	value_to_json(r->units[i]->inputs, text);
+	buf_putc(text, '\n');
+	struct buf *json = &r->json[i];
+	json->data = xmalloc(text->len + 1);
+	memcpy(json->data, text->data, text->len + 1);
+	json->len = text->len;
+	json->cap = text->len + 1;
 }
 
 int emit_plan(struct project *p, struct unit **units, size_t n, struct emit_plan *plan)
@@ -135,8 +145,10 @@ int emit_plan(struct project *p, struct unit **units, size_t n, struct emit_plan
 	/* The tfvars text of every unit, on all cores: it reads only the
 	 * unit's evaluated inputs and writes only its own buffer. */
 	unsigned jobs = parallel_jobs(p->jobs);
-	struct rendering r = { units, xcalloc(n + 1, sizeof(*r.json)) };
+	struct rendering r = { units, xcalloc(n + 1, sizeof(*r.json)), { BUF_INIT } };
 	parallel_for(n, jobs, NULL, render_tfvars, &r);
+	for (unsigned w = 0; w < PARALLEL_MAX_JOBS; w++)
+		buf_free(&r.scratch[w]);
 	for (size_t i = 0; i < n; i++) {
 		struct unit *u = units[i];
 		expand_path(p, u, &dir);
@@ -629,7 +641,6 @@ static int write_temp(struct write_state *ws, const char *rel, const char *final
 struct temp_writes {
 	const struct emit_plan *plan;
 	struct write_state *ws;
-	struct arena *ids;	/* only to tell the workers apart */
 	atomic_bool failed;
 };
 
@@ -655,17 +666,17 @@ enum { WRITE_RUN = 512 };
 static void write_run(void *ctx, size_t run, struct arena *arena)
 {
 	struct temp_writes *tw = ctx;
+	(void)arena;
 	size_t end = (run + 1) * WRITE_RUN < tw->plan->nfiles ? (run + 1) * WRITE_RUN : tw->plan->nfiles;
 	for (size_t i = run * WRITE_RUN; i < end; i++)
-		write_one_temp(tw, i, &tw->ws->worker_made[arena - tw->ids]);
+		write_one_temp(tw, i, &tw->ws->worker_made[parallel_worker()]);
 }
 
 static int write_temps(struct write_state *ws, const struct emit_plan *plan)
 {
-	struct arena ids[PARALLEL_MAX_JOBS];
-	struct temp_writes tw = { .plan = plan, .ws = ws, .ids = ids };
+	struct temp_writes tw = { .plan = plan, .ws = ws };
 	atomic_init(&tw.failed, false);
-	parallel_for((plan->nfiles + WRITE_RUN - 1) / WRITE_RUN, ws->jobs, ids, write_run, &tw);
+	parallel_for((plan->nfiles + WRITE_RUN - 1) / WRITE_RUN, ws->jobs, NULL, write_run, &tw);
 	for (size_t i = 0; i < plan->nfiles; i++)
 		if (ws->errs[i].err) {
 			report_write_error(ws, plan->files[i].path, ws->errs[i]);
@@ -780,6 +791,49 @@ static void free_checked(struct map *checked)
 	map_free(checked);
 }
 
+/* Which outputs are known current with no link on their way, found on
+ * the workers (a stat and the folders' lstats per file): after a change
+ * to one unit that is nearly all of them.  Workers take runs of files, so
+ * each one's memo of checked folders serves a run's shared parents.
+ * Anything else (a link, an error: reported by nobody here) is left to
+ * the careful path on the calling thread. */
+struct known_scan {
+	const struct emit_plan *plan;
+	const struct old_manifest *old;
+	const char *out_dir;
+	bool *known;		/* per file */
+	struct map *checked;	/* per worker */
+};
+
+static void scan_run(void *ctx, size_t run, struct arena *arena)
+{
+	struct known_scan *ks = ctx;
+	struct map *checked = &ks->checked[parallel_worker()];
+	(void)arena;
+	size_t end = (run + 1) * WRITE_RUN < ks->plan->nfiles ? (run + 1) * WRITE_RUN : ks->plan->nfiles;
+	for (size_t i = run * WRITE_RUN; i < end; i++) {
+		const struct out_file *f = &ks->plan->files[i];
+		char *full = join(ks->out_dir, f->path);
+		ks->known[i] = check_no_links(ks->out_dir, "", f->path, checked) == 0 &&
+			       known_current(ks->plan, ks->old, f, full);
+		free(full);
+	}
+}
+
+static bool *scan_known(const struct emit_plan *plan, const struct old_manifest *old, const char *out_dir,
+			unsigned jobs)
+{
+	struct map checked[PARALLEL_MAX_JOBS];
+	struct known_scan ks = { plan, old, out_dir, xcalloc(plan->nfiles + 1, sizeof(bool)), checked };
+	for (unsigned w = 0; w < jobs; w++)
+		map_init(&checked[w]);
+	if (plan->written && !plan->tracked)
+		parallel_for((plan->nfiles + WRITE_RUN - 1) / WRITE_RUN, jobs, NULL, scan_run, &ks);
+	for (unsigned w = 0; w < jobs; w++)
+		free_checked(&checked[w]);
+	return ks.known;
+}
+
 /* Compares the plan with the disk and the previous manifest.  In a
  * fresh output dir (this build just made it, and holds its lock) there is
  * nothing to read, compare or check for links: every file is written. */
@@ -790,6 +844,7 @@ static int diff_outputs(struct project *p, const struct emit_plan *plan, const s
 	struct map planned;
 	int rc = 0, exists;
 	struct map checked;
+	bool *known = fresh ? NULL : scan_known(plan, old, out_dir, parallel_jobs(p->jobs));
 	map_init(&planned);
 	map_init(&checked);
 	cl->actions = xcalloc(plan->nfiles + 1, sizeof(*cl->actions));
@@ -797,8 +852,12 @@ static int diff_outputs(struct project *p, const struct emit_plan *plan, const s
 		cl->actions[i] = ACT_WRITE;
 	for (size_t i = 0; !fresh && i < plan->nfiles; i++) {
 		const struct out_file *f = &plan->files[i];
-		char *full = join(out_dir, f->path);
 		map_put(&planned, f->path, strlen(f->path), (void *)f);
+		if (known[i]) {
+			cl->actions[i] = ACT_KEEP;
+			continue;
+		}
+		char *full = join(out_dir, f->path);
 		if (check_no_links(out_dir, display, f->path, &checked) < 0) {
 			rc = -1;
 		} else if (known_current(plan, old, f, full)) {
@@ -834,6 +893,7 @@ static int diff_outputs(struct project *p, const struct emit_plan *plan, const s
 		cl->manifest_changed = !exists || cur.len != cl->manifest.len ||
 				       memcmp(cur.data, cl->manifest.data, cur.len);
 	free(mpath);
+	free(known);
 	map_free(&planned);
 	buf_free(&cur);
 	return rc;

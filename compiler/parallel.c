@@ -16,8 +16,16 @@ struct job {
 struct worker {
 	struct job *job;
 	struct arena *arena;
+	unsigned index;
 	pthread_t thread;
 };
+
+static _Thread_local unsigned worker_index;
+
+unsigned parallel_worker(void)
+{
+	return worker_index;
+}
 
 unsigned parallel_jobs(unsigned jobs)
 {
@@ -36,6 +44,8 @@ static void *work(void *arg)
 	struct worker *w = arg;
 	struct job *job = w->job;
 	bool was_muted = diag_mute(true);
+	unsigned was_index = worker_index;
+	worker_index = w->index;
 	for (;;) {
 		size_t i = atomic_fetch_add_explicit(&job->next, 1, memory_order_relaxed);
 		if (i >= job->n)
@@ -43,6 +53,7 @@ static void *work(void *arg)
 		job->fn(job->ctx, i, w->arena);
 	}
 	diag_mute(was_muted);
+	worker_index = was_index;
 	return NULL;
 }
 
@@ -57,7 +68,7 @@ void parallel_for(size_t n, unsigned jobs, struct arena *arenas,
 		jobs = n ? (unsigned)n : 1;
 	unsigned started = 1;
 	for (unsigned w = 0; w < jobs; w++)
-		workers[w] = (struct worker){ .job = &job, .arena = arenas ? &arenas[w] : NULL };
+		workers[w] = (struct worker){ .job = &job, .arena = arenas ? &arenas[w] : NULL, .index = w };
 	/* Thread creation failing (EAGAIN under a process limit) only costs
 	 * speed: the threads that did start, and this one, take every item. */
 	while (started < jobs && pthread_create(&workers[started].thread, NULL, work, &workers[started]) == 0)

@@ -28,5 +28,8 @@ unsigned parallel_jobs(unsigned jobs);
  * caller's thread when threads cannot be started. */
 void parallel_for(size_t n, unsigned jobs, struct arena *arenas,
 		  void (*fn)(void *ctx, size_t i, struct arena *arena), void *ctx);
+/* Inside fn: the index of the worker running it, in [0, jobs); worker 0
+ * is the caller's thread.  For per-worker scratch space. */
+unsigned parallel_worker(void);
 
 #endif

@@ -22,6 +22,9 @@ static void visit(void *ctx, size_t i, struct arena *arena)
 	atomic_fetch_add(&v->count[i], 1);
 	if (arena < v->arenas || arena >= v->arenas + v->narenas)
 		atomic_store(&v->bad_arena, 1);
+	/* The worker's index names the same slot as its arena. */
+	if (arena != &v->arenas[parallel_worker()])
+		atomic_store(&v->bad_arena, 1);
 	size_t *r = arena_alloc(arena, sizeof(*r));
 	*r = i * i;
 	v->results[i] = r;
@@ -39,12 +42,13 @@ static void run_items(size_t n, unsigned jobs)
 		arena_init(&v.arenas[w]);
 	diag_clear();
 	parallel_for(n, jobs, v.arenas, visit, &v);
+	cr_assert_eq(parallel_worker(), 0, "the caller's thread is worker 0 again");
 	for (size_t i = 0; i < n; i++) {
 		cr_assert_eq(atomic_load(&v.count[i]), 1, "n=%zu jobs=%u: item %zu ran %d times", n, jobs, i,
 			     atomic_load(&v.count[i]));
 		cr_assert_eq(*v.results[i], i * i);
 	}
-	cr_assert_eq(atomic_load(&v.bad_arena), 0, "an item got a foreign arena");
+	cr_assert_eq(atomic_load(&v.bad_arena), 0, "an item got a foreign arena or worker index");
 	cr_assert_eq(diag_error_count(), 0, "a worker's diagnostic reached the sink");
 	for (unsigned w = 0; w < v.narenas; w++)
 		arena_free(&v.arenas[w]);
