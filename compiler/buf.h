@@ -3,6 +3,7 @@
 #define BULKHEAD_BUF_H
 
 #include <stddef.h>
+#include <string.h>
 
 struct buf {
 	char *data;
@@ -15,19 +16,39 @@ struct buf {
 void buf_init(struct buf *b);
 void buf_free(struct buf *b);
 void buf_reset(struct buf *b);
+/* Room for extra more bytes and the NUL. */
 void buf_grow(struct buf *b, size_t extra);
-void buf_add(struct buf *b, const void *data, size_t len);
-void buf_puts(struct buf *b, const char *s);
-void buf_putc(struct buf *b, char c);
+
+/* Appending is on every hot path (JSON, definitions, paths): inline. */
+static inline void buf_add(struct buf *b, const void *data, size_t len)
+{
+	if (b->len + len + 1 > b->cap)
+		buf_grow(b, len);
+	if (len)
+		memcpy(b->data + b->len, data, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+}
+
+static inline void buf_puts(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+static inline void buf_putc(struct buf *b, char c)
+{
+	buf_add(b, &c, 1);
+}
+
 /* Decimal text of n, without printf (it is on every hot path). */
 void buf_add_int(struct buf *b, long long n);
 void buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* Replaces b's contents with the file at path.  Returns -1 with errno
- * set (ENOENT for a missing file) on failure. */
 /* Appends everything fd holds; stops with errno EFBIG once b holds more
  * than max bytes.  0, or -1 with errno set. */
 int buf_read_fd(struct buf *b, int fd, size_t max);
+/* Replaces b's contents with the file at path.  Returns -1 with errno
+ * set (ENOENT for a missing file) on failure. */
 int buf_read_file(struct buf *b, const char *path);
 /* Hands the string to the caller; the buffer is left empty. */
 char *buf_detach(struct buf *b, size_t *len);

@@ -305,6 +305,12 @@ void format_double(double d, char *out, size_t size)
 		snprintf(out, size, "%s", g);
 }
 
+/* Bytes JSON text spells with an escape: controls, '"', '\\' and DEL. */
+static bool needs_escape(unsigned char c)
+{
+	return c < 0x20 || c == '"' || c == '\\' || c == 0x7f;
+}
+
 void json_quote(struct buf *out, const char *s, size_t len)
 {
 	buf_grow(out, len + 2);
@@ -312,7 +318,7 @@ void json_quote(struct buf *out, const char *s, size_t len)
 	size_t run = 0;	/* start of the pending run of plain bytes */
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
+		if (!needs_escape(c))
 			continue;
 		buf_add(out, s + run, i - run);
 		run = i + 1;
@@ -333,9 +339,15 @@ void json_quote(struct buf *out, const char *s, size_t len)
 
 static void indent(struct buf *out, int depth)
 {
+	static const char spaces[] = "\n                                                                ";
+	size_t want = 1 + 2 * (size_t)depth;
+	if (want < sizeof(spaces)) {
+		buf_add(out, spaces, want);
+		return;
+	}
 	buf_putc(out, '\n');
 	for (int i = 0; i < depth; i++)
-		buf_puts(out, "  ");
+		buf_add(out, "  ", 2);
 }
 
 static void to_json(const struct value *v, struct buf *out, int depth)
