@@ -1,5 +1,6 @@
 /* emit.c - tfvars rendering, manifest.json, atomic all-or-nothing writes. */
 #include "emit.h"
+#include "json.h"
 #include "cache.h"
 #include "eval.h"
 #include "parallel.h"
@@ -298,7 +299,7 @@ static int load_manifest(struct project *p, const struct emit_plan *plan, const 
 	m->file->src.path = shown;
 	m->file->src.data = arena_strndup(&p->arena, buf_cstr(&data), data.len);
 	m->file->src.len = data.len;
-	if (yaml_load_as(&p->arena, &m->file->src, &lim, "corrupt manifest: ", &m->file->root) < 0)
+	if (json_load_as(&p->arena, &m->file->src, &lim, "corrupt manifest: ", &m->file->root) < 0)
 		goto out;
 	const struct node *doc = m->file->root;
 	const struct node *units = node_map_get(doc, "units");
