@@ -883,7 +883,8 @@ static const struct expr *parsed_template(struct scope *s, const struct node *n,
 
 static struct value *eval_string(struct scope *s, const struct node *n)
 {
-	if (!template_has_expr(n->str.s, n->str.len) && !strstr(n->str.s, "$${"))
+	/* has_expr: the loader found "${" (so also any "$${") in the text. */
+	if (!n->has_expr || (!template_has_expr(n->str.s, n->str.len) && !strstr(n->str.s, "$${")))
 		return value_str(s->arena, n->str.s, n->str.len, n);
 	struct expr_origin origin;
 	const struct expr *t = parsed_template(s, n, &origin);
