@@ -42,6 +42,7 @@ bool diag_muted(void)
 	return muted;
 }
 
+
 static char *vformat(const char *fmt, va_list ap)
 {
 	struct buf b = BUF_INIT;
@@ -53,6 +54,15 @@ static char *vformat(const char *fmt, va_list ap)
 	vsnprintf(b.data, (size_t)(n > 0 ? n : 0) + 1, fmt, ap);
 	b.len = n > 0 ? (size_t)n : 0;
 	return buf_detach(&b, NULL);
+}
+
+void diag_verror(const struct srcfile *file, size_t off, const char *prefix, const char *fmt, va_list ap)
+{
+	if (muted)
+		return;
+	char *msg = vformat(fmt, ap);
+	diag_error(file, off, "%s%s", prefix ? prefix : "", msg);
+	free(msg);
 }
 
 static struct diag *diag_new(enum diag_severity sev, const struct srcfile *file,

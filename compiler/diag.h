@@ -6,6 +6,7 @@
 #ifndef BULKHEAD_DIAG_H
 #define BULKHEAD_DIAG_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -43,6 +44,9 @@ bool diag_mute(bool on);
 /* Whether this thread's reports are dropped: a failure seen muted is
  * not cached as reported. */
 bool diag_muted(void);
+/* diag_error from a va_list, with prefix (or NULL) before the message:
+ * for loaders reporting on a caller's behalf ("corrupt manifest: "). */
+void diag_verror(const struct srcfile *file, size_t off, const char *prefix, const char *fmt, va_list ap);
 /* Sorts, prints at most DIAG_CAP errors (then "too many errors") and
  * clears the sink. */
 void diag_flush(FILE *out);

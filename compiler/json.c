@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,12 +23,10 @@ struct parser {
 __attribute__((format(printf, 3, 4)))
 static void *fail(struct parser *j, size_t off, const char *fmt, ...)
 {
-	char msg[256];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	diag_verror(j->f, off, j->prefix, fmt, ap);
 	va_end(ap);
-	diag_error(j->f, off, "%s%s", j->prefix ? j->prefix : "", msg);
 	return NULL;
 }
 

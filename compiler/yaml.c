@@ -64,12 +64,10 @@ struct loader {
 __attribute__((format(printf, 3, 4)))
 static void load_error(const struct loader *l, size_t off, const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	diag_verror(l->file, off, l->prefix, fmt, ap);
 	va_end(ap);
-	diag_error(l->file, off, "%s%s", l->prefix ? l->prefix : "", msg);
 }
 
 const char *node_kind_name(enum node_kind k)
