@@ -145,6 +145,7 @@ now() { date +%s.%N; }
 
 # warm REPO: read every input file, so that a timed run finds them in the
 # page cache even where the kernel pages idle cache out (see above).
+# Every timed run but the generator's comes after one.
 warm() {
 	find "$1" -path "$1/out" -prune -o -name '*.yaml' -type f -exec cat {} + >/dev/null
 }
@@ -207,13 +208,15 @@ track_rss() { # N: keep the peak RSS over every bulkhead run of this size
 	fi
 }
 
-# run_row ROW N OKCODES CMD..: RUNS runs, median into R_<ROW>_<N>
+# run_row ROW N OKCODES CMD..: RUNS runs, median into R_<ROW>_<N>; the
+# inputs of the repo being measured ($repo) are read before each run.
 run_row() {
 	row=$1 n=$2 ok=$3
 	shift 3
 	times=""
 	r=0
 	while [ $r -lt "$RUNS" ]; do
+		warm "$repo"
 		timed "$@"
 		track_rss "$n"
 		case " $ok " in
@@ -293,6 +296,7 @@ bench_size() { # N
 	while [ $r -lt "$RUNS" ]; do
 		rev=$((r + 2))
 		set_revision "$edit" "$rev"
+		warm "$repo"
 		timed "$BIN" -C "$repo" build --allow-mocks
 		track_rss "$n"
 		if [ "$RC" != 0 ]; then
