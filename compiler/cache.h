@@ -44,8 +44,9 @@ struct cache_summary {
 /* The cache file of one kind of build: -o as resolved (or NULL for
  * output.dir), the selection and the options. */
 char *cache_file(const char *root, const char *out_opt, const struct selection *sel, bool allow_mocks);
-/* 1 when the cache at path proves the outputs are current, else 0. */
-int cache_fresh(const char *path, const char *root, struct cache_summary *sum);
+/* 1 when the cache at path proves the outputs are current, else 0.  The
+ * stat checks run on jobs workers (0: one per CPU). */
+int cache_fresh(const char *path, const char *root, unsigned jobs, struct cache_summary *sum);
 /* What the last build recorded of one output: as in the cache file. */
 struct output_stat {
 	uint64_t size, mtime_ns, ino;

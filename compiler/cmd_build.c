@@ -160,7 +160,7 @@ static bool cached_build(struct cli *cli, const char *path)
 {
 	struct buf root = BUF_INIT;
 	struct cache_summary sum;
-	bool fresh = project_find_root(".", &root) == 0 && cache_fresh(path, root.data, &sum);
+	bool fresh = project_find_root(".", &root) == 0 && cache_fresh(path, root.data, cli->spec.jobs, &sum);
 	if (fresh && !cli->quiet)
 		printf("build: %zu %s, 0 files written, %zu unchanged, 0 removed\n", sum.units,
 		       plural(sum.units, "unit", "units"), sum.files);

@@ -116,10 +116,10 @@ Test(cache, a_root_changed_only_by_the_build_stays_fresh)
 	struct emit_plan plan = { 0 };
 	struct cache_summary sum;
 	char *path = first_build(&t, &plan, NULL);
-	cr_expect_eq(cache_fresh(path, cache_dir, &sum), 1, "out/ and .bulkhead/ made the next build miss");
+	cr_expect_eq(cache_fresh(path, cache_dir, 2, &sum), 1, "out/ and .bulkhead/ made the next build miss");
 	/* Dependency outputs appearing under .bulkhead/ must still count. */
 	cache_mkdir(".bulkhead/outputs");
-	cr_expect_eq(cache_fresh(path, cache_dir, &sum), 0, "new dependency outputs went unnoticed");
+	cr_expect_eq(cache_fresh(path, cache_dir, 2, &sum), 0, "new dependency outputs went unnoticed");
 	trace_free(&t);
 	free(path);
 }
@@ -130,7 +130,7 @@ Test(cache, a_root_that_gained_another_entry_is_not_fresh)
 	struct emit_plan plan = { 0 };
 	struct cache_summary sum;
 	char *path = first_build(&t, &plan, "qa");
-	cr_expect_eq(cache_fresh(path, cache_dir, &sum), 0, "a folder added during the build went unnoticed");
+	cr_expect_eq(cache_fresh(path, cache_dir, 2, &sum), 0, "a folder added during the build went unnoticed");
 	trace_free(&t);
 	free(path);
 }
@@ -142,7 +142,7 @@ Test(cache, a_root_changed_after_the_build_is_not_fresh)
 	struct cache_summary sum;
 	char *path = first_build(&t, &plan, NULL);
 	cache_mkdir("qa");
-	cr_expect_eq(cache_fresh(path, cache_dir, &sum), 0, "a folder added after the build went unnoticed");
+	cr_expect_eq(cache_fresh(path, cache_dir, 2, &sum), 0, "a folder added after the build went unnoticed");
 	trace_free(&t);
 	free(path);
 }
@@ -177,10 +177,10 @@ Test(cache, unchanged_inputs_are_fresh_and_a_change_is_not)
 	cache_trace(&t, "vars.yaml");	/* missing: adding it must invalidate */
 	plan.nunits = 1;
 	char *path = cache_store_simple(&t, &plan);
-	cr_expect_eq(cache_fresh(path, cache_dir, &sum), 1);
+	cr_expect_eq(cache_fresh(path, cache_dir, 2, &sum), 1);
 	cr_expect_eq(sum.units, 1);
 	cache_write("vars.yaml", "a: 2\n");
-	cr_expect_eq(cache_fresh(path, cache_dir, &sum), 0, "a file that appeared must invalidate");
+	cr_expect_eq(cache_fresh(path, cache_dir, 2, &sum), 0, "a file that appeared must invalidate");
 	trace_free(&t);
 	free(path);
 }
@@ -196,7 +196,7 @@ Test(cache, an_edited_file_is_not_fresh)
 	plan.nunits = 1;
 	char *path = cache_store_simple(&t, &plan);
 	cache_write("unit.yaml", "inputs: {a: 22}\n");
-	cr_expect_eq(cache_fresh(path, cache_dir, &sum), 0);
+	cr_expect_eq(cache_fresh(path, cache_dir, 2, &sum), 0);
 	trace_free(&t);
 	free(path);
 }
@@ -212,7 +212,7 @@ Test(cache, an_input_changed_during_the_build_is_racy)
 	cache_trace(&t, "unit.yaml");
 	plan.nunits = 1;
 	char *path = cache_store_simple(&t, &plan);
-	cr_expect_eq(cache_fresh(path, cache_dir, &sum), 0, "racy entries must not be trusted");
+	cr_expect_eq(cache_fresh(path, cache_dir, 2, &sum), 0, "racy entries must not be trusted");
 	trace_free(&t);
 	free(path);
 }
@@ -232,8 +232,8 @@ Test(cache, a_corrupt_cache_is_ignored)
 	fseek(f, 20, SEEK_SET);
 	fputc('#', f);	/* one flipped byte breaks the checksum */
 	fclose(f);
-	cr_expect_eq(cache_fresh(path, cache_dir, &sum), 0);
-	cr_expect_eq(cache_fresh("/nonexistent/cache", cache_dir, &sum), 0);
+	cr_expect_eq(cache_fresh(path, cache_dir, 2, &sum), 0);
+	cr_expect_eq(cache_fresh("/nonexistent/cache", cache_dir, 2, &sum), 0);
 	trace_free(&t);
 	free(path);
 }
@@ -251,11 +251,51 @@ Test(cache, a_missing_output_is_not_fresh)
 	plan.nfiles = 1;
 	plan.nunits = 1;
 	char *path = cache_store_simple(&t, &plan);
-	cr_expect_eq(cache_fresh(path, cache_dir, &sum), 1);
+	cr_expect_eq(cache_fresh(path, cache_dir, 2, &sum), 1);
 	char out[256];
 	snprintf(out, sizeof(out), "%s/out.json", cache_dir);
 	unlink(out);
-	cr_expect_eq(cache_fresh(path, cache_dir, &sum), 0, "a deleted output must be rebuilt");
+	cr_expect_eq(cache_fresh(path, cache_dir, 2, &sum), 0, "a deleted output must be rebuilt");
 	trace_free(&t);
 	free(path);
+}
+
+/* The stat checks run on the workers in runs of lines: one changed input
+ * among thousands, first, last or at a run's edge, is found with any
+ * thread count. */
+static char *cache_of_many(struct trace *t, int n)
+{
+	struct emit_plan plan = { .nunits = (size_t)n };
+	char name[32];
+	cache_trace_init(t);
+	for (int i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "u%04d.yaml", i);
+		cache_trace(t, name);
+	}
+	return cache_store_simple(t, &plan);
+}
+
+Test(cache, one_change_among_thousands_on_every_thread_count)
+{
+	enum { N = 3000 };
+	static const unsigned jobs[] = { 1, 2, 3 };
+	static const int changed[] = { 0, 1023, 1024, N - 1 };
+	struct cache_summary sum;
+	char name[32];
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "u%04d.yaml", i);
+		cache_write(name, "inputs: {a: 1}\n");
+	}
+	for (size_t c = 0; c < sizeof(changed) / sizeof(*changed); c++) {
+		struct trace t;
+		char *path = cache_of_many(&t, N);
+		for (size_t j = 0; j < sizeof(jobs) / sizeof(*jobs); j++)
+			cr_expect_eq(cache_fresh(path, cache_dir, jobs[j], &sum), 1, "-j %u", jobs[j]);
+		snprintf(name, sizeof(name), "u%04d.yaml", changed[c]);
+		cache_write(name, "inputs: {a: 22}\n");
+		for (size_t j = 0; j < sizeof(jobs) / sizeof(*jobs); j++)
+			cr_expect_eq(cache_fresh(path, cache_dir, jobs[j], &sum), 0, "%s changed, -j %u", name, jobs[j]);
+		trace_free(&t);
+		free(path);
+	}
 }
