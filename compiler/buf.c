@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -41,16 +42,25 @@ void buf_grow(struct buf *b, size_t extra)
 	b->cap = cap;
 }
 
-void buf_add_int(struct buf *b, long long n)
+static void add_decimal(struct buf *b, unsigned long long u, bool minus)
 {
 	char text[24], *p = text + sizeof(text);
-	unsigned long long u = n < 0 ? 0ULL - (unsigned long long)n : (unsigned long long)n;
 	do
 		*--p = (char)('0' + u % 10);
 	while (u /= 10);
-	if (n < 0)
+	if (minus)
 		*--p = '-';
 	buf_add(b, p, (size_t)(text + sizeof(text) - p));
+}
+
+void buf_add_int(struct buf *b, long long n)
+{
+	add_decimal(b, n < 0 ? 0ULL - (unsigned long long)n : (unsigned long long)n, n < 0);
+}
+
+void buf_add_uint(struct buf *b, unsigned long long n)
+{
+	add_decimal(b, n, false);
 }
 
 void buf_printf(struct buf *b, const char *fmt, ...)

@@ -42,6 +42,7 @@ static inline void buf_putc(struct buf *b, char c)
 
 /* Decimal text of n, without printf (it is on every hot path). */
 void buf_add_int(struct buf *b, long long n);
+void buf_add_uint(struct buf *b, unsigned long long n);
 void buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Appends everything fd holds; stops with errno EFBIG once b holds more

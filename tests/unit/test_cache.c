@@ -299,3 +299,37 @@ Test(cache, one_change_among_thousands_on_every_thread_count)
 		free(path);
 	}
 }
+
+/* The build checks that the output dir is a real folder (so the trace
+ * has its stat data), then writes into it: a rebuild after a change must
+ * still find the next build's cache fresh, unless the folder was swapped. */
+Test(cache, the_output_dir_counts_by_identity_not_mtime)
+{
+	struct trace t;
+	struct emit_plan plan = { .nunits = 1 };
+	struct cache_summary sum;
+	char out[256], moved[256], inside[300];
+	snprintf(out, sizeof(out), "%s/out", cache_dir);
+	snprintf(moved, sizeof(moved), "%s/out.old", cache_dir);
+	snprintf(inside, sizeof(inside), "%s/new.json", out);
+	cr_assert_eq(mkdir(out, 0777), 0);
+	cache_write("unit.yaml", "inputs: {a: 1}\n");
+	cache_trace_init(&t);
+	cache_trace(&t, "unit.yaml");
+	cache_trace(&t, "out");
+	char *path = cache_store_into(&t, &plan, out);
+	struct timespec tick = { 0, 20000000 };
+	nanosleep(&tick, NULL);	/* past the coarse clock's tick */
+	FILE *f = fopen(inside, "w");
+	cr_assert_not_null(f);
+	fclose(f);
+	cr_expect_eq(cache_fresh(path, cache_dir, 2, &sum), 1, "a file the build wrote into out/ made the cache miss");
+	cr_assert_eq(rename(out, moved), 0);
+	cr_assert_eq(mkdir(out, 0777), 0);
+	cr_expect_eq(cache_fresh(path, cache_dir, 2, &sum), 0, "another folder in out/'s place went unnoticed");
+	cr_assert_eq(rmdir(out), 0);
+	cr_assert_eq(symlink("out.old", out), 0);
+	cr_expect_eq(cache_fresh(path, cache_dir, 2, &sum), 0, "out/ turned into a link went unnoticed");
+	trace_free(&t);
+	free(path);
+}
