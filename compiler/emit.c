@@ -889,11 +889,10 @@ static int diff_outputs(struct project *p, const struct emit_plan *plan, const s
 	}
 	free_checked(&checked);
 	render_manifest(p, plan, old, &cl->manifest);
-	char *mpath = join(out_dir, MANIFEST);
-	if (read_output(plan, mpath, MANIFEST, &cur, &exists) == 0)
-		cl->manifest_changed = !exists || cur.len != cl->manifest.len ||
-				       memcmp(cur.data, cl->manifest.data, cur.len);
-	free(mpath);
+	/* load_manifest read it under the same lock: compare with its bytes. */
+	const struct srcfile *was = old->file ? &old->file->src : NULL;
+	cl->manifest_changed = !was || was->len != cl->manifest.len ||
+			       memcmp(was->data, cl->manifest.data, was->len);
 	free(known);
 	map_free(&planned);
 	buf_free(&cur);
