@@ -196,17 +196,21 @@ static void define_into(struct definer *d, const struct node *n)
 }
 
 /* A definition that expanded no local and no include is the same in
- * every unit: keep it, since shared includes are defined again and again. */
+ * every unit: keep it when it comes from an include file, since shared
+ * includes are defined again and again.  A node of the unit's own file
+ * is defined at most twice (a middle env is compared on both sides), so
+ * caching those cost more in map growth than it saved. */
 void define_node_in(struct project *p, struct arena *a, struct map *cache, struct unit *u, const struct node *n,
 		    struct definition *out)
 {
-	struct definition *cached = n ? map_get(cache, (const char *)&n, sizeof(n)) : NULL;
+	bool shared = n && n->file && strcmp(n->file->path, u->file);
+	struct definition *cached = shared ? map_get(cache, (const char *)&n, sizeof(n)) : NULL;
 	if (cached) {
 		*out = *cached;
 		return;
 	}
 	define_fresh(p, a, u, n, out);
-	if (n && out->unit_independent) {
+	if (shared && out->unit_independent) {
 		struct definition *keep = ARENA_NEW(a, struct definition);
 		const struct node **key = ARENA_NEW(a, const struct node *);
 		*keep = *out;
