@@ -379,11 +379,12 @@ static int resolve_plain(struct loader *l, struct node *n)
 		n->b = s[0] == 't' || s[0] == 'T';
 		return 0;
 	}
-	if (is_yaml11_bool(s)) {
+	/* The length test first: most plain scalars are longer words. */
+	if (n->str.len <= 3 && is_yaml11_bool(s)) {
 		load_error(l, n->off, "ambiguous value '%s': YAML 1.1 reads it as a boolean; quote it (\"%s\") or write true/false", s, s);
 		return -1;
 	}
-	if (is_special_float(s)) {
+	if (n->str.len >= 4 && n->str.len <= 5 && is_special_float(s)) {
 		load_error(l, n->off, "'%s' is not a finite number; quote it if it is a string", s);
 		return -1;
 	}
