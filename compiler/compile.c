@@ -2,12 +2,12 @@
 #include "cli.h"
 #include "dag.h"
 #include "eval.h"
+#include "glob.h"
 #include "include.h"
 #include "parallel.h"
 #include "schema.h"
 #include "template.h"
 
-#include <fnmatch.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +41,7 @@ static int check_unit_globs(const struct compilation *c, const struct selection 
 	for (size_t g = 0; g < sel->nunits; g++) {
 		bool hit = false;
 		for (size_t i = 0; i < c->nunits && !hit; i++)
-			hit = !fnmatch(sel->units[g], c->units[i]->id, 0);
+			hit = glob_match(sel->units[g], c->units[i]->id);
 		if (!hit) {
 			diag_error(NULL, 0, "--unit '%s' matches no unit of the selected environments", sel->units[g]);
 			rc = -1;

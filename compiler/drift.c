@@ -2,10 +2,10 @@
 #include "drift.h"
 #include "define.h"
 #include "eval.h"
+#include "glob.h"
 #include "parallel.h"
 
 #include <ctype.h>
-#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
@@ -240,7 +240,7 @@ static bool unit_key_glob_matches(const char *g, const char *colon, const char *
 	size_t n = (size_t)(colon - g);
 	char *ug = n < sizeof(small) ? memcpy(small, g, n) : xstrndup(g, n);
 	ug[n] = '\0';
-	bool hit = !fnmatch(ug, unit, 0) && !fnmatch(colon + 1, key, 0);
+	bool hit = glob_match(ug, unit) && glob_match(colon + 1, key);
 	if (ug != small)
 		free(ug);
 	return hit;
@@ -253,7 +253,7 @@ static bool glob_list_matches(const struct node *list, const char *unit, const c
 		const char *colon = with_unit ? strchr(g, ':') : NULL;
 		if (with_unit && !colon)
 			continue;
-		if (with_unit ? unit_key_glob_matches(g, colon, unit, key) : !fnmatch(g, key, 0))
+		if (with_unit ? unit_key_glob_matches(g, colon, unit, key) : glob_match(g, key))
 			return true;
 	}
 	return false;
@@ -588,7 +588,7 @@ static bool unit_selected(const struct drift_scope *scope, const char *id)
 	if (!scope || !scope->nunits)
 		return true;
 	for (size_t i = 0; i < scope->nunits; i++)
-		if (!fnmatch(scope->units[i], id, 0))
+		if (glob_match(scope->units[i], id))
 			return true;
 	return false;
 }

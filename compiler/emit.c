@@ -1,14 +1,14 @@
 /* emit.c - tfvars rendering, manifest.json, atomic all-or-nothing writes. */
 #include "emit.h"
-#include "json.h"
 #include "cache.h"
 #include "eval.h"
+#include "glob.h"
+#include "json.h"
 #include "parallel.h"
 #include "template.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -65,7 +65,7 @@ bool selection_has_unit(const struct selection *s, const char *env_label, const 
 	if (!s->nunits)
 		return true;
 	for (size_t i = 0; i < s->nunits; i++)
-		if (!fnmatch(s->units[i], unit_id, 0))
+		if (glob_match(s->units[i], unit_id))
 			return true;
 	return false;
 }

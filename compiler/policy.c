@@ -1,11 +1,11 @@
 /* policy.c - rules that hold for every env on its own or across envs. */
 #include "policy.h"
 #include "define.h"
+#include "glob.h"
 #include "parallel.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,7 +43,7 @@ static bool waived(const struct checker *c, const char *unit, const char *key, c
 		if (k == g)
 			continue;
 		char *ug = xstrndup(g, (size_t)(k - 1 - g)), *kg = xstrndup(k, (size_t)(r - k));
-		bool hit = !fnmatch(ug, unit, 0) && !fnmatch(kg, key, 0);
+		bool hit = glob_match(ug, unit) && glob_match(kg, key);
 		free(ug);
 		free(kg);
 		if (hit)

@@ -1,0 +1,42 @@
+/* test_glob.c - compiler/glob.h: the literal-head shortcut agrees with
+ * fnmatch(3) without flags. */
+#include "helpers.h"
+
+#include <fnmatch.h>
+
+#include "glob.h"
+
+Test(glob, literal_globs_match_only_themselves)
+{
+	cr_expect(glob_match("inputs.instance_type", "inputs.instance_type"));
+	cr_expect(!glob_match("inputs.instance_type", "inputs.instance_type_x"));
+	cr_expect(!glob_match("inputs.instance_type", "inputs.instance"));
+	cr_expect(glob_match("", ""));
+	cr_expect(!glob_match("", "x"));
+}
+
+Test(glob, star_crosses_slash_and_dot)
+{
+	cr_expect(glob_match("*", "app/api"));
+	cr_expect(glob_match("app/*", "app/api/v2"));
+	cr_expect(glob_match("inputs.*", "inputs.tags.\"k8s.io/role\""));
+	cr_expect(glob_match("*.image_tag", "inputs.image_tag"));
+	cr_expect(!glob_match("net/*", "app/api"));
+	cr_expect(glob_match(".*", ".hidden"));
+}
+
+Test(glob, agrees_with_fnmatch_on_every_pair)
+{
+	static const char *const globs[] = {
+		"", "*", "?", "a", "a*", "*a", "a?c", "[ab]c", "[!a]c", "\\*", "a\\*b", "a[", "inputs.*.x",
+		"app/*/db", "*:inputs.x", "ab*cd*ef",
+	};
+	static const char *const names[] = {
+		"", "a", "ab", "abc", "bc", "cc", "*", "a*b", "axb", "a[", "inputs.y.x", "inputs.x",
+		"app/a/b/db", "app/db", "abcdef", "abcdXef", "abef",
+	};
+	for (size_t g = 0; g < sizeof(globs) / sizeof(*globs); g++)
+		for (size_t n = 0; n < sizeof(names) / sizeof(*names); n++)
+			cr_expect_eq(glob_match(globs[g], names[n]), fnmatch(globs[g], names[n], 0) == 0,
+				     "glob '%s' on '%s'", globs[g], names[n]);
+}
