@@ -488,8 +488,10 @@ static int visit_includes(struct linear *l, struct loaded_file *f)
 static void record_chain(struct linear *l, const char *path)
 {
 	struct buf chain = BUF_INIT;
-	for (size_t i = 0; i < l->depth; i++)
-		buf_printf(&chain, "%s -> ", l->chain[i].path);
+	for (size_t i = 0; i < l->depth; i++) {
+		buf_puts(&chain, l->chain[i].path);
+		buf_puts(&chain, " -> ");
+	}
 	buf_puts(&chain, path);
 	char *text = arena_strdup(l->a, chain.data);
 	map_put(&l->unit->chains, path, strlen(path), text);

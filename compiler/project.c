@@ -804,6 +804,17 @@ static void free_listings(struct listing *v, size_t n)
 	free(v);
 }
 
+/* "dir/name", or "name" at the root: the walk makes one per entry, so
+ * without printf. */
+static void child_path(struct buf *b, const char *dir, const char *name)
+{
+	buf_reset(b);
+	buf_puts(b, dir);
+	if (*dir)
+		buf_putc(b, '/');
+	buf_puts(b, name);
+}
+
 /* The entries of one listed folder: units found, folders to list next. */
 static int take_entries(struct walk *w, const struct listing *l, struct listing **next, size_t *nnext,
 			size_t *cap)
@@ -815,8 +826,7 @@ static int take_entries(struct walk *w, const struct listing *l, struct listing 
 	bool unit_here = false, vars_here = false;
 	for (size_t i = 0; i < l->count; i++, name += strlen(name) + 1) {
 		vars_here |= !strcmp(name, "vars.yaml");
-		buf_reset(&child);
-		buf_printf(&child, "%s%s%s", dir, *dir ? "/" : "", name);
+		child_path(&child, dir, name);
 		enum src_kind kind = (enum src_kind)l->kinds.data[i];
 		size_t size;
 		if (kind == SRC_MISSING && w->p->src.ops->lstat(&w->p->src, child.data, &kind, &size) < 0)
@@ -849,8 +859,7 @@ static int take_entries(struct walk *w, const struct listing *l, struct listing 
 	}
 	/* Every unit looks for a vars.yaml of its own: most have none. */
 	if (unit_here && !vars_here) {
-		buf_reset(&child);
-		buf_printf(&child, "%s%svars.yaml", dir, *dir ? "/" : "");
+		child_path(&child, dir, "vars.yaml");
 		source_known_missing(&w->p->src, child.data);
 	}
 out:
