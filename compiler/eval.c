@@ -1128,7 +1128,7 @@ struct value *eval_text(struct arena *a, const struct srcfile *file, const struc
 			  .end = (uint32_t)file->len };
 	n.str.s = file->data;
 	n.str.len = file->len;
-	n.has_expr = strstr(n.str.s, "${") != NULL;
+	n.has_expr = text_has_template(n.str.s, n.str.len);
 	map_init(&s.slots);
 	map_init(&s.includes);
 	struct value *v = eval_string(&s, &n);

@@ -185,7 +185,7 @@ static struct node *parse_string(struct parser *j)
 	n->end = (uint32_t)j->pos;
 	n->str.s = arena_strndup(j->a, buf_cstr(&j->text), j->text.len);
 	n->str.len = j->text.len;
-	n->has_expr = strstr(n->str.s, "${") != NULL;
+	n->has_expr = text_has_template(n->str.s, n->str.len);
 	return n;
 }
 

@@ -369,22 +369,24 @@ static int resolve_plain(struct loader *l, struct node *n)
 	const char *s = n->str.s;
 	bool is_float;
 	size_t d;
-	if (!*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL")) {
+	size_t len = n->str.len;
+	if (!len || (len == 1 && *s == '~') ||
+	    (len == 4 && (!strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL")))) {
 		n->kind = NODE_NULL;
 		return 0;
 	}
-	if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE") ||
-	    !strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE")) {
+	if ((len == 4 && (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE"))) ||
+	    (len == 5 && (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE")))) {
 		n->kind = NODE_BOOL;
 		n->b = s[0] == 't' || s[0] == 'T';
 		return 0;
 	}
 	/* The length test first: most plain scalars are longer words. */
-	if (n->str.len <= 3 && is_yaml11_bool(s)) {
+	if (len <= 3 && is_yaml11_bool(s)) {
 		load_error(l, n->off, "ambiguous value '%s': YAML 1.1 reads it as a boolean; quote it (\"%s\") or write true/false", s, s);
 		return -1;
 	}
-	if (n->str.len >= 4 && n->str.len <= 5 && is_special_float(s)) {
+	if (len >= 4 && len <= 5 && is_special_float(s)) {
 		load_error(l, n->off, "'%s' is not a finite number; quote it if it is a string", s);
 		return -1;
 	}
@@ -538,6 +540,16 @@ static struct anchor *define_anchor(struct loader *l, const yaml_char_t *name,
 	return a;
 }
 
+/* memchr finds the rare '$' faster than strstr scans for the pair. */
+bool text_has_template(const char *s, size_t len)
+{
+	const char *end = s + len;
+	for (const char *p = s; (p = memchr(p, '$', (size_t)(end - p))); p++)
+		if (p + 1 < end && p[1] == '{')
+			return true;
+	return false;
+}
+
 static int on_scalar(struct loader *l, yaml_event_t *e)
 {
 	struct node *n = new_node(l, NODE_STR, e);
@@ -552,7 +564,7 @@ static int on_scalar(struct loader *l, yaml_event_t *e)
 	n->style = scalar_style(e->data.scalar.style);
 	n->str.s = arena_strndup(l->arena, (const char *)e->data.scalar.value, len);
 	n->str.len = len;
-	n->has_expr = strstr(n->str.s, "${") != NULL;
+	n->has_expr = text_has_template(n->str.s, len);
 	if (memchr(n->str.s, '\0', len)) {
 		load_error(l, n->off, "scalar contains a NUL character");
 		l->failed = true;

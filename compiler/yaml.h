@@ -84,6 +84,9 @@ int utf8_validate(const char *s, size_t len, size_t *bad_off);
  * start. */
 size_t node_text_offset(const struct node *n, size_t index);
 
+/* Whether s holds "${": what node.has_expr records. */
+bool text_has_template(const char *s, size_t len);
+
 const char *node_kind_name(enum node_kind k);
 struct node *node_map_get(const struct node *map, const char *key);
 struct node_pair *node_map_find(const struct node *map, const char *key);

@@ -867,3 +867,15 @@ Test(yaml, complex_keys_are_errors)
 	expect_error_like("[a]: v\n", NULL, "mapping keys must be scalars, not a list");
 	expect_error_like("m: &m {x: 1}\n? *m\n: v\n", NULL, "mapping keys must be scalars, not a map");
 }
+
+Test(yaml, text_has_template_finds_dollar_brace_anywhere)
+{
+	cr_expect(text_has_template("${x}", 4));
+	cr_expect(text_has_template("a $ b ${", 8));
+	cr_expect(text_has_template("$${x}", 5));	/* holds "${": the evaluator decides */
+	cr_expect(!text_has_template("", 0));
+	cr_expect(!text_has_template("$", 1));
+	cr_expect(!text_has_template("a$b$", 4));
+	cr_expect(!text_has_template("${", 1));	/* the '{' lies past len */
+	cr_expect(!text_has_template("{$}", 3));
+}
