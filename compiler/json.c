@@ -340,21 +340,22 @@ static struct node *parse_array(struct parser *j)
  * (a hostile file may hold an object of a million keys). */
 enum { SCAN_KEYS = 16 };
 
-static bool duplicate_key(struct items *it, struct map *index, const struct node *key)
+/* The earlier key equal to key, or NULL. */
+static const struct node *duplicate_key(struct items *it, struct map *index, const struct node *key)
 {
 	size_t pairs = it->len / 2;
 	if (pairs < SCAN_KEYS) {
 		for (size_t i = 0; i < pairs; i++) {
 			const struct node *k = it->v[2 * i];
 			if (k->str.len == key->str.len && !memcmp(k->str.s, key->str.s, k->str.len))
-				return true;
+				return k;
 		}
-		return false;
+		return NULL;
 	}
 	if (!index->len)
 		for (size_t i = 0; i < pairs; i++)
 			map_put(index, it->v[2 * i]->str.s, it->v[2 * i]->str.len, it->v[2 * i]);
-	return map_put(index, key->str.s, key->str.len, (void *)key) != NULL;
+	return map_put(index, key->str.s, key->str.len, (void *)key);
 }
 
 static struct node *object_member(struct parser *j, struct items *it, struct map *index)
@@ -365,8 +366,12 @@ static struct node *object_member(struct parser *j, struct items *it, struct map
 	struct node *key = parse_string(j);
 	if (!key)
 		return NULL;
-	if (duplicate_key(it, index, key))
-		return fail(j, key->off, "duplicate key \"%s\"", key->str.s);
+	const struct node *first = duplicate_key(it, index, key);
+	if (first) {
+		fail(j, key->off, "duplicate key \"%s\"", key->str.s);
+		diag_note(j->f, first->off, "first defined here");
+		return NULL;
+	}
 	skip_space(j);
 	if (!at(j, ':'))
 		return fail(j, j->pos, "expected ':' after a key");

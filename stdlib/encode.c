@@ -20,6 +20,7 @@
  * the decoded text; a note points at the call.  Decoded values are computed
  * values (no origin); integral numbers become integers. */
 #include "builtins.h"
+#include "json.h"
 
 #include <errno.h>
 #include <math.h>
@@ -261,282 +262,6 @@ static struct value *fn_jsonencode(struct call_ctx *c, struct value **args, size
 	return out;
 }
 
-/* ---- the JSON grammar check for jsondecode ---- */
-
-struct jp {
-	struct call_ctx *c;
-	const char *s;
-	size_t len, pos;
-	struct buf out;		/* the text for the YAML loader */
-	size_t depth, max_depth;
-};
-
-static bool jp_fail(struct jp *p, const char *what)
-{
-	struct srcfile f = { NULL, p->s, p->len };
-	unsigned line, col;
-	srcfile_position(&f, p->pos, &line, &col);
-	call_error(p->c, "invalid JSON: %s at line %u, column %u", what, line, col);
-	return false;
-}
-
-static bool jp_unexpected(struct jp *p)
-{
-	char what[64];
-	unsigned cp;
-	if (p->pos >= p->len)
-		return jp_fail(p, "unexpected end of text");
-	utf8_decode(p->s + p->pos, p->len - p->pos, &cp);
-	if (cp > 0x20 && cp < 0x7f)
-		snprintf(what, sizeof(what), "unexpected character '%c'", (char)cp);
-	else
-		snprintf(what, sizeof(what), "unexpected character U+%04X", cp);
-	return jp_fail(p, what);
-}
-
-static int jp_peek(const struct jp *p)
-{
-	return p->pos < p->len ? (unsigned char)p->s[p->pos] : -1;
-}
-
-static void jp_copy(struct jp *p, size_t n)
-{
-	buf_add(&p->out, p->s + p->pos, n);
-	p->pos += n;
-}
-
-static void jp_ws(struct jp *p)
-{
-	while (jp_peek(p) == ' ' || jp_peek(p) == '\t' || jp_peek(p) == '\n' || jp_peek(p) == '\r')
-		jp_copy(p, 1);
-}
-
-static bool jp_literal(struct jp *p, const char *word)
-{
-	size_t n = strlen(word);
-	if (p->len - p->pos < n || memcmp(p->s + p->pos, word, n))
-		return jp_unexpected(p);
-	jp_copy(p, n);
-	return true;
-}
-
-static size_t jp_digits(struct jp *p, size_t i)
-{
-	while (i < p->len && p->s[i] >= '0' && p->s[i] <= '9')
-		i++;
-	return i;
-}
-
-/* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
-static bool jp_number(struct jp *p)
-{
-	size_t i = p->pos + (jp_peek(p) == '-'), end;
-	if (i >= p->len || p->s[i] < '0' || p->s[i] > '9')
-		return jp_fail(p, "invalid number");
-	i = p->s[i] == '0' ? i + 1 : jp_digits(p, i);
-	if (i < p->len && p->s[i] == '.') {
-		if ((end = jp_digits(p, i + 1)) == i + 1)
-			return jp_fail(p, "invalid number");
-		i = end;
-	}
-	if (i < p->len && (p->s[i] == 'e' || p->s[i] == 'E')) {
-		i += i + 1 < p->len && (p->s[i + 1] == '+' || p->s[i + 1] == '-') ? 2 : 1;
-		if ((end = jp_digits(p, i)) == i)
-			return jp_fail(p, "invalid number");
-		i = end;
-	}
-	jp_copy(p, i - p->pos);
-	return true;
-}
-
-static int hex_digit(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-/* The code unit of a \uXXXX at s + i, or -1. */
-static long jp_u16(const struct jp *p, size_t i)
-{
-	long v = 0;
-	if (p->len - i < 6 || p->s[i] != '\\' || p->s[i + 1] != 'u')
-		return -1;
-	for (size_t k = 2; k < 6; k++) {
-		int d = hex_digit(p->s[i + k]);
-		if (d < 0)
-			return -1;
-		v = v * 16 + d;
-	}
-	return v;
-}
-
-/* \uXXXX: a surrogate pair becomes YAML's \UXXXXXXXX, a lone surrogate
- * U+FFFD (as Go decodes it). */
-static bool jp_unicode_escape(struct jp *p)
-{
-	long hi = jp_u16(p, p->pos), lo;
-	if (hi < 0) {
-		p->pos++;
-		return jp_fail(p, "invalid \\u escape");
-	}
-	if (hi < 0xd800 || hi > 0xdfff) {
-		jp_copy(p, 6);
-		return true;
-	}
-	lo = jp_u16(p, p->pos + 6);
-	if (hi < 0xdc00 && lo >= 0xdc00 && lo <= 0xdfff) {
-		buf_printf(&p->out, "\\U%08lX", 0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00));
-		p->pos += 12;
-	} else {
-		buf_puts(&p->out, "\\ufffd");
-		p->pos += 6;
-	}
-	return true;
-}
-
-static bool jp_escape(struct jp *p)
-{
-	if (p->pos + 1 >= p->len)
-		return jp_fail(p, "unterminated string");
-	char ch = p->s[p->pos + 1];
-	if (ch == 'u')
-		return jp_unicode_escape(p);
-	if (!ch || !strchr("\"\\/bfnrt", ch)) {
-		p->pos++;
-		return jp_fail(p, "invalid escape in a string");
-	}
-	jp_copy(p, 2);
-	return true;
-}
-
-/* Characters JSON allows raw in a string but a YAML quoted scalar does
- * not (non-printable, or line breaks that YAML would fold). */
-static bool yaml_unsafe(unsigned cp)
-{
-	return cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029 ||
-	       cp == 0xfeff || cp == 0xfffe || cp == 0xffff;
-}
-
-static bool jp_string(struct jp *p)
-{
-	jp_copy(p, 1);
-	for (;;) {
-		int ch = jp_peek(p);
-		unsigned cp;
-		if (ch < 0)
-			return jp_fail(p, "unterminated string");
-		if (ch == '"') {
-			jp_copy(p, 1);
-			return true;
-		}
-		if (ch < 0x20)
-			return jp_fail(p, "control character in a string (escape it)");
-		if (ch == '\\') {
-			if (!jp_escape(p))
-				return false;
-			continue;
-		}
-		size_t n = utf8_decode(p->s + p->pos, p->len - p->pos, &cp);
-		if (yaml_unsafe(cp)) {
-			buf_printf(&p->out, "\\u%04x", cp);
-			p->pos += n;
-		} else {
-			jp_copy(p, n);
-		}
-	}
-}
-
-static bool jp_value(struct jp *p);
-
-/* '[' or '{' opening a container of depth + 1. */
-static bool jp_open(struct jp *p)
-{
-	if (++p->depth > p->max_depth) {
-		char what[64];
-		snprintf(what, sizeof(what), "nesting deeper than %zu levels", p->max_depth);
-		return jp_fail(p, what);
-	}
-	jp_copy(p, 1);
-	jp_ws(p);
-	return true;
-}
-
-static bool jp_member(struct jp *p)
-{
-	if (jp_peek(p) != '"')
-		return jp_unexpected(p);
-	if (!jp_string(p))
-		return false;
-	jp_ws(p);
-	if (jp_peek(p) != ':')
-		return jp_unexpected(p);
-	jp_copy(p, 1);
-	jp_ws(p);
-	return jp_value(p);
-}
-
-/* An array or object: items separated by commas up to the closing char. */
-static bool jp_container(struct jp *p, char close, bool (*item)(struct jp *))
-{
-	if (!jp_open(p))
-		return false;
-	if (jp_peek(p) != close) {
-		for (;;) {
-			if (!item(p))
-				return false;
-			jp_ws(p);
-			if (jp_peek(p) == close)
-				break;
-			if (jp_peek(p) != ',')
-				return jp_unexpected(p);
-			jp_copy(p, 1);
-			jp_ws(p);
-		}
-	}
-	jp_copy(p, 1);
-	p->depth--;
-	return true;
-}
-
-static bool jp_value(struct jp *p)
-{
-	switch (jp_peek(p)) {
-	case '{': return jp_container(p, '}', jp_member);
-	case '[': return jp_container(p, ']', jp_value);
-	case '"': return jp_string(p);
-	case 't': return jp_literal(p, "true");
-	case 'f': return jp_literal(p, "false");
-	case 'n': return jp_literal(p, "null");
-	default:
-		if (jp_peek(p) == '-' || (jp_peek(p) >= '0' && jp_peek(p) <= '9'))
-			return jp_number(p);
-		return jp_unexpected(p);
-	}
-}
-
-/* Checks s as one JSON text; on success out holds the loader's text. */
-static bool json_check(struct call_ctx *c, const char *s, size_t len, struct buf *out)
-{
-	struct jp p = { c, s, len, 0, BUF_INIT, 0, call_limits(c)->depth };
-	jp_ws(&p);
-	bool ok = p.pos < len ? jp_value(&p) : jp_fail(&p, "empty text");
-	if (ok) {
-		jp_ws(&p);
-		if (p.pos < len)
-			ok = jp_fail(&p, "extra text after the value");
-	}
-	if (ok)
-		*out = p.out;
-	else
-		buf_free(&p.out);
-	return ok;
-}
-
 /* ---- jsondecode / yamldecode ---- */
 
 /* Loader-found errors are in the synthetic file; point at the call too. */
@@ -596,7 +321,12 @@ static bool decode_arg(struct call_ctx *c, struct value **args)
 	return false;
 }
 
-static struct value *decode_text(struct call_ctx *c, const char *text, size_t len)
+typedef int (*loader_fn)(struct arena *a, const struct srcfile *f, const struct limits *lim, const char *prefix,
+			 struct node **out);
+
+/* jsondecode and yamldecode share the loaders of the repo's own files:
+ * the same strictness and the same limits. */
+static struct value *decode_text(struct call_ctx *c, loader_fn load, const char *text, size_t len)
 {
 	struct srcfile *f = ARENA_NEW(c->arena, struct srcfile);
 	struct limits lim = *call_limits(c);
@@ -605,7 +335,7 @@ static struct value *decode_text(struct call_ctx *c, const char *text, size_t le
 	f->data = arena_strndup(c->arena, text, len);
 	f->len = len;
 	lim.file_size = SIZE_MAX;	/* checked on the argument itself */
-	if (yaml_load_as(c->arena, f, &lim, arena_printf(c->arena, "%s: ", c->name), &root) < 0)
+	if (load(c->arena, f, &lim, arena_printf(c->arena, "%s: ", c->name), &root) < 0)
 		return decode_failed(c);
 	if (!reject_tags(c, root))
 		return NULL;
@@ -617,12 +347,9 @@ static struct value *decode_text(struct call_ctx *c, const char *text, size_t le
 static struct value *fn_jsondecode(struct call_ctx *c, struct value **args, size_t n)
 {
 	(void)n;
-	struct buf text = BUF_INIT;
-	if (!decode_arg(c, args) || !json_check(c, args[0]->str.s, args[0]->str.len, &text))
+	if (!decode_arg(c, args))
 		return NULL;
-	struct value *v = decode_text(c, buf_cstr(&text), text.len);
-	buf_free(&text);
-	return v;
+	return decode_text(c, json_load_as, args[0]->str.s, args[0]->str.len);
 }
 
 static struct value *fn_yamldecode(struct call_ctx *c, struct value **args, size_t n)
@@ -630,7 +357,7 @@ static struct value *fn_yamldecode(struct call_ctx *c, struct value **args, size
 	(void)n;
 	if (!decode_arg(c, args))
 		return NULL;
-	return decode_text(c, args[0]->str.s, args[0]->str.len);
+	return decode_text(c, yaml_load_as, args[0]->str.s, args[0]->str.len);
 }
 
 const struct builtin stdlib_encode[] = {
