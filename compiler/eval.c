@@ -537,7 +537,7 @@ static struct value *dependency_outputs(struct scope *s, struct dependency *d)
 	struct loaded_file *f = NULL;
 	bool exists = source_kind(&s->p->work, path) != SRC_MISSING;
 	if (exists)
-		f = project_load_from(s->p, &s->p->work, path, NULL, 0);
+		f = project_load_outputs(s->p, path);
 	diag_mute(muted);
 	pthread_mutex_unlock(&s->p->lock);
 	if (exists) {

@@ -2,6 +2,7 @@
 #include "project.h"
 #include "cache.h"
 #include "include.h"
+#include "json.h"
 #include "parallel.h"
 #include "schema.h"
 
@@ -58,14 +59,24 @@ int project_find_root(const char *start, struct buf *root)
 	}
 }
 
+static struct loaded_file *load_file(struct project *p, struct source *src, const char *path,
+				     const struct srcfile *ref, size_t ref_off, loader_fn *load);
+
 struct loaded_file *project_load(struct project *p, const char *path,
 				 const struct srcfile *ref, size_t ref_off)
 {
-	return project_load_from(p, &p->src, path, ref, ref_off);
+	return load_file(p, &p->src, path, ref, ref_off, yaml_load_as);
 }
 
-struct loaded_file *project_load_from(struct project *p, struct source *src, const char *path,
-				      const struct srcfile *ref, size_t ref_off)
+/* terraform output -json files are JSON: the JSON loader reads them as
+ * strictly as manifest.json, and faster than libyaml would. */
+struct loaded_file *project_load_outputs(struct project *p, const char *path)
+{
+	return load_file(p, &p->work, path, NULL, 0, json_load_as);
+}
+
+static struct loaded_file *load_file(struct project *p, struct source *src, const char *path,
+				     const struct srcfile *ref, size_t ref_off, loader_fn *load)
 {
 	struct loaded_file *lf = map_get(&p->files, path, strlen(path));
 	if (lf && (lf->root || !lf->unreported || diag_muted()))
@@ -94,7 +105,7 @@ struct loaded_file *project_load_from(struct project *p, struct source *src, con
 	lf->src.len = data.len;
 	lf->src.data = arena_strndup(&p->arena, buf_cstr(&data), data.len);
 	buf_free(&data);
-	if (yaml_load(&p->arena, &lf->src, &p->limits, &lf->root) < 0)
+	if (load(&p->arena, &lf->src, &p->limits, NULL, &lf->root) < 0)
 		return NULL;
 	lf->unreported = false;
 	return lf;

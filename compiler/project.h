@@ -149,9 +149,9 @@ void project_close(struct project *p);
  * ref is given, and returns NULL. */
 struct loaded_file *project_load(struct project *p, const char *path,
 				 const struct srcfile *ref, size_t ref_off);
-/* The same, from another source (the work tree, for dependency outputs). */
-struct loaded_file *project_load_from(struct project *p, struct source *src, const char *path,
-				      const struct srcfile *ref, size_t ref_off);
+/* A dependency's outputs file, as JSON, from the work tree whatever the
+ * project reads (--rev and --staged too). */
+struct loaded_file *project_load_outputs(struct project *p, const char *path);
 /* Parses every unit's own file on all cores ahead of the merge, which
  * then finds them loaded.  Output is the same for any thread count. */
 void project_prefetch_units(struct project *p);

@@ -73,6 +73,9 @@ int yaml_load(struct arena *a, const struct srcfile *f, const struct limits *lim
 /* The same, with prefix put before every message ("corrupt manifest: "). */
 int yaml_load_as(struct arena *a, const struct srcfile *f, const struct limits *lim,
 		 const char *prefix, struct node **out);
+/* What yaml_load_as and json_load_as share, for callers that pick one. */
+typedef int loader_fn(struct arena *a, const struct srcfile *f, const struct limits *lim, const char *prefix,
+		      struct node **out);
 
 /* Checks strict UTF-8 (no overlong forms, surrogates or NULs); on failure
  * stores the offending offset in *bad_off and returns -1. */

@@ -321,12 +321,9 @@ static bool decode_arg(struct call_ctx *c, struct value **args)
 	return false;
 }
 
-typedef int (*loader_fn)(struct arena *a, const struct srcfile *f, const struct limits *lim, const char *prefix,
-			 struct node **out);
-
 /* jsondecode and yamldecode share the loaders of the repo's own files:
  * the same strictness and the same limits. */
-static struct value *decode_text(struct call_ctx *c, loader_fn load, const char *text, size_t len)
+static struct value *decode_text(struct call_ctx *c, loader_fn *load, const char *text, size_t len)
 {
 	struct srcfile *f = ARENA_NEW(c->arena, struct srcfile);
 	struct limits lim = *call_limits(c);

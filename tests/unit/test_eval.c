@@ -741,6 +741,22 @@ Test(eval, outputs_file_in_the_wrong_format)
 	free(out);
 }
 
+/* Outputs files are terraform output -json: YAML that is not JSON is
+ * refused by the JSON loader, at the place it stops. */
+Test(eval, outputs_file_must_be_json)
+{
+	ev_write("dev/network/vpc/unit.yaml", ev_vpc_unit);
+	ev_write("dev/app/api/unit.yaml", ev_api_unit);
+	ev_write(".bulkhead/outputs/dev/network/vpc.json", "vpc_id: {value: vpc-1}\n");
+	char *out = ev_compile_fails(1);
+	cr_expect(strstr(out, ".bulkhead/outputs/dev/network/vpc.json:1:1: error: expected a JSON value"), "%s", out);
+	free(out);
+	ev_write(".bulkhead/outputs/dev/network/vpc.json", "{\"vpc_id\": {\"value\": \"vpc-1\"},}\n");
+	out = ev_compile_fails(1);
+	cr_expect(strstr(out, ".bulkhead/outputs/dev/network/vpc.json:1:31: error: expected a string key"), "%s", out);
+	free(out);
+}
+
 Test(eval, missing_output_without_mock)
 {
 	ev_write("dev/network/vpc/unit.yaml", ev_vpc_unit);
