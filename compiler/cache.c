@@ -195,23 +195,21 @@ struct freshness {
 
 enum { STAT_RUN = 1024 };
 
-static void check_run(void *ctx, size_t run, struct arena *arena)
+static void check_line(void *ctx, size_t i)
 {
 	struct freshness *fr = ctx;
-	size_t end = (run + 1) * STAT_RUN < fr->n ? (run + 1) * STAT_RUN : fr->n;
-	(void)arena;
-	for (size_t i = run * STAT_RUN; i < end && !atomic_load_explicit(&fr->stale, memory_order_relaxed); i++) {
-		const struct stat_line *sl = &fr->lines[i];
-		/* Outputs are written after the build started, and adopted
-		 * folders were checked against the coarse clock when stored;
-		 * only the other inputs can be racy. */
-		if (!same_stat_at(sl->what == 'o' ? fr->out_fd : fr->root_fd, sl->rel, sl->kind, sl->size, sl->mtime,
-				  sl->ino, sl->what == 'i' ? fr->started : INT64_MAX))
-			atomic_store(&fr->stale, true);
-	}
+	const struct stat_line *sl = &fr->lines[i];
+	if (atomic_load_explicit(&fr->stale, memory_order_relaxed))
+		return;	/* one stale line decides */
+	/* Outputs are written after the build started, and adopted folders
+	 * were checked against the coarse clock when stored; only the other
+	 * inputs can be racy. */
+	if (!same_stat_at(sl->what == 'o' ? fr->out_fd : fr->root_fd, sl->rel, sl->kind, sl->size, sl->mtime,
+			  sl->ino, sl->what == 'i' ? fr->started : INT64_MAX))
+		atomic_store(&fr->stale, true);
 }
 
-/* Every line read in order; the stat lines kept for check_run. */
+/* Every line read in order; the stat lines kept for check_line. */
 static bool read_lines(char *line, const char **out_dir, struct cache_summary *sum, struct freshness *fr)
 {
 	for (char *nl; *line; line = nl + 1) {
@@ -257,7 +255,7 @@ int cache_fresh(const char *path, const char *root, unsigned jobs, struct cache_
 	if (fr.root_fd < 0 || (out_dir && fr.out_fd < 0))
 		goto out;
 	atomic_init(&fr.stale, false);
-	parallel_for((fr.n + STAT_RUN - 1) / STAT_RUN, jobs, NULL, check_run, &fr);
+	parallel_for_runs(fr.n, STAT_RUN, jobs, check_line, &fr);
 	fresh = !atomic_load(&fr.stale) && (sum->units > 0 || sum->files > 0);
 out:
 	if (fr.root_fd >= 0)
@@ -386,13 +384,10 @@ struct output_stats {
 	bool *ok;
 };
 
-static void stat_outputs(void *ctx, size_t run, struct arena *arena)
+static void stat_output(void *ctx, size_t i)
 {
 	struct output_stats *os = ctx;
-	size_t end = (run + 1) * STAT_RUN < os->plan->nfiles ? (run + 1) * STAT_RUN : os->plan->nfiles;
-	(void)arena;
-	for (size_t i = run * STAT_RUN; i < end; i++)
-		os->ok[i] = fstatat(os->out_fd, os->plan->files[i].path, &os->st[i], AT_SYMLINK_NOFOLLOW) == 0;
+	os->ok[i] = fstatat(os->out_fd, os->plan->files[i].path, &os->st[i], AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 static void output_lines(struct buf *b, const char *out_dir, const struct emit_plan *plan, unsigned jobs)
@@ -401,7 +396,7 @@ static void output_lines(struct buf *b, const char *out_dir, const struct emit_p
 				   xcalloc(plan->nfiles + 1, sizeof(struct stat)), xcalloc(plan->nfiles + 1, sizeof(bool)) };
 	struct stat st;
 	if (os.out_fd >= 0)
-		parallel_for((plan->nfiles + STAT_RUN - 1) / STAT_RUN, jobs, NULL, stat_outputs, &os);
+		parallel_for_runs(plan->nfiles, STAT_RUN, jobs, stat_output, &os);
 	for (size_t i = 0; i < plan->nfiles; i++)
 		if (os.ok[i])
 			output_line(b, &os.st[i], plan->files[i].path);
@@ -491,7 +486,7 @@ static void adopt_own_entries(struct trace *t, const char *root, const char *out
 	/* File systems stamp mtimes from the coarse clock.  A folder whose
 	 * mtime is older than this reading and whose names are as expected
 	 * cannot change again without getting a newer mtime, so its line
-	 * needs no racy check (see check_run). */
+	 * needs no racy check (see check_line). */
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME_COARSE, &now);
 	int64_t coarse_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;

@@ -664,20 +664,17 @@ static void write_one_temp(struct temp_writes *tw, size_t i, struct dir_log *mad
  * once (they would queue on its lock). */
 enum { WRITE_RUN = 512 };
 
-static void write_run(void *ctx, size_t run, struct arena *arena)
+static void write_item(void *ctx, size_t i)
 {
 	struct temp_writes *tw = ctx;
-	(void)arena;
-	size_t end = (run + 1) * WRITE_RUN < tw->plan->nfiles ? (run + 1) * WRITE_RUN : tw->plan->nfiles;
-	for (size_t i = run * WRITE_RUN; i < end; i++)
-		write_one_temp(tw, i, &tw->ws->worker_made[parallel_worker()]);
+	write_one_temp(tw, i, &tw->ws->worker_made[parallel_worker()]);
 }
 
 static int write_temps(struct write_state *ws, const struct emit_plan *plan)
 {
 	struct temp_writes tw = { .plan = plan, .ws = ws };
 	atomic_init(&tw.failed, false);
-	parallel_for((plan->nfiles + WRITE_RUN - 1) / WRITE_RUN, ws->jobs, NULL, write_run, &tw);
+	parallel_for_runs(plan->nfiles, WRITE_RUN, ws->jobs, write_item, &tw);
 	for (size_t i = 0; i < plan->nfiles; i++)
 		if (ws->errs[i].err) {
 			report_write_error(ws, plan->files[i].path, ws->errs[i]);
@@ -806,19 +803,14 @@ struct known_scan {
 	struct map *checked;	/* per worker */
 };
 
-static void scan_run(void *ctx, size_t run, struct arena *arena)
+static void scan_item(void *ctx, size_t i)
 {
 	struct known_scan *ks = ctx;
-	struct map *checked = &ks->checked[parallel_worker()];
-	(void)arena;
-	size_t end = (run + 1) * WRITE_RUN < ks->plan->nfiles ? (run + 1) * WRITE_RUN : ks->plan->nfiles;
-	for (size_t i = run * WRITE_RUN; i < end; i++) {
-		const struct out_file *f = &ks->plan->files[i];
-		char *full = join(ks->out_dir, f->path);
-		ks->known[i] = check_no_links(ks->out_dir, "", f->path, checked) == 0 &&
-			       known_current(ks->plan, ks->old, f, full);
-		free(full);
-	}
+	const struct out_file *f = &ks->plan->files[i];
+	char *full = join(ks->out_dir, f->path);
+	ks->known[i] = check_no_links(ks->out_dir, "", f->path, &ks->checked[parallel_worker()]) == 0 &&
+		       known_current(ks->plan, ks->old, f, full);
+	free(full);
 }
 
 static bool *scan_known(const struct emit_plan *plan, const struct old_manifest *old, const char *out_dir,
@@ -829,7 +821,7 @@ static bool *scan_known(const struct emit_plan *plan, const struct old_manifest 
 	for (unsigned w = 0; w < jobs; w++)
 		map_init(&checked[w]);
 	if (plan->written && !plan->tracked)
-		parallel_for((plan->nfiles + WRITE_RUN - 1) / WRITE_RUN, jobs, NULL, scan_run, &ks);
+		parallel_for_runs(plan->nfiles, WRITE_RUN, jobs, scan_item, &ks);
 	for (unsigned w = 0; w < jobs; w++)
 		free_checked(&checked[w]);
 	return ks.known;

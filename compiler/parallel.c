@@ -77,3 +77,24 @@ void parallel_for(size_t n, unsigned jobs, struct arena *arenas,
 	for (unsigned w = 1; w < started; w++)
 		pthread_join(workers[w].thread, NULL);
 }
+
+struct runs {
+	size_t n, run;
+	void (*fn)(void *ctx, size_t i);
+	void *ctx;
+};
+
+static void one_run(void *ctx, size_t r, struct arena *arena)
+{
+	const struct runs *rs = ctx;
+	size_t end = rs->n - r * rs->run < rs->run ? rs->n : (r + 1) * rs->run;
+	(void)arena;
+	for (size_t i = r * rs->run; i < end; i++)
+		rs->fn(rs->ctx, i);
+}
+
+void parallel_for_runs(size_t n, size_t run, unsigned jobs, void (*fn)(void *ctx, size_t i), void *ctx)
+{
+	struct runs rs = { n, run ? run : 1, fn, ctx };
+	parallel_for((n + rs.run - 1) / rs.run, jobs, NULL, one_run, &rs);
+}

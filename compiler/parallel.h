@@ -28,6 +28,11 @@ unsigned parallel_jobs(unsigned jobs);
  * caller's thread when threads cannot be started. */
 void parallel_for(size_t n, unsigned jobs, struct arena *arenas,
 		  void (*fn)(void *ctx, size_t i, struct arena *arena), void *ctx);
+/* Calls fn(ctx, i) for every i in [0, n), as parallel_for does, with the
+ * items taken in runs of run consecutive ones: for items so small, or so
+ * close on disk (files of one folder), that taking them one at a time
+ * would cost more in contention than it saves in balance.  No arenas. */
+void parallel_for_runs(size_t n, size_t run, unsigned jobs, void (*fn)(void *ctx, size_t i), void *ctx);
 /* Inside fn: the index of the worker running it, in [0, jobs); worker 0
  * is the caller's thread.  For per-worker scratch space. */
 unsigned parallel_worker(void);

@@ -102,6 +102,42 @@ Test(parallel, caller_diagnostics_resume_after_the_loop)
 	diag_clear();
 }
 
+struct run_visits {
+	atomic_int *count;	/* times each item ran */
+	unsigned *worker;	/* which worker ran it */
+};
+
+static void visit_in_run(void *ctx, size_t i)
+{
+	struct run_visits *v = ctx;
+	atomic_fetch_add(&v->count[i], 1);
+	v->worker[i] = parallel_worker();
+}
+
+/* Every item once, the last run short, and a run never split between
+ * workers. */
+Test(parallel, runs_cover_every_item_once_and_stay_on_one_worker)
+{
+	static const size_t sizes[] = { 0, 1, 5, 512, 513, 4000 };
+	static const size_t runs[] = { 1, 7, 512 };
+	static const unsigned jobs[] = { 1, 2, 3 };
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(*sizes); s++)
+		for (size_t r = 0; r < sizeof(runs) / sizeof(*runs); r++)
+			for (size_t j = 0; j < sizeof(jobs) / sizeof(*jobs); j++) {
+				size_t n = sizes[s], run = runs[r];
+				struct run_visits v = { calloc(n + 1, sizeof(atomic_int)), calloc(n + 1, sizeof(unsigned)) };
+				parallel_for_runs(n, run, jobs[j], visit_in_run, &v);
+				for (size_t i = 0; i < n; i++) {
+					cr_assert_eq(atomic_load(&v.count[i]), 1, "n=%zu run=%zu jobs=%u: item %zu ran %d times",
+						     n, run, jobs[j], i, atomic_load(&v.count[i]));
+					cr_assert_eq(v.worker[i], v.worker[i - i % run],
+						     "n=%zu run=%zu: item %zu left its run's worker", n, run, i);
+				}
+				free(v.count);
+				free(v.worker);
+			}
+}
+
 Test(parallel, job_counts)
 {
 	cr_assert_geq(parallel_jobs(0), 1);
