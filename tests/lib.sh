@@ -10,3 +10,15 @@ trap 'rm -rf "$scratch"' EXIT INT TERM
 
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+
+# at_least MIN PATTERN FILE WHAT: ok when FILE has MIN or more lines
+# matching PATTERN (grep BRE); else bad "WHAT", with the file's head.
+at_least() {
+	found=$(grep -c -- "$2" "$3")
+	if [ "$found" -ge "$1" ]; then
+		ok
+	else
+		bad "$4 ($found lines match '$2', want $1 or more)"
+		head -n 5 "$3"
+	fi
+}

@@ -80,11 +80,7 @@ done
 check drifted-drift "$drifted" 1 drift
 check drifted-build "$drifted" 1 build --allow-mocks
 check drifted-validate "$drifted" 1 validate
-if [ "$(grep -c 'error: \[drift\]' "$scratch/drifted-drift-j2.stdout")" -lt 5 ]; then
-	bad "drifted-drift: the planted drift was not reported"
-else
-	ok
-fi
+at_least 5 'error: \[drift\]' "$scratch/drifted-drift-j2.stdout" "drifted-drift: the planted drift was not reported"
 
 # Broken files spread over the repo: every error is reported, in the same
 # order, whichever worker parsed the file.
@@ -106,12 +102,7 @@ if [ -d "$scratch/broken-build-j2/out" ]; then
 else
 	ok
 fi
-errors=$(grep -c ': error: ' "$scratch/broken-build-j2.stderr")
-if [ "$errors" -lt "$n" ]; then
-	bad "broken-build: $errors errors for $n broken files"
-else
-	ok
-fi
+at_least "$n" ': error: ' "$scratch/broken-build-j2.stderr" "broken-build: fewer errors than the $n broken files"
 
 # Policy findings from units all over the repo (literal secrets,
 # overlapping CIDRs, another env's account id) come out in one order.
@@ -124,12 +115,7 @@ for f in $(find "$policy" -name unit.yaml | LC_ALL=C sort | awk 'NR % 37 == 11')
 done
 check policy-validate "$policy" 1 validate
 check policy-drift "$policy" 1 drift
-if [ "$(grep -c 'plaintext-secret' "$scratch/policy-drift-j2.stdout")" -ge "$k" ]; then
-	ok
-else
-	bad "policy: fewer plaintext-secret findings than the $k planted"
-	head -n 5 "$scratch/policy-drift-j2.stdout"
-fi
+at_least "$k" 'plaintext-secret' "$scratch/policy-drift-j2.stdout" "policy: fewer plaintext-secret findings than the $k planted"
 
 # file() and find_in_parent_folders() read the repo through the shared
 # source from every worker (under the project's lock).
@@ -168,12 +154,7 @@ check evalbroken-build "$evalbroken" 2 build --allow-mocks
 check evalbroken-drift "$evalbroken" 2 drift
 # A unit whose dependency failed is not evaluated (one thread does the
 # same), so not every broken unit is reached; the first ones are.
-if [ "$(grep -c ': error: ' "$scratch/evalbroken-validate-j2.stderr")" -lt 3 ]; then
-	bad "evalbroken: fewer than 3 errors reported"
-	head -n 5 "$scratch/evalbroken-validate-j2.stderr"
-else
-	ok
-fi
+at_least 3 ': error: ' "$scratch/evalbroken-validate-j2.stderr" "evalbroken: fewer than 3 errors reported"
 reported=0
 for u in g00/s000/u00004 g00/s001/u00020 g00/s005/u00100; do
 	n=$(grep -c "^.bulkhead/outputs/stage/$u.json:.*error" "$scratch/evalbroken-validate-j2.stderr")
