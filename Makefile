@@ -9,7 +9,7 @@
 CC       ?= cc
 PKGS      = yaml-0.1 libgit2 libxxhash libpcre2-8
 DEB_PKGS  = libyaml-dev libgit2-dev libxxhash-dev libpcre2-dev libcriterion-dev pkg-config mandoc \
-            git graphviz pre-commit python3
+            git graphviz pre-commit python3 strace
 VERSION  := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
 
 WARN      = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers

@@ -13,19 +13,32 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#define MAGIC "bulkhead-cache 1 " BULKHEAD_VERSION
+#define MAGIC "bulkhead-cache 2 " BULKHEAD_VERSION
 
 static int64_t mtime_ns(const struct stat *st)
 {
 	return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
 }
 
-void trace_init(struct trace *t)
+/* File systems stamp mtimes from the coarse clock.  A file whose mtime is
+ * older than a reading of it cannot change again without a newer mtime;
+ * against the fine clock, a change in the same tick could keep it. */
+static int64_t coarse_now_ns(void)
 {
 	struct timespec now;
-	map_init(&t->entries);
+#ifdef CLOCK_REALTIME_COARSE
+	clock_gettime(CLOCK_REALTIME_COARSE, &now);
+#else
 	clock_gettime(CLOCK_REALTIME, &now);
-	t->started_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	now.tv_nsec = 0;	/* a whole second back: never later than a stamp */
+#endif
+	return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+}
+
+void trace_init(struct trace *t)
+{
+	map_init(&t->entries);
+	t->started_ns = coarse_now_ns();
 }
 
 void trace_free(struct trace *t)
@@ -51,10 +64,22 @@ void trace_record(struct trace *t, const char *rel, const struct stat *st)
 		char *key = xstrdup(rel);
 		map_put(&t->entries, key, strlen(key), e);
 	}
+	struct trace_entry was = *e;
 	e->kind = kind_of(st);
 	e->size = st ? (uint64_t)st->st_size : 0;
 	e->mtime_ns = st ? (uint64_t)mtime_ns(st) : 0;
 	e->ino = st ? (uint64_t)st->st_ino : 0;
+	/* The bytes hashed at a read hold only for the same stat data. */
+	e->hashed = was.hashed && was.kind == e->kind && was.size == e->size && was.mtime_ns == e->mtime_ns &&
+		    was.ino == e->ino;
+}
+
+void trace_record_read(struct trace *t, const char *rel, const struct stat *st, const char *data, size_t len)
+{
+	trace_record(t, rel, st);
+	struct trace_entry *e = map_get(&t->entries, rel, strlen(rel));
+	e->hashed = e->kind == 'f';
+	e->hash = XXH3_64bits(data, len);
 }
 
 void trace_record_listing(struct trace *t, const char *rel, const struct stat *st, const char *names,
@@ -143,22 +168,43 @@ static bool read_u64(char **p, uint64_t *out)
 	return true;
 }
 
-/* A line the disk must confirm: "i|a|o KIND SIZE MTIME INO PATH", the
- * path below the root, or below the output dir for "o". */
+/* A line the disk must confirm: "i|a|o KIND SIZE MTIME INO HASH PATH",
+ * the path below the root, or below the output dir for "o"; HASH is the
+ * xxh3-64 of a file's bytes in 16 hex digits, or "-". */
 struct stat_line {
 	char what, kind;
-	uint64_t size, mtime, ino;
+	bool hashed;
+	bool refreshed;		/* same bytes, new stat data (check_line) */
+	uint64_t size, mtime, ino, hash;
 	const char *rel;
 };
+
+static bool read_hash(char **p, bool *hashed, uint64_t *hash)
+{
+	char *s = *p, *end;
+	*hashed = s[0] != '-';
+	if (!*hashed) {
+		*hash = 0;
+		*p = s + 2;
+		return s[1] == ' ';
+	}
+	if (strspn(s, "0123456789abcdef") != 16 || s[16] != ' ')
+		return false;
+	*hash = strtoull(s, &end, 16);
+	*p = end + 1;
+	return true;
+}
 
 static bool parse_stat_line(char *line, struct stat_line *sl)
 {
 	sl->what = line[0];
 	sl->kind = line[1] == ' ' ? line[2] : 0;
+	sl->refreshed = false;
 	if ((sl->what != 'i' && sl->what != 'a' && sl->what != 'o') || !sl->kind || line[3] != ' ')
 		return false;
 	char *p = line + 4;
-	if (!read_u64(&p, &sl->size) || !read_u64(&p, &sl->mtime) || !read_u64(&p, &sl->ino))
+	if (!read_u64(&p, &sl->size) || !read_u64(&p, &sl->mtime) || !read_u64(&p, &sl->ino) ||
+	    !read_hash(&p, &sl->hashed, &sl->hash))
 		return false;
 	sl->rel = p;
 	return true;
@@ -191,27 +237,59 @@ struct freshness {
 	int root_fd, out_fd;
 	int64_t started;
 	atomic_bool stale;
+	atomic_bool refreshed;	/* some line now has new stat data */
+	char *headers;		/* the lines between the first and the stat lines */
+	size_t headers_len;
 };
 
 enum { STAT_RUN = 1024 };
 
+/* A file whose stat data moved still holds the bytes the build hashed:
+ * take its new stat data (from before the read, so a change during the
+ * read shows next time). */
+static bool same_bytes_at(int dir_fd, struct stat_line *sl)
+{
+	struct stat st;
+	struct buf data = BUF_INIT;
+	int fd = openat(dir_fd, sl->rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	bool same = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && buf_read_fd(&data, fd, SIZE_MAX) == 0 &&
+		    XXH3_64bits(data.data, data.len) == sl->hash;
+	if (fd >= 0)
+		close(fd);
+	buf_free(&data);
+	if (same) {
+		sl->size = (uint64_t)st.st_size;
+		sl->mtime = (uint64_t)mtime_ns(&st);
+		sl->ino = (uint64_t)st.st_ino;
+		sl->refreshed = true;
+	}
+	return same;
+}
+
 static void check_line(void *ctx, size_t i)
 {
 	struct freshness *fr = ctx;
-	const struct stat_line *sl = &fr->lines[i];
+	struct stat_line *sl = &fr->lines[i];
 	if (atomic_load_explicit(&fr->stale, memory_order_relaxed))
 		return;	/* one stale line decides */
 	/* Outputs are written after the build started, and adopted folders
 	 * were checked against the coarse clock when stored; only the other
 	 * inputs can be racy. */
-	if (!same_stat_at(sl->what == 'o' ? fr->out_fd : fr->root_fd, sl->rel, sl->kind, sl->size, sl->mtime,
-			  sl->ino, sl->what == 'i' ? fr->started : INT64_MAX))
+	int dir_fd = sl->what == 'o' ? fr->out_fd : fr->root_fd;
+	if (same_stat_at(dir_fd, sl->rel, sl->kind, sl->size, sl->mtime, sl->ino,
+			 sl->what == 'i' ? fr->started : INT64_MAX))
+		return;
+	if (sl->hashed && sl->kind == 'f' && same_bytes_at(dir_fd, sl))
+		atomic_store(&fr->refreshed, true);
+	else
 		atomic_store(&fr->stale, true);
 }
 
-/* Every line read in order; the stat lines kept for check_line. */
+/* Every line read in order; the stat lines kept for check_line, the
+ * header lines before them remembered for a refresh. */
 static bool read_lines(char *line, const char **out_dir, struct cache_summary *sum, struct freshness *fr)
 {
+	fr->headers = line;
 	for (char *nl; *line; line = nl + 1) {
 		bool header;
 		if (!(nl = strchr(line, '\n')))
@@ -219,8 +297,12 @@ static bool read_lines(char *line, const char **out_dir, struct cache_summary *s
 		*nl = '\0';
 		if (!check_header_line(line, out_dir, sum, &header))
 			return false;
-		if (header)
+		if (header) {
+			if (fr->n)
+				return false;	/* cache_store writes them first */
+			fr->headers_len = (size_t)(nl + 1 - fr->headers);
 			continue;
+		}
 		if (!*out_dir)
 			return false;
 		if (fr->n == fr->cap)
@@ -231,8 +313,11 @@ static bool read_lines(char *line, const char **out_dir, struct cache_summary *s
 	return true;
 }
 
+static void refresh_cache(const char *path, const struct freshness *fr, int64_t checked_ns);
+
 int cache_fresh(const char *path, const char *root, unsigned jobs, struct cache_summary *sum)
 {
+	int64_t checked_ns = coarse_now_ns();	/* before any stat: see refresh_cache */
 	const char *out_dir = NULL;
 	size_t len, body;
 	char *data = read_all(path, &len);
@@ -255,8 +340,11 @@ int cache_fresh(const char *path, const char *root, unsigned jobs, struct cache_
 	if (fr.root_fd < 0 || (out_dir && fr.out_fd < 0))
 		goto out;
 	atomic_init(&fr.stale, false);
+	atomic_init(&fr.refreshed, false);
 	parallel_for_runs(fr.n, STAT_RUN, jobs, check_line, &fr);
 	fresh = !atomic_load(&fr.stale) && (sum->units > 0 || sum->files > 0);
+	if (fresh && atomic_load(&fr.refreshed))
+		refresh_cache(path, &fr, checked_ns);
 out:
 	if (fr.root_fd >= 0)
 		close(fr.root_fd);
@@ -269,17 +357,15 @@ out:
 
 /* ---- outputs as the last build left them ---- */
 
-/* "o KIND SIZE MTIME INO PATH" of regular files, after the "out" line. */
+/* "o f SIZE MTIME INO HASH PATH" (regular files), after the "out" line. */
 static void collect_output(char *line, struct map *out)
 {
-	uint64_t size, mtime, ino;
-	char *p = line + 4;
-	if (strncmp(line, "o f ", 4) || !read_u64(&p, &size) || !read_u64(&p, &mtime) || !read_u64(&p, &ino) ||
-	    !*p)
+	struct stat_line sl;
+	if (strncmp(line, "o f ", 4) || !parse_stat_line(line, &sl) || !*sl.rel)
 		return;
 	struct output_stat *st = xmalloc(sizeof(*st));
-	*st = (struct output_stat){ size, mtime, ino };
-	char *key = xstrdup(p);
+	*st = (struct output_stat){ sl.size, sl.mtime, sl.ino };
+	char *key = xstrdup(sl.rel);
 	if (map_put(out, key, strlen(key), st)) {
 		free(key);
 		free(st);
@@ -353,12 +439,13 @@ void cache_prepare(const char *path)
 	free(dir);
 }
 
-/* "WHAT KIND SIZE MTIME INO PATH": 130,000 of them at 30,000 units, where
- * printf would cost a tenth of a second. */
+/* "WHAT KIND SIZE MTIME INO HASH PATH": 130,000 of them at 30,000 units,
+ * where printf would cost a tenth of a second.  hash NULL writes "-". */
 static void stat_line(struct buf *b, char what, char kind, uint64_t size, uint64_t mtime, uint64_t ino,
-		      const char *rel)
+		      const uint64_t *hash, const char *rel)
 {
-	char head[] = { what, ' ', kind, ' ' };
+	static const char hex[] = "0123456789abcdef";
+	char head[] = { what, ' ', kind, ' ' }, digits[17] = "-";
 	buf_add(b, head, sizeof(head));
 	buf_add_uint(b, size);
 	buf_putc(b, ' ');
@@ -366,13 +453,38 @@ static void stat_line(struct buf *b, char what, char kind, uint64_t size, uint64
 	buf_putc(b, ' ');
 	buf_add_uint(b, ino);
 	buf_putc(b, ' ');
+	for (int i = 0; hash && i < 16; i++)
+		digits[i] = hex[(*hash >> (60 - 4 * i)) & 0xf];
+	buf_add(b, digits, hash ? 16 : 1);
+	buf_putc(b, ' ');
 	buf_puts(b, rel);
 	buf_putc(b, '\n');
 }
 
-static void output_line(struct buf *b, const struct stat *st, const char *rel)
+static void output_line(struct buf *b, const struct stat *st, const uint64_t *hash, const char *rel)
 {
-	stat_line(b, 'o', kind_of(st), (uint64_t)st->st_size, (uint64_t)mtime_ns(st), (uint64_t)st->st_ino, rel);
+	stat_line(b, 'o', kind_of(st), (uint64_t)st->st_size, (uint64_t)mtime_ns(st), (uint64_t)st->st_ino, hash,
+		  rel);
+}
+
+/* The cache again, with the stat data check_line took for files whose
+ * bytes had not changed, so the next check needs no read.  Every line was
+ * confirmed after checked_ns (a coarse clock reading taken first): that
+ * becomes the racy bound, as a new build's start would be.  A refresh
+ * that fails only costs the next check the same reads. */
+static void refresh_cache(const char *path, const struct freshness *fr, int64_t checked_ns)
+{
+	struct buf b = BUF_INIT;
+	buf_printf(&b, "%s started %lld\n", MAGIC, (long long)checked_ns);
+	for (size_t i = 0; i < fr->headers_len; i++)
+		buf_putc(&b, fr->headers[i] ? fr->headers[i] : '\n');	/* read_lines cut them */
+	for (size_t i = 0; i < fr->n; i++) {
+		const struct stat_line *sl = &fr->lines[i];
+		stat_line(&b, sl->what, sl->kind, sl->size, sl->mtime, sl->ino, sl->hashed ? &sl->hash : NULL, sl->rel);
+	}
+	buf_printf(&b, "sum %016llx\n", (unsigned long long)XXH3_64bits(b.data, b.len));
+	write_file(path, &b);
+	buf_free(&b);
 }
 
 /* The stat data of every output just written, taken on the workers
@@ -398,10 +510,12 @@ static void output_lines(struct buf *b, const char *out_dir, const struct emit_p
 	if (os.out_fd >= 0)
 		parallel_for_runs(plan->nfiles, STAT_RUN, jobs, stat_output, &os);
 	for (size_t i = 0; i < plan->nfiles; i++)
-		if (os.ok[i])
-			output_line(b, &os.st[i], plan->files[i].path);
+		if (os.ok[i]) {
+			uint64_t hash = XXH3_64bits(plan->files[i].data, plan->files[i].len);
+			output_line(b, &os.st[i], &hash, plan->files[i].path);
+		}
 	if (os.out_fd >= 0 && fstatat(os.out_fd, "manifest.json", &st, AT_SYMLINK_NOFOLLOW) == 0)
-		output_line(b, &st, "manifest.json");
+		output_line(b, &st, NULL, "manifest.json");
 	if (os.out_fd >= 0)
 		close(os.out_fd);
 	free(os.st);
@@ -557,7 +671,7 @@ void cache_store(const char *path, struct trace *t, const struct project *p, con
 			continue;
 		char kind = e->kind == 'd' && !e->listed && is_output_dir(p->root, s->key, out_dir) ? 'D' : e->kind;
 		stat_line(&b, e->adopted ? 'a' : 'i', kind, (uint64_t)e->size, (uint64_t)e->mtime_ns, (uint64_t)e->ino,
-			  s->key);
+			  e->hashed ? &e->hash : NULL, s->key);
 	}
 	output_lines(&b, out_dir, plan, parallel_jobs(p->jobs));
 	buf_printf(&b, "sum %016llx\n", (unsigned long long)XXH3_64bits(b.data, b.len));

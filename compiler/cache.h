@@ -2,10 +2,14 @@
  *
  * Like git's index, the cache records the stat data (size, mtime, inode)
  * of every path the work-tree source looked at, files read, folders
- * listed and files found missing, and of every output file.  When all
- * of them still match, nothing the build depends on changed, and neither
- * did its result.  A cache that does not match its inputs, is corrupt or
- * is racy (an input changed within the build) is ignored, never trusted. */
+ * listed and files found missing, and of every output file, and the
+ * xxh3-64 of the bytes of every file read or written.  When all of them
+ * still match, nothing the build depends on changed, and neither did its
+ * result.  A file whose stat data moved (touched, checked out again,
+ * rewritten within the build's clock tick) is read and hashed: the same
+ * bytes still count as unchanged, and the cache is then rewritten with
+ * the new stat data, as git refreshes its index.  A cache that does not
+ * match its inputs, or is corrupt, is ignored, never trusted. */
 #ifndef BULKHEAD_CACHE_H
 #define BULKHEAD_CACHE_H
 
@@ -26,12 +30,16 @@ struct trace_entry {
 	bool adopted;		/* changed by the build itself (cache_store) */
 	uint64_t size, mtime_ns, ino;
 	uint64_t names_hash;	/* of the names, when listed */
+	bool hashed;		/* a file read: hash holds its bytes' xxh3-64 */
+	uint64_t hash;
 };
 
 void trace_init(struct trace *t);
 void trace_free(struct trace *t);
 /* st is NULL for a path found missing. */
 void trace_record(struct trace *t, const char *rel, const struct stat *st);
+/* A file read, with the bytes the build used. */
+void trace_record_read(struct trace *t, const char *rel, const struct stat *st, const char *data, size_t len);
 /* A folder that was listed, with the names it held (sorted, NUL-separated). */
 void trace_record_listing(struct trace *t, const char *rel, const struct stat *st, const char *names,
 			  size_t len);

@@ -210,7 +210,7 @@ void project_prefetch_units(struct project *p)
 		if (!lf || !lf->root)
 			continue;
 		if (pf.direct[i])
-			source_note_read(&p->src, lf->src.path, &pf.stats[i]);
+			source_note_read(&p->src, lf->src.path, &pf.stats[i], lf->src.data, lf->src.len);
 		map_put(&p->files, lf->src.path, strlen(lf->src.path), lf);
 	}
 	free(pf.files);
@@ -1018,9 +1018,12 @@ static int discover_units(struct project *p)
 
 /* ---- open / close ---- */
 
-static void watch_path(void *ctx, const char *rel, const struct stat *st)
+static void watch_path(void *ctx, const char *rel, const struct stat *st, const char *data, size_t len)
 {
-	trace_record(ctx, rel, st);
+	if (data)
+		trace_record_read(ctx, rel, st, data, len);
+	else
+		trace_record(ctx, rel, st);
 }
 
 static void watch_listing(void *ctx, const char *rel, const struct stat *st, const char *names, size_t len)

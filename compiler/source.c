@@ -338,15 +338,20 @@ struct worktree {
 	char *root;		/* absolute, no trailing slash */
 	int root_fd;		/* the root, opened once; -1 if it could not be */
 	struct buf path;	/* scratch: root + "/" + rel */
-	void (*watch)(void *ctx, const char *rel, const struct stat *st);
+	watch_fn *watch;
 	void (*watch_list)(void *ctx, const char *rel, const struct stat *st, const char *names, size_t len);
 	void *watch_ctx;
 };
 
-static void watched(struct worktree *w, const char *rel, const struct stat *st)
+static void watched_read(struct worktree *w, const char *rel, const struct stat *st, const char *data, size_t len)
 {
 	if (w->watch)
-		w->watch(w->watch_ctx, rel, st);
+		w->watch(w->watch_ctx, rel, st, data, len);
+}
+
+static void watched(struct worktree *w, const char *rel, const struct stat *st)
+{
+	watched_read(w, rel, st, NULL, 0);
 }
 
 /* Paths are looked up relative to the root's descriptor: the kernel then
@@ -402,10 +407,13 @@ static int wt_read(struct source *s, const char *rel, struct buf *out)
 	int fd = openat(wt_dir_fd(w), wt_path(w, rel), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return io_error(s, "open", rel);
+	/* The stat data before the bytes: a file changed in between is one
+	 * whose stat no longer matches, and the cache then compares bytes. */
 	struct stat st;
-	if (w->watch && fstat(fd, &st) == 0)
-		watched(w, rel, &st);
+	bool stated = w->watch && fstat(fd, &st) == 0;
 	int rc = buf_read_fd(out, fd, SIZE_MAX) < 0 ? io_error(s, "read", rel) : SRC_OK;
+	if (stated)
+		watched_read(w, rel, &st, rc == SRC_OK ? buf_cstr(out) : NULL, rc == SRC_OK ? out->len : 0);
 	close(fd);
 	return rc;
 }
@@ -567,10 +575,10 @@ int source_read_direct(const struct source *s, const char *path, size_t max_size
 	return rc;
 }
 
-void source_note_read(struct source *s, const char *path, const struct stat *st)
+void source_note_read(struct source *s, const char *path, const struct stat *st, const char *data, size_t len)
 {
 	if (s->ops == &worktree_ops)
-		watched(s->impl, path, st);
+		watched_read(s->impl, path, st, data, len);
 }
 
 bool source_lists_direct(const struct source *s, const char *path)
@@ -612,7 +620,7 @@ static int absolute_target(struct source *s, struct buf *target)
 	return SRC_OK;
 }
 
-void source_watch(struct source *s, void (*fn)(void *ctx, const char *rel, const struct stat *st),
+void source_watch(struct source *s, watch_fn *fn,
 		  void (*list_fn)(void *ctx, const char *rel, const struct stat *st, const char *names, size_t len),
 		  void *ctx)
 {

@@ -54,9 +54,12 @@ struct source {
 /* Opens the work tree rooted at the absolute directory root. */
 int source_open_worktree(struct source *s, const char *root);
 /* Reports the stat data of every path the work tree looks at (NULL for a
- * missing one), for the build cache; a folder it lists goes to list_fn
- * with the names it held (sorted, NUL-separated) when list_fn is given. */
-void source_watch(struct source *s, void (*fn)(void *ctx, const char *rel, const struct stat *st),
+ * missing one), for the build cache, with the bytes of a file it read
+ * (data NULL for a path only looked at); a folder it lists goes to
+ * list_fn with the names it held (sorted, NUL-separated) when list_fn is
+ * given. */
+typedef void watch_fn(void *ctx, const char *rel, const struct stat *st, const char *data, size_t len);
+void source_watch(struct source *s, watch_fn *fn,
 		  void (*list_fn)(void *ctx, const char *rel, const struct stat *st, const char *names, size_t len),
 		  void *ctx);
 /* For worker threads, which must not touch a source's caches, trace or
@@ -65,12 +68,12 @@ void source_watch(struct source *s, void (*fn)(void *ctx, const char *rel, const
  * a real directory; source_read_direct then reads it relative to the root
  * without following a link in its last component, touching nothing
  * shared.  Any error only means "use source_read": it reports nothing.
- * The caller passes the stat data to source_note_read afterwards, on its
+ * The caller passes the stat data and the bytes read to source_note_read afterwards, on its
  * own thread, for the build cache's trace. */
 bool source_reads_direct(const struct source *s, const char *path);
 int source_read_direct(const struct source *s, const char *path, size_t max_size, struct buf *out,
 		       struct stat *st);
-void source_note_read(struct source *s, const char *path, const struct stat *st);
+void source_note_read(struct source *s, const char *path, const struct stat *st, const char *data, size_t len);
 /* The same for listing a folder: source_lists_direct (called before the
  * workers start) says whether path ("" for the root) is a work-tree
  * folder already resolved as a real directory; source_list_direct lists

@@ -76,6 +76,30 @@ case $got in
 esac
 same_as_clean "an input changed"
 
+# A unit touched (same bytes, new mtime, as a checkout or an editor's
+# save does): the build is still answered by the cache, which reads that
+# one file to compare its bytes and takes its new stat data, so the next
+# build reads none.
+opens_of_units() { # STEP: unit.yaml files a build opens, via strace
+	strace -f -e trace=openat -o "$scratch/trace" "$BULKHEAD" -C "$w" -q build >/dev/null 2>&1
+	grep -c 'unit\.yaml"' "$scratch/trace"
+}
+if command -v strace >/dev/null 2>&1 && strace -o /dev/null true >/dev/null 2>&1; then
+	"$BULKHEAD" -C "$w" -q build >/dev/null 2>&1
+	touch -d '2001-01-01 00:00:00' "$unit"
+	n=$(opens_of_units)
+	if [ "$n" = 1 ]; then ok; else bad "a touched unit: the build opened $n unit files, wanted 1"; fi
+	n=$(opens_of_units)
+	if [ "$n" = 0 ]; then ok; else bad "after a touched unit: the build opened $n unit files, wanted 0"; fi
+	printf '\n# one more comment\n' >>"$unit"
+	touch -d '2001-01-01 00:00:00' "$unit"
+	n=$(opens_of_units)
+	if [ "$n" -gt 1 ]; then ok; else bad "a unit with other bytes: the build opened $n unit files"; fi
+	same_as_clean "a touched unit"
+else
+	echo "cache: skipping the touched-unit checks: strace is missing or cannot trace here"
+fi
+
 # A corrupt cache is ignored: the build is still right.
 for c in "$w"/.bulkhead/cache/build-*; do printf 'garbage' >>"$c"; done
 printf ' ' >>"$tfvars"

@@ -1,6 +1,7 @@
 /* test_cache.c - the build cache: what it records, when it is trusted. */
 #include "helpers.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -330,6 +331,149 @@ Test(cache, the_output_dir_counts_by_identity_not_mtime)
 	cr_assert_eq(rmdir(out), 0);
 	cr_assert_eq(symlink("out.old", out), 0);
 	cr_expect_eq(cache_fresh(path, cache_dir, 2, &sum), 0, "out/ turned into a link went unnoticed");
+	trace_free(&t);
+	free(path);
+}
+
+/* ---- stat data that moved, bytes that did not ---- */
+
+/* Records a file read the way the work tree does: stat, then bytes. */
+static void cache_trace_read(struct trace *t, const char *rel)
+{
+	char path[256], data[4096];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/%s", cache_dir, rel);
+	FILE *f = fopen(path, "r");
+	cr_assert_not_null(f, "cannot read %s", path);
+	cr_assert_eq(fstat(fileno(f), &st), 0);
+	size_t len = fread(data, 1, sizeof(data), f);
+	fclose(f);
+	trace_record_read(t, rel, &st, data, len);
+}
+
+/* Sets a file's mtime to seconds since the epoch: moved stat data that
+ * is not racy (long before any trace began). */
+static void cache_set_mtime(const char *rel, time_t when)
+{
+	char path[256];
+	struct timespec times[2] = { { when, 0 }, { when, 0 } };
+	snprintf(path, sizeof(path), "%s/%s", cache_dir, rel);
+	cr_assert_eq(utimensat(AT_FDCWD, path, times, 0), 0);
+}
+
+/* The line the cache holds for rel, or "" (a static buffer). */
+static const char *cache_line_of(const char *cache_path, const char *rel)
+{
+	static char line[512];
+	char want[256];
+	FILE *f = fopen(cache_path, "r");
+	cr_assert_not_null(f);
+	snprintf(want, sizeof(want), " %s\n", rel);
+	while (fgets(line, sizeof(line), f)) {
+		size_t n = strlen(line), w = strlen(want);
+		if (n >= w && !strcmp(line + n - w, want)) {
+			fclose(f);
+			return line;
+		}
+	}
+	fclose(f);
+	return "";
+}
+
+Test(cache, a_touched_input_with_the_same_bytes_stays_fresh_and_is_refreshed)
+{
+	struct trace t;
+	struct emit_plan plan = { .nunits = 1 };
+	struct cache_summary sum;
+	cache_write("unit.yaml", "inputs: {a: 1}\n");
+	cache_trace_init(&t);
+	cache_trace_read(&t, "unit.yaml");
+	char *path = cache_store_simple(&t, &plan);
+	cr_expect(strstr(cache_line_of(path, "unit.yaml"), "i f 15 "), "%s", cache_line_of(path, "unit.yaml"));
+	cache_set_mtime("unit.yaml", 1500000000);
+	cr_expect_eq(cache_fresh(path, cache_dir, 2, &sum), 1, "the same bytes under a new mtime");
+	cr_expect_eq(sum.units, 1);
+	cr_expect(strstr(cache_line_of(path, "unit.yaml"), " 1500000000000000000 "),
+		  "the cache was not refreshed with the new mtime: %s", cache_line_of(path, "unit.yaml"));
+	cr_expect_eq(cache_fresh(path, cache_dir, 1, &sum), 1, "the refreshed cache");
+	trace_free(&t);
+	free(path);
+}
+
+Test(cache, moved_stat_data_and_other_bytes_of_the_same_size_are_not_fresh)
+{
+	struct trace t;
+	struct emit_plan plan = { .nunits = 1 };
+	struct cache_summary sum;
+	cache_write("unit.yaml", "inputs: {a: 1}\n");
+	cache_trace_init(&t);
+	cache_trace_read(&t, "unit.yaml");
+	char *path = cache_store_simple(&t, &plan);
+	cache_write("unit.yaml", "inputs: {a: 2}\n");
+	cache_set_mtime("unit.yaml", 1500000000);
+	cr_expect_eq(cache_fresh(path, cache_dir, 2, &sum), 0);
+	trace_free(&t);
+	free(path);
+}
+
+/* Racy stat data no longer forces a rebuild when the bytes are the ones
+ * the build read; changed bytes still do. */
+Test(cache, a_racy_input_is_judged_by_its_bytes)
+{
+	struct trace t;
+	struct emit_plan plan = { .nunits = 1 };
+	struct cache_summary sum;
+	cache_write("unit.yaml", "inputs: {a: 1}\n");
+	trace_init(&t);
+	t.started_ns -= 60LL * 1000000000;	/* the build began before the write */
+	cache_trace_read(&t, "unit.yaml");
+	char *path = cache_store_simple(&t, &plan);
+	cr_expect_eq(cache_fresh(path, cache_dir, 2, &sum), 1);
+	cache_write("unit.yaml", "inputs: {a: 3}\n");
+	cr_expect_eq(cache_fresh(path, cache_dir, 2, &sum), 0);
+	trace_free(&t);
+	free(path);
+}
+
+/* Bytes hashed at a read hold only for the stat data seen with them: a
+ * later look at the path with other stat data drops the hash. */
+Test(cache, a_later_look_with_other_stat_data_drops_the_hash)
+{
+	struct trace t;
+	struct emit_plan plan = { .nunits = 1 };
+	struct cache_summary sum;
+	cache_write("unit.yaml", "inputs: {a: 1}\n");
+	cache_trace_init(&t);
+	cache_trace_read(&t, "unit.yaml");
+	cache_set_mtime("unit.yaml", 1400000000);
+	cache_trace(&t, "unit.yaml");
+	char *path = cache_store_simple(&t, &plan);
+	cr_expect(strstr(cache_line_of(path, "unit.yaml"), " - unit.yaml"), "%s", cache_line_of(path, "unit.yaml"));
+	cache_set_mtime("unit.yaml", 1500000000);
+	cr_expect_eq(cache_fresh(path, cache_dir, 2, &sum), 0, "trusted bytes nobody hashed");
+	trace_free(&t);
+	free(path);
+}
+
+/* Outputs carry the hash of what the build wrote: one touched since is
+ * still current, one edited is not. */
+Test(cache, a_touched_output_with_the_same_bytes_stays_fresh)
+{
+	struct trace t;
+	struct emit_plan plan = { 0 };
+	struct out_file file = { .path = "out.json", .data = "{}\n", .len = 3 };
+	struct cache_summary sum;
+	cache_write("out.json", "{}\n");
+	cache_write("manifest.json", "{}\n");
+	cache_trace_init(&t);
+	plan.files = &file;
+	plan.nfiles = 1;
+	plan.nunits = 1;
+	char *path = cache_store_simple(&t, &plan);
+	cache_set_mtime("out.json", 1500000000);
+	cr_expect_eq(cache_fresh(path, cache_dir, 2, &sum), 1);
+	cache_write("out.json", "[]\n");
+	cr_expect_eq(cache_fresh(path, cache_dir, 2, &sum), 0);
 	trace_free(&t);
 	free(path);
 }

@@ -509,10 +509,12 @@ Test(worktree, direct_reads)
 	buf_free(&out);
 }
 
-static void note_path(void *ctx, const char *rel, const struct stat *st)
+static void note_path(void *ctx, const char *rel, const struct stat *st, const char *data, size_t len)
 {
 	(void)st;
 	buf_printf(ctx, "%s;", rel);
+	if (data)
+		buf_printf(ctx, "%zu bytes;", len);
 }
 
 Test(worktree, a_direct_read_is_traced_when_noted)
@@ -520,8 +522,8 @@ Test(worktree, a_direct_read_is_traced_when_noted)
 	struct buf seen = BUF_INIT;
 	struct stat st = { 0 };
 	source_watch(&src, note_path, NULL, &seen);
-	source_note_read(&src, "dir/b.yaml", &st);
-	cr_expect_str_eq(buf_cstr(&seen), "dir/b.yaml;");
+	source_note_read(&src, "dir/b.yaml", &st, "a: 1\n", 5);
+	cr_expect_str_eq(buf_cstr(&seen), "dir/b.yaml;5 bytes;");
 	source_watch(&src, NULL, NULL, NULL);
 	buf_free(&seen);
 }
