@@ -2,6 +2,7 @@
 #include "cache.h"
 #include "parallel.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -467,6 +468,14 @@ static void output_line(struct buf *b, const struct stat *st, const uint64_t *ha
 		  rel);
 }
 
+/* Appends the checksum line and writes b to path atomically; frees b. */
+static void seal_and_write(const char *path, struct buf *b)
+{
+	buf_printf(b, "sum %016llx\n", (unsigned long long)XXH3_64bits(b->data, b->len));
+	write_file(path, b);
+	buf_free(b);
+}
+
 /* The cache again, with the stat data check_line took for files whose
  * bytes had not changed, so the next check needs no read.  Every line was
  * confirmed after checked_ns (a coarse clock reading taken first): that
@@ -482,9 +491,7 @@ static void refresh_cache(const char *path, const struct freshness *fr, int64_t 
 		const struct stat_line *sl = &fr->lines[i];
 		stat_line(&b, sl->what, sl->kind, sl->size, sl->mtime, sl->ino, sl->hashed ? &sl->hash : NULL, sl->rel);
 	}
-	buf_printf(&b, "sum %016llx\n", (unsigned long long)XXH3_64bits(b.data, b.len));
-	write_file(path, &b);
-	buf_free(&b);
+	seal_and_write(path, &b);
 }
 
 /* The stat data of every output just written, taken on the workers
@@ -650,6 +657,38 @@ static bool is_output_dir(const char *root, const char *rel, const char *out_dir
 	return !strncmp(out_dir, root, n) && out_dir[n] == '/' && !strcmp(out_dir + n + 1, rel);
 }
 
+/* Whether the file at dir_fd/name starts with this version's magic. */
+static bool ours(int dir_fd, const char *name)
+{
+	char head[sizeof(MAGIC) - 1];
+	int fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return true;	/* leave alone what cannot be read */
+	ssize_t n = read(fd, head, sizeof(head));
+	close(fd);
+	return n == (ssize_t)sizeof(head) && !memcmp(head, MAGIC, sizeof(head));
+}
+
+/* The file name holds the version (cache_file), so every upgrade would
+ * leave its predecessor's cache behind, megabytes each in a large repo:
+ * drop the build-* files another version wrote. */
+static void prune_other_versions(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = xstrndup(path, slash ? (size_t)(slash - path) : 0);
+	DIR *d = *dir ? opendir(dir) : NULL;
+	for (struct dirent *e; d && (e = readdir(d));) {
+		size_t n = strlen(e->d_name);
+		if (strncmp(e->d_name, "build-", 6) || !strcmp(e->d_name, slash + 1) ||
+		    (n > 4 && !strcmp(e->d_name + n - 4, ".tmp")) || ours(dirfd(d), e->d_name))
+			continue;
+		unlinkat(dirfd(d), e->d_name, 0);
+	}
+	if (d)
+		closedir(d);
+	free(dir);
+}
+
 void cache_store(const char *path, struct trace *t, const struct project *p, const char *out_dir,
 		 const struct emit_plan *plan)
 {
@@ -674,7 +713,6 @@ void cache_store(const char *path, struct trace *t, const struct project *p, con
 			  e->hashed ? &e->hash : NULL, s->key);
 	}
 	output_lines(&b, out_dir, plan, parallel_jobs(p->jobs));
-	buf_printf(&b, "sum %016llx\n", (unsigned long long)XXH3_64bits(b.data, b.len));
-	write_file(path, &b);
-	buf_free(&b);
+	seal_and_write(path, &b);
+	prune_other_versions(path);
 }

@@ -477,3 +477,44 @@ Test(cache, a_touched_output_with_the_same_bytes_stays_fresh)
 	trace_free(&t);
 	free(path);
 }
+
+/* Every version names its cache file differently: storing drops the
+ * build-* files another version wrote, and keeps this version's other
+ * selections and anything else in the folder. */
+Test(cache, storing_drops_the_caches_of_other_versions)
+{
+	struct trace t;
+	struct emit_plan plan = { .nunits = 1 };
+	struct cache_summary sum;
+	char other[300], sibling[300], keep[300], tmp[300];
+	char *mine = cache_file(cache_dir, NULL, &(struct selection){ 0 }, false);
+	char *selected = cache_file(cache_dir, NULL, &(struct selection){ .envs = (const char *[]){ "dev" }, .nenvs = 1 },
+				    false);
+	cache_prepare(mine);
+	snprintf(other, sizeof(other), "%s/.bulkhead/cache/build-0123456789abcdef", cache_dir);
+	snprintf(keep, sizeof(keep), "%s/.bulkhead/cache/notes", cache_dir);
+	snprintf(tmp, sizeof(tmp), "%s/.bulkhead/cache/build-0123456789abcdef.tmp", cache_dir);
+	snprintf(sibling, sizeof(sibling), "%s", selected);
+	cache_write(".bulkhead/cache/build-0123456789abcdef", "bulkhead-cache 1 v0.9\nsum 0\n");
+	cache_write(".bulkhead/cache/notes", "kept\n");
+	cache_write(".bulkhead/cache/build-0123456789abcdef.tmp", "half\n");
+	cache_write("unit.yaml", "inputs: {a: 1}\n");
+	/* A cache of this version for another selection. */
+	cache_trace_init(&t);
+	cache_trace_read(&t, "unit.yaml");
+	struct project p;
+	memset(&p, 0, sizeof(p));
+	p.root = cache_dir;
+	cache_store(sibling, &t, &p, cache_dir, &plan);
+	char *path = cache_store_simple(&t, &plan);
+	cr_expect_str_eq(path, mine);
+	cr_expect_neq(access(other, F_OK), 0, "another version's cache was kept");
+	cr_expect_eq(access(sibling, F_OK), 0, "this version's cache of another selection was dropped");
+	cr_expect_eq(access(keep, F_OK), 0, "a file that is no cache was dropped");
+	cr_expect_eq(access(tmp, F_OK), 0, "a temporary file was dropped");
+	cr_expect_eq(cache_fresh(path, cache_dir, 2, &sum), 1);
+	trace_free(&t);
+	free(path);
+	free(mine);
+	free(selected);
+}
