@@ -224,6 +224,13 @@ Test(arena, printf_formats_into_the_arena)
 		cr_assert_eq(s[100001], '>');
 		cr_assert_eq(strspn(s + 1, "0"), 99999);
 		cr_assert(aligned(s));
+		/* Around the stack buffer's 256 bytes: 255, 256 and 257 long. */
+		for (int w = 255; w <= 257; w++) {
+			s = im->fmt(&a, "%0*d", w, 1);
+			cr_assert_eq(strlen(s), (size_t)w, "%d wide", w);
+			cr_assert_eq(s[w - 1], '1');
+			cr_assert_eq(strspn(s, "0"), (size_t)w - 1);
+		}
 		im->release(&a);
 	}
 	expect_no_leaks();
