@@ -211,25 +211,6 @@ static bool parse_stat_line(char *line, struct stat_line *sl)
 	return true;
 }
 
-/* The lines that need no disk: "units", "out", "env".  *kept says
- * whether line was one of them; false when it does not hold. */
-static bool check_header_line(const char *line, const char **out_dir, struct cache_summary *sum, bool *kept)
-{
-	uint64_t hash;
-	int used = 0;
-	*kept = true;
-	if (sscanf(line, "units %zu files %zu", &sum->units, &sum->files) == 2)
-		return true;
-	if (!strncmp(line, "out ", 4)) {
-		*out_dir = line + 4;
-		return true;
-	}
-	if (sscanf(line, "env %" SCNu64 " %n", &hash, &used) == 1 && used)
-		return env_hash(line + used) == hash;	/* get_env reads it */
-	*kept = false;
-	return true;
-}
-
 /* The stat lines, checked on every worker in runs: a no-op build is
  * 130,000 of them at 30,000 units.  Any mismatch ends the check. */
 struct freshness {
@@ -241,7 +222,33 @@ struct freshness {
 	atomic_bool refreshed;	/* some line now has new stat data */
 	char *headers;		/* the lines between the first and the stat lines */
 	size_t headers_len;
+	bool has_root;		/* the "root" line: the work tree's identity */
+	uint64_t root_dev, root_ino;
 };
+
+/* The lines that need no disk: "units", "out", "root", "env".  *kept
+ * says whether line was one of them; false when it does not hold. */
+static bool check_header_line(const char *line, const char **out_dir, struct cache_summary *sum,
+			      struct freshness *fr, bool *kept)
+{
+	uint64_t hash;
+	int used = 0;
+	*kept = true;
+	if (sscanf(line, "units %zu files %zu", &sum->units, &sum->files) == 2)
+		return true;
+	if (sscanf(line, "root %" SCNu64 " %" SCNu64, &fr->root_dev, &fr->root_ino) == 2) {
+		fr->has_root = true;
+		return true;
+	}
+	if (!strncmp(line, "out ", 4)) {
+		*out_dir = line + 4;
+		return true;
+	}
+	if (sscanf(line, "env %" SCNu64 " %n", &hash, &used) == 1 && used)
+		return env_hash(line + used) == hash;	/* get_env reads it */
+	*kept = false;
+	return true;
+}
 
 enum { STAT_RUN = 1024 };
 
@@ -296,7 +303,7 @@ static bool read_lines(char *line, const char **out_dir, struct cache_summary *s
 		if (!(nl = strchr(line, '\n')))
 			return false;
 		*nl = '\0';
-		if (!check_header_line(line, out_dir, sum, &header))
+		if (!check_header_line(line, out_dir, sum, fr, &header))
 			return false;
 		if (header) {
 			if (fr->n)
@@ -315,6 +322,16 @@ static bool read_lines(char *line, const char **out_dir, struct cache_summary *s
 }
 
 static void refresh_cache(const char *path, const struct freshness *fr, int64_t checked_ns);
+
+/* The cache belongs to the work tree that wrote it.  Comparing bytes
+ * would otherwise let a cache file committed to a repo vouch for outputs
+ * in any fresh clone of it; a clone's root is a new folder. */
+static bool same_root(int root_fd, const struct freshness *fr)
+{
+	struct stat st;
+	return fr->has_root && fstat(root_fd, &st) == 0 && (uint64_t)st.st_dev == fr->root_dev &&
+	       (uint64_t)st.st_ino == fr->root_ino;
+}
 
 int cache_fresh(const char *path, const char *root, unsigned jobs, struct cache_summary *sum)
 {
@@ -338,7 +355,7 @@ int cache_fresh(const char *path, const char *root, unsigned jobs, struct cache_
 	fr.started = (int64_t)started;
 	fr.root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	fr.out_fd = out_dir ? open(out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-	if (fr.root_fd < 0 || (out_dir && fr.out_fd < 0))
+	if (fr.root_fd < 0 || (out_dir && fr.out_fd < 0) || !same_root(fr.root_fd, &fr))
 		goto out;
 	atomic_init(&fr.stale, false);
 	atomic_init(&fr.refreshed, false);
@@ -697,8 +714,12 @@ void cache_store(const char *path, struct trace *t, const struct project *p, con
 		return;
 	cache_prepare(path);
 	adopt_own_entries(t, p->root, out_dir, path);
-	buf_printf(&b, "%s started %lld\nunits %zu files %zu\nout %s\n", MAGIC, (long long)t->started_ns,
-		   plan->nunits, plan->nfiles, out_dir);
+	struct stat root;
+	if (stat(p->root, &root) < 0)
+		return;
+	buf_printf(&b, "%s started %lld\nunits %zu files %zu\nout %s\nroot %llu %llu\n", MAGIC,
+		   (long long)t->started_ns, plan->nunits, plan->nfiles, out_dir, (unsigned long long)root.st_dev,
+		   (unsigned long long)root.st_ino);
 	for (size_t i = 0; p->allow_env && i < p->allow_env->seq.len; i++) {
 		const char *name = p->allow_env->seq.items[i]->str.s;
 		buf_printf(&b, "env %llu %s\n", (unsigned long long)env_hash(name), name);

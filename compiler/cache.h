@@ -8,8 +8,10 @@
  * result.  A file whose stat data moved (touched, checked out again,
  * rewritten within the build's clock tick) is read and hashed: the same
  * bytes still count as unchanged, and the cache is then rewritten with
- * the new stat data, as git refreshes its index.  A cache that does not
- * match its inputs, or is corrupt, is ignored, never trusted. */
+ * the new stat data, as git refreshes its index.  A cache holds the
+ * identity of the work tree's root and vouches for no other (a fresh
+ * clone of a repo that committed one).  A cache that does not match its
+ * inputs, or is corrupt, is ignored, never trusted. */
 #ifndef BULKHEAD_CACHE_H
 #define BULKHEAD_CACHE_H
 

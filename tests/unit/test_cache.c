@@ -518,3 +518,28 @@ Test(cache, storing_drops_the_caches_of_other_versions)
 	free(mine);
 	free(selected);
 }
+
+/* A cache vouches only for the work tree that wrote it: the same files
+ * and the same cache file in another folder (a fresh clone of a repo
+ * that committed its cache, say) are not trusted, bytes and all. */
+Test(cache, a_cache_in_another_work_tree_is_not_trusted)
+{
+	struct trace t;
+	struct emit_plan plan = { .nunits = 1 };
+	struct cache_summary sum;
+	char copy[128], cmd[512], copied_cache[512];
+	cache_write("unit.yaml", "inputs: {a: 1}\n");
+	cache_trace_init(&t);
+	cache_trace_read(&t, "unit.yaml");
+	char *path = cache_store_simple(&t, &plan);
+	cr_assert_eq(cache_fresh(path, cache_dir, 2, &sum), 1);
+	snprintf(copy, sizeof(copy), "%s-clone", cache_dir);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s && cp -a %s %s", copy, cache_dir, copy);
+	cr_assert_eq(system(cmd), 0);
+	snprintf(copied_cache, sizeof(copied_cache), "%s%s", copy, path + strlen(cache_dir));
+	cr_expect_eq(cache_fresh(copied_cache, copy, 2, &sum), 0, "a copied cache vouched for another tree");
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", copy);
+	cr_assert_eq(system(cmd), 0);
+	trace_free(&t);
+	free(path);
+}
