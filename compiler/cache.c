@@ -127,6 +127,26 @@ static bool same_stat_at(int dir_fd, const char *rel, char kind, uint64_t size, 
 	return (uint64_t)st.st_size == size && (uint64_t)mtime_ns(&st) == mtime && (uint64_t)st.st_ino == ino;
 }
 
+/* The cache lives in ROOT/.bulkhead/cache/, and both folders come from
+ * the repo: a pull request could commit either as a link to anywhere.
+ * Neither may be anything but a real folder (or absent, before the first
+ * build), or the cache is neither read nor written nor pruned. */
+static bool cache_path_safe(const char *path)
+{
+	char *dir = xstrdup(path);
+	bool safe = true;
+	for (int up = 0; up < 2 && safe; up++) {
+		char *slash = strrchr(dir, '/');
+		struct stat st;
+		if (!slash || slash == dir)
+			break;
+		*slash = '\0';
+		safe = lstat(dir, &st) == 0 ? S_ISDIR(st.st_mode) : errno == ENOENT;
+	}
+	free(dir);
+	return safe;
+}
+
 static char *read_all(const char *path, size_t *len)
 {
 	struct buf b = BUF_INIT;
@@ -338,7 +358,7 @@ int cache_fresh(const char *path, const char *root, unsigned jobs, struct cache_
 	int64_t checked_ns = coarse_now_ns();	/* before any stat: see refresh_cache */
 	const char *out_dir = NULL;
 	size_t len, body;
-	char *data = read_all(path, &len);
+	char *data = cache_path_safe(path) ? read_all(path, &len) : NULL;
 	int fresh = 0;
 	long long started;
 	struct freshness fr = { .root_fd = -1, .out_fd = -1 };
@@ -393,7 +413,7 @@ static void collect_output(char *line, struct map *out)
 void cache_outputs(const char *path, const char *out_dir, struct map *out)
 {
 	size_t len, body;
-	char *data = read_all(path, &len);
+	char *data = cache_path_safe(path) ? read_all(path, &len) : NULL;
 	bool ours = false;
 	if (!data || !checksum_ok(data, len, &body))
 		goto out;
@@ -448,6 +468,8 @@ static int write_file(const char *path, const struct buf *b)
 
 void cache_prepare(const char *path)
 {
+	if (!cache_path_safe(path))
+		return;
 	char *dir = xstrdup(path);
 	for (char *slash = strchr(dir + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
 		*slash = '\0';
@@ -710,7 +732,7 @@ void cache_store(const char *path, struct trace *t, const struct project *p, con
 		 const struct emit_plan *plan)
 {
 	struct buf b = BUF_INIT;
-	if (strchr(out_dir, '\n'))
+	if (strchr(out_dir, '\n') || !cache_path_safe(path))
 		return;
 	cache_prepare(path);
 	adopt_own_entries(t, p->root, out_dir, path);

@@ -543,3 +543,31 @@ Test(cache, a_cache_in_another_work_tree_is_not_trusted)
 	trace_free(&t);
 	free(path);
 }
+
+/* .bulkhead/ comes from the repo: committed as a link, it would lead the
+ * cache's writes and its pruning out of the work tree.  Then the cache
+ * is not used at all. */
+Test(cache, a_linked_bulkhead_folder_is_neither_written_nor_pruned)
+{
+	struct trace t;
+	struct emit_plan plan = { .nunits = 1 };
+	struct cache_summary sum;
+	char target[128], link[128], foreign[256], cmd[700];
+	snprintf(target, sizeof(target), "%s-elsewhere", cache_dir);
+	snprintf(link, sizeof(link), "%s/.bulkhead", cache_dir);
+	snprintf(foreign, sizeof(foreign), "%s/cache/build-0123456789abcdef", target);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s && mkdir -p %s/cache && echo old > %s", target, target, foreign);
+	cr_assert_eq(system(cmd), 0);
+	cr_assert_eq(symlink(target, link), 0);
+	cache_write("unit.yaml", "inputs: {a: 1}\n");
+	cache_trace_init(&t);
+	cache_trace_read(&t, "unit.yaml");
+	char *path = cache_store_simple(&t, &plan);
+	cr_expect_neq(access(path, F_OK), 0, "wrote the cache through the link");
+	cr_expect_eq(access(foreign, F_OK), 0, "pruned a file through the link");
+	cr_expect_eq(cache_fresh(path, cache_dir, 2, &sum), 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", target);
+	cr_assert_eq(system(cmd), 0);
+	trace_free(&t);
+	free(path);
+}
