@@ -3,7 +3,8 @@
 #
 # Generates (or reuses, under build/bench/) two repos with bench-gen, N=1,000
 # and N=10,000 units per env x 3 envs, times bulkhead on each and prints one
-# table: cold build, no-op rebuild, one-unit-changed rebuild, drift, diff,
+# table: cold build, no-op rebuild, one-unit-changed rebuild, the same
+# unit touched with its bytes unchanged, drift, diff,
 # validate, peak RSS and the parse-only baseline (Python's yaml.CSafeLoader
 # loading every *.yaml file of the same repo), with the 10k/1k ratio and the
 # issue's targets for 10k.
@@ -322,6 +323,27 @@ bench_size() { # N
 	# shellcheck disable=SC2086
 	[ -n "$times" ] && result "one_$n" "$(median $times)$( [ -n "$(get "stale_$n")" ] && echo ' STALE')"
 
+	# The same unit touched, its bytes unchanged (a checkout, an editor's
+	# save): the cache compares that file's bytes and needs no rebuild.
+	say "N=$n: one-unit-touched rebuild ($edit_id in dev)"
+	"$BIN" -C "$repo" -q build --allow-mocks >/dev/null 2>&1	# back to revision 1
+	times=""
+	r=0
+	while [ $r -lt "$RUNS" ]; do
+		touch "$edit"
+		warm "$repo"
+		timed "$BIN" -C "$repo" build --allow-mocks
+		track_rss "$n"
+		if [ "$RC" != 0 ]; then
+			result "touch_$n" "FAIL rc=$RC"; note "one-unit-touched" "$n" "exit status $RC"
+			times=""; break
+		fi
+		times="$times $T"
+		r=$((r + 1))
+	done
+	# shellcheck disable=SC2086
+	[ -n "$times" ] && result "touch_$n" "$(median $times)"
+
 	if implemented drift; then
 		say "N=$n: drift"
 		run_row drift "$n" "0 1" "$BIN" -C "$repo" drift
@@ -426,6 +448,7 @@ row "cold build" cold "<= 2.0 s" 2.0
 row "cold build -j 1" cold1 "" ""
 row "no-op rebuild" noop "<= 0.4 s" 0.4
 row "one-unit-changed rebuild" one "" ""
+row "one-unit-touched rebuild" touch "" ""
 row "drift" drift "<= 1.5 s" 1.5
 # shellcheck disable=SC2046
 set -- $(env_names)
