@@ -177,13 +177,18 @@ bool value_has_sensitive(const struct value *v)
 /* One pass over the key: only a 'p', 's' or 't' can start a match. */
 bool key_is_secret(const char *key)
 {
-	static const char *const words[] = { "password", "secret", "token", "private_key" };
+	static const struct {
+		const char *word;
+		size_t len;
+	} words[] = { { "password", 8 }, { "secret", 6 }, { "token", 5 }, { "private_key", 11 } };
 	for (const char *k = key; *k; k++) {
 		char c = (char)(*k | 0x20);
 		if (c != 'p' && c != 's' && c != 't')
 			continue;
+		/* Two letters decide almost every candidate ("st", "te", "pa"...). */
 		for (size_t i = 0; i < sizeof(words) / sizeof(*words); i++)
-			if (words[i][0] == c && !strncasecmp(k, words[i], strlen(words[i])))
+			if (words[i].word[0] == c && (k[1] | 0x20) == words[i].word[1] &&
+			    !strncasecmp(k, words[i].word, words[i].len))
 				return true;
 	}
 	return false;
