@@ -238,6 +238,44 @@ run_row() {
 	result "${row}_$n" "$(median $times)"
 }
 
+# rebuild_row ROW N LABEL PREPARE CHECK: RUNS builds of $repo, each after
+# `PREPARE R` and the warm read, followed by `CHECK R`; median into
+# R_<ROW>_<N>.
+rebuild_row() {
+	row=$1 n=$2 label=$3 prepare=$4 check=$5
+	times=""
+	r=0
+	while [ $r -lt "$RUNS" ]; do
+		"$prepare" "$r"
+		warm "$repo"
+		timed "$BIN" -C "$repo" build --allow-mocks
+		track_rss "$n"
+		if [ "$RC" != 0 ]; then
+			result "${row}_$n" "FAIL rc=$RC"; note "$label" "$n" "exit status $RC"
+			return 1
+		fi
+		"$check" "$r"
+		times="$times $T"
+		r=$((r + 1))
+	done
+	# shellcheck disable=SC2086
+	result "${row}_$n" "$(median $times)"
+}
+
+# The one-unit rows' steps: a new revision in $edit, and its output must
+# show it ($out: the unit's tfvars); or the same bytes, touched.
+# shellcheck disable=SC2317 # called through rebuild_row
+change_unit() { set_revision "$edit" $(($1 + 2)); }
+# shellcheck disable=SC2317
+check_unit() {
+	if [ -z "$out" ] || ! grep -q "\"revision\": $(($1 + 2)),*\$" "$out"; then
+		echo "one-unit-changed (N=$n): $edit_id's output does not show revision $(($1 + 2)) (stale?)" >>"$TMP/notes"
+		result "stale_$n" 1
+	fi
+}
+# shellcheck disable=SC2317
+touch_unit() { touch "$edit"; }
+
 # ---- one repo ----------------------------------------------------------------
 
 bench_size() { # N
@@ -298,51 +336,17 @@ bench_size() { # N
 
 	say "N=$n: one-unit-changed rebuild ($edit_id in dev)"
 	out=$(find "$repo/out/dev" -path "*/$edit_id/terraform.tfvars.json" 2>/dev/null | head -n 1)
-	times=""
-	r=0
 	EDITED=$edit
-	while [ $r -lt "$RUNS" ]; do
-		rev=$((r + 2))
-		set_revision "$edit" "$rev"
-		warm "$repo"
-		timed "$BIN" -C "$repo" build --allow-mocks
-		track_rss "$n"
-		if [ "$RC" != 0 ]; then
-			result "one_$n" "FAIL rc=$RC"; note "one-unit-changed" "$n" "exit status $RC"
-			times=""; break
-		fi
-		if [ -z "$out" ] || ! grep -q "\"revision\": $rev,*\$" "$out"; then
-			echo "one-unit-changed (N=$n): $edit_id's output does not show revision $rev (stale?)" >>"$TMP/notes"
-			result "stale_$n" 1
-		fi
-		times="$times $T"
-		r=$((r + 1))
-	done
+	rebuild_row one "$n" "one-unit-changed" change_unit check_unit
 	restore_unit "$edit"
 	EDITED=""
-	# shellcheck disable=SC2086
-	[ -n "$times" ] && result "one_$n" "$(median $times)$( [ -n "$(get "stale_$n")" ] && echo ' STALE')"
+	[ -n "$(get "stale_$n")" ] && result "one_$n" "$(get "one_$n") STALE"
 
 	# The same unit touched, its bytes unchanged (a checkout, an editor's
 	# save): the cache compares that file's bytes and needs no rebuild.
 	say "N=$n: one-unit-touched rebuild ($edit_id in dev)"
 	"$BIN" -C "$repo" -q build --allow-mocks >/dev/null 2>&1	# back to revision 1
-	times=""
-	r=0
-	while [ $r -lt "$RUNS" ]; do
-		touch "$edit"
-		warm "$repo"
-		timed "$BIN" -C "$repo" build --allow-mocks
-		track_rss "$n"
-		if [ "$RC" != 0 ]; then
-			result "touch_$n" "FAIL rc=$RC"; note "one-unit-touched" "$n" "exit status $RC"
-			times=""; break
-		fi
-		times="$times $T"
-		r=$((r + 1))
-	done
-	# shellcheck disable=SC2086
-	[ -n "$times" ] && result "touch_$n" "$(median $times)"
+	rebuild_row touch "$n" "one-unit-touched" touch_unit :
 
 	if implemented drift; then
 		say "N=$n: drift"
