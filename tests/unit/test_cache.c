@@ -380,15 +380,31 @@ static const char *cache_line_of(const char *cache_path, const char *rel)
 	return "";
 }
 
+/* The cache at path is fresh until rel gets other bytes (text). */
+static void fresh_until_written(const char *path, const char *rel, const char *text)
+{
+	struct cache_summary sum;
+	cr_expect_eq(cache_fresh(path, cache_dir, 2, &sum), 1, "before %s changed", rel);
+	cache_write(rel, text);
+	cr_expect_eq(cache_fresh(path, cache_dir, 2, &sum), 0, "after %s changed", rel);
+}
+
+/* A build of one unit that read unit.yaml ("inputs: {a: 1}"), nothing
+ * racy; returns the cache path. */
+static char *cache_of_read_unit(struct trace *t)
+{
+	struct emit_plan plan = { .nunits = 1 };
+	cache_write("unit.yaml", "inputs: {a: 1}\n");
+	cache_trace_init(t);
+	cache_trace_read(t, "unit.yaml");
+	return cache_store_simple(t, &plan);
+}
+
 Test(cache, a_touched_input_with_the_same_bytes_stays_fresh_and_is_refreshed)
 {
 	struct trace t;
-	struct emit_plan plan = { .nunits = 1 };
 	struct cache_summary sum;
-	cache_write("unit.yaml", "inputs: {a: 1}\n");
-	cache_trace_init(&t);
-	cache_trace_read(&t, "unit.yaml");
-	char *path = cache_store_simple(&t, &plan);
+	char *path = cache_of_read_unit(&t);
 	cr_expect(strstr(cache_line_of(path, "unit.yaml"), "i f 15 "), "%s", cache_line_of(path, "unit.yaml"));
 	cache_set_mtime("unit.yaml", 1500000000);
 	cr_expect_eq(cache_fresh(path, cache_dir, 2, &sum), 1, "the same bytes under a new mtime");
@@ -403,12 +419,8 @@ Test(cache, a_touched_input_with_the_same_bytes_stays_fresh_and_is_refreshed)
 Test(cache, moved_stat_data_and_other_bytes_of_the_same_size_are_not_fresh)
 {
 	struct trace t;
-	struct emit_plan plan = { .nunits = 1 };
 	struct cache_summary sum;
-	cache_write("unit.yaml", "inputs: {a: 1}\n");
-	cache_trace_init(&t);
-	cache_trace_read(&t, "unit.yaml");
-	char *path = cache_store_simple(&t, &plan);
+	char *path = cache_of_read_unit(&t);
 	cache_write("unit.yaml", "inputs: {a: 2}\n");
 	cache_set_mtime("unit.yaml", 1500000000);
 	cr_expect_eq(cache_fresh(path, cache_dir, 2, &sum), 0);
@@ -422,15 +434,12 @@ Test(cache, a_racy_input_is_judged_by_its_bytes)
 {
 	struct trace t;
 	struct emit_plan plan = { .nunits = 1 };
-	struct cache_summary sum;
 	cache_write("unit.yaml", "inputs: {a: 1}\n");
 	trace_init(&t);
 	t.started_ns -= 60LL * 1000000000;	/* the build began before the write */
 	cache_trace_read(&t, "unit.yaml");
 	char *path = cache_store_simple(&t, &plan);
-	cr_expect_eq(cache_fresh(path, cache_dir, 2, &sum), 1);
-	cache_write("unit.yaml", "inputs: {a: 3}\n");
-	cr_expect_eq(cache_fresh(path, cache_dir, 2, &sum), 0);
+	fresh_until_written(path, "unit.yaml", "inputs: {a: 3}\n");
 	trace_free(&t);
 	free(path);
 }
@@ -462,7 +471,6 @@ Test(cache, a_touched_output_with_the_same_bytes_stays_fresh)
 	struct trace t;
 	struct emit_plan plan = { 0 };
 	struct out_file file = { .path = "out.json", .data = "{}\n", .len = 3 };
-	struct cache_summary sum;
 	cache_write("out.json", "{}\n");
 	cache_write("manifest.json", "{}\n");
 	cache_trace_init(&t);
@@ -471,9 +479,7 @@ Test(cache, a_touched_output_with_the_same_bytes_stays_fresh)
 	plan.nunits = 1;
 	char *path = cache_store_simple(&t, &plan);
 	cache_set_mtime("out.json", 1500000000);
-	cr_expect_eq(cache_fresh(path, cache_dir, 2, &sum), 1);
-	cache_write("out.json", "[]\n");
-	cr_expect_eq(cache_fresh(path, cache_dir, 2, &sum), 0);
+	fresh_until_written(path, "out.json", "[]\n");
 	trace_free(&t);
 	free(path);
 }
@@ -525,13 +531,9 @@ Test(cache, storing_drops_the_caches_of_other_versions)
 Test(cache, a_cache_in_another_work_tree_is_not_trusted)
 {
 	struct trace t;
-	struct emit_plan plan = { .nunits = 1 };
 	struct cache_summary sum;
 	char copy[128], cmd[512], copied_cache[512];
-	cache_write("unit.yaml", "inputs: {a: 1}\n");
-	cache_trace_init(&t);
-	cache_trace_read(&t, "unit.yaml");
-	char *path = cache_store_simple(&t, &plan);
+	char *path = cache_of_read_unit(&t);
 	cr_assert_eq(cache_fresh(path, cache_dir, 2, &sum), 1);
 	snprintf(copy, sizeof(copy), "%s-clone", cache_dir);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s && cp -a %s %s", copy, cache_dir, copy);
@@ -550,7 +552,6 @@ Test(cache, a_cache_in_another_work_tree_is_not_trusted)
 Test(cache, a_linked_bulkhead_folder_is_neither_written_nor_pruned)
 {
 	struct trace t;
-	struct emit_plan plan = { .nunits = 1 };
 	struct cache_summary sum;
 	char target[128], link[128], foreign[256], cmd[700];
 	snprintf(target, sizeof(target), "%s-elsewhere", cache_dir);
@@ -559,10 +560,7 @@ Test(cache, a_linked_bulkhead_folder_is_neither_written_nor_pruned)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s && mkdir -p %s/cache && echo old > %s", target, target, foreign);
 	cr_assert_eq(system(cmd), 0);
 	cr_assert_eq(symlink(target, link), 0);
-	cache_write("unit.yaml", "inputs: {a: 1}\n");
-	cache_trace_init(&t);
-	cache_trace_read(&t, "unit.yaml");
-	char *path = cache_store_simple(&t, &plan);
+	char *path = cache_of_read_unit(&t);
 	cr_expect_neq(access(path, F_OK), 0, "wrote the cache through the link");
 	cr_expect_eq(access(foreign, F_OK), 0, "pruned a file through the link");
 	cr_expect_eq(cache_fresh(path, cache_dir, 2, &sum), 0);
