@@ -883,8 +883,9 @@ static const struct expr *parsed_template(struct scope *s, const struct node *n,
 
 static struct value *eval_string(struct scope *s, const struct node *n)
 {
-	/* has_expr: the loader found "${" (so also any "$${") in the text. */
-	if (!n->has_expr || (!template_has_expr(n->str.s, n->str.len) && !strstr(n->str.s, "$${")))
+	/* has_expr: the loader found "${" in the text, an expression or a
+	 * "$${" escape; without it the string is literal. */
+	if (!n->has_expr)
 		return value_str(s->arena, n->str.s, n->str.len, n);
 	struct expr_origin origin;
 	const struct expr *t = parsed_template(s, n, &origin);
@@ -1113,7 +1114,7 @@ struct value *eval_unit_expr(struct project *p, struct unit *u, const struct nod
 
 const struct expr *eval_template_of(struct project *p, const struct node *n)
 {
-	if (n->kind != NODE_STR || (!template_has_expr(n->str.s, n->str.len) && !strstr(n->str.s, "$${")))
+	if (n->kind != NODE_STR || !n->has_expr)
 		return NULL;
 	struct scope s = { .p = p, .arena = &p->arena, .lim = &p->limits };
 	struct expr_origin origin;
