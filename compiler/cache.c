@@ -57,7 +57,9 @@ static char kind_of(const struct stat *st)
 	return !st ? 'm' : S_ISREG(st->st_mode) ? 'f' : S_ISDIR(st->st_mode) ? 'd' : S_ISLNK(st->st_mode) ? 'l' : 'o';
 }
 
-void trace_record(struct trace *t, const char *rel, const struct stat *st)
+/* The entry of rel with st recorded; a hash it held survives only the
+ * same stat data. */
+static struct trace_entry *record(struct trace *t, const char *rel, const struct stat *st)
 {
 	struct trace_entry *e = map_get(&t->entries, rel, strlen(rel));
 	if (!e) {
@@ -73,12 +75,17 @@ void trace_record(struct trace *t, const char *rel, const struct stat *st)
 	/* The bytes hashed at a read hold only for the same stat data. */
 	e->hashed = was.hashed && was.kind == e->kind && was.size == e->size && was.mtime_ns == e->mtime_ns &&
 		    was.ino == e->ino;
+	return e;
+}
+
+void trace_record(struct trace *t, const char *rel, const struct stat *st)
+{
+	record(t, rel, st);
 }
 
 void trace_record_read(struct trace *t, const char *rel, const struct stat *st, const char *data, size_t len)
 {
-	trace_record(t, rel, st);
-	struct trace_entry *e = map_get(&t->entries, rel, strlen(rel));
+	struct trace_entry *e = record(t, rel, st);
 	e->hashed = e->kind == 'f';
 	e->hash = XXH3_64bits(data, len);
 }
@@ -86,8 +93,7 @@ void trace_record_read(struct trace *t, const char *rel, const struct stat *st, 
 void trace_record_listing(struct trace *t, const char *rel, const struct stat *st, const char *names,
 			  size_t len)
 {
-	trace_record(t, rel, st);
-	struct trace_entry *e = map_get(&t->entries, rel, strlen(rel));
+	struct trace_entry *e = record(t, rel, st);
 	e->listed = true;
 	e->names_hash = XXH3_64bits(names, len);
 }
@@ -147,16 +153,6 @@ static bool cache_path_safe(const char *path)
 	return safe;
 }
 
-static char *read_all(const char *path, size_t *len)
-{
-	struct buf b = BUF_INIT;
-	if (buf_read_file(&b, path) < 0) {
-		buf_free(&b);
-		return NULL;
-	}
-	return buf_detach(&b, len);
-}
-
 /* The file ends with "sum <16 hex>\n" over everything before it. */
 static bool checksum_ok(const char *data, size_t len, size_t *body)
 {
@@ -167,6 +163,20 @@ static bool checksum_ok(const char *data, size_t len, size_t *body)
 	snprintf(want, sizeof(want), "%016llx", (unsigned long long)XXH3_64bits(data, (size_t)(last - data)));
 	*body = (size_t)(last - data);
 	return !strncmp(last + 4, want, 16);
+}
+
+/* The cache file's lines without the checksum line, NUL-terminated
+ * (caller frees); NULL when it is unsafe to read, missing or corrupt. */
+static char *read_sealed(const char *path)
+{
+	struct buf b = BUF_INIT;
+	size_t body;
+	if (!cache_path_safe(path) || buf_read_file(&b, path) < 0 || !checksum_ok(b.data, b.len, &body)) {
+		buf_free(&b);
+		return NULL;
+	}
+	b.data[body] = '\0';
+	return buf_detach(&b, NULL);
 }
 
 static uint64_t env_hash(const char *name)
@@ -195,7 +205,6 @@ static bool read_u64(char **p, uint64_t *out)
 struct stat_line {
 	char what, kind;
 	bool hashed;
-	bool refreshed;		/* same bytes, new stat data (check_line) */
 	uint64_t size, mtime, ino, hash;
 	const char *rel;
 };
@@ -220,7 +229,6 @@ static bool parse_stat_line(char *line, struct stat_line *sl)
 {
 	sl->what = line[0];
 	sl->kind = line[1] == ' ' ? line[2] : 0;
-	sl->refreshed = false;
 	if ((sl->what != 'i' && sl->what != 'a' && sl->what != 'o') || !sl->kind || line[3] != ' ')
 		return false;
 	char *p = line + 4;
@@ -289,7 +297,6 @@ static bool same_bytes_at(int dir_fd, struct stat_line *sl)
 		sl->size = (uint64_t)st.st_size;
 		sl->mtime = (uint64_t)mtime_ns(&st);
 		sl->ino = (uint64_t)st.st_ino;
-		sl->refreshed = true;
 	}
 	return same;
 }
@@ -357,15 +364,13 @@ int cache_fresh(const char *path, const char *root, unsigned jobs, struct cache_
 {
 	int64_t checked_ns = coarse_now_ns();	/* before any stat: see refresh_cache */
 	const char *out_dir = NULL;
-	size_t len, body;
-	char *data = cache_path_safe(path) ? read_all(path, &len) : NULL;
+	char *data = read_sealed(path);
 	int fresh = 0;
 	long long started;
 	struct freshness fr = { .root_fd = -1, .out_fd = -1 };
 	memset(sum, 0, sizeof(*sum));
-	if (!data || !checksum_ok(data, len, &body))
+	if (!data)
 		goto out;
-	data[body] = '\0';
 	char *nl = strchr(data, '\n');
 	if (!nl || strncmp(data, MAGIC " started ", sizeof(MAGIC " started ") - 1) ||
 	    sscanf(data + sizeof(MAGIC " started ") - 1, "%lld", &started) != 1)
@@ -412,13 +417,9 @@ static void collect_output(char *line, struct map *out)
 
 void cache_outputs(const char *path, const char *out_dir, struct map *out)
 {
-	size_t len, body;
-	char *data = cache_path_safe(path) ? read_all(path, &len) : NULL;
+	char *data = read_sealed(path);
 	bool ours = false;
-	if (!data || !checksum_ok(data, len, &body))
-		goto out;
-	data[body] = '\0';
-	for (char *line = data, *nl; *line; line = nl + 1) {
+	for (char *line = data, *nl; line && *line; line = nl + 1) {
 		if (!(nl = strchr(line, '\n')))
 			break;
 		*nl = '\0';
@@ -427,7 +428,6 @@ void cache_outputs(const char *path, const char *out_dir, struct map *out)
 		else if (ours)
 			collect_output(line, out);
 	}
-out:
 	free(data);
 }
 
@@ -466,10 +466,10 @@ static int write_file(const char *path, const struct buf *b)
 	return rc;
 }
 
-void cache_prepare(const char *path)
+bool cache_prepare(const char *path)
 {
 	if (!cache_path_safe(path))
-		return;
+		return false;
 	char *dir = xstrdup(path);
 	for (char *slash = strchr(dir + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
 		*slash = '\0';
@@ -477,6 +477,7 @@ void cache_prepare(const char *path)
 		*slash = '/';
 	}
 	free(dir);
+	return true;
 }
 
 /* "WHAT KIND SIZE MTIME INO HASH PATH": 130,000 of them at 30,000 units,
@@ -732,9 +733,8 @@ void cache_store(const char *path, struct trace *t, const struct project *p, con
 		 const struct emit_plan *plan)
 {
 	struct buf b = BUF_INIT;
-	if (strchr(out_dir, '\n') || !cache_path_safe(path))
+	if (strchr(out_dir, '\n') || !cache_prepare(path))
 		return;
-	cache_prepare(path);
 	adopt_own_entries(t, p->root, out_dir, path);
 	struct stat root;
 	if (stat(p->root, &root) < 0)

@@ -71,8 +71,9 @@ bool cache_output_unchanged(const struct output_stat *st, const char *full);
 
 /* Creates the cache's folders.  A build about to write calls it before
  * writing, so that the folders it creates in the root all date from
- * well before cache_store (see there). */
-void cache_prepare(const char *path);
+ * well before cache_store (see there).  False when the cache must not be
+ * used: .bulkhead/ or .bulkhead/cache/ is not a real folder. */
+bool cache_prepare(const char *path);
 /* Records a successful build; failures only cost the next build time.
  * A listed folder the build itself changed (creating out/ or .bulkhead/
  * in the root) is recorded as it is now if that was its only change. */
