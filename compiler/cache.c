@@ -287,11 +287,8 @@ static bool same_bytes_at(int dir_fd, struct stat_line *sl)
 {
 	struct stat st;
 	struct buf data = BUF_INIT;
-	int fd = openat(dir_fd, sl->rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	bool same = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && buf_read_fd(&data, fd, SIZE_MAX) == 0 &&
+	bool same = source_read_at(dir_fd, sl->rel, SIZE_MAX, &data, &st) == SRC_OK &&
 		    XXH3_64bits(data.data, data.len) == sl->hash;
-	if (fd >= 0)
-		close(fd);
 	buf_free(&data);
 	if (same) {
 		sl->size = (uint64_t)st.st_size;

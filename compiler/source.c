@@ -563,7 +563,12 @@ int source_read_direct(const struct source *s, const char *path, size_t max_size
 		       struct stat *st)
 {
 	const struct worktree *w = s->impl;
-	int fd = openat(w->root_fd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	return source_read_at(w->root_fd, path, max_size, out, st);
+}
+
+int source_read_at(int dir_fd, const char *rel, size_t max_size, struct buf *out, struct stat *st)
+{
+	int fd = openat(dir_fd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return SRC_EIO;
 	int rc = SRC_OK;

@@ -68,12 +68,16 @@ void source_watch(struct source *s, watch_fn *fn,
  * a real directory; source_read_direct then reads it relative to the root
  * without following a link in its last component, touching nothing
  * shared.  Any error only means "use source_read": it reports nothing.
- * The caller passes the stat data and the bytes read to source_note_read afterwards, on its
- * own thread, for the build cache's trace. */
+ * The caller passes the stat data and the bytes read to source_note_read
+ * afterwards, on its own thread, for the build cache's trace. */
 bool source_reads_direct(const struct source *s, const char *path);
 int source_read_direct(const struct source *s, const char *path, size_t max_size, struct buf *out,
 		       struct stat *st);
 void source_note_read(struct source *s, const char *path, const struct stat *st, const char *data, size_t len);
+/* What source_read_direct does, below any folder descriptor: a regular
+ * file, not through a link in its last component, at most max_size
+ * bytes; *st is its stat data from before the read. */
+int source_read_at(int dir_fd, const char *rel, size_t max_size, struct buf *out, struct stat *st);
 /* The same for listing a folder: source_lists_direct (called before the
  * workers start) says whether path ("" for the root) is a work-tree
  * folder already resolved as a real directory; source_list_direct lists
