@@ -42,7 +42,6 @@ bool diag_muted(void)
 	return muted;
 }
 
-
 static char *vformat(const char *fmt, va_list ap)
 {
 	struct buf b = BUF_INIT;
