@@ -530,49 +530,55 @@ static int write_all(int fd, const char *data, size_t len)
 }
 
 
-/* mkdir -p, noting what it created so a failure can undo it.  Allocates
- * only when the reservation is short.  Workers may race to make one
- * folder: the one whose mkdir succeeds notes it. */
+static void log_dir(struct dir_log *log, const char *path, size_t len)
+{
+	reserve(log, len + 1, 1);
+	log->created[log->ncreated++] = log->pool_len;
+	memcpy(log->pool + log->pool_len, path, len + 1);
+	log->pool_len += len + 1;
+}
+
+/* mkdir -p on path[0..len), noting what it created so a failure can undo
+ * it, parents before children.  mkdir comes first: on a cold build the
+ * parent exists (a sibling made it) and one call does it all; only a
+ * missing parent costs a walk up.  Workers may race to make one folder:
+ * the one whose mkdir succeeds notes it. */
+static int make_dirs_at(struct dir_log *log, char *path, size_t len)
+{
+	struct stat st;
+	path[len] = '\0';
+	int rc = mkdir(path, 0777);
+	if (rc == 0) {
+		log_dir(log, path, len);
+		return 0;
+	}
+	if (errno == EEXIST)
+		return stat(path, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : (errno = ENOTDIR, -1);
+	size_t parent = len;
+	while (parent > 0 && path[parent - 1] != '/')
+		parent--;
+	if (errno != ENOENT || parent <= 1)
+		return -1;
+	if (make_dirs_at(log, path, parent - 1) < 0)
+		return -1;
+	path[parent - 1] = '/';
+	path[len] = '\0';
+	if (mkdir(path, 0777) == 0)
+		log_dir(log, path, len);
+	else if (errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+/* Allocates only when the reservation is short. */
 static int make_dirs(struct dir_log *log, const char *dir)
 {
 	char path[PATH_MAX];
 	size_t len = strlen(dir);
-	struct stat st;
 	if (len >= sizeof(path))
 		return errno = ENAMETOOLONG, -1;
 	memcpy(path, dir, len + 1);
-	if (stat(path, &st) == 0)
-		return S_ISDIR(st.st_mode) ? 0 : (errno = ENOTDIR, -1);
-	/* The deepest folder that exists: make only what lies below it. */
-	size_t start = len;
-	while (start > 0) {
-		while (start > 0 && path[start] != '/')
-			start--;
-		if (start == 0)
-			break;
-		path[start] = '\0';
-		bool exists = stat(path, &st) == 0;
-		path[start] = '/';
-		if (exists)
-			break;
-		start--;
-	}
-	for (size_t i = start + 1; i <= len; i++) {
-		if (path[i] != '/' && path[i] != '\0')
-			continue;
-		char saved = path[i];
-		path[i] = '\0';
-		if (mkdir(path, 0777) == 0) {
-			reserve(log, i + 1, 1);
-			log->created[log->ncreated++] = log->pool_len;
-			memcpy(log->pool + log->pool_len, path, i + 1);
-			log->pool_len += i + 1;
-		} else if (errno != EEXIST) {
-			return -1;
-		}
-		path[i] = saved;
-	}
-	return 0;
+	return make_dirs_at(log, path, len);
 }
 
 /* The temp file of an output: beside it, named after it.  The name is
