@@ -8,6 +8,7 @@
 #include "schema.h"
 #include "template.h"
 
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,40 +67,63 @@ static bool deps_evaluated(const struct unit *u)
 	return true;
 }
 
-/* Units of one dependency level on every worker: each reads only units
- * of lower levels, evaluated before. */
-struct level_eval {
+/* Units in level order on every worker, with no barrier between levels
+ * (the bench repo has 260 levels, most of a few units, and a barrier at
+ * each left a core idle): a worker that takes a unit first waits for its
+ * dependencies.  They come earlier in the order, so other workers took
+ * them before and are evaluating them, or are done: nobody waits on an
+ * item that no worker holds. */
+enum { EVAL_PENDING, EVAL_DONE, EVAL_FAILED };
+
+struct dag_eval {
 	struct project *p;
-	struct unit **units;
-	struct arena *arenas;
+	struct unit **order;
+	atomic_uchar *state;	/* by unit index */
 	atomic_bool failed;
 };
 
+static bool wait_for_deps(struct dag_eval *de, const struct unit *u)
+{
+	for (size_t k = 0; k < u->ndeps; k++) {
+		atomic_uchar *state = &de->state[u->deps[k].target->index];
+		unsigned char s;
+		while ((s = atomic_load_explicit(state, memory_order_acquire)) == EVAL_PENDING) {
+			if (atomic_load_explicit(&de->failed, memory_order_relaxed))
+				return false;
+			sched_yield();
+		}
+		if (s != EVAL_DONE)
+			return false;
+	}
+	return true;
+}
+
 static void eval_one(void *ctx, size_t i, struct arena *arena)
 {
-	struct level_eval *le = ctx;
-	if (!deps_evaluated(le->units[i]) || eval_unit_in(le->p, le->units[i], arena) < 0)
-		atomic_store(&le->failed, true);
+	struct dag_eval *de = ctx;
+	struct unit *u = de->order[i];
+	bool ok = !atomic_load_explicit(&de->failed, memory_order_relaxed) && wait_for_deps(de, u) &&
+		  eval_unit_in(de->p, u, arena) == 0;
+	if (!ok)
+		atomic_store(&de->failed, true);
+	atomic_store_explicit(&de->state[u->index], ok ? EVAL_DONE : EVAL_FAILED, memory_order_release);
 }
 
 /* True when every unit evaluated on the workers.  Otherwise the caller
  * forgets it all and evaluates on one thread, which reports the errors
  * the muted workers did not. */
-static bool eval_levels_in_parallel(struct project *p, struct unit **order, unsigned jobs)
+static bool eval_in_parallel(struct project *p, struct unit **order, unsigned jobs)
 {
-	struct level_eval le = { .p = p, .arenas = project_worker_arenas(p, jobs) };
-	atomic_init(&le.failed, false);
+	struct dag_eval de = { .p = p, .order = order, .state = xcalloc(p->nunits, sizeof(*de.state)) };
+	atomic_init(&de.failed, false);
+	for (size_t i = 0; i < p->nunits; i++)
+		atomic_init(&de.state[i], EVAL_PENDING);
 	size_t failures = p->template_failures;
 	eval_prepare_shared(p);
-	for (size_t i = 0; i < p->nunits && !atomic_load(&le.failed);) {
-		size_t end = i;
-		while (end < p->nunits && order[end]->level == order[i]->level)
-			end++;
-		le.units = order + i;
-		parallel_for(end - i, jobs, le.arenas, eval_one, &le);
-		i = end;
-	}
-	if (!atomic_load(&le.failed) && p->template_failures == failures)
+	parallel_for(p->nunits, jobs, project_worker_arenas(p, jobs), eval_one, &de);
+	bool ok = !atomic_load(&de.failed) && p->template_failures == failures;
+	free(de.state);
+	if (ok)
 		return true;
 	for (size_t i = 0; i < p->nunits; i++)
 		eval_reset_unit(p->units[i]);
@@ -115,7 +139,7 @@ static int eval_in_order(struct project *p)
 	if (p->nunits)
 		memcpy(order, p->units, p->nunits * sizeof(*order));
 	qsort(order, p->nunits, sizeof(*order), compare_levels);
-	if (jobs > 1 && p->nunits > 1 && eval_levels_in_parallel(p, order, jobs)) {
+	if (jobs > 1 && p->nunits > 1 && eval_in_parallel(p, order, jobs)) {
 		free(order);
 		return 0;
 	}

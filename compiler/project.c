@@ -1001,8 +1001,10 @@ static int classify_units(struct project *p, struct walk *w)
 		if (p->envs[i]->nunits)
 			qsort(p->envs[i]->units, p->envs[i]->nunits, sizeof(struct unit *), compare_units);
 	for (size_t i = 0; i < p->nenvs; i++)
-		for (size_t j = 0; j < p->envs[i]->nunits; j++)
+		for (size_t j = 0; j < p->envs[i]->nunits; j++) {
+			p->envs[i]->units[j]->index = p->nunits;
 			p->units[p->nunits++] = p->envs[i]->units[j];
+		}
 	return diag_error_count() ? -1 : 0;
 }
 

@@ -70,6 +70,7 @@ struct override {
 };
 
 struct unit {
+	size_t index;		/* position in project.units */
 	const char *id;		/* "app/api" */
 	const char *dir;	/* "dev/app/api" */
 	const char *file;	/* "dev/app/api/unit.yaml" */
