@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <stddef.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 enum { MAX_LINKS = 40 };
@@ -430,9 +432,17 @@ static int wt_readlink(struct source *s, const char *rel, struct buf *out)
 	return SRC_OK;
 }
 
+/* A folder's entries as read: names in a pool, sorted when complete. */
 struct dir_entry {
-	char *name;
-	char kind;	/* enum src_kind; SRC_MISSING when the OS did not say */
+	const char *name;	/* into the pool, set once it stops growing */
+	size_t off;
+	char kind;		/* enum src_kind; SRC_MISSING when the OS did not say */
+};
+
+struct entry_list {
+	struct buf pool;
+	struct dir_entry *v;
+	size_t n, cap;
 };
 
 static int compare_entries(const void *a, const void *b)
@@ -440,9 +450,9 @@ static int compare_entries(const void *a, const void *b)
 	return strcmp(((const struct dir_entry *)a)->name, ((const struct dir_entry *)b)->name);
 }
 
-static char kind_of_dirent(const struct dirent *de)
+static char kind_of_type(unsigned char d_type)
 {
-	switch (de->d_type) {
+	switch (d_type) {
 	case DT_REG: return SRC_FILE;
 	case DT_DIR: return SRC_DIR;
 	case DT_LNK: return SRC_LINK;
@@ -451,43 +461,97 @@ static char kind_of_dirent(const struct dirent *de)
 	}
 }
 
-/* Appends d's sorted entry names, NUL-separated, and their kinds to
- * kinds when it is not NULL; closes d. */
-static void list_names(DIR *d, struct buf *names, size_t *count, struct buf *kinds)
+static void entry_add(struct entry_list *l, const char *name, unsigned char d_type)
 {
-	struct dir_entry *v = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (n == cap)
-			v = xrealloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v));
-		v[n++] = (struct dir_entry){ xstrdup(de->d_name), kind_of_dirent(de) };
-	}
-	closedir(d);
-	if (n)
-		qsort(v, n, sizeof(*v), compare_entries);
-	for (size_t i = 0; i < n; i++) {
-		buf_add(names, v[i].name, strlen(v[i].name) + 1);
+	if (!strcmp(name, ".") || !strcmp(name, ".."))
+		return;
+	if (l->n == l->cap)
+		l->v = xrealloc(l->v, (l->cap = l->cap ? l->cap * 2 : 16) * sizeof(*l->v));
+	l->v[l->n++] = (struct dir_entry){ NULL, l->pool.len, kind_of_type(d_type) };
+	buf_add(&l->pool, name, strlen(name) + 1);
+}
+
+/* Appends the sorted names, NUL-separated, and their kinds to kinds when
+ * it is not NULL; frees l. */
+static void entries_emit(struct entry_list *l, struct buf *names, size_t *count, struct buf *kinds)
+{
+	for (size_t i = 0; i < l->n; i++)
+		l->v[i].name = l->pool.data + l->v[i].off;
+	if (l->n)
+		qsort(l->v, l->n, sizeof(*l->v), compare_entries);
+	for (size_t i = 0; i < l->n; i++) {
+		buf_add(names, l->v[i].name, strlen(l->v[i].name) + 1);
 		if (kinds)
-			buf_putc(kinds, v[i].kind);
-		free(v[i].name);
+			buf_putc(kinds, l->v[i].kind);
 	}
-	free(v);
-	*count = n;
+	*count = l->n;
+	buf_free(&l->pool);
+	free(l->v);
+}
+
+static void read_dir_stream(DIR *d, struct entry_list *l)
+{
+	struct dirent *de;
+	while ((de = readdir(d)))
+		entry_add(l, de->d_name, de->d_type);
 }
 
 int source_list_path(const char *path, struct buf *names, size_t *count)
 {
 	DIR *d = opendir(path);
+	struct entry_list l = { BUF_INIT, NULL, 0, 0 };
 	buf_reset(names);
 	*count = 0;
 	if (!d)
 		return -1;
-	list_names(d, names, count, NULL);
+	read_dir_stream(d, &l);
+	closedir(d);
+	entries_emit(&l, names, count, NULL);
 	return 0;
 }
+
+#ifdef __linux__
+/* getdents64 straight into a stack buffer: fdopendir's own fstat and
+ * fcntl and its 32 KiB buffer cost a third of listing the 30,000 unit
+ * folders of a large repo. */
+struct linux_dirent64 {
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+static int read_dir_fd(int fd, struct entry_list *l)
+{
+	char chunk[8192] __attribute__((aligned(8)));
+	for (;;) {
+		long got = syscall(SYS_getdents64, fd, chunk, sizeof(chunk));
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return got < 0 ? -1 : 0;
+		for (long pos = 0; pos < got;) {
+			unsigned short reclen;
+			unsigned char type;
+			memcpy(&reclen, chunk + pos + offsetof(struct linux_dirent64, d_reclen), sizeof(reclen));
+			memcpy(&type, chunk + pos + offsetof(struct linux_dirent64, d_type), sizeof(type));
+			entry_add(l, chunk + pos + offsetof(struct linux_dirent64, d_name), type);
+			pos += reclen;
+		}
+	}
+}
+#else
+static int read_dir_fd(int fd, struct entry_list *l)
+{
+	DIR *d = fdopendir(dup(fd));
+	if (!d)
+		return -1;
+	read_dir_stream(d, l);
+	closedir(d);
+	return 0;
+}
+#endif
 
 /* Appends the folder's sorted names (and kinds) and, when st is given,
  * its stat data, taken before reading: adding or removing an entry
@@ -495,18 +559,20 @@ int source_list_path(const char *path, struct buf *names, size_t *count)
 static int list_at(int dir_fd, const char *path, struct buf *names, size_t *count, struct buf *kinds,
 		   struct stat *st)
 {
+	struct entry_list l = { BUF_INIT, NULL, 0, 0 };
 	int fd = openat(dir_fd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d || (st && fstat(fd, st) < 0)) {
+	if (fd < 0)
+		return -1;
+	if ((st && fstat(fd, st) < 0) || read_dir_fd(fd, &l) < 0) {
 		int saved = errno;
-		if (d)
-			closedir(d);
-		else if (fd >= 0)
-			close(fd);
+		close(fd);
+		buf_free(&l.pool);
+		free(l.v);
 		errno = saved;
 		return -1;
 	}
-	list_names(d, names, count, kinds);
+	close(fd);
+	entries_emit(&l, names, count, kinds);
 	return 0;
 }
 
