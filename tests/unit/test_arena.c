@@ -339,3 +339,34 @@ Test(arena, x_allocators)
 	cr_assert_str_eq(s, "abc");
 	free(s);
 }
+
+/* The bump arena's chunks double up to 4 MiB and objects above 512 KiB
+ * get their own mapping; zalloc relies on mapped memory starting zero,
+ * so every byte handed out must be zero once and belong to one object
+ * only, through many chunk sizes. */
+Test(arena, zalloc_is_zero_and_disjoint_across_chunk_growth)
+{
+	FOR_EACH_IMPL(im) {
+		struct arena a;
+		im->init(&a);
+		enum { N = 600 };
+		unsigned char *ptrs[N];
+		size_t sizes[N];
+		uint64_t seed = 7;
+		for (size_t i = 0; i < N; i++) {
+			sizes[i] = i % 50 == 49 ? 600000 + i : test_rand(&seed) % 40000;
+			ptrs[i] = im->zalloc(&a, sizes[i]);
+			cr_assert(aligned(ptrs[i]));
+			for (size_t k = 0; k < sizes[i]; k++)
+				cr_assert_eq(ptrs[i][k], 0, "%s: zalloc(%zu) #%zu byte %zu is %#x", im->name,
+					     sizes[i], i, k, ptrs[i][k]);
+			memset(ptrs[i], (int)(i & 0xff), sizes[i]);
+		}
+		for (size_t i = 0; i < N; i++)
+			for (size_t k = 0; k < sizes[i]; k += 13)
+				cr_assert_eq(ptrs[i][k], (unsigned char)(i & 0xff),
+					     "%s: object %zu byte %zu was overwritten", im->name, i, k);
+		im->release(&a);
+	}
+	expect_no_leaks();
+}
