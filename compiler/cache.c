@@ -90,12 +90,11 @@ void trace_record_read(struct trace *t, const char *rel, const struct stat *st, 
 	e->hash = XXH3_64bits(data, len);
 }
 
-void trace_record_listing(struct trace *t, const char *rel, const struct stat *st, const char *names,
-			  size_t len)
+void trace_record_listing(struct trace *t, const char *rel, const struct stat *st, uint64_t listing_hash)
 {
 	struct trace_entry *e = record(t, rel, st);
 	e->listed = true;
-	e->names_hash = XXH3_64bits(names, len);
+	e->names_hash = listing_hash;
 }
 
 char *cache_file(const char *root, const char *out_opt, const struct selection *sel, bool allow_mocks)
@@ -298,6 +297,23 @@ static bool same_bytes_at(int dir_fd, struct stat_line *sl)
 	return same;
 }
 
+/* The same for a listed folder: the same names of the same kinds. */
+static bool same_names_at(int dir_fd, struct stat_line *sl)
+{
+	struct stat st;
+	struct buf names = BUF_INIT, kinds = BUF_INIT;
+	size_t count;
+	bool same = source_list_at(dir_fd, *sl->rel ? sl->rel : ".", &names, &count, &kinds, &st) == 0 &&
+		    source_listing_hash(names.data, names.len, kinds.data, count) == sl->hash;
+	buf_free(&names);
+	buf_free(&kinds);
+	if (same) {
+		sl->mtime = (uint64_t)mtime_ns(&st);
+		sl->ino = (uint64_t)st.st_ino;
+	}
+	return same;
+}
+
 static void check_line(void *ctx, size_t i)
 {
 	struct freshness *fr = ctx;
@@ -311,7 +327,7 @@ static void check_line(void *ctx, size_t i)
 	if (same_stat_at(dir_fd, sl->rel, sl->kind, sl->size, sl->mtime, sl->ino,
 			 sl->what == 'i' ? fr->started : INT64_MAX))
 		return;
-	if (sl->hashed && sl->kind == 'f' && same_bytes_at(dir_fd, sl))
+	if (sl->hashed && ((sl->kind == 'f' && same_bytes_at(dir_fd, sl)) || (sl->kind == 'd' && same_names_at(dir_fd, sl))))
 		atomic_store(&fr->refreshed, true);
 	else
 		atomic_store(&fr->stale, true);
@@ -590,21 +606,26 @@ static bool child_of(const char *dir, const char *full, struct buf *name)
 	return true;
 }
 
-/* The hash of names (sorted, NUL-separated) without those in drop. */
-static uint64_t names_hash_without(const struct buf *names, size_t count, const struct buf *drop, size_t ndrop,
-				   unsigned mask)
+/* The listing hash of names and kinds without the names in drop. */
+static uint64_t names_hash_without(const struct buf *names, const struct buf *kinds, size_t count,
+				   const struct buf *drop, size_t ndrop, unsigned mask)
 {
-	struct buf kept = BUF_INIT;
+	struct buf kept = BUF_INIT, kept_kinds = BUF_INIT;
 	const char *name = names->data;
+	size_t nkept = 0;
 	for (size_t i = 0; i < count; i++, name += strlen(name) + 1) {
 		bool dropped = false;
 		for (size_t k = 0; k < ndrop && !dropped; k++)
 			dropped = (mask & (1u << k)) && !strcmp(name, drop[k].data);
-		if (!dropped)
-			buf_add(&kept, name, strlen(name) + 1);
+		if (dropped)
+			continue;
+		buf_add(&kept, name, strlen(name) + 1);
+		buf_putc(&kept_kinds, kinds->data[i]);
+		nkept++;
 	}
-	uint64_t h = XXH3_64bits(kept.data, kept.len);
+	uint64_t h = source_listing_hash(kept.data, kept.len, kept_kinds.data, nkept);
 	buf_free(&kept);
+	buf_free(&kept_kinds);
 	return h;
 }
 
@@ -640,7 +661,7 @@ static void adopt_created(struct trace_entry *e, const char *full, const char *o
 static void adopt_own_entries(struct trace *t, const char *root, const char *out_dir, const char *cache_path)
 {
 #ifdef CLOCK_REALTIME_COARSE
-	struct buf full = BUF_INIT, names = BUF_INIT, drop[2] = { BUF_INIT, BUF_INIT };
+	struct buf full = BUF_INIT, names = BUF_INIT, kinds = BUF_INIT, drop[2] = { BUF_INIT, BUF_INIT };
 	/* File systems stamp mtimes from the coarse clock.  A folder whose
 	 * mtime is older than this reading and whose names are as expected
 	 * cannot change again without getting a newer mtime, so its line
@@ -664,20 +685,25 @@ static void adopt_own_entries(struct trace *t, const char *root, const char *out
 		ndrop += child_of(full.data, out_dir, &drop[ndrop]);
 		ndrop += child_of(full.data, cache_path, &drop[ndrop]);
 		size_t count;
-		if (!ndrop || lstat(full.data, &st) < 0 || !S_ISDIR(st.st_mode) || mtime_ns(&st) >= coarse_ns ||
-		    ((uint64_t)mtime_ns(&st) == e->mtime_ns && (uint64_t)st.st_ino == e->ino) ||
-		    source_list_path(full.data, &names, &count) < 0)
+		buf_reset(&names);
+		buf_reset(&kinds);
+		if (!ndrop || source_list_at(AT_FDCWD, full.data, &names, &count, &kinds, &st) < 0 ||
+		    mtime_ns(&st) >= coarse_ns ||
+		    ((uint64_t)mtime_ns(&st) == e->mtime_ns && (uint64_t)st.st_ino == e->ino))
 			continue;
+		/* From here on the folder is vouched for as it is now. */
 		for (unsigned mask = 0; mask < (1u << ndrop); mask++)
-			if (names_hash_without(&names, count, drop, ndrop, mask) == e->names_hash) {
+			if (names_hash_without(&names, &kinds, count, drop, ndrop, mask) == e->names_hash) {
 				e->mtime_ns = (uint64_t)mtime_ns(&st);
 				e->ino = (uint64_t)st.st_ino;
+				e->names_hash = source_listing_hash(names.data, names.len, kinds.data, count);
 				e->adopted = true;
 				break;
 			}
 	}
 	buf_free(&full);
 	buf_free(&names);
+	buf_free(&kinds);
 	buf_free(&drop[0]);
 	buf_free(&drop[1]);
 #else
@@ -749,8 +775,9 @@ void cache_store(const char *path, struct trace *t, const struct project *p, con
 		if (!s->key || !e->kind || strchr(s->key, '\n') || parent_watched(t, s->key, e))
 			continue;
 		char kind = e->kind == 'd' && !e->listed && is_output_dir(p->root, s->key, out_dir) ? 'D' : e->kind;
+		const uint64_t *hash = e->hashed ? &e->hash : e->listed && kind == 'd' ? &e->names_hash : NULL;
 		stat_line(&b, e->adopted ? 'a' : 'i', kind, (uint64_t)e->size, (uint64_t)e->mtime_ns, (uint64_t)e->ino,
-			  e->hashed ? &e->hash : NULL, s->key);
+			  hash, s->key);
 	}
 	output_lines(&b, out_dir, plan, parallel_jobs(p->jobs));
 	seal_and_write(path, &b);

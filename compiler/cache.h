@@ -8,7 +8,9 @@
  * result.  A file whose stat data moved (touched, checked out again,
  * rewritten within the build's clock tick) is read and hashed: the same
  * bytes still count as unchanged, and the cache is then rewritten with
- * the new stat data, as git refreshes its index.  A cache holds the
+ * the new stat data, as git refreshes its index; so is a listed folder
+ * whose mtime moved (a checkout replaced its files, an editor's swap file
+ * came and went) but whose names and their kinds did not.  A cache holds the
  * identity of the work tree's root and vouches for no other (a fresh
  * clone of a repo that committed one).  A cache that does not match its
  * inputs, or is corrupt, is ignored, never trusted. */
@@ -31,7 +33,7 @@ struct trace_entry {
 	bool listed;		/* a folder whose names were read */
 	bool adopted;		/* changed by the build itself (cache_store) */
 	uint64_t size, mtime_ns, ino;
-	uint64_t names_hash;	/* of the names, when listed */
+	uint64_t names_hash;	/* source_listing_hash, when listed */
 	bool hashed;		/* a file read: hash holds its bytes' xxh3-64 */
 	uint64_t hash;
 };
@@ -42,9 +44,8 @@ void trace_free(struct trace *t);
 void trace_record(struct trace *t, const char *rel, const struct stat *st);
 /* A file read, with the bytes the build used. */
 void trace_record_read(struct trace *t, const char *rel, const struct stat *st, const char *data, size_t len);
-/* A folder that was listed, with the names it held (sorted, NUL-separated). */
-void trace_record_listing(struct trace *t, const char *rel, const struct stat *st, const char *names,
-			  size_t len);
+/* A folder that was listed, with the source_listing_hash of what it held. */
+void trace_record_listing(struct trace *t, const char *rel, const struct stat *st, uint64_t listing_hash);
 
 /* What a cached build printed. */
 struct cache_summary {

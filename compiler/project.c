@@ -789,7 +789,7 @@ static void list_one(void *ctx, size_t i, struct arena *arena)
 static int take_listing(struct project *p, struct listing *l)
 {
 	if (l->direct && l->rc == SRC_OK) {
-		source_note_listing(&p->src, l->dir, &l->st, l->names.data, l->names.len);
+		source_note_listing(&p->src, l->dir, &l->st, &l->names, &l->kinds, l->count);
 		return 0;
 	}
 	int rc = source_list_kinds(&p->src, l->dir, &l->names, &l->count, &l->kinds);
@@ -1028,9 +1028,9 @@ static void watch_path(void *ctx, const char *rel, const struct stat *st, const 
 		trace_record(ctx, rel, st);
 }
 
-static void watch_listing(void *ctx, const char *rel, const struct stat *st, const char *names, size_t len)
+static void watch_listing(void *ctx, const char *rel, const struct stat *st, uint64_t listing_hash)
 {
-	trace_record_listing(ctx, rel, st, names, len);
+	trace_record_listing(ctx, rel, st, listing_hash);
 }
 
 /* The work tree always (dependency outputs are runtime state, never

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 enum { MAX_LINKS = 40 };
 
@@ -341,7 +342,7 @@ struct worktree {
 	int root_fd;		/* the root, opened once; -1 if it could not be */
 	struct buf path;	/* scratch: root + "/" + rel */
 	watch_fn *watch;
-	void (*watch_list)(void *ctx, const char *rel, const struct stat *st, const char *names, size_t len);
+	watch_list_fn *watch_list;
 	void *watch_ctx;
 };
 
@@ -489,27 +490,6 @@ static void entries_emit(struct entry_list *l, struct buf *names, size_t *count,
 	free(l->v);
 }
 
-static void read_dir_stream(DIR *d, struct entry_list *l)
-{
-	struct dirent *de;
-	while ((de = readdir(d)))
-		entry_add(l, de->d_name, de->d_type);
-}
-
-int source_list_path(const char *path, struct buf *names, size_t *count)
-{
-	DIR *d = opendir(path);
-	struct entry_list l = { BUF_INIT, NULL, 0, 0 };
-	buf_reset(names);
-	*count = 0;
-	if (!d)
-		return -1;
-	read_dir_stream(d, &l);
-	closedir(d);
-	entries_emit(&l, names, count, NULL);
-	return 0;
-}
-
 #ifdef __linux__
 /* getdents64 straight into a stack buffer: fdopendir's own fstat and
  * fcntl and its 32 KiB buffer cost a third of listing the 30,000 unit
@@ -545,9 +525,11 @@ static int read_dir_fd(int fd, struct entry_list *l)
 static int read_dir_fd(int fd, struct entry_list *l)
 {
 	DIR *d = fdopendir(dup(fd));
+	struct dirent *de;
 	if (!d)
 		return -1;
-	read_dir_stream(d, l);
+	while ((de = readdir(d)))
+		entry_add(l, de->d_name, de->d_type);
 	closedir(d);
 	return 0;
 }
@@ -556,7 +538,7 @@ static int read_dir_fd(int fd, struct entry_list *l)
 /* Appends the folder's sorted names (and kinds) and, when st is given,
  * its stat data, taken before reading: adding or removing an entry
  * changes it.  -1 with errno; touches nothing shared. */
-static int list_at(int dir_fd, const char *path, struct buf *names, size_t *count, struct buf *kinds,
+int source_list_at(int dir_fd, const char *path, struct buf *names, size_t *count, struct buf *kinds,
 		   struct stat *st)
 {
 	struct entry_list l = { BUF_INIT, NULL, 0, 0 };
@@ -576,11 +558,18 @@ static int list_at(int dir_fd, const char *path, struct buf *names, size_t *coun
 	return 0;
 }
 
-static void watched_listing(struct worktree *w, const char *rel, const struct stat *st, const char *names,
-			    size_t len)
+uint64_t source_listing_hash(const char *names, size_t len, const char *kinds, size_t count)
+{
+	return XXH3_64bits_withSeed(kinds, count, XXH3_64bits(names, len));
+}
+
+static void watched_listing(struct worktree *w, const char *rel, const struct stat *st, const struct buf *names,
+			    size_t names_from, const struct buf *kinds, size_t kinds_from, size_t count)
 {
 	if (w->watch && w->watch_list)
-		w->watch_list(w->watch_ctx, rel, st, names, len);
+		w->watch_list(w->watch_ctx, rel, st,
+			      source_listing_hash(names->data + names_from, names->len - names_from,
+						  kinds->data + kinds_from, count));
 	else
 		watched(w, rel, st);
 }
@@ -589,12 +578,16 @@ static int wt_list_kinds(struct source *s, const char *rel, struct buf *names, s
 {
 	struct worktree *w = s->impl;
 	struct stat st;
-	size_t start = names->len;
-	if (list_at(wt_dir_fd(w), wt_path(w, rel), names, count, kinds, w->watch ? &st : NULL) < 0)
-		return io_error(s, "list", rel);
-	if (w->watch)
-		watched_listing(w, rel, &st, names->data + start, names->len - start);
-	return SRC_OK;
+	struct buf own_kinds = BUF_INIT;	/* the trace hashes kinds too */
+	struct buf *k = kinds ? kinds : &own_kinds;
+	size_t names_from = names->len, kinds_from = k->len;
+	int rc = SRC_OK;
+	if (source_list_at(wt_dir_fd(w), wt_path(w, rel), names, count, k, w->watch ? &st : NULL) < 0)
+		rc = io_error(s, "list", rel);
+	else if (w->watch)
+		watched_listing(w, rel, &st, names, names_from, k, kinds_from, *count);
+	buf_free(&own_kinds);
+	return rc;
 }
 
 static int wt_list(struct source *s, const char *rel, struct buf *names, size_t *count)
@@ -667,14 +660,14 @@ int source_list_direct(const struct source *s, const char *path, struct buf *nam
 	buf_reset(names);
 	buf_reset(kinds);
 	*count = 0;
-	return list_at(w->root_fd, *path ? path : ".", names, count, kinds, st) < 0 ? SRC_EIO : SRC_OK;
+	return source_list_at(w->root_fd, *path ? path : ".", names, count, kinds, st) < 0 ? SRC_EIO : SRC_OK;
 }
 
-void source_note_listing(struct source *s, const char *path, const struct stat *st, const char *names,
-			 size_t len)
+void source_note_listing(struct source *s, const char *path, const struct stat *st, const struct buf *names,
+			 const struct buf *kinds, size_t count)
 {
 	if (s->ops == &worktree_ops && ((struct worktree *)s->impl)->watch)
-		watched_listing(s->impl, path, st, names, len);
+		watched_listing(s->impl, path, st, names, 0, kinds, 0, count);
 }
 
 static int absolute_target(struct source *s, struct buf *target)
@@ -691,9 +684,7 @@ static int absolute_target(struct source *s, struct buf *target)
 	return SRC_OK;
 }
 
-void source_watch(struct source *s, watch_fn *fn,
-		  void (*list_fn)(void *ctx, const char *rel, const struct stat *st, const char *names, size_t len),
-		  void *ctx)
+void source_watch(struct source *s, watch_fn *fn, watch_list_fn *list_fn, void *ctx)
 {
 	if (s->ops != &worktree_ops)
 		return;

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/stat.h>
 
 #include "arena.h"
@@ -56,12 +57,15 @@ int source_open_worktree(struct source *s, const char *root);
 /* Reports the stat data of every path the work tree looks at (NULL for a
  * missing one), for the build cache, with the bytes of a file it read
  * (data NULL for a path only looked at); a folder it lists goes to
- * list_fn with the names it held (sorted, NUL-separated) when list_fn is
+ * list_fn with the source_listing_hash of what it held, when list_fn is
  * given. */
 typedef void watch_fn(void *ctx, const char *rel, const struct stat *st, const char *data, size_t len);
-void source_watch(struct source *s, watch_fn *fn,
-		  void (*list_fn)(void *ctx, const char *rel, const struct stat *st, const char *names, size_t len),
-		  void *ctx);
+typedef void watch_list_fn(void *ctx, const char *rel, const struct stat *st, uint64_t listing_hash);
+void source_watch(struct source *s, watch_fn *fn, watch_list_fn *list_fn, void *ctx);
+/* The xxh3-64 of a listing: count sorted names (NUL-separated, len bytes
+ * in all) and their kinds as the listing gave them, so that a folder
+ * whose mtime moved can be listed again and found to hold the same. */
+uint64_t source_listing_hash(const char *names, size_t len, const char *kinds, size_t count);
 /* For worker threads, which must not touch a source's caches, trace or
  * scratch space.  source_reads_direct (called before the workers start)
  * says whether path is a work-tree file in a folder already resolved as
@@ -87,11 +91,14 @@ int source_read_at(int dir_fd, const char *rel, size_t max_size, struct buf *out
 bool source_lists_direct(const struct source *s, const char *path);
 int source_list_direct(const struct source *s, const char *path, struct buf *names, size_t *count,
 		       struct buf *kinds, struct stat *st);
-void source_note_listing(struct source *s, const char *path, const struct stat *st, const char *names,
-			 size_t len);
-/* The sorted entry names of the folder at path (as the OS names it), the
- * way a source lists them; -1 when it cannot be read. */
-int source_list_path(const char *path, struct buf *names, size_t *count);
+void source_note_listing(struct source *s, const char *path, const struct stat *st, const struct buf *names,
+			 const struct buf *kinds, size_t count);
+/* What source_list_direct does, below any folder descriptor (AT_FDCWD
+ * for a path as the OS names it): appends the sorted names and their
+ * kinds, and *st, taken before reading, when st is not NULL.  -1 with
+ * errno when the folder cannot be read. */
+int source_list_at(int dir_fd, const char *rel, struct buf *names, size_t *count, struct buf *kinds,
+		   struct stat *st);
 void source_free(struct source *s);
 
 /* The git backends (source_git.c, libgit2) read the repository without a

@@ -96,6 +96,31 @@ if command -v strace >/dev/null 2>&1 && strace -o /dev/null true >/dev/null 2>&1
 	n=$(opens_of_units)
 	if [ "$n" -gt 1 ]; then ok; else bad "a unit with other bytes: the build opened $n unit files"; fi
 	same_as_clean "a touched unit"
+	# A folder whose mtime moved while its names did not (an editor's
+	# swap file came and went, a checkout renamed a new copy over a
+	# file): listed again and found the same, so no unit is parsed.
+	"$BULKHEAD" -C "$w" -q build >/dev/null 2>&1
+	dir=$(dirname "$unit")
+	: >"$dir/.unit.yaml.swp"
+	sleep 0.02
+	rm "$dir/.unit.yaml.swp"
+	n=$(opens_of_units)
+	if [ "$n" = 0 ]; then ok; else bad "a folder whose mtime moved: the build opened $n unit files, wanted 0"; fi
+	cp "$unit" "$dir/unit.yaml.new"
+	mv "$dir/unit.yaml.new" "$unit"
+	n=$(opens_of_units)
+	if [ "$n" = 1 ]; then ok; else bad "a unit checked out again: the build opened $n unit files, wanted 1"; fi
+	# A name added to a folder the walk listed: the build runs.
+	mkdir "$dir/extra"
+	n=$(opens_of_units)
+	if [ "$n" -gt 1 ]; then ok; else bad "a folder added: the build opened $n unit files"; fi
+	# The same names, one of another kind: the build runs.
+	rmdir "$dir/extra"
+	: >"$dir/extra"
+	n=$(opens_of_units)
+	if [ "$n" -gt 1 ]; then ok; else bad "a folder replaced by a file: the build opened $n unit files"; fi
+	rm "$dir/extra"
+	same_as_clean "a folder listed again"
 else
 	echo "cache: skipping the touched-unit checks: strace is missing or cannot trace here"
 fi

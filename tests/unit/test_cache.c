@@ -70,13 +70,13 @@ static char *cache_store_simple(struct trace *t, struct emit_plan *plan)
 /* Records the root as the walk lists it: stat, then names. */
 static void cache_trace_root(struct trace *t)
 {
-	struct buf names = BUF_INIT;
+	struct buf names = BUF_INIT, kinds = BUF_INIT;
 	struct stat st;
 	size_t count;
-	cr_assert_eq(stat(cache_dir, &st), 0);
-	cr_assert_eq(source_list_path(cache_dir, &names, &count), 0);
-	trace_record_listing(t, "", &st, names.data, names.len);
+	cr_assert_eq(source_list_at(AT_FDCWD, cache_dir, &names, &count, &kinds, &st), 0);
+	trace_record_listing(t, "", &st, source_listing_hash(names.data, names.len, kinds.data, count));
 	buf_free(&names);
+	buf_free(&kinds);
 }
 
 static void cache_mkdir(const char *rel)

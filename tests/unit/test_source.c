@@ -543,13 +543,19 @@ Test(worktree, a_known_missing_path_needs_no_syscall)
 	buf_free(&seen);
 }
 
-static void note_listing(void *ctx, const char *rel, const struct stat *st, const char *names, size_t len)
+static void note_listing(void *ctx, const char *rel, const struct stat *st, uint64_t listing_hash)
 {
 	(void)st;
-	buf_printf(ctx, "%s:", rel);
-	for (const char *n = names; n < names + len; n += strlen(n) + 1)
-		buf_printf(ctx, " %s", n);
-	buf_puts(ctx, ";");
+	buf_printf(ctx, "%s: %016llx;", rel, (unsigned long long)listing_hash);
+}
+
+static const char *joined_names(struct buf *out, const struct buf *names, size_t count)
+{
+	const char *n = names->data;
+	buf_reset(out);
+	for (size_t i = 0; i < count; i++, n += strlen(n) + 1)
+		buf_printf(out, "%s%s", i ? " " : "", n);
+	return buf_cstr(out);
 }
 
 /* Workers list the folders of the walk without the resolver: only the
@@ -574,9 +580,13 @@ Test(worktree, direct_listing)
 	cr_expect(names.len == want.len && !memcmp(names.data, want.data, names.len), "names differ");
 	cr_expect(kinds.len == want_kinds.len && !memcmp(kinds.data, want_kinds.data, kinds.len), "kinds differ");
 	cr_expect(S_ISDIR(st.st_mode));
+	cr_expect_str_eq(joined_names(&seen, &names, count), "b.yaml out sub up");
 	buf_reset(&seen);
-	source_note_listing(&src, "dir", &st, names.data, names.len);
-	cr_expect_str_eq(buf_cstr(&seen), "dir: b.yaml out sub up;");
+	source_note_listing(&src, "dir", &st, &names, &kinds, count);
+	char expect[64];
+	snprintf(expect, sizeof(expect), "dir: %016llx;",
+		 (unsigned long long)source_listing_hash(want.data, want.len, want_kinds.data, want_count));
+	cr_expect_str_eq(buf_cstr(&seen), expect);
 	cr_expect_neq(source_list_direct(&src, "dirlink", &names, &count, &kinds, &st), SRC_OK, "followed a link");
 	cr_expect_neq(source_list_direct(&src, "a.txt", &names, &count, &kinds, &st), SRC_OK, "listed a file");
 	source_watch(&src, NULL, NULL, NULL);
@@ -585,4 +595,19 @@ Test(worktree, direct_listing)
 	buf_free(&want);
 	buf_free(&want_kinds);
 	buf_free(&seen);
+}
+
+/* The hash that lets the cache accept a folder whose mtime moved: the
+ * same names of the same kinds give the same hash, a changed kind or a
+ * name added, dropped or renamed another. */
+Test(worktree, listing_hash_covers_names_and_kinds)
+{
+	static const char two[] = "a.yaml\0sub\0", other[] = "a.yaml\0sub2\0", one[] = "a.yaml\0";
+	const char kinds[] = { SRC_FILE, SRC_DIR }, swapped[] = { SRC_FILE, SRC_FILE };
+	uint64_t h = source_listing_hash(two, sizeof(two) - 1, kinds, 2);
+	cr_expect_eq(h, source_listing_hash(two, sizeof(two) - 1, kinds, 2));
+	cr_expect_neq(h, source_listing_hash(two, sizeof(two) - 1, swapped, 2), "a kind changed");
+	cr_expect_neq(h, source_listing_hash(other, sizeof(other) - 1, kinds, 2), "a name changed");
+	cr_expect_neq(h, source_listing_hash(one, sizeof(one) - 1, kinds, 1), "a name dropped");
+	cr_expect_neq(source_listing_hash("", 0, "", 0), source_listing_hash(one, sizeof(one) - 1, kinds, 1));
 }
