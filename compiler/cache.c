@@ -752,6 +752,11 @@ static void prune_other_versions(const char *path)
 	free(dir);
 }
 
+static int compare_slot_keys(const void *a, const void *b)
+{
+	return strcmp((*(const struct map_slot *const *)a)->key, (*(const struct map_slot *const *)b)->key);
+}
+
 void cache_store(const char *path, struct trace *t, const struct project *p, const char *out_dir,
 		 const struct emit_plan *plan)
 {
@@ -769,16 +774,25 @@ void cache_store(const char *path, struct trace *t, const struct project *p, con
 		const char *name = p->allow_env->seq.items[i]->str.s;
 		buf_printf(&b, "env %llu %s\n", (unsigned long long)env_hash(name), name);
 	}
-	for (size_t i = 0; i < t->entries.cap; i++) {
-		const struct map_slot *s = &t->entries.slots[i];
+	/* In path order: consecutive stats then walk the same folders, whose
+	 * entries the kernel has at hand. */
+	const struct map_slot **sorted = xcalloc(t->entries.len + 1, sizeof(*sorted));
+	size_t nsorted = 0;
+	for (size_t i = 0; i < t->entries.cap; i++)
+		if (t->entries.slots[i].key)
+			sorted[nsorted++] = &t->entries.slots[i];
+	qsort(sorted, nsorted, sizeof(*sorted), compare_slot_keys);
+	for (size_t i = 0; i < nsorted; i++) {
+		const struct map_slot *s = sorted[i];
 		const struct trace_entry *e = s->value;
-		if (!s->key || !e->kind || strchr(s->key, '\n') || parent_watched(t, s->key, e))
+		if (!e->kind || strchr(s->key, '\n') || parent_watched(t, s->key, e))
 			continue;
 		char kind = e->kind == 'd' && !e->listed && is_output_dir(p->root, s->key, out_dir) ? 'D' : e->kind;
 		const uint64_t *hash = e->hashed ? &e->hash : e->listed && kind == 'd' ? &e->names_hash : NULL;
 		stat_line(&b, e->adopted ? 'a' : 'i', kind, (uint64_t)e->size, (uint64_t)e->mtime_ns, (uint64_t)e->ino,
 			  hash, s->key);
 	}
+	free(sorted);
 	output_lines(&b, out_dir, plan, parallel_jobs(p->jobs));
 	seal_and_write(path, &b);
 	prune_other_versions(path);
