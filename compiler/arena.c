@@ -154,11 +154,15 @@ static void *alloc_big(struct arena *a, size_t size)
 	return c->data;
 }
 
+/* Twice the current chunk, within [CHUNK_MIN, CHUNK_MAX], and room for
+ * size (at most BIG). */
 static void new_chunk(struct arena *a, size_t size)
 {
-	size_t bytes = a->cap >= CHUNK_MAX / 2 ? CHUNK_MAX : a->cap ? 2 * a->cap : CHUNK_MIN;
+	size_t bytes = a->chunks ? 2 * a->chunks->size : CHUNK_MIN;
 	if (bytes < CHUNK_MIN)
 		bytes = CHUNK_MIN;
+	if (bytes > CHUNK_MAX)
+		bytes = CHUNK_MAX;
 	while (bytes - sizeof(struct arena_chunk) < size)
 		bytes *= 2;
 	struct arena_chunk *c = map_chunk(bytes);
