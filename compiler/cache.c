@@ -327,7 +327,9 @@ static void check_line(void *ctx, size_t i)
 	if (same_stat_at(dir_fd, sl->rel, sl->kind, sl->size, sl->mtime, sl->ino,
 			 sl->what == 'i' ? fr->started : INT64_MAX))
 		return;
-	if (sl->hashed && ((sl->kind == 'f' && same_bytes_at(dir_fd, sl)) || (sl->kind == 'd' && same_names_at(dir_fd, sl))))
+	bool same = sl->hashed && (sl->kind == 'f' ? same_bytes_at(dir_fd, sl) :
+				   sl->kind == 'd' ? same_names_at(dir_fd, sl) : false);
+	if (same)
 		atomic_store(&fr->refreshed, true);
 	else
 		atomic_store(&fr->stale, true);

@@ -472,6 +472,12 @@ static void entry_add(struct entry_list *l, const char *name, unsigned char d_ty
 	buf_add(&l->pool, name, strlen(name) + 1);
 }
 
+static void entries_free(struct entry_list *l)
+{
+	buf_free(&l->pool);
+	free(l->v);
+}
+
 /* Appends the sorted names, NUL-separated, and their kinds to kinds when
  * it is not NULL; frees l. */
 static void entries_emit(struct entry_list *l, struct buf *names, size_t *count, struct buf *kinds)
@@ -486,8 +492,7 @@ static void entries_emit(struct entry_list *l, struct buf *names, size_t *count,
 			buf_putc(kinds, l->v[i].kind);
 	}
 	*count = l->n;
-	buf_free(&l->pool);
-	free(l->v);
+	entries_free(l);
 }
 
 #ifdef __linux__
@@ -548,8 +553,7 @@ int source_list_at(int dir_fd, const char *path, struct buf *names, size_t *coun
 	if ((st && fstat(fd, st) < 0) || read_dir_fd(fd, &l) < 0) {
 		int saved = errno;
 		close(fd);
-		buf_free(&l.pool);
-		free(l.v);
+		entries_free(&l);
 		errno = saved;
 		return -1;
 	}
