@@ -1125,8 +1125,7 @@ struct value *eval_text(struct arena *a, const struct srcfile *file, const struc
 			const struct limits *lim)
 {
 	struct scope s = { .arena = a, .lim = lim, .context = context };
-	struct node n = { .kind = NODE_STR, .style = STYLE_PLAIN, .file = file, .off = 0,
-			  .end = (uint32_t)file->len };
+	struct node n = { .kind = NODE_STR, .style = STYLE_PLAIN, .file = file, .off = 0 };
 	n.str.s = file->data;
 	n.str.len = file->len;
 	n.has_expr = text_has_template(n.str.s, n.str.len);

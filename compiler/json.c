@@ -182,7 +182,6 @@ static struct node *parse_string(struct parser *j)
 	if (!n)
 		return NULL;
 	n->style = STYLE_DOUBLE;
-	n->end = (uint32_t)j->pos;
 	n->str.s = arena_strndup(j->a, buf_cstr(&j->text), j->text.len);
 	n->str.len = j->text.len;
 	n->has_expr = text_has_template(n->str.s, n->str.len);
@@ -225,7 +224,6 @@ static struct node *parse_number(struct parser *j)
 		return NULL;
 	n->str.s = arena_strndup(j->a, j->s + start, p - start);
 	n->str.len = p - start;
-	n->end = (uint32_t)p;
 	j->pos = p;
 	errno = 0;
 	if (integral)
@@ -256,7 +254,6 @@ static struct node *parse_word(struct parser *j)
 		v->str.s = words[i].word;
 		v->str.len = n;
 		j->pos += n;
-		v->end = (uint32_t)j->pos;
 		return v;
 	}
 	return fail(j, j->pos, "expected a JSON value");
@@ -330,7 +327,6 @@ static struct node *parse_array(struct parser *j)
 	if (it.len)
 		memcpy(n->seq.items, it.v, it.len * sizeof(*it.v));
 	n->seq.len = it.len;
-	n->end = (uint32_t)j->pos;
 	j->depth--;
 	free(it.v);
 	return n;
@@ -408,7 +404,6 @@ static struct node *parse_object(struct parser *j)
 	n->map.pairs = ARENA_ARRAY(j->a, struct node_pair, n->map.len);
 	for (size_t i = 0; i < n->map.len; i++)
 		n->map.pairs[i] = (struct node_pair){ it.v[2 * i], it.v[2 * i + 1] };
-	n->end = (uint32_t)j->pos;
 	j->depth--;
 out:
 	map_free(&index);

@@ -150,7 +150,7 @@ static size_t block_text_offset(const struct node *n, size_t index)
 size_t node_text_offset(const struct node *n, size_t index)
 {
 	const char *src = n->file->data + n->off;
-	const char *limit = n->file->data + (n->end > n->off ? n->end : n->file->len);
+	const char *limit = n->file->data + n->file->len;
 	size_t decoded = 0;
 	if (n->style == STYLE_BLOCK)
 		return block_text_offset(n, index);
@@ -160,14 +160,15 @@ size_t node_text_offset(const struct node *n, size_t index)
 		src++;
 	for (const char *p = src; p < limit; ) {
 		size_t sw = 1, dw = 1;
-		if (*p == '\n' || *p == '\r')
-			return n->off;
 		if (n->style == STYLE_DOUBLE && *p == '\\')
 			escape_widths(p, &sw, &dw);
 		else if (n->style == STYLE_SINGLE && p[0] == '\'' && p + 1 < limit && p[1] == '\'')
 			sw = 2;
 		if (decoded + dw > index)
 			return (size_t)(p - n->file->data);
+		/* A folded line break: decoded text no longer maps to bytes. */
+		if (*p == '\n' || *p == '\r')
+			return n->off;
 		decoded += dw;
 		p += sw;
 		if (p >= limit && decoded == index)
@@ -254,7 +255,6 @@ static struct node *new_node(struct loader *l, enum node_kind kind, const yaml_e
 	n->kind = kind;
 	n->file = l->file;
 	n->off = mark_offset(l, &e->start_mark);
-	n->end = mark_offset(l, &e->end_mark);
 	return n;
 }
 
@@ -624,11 +624,10 @@ static int on_collection_start(struct loader *l, yaml_event_t *e, enum node_kind
 	return 0;
 }
 
-static void on_collection_end(struct loader *l, yaml_event_t *e)
+static void on_collection_end(struct loader *l)
 {
 	struct frame *f = top(l);
 	struct node *n = f->node;
-	n->end = mark_offset(l, &e->end_mark);
 	if (n->kind == NODE_SEQ) {
 		n->seq.len = f->len;
 		n->seq.items = ARENA_ARRAY(l->arena, struct node *, f->len);
@@ -722,7 +721,7 @@ static int on_event(struct loader *l, yaml_event_t *e)
 		return on_collection_start(l, e, NODE_MAP);
 	case YAML_SEQUENCE_END_EVENT:
 	case YAML_MAPPING_END_EVENT:
-		on_collection_end(l, e);
+		on_collection_end(l);
 		return 0;
 	case YAML_ALIAS_EVENT:
 		return on_alias(l, e);

@@ -31,9 +31,8 @@ struct node {
 	uint8_t tag;		/* enum node_tag */
 	uint8_t style;		/* enum node_style */
 	bool has_expr;		/* the text holds "${" (set for every scalar) */
+	uint32_t off;		/* byte offset where the node's text starts */
 	const struct srcfile *file;
-	uint32_t off;		/* byte span of the node's text */
-	uint32_t end;
 	/* Every scalar keeps its text, whatever its type. */
 	struct {
 		const char *s;	/* NUL-terminated, holds no NULs */
