@@ -17,7 +17,7 @@ struct arena_chunk {
 
 /* Rounding to max_align_t's 32 bytes instead of ARENA_ALIGN cost a
  * fifth of the memory of a large compilation: most objects are short
- * strings and 56-byte nodes.  Chunks double from CHUNK_MIN to CHUNK_MAX,
+ * strings and 48-byte nodes.  Chunks double from CHUNK_MIN to CHUNK_MAX,
  * so a small arena stays small and a large one takes few mappings;
  * objects above BIG get a chunk of their own. */
 enum {
@@ -101,6 +101,11 @@ void *arena_alloc(struct arena *a, size_t size)
 void *arena_zalloc(struct arena *a, size_t size)
 {
 	return memset(arena_alloc(a, size), 0, size);
+}
+
+static char *alloc_text(struct arena *a, size_t size)
+{
+	return arena_alloc(a, size);
 }
 #else
 /* Chunks are mapped, not malloc'ed: fresh pages are zero, so
@@ -192,11 +197,25 @@ void *arena_zalloc(struct arena *a, size_t size)
 {
 	return arena_alloc(a, size);
 }
+
+/* Text needs no alignment: it fills the chunk from the top down while
+ * objects fill it from the bottom up, so the 3.5 M short strings of a
+ * large compilation round to nothing. */
+static char *alloc_text(struct arena *a, size_t size)
+{
+	if (!a->chunks || a->cap - a->used < size) {
+		if (size > BIG)
+			return alloc_big(a, size);
+		new_chunk(a, size);
+	}
+	a->cap -= size;
+	return (char *)a->chunks->data + a->cap;
+}
 #endif
 
 char *arena_strndup(struct arena *a, const char *s, size_t len)
 {
-	char *p = arena_alloc(a, len + 1);
+	char *p = alloc_text(a, len + 1);
 	memcpy(p, s, len);
 	p[len] = '\0';
 	return p;
@@ -220,7 +239,7 @@ char *arena_printf(struct arena *a, const char *fmt, ...)
 		n = 0;
 	if ((size_t)n < sizeof(small))
 		return arena_strndup(a, small, (size_t)n);
-	char *p = arena_alloc(a, (size_t)n + 1);
+	char *p = alloc_text(a, (size_t)n + 1);
 	va_start(ap, fmt);
 	vsnprintf(p, (size_t)n + 1, fmt, ap);
 	va_end(ap);

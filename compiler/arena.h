@@ -8,15 +8,16 @@ struct arena_chunk;
 
 struct arena {
 	struct arena_chunk *chunks;
-	size_t used;		/* bytes used in the newest chunk */
-	size_t cap;		/* capacity of the newest chunk */
+	size_t used;		/* objects fill the newest chunk up to here */
+	size_t cap;		/* text fills it down to here */
 };
 
 void arena_init(struct arena *a);
 void arena_free(struct arena *a);
-/* Every allocation is aligned to ARENA_ALIGN bytes: enough for pointers,
- * int64_t and double, the widest types bulkhead stores.  Never returns
- * NULL: allocation failure aborts with a message. */
+/* Every object is aligned to ARENA_ALIGN bytes: enough for pointers,
+ * int64_t and double, the widest types bulkhead stores; the strings of
+ * arena_strndup, arena_strdup and arena_printf are not aligned.  Never
+ * returns NULL: allocation failure aborts with a message. */
 enum { ARENA_ALIGN = 8 };
 void *arena_alloc(struct arena *a, size_t size);
 void *arena_zalloc(struct arena *a, size_t size);

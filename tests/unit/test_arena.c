@@ -107,16 +107,27 @@ Test(arena, allocations_do_not_overlap)
 		unsigned char *ptrs[N];
 		size_t sizes[N];
 		uint64_t seed = 42;
-		/* Enough small objects to fill several 64 KiB chunks. */
+		char text[300];
+		/* Enough small objects to fill several 64 KiB chunks; every
+		 * third one a string, which shares the chunk unaligned. */
 		for (size_t i = 0; i < N; i++) {
 			sizes[i] = test_rand(&seed) % 300;
+			if (i % 3 == 0) {
+				memset(text, (int)(i & 0xff) | 1, sizes[i]);
+				ptrs[i] = (unsigned char *)im->dupn(&a, text, sizes[i]);
+				continue;
+			}
 			ptrs[i] = im->alloc(&a, sizes[i]);
+			cr_assert(aligned(ptrs[i]), "%s: object %zu after a string is misaligned", im->name, i);
 			memset(ptrs[i], (int)(i & 0xff), sizes[i]);
 		}
-		for (size_t i = 0; i < N; i++)
+		for (size_t i = 0; i < N; i++) {
+			unsigned char fill = (unsigned char)((i & 0xff) | (i % 3 == 0));
 			for (size_t k = 0; k < sizes[i]; k++)
-				cr_assert_eq(ptrs[i][k], (unsigned char)(i & 0xff),
-					     "%s: object %zu byte %zu was overwritten", im->name, i, k);
+				cr_assert_eq(ptrs[i][k], fill, "%s: object %zu byte %zu was overwritten", im->name, i, k);
+			if (i % 3 == 0)
+				cr_assert_eq(ptrs[i][sizes[i]], 0, "%s: string %zu lost its NUL", im->name, i);
+		}
 		im->release(&a);
 	}
 	expect_no_leaks();
@@ -223,7 +234,7 @@ Test(arena, printf_formats_into_the_arena)
 		cr_assert_eq(s[100000], '7');
 		cr_assert_eq(s[100001], '>');
 		cr_assert_eq(strspn(s + 1, "0"), 99999);
-		cr_assert(aligned(s));
+		cr_assert(aligned(im->alloc(&a, 1)), "%s: an object after text is aligned", im->name);
 		/* Around the stack buffer's 256 bytes: 255, 256 and 257 long. */
 		for (int w = 255; w <= 257; w++) {
 			s = im->fmt(&a, "%0*d", w, 1);
