@@ -113,13 +113,40 @@ static struct loaded_file *load_file(struct project *p, struct source *src, cons
 
 /* ---- parallel parsing ---- */
 
+/* A unit is promoted by copying its folder, so most unit.yaml files have
+ * the text of the same unit in the other envs: each text is parsed once
+ * and its copies get a copy of the tree, sharing the text and strings. */
 struct prefetch {
 	const struct source *src;
 	const struct limits *limits;
 	struct loaded_file **files;
 	bool *direct;		/* the worker reads the file itself */
 	struct stat *stats;	/* of what a worker read, for the trace */
+	size_t *first;		/* the file whose text it shares (itself), or SIZE_MAX */
+	pthread_mutex_t lock;	/* texts */
+	struct map texts;	/* text -> 1 + index of the first file holding it */
 };
+
+/* Gives file i its text: the text of an earlier file with the same
+ * bytes, else a copy of its own.  Returns the index of the file parsed. */
+static size_t share_text(struct prefetch *pf, size_t i, const char *text, size_t len, struct arena *arena)
+{
+	struct loaded_file *lf = pf->files[i];
+	pthread_mutex_lock(&pf->lock);
+	uintptr_t seen = (uintptr_t)map_get(&pf->texts, text, len);
+	if (seen) {
+		pf->first[i] = seen - 1;
+		lf->src.data = pf->files[seen - 1]->src.data;
+	} else {
+		pf->first[i] = i;
+		if (pf->direct[i])
+			lf->src.data = arena_strndup(arena, text, len);
+		map_put(&pf->texts, lf->src.data, len, (void *)(uintptr_t)(i + 1));
+	}
+	lf->src.len = len;
+	pthread_mutex_unlock(&pf->lock);
+	return pf->first[i];
+}
 
 static void parse_one(void *ctx, size_t i, struct arena *arena)
 {
@@ -127,18 +154,35 @@ static void parse_one(void *ctx, size_t i, struct arena *arena)
 	struct loaded_file *lf = pf->files[i];
 	if (!lf)
 		return;
+	size_t first;
 	if (pf->direct[i]) {
 		struct buf data = BUF_INIT;
 		int rc = source_read_direct(pf->src, lf->src.path, pf->limits->file_size, &data, &pf->stats[i]);
-		if (rc == SRC_OK) {
-			lf->src.len = data.len;
-			lf->src.data = arena_strndup(arena, buf_cstr(&data), data.len);
-		}
+		if (rc == SRC_OK)
+			first = share_text(pf, i, buf_cstr(&data), data.len, arena);
 		buf_free(&data);
 		if (rc != SRC_OK)
 			return;
+	} else {
+		first = share_text(pf, i, lf->src.data, lf->src.len, arena);
 	}
-	if (yaml_load(arena, &lf->src, pf->limits, &lf->root) < 0)
+	if (first == i && yaml_load(arena, &lf->src, pf->limits, &lf->root) < 0)
+		lf->root = NULL;
+}
+
+/* After parse_one: a copy of the first file's tree, or the file's own
+ * parse when the copy ran out of budget (aliases).  A first file that
+ * failed to parse leaves its copies out too, to be loaded, and reported,
+ * one by one. */
+static void copy_one(void *ctx, size_t i, struct arena *arena)
+{
+	struct prefetch *pf = ctx;
+	struct loaded_file *lf = pf->files[i];
+	if (pf->first[i] == SIZE_MAX || pf->first[i] == i || !pf->files[pf->first[i]]->root)
+		return;
+	size_t budget = 2 * lf->src.len + 16;
+	lf->root = node_clone(arena, pf->files[pf->first[i]]->root, &lf->src, &budget);
+	if (!lf->root && yaml_load(arena, &lf->src, pf->limits, &lf->root) < 0)
 		lf->root = NULL;
 }
 
@@ -201,10 +245,17 @@ void project_prefetch_units(struct project *p)
 	p->prefetched = true;
 	struct prefetch pf = {
 		&p->src, &p->limits, xcalloc(p->nunits, sizeof(*pf.files)), xcalloc(p->nunits, sizeof(*pf.direct)),
-		xcalloc(p->nunits, sizeof(*pf.stats)),
+		xcalloc(p->nunits, sizeof(*pf.stats)), xcalloc(p->nunits, sizeof(*pf.first)),
 	};
+	pthread_mutex_init(&pf.lock, NULL);
+	map_init(&pf.texts);
+	for (size_t i = 0; i < p->nunits; i++)
+		pf.first[i] = SIZE_MAX;
 	prepare_prefetch(p, &pf);
-	parallel_for(p->nunits, jobs, project_worker_arenas(p, jobs), parse_one, &pf);
+	struct arena *arenas = project_worker_arenas(p, jobs);
+	parallel_for(p->nunits, jobs, arenas, parse_one, &pf);
+	if (pf.texts.len < p->nunits)
+		parallel_for(p->nunits, jobs, arenas, copy_one, &pf);
 	for (size_t i = 0; i < p->nunits; i++) {
 		struct loaded_file *lf = pf.files[i];
 		if (!lf || !lf->root)
@@ -213,9 +264,12 @@ void project_prefetch_units(struct project *p)
 			source_note_read(&p->src, lf->src.path, &pf.stats[i], lf->src.data, lf->src.len);
 		map_put(&p->files, lf->src.path, strlen(lf->src.path), lf);
 	}
+	map_free(&pf.texts);
+	pthread_mutex_destroy(&pf.lock);
 	free(pf.files);
 	free(pf.direct);
 	free(pf.stats);
+	free(pf.first);
 }
 
 /* ---- small validators ---- */

@@ -89,6 +89,14 @@ size_t node_text_offset(const struct node *n, size_t index);
 /* Whether s holds "${": what node.has_expr records. */
 bool text_has_template(const char *s, size_t len);
 
+/* A copy of the tree at root, for a file f whose text is byte for byte
+ * the text root was loaded from: new nodes pointing at f, sharing the
+ * strings.  An alias's shared subtree is copied once per use, so the
+ * copy stops after *budget nodes (returns NULL; the caller loads f
+ * itself), which a file without aliases never reaches with a budget of
+ * twice its length. */
+struct node *node_clone(struct arena *a, const struct node *root, const struct srcfile *f, size_t *budget);
+
 const char *node_kind_name(enum node_kind k);
 struct node *node_map_get(const struct node *map, const char *key);
 struct node_pair *node_map_find(const struct node *map, const char *key);

@@ -877,3 +877,70 @@ Test(yaml, text_has_template_finds_dollar_brace_anywhere)
 	cr_expect(!text_has_template("${", 1));	/* the '{' lies past len */
 	cr_expect(!text_has_template("{$}", 3));
 }
+
+/* ---- node_clone ---- */
+
+/* Same shape and scalars as a, every node new and in file f, strings
+ * shared.  Returns the number of nodes. */
+static size_t expect_copy(const struct node *a, const struct node *b, const struct srcfile *f)
+{
+	cr_assert_neq(a, b, "a node of the copy is the original's");
+	cr_assert_eq(b->file, f, "a copied node points at the original's file");
+	cr_assert_eq(b->kind, a->kind);
+	cr_assert_eq(b->tag, a->tag);
+	cr_assert_eq(b->style, a->style);
+	cr_assert_eq(b->off, a->off);
+	cr_assert_eq(b->has_expr, a->has_expr);
+	size_t n = 1;
+	if (a->kind == NODE_SEQ) {
+		cr_assert_eq(b->seq.len, a->seq.len);
+		for (size_t i = 0; i < a->seq.len; i++)
+			n += expect_copy(a->seq.items[i], b->seq.items[i], f);
+	} else if (a->kind == NODE_MAP) {
+		cr_assert_eq(b->map.len, a->map.len);
+		for (size_t i = 0; i < a->map.len; i++) {
+			n += expect_copy(a->map.pairs[i].key, b->map.pairs[i].key, f);
+			n += expect_copy(a->map.pairs[i].value, b->map.pairs[i].value, f);
+		}
+	} else {
+		cr_assert_eq(b->str.s, a->str.s, "strings are shared, not copied");
+		cr_assert_eq(b->str.len, a->str.len);
+		if (a->kind == NODE_INT)
+			cr_assert_eq(b->i, a->i);
+	}
+	return n;
+}
+
+Test(yaml, clone_copies_the_tree_into_another_file)
+{
+	const char *text = "a: 1\nb: [x, \"${var.y}\", {c: 2.5, d: null}]\ne: !append [true]\n";
+	struct node *root = y(text);
+	cr_assert_not_null(root);
+	struct srcfile twin = { "prod/t.yaml", yaml_file.data, yaml_file.len };
+	size_t budget = 2 * twin.len + 16;
+	struct node *copy = node_clone(&yaml_arena, root, &twin, &budget);
+	cr_assert_not_null(copy);
+	size_t nodes = expect_copy(root, copy, &twin);
+	cr_assert_eq(nodes, 15);
+	cr_assert_eq(budget, 2 * twin.len + 16 - nodes, "the budget counts nodes");
+}
+
+Test(yaml, clone_stops_at_its_budget)
+{
+	/* Eight uses of an eight-item list, eight times over: 671 nodes from
+	 * 106 bytes once aliases are expanded. */
+	const char *text = "a: &a [1, 2, 3, 4, 5, 6, 7, 8]\n"
+			   "b: &b [*a, *a, *a, *a, *a, *a, *a, *a]\n"
+			   "c: [*b, *b, *b, *b, *b, *b, *b, *b]\n";
+	struct node *root = y(text);
+	cr_assert_not_null(root);
+	size_t budget = 2 * yaml_file.len + 16;
+	cr_assert_null(node_clone(&yaml_arena, root, &yaml_file, &budget), "aliases expanded past the budget");
+	cr_assert_eq(budget, 0);
+	budget = 1000;
+	struct node *copy = node_clone(&yaml_arena, root, &yaml_file, &budget);
+	cr_assert_not_null(copy, "with room, aliases are copied once per use");
+	cr_assert_eq(expect_copy(root, copy, &yaml_file), 671);
+	cr_assert_eq(budget, 1000 - 671);
+	cr_assert_neq(copy->map.pairs[2].value->seq.items[0], copy->map.pairs[2].value->seq.items[1]);
+}
