@@ -236,11 +236,13 @@ static void prepare_prefetch(struct project *p, struct prefetch *pf)
 }
 
 /* Reads and parses every unit's own file on all workers, then keeps what
- * parsed, in unit order, with the trace of what was read. */
+ * parsed, in unit order, with the trace of what was read.  With one
+ * thread too: each text is still parsed once (3.5 -> 2.5 s for drift -j 1
+ * at 30,000 units). */
 void project_prefetch_units(struct project *p)
 {
 	unsigned jobs = parallel_jobs(p->jobs);
-	if (jobs < 2 || p->nunits < 2 || p->prefetched)
+	if (p->nunits < 2 || p->prefetched)
 		return;
 	p->prefetched = true;
 	struct prefetch pf = {
