@@ -147,5 +147,8 @@ int cli_parse(struct cli *cli, const struct command *cmd, int argc, char **argv,
 		if (r == 0 && (!on_option || on_option(ctx, opt, optarg) < 0))
 			return on_option ? -1 : bad_option(cmd, '?', argv);
 	}
+	/* Counted once here: every phase asks, and the count reads files. */
+	if (cli->spec.jobs == 0)
+		cli->spec.jobs = parallel_jobs(0);
 	return optind;
 }

@@ -1,9 +1,16 @@
 /* parallel.c - a fork-join loop over items on POSIX threads. */
+#define _GNU_SOURCE 1	/* sched_getaffinity and CPU_COUNT, where there are */
 #include "parallel.h"
 #include "diag.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 struct job {
@@ -27,12 +34,62 @@ unsigned parallel_worker(void)
 	return worker_index;
 }
 
+unsigned parallel_quota_cpus(const char *cpu_max)
+{
+	char *end;
+	errno = 0;
+	if (!isdigit((unsigned char)cpu_max[0]))
+		return 0;	/* "max", or a sign strtoull would accept */
+	unsigned long long quota = strtoull(cpu_max, &end, 10);
+	if (*end != ' ' || !isdigit((unsigned char)end[1]) || errno)
+		return 0;
+	unsigned long long period = strtoull(end + 1, &end, 10);
+	if ((*end && *end != '\n') || errno || period == 0 || quota == 0)
+		return 0;
+	unsigned long long cpus = quota / period + (quota % period != 0);
+	return cpus > PARALLEL_MAX_JOBS ? PARALLEL_MAX_JOBS : (unsigned)cpus;
+}
+
+/* cpu.max of this process's cgroup (v2: the "0::PATH" line). */
+static unsigned cgroup_quota_cpus(void)
+{
+	char line[4096], path[4200], text[64];
+	unsigned cpus = 0;
+	FILE *f = fopen("/proc/self/cgroup", "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "0::/", 4))
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		snprintf(path, sizeof(path), "/sys/fs/cgroup%s/cpu.max", strcmp(line + 3, "/") ? line + 3 : "");
+		FILE *q = fopen(path, "r");
+		if (q && fgets(text, sizeof(text), q))
+			cpus = parallel_quota_cpus(text);
+		if (q)
+			fclose(q);
+		break;
+	}
+	if (f)
+		fclose(f);
+	return cpus;
+}
+
+unsigned parallel_cpus(void)
+{
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned cpus = online > 0 ? (unsigned)online : 1;
+#ifdef CPU_COUNT
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+		cpus = (unsigned)CPU_COUNT(&set);
+#endif
+	unsigned quota = cgroup_quota_cpus();
+	return quota && quota < cpus ? quota : cpus;
+}
+
 unsigned parallel_jobs(unsigned jobs)
 {
-	if (jobs == 0) {
-		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-		jobs = cpus > 0 ? (unsigned)cpus : 1;
-	}
+	if (jobs == 0)
+		jobs = parallel_cpus();
 	return jobs > PARALLEL_MAX_JOBS ? PARALLEL_MAX_JOBS : jobs;
 }
 

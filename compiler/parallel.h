@@ -14,9 +14,17 @@
 
 enum { PARALLEL_MAX_JOBS = 64 };
 
-/* The number of worker threads for jobs (0: one per online CPU), at
- * least 1 and at most PARALLEL_MAX_JOBS. */
+/* The number of worker threads for jobs (0: one per CPU this process may
+ * run on, see parallel_cpus), at least 1 and at most PARALLEL_MAX_JOBS. */
 unsigned parallel_jobs(unsigned jobs);
+/* The CPUs this process may use: its affinity mask, lowered to its
+ * cgroup's CPU quota (cpu.max, rounded up), so that a CI container given
+ * two CPUs of a 64-CPU host runs two threads, not 64 that the quota
+ * throttles.  Reads /proc/self/cgroup and cpu.max: call it once. */
+unsigned parallel_cpus(void);
+/* The CPUs a cgroup v2 cpu.max text ("200000 100000") allows, rounded
+ * up; 0 for "max" (no quota) or text that is not a quota. */
+unsigned parallel_quota_cpus(const char *cpu_max);
 
 /* Calls fn(ctx, i, arena) for every i in [0, n) on up to jobs threads
  * (the caller's own thread is one of them).  arenas holds jobs arenas

@@ -1,6 +1,8 @@
 /* test_parallel.c - compiler/parallel.c. */
+#define _GNU_SOURCE 1	/* sched_setaffinity and CPU_COUNT, where there are */
 #include "helpers.h"
 
+#include <sched.h>
 #include <stdatomic.h>
 #include <time.h>
 
@@ -141,7 +143,46 @@ Test(parallel, runs_cover_every_item_once_and_stay_on_one_worker)
 Test(parallel, job_counts)
 {
 	cr_assert_geq(parallel_jobs(0), 1);
+	cr_assert_eq(parallel_jobs(0), parallel_cpus());
 	cr_assert_eq(parallel_jobs(1), 1);
 	cr_assert_eq(parallel_jobs(2), 2);
 	cr_assert_eq(parallel_jobs(100000), PARALLEL_MAX_JOBS);
+}
+
+/* Each Criterion test runs in a process of its own, so narrowing this
+ * one's affinity touches no other test. */
+Test(parallel, default_follows_the_affinity_mask)
+{
+#ifdef CPU_COUNT
+	cpu_set_t all, one;
+	cr_assert_eq(sched_getaffinity(0, sizeof(all), &all), 0);
+	int first = 0;
+	while (!CPU_ISSET(first, &all))
+		first++;
+	CPU_ZERO(&one);
+	CPU_SET(first, &one);
+	cr_assert_eq(sched_setaffinity(0, sizeof(one), &one), 0);
+	cr_expect_eq(parallel_cpus(), 1, "one CPU allowed, %u counted", parallel_cpus());
+	cr_expect_eq(parallel_jobs(0), 1);
+	cr_assert_eq(sched_setaffinity(0, sizeof(all), &all), 0);
+	cr_expect_geq(parallel_cpus(), 1);
+#else
+	cr_skip_test("no sched_getaffinity here");
+#endif
+}
+
+Test(parallel, cgroup_quota_text)
+{
+	cr_expect_eq(parallel_quota_cpus("max 100000\n"), 0, "no quota");
+	cr_expect_eq(parallel_quota_cpus("200000 100000\n"), 2);
+	cr_expect_eq(parallel_quota_cpus("150000 100000"), 2, "a CPU and a half rounds up");
+	cr_expect_eq(parallel_quota_cpus("50000 100000\n"), 1);
+	cr_expect_eq(parallel_quota_cpus("100000000 1000\n"), PARALLEL_MAX_JOBS);
+	cr_expect_eq(parallel_quota_cpus(""), 0);
+	cr_expect_eq(parallel_quota_cpus("200000"), 0, "no period");
+	cr_expect_eq(parallel_quota_cpus("200000 0\n"), 0);
+	cr_expect_eq(parallel_quota_cpus("0 100000\n"), 0);
+	cr_expect_eq(parallel_quota_cpus("-1 100000\n"), 0, "strtoull would take a sign");
+	cr_expect_eq(parallel_quota_cpus("2e5 100000\n"), 0);
+	cr_expect_eq(parallel_quota_cpus("200000 100000 junk"), 0);
 }
