@@ -112,6 +112,26 @@ int buf_read_fd(struct buf *b, int fd, size_t max)
 	}
 }
 
+int buf_read_regular(struct buf *b, int fd, size_t size, size_t max)
+{
+	buf_grow(b, size < max ? size + 1 : max + 1);
+	for (;;) {
+		size_t want = b->cap - b->len - 1;
+		ssize_t n = read(fd, b->data + b->len, want);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		b->len += (size_t)n;
+		b->data[b->len] = '\0';
+		if (b->len > max)
+			return errno = EFBIG, -1;
+		if ((size_t)n < want)
+			return 0;
+		buf_grow(b, 65536);
+	}
+}
+
 int buf_read_file(struct buf *b, const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);

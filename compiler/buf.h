@@ -48,6 +48,10 @@ void buf_printf(struct buf *b, const char *fmt, ...)
 /* Appends everything fd holds; stops with errno EFBIG once b holds more
  * than max bytes.  0, or -1 with errno set. */
 int buf_read_fd(struct buf *b, int fd, size_t max);
+/* The same for a regular file that fstat found size bytes long: a read
+ * shorter than asked for is its end, so a file that kept its size takes
+ * one read, not a second one to see end of file. */
+int buf_read_regular(struct buf *b, int fd, size_t size, size_t max);
 /* Replaces b's contents with the file at path.  Returns -1 with errno
  * set (ENOENT for a missing file) on failure. */
 int buf_read_file(struct buf *b, const char *path);

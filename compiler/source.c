@@ -637,7 +637,7 @@ int source_read_at(int dir_fd, const char *rel, size_t max_size, struct buf *out
 	int rc = SRC_OK;
 	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) || (size_t)st->st_size > max_size)
 		rc = SRC_EIO;
-	else if (buf_read_fd(out, fd, max_size) < 0)
+	else if (buf_read_regular(out, fd, (size_t)st->st_size, max_size) < 0)
 		rc = errno == EFBIG ? SRC_ETOOBIG : SRC_EIO;
 	close(fd);
 	return rc;

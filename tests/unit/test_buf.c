@@ -212,3 +212,58 @@ Test(buf, read_fd_appends_and_stops_over_max)
 	close(fds[0]);
 	buf_free(&b);
 }
+
+/* A file of n bytes 'a'..'z' repeated, open for reading, unlinked. */
+static int temp_file(size_t n)
+{
+	char path[] = "/tmp/bulkhead-test-buf.XXXXXX";
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	unlink(path);
+	for (size_t i = 0; i < n; i++) {
+		char c = (char)('a' + i % 26);
+		cr_assert_eq(write(fd, &c, 1), 1);
+	}
+	cr_assert_eq(lseek(fd, 0, SEEK_SET), 0);
+	return fd;
+}
+
+static void expect_letters(const struct buf *b, size_t n)
+{
+	buf_check_invariants(b);
+	cr_assert_eq(b->len, n);
+	for (size_t i = 0; i < n; i++)
+		cr_assert_eq(b->data[i], 'a' + i % 26, "byte %zu", i);
+}
+
+Test(buf, read_regular_takes_what_the_file_holds)
+{
+	struct buf b = BUF_INIT;
+	size_t sizes[] = { 0, 1, 1700, 65536, 200000 };
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(*sizes); k++) {
+		int fd = temp_file(sizes[k]);
+		buf_reset(&b);
+		cr_assert_eq(buf_read_regular(&b, fd, sizes[k], SIZE_MAX), 0);
+		expect_letters(&b, sizes[k]);
+		close(fd);
+	}
+	/* The size fstat gave is only a hint: a file that grew or shrank
+	 * since is read to its end. */
+	int fd = temp_file(100000);
+	buf_reset(&b);
+	cr_assert_eq(buf_read_regular(&b, fd, 10, SIZE_MAX), 0);
+	expect_letters(&b, 100000);
+	close(fd);
+	fd = temp_file(50);
+	buf_reset(&b);
+	cr_assert_eq(buf_read_regular(&b, fd, 5000, SIZE_MAX), 0);
+	expect_letters(&b, 50);
+	close(fd);
+	fd = temp_file(300);
+	buf_reset(&b);
+	errno = 0;
+	cr_expect_eq(buf_read_regular(&b, fd, 10, 100), -1, "more than max");
+	cr_expect_eq(errno, EFBIG);
+	close(fd);
+	buf_free(&b);
+}
