@@ -1,6 +1,7 @@
 /* cmd_build.c - bulkhead build: write every selected unit's files. */
 #include "cache.h"
 #include "cli.h"
+#include "eval.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,7 @@ static char *output_dir(const struct project *p, const char *opt, char **display
 }
 
 /* build refuses mocked outputs for protected envs unless --allow-mocks. */
-static int check_mocks(const struct compilation *c, bool allow_mocks)
+static int check_mocks(struct compilation *c, bool allow_mocks)
 {
 	int rc = 0;
 	for (size_t i = 0; i < c->nunits; i++) {
@@ -45,7 +46,7 @@ static int check_mocks(const struct compilation *c, bool allow_mocks)
 		for (const struct mock_use *m = u->mocks; m; m = m->next) {
 			diag_error(m->file, m->off,
 				   "'%s' comes from mock_outputs, and '%s' is protected: add its outputs file or pass --allow-mocks",
-				   m->ref, u->env->label);
+				   mock_ref(&c->project.arena, m), u->env->label);
 			rc = -1;
 		}
 	}

@@ -387,7 +387,7 @@ static struct value *mocked_list(struct arena *a, const struct unit *u)
 	const char **refs = ARENA_ARRAY(a, const char *, n + 1);
 	n = 0;
 	for (const struct mock_use *m = u->mocks; m; m = m->next)
-		refs[n++] = m->ref;
+		refs[n++] = mock_ref(a, m);
 	qsort(refs, n, sizeof(*refs), compare_cstr);
 	size_t uniq = 0;
 	for (size_t i = 0; i < n; i++)

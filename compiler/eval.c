@@ -551,10 +551,13 @@ static struct value *dependency_outputs(struct scope *s, struct dependency *d)
 	return d->outputs;
 }
 
-static void record_mock_ref(struct scope *s, const struct site *at, const struct expr *e, const char *ref)
+static void record_mock_ref(struct scope *s, const struct site *at, const struct expr *e, const char *dependency,
+			    const char *key, const char *via)
 {
 	struct mock_use *m = ARENA_NEW(s->arena, struct mock_use);
-	m->ref = ref;
+	m->dependency = dependency;
+	m->key = key;
+	m->via = via;
 	m->file = site_file(at);
 	m->off = site_off(at, e);
 	m->next = s->u->mocks;
@@ -573,8 +576,15 @@ static struct value *eval_output(struct scope *s, const struct site *at, const s
 				  d->target_id, d->target_env, key,
 				  d->mocked ? " and no outputs file: add it to mock_outputs" : "");
 	if (d->mocked)
-		record_mock_ref(s, at, e, arena_printf(s->arena, "dependency.%s.outputs.%s", d->name, key));
+		record_mock_ref(s, at, e, d->name, key, NULL);
 	return v;
+}
+
+const char *mock_ref(struct arena *a, const struct mock_use *m)
+{
+	if (!m->via)
+		return arena_printf(a, "dependency.%s.outputs.%s", m->dependency, m->key);
+	return arena_printf(a, "dependency.%s.inputs.%s (%s read mock_outputs)", m->dependency, m->key, m->via);
 }
 
 /* dependency.NAME.outputs.KEY and dependency.NAME.inputs.KEY */
@@ -596,8 +606,7 @@ static struct value *eval_dependency_ref(struct scope *s, const struct site *at,
 		 * its inputs: count the read as mocked, so a protected env
 		 * refuses it and the manifest records it. */
 		if (d->target->mocks)
-			record_mock_ref(s, at, e, arena_printf(s->arena, "dependency.%s.inputs.%s (%s read mock_outputs)",
-							       d->name, e->attr.name, d->target_id));
+			record_mock_ref(s, at, e, d->name, e->attr.name, d->target_id);
 		return get_attr(s, at, e, d->target->inputs, part, e->attr.name);
 	}
 	return eval_error(at, part, "dependency '%s' has outputs and inputs, not '%s'", d->name, part->attr.name);

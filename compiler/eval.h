@@ -28,6 +28,9 @@ void eval_prepare_shared(struct project *p);
 int eval_unit_in(struct project *p, struct unit *u, struct arena *arena);
 void eval_reset_unit(struct unit *u);
 
+/* "dependency.vpc.outputs.vpc_id": the mocked value m names. */
+const char *mock_ref(struct arena *a, const struct mock_use *m);
+
 /* Evaluates a node (a template file, say) in the unit's scope. */
 struct value *eval_unit_node(struct project *p, struct unit *u, const struct node *n);
 /* Evaluates e (a part of the template of where) in the unit's scope; used

@@ -56,8 +56,14 @@ struct dependency {
 };
 
 /* A mocked output a unit's inputs read, with where it was read. */
+/* Only build reports these (mock_ref spells one out), so a drift does
+ * not format the 140,000 a large repo reads. */
 struct mock_use {
-	const char *ref;	/* "dependency.vpc.outputs.vpc_id" */
+	const char *dependency;	/* "vpc" */
+	const char *key;	/* "vpc_id" */
+	const char *via;	/* NULL: dependency.vpc.outputs.vpc_id; else the
+				 * dependency's unit id, which read mock_outputs
+				 * and passed a value on as dependency.vpc.inputs.KEY */
 	const struct srcfile *file;
 	size_t off;
 	struct mock_use *next;
