@@ -94,28 +94,13 @@ const char *buf_cstr(const struct buf *b)
 	return b->data ? b->data : "";
 }
 
-int buf_read_fd(struct buf *b, int fd, size_t max)
+/* Reads fd to its end into b, first with room for room bytes, then in
+ * 64 KiB steps.  A regular file ends at a short read; anything else
+ * (a pipe) at a read of nothing. */
+static int read_to_end(struct buf *b, int fd, size_t room, size_t max, bool regular)
 {
 	for (;;) {
-		buf_grow(b, 65536);
-		ssize_t n = read(fd, b->data + b->len, b->cap - b->len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			return 0;
-		b->len += (size_t)n;
-		b->data[b->len] = '\0';
-		if (b->len > max)
-			return errno = EFBIG, -1;
-	}
-}
-
-int buf_read_regular(struct buf *b, int fd, size_t size, size_t max)
-{
-	buf_grow(b, size < max ? size + 1 : max + 1);
-	for (;;) {
+		buf_grow(b, room);
 		size_t want = b->cap - b->len - 1;
 		ssize_t n = read(fd, b->data + b->len, want);
 		if (n < 0 && errno == EINTR)
@@ -126,10 +111,20 @@ int buf_read_regular(struct buf *b, int fd, size_t size, size_t max)
 		b->data[b->len] = '\0';
 		if (b->len > max)
 			return errno = EFBIG, -1;
-		if ((size_t)n < want)
+		if (n == 0 || (regular && (size_t)n < want))
 			return 0;
-		buf_grow(b, 65536);
+		room = 65536;
 	}
+}
+
+int buf_read_fd(struct buf *b, int fd, size_t max)
+{
+	return read_to_end(b, fd, 65536, max, false);
+}
+
+int buf_read_regular(struct buf *b, int fd, size_t size, size_t max)
+{
+	return read_to_end(b, fd, size < max ? size + 1 : max + 1, max, true);
 }
 
 int buf_read_file(struct buf *b, const char *path)
