@@ -136,7 +136,7 @@ static bool same_stat_at(int dir_fd, const char *rel, char kind, uint64_t size, 
  * the repo: a pull request could commit either as a link to anywhere.
  * Neither may be anything but a real folder (or absent, before the first
  * build), or the cache is neither read nor written nor pruned. */
-static bool cache_path_safe(const char *path)
+bool cache_path_safe(const char *path)
 {
 	char *dir = xstrdup(path);
 	bool safe = true;
@@ -465,7 +465,7 @@ bool cache_output_unchanged(const struct output_stat *st, const char *full)
 
 /* ---- storing ---- */
 
-static int write_file(const char *path, const struct buf *b)
+int cache_write_file(const char *path, const struct buf *b)
 {
 	struct buf tmp = BUF_INIT;
 	buf_printf(&tmp, "%s.tmp", path);	/* fixed: a killed build's is reused */
@@ -527,7 +527,7 @@ static void output_line(struct buf *b, const struct stat *st, const uint64_t *ha
 static void seal_and_write(const char *path, struct buf *b)
 {
 	buf_printf(b, "sum %016llx\n", (unsigned long long)XXH3_64bits(b->data, b->len));
-	write_file(path, b);
+	cache_write_file(path, b);
 	buf_free(b);
 }
 

@@ -123,6 +123,8 @@ struct prefetch {
 	bool *direct;		/* the worker reads the file itself */
 	struct stat *stats;	/* of what a worker read, for the trace */
 	size_t *first;		/* the file whose text it shares (itself), or SIZE_MAX */
+	struct parse_cache *cache;
+	struct buf *fresh;	/* per file: its tree for the cache, when parsed */
 	pthread_mutex_t lock;	/* texts */
 	struct map texts;	/* text -> 1 + index of the first file holding it */
 };
@@ -166,8 +168,12 @@ static void parse_one(void *ctx, size_t i, struct arena *arena)
 	} else {
 		first = share_text(pf, i, lf->src.data, lf->src.len, arena);
 	}
-	if (first == i && yaml_load(arena, &lf->src, pf->limits, &lf->root) < 0)
+	if (first != i || (lf->root = parse_cache_get(pf->cache, arena, &lf->src)))
+		return;
+	if (yaml_load(arena, &lf->src, pf->limits, &lf->root) < 0)
 		lf->root = NULL;
+	else
+		parse_cache_encode(&pf->fresh[i], &lf->src, lf->root);
 }
 
 /* After parse_one: a copy of the first file's tree, or the file's own
@@ -248,7 +254,9 @@ void project_prefetch_units(struct project *p)
 	struct prefetch pf = {
 		&p->src, &p->limits, xcalloc(p->nunits, sizeof(*pf.files)), xcalloc(p->nunits, sizeof(*pf.direct)),
 		xcalloc(p->nunits, sizeof(*pf.stats)), xcalloc(p->nunits, sizeof(*pf.first)),
+		.cache = &p->parse_cache, .fresh = xcalloc(p->nunits, sizeof(*pf.fresh)),
 	};
+	parse_cache_open(&p->parse_cache, p->root, &p->limits);
 	pthread_mutex_init(&pf.lock, NULL);
 	map_init(&pf.texts);
 	for (size_t i = 0; i < p->nunits; i++)
@@ -266,6 +274,10 @@ void project_prefetch_units(struct project *p)
 			source_note_read(&p->src, lf->src.path, &pf.stats[i], lf->src.data, lf->src.len);
 		map_put(&p->files, lf->src.path, strlen(lf->src.path), lf);
 	}
+	parse_cache_store(&p->parse_cache, pf.fresh, p->nunits);
+	for (size_t i = 0; i < p->nunits; i++)
+		buf_free(&pf.fresh[i]);
+	free(pf.fresh);
 	map_free(&pf.texts);
 	pthread_mutex_destroy(&pf.lock);
 	free(pf.files);
@@ -1165,6 +1177,8 @@ void project_close(struct project *p)
 	source_free(&p->work);
 	free(p->root);
 	project_release_worker_arenas(p, NULL);
+	if (p->prefetched)
+		parse_cache_close(&p->parse_cache);	/* after the trees pointing into it */
 	pthread_mutex_destroy(&p->lock);
 	arena_free(&p->arena);
 }

@@ -11,6 +11,7 @@
 
 #include "arena.h"
 #include "map.h"
+#include "parse_cache.h"
 #include "source.h"
 #include "value.h"
 #include "yaml.h"
@@ -134,6 +135,7 @@ struct project {
 	unsigned jobs;		/* worker threads (see parallel.h) */
 	struct worker_arenas *worker_arenas;	/* what workers made lives here */
 	bool prefetched;	/* project_prefetch_units ran */
+	struct parse_cache parse_cache;	/* unit trees of earlier runs */
 	pthread_mutex_t lock;	/* templates and arena, while workers run */
 	size_t template_failures;	/* eval_template_of calls that failed */
 };

@@ -131,5 +131,44 @@ printf ' ' >>"$tfvars"
 summary_is "a corrupt cache" "build: $units units, 1 file written, $((files - 1)) unchanged, 0 removed"
 same_as_clean "a corrupt cache"
 
+# ---- the parse cache: unit trees kept from one run to the next ----
+# Reports are the same whether a run parsed its unit files or decoded the
+# trees an earlier run stored, and an edited unit is parsed again.
+pc=$scratch/pc
+cp -R "$top/samples/acme" "$pc"
+rm -rf "$pc/out" "$pc/.bulkhead/cache"
+reports() { # DIR OUT: what the read-only commands print, and their status
+	for args in "drift" "drift --format json" "diff dev prod --all" "validate" \
+		"show app/api --env prod --explain" "graph --format json" "build --check"; do
+		echo "== $args"
+		# shellcheck disable=SC2086 # the words of args
+		"$BULKHEAD" -C "$1" $args 2>&1
+		echo "status $?"
+	done >"$2"
+}
+inode() { ls -i "$1" | awk '{ print $1 }'; }
+reports "$pc" "$scratch/pc.cold"
+if [ -s "$pc/.bulkhead/cache/parse" ]; then ok; else bad "no parse cache after a run"; fi
+before=$(inode "$pc/.bulkhead/cache/parse")
+reports "$pc" "$scratch/pc.warm"
+if cmp -s "$scratch/pc.cold" "$scratch/pc.warm"; then ok; else bad "reports differ once the trees are stored"; diff "$scratch/pc.cold" "$scratch/pc.warm" | head -n 10; fi
+# A run whose every tree was a hit adds nothing, so it leaves the file be.
+if [ "$(inode "$pc/.bulkhead/cache/parse")" = "$before" ]; then ok; else bad "a run of hits rewrote the parse cache"; fi
+# An edit: that unit is parsed again, and every report follows it.
+sed -i 's/health_check_grace_period: 60/health_check_grace_period: 90/' "$pc/dev/app/api/unit.yaml"
+rm -rf "$scratch/pc-clean"
+cp -R "$pc" "$scratch/pc-clean"
+rm -rf "$scratch/pc-clean/.bulkhead/cache"
+reports "$pc" "$scratch/pc.edited"
+reports "$scratch/pc-clean" "$scratch/pc.clean"
+if cmp -s "$scratch/pc.edited" "$scratch/pc.clean"; then ok; else bad "reports after an edit differ from a run without the cache"; diff "$scratch/pc.clean" "$scratch/pc.edited" | head -n 10; fi
+if grep -q 'health_check_grace_period.*90' "$scratch/pc.edited"; then ok; else bad "the edit does not show"; fi
+if [ "$(inode "$pc/.bulkhead/cache/parse")" != "$before" ]; then ok; else bad "the edited unit's tree was not stored"; fi
+# A damaged cache is ignored, and replaced.
+printf 'garbage' >>"$pc/.bulkhead/cache/parse"
+reports "$pc" "$scratch/pc.damaged"
+if cmp -s "$scratch/pc.edited" "$scratch/pc.damaged"; then ok; else bad "reports differ with a damaged parse cache"; fi
+if tail -c 7 "$pc/.bulkhead/cache/parse" | grep -q garbage; then bad "the damaged parse cache was kept"; else ok; fi
+
 echo "cache: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -1,0 +1,407 @@
+/* parse_cache.c - store and decode unit.yaml trees (see parse_cache.h).
+ *
+ * The file, .bulkhead/cache/parse:
+ *   MAGIC, then u64s: root device, root inode, the limits that shape a
+ *   load (depth, scalar_size, nodes, file_size), the number of entries;
+ *   each entry: u32 text length, the text, NUL, u32 tree length, the tree;
+ *   last, the xxh3-64 of everything before it.
+ * A tree is its nodes in pre-order, each: one byte kind | tag << 3 |
+ * style << 5; one byte of flags; the offset (LEB128); the text when the
+ * node has one (LEB128 length, bytes, NUL); eight bytes of an int or a
+ * float; a list's length then its items; a map's length then key, value,
+ * key, value.  Numbers are little-endian.  Decoded strings point into
+ * the mapped file, NUL included: a hit copies no text. */
+#include "parse_cache.h"
+#include "cache.h"
+
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#define MAGIC "bulkhead-parse 1 " BULKHEAD_VERSION "\n"
+
+enum { HAS_EXPR = 1, HAS_STR = 2, BOOL_TRUE = 4 };
+enum { HEADER_U64S = 7 };
+
+/* ---- encoding ---- */
+
+static void put_u32(struct buf *b, uint32_t v)
+{
+	unsigned char le[4] = { (unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
+				(unsigned char)(v >> 24) };
+	buf_add(b, le, sizeof(le));
+}
+
+static void put_u64(struct buf *b, uint64_t v)
+{
+	put_u32(b, (uint32_t)v);
+	put_u32(b, (uint32_t)(v >> 32));
+}
+
+static void put_varint(struct buf *b, uint64_t v)
+{
+	unsigned char out[10];
+	size_t n = 0;
+	do {
+		out[n] = (unsigned char)(v & 0x7f);
+		v >>= 7;
+		out[n++] |= v ? 0x80 : 0;
+	} while (v);
+	buf_add(b, out, n);
+}
+
+static bool encode_node(struct buf *b, const struct node *n, size_t *budget)
+{
+	if (*budget == 0)
+		return false;
+	--*budget;
+	unsigned flags = (n->has_expr ? HAS_EXPR : 0) | (n->str.s ? HAS_STR : 0) |
+			 (n->kind == NODE_BOOL && n->b ? BOOL_TRUE : 0);
+	buf_putc(b, (char)(n->kind | n->tag << 3 | n->style << 5));
+	buf_putc(b, (char)flags);
+	put_varint(b, n->off);
+	if (n->str.s) {
+		put_varint(b, n->str.len);
+		buf_add(b, n->str.s, n->str.len + 1);
+	}
+	if (n->kind == NODE_INT) {
+		put_u64(b, (uint64_t)n->i);
+	} else if (n->kind == NODE_FLOAT) {
+		uint64_t bits;
+		memcpy(&bits, &n->f, sizeof(bits));
+		put_u64(b, bits);
+	} else if (n->kind == NODE_SEQ) {
+		put_varint(b, n->seq.len);
+		for (size_t i = 0; i < n->seq.len; i++)
+			if (!encode_node(b, n->seq.items[i], budget))
+				return false;
+	} else if (n->kind == NODE_MAP) {
+		put_varint(b, n->map.len);
+		for (size_t i = 0; i < n->map.len; i++)
+			if (!encode_node(b, n->map.pairs[i].key, budget) ||
+			    !encode_node(b, n->map.pairs[i].value, budget))
+				return false;
+	}
+	return true;
+}
+
+bool parse_cache_encode(struct buf *out, const struct srcfile *f, const struct node *root)
+{
+	size_t mark = out->len, budget = 2 * f->len + 16;
+	if (f->len > UINT32_MAX)
+		return false;
+	put_u32(out, (uint32_t)f->len);
+	buf_add(out, f->data, f->len);
+	buf_putc(out, '\0');
+	size_t len_at = out->len;
+	put_u32(out, 0);
+	if (!encode_node(out, root, &budget) || out->len - len_at - 4 > UINT32_MAX) {
+		out->len = mark;
+		return false;
+	}
+	uint32_t tree_len = (uint32_t)(out->len - len_at - 4);
+	unsigned char le[4] = { (unsigned char)tree_len, (unsigned char)(tree_len >> 8),
+				(unsigned char)(tree_len >> 16), (unsigned char)(tree_len >> 24) };
+	memcpy(out->data + len_at, le, sizeof(le));
+	return true;
+}
+
+/* ---- decoding: every read is bounds-checked, a bad byte is a miss ---- */
+
+struct reader {
+	const unsigned char *p, *end;
+	bool bad;
+};
+
+static uint64_t get_le(struct reader *r, size_t width)
+{
+	uint64_t v = 0;
+	if ((size_t)(r->end - r->p) < width) {
+		r->bad = true;
+		return 0;
+	}
+	for (size_t i = 0; i < width; i++)
+		v |= (uint64_t)r->p[i] << (8 * i);
+	r->p += width;
+	return v;
+}
+
+static uint64_t get_varint(struct reader *r)
+{
+	uint64_t v = 0;
+	for (unsigned shift = 0; shift < 64; shift += 7) {
+		if (r->p == r->end)
+			break;
+		unsigned char c = *r->p++;
+		v |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80))
+			return v;
+	}
+	r->bad = true;
+	return 0;
+}
+
+/* len bytes, then the NUL the writer put after them. */
+static const char *get_text(struct reader *r, size_t len)
+{
+	if ((size_t)(r->end - r->p) <= len || r->p[len] != '\0') {
+		r->bad = true;
+		return NULL;
+	}
+	const char *s = (const char *)r->p;
+	r->p += len + 1;
+	return s;
+}
+
+struct decoding {
+	struct reader r;
+	struct arena *arena;
+	const struct srcfile *file;
+	size_t nodes_left, depth_left;
+};
+
+static struct node *decode_node(struct decoding *d);
+
+static bool decode_items(struct decoding *d, struct node *n)
+{
+	struct reader *r = &d->r;
+	uint64_t len = get_varint(r);
+	/* Every node takes two bytes at least: no count can outgrow the file. */
+	if (r->bad || len > (uint64_t)(r->end - r->p) / 2)
+		return false;
+	if (n->kind == NODE_SEQ) {
+		n->seq.len = len;
+		n->seq.items = ARENA_ARRAY(d->arena, struct node *, len);
+		for (size_t i = 0; i < len; i++)
+			if (!(n->seq.items[i] = decode_node(d)))
+				return false;
+		return true;
+	}
+	n->map.len = len;
+	n->map.pairs = ARENA_ARRAY(d->arena, struct node_pair, len);
+	for (size_t i = 0; i < len; i++) {
+		struct node_pair *p = &n->map.pairs[i];
+		if (!(p->key = decode_node(d)) || p->key->kind != NODE_STR || !p->key->str.s ||
+		    !(p->value = decode_node(d)))
+			return false;
+	}
+	return true;
+}
+
+static struct node *decode_node(struct decoding *d)
+{
+	struct reader *r = &d->r;
+	if (d->nodes_left == 0 || d->depth_left == 0 || r->end - r->p < 2)
+		return NULL;
+	d->nodes_left--;
+	unsigned head = r->p[0], flags = r->p[1];
+	r->p += 2;
+	struct node *n = arena_alloc(d->arena, sizeof(*n));
+	memset(n, 0, sizeof(*n));
+	n->kind = head & 7;
+	n->tag = (head >> 3) & 3;
+	n->style = head >> 5;
+	n->has_expr = flags & HAS_EXPR;
+	n->file = d->file;
+	uint64_t off = get_varint(r);
+	if (n->kind > NODE_MAP || n->style > STYLE_FLOW || flags > 7 || off > d->file->len)
+		return NULL;
+	n->off = (uint32_t)off;
+	if (flags & HAS_STR) {
+		n->str.len = get_varint(r);
+		if (r->bad || !(n->str.s = get_text(r, n->str.len)) || memchr(n->str.s, '\0', n->str.len))
+			return NULL;
+	}
+	bool ok = !r->bad;
+	if (n->kind == NODE_BOOL) {
+		n->b = flags & BOOL_TRUE;
+	} else if (n->kind == NODE_INT) {
+		n->i = (int64_t)get_le(r, 8);
+	} else if (n->kind == NODE_FLOAT) {
+		uint64_t bits = get_le(r, 8);
+		memcpy(&n->f, &bits, sizeof(bits));
+	} else if (n->kind == NODE_SEQ || n->kind == NODE_MAP) {
+		d->depth_left--;
+		ok = decode_items(d, n);
+		d->depth_left++;
+	}
+	return ok && !r->bad ? n : NULL;
+}
+
+struct node *parse_cache_get(struct parse_cache *pc, struct arena *a, const struct srcfile *f)
+{
+	struct parse_entry *e = pc->path ? map_get(&pc->by_text, f->data, f->len) : NULL;
+	if (!e)
+		return NULL;
+	struct decoding d = {
+		.r = { e->tree, e->end }, .arena = a, .file = f,
+		.nodes_left = pc->limits.nodes, .depth_left = pc->limits.depth + 1,
+	};
+	struct node *root = decode_node(&d);
+	/* A tree must fill its entry exactly. */
+	e->state = root && d.r.p == d.r.end ? ENTRY_USED : ENTRY_DEAD;
+	return e->state == ENTRY_USED ? root : NULL;
+}
+
+/* ---- the file ---- */
+
+static char *cache_path(const char *root)
+{
+	struct buf b = BUF_INIT;
+	buf_printf(&b, "%s/.bulkhead/cache/parse", root);
+	return buf_detach(&b, NULL);
+}
+
+static void header_u64s(const struct parse_cache *pc, uint64_t out[HEADER_U64S - 1])
+{
+	out[0] = pc->root_dev;
+	out[1] = pc->root_ino;
+	out[2] = pc->limits.depth;
+	out[3] = pc->limits.scalar_size;
+	out[4] = pc->limits.nodes;
+	out[5] = pc->limits.file_size;
+}
+
+/* The entries of a sealed file made for this root and these limits;
+ * false, with nothing kept, for anything else. */
+static bool read_entries(struct parse_cache *pc, const unsigned char *data, size_t size)
+{
+	size_t magic = sizeof(MAGIC) - 1;
+	if (size < magic + 8 * HEADER_U64S + 8 || memcmp(data, MAGIC, magic) ||
+	    get_le(&(struct reader){ data + size - 8, data + size }, 8) != XXH3_64bits(data, size - 8))
+		return false;
+	struct reader r = { data + magic, data + size - 8 };
+	uint64_t want[HEADER_U64S - 1];
+	header_u64s(pc, want);
+	for (size_t i = 0; i < HEADER_U64S - 1; i++)
+		if (get_le(&r, 8) != want[i])
+			return false;
+	uint64_t n = get_le(&r, 8);
+	if (n > (uint64_t)(r.end - r.p) / 10)	/* an entry takes 10 bytes at least */
+		return false;
+	pc->entries = xcalloc(n + 1, sizeof(*pc->entries));
+	for (size_t i = 0; i < n; i++) {
+		struct parse_entry *e = &pc->entries[i];
+		e->bytes = r.p;
+		e->text_len = get_le(&r, 4);
+		e->text = get_text(&r, e->text_len);
+		size_t tree_len = get_le(&r, 4);
+		if (r.bad || (size_t)(r.end - r.p) < tree_len)
+			return false;
+		e->tree = r.p;
+		e->end = r.p + tree_len;
+		r.p = e->end;
+		e->nbytes = (size_t)(r.p - e->bytes);
+		pc->nentries++;
+		map_put(&pc->by_text, e->text, e->text_len, e);
+	}
+	return r.p == r.end;
+}
+
+static void map_file(struct parse_cache *pc)
+{
+	struct stat st;
+	int fd = open(pc->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+		void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+		if (m != MAP_FAILED) {
+			pc->mapping = m;
+			pc->size = (size_t)st.st_size;
+		}
+	}
+	close(fd);
+	if (pc->mapping && !read_entries(pc, pc->mapping, pc->size)) {
+		map_clear(&pc->by_text);
+		free(pc->entries);
+		pc->entries = NULL;
+		pc->nentries = 0;
+	}
+}
+
+void parse_cache_open(struct parse_cache *pc, const char *root, const struct limits *lim)
+{
+	struct stat st;
+	memset(pc, 0, sizeof(*pc));
+	map_init(&pc->by_text);
+	pc->limits = *lim;
+	if (!root || stat(root, &st) < 0)
+		return;
+	pc->root_dev = (unsigned long long)st.st_dev;
+	pc->root_ino = (unsigned long long)st.st_ino;
+	pc->path = cache_path(root);
+	if (!cache_path_safe(pc->path)) {
+		free(pc->path);
+		pc->path = NULL;
+		return;
+	}
+	map_file(pc);
+}
+
+static size_t bytes_in(const struct parse_cache *pc, enum entry_state state)
+{
+	size_t sum = 0;
+	for (size_t i = 0; i < pc->nentries; i++)
+		sum += pc->entries[i].state == state ? pc->entries[i].nbytes : 0;
+	return sum;
+}
+
+static void add_entries(struct buf *b, const struct parse_cache *pc, enum entry_state state, uint64_t *count)
+{
+	for (size_t i = 0; i < pc->nentries; i++)
+		if (pc->entries[i].state == state) {
+			buf_add(b, pc->entries[i].bytes, pc->entries[i].nbytes);
+			++*count;
+		}
+}
+
+void parse_cache_store(struct parse_cache *pc, const struct buf *fresh, size_t n)
+{
+	size_t fresh_bytes = 0, used = bytes_in(pc, ENTRY_USED), unused = bytes_in(pc, ENTRY_UNUSED);
+	bool dead = false;
+	for (size_t i = 0; i < n; i++)
+		fresh_bytes += fresh[i].len;
+	for (size_t i = 0; i < pc->nentries; i++)
+		dead |= pc->entries[i].state == ENTRY_DEAD;
+	bool keep_unused = unused <= 2 * (used + fresh_bytes);
+	if (!pc->path || (!fresh_bytes && !dead && (keep_unused || !unused)) || !cache_prepare(pc->path))
+		return;
+	struct buf b = BUF_INIT;
+	uint64_t head[HEADER_U64S - 1], count = 0;
+	header_u64s(pc, head);
+	buf_grow(&b, sizeof(MAGIC) + 8 * HEADER_U64S + used + fresh_bytes + (keep_unused ? unused : 0) + 8);
+	buf_puts(&b, MAGIC);
+	for (size_t i = 0; i < HEADER_U64S - 1; i++)
+		put_u64(&b, head[i]);
+	size_t count_at = b.len;
+	put_u64(&b, 0);
+	add_entries(&b, pc, ENTRY_USED, &count);
+	for (size_t i = 0; i < n; i++)
+		if (fresh[i].len) {
+			buf_add(&b, fresh[i].data, fresh[i].len);
+			count++;
+		}
+	if (keep_unused)
+		add_entries(&b, pc, ENTRY_UNUSED, &count);
+	for (size_t i = 0; i < 8; i++)
+		b.data[count_at + i] = (char)(count >> (8 * i));
+	put_u64(&b, XXH3_64bits(b.data, b.len));
+	cache_write_file(pc->path, &b);
+	buf_free(&b);
+}
+
+void parse_cache_close(struct parse_cache *pc)
+{
+	if (pc->mapping)
+		munmap(pc->mapping, pc->size);
+	map_free(&pc->by_text);
+	free(pc->entries);
+	free(pc->path);
+	memset(pc, 0, sizeof(*pc));
+}

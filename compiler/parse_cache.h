@@ -1,0 +1,67 @@
+/* parse_cache.h - unit.yaml trees kept from one run to the next.
+ *
+ * libyaml is most of the cost of reading a repo (about 300 instructions
+ * a byte), and from one commit to the next almost every unit.yaml keeps
+ * its bytes.  A run stores the tree of each unit file it parsed in
+ * .bulkhead/cache/, keyed by the file's whole text; the next run that
+ * meets the same text decodes the tree instead of parsing it, about
+ * forty times cheaper.  A hit needs the stored text to equal the file's
+ * byte for byte, not only a hash of it.  The cache file is sealed with a
+ * checksum and names the root folder (device, inode) and the loader's
+ * limits it was made with: a cache copied or committed from elsewhere, a
+ * corrupt one or one made under other limits is ignored, never trusted.
+ * Only files that loaded without error are stored, so every diagnostic
+ * still comes from the loader. */
+#ifndef BULKHEAD_PARSE_CACHE_H
+#define BULKHEAD_PARSE_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+#include "map.h"
+#include "yaml.h"
+
+enum entry_state { ENTRY_UNUSED, ENTRY_USED, ENTRY_DEAD };
+
+struct parse_entry {
+	const char *text;	/* in the mapped file, NUL-terminated */
+	size_t text_len;
+	const unsigned char *tree, *end;	/* the encoded tree */
+	const unsigned char *bytes;	/* the whole entry, to copy it on */
+	size_t nbytes;
+	enum entry_state state;	/* set by the lookup that meets it */
+};
+
+struct parse_cache {
+	char *path;		/* NULL: no cache for this run */
+	void *mapping;		/* the file, mapped read-only, or NULL */
+	size_t size;
+	struct parse_entry *entries;
+	size_t nentries;
+	struct map by_text;	/* text -> struct parse_entry */
+	struct limits limits;
+	unsigned long long root_dev, root_ino;
+};
+
+/* Opens the cache of the project at root (absolute) for loads under lim;
+ * a missing or unsound file gives an empty cache, an unsafe .bulkhead/
+ * (not a real folder) none at all. */
+void parse_cache_open(struct parse_cache *pc, const char *root, const struct limits *lim);
+/* The tree of f's text for file f, decoded into a, or NULL on a miss.
+ * Threads may call it at once for different texts. */
+struct node *parse_cache_get(struct parse_cache *pc, struct arena *a, const struct srcfile *f);
+/* Appends the entry for f's tree to out; false (out unchanged) when the
+ * tree cannot be stored (aliases expanded beyond twice the text's length,
+ * as node_clone). */
+bool parse_cache_encode(struct buf *out, const struct srcfile *f, const struct node *root);
+/* Writes the cache again when fresh (entries made by parse_cache_encode,
+ * in the order given; empty buffers hold none) or a dropped entry changes
+ * it: the entries this run used, then the fresh ones, then the unused
+ * ones while they are at most twice the rest.  Failures only cost the
+ * next run time. */
+void parse_cache_store(struct parse_cache *pc, const struct buf *fresh, size_t n);
+/* Unmaps the file: trees decoded from it point into it. */
+void parse_cache_close(struct parse_cache *pc);
+
+#endif

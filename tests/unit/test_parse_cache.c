@@ -1,0 +1,342 @@
+/* test_parse_cache.c - unit trees kept between runs: a hit gives the
+ * loader's tree, anything that does not match is a miss, never a crash. */
+#include "helpers.h"
+#include "fixture.h"
+
+#include <stdint.h>
+#include <xxhash.h>
+
+#include "parse_cache.h"
+
+static char pc_root[64];
+static struct arena pc_arena;
+
+static void pc_setup(void)
+{
+	strcpy(pc_root, "/tmp/bh-parse-XXXXXX");
+	cr_assert_not_null(mkdtemp(pc_root));
+	arena_init(&pc_arena);
+}
+
+static void pc_teardown(void)
+{
+	fixture_rm_rf(pc_root);
+	arena_free(&pc_arena);
+	diag_clear();
+}
+
+TestSuite(parse_cache, .init = pc_setup, .fini = pc_teardown);
+
+static const char *const sample_texts[] = {
+	"a: 1\nb: [x, \"${var.y}\", {c: 2.5, d: null}]\ne: !append [true]\n",
+	"inputs:\n  name: 'single ${x}'\n  big: -9223372036854775808\n  f: -0.0\n  g: 1e300\n"
+	"  block: |\n    two\n    lines\n  m: !replace {}\n  l: []\n  u: !unset null\n  k: \"\\u00e9t\\u00e9\"\n",
+	"",
+	"# only a comment\n",
+	"- a\n- - b\n  - c: {d: [e, {f: g}]}\n- ~\n- false\n",
+};
+
+/* The cache file of root, in a buffer of PATH_MAX bytes. */
+static char *cache_file_path(const char *root, char *path)
+{
+	snprintf(path, PATH_MAX, "%s/.bulkhead/cache/parse", root);
+	return path;
+}
+
+static struct node *must_load(const struct srcfile *f)
+{
+	struct node *root = NULL;
+	cr_assert_eq(yaml_load(&pc_arena, f, &limits_default, &root), 0, "cannot load %s", f->data);
+	return root;
+}
+
+/* Same tree as the loader's, every node in file f. */
+static void expect_same_tree(const struct node *want, const struct node *got, const struct srcfile *f)
+{
+	cr_assert_not_null(got);
+	cr_assert_eq(got->file, f, "a decoded node names another file");
+	cr_assert_eq(got->kind, want->kind);
+	cr_assert_eq(got->tag, want->tag);
+	cr_assert_eq(got->style, want->style);
+	cr_assert_eq(got->off, want->off);
+	cr_assert_eq(got->has_expr, want->has_expr);
+	cr_assert_eq(!got->str.s, !want->str.s);
+	if (want->str.s) {
+		cr_assert_eq(got->str.len, want->str.len);
+		cr_assert_eq(memcmp(got->str.s, want->str.s, want->str.len + 1), 0, "text '%s' came back as '%s'",
+			     want->str.s, got->str.s);
+	}
+	if (want->kind == NODE_BOOL)
+		cr_assert_eq(got->b, want->b);
+	else if (want->kind == NODE_INT)
+		cr_assert_eq(got->i, want->i);
+	else if (want->kind == NODE_FLOAT)
+		cr_assert_eq(memcmp(&got->f, &want->f, sizeof(double)), 0, "float bits differ");
+	else if (want->kind == NODE_SEQ) {
+		cr_assert_eq(got->seq.len, want->seq.len);
+		for (size_t i = 0; i < want->seq.len; i++)
+			expect_same_tree(want->seq.items[i], got->seq.items[i], f);
+	} else if (want->kind == NODE_MAP) {
+		cr_assert_eq(got->map.len, want->map.len);
+		for (size_t i = 0; i < want->map.len; i++) {
+			expect_same_tree(want->map.pairs[i].key, got->map.pairs[i].key, f);
+			expect_same_tree(want->map.pairs[i].value, got->map.pairs[i].value, f);
+		}
+	}
+}
+
+/* One run that parses texts and stores them in root's cache. */
+static void store_texts(const char *root, const char *const *texts, size_t n, const struct limits *lim)
+{
+	struct parse_cache pc;
+	struct buf *fresh = xcalloc(n, sizeof(*fresh));
+	parse_cache_open(&pc, root, lim);
+	for (size_t i = 0; i < n; i++) {
+		struct srcfile f = mem_file("dev/u/unit.yaml", texts[i]);
+		cr_assert_null(parse_cache_get(&pc, &pc_arena, &f), "a hit in an empty cache");
+		cr_assert(parse_cache_encode(&fresh[i], &f, must_load(&f)));
+	}
+	parse_cache_store(&pc, fresh, n);
+	parse_cache_close(&pc);
+	for (size_t i = 0; i < n; i++)
+		buf_free(&fresh[i]);
+	free(fresh);
+}
+
+/* One run over texts, as the prefetch does it: each a hit (checked
+ * against the loader's tree) or parsed and stored.  Returns the hits. */
+static size_t run_hits(const char *root, const char *const *texts, size_t n, const struct limits *lim)
+{
+	struct parse_cache pc;
+	struct buf *fresh = xcalloc(n + 1, sizeof(*fresh));
+	size_t hits = 0;
+	parse_cache_open(&pc, root, lim ? lim : &limits_default);
+	for (size_t i = 0; i < n; i++) {
+		struct srcfile f = mem_file("prod/u/unit.yaml", texts[i]), loaded = mem_file("x.yaml", texts[i]);
+		struct node *got = parse_cache_get(&pc, &pc_arena, &f);
+		if (got) {
+			expect_same_tree(must_load(&loaded), got, &f);
+			hits++;
+		} else {
+			parse_cache_encode(&fresh[i], &f, must_load(&f));
+		}
+	}
+	parse_cache_store(&pc, fresh, n);
+	parse_cache_close(&pc);
+	for (size_t i = 0; i < n; i++)
+		buf_free(&fresh[i]);
+	free(fresh);
+	return hits;
+}
+
+static bool run_finds(const char *root, const char *text, const struct limits *lim)
+{
+	return run_hits(root, &text, 1, lim) == 1;
+}
+
+Test(parse_cache, a_second_run_gets_the_loaders_tree)
+{
+	size_t n = sizeof(sample_texts) / sizeof(*sample_texts);
+	store_texts(pc_root, sample_texts, n, &limits_default);
+	cr_expect_eq(run_hits(pc_root, sample_texts, n, NULL), n);
+	cr_expect_eq(run_hits(pc_root, sample_texts, n, NULL), n, "a run of hits keeps them all");
+	expect_no_leaks();
+}
+
+Test(parse_cache, only_the_same_bytes_hit)
+{
+	const char *text = "a: 1\nb: two\n";
+	store_texts(pc_root, &text, 1, &limits_default);
+	const char *near[] = { text, "a: 1\nb: twO\n", "a: 1\nb: two\n\n", "a: 1\nb: two" };
+	cr_expect_eq(run_hits(pc_root, near, 4, NULL), 1, "one byte differs, one more, one less: misses");
+	cr_expect_eq(run_hits(pc_root, near, 4, NULL), 4, "the misses were stored");
+}
+
+Test(parse_cache, a_cache_from_another_root_is_ignored)
+{
+	char other[128], cmd[PATH_MAX * 3];
+	const char *text = "a: 1\n";
+	store_texts(pc_root, &text, 1, &limits_default);
+	snprintf(other, sizeof(other), "%s/clone", pc_root);
+	fixture_mkdirs(pc_root, "clone/.bulkhead/cache");
+	char from[PATH_MAX], to[PATH_MAX];
+	snprintf(cmd, sizeof(cmd), "cp %s %s", cache_file_path(pc_root, from), cache_file_path(other, to));
+	cr_assert_eq(system(cmd), 0);
+	cr_expect(!run_finds(other, text, NULL), "a copied (or committed) cache vouches for its own root only");
+	cr_expect(run_finds(other, text, NULL), "and is replaced by one for this root");
+	cr_expect(run_finds(pc_root, text, NULL));
+}
+
+Test(parse_cache, other_limits_miss)
+{
+	const char *text = "a: [[[1]]]\n";
+	struct limits lower = limits_default;
+	lower.depth = 8;
+	store_texts(pc_root, &text, 1, &limits_default);
+	cr_expect(!run_finds(pc_root, text, &lower), "a tree made under other limits is not used");
+	cr_expect(run_finds(pc_root, text, &lower));
+	cr_expect(!run_finds(pc_root, text, NULL));
+}
+
+Test(parse_cache, an_alias_bomb_is_not_stored)
+{
+	const char *text = "a: &a [1, 2, 3, 4, 5, 6, 7, 8]\n"
+			   "b: &b [*a, *a, *a, *a, *a, *a, *a, *a]\n"
+			   "c: [*b, *b, *b, *b, *b, *b, *b, *b]\n";
+	struct srcfile f = mem_file("u.yaml", text);
+	struct buf b = BUF_INIT;
+	buf_puts(&b, "kept");
+	cr_expect(!parse_cache_encode(&b, &f, must_load(&f)), "671 nodes from 106 bytes");
+	cr_expect_eq(b.len, 4, "a refused entry leaves nothing behind");
+	buf_free(&b);
+	const char *small = "a: &a {x: 1}\nb: *a\n";
+	store_texts(pc_root, &small, 1, &limits_default);
+	cr_expect(run_finds(pc_root, small, NULL), "an alias within the budget is stored expanded");
+}
+
+/* ---- damage: every case is a miss, none a crash ---- */
+
+static struct buf read_cache(void)
+{
+	struct buf b = BUF_INIT;
+	char path[PATH_MAX];
+	cr_assert_eq(buf_read_file(&b, cache_file_path(pc_root, path)), 0);
+	return b;
+}
+
+static void write_cache(const struct buf *b, bool reseal)
+{
+	if (reseal) {
+		uint64_t sum = XXH3_64bits(b->data, b->len - 8);
+		for (size_t i = 0; i < 8; i++)
+			b->data[b->len - 8 + i] = (char)(sum >> (8 * i));
+	}
+	char path[PATH_MAX];
+	FILE *f = fopen(cache_file_path(pc_root, path), "w");
+	cr_assert_not_null(f);
+	cr_assert_eq(fwrite(b->data, 1, b->len, f), b->len);
+	cr_assert_eq(fclose(f), 0);
+}
+
+Test(parse_cache, a_damaged_file_is_ignored)
+{
+	const char *text = "a: 1\nb: [x, z]\n";
+	store_texts(pc_root, &text, 1, &limits_default);
+	struct buf good = read_cache();
+	for (size_t at = 0; at < good.len; at += 7) {
+		struct buf b = BUF_INIT;
+		buf_add(&b, good.data, good.len);
+		b.data[at] ^= 0x20;
+		write_cache(&b, false);
+		cr_expect(!run_finds(pc_root, text, NULL), "byte %zu flipped, yet a hit", at);
+		cr_expect(run_finds(pc_root, text, NULL), "the miss stored the text again");
+		buf_free(&b);
+	}
+	for (size_t len = 0; len < good.len; len += 5) {
+		struct buf b = BUF_INIT;
+		buf_add(&b, good.data, len);
+		if (len >= 8)
+			write_cache(&b, true);	/* sealed, but cut short */
+		else
+			write_cache(&b, false);
+		cr_expect(!run_finds(pc_root, text, NULL), "cut to %zu bytes, yet a hit", len);
+		buf_free(&b);
+	}
+	buf_free(&good);
+}
+
+/* A file sealed after its tree bytes were changed: the decoder checks
+ * every count, kind and offset itself, so each change is a miss or a
+ * tree that keeps the loader's invariants; the entry is then dropped. */
+Test(parse_cache, a_resealed_bad_tree_is_a_miss_and_dropped)
+{
+	const char *text = "a: 1\nb: [x, {c: d}]\n";
+	store_texts(pc_root, &text, 1, &limits_default);
+	struct buf good = read_cache();
+	/* Magic line, seven u64s, the text's length, the text and its NUL,
+	 * the tree's length: then the tree, up to the seal. */
+	const char *nl = memchr(good.data, '\n', good.len);
+	cr_assert_not_null(nl);
+	size_t tree_at = (size_t)(nl + 1 - good.data) + 7 * 8 + 4 + strlen(text) + 1 + 4;
+	cr_assert_lt(tree_at, good.len - 8);
+	size_t misses = 0;
+	for (size_t at = tree_at; at < good.len - 8; at++)
+		for (unsigned bit = 0; bit < 8; bit++) {
+			struct buf b = BUF_INIT;
+			buf_add(&b, good.data, good.len);
+			b.data[at] ^= (char)(1u << bit);
+			write_cache(&b, true);
+			struct parse_cache pc;
+			struct srcfile f = mem_file("u.yaml", text);
+			parse_cache_open(&pc, pc_root, &limits_default);
+			struct node *got = parse_cache_get(&pc, &pc_arena, &f);
+			if (!got) {
+				misses++;
+				parse_cache_store(&pc, NULL, 0);
+				parse_cache_close(&pc);
+				struct buf after = read_cache();
+				cr_expect_lt(after.len, good.len, "the bad entry was kept (byte %zu, bit %u)", at, bit);
+				buf_free(&after);
+			} else {
+				parse_cache_close(&pc);
+			}
+			buf_free(&b);
+		}
+	cr_expect_gt(misses, 0);
+	buf_free(&good);
+}
+
+Test(parse_cache, no_cache_through_a_link)
+{
+	char target[128], link[128];
+	snprintf(target, sizeof(target), "%s/elsewhere", pc_root);
+	snprintf(link, sizeof(link), "%s/repo/.bulkhead", pc_root);
+	fixture_mkdirs(pc_root, "elsewhere");
+	fixture_mkdirs(pc_root, "repo");
+	cr_assert_eq(symlink(target, link), 0);
+	char repo[PATH_MAX];
+	snprintf(repo, sizeof(repo), "%s/repo", pc_root);
+	const char *text = "a: 1\n";
+	store_texts(repo, &text, 1, &limits_default);
+	struct stat st;
+	char written[PATH_MAX + 16];
+	snprintf(written, sizeof(written), "%s/cache/parse", target);
+	cr_expect(stat(written, &st) < 0, "wrote through a .bulkhead link");
+	cr_expect(!run_finds(repo, text, NULL));
+}
+
+/* ---- what a run keeps ---- */
+
+Test(parse_cache, unused_entries_go_when_they_outweigh_the_rest)
+{
+	const char *texts[] = { "a: 1\n", "b: 2\n", "c: 3\n", "d: 4\n" };
+	store_texts(pc_root, texts, 4, &limits_default);
+	struct buf all = read_cache();
+	/* Three unused entries weigh more than twice the one used. */
+	cr_expect(run_finds(pc_root, texts[0], NULL));
+	struct buf after = read_cache();
+	cr_expect_lt(after.len, all.len);
+	cr_expect_eq(run_hits(pc_root, texts, 2, NULL), 1, "the unused were dropped");
+	/* Two unused against two used: kept. */
+	cr_expect_eq(run_hits(pc_root, texts, 4, NULL), 2);
+	cr_expect_eq(run_hits(pc_root, texts, 2, NULL), 2);
+	cr_expect_eq(run_hits(pc_root, texts, 4, NULL), 4);
+	buf_free(&all);
+	buf_free(&after);
+}
+
+Test(parse_cache, a_run_that_adds_nothing_writes_nothing)
+{
+	const char *texts[] = { "a: 1\n", "b: 2\n" };
+	store_texts(pc_root, texts, 2, &limits_default);
+	struct stat before, after;
+	char path[PATH_MAX];
+	cr_assert_eq(stat(cache_file_path(pc_root, path), &before), 0);
+	cr_expect_eq(run_hits(pc_root, texts, 2, NULL), 2);
+	cr_assert_eq(stat(path, &after), 0);
+	cr_expect_eq(before.st_ino, after.st_ino, "the file was replaced");
+	/* A new text is added beside the old ones. */
+	const char *three[] = { texts[0], texts[1], "c: 3\n" };
+	cr_expect_eq(run_hits(pc_root, three, 3, NULL), 2);
+	cr_expect_eq(run_hits(pc_root, three, 3, NULL), 3);
+}
