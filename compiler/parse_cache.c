@@ -233,9 +233,15 @@ static struct node *decode_node(struct decoding *d)
 	return ok && !r->bad ? n : NULL;
 }
 
+const char *parse_cache_text(const struct parse_cache *pc, const char *text, size_t len)
+{
+	const struct parse_entry *e = map_get(&pc->by_text, text, len);
+	return e ? e->text : NULL;
+}
+
 struct node *parse_cache_get(struct parse_cache *pc, struct arena *a, const struct srcfile *f)
 {
-	struct parse_entry *e = pc->path ? map_get(&pc->by_text, f->data, f->len) : NULL;
+	struct parse_entry *e = map_get(&pc->by_text, f->data, f->len);
 	if (!e)
 		return NULL;
 	struct decoding d = {

@@ -48,6 +48,9 @@ struct parse_cache {
  * a missing or unsound file gives an empty cache, an unsafe .bulkhead/
  * (not a real folder) none at all. */
 void parse_cache_open(struct parse_cache *pc, const char *root, const struct limits *lim);
+/* The stored copy of text (NUL-terminated, as long as the cache is
+ * open), or NULL: a file with a stored tree needs no copy of its own. */
+const char *parse_cache_text(const struct parse_cache *pc, const char *text, size_t len);
 /* The tree of f's text for file f, decoded into a, or NULL on a miss.
  * Threads may call it at once for different texts. */
 struct node *parse_cache_get(struct parse_cache *pc, struct arena *a, const struct srcfile *f);

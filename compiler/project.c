@@ -130,10 +130,12 @@ struct prefetch {
 };
 
 /* Gives file i its text: the text of an earlier file with the same
- * bytes, else a copy of its own.  Returns the index of the file parsed. */
+ * bytes, else the parse cache's copy, else a copy of its own.  Returns
+ * the index of the file parsed. */
 static size_t share_text(struct prefetch *pf, size_t i, const char *text, size_t len, struct arena *arena)
 {
 	struct loaded_file *lf = pf->files[i];
+	const char *stored = pf->direct[i] ? parse_cache_text(pf->cache, text, len) : NULL;
 	pthread_mutex_lock(&pf->lock);
 	uintptr_t seen = (uintptr_t)map_get(&pf->texts, text, len);
 	if (seen) {
@@ -142,7 +144,7 @@ static size_t share_text(struct prefetch *pf, size_t i, const char *text, size_t
 	} else {
 		pf->first[i] = i;
 		if (pf->direct[i])
-			lf->src.data = arena_strndup(arena, text, len);
+			lf->src.data = stored ? stored : arena_strndup(arena, text, len);
 		map_put(&pf->texts, lf->src.data, len, (void *)(uintptr_t)(i + 1));
 	}
 	lf->src.len = len;
