@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -367,6 +368,26 @@ static void add_entries(struct buf *b, const struct parse_cache *pc, enum entry_
 		}
 }
 
+/* Writers take turns on a lock of the cache folder (none is left behind
+ * by a killed one).  Beyond sparing work, it keeps a mapped cache whole:
+ * two writers sharing the fixed temp name would both write the inode
+ * the first renames into place, under a reader that checked it already.
+ * A writer that finds the lock taken leaves the update to its holder. */
+static int lock_cache_dir(const char *path)
+{
+	char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	free(dir);
+	if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
 void parse_cache_store(struct parse_cache *pc, const struct buf *fresh, size_t n)
 {
 	size_t fresh_bytes = 0, used = bytes_in(pc, ENTRY_USED), unused = bytes_in(pc, ENTRY_UNUSED);
@@ -376,7 +397,9 @@ void parse_cache_store(struct parse_cache *pc, const struct buf *fresh, size_t n
 	for (size_t i = 0; i < pc->nentries; i++)
 		dead |= pc->entries[i].state == ENTRY_DEAD;
 	bool keep_unused = unused <= 2 * (used + fresh_bytes);
-	if (!pc->path || (!fresh_bytes && !dead && (keep_unused || !unused)) || !cache_prepare(pc->path))
+	int lock_fd;
+	if (!pc->path || (!fresh_bytes && !dead && (keep_unused || !unused)) || !cache_prepare(pc->path) ||
+	    (lock_fd = lock_cache_dir(pc->path)) < 0)
 		return;
 	struct buf b = BUF_INIT;
 	uint64_t head[HEADER_U64S - 1], count = 0;
@@ -399,6 +422,7 @@ void parse_cache_store(struct parse_cache *pc, const struct buf *fresh, size_t n
 		b.data[count_at + i] = (char)(count >> (8 * i));
 	put_u64(&b, XXH3_64bits(b.data, b.len));
 	cache_write_file(pc->path, &b);
+	close(lock_fd);
 	buf_free(&b);
 }
 

@@ -3,7 +3,9 @@
 #include "helpers.h"
 #include "fixture.h"
 
+#include <fcntl.h>
 #include <stdint.h>
+#include <sys/file.h>
 #include <xxhash.h>
 
 #include "parse_cache.h"
@@ -339,4 +341,20 @@ Test(parse_cache, a_run_that_adds_nothing_writes_nothing)
 	const char *three[] = { texts[0], texts[1], "c: 3\n" };
 	cr_expect_eq(run_hits(pc_root, three, 3, NULL), 2);
 	cr_expect_eq(run_hits(pc_root, three, 3, NULL), 3);
+}
+
+Test(parse_cache, a_writer_leaves_the_update_to_the_holder_of_the_lock)
+{
+	const char *texts[] = { "a: 1\n", "b: 2\n" };
+	store_texts(pc_root, texts, 1, &limits_default);
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s/.bulkhead/cache", pc_root);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(flock(fd, LOCK_EX), 0);
+	cr_expect_eq(run_hits(pc_root, texts, 2, NULL), 1);
+	cr_expect_eq(run_hits(pc_root, texts, 2, NULL), 1, "wrote while another writer held the lock");
+	close(fd);
+	cr_expect_eq(run_hits(pc_root, texts, 2, NULL), 1);
+	cr_expect_eq(run_hits(pc_root, texts, 2, NULL), 2, "the lock was released, the miss stored");
 }
