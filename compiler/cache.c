@@ -465,7 +465,7 @@ bool cache_output_unchanged(const struct output_stat *st, const char *full)
 
 /* ---- storing ---- */
 
-int cache_write_file(const char *path, const struct buf *b)
+static int write_file(const char *path, const struct buf *b)
 {
 	struct buf tmp = BUF_INIT;
 	buf_printf(&tmp, "%s.tmp", path);	/* fixed: a killed build's is reused */
@@ -527,7 +527,7 @@ static void output_line(struct buf *b, const struct stat *st, const uint64_t *ha
 static void seal_and_write(const char *path, struct buf *b)
 {
 	buf_printf(b, "sum %016llx\n", (unsigned long long)XXH3_64bits(b->data, b->len));
-	cache_write_file(path, b);
+	write_file(path, b);
 	buf_free(b);
 }
 

@@ -81,11 +81,9 @@ bool cache_prepare(const char *path);
 void cache_store(const char *path, struct trace *t, const struct project *p, const char *out_dir,
 		 const struct emit_plan *plan);
 
-/* Shared with the other files kept in .bulkhead/cache/ (parse_cache.c). */
 /* False when .bulkhead/ or .bulkhead/cache/ above path is there but is
- * not a real folder (a symlink, a file): nothing is read or written. */
+ * not a real folder (a symlink, a file): nothing is read or written
+ * there (parse_cache.c keeps its file beside the build cache). */
 bool cache_path_safe(const char *path);
-/* Writes b to path through a temp file and a rename; 0 or -1. */
-int cache_write_file(const char *path, const struct buf *b);
 
 #endif

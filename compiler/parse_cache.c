@@ -14,6 +14,7 @@
 #include "parse_cache.h"
 #include "cache.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -96,6 +98,7 @@ bool parse_cache_encode(struct buf *out, const struct srcfile *f, const struct n
 	size_t mark = out->len, budget = 2 * f->len + 16;
 	if (f->len > UINT32_MAX)
 		return false;
+	buf_grow(out, 4 * f->len + 64);	/* a tree takes about 2.8 bytes a byte of text */
 	put_u32(out, (uint32_t)f->len);
 	buf_add(out, f->data, f->len);
 	buf_putc(out, '\0');
@@ -359,13 +362,105 @@ static size_t bytes_in(const struct parse_cache *pc, enum entry_state state)
 	return sum;
 }
 
-static void add_entries(struct buf *b, const struct parse_cache *pc, enum entry_state state, uint64_t *count)
+/* The new file goes out in pieces, by writev, straight from where they
+ * are (the mapped old file, the fresh entries), and the seal is summed
+ * on the way: at 30,000 units the file is 38 MB, and a copy of it all
+ * in one buffer was that much more fresh memory. */
+enum { GATHER_MAX = 256 };
+
+struct gather {
+	int fd;
+	bool failed;
+	XXH3_state_t *sum;
+	struct iovec iov[GATHER_MAX];
+	int n;
+};
+
+static void gather_flush(struct gather *g)
+{
+	struct iovec *v = g->iov;
+	int n = g->n;
+	while (n > 0 && !g->failed) {
+		ssize_t w = writev(g->fd, v, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			g->failed = true;
+			break;
+		}
+		for (; n > 0 && (size_t)w >= v->iov_len; v++, n--)
+			w -= (ssize_t)v->iov_len;
+		if (n > 0) {
+			v->iov_base = (char *)v->iov_base + w;
+			v->iov_len -= (size_t)w;
+		}
+	}
+	g->n = 0;
+}
+
+/* data must stay put until the next flush. */
+static void gather_put(struct gather *g, const void *data, size_t len)
+{
+	if (g->n == GATHER_MAX)
+		gather_flush(g);
+	g->iov[g->n++] = (struct iovec){ (void *)data, len };
+}
+
+/* A piece under the seal. */
+static void gather_add(struct gather *g, const void *data, size_t len)
+{
+	if (!len)
+		return;
+	XXH3_64bits_update(g->sum, data, len);
+	gather_put(g, data, len);
+}
+
+static size_t count_in(const struct parse_cache *pc, enum entry_state state)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < pc->nentries; i++)
+		n += pc->entries[i].state == state;
+	return n;
+}
+
+static void gather_entries(struct gather *g, const struct parse_cache *pc, enum entry_state state)
 {
 	for (size_t i = 0; i < pc->nentries; i++)
-		if (pc->entries[i].state == state) {
-			buf_add(b, pc->entries[i].bytes, pc->entries[i].nbytes);
-			++*count;
-		}
+		if (pc->entries[i].state == state)
+			gather_add(g, pc->entries[i].bytes, pc->entries[i].nbytes);
+}
+
+/* Header, entries, seal, into fd; false when a write failed. */
+static bool write_entries(int fd, const struct parse_cache *pc, const struct buf *fresh, size_t n, bool keep_unused)
+{
+	struct gather g = { .fd = fd, .sum = XXH3_createState() };
+	struct buf head = BUF_INIT;
+	uint64_t fields[HEADER_U64S - 1], count = count_in(pc, ENTRY_USED) + (keep_unused ? count_in(pc, ENTRY_UNUSED) : 0);
+	unsigned char seal[8];
+	if (!g.sum)
+		fatal_oom();
+	XXH3_64bits_reset(g.sum);
+	for (size_t i = 0; i < n; i++)
+		count += fresh[i].len > 0;
+	header_u64s(pc, fields);
+	buf_puts(&head, MAGIC);
+	for (size_t i = 0; i < HEADER_U64S - 1; i++)
+		put_u64(&head, fields[i]);
+	put_u64(&head, count);
+	gather_add(&g, head.data, head.len);
+	gather_entries(&g, pc, ENTRY_USED);
+	for (size_t i = 0; i < n; i++)
+		gather_add(&g, fresh[i].data, fresh[i].len);
+	if (keep_unused)
+		gather_entries(&g, pc, ENTRY_UNUSED);
+	uint64_t sum = XXH3_64bits_digest(g.sum);
+	for (size_t i = 0; i < 8; i++)
+		seal[i] = (unsigned char)(sum >> (8 * i));
+	gather_put(&g, seal, sizeof(seal));
+	gather_flush(&g);
+	XXH3_freeState(g.sum);
+	buf_free(&head);
+	return !g.failed;
 }
 
 /* Writers take turns on a lock of the cache folder (none is left behind
@@ -401,29 +496,16 @@ void parse_cache_store(struct parse_cache *pc, const struct buf *fresh, size_t n
 	if (!pc->path || (!fresh_bytes && !dead && (keep_unused || !unused)) || !cache_prepare(pc->path) ||
 	    (lock_fd = lock_cache_dir(pc->path)) < 0)
 		return;
-	struct buf b = BUF_INIT;
-	uint64_t head[HEADER_U64S - 1], count = 0;
-	header_u64s(pc, head);
-	buf_grow(&b, sizeof(MAGIC) + 8 * HEADER_U64S + used + fresh_bytes + (keep_unused ? unused : 0) + 8);
-	buf_puts(&b, MAGIC);
-	for (size_t i = 0; i < HEADER_U64S - 1; i++)
-		put_u64(&b, head[i]);
-	size_t count_at = b.len;
-	put_u64(&b, 0);
-	add_entries(&b, pc, ENTRY_USED, &count);
-	for (size_t i = 0; i < n; i++)
-		if (fresh[i].len) {
-			buf_add(&b, fresh[i].data, fresh[i].len);
-			count++;
-		}
-	if (keep_unused)
-		add_entries(&b, pc, ENTRY_UNUSED, &count);
-	for (size_t i = 0; i < 8; i++)
-		b.data[count_at + i] = (char)(count >> (8 * i));
-	put_u64(&b, XXH3_64bits(b.data, b.len));
-	cache_write_file(pc->path, &b);
+	struct buf tmp = BUF_INIT;
+	buf_printf(&tmp, "%s.tmp", pc->path);	/* ours while the lock is */
+	int fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666);
+	bool ok = fd >= 0 && write_entries(fd, pc, fresh, n, keep_unused);
+	if (fd >= 0 && close(fd) < 0)
+		ok = false;
+	if (fd >= 0 && (!ok || rename(tmp.data, pc->path) < 0))
+		unlink(tmp.data);
 	close(lock_fd);
-	buf_free(&b);
+	buf_free(&tmp);
 }
 
 void parse_cache_close(struct parse_cache *pc)

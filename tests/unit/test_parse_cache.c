@@ -358,3 +358,16 @@ Test(parse_cache, a_writer_leaves_the_update_to_the_holder_of_the_lock)
 	cr_expect_eq(run_hits(pc_root, texts, 2, NULL), 1);
 	cr_expect_eq(run_hits(pc_root, texts, 2, NULL), 2, "the lock was released, the miss stored");
 }
+
+Test(parse_cache, many_entries_go_out_in_several_writes)
+{
+	enum { N = 700 };	/* more pieces than one writev takes */
+	static char bufs[N][32];
+	const char *texts[N];
+	for (size_t i = 0; i < N; i++) {
+		snprintf(bufs[i], sizeof(bufs[i]), "k%zu: %zu\n", i, i * 7);
+		texts[i] = bufs[i];
+	}
+	store_texts(pc_root, texts, N, &limits_default);
+	cr_expect_eq(run_hits(pc_root, texts, N, NULL), N);
+}
