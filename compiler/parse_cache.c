@@ -243,19 +243,25 @@ const char *parse_cache_text(const struct parse_cache *pc, const char *text, siz
 	return e ? e->text : NULL;
 }
 
+struct node *parse_cache_decode(struct arena *a, const struct srcfile *f, const void *tree, size_t len,
+				const struct limits *lim)
+{
+	struct decoding d = {
+		.r = { tree, (const unsigned char *)tree + len }, .arena = a, .file = f,
+		.nodes_left = lim->nodes, .depth_left = lim->depth + 1,
+	};
+	struct node *root = decode_node(&d);
+	return root && d.r.p == d.r.end ? root : NULL;	/* a tree fills its bytes */
+}
+
 struct node *parse_cache_get(struct parse_cache *pc, struct arena *a, const struct srcfile *f)
 {
 	struct parse_entry *e = map_get(&pc->by_text, f->data, f->len);
 	if (!e)
 		return NULL;
-	struct decoding d = {
-		.r = { e->tree, e->end }, .arena = a, .file = f,
-		.nodes_left = pc->limits.nodes, .depth_left = pc->limits.depth + 1,
-	};
-	struct node *root = decode_node(&d);
-	/* A tree must fill its entry exactly. */
-	e->state = root && d.r.p == d.r.end ? ENTRY_USED : ENTRY_DEAD;
-	return e->state == ENTRY_USED ? root : NULL;
+	struct node *root = parse_cache_decode(a, f, e->tree, (size_t)(e->end - e->tree), &pc->limits);
+	e->state = root ? ENTRY_USED : ENTRY_DEAD;
+	return root;
 }
 
 /* ---- the file ---- */

@@ -54,6 +54,10 @@ const char *parse_cache_text(const struct parse_cache *pc, const char *text, siz
 /* The tree of f's text for file f, decoded into a, or NULL on a miss.
  * Threads may call it at once for different texts. */
 struct node *parse_cache_get(struct parse_cache *pc, struct arena *a, const struct srcfile *f);
+/* The tree encoded in tree[0..len), for file f, decoded into a under lim;
+ * NULL when the bytes are not a whole, well-formed tree. */
+struct node *parse_cache_decode(struct arena *a, const struct srcfile *f, const void *tree, size_t len,
+				const struct limits *lim);
 /* Appends the entry for f's tree to out; false (out unchanged) when the
  * tree cannot be stored (aliases expanded beyond twice the text's length,
  * as node_clone). */

@@ -114,7 +114,7 @@ run_one() {	# run_one NAME: fuzz, write NAME.log and NAME.result
 	done
 	dict=
 	case $h in
-	fuzz_yaml|fuzz_merge|fuzz_json) dict=tests/fuzz/yaml.dict ;;
+	fuzz_yaml|fuzz_merge|fuzz_json|fuzz_parse_cache) dict=tests/fuzz/yaml.dict ;;
 	fuzz_expr|fuzz_eval) dict=tests/fuzz/expr.dict ;;
 	esac
 	[ -n "$dict" ] && [ -f "$dict" ] && dict="-dict=$dict" || dict=
