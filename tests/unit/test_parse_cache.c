@@ -371,3 +371,26 @@ Test(parse_cache, many_entries_go_out_in_several_writes)
 	store_texts(pc_root, texts, N, &limits_default);
 	cr_expect_eq(run_hits(pc_root, texts, N, NULL), N);
 }
+
+Test(parse_cache, a_killed_writers_temp_file_goes_with_the_next_free_lock)
+{
+	const char *text = "a: 1\n";
+	char tmp[PATH_MAX + 8], dir[PATH_MAX];
+	store_texts(pc_root, &text, 1, &limits_default);
+	snprintf(tmp, sizeof(tmp), "%s/.bulkhead/cache/parse.tmp", pc_root);
+	snprintf(dir, sizeof(dir), "%s/.bulkhead/cache", pc_root);
+	FILE *f = fopen(tmp, "w");
+	cr_assert_not_null(f);
+	fputs("half a cache", f);
+	fclose(f);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(flock(fd, LOCK_EX), 0);
+	struct stat st;
+	cr_expect(run_finds(pc_root, text, NULL));
+	cr_expect_eq(stat(tmp, &st), 0, "removed while a writer held the lock");
+	close(fd);
+	cr_expect(run_finds(pc_root, text, NULL));
+	cr_expect_neq(stat(tmp, &st), 0, "a run of hits left the stale temp file");
+	cr_expect(run_finds(pc_root, text, NULL), "the cache itself is untouched");
+}
