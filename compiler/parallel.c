@@ -1,10 +1,12 @@
 /* parallel.c - a fork-join loop over items on POSIX threads. */
 #define _GNU_SOURCE 1	/* sched_getaffinity and CPU_COUNT, where there are */
 #include "parallel.h"
+#include "buf.h"
 #include "diag.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -50,27 +52,111 @@ unsigned parallel_quota_cpus(const char *cpu_max)
 	return cpus > PARALLEL_MAX_JOBS ? PARALLEL_MAX_JOBS : (unsigned)cpus;
 }
 
-/* cpu.max of this process's cgroup (v2: the "0::PATH" line). */
-static unsigned cgroup_quota_cpus(void)
+/* The first line of a small file (cpu.max, cpu.cfs_quota_us). */
+static bool read_first_line(const char *path, char *out, size_t size)
 {
-	char line[4096], path[4200], text[64];
-	unsigned cpus = 0;
-	FILE *f = fopen("/proc/self/cgroup", "r");
-	while (f && fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "0::/", 4))
-			continue;
-		line[strcspn(line, "\n")] = '\0';
-		snprintf(path, sizeof(path), "/sys/fs/cgroup%s/cpu.max", strcmp(line + 3, "/") ? line + 3 : "");
-		FILE *q = fopen(path, "r");
-		if (q && fgets(text, sizeof(text), q))
-			cpus = parallel_quota_cpus(text);
-		if (q)
-			fclose(q);
-		break;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, out, size - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	out[n] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+	return true;
+}
+
+/* The quota set in one cgroup folder: v2's cpu.max, or v1's CFS quota
+ * and period (a quota of -1 is none). */
+static unsigned quota_in(struct buf *dir, bool v1)
+{
+	char quota[64], period[64], text[130];
+	size_t len = dir->len;
+	bool ok;
+	buf_puts(dir, v1 ? "/cpu.cfs_quota_us" : "/cpu.max");
+	ok = read_first_line(dir->data, quota, sizeof(quota));
+	dir->len = len;
+	if (ok && v1) {
+		buf_puts(dir, "/cpu.cfs_period_us");
+		ok = read_first_line(dir->data, period, sizeof(period));
+		dir->len = len;
+		snprintf(text, sizeof(text), "%s %s", quota, ok ? period : "");
+	} else {
+		snprintf(text, sizeof(text), "%s", ok ? quota : "");
 	}
-	if (f)
-		fclose(f);
-	return cpus;
+	dir->data[len] = '\0';
+	return parallel_quota_cpus(text);
+}
+
+/* The lowest quota from the cgroup rel up to the root of the hierarchy
+ * mounted at mount: a parent's limit binds its children.  A container
+ * without a cgroup namespace of its own names a path its mount does not
+ * hold; the walk then ends at the mount's root, its own cgroup. */
+static unsigned lowest_quota(const char *mount, const char *rel, bool v1)
+{
+	struct buf dir = BUF_INIT;
+	size_t root = strlen(mount);
+	unsigned lowest = 0;
+	buf_puts(&dir, mount);
+	buf_puts(&dir, strcmp(rel, "/") ? rel : "");
+	for (;;) {
+		unsigned q = quota_in(&dir, v1);
+		if (q && (!lowest || q < lowest))
+			lowest = q;
+		if (dir.len <= root)
+			break;
+		while (dir.len > root && dir.data[dir.len - 1] != '/')
+			dir.len--;
+		dir.len -= dir.len > root;	/* the slash */
+		dir.data[dir.len] = '\0';
+	}
+	buf_free(&dir);
+	return lowest;
+}
+
+/* Whether a v1 line's controller list ("cpu,cpuacct") holds "cpu". */
+static bool has_cpu_controller(const char *list, size_t len)
+{
+	for (size_t i = 0; i < len;) {
+		size_t n = strcspn(list + i, ",:");
+		if (n == 3 && !strncmp(list + i, "cpu", 3))
+			return true;
+		i += n + 1;
+	}
+	return false;
+}
+
+unsigned parallel_cgroup_cpus(const char *proc_cgroup, const char *sys_root)
+{
+	struct buf text = BUF_INIT, mount = BUF_INIT;
+	unsigned lowest = 0;
+	if (buf_read_file(&text, proc_cgroup) < 0)
+		goto out;
+	for (char *line = text.data, *next; line && *line; line = next) {
+		if ((next = strchr(line, '\n')))
+			*next++ = '\0';
+		/* "ID:CONTROLLERS:PATH"; v2 is "0::PATH" */
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c2 || c2[1] != '/')
+			continue;
+		bool v2 = c2 == c1 + 1 && !strncmp(line, "0:", 2);
+		if (!v2 && !has_cpu_controller(c1 + 1, (size_t)(c2 - c1 - 1)))
+			continue;
+		buf_reset(&mount);
+		buf_puts(&mount, sys_root);
+		if (!v2) {
+			buf_putc(&mount, '/');
+			buf_add(&mount, c1 + 1, (size_t)(c2 - c1 - 1));
+		}
+		unsigned q = lowest_quota(mount.data, c2 + 1, !v2);
+		if (q && (!lowest || q < lowest))
+			lowest = q;
+	}
+out:
+	buf_free(&text);
+	buf_free(&mount);
+	return lowest;
 }
 
 unsigned parallel_cpus(void)
@@ -82,7 +168,7 @@ unsigned parallel_cpus(void)
 	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
 		cpus = (unsigned)CPU_COUNT(&set);
 #endif
-	unsigned quota = cgroup_quota_cpus();
+	unsigned quota = parallel_cgroup_cpus("/proc/self/cgroup", "/sys/fs/cgroup");
 	return quota && quota < cpus ? quota : cpus;
 }
 

@@ -18,10 +18,14 @@ enum { PARALLEL_MAX_JOBS = 64 };
  * run on, see parallel_cpus), at least 1 and at most PARALLEL_MAX_JOBS. */
 unsigned parallel_jobs(unsigned jobs);
 /* The CPUs this process may use: its affinity mask, lowered to its
- * cgroup's CPU quota (cpu.max, rounded up), so that a CI container given
- * two CPUs of a 64-CPU host runs two threads, not 64 that the quota
- * throttles.  Reads /proc/self/cgroup and cpu.max: call it once. */
+ * cgroup's CPU quota (rounded up), so that a CI container given two CPUs
+ * of a 64-CPU host runs two threads, not 64 that the quota throttles.
+ * Reads /proc/self/cgroup and the quota files: call it once. */
 unsigned parallel_cpus(void);
+/* The lowest CPU quota on the way from this process's cgroups (as listed
+ * in proc_cgroup) up to their roots under sys_root: cgroup v2's cpu.max,
+ * v1's cpu.cfs_quota_us over cpu.cfs_period_us; 0 when there is none. */
+unsigned parallel_cgroup_cpus(const char *proc_cgroup, const char *sys_root);
 /* The CPUs a cgroup v2 cpu.max text ("200000 100000") allows, rounded
  * up; 0 for "max" (no quota) or text that is not a quota. */
 unsigned parallel_quota_cpus(const char *cpu_max);

@@ -1,6 +1,7 @@
 /* test_parallel.c - compiler/parallel.c. */
 #define _GNU_SOURCE 1	/* sched_setaffinity and CPU_COUNT, where there are */
 #include "helpers.h"
+#include "fixture.h"
 
 #include <sched.h>
 #include <stdatomic.h>
@@ -185,4 +186,88 @@ Test(parallel, cgroup_quota_text)
 	cr_expect_eq(parallel_quota_cpus("-1 100000\n"), 0, "strtoull would take a sign");
 	cr_expect_eq(parallel_quota_cpus("2e5 100000\n"), 0);
 	cr_expect_eq(parallel_quota_cpus("200000 100000 junk"), 0);
+}
+
+/* ---- cgroup quotas, on a made-up /proc/self/cgroup and /sys/fs/cgroup ---- */
+
+static char cg_root[64];
+
+static void cg_setup(void)
+{
+	strcpy(cg_root, "/tmp/bh-cgroup-XXXXXX");
+	cr_assert_not_null(mkdtemp(cg_root));
+}
+
+static void cg_teardown(void)
+{
+	fixture_rm_rf(cg_root);
+}
+
+static unsigned cg_cpus(void)
+{
+	char proc[128], sys[128];
+	snprintf(proc, sizeof(proc), "%s/proc-cgroup", cg_root);
+	snprintf(sys, sizeof(sys), "%s/sys", cg_root);
+	return parallel_cgroup_cpus(proc, sys);
+}
+
+TestSuite(cgroup, .init = cg_setup, .fini = cg_teardown);
+
+Test(cgroup, v2_takes_the_lowest_quota_up_the_tree)
+{
+	fixture_write(cg_root, "proc-cgroup", "0::/ci/job/step\n");
+	fixture_write(cg_root, "sys/ci/job/step/cpu.max", "max 100000\n");
+	cr_expect_eq(cg_cpus(), 0, "no quota anywhere");
+	fixture_write(cg_root, "sys/ci/cpu.max", "400000 100000\n");
+	cr_expect_eq(cg_cpus(), 4, "a parent's quota binds its children");
+	fixture_write(cg_root, "sys/ci/job/cpu.max", "150000 100000\n");
+	cr_expect_eq(cg_cpus(), 2, "the lowest on the way up, rounded up");
+}
+
+Test(cgroup, a_path_the_mount_does_not_hold_ends_at_its_root)
+{
+	/* No cgroup namespace: the host's path, the container's own cgroup
+	 * mounted as the root. */
+	fixture_write(cg_root, "proc-cgroup", "0::/kubepods/burstable/pod1/c1\n");
+	fixture_write(cg_root, "sys/cpu.max", "200000 100000\n");
+	cr_expect_eq(cg_cpus(), 2);
+}
+
+Test(cgroup, v1_reads_the_cfs_quota_of_the_cpu_controller)
+{
+	fixture_write(cg_root, "proc-cgroup",
+		      "9:name=systemd:/docker/abc\n4:memory:/docker/abc\n2:cpuacct:/\n1:cpu,cpuacct:/docker/abc\n");
+	fixture_write(cg_root, "sys/cpu,cpuacct/docker/abc/cpu.cfs_quota_us", "-1\n");
+	fixture_write(cg_root, "sys/cpu,cpuacct/docker/abc/cpu.cfs_period_us", "100000\n");
+	cr_expect_eq(cg_cpus(), 0, "-1 is no quota");
+	fixture_write(cg_root, "sys/cpu,cpuacct/docker/cpu.cfs_quota_us", "300000\n");
+	fixture_write(cg_root, "sys/cpu,cpuacct/docker/cpu.cfs_period_us", "100000\n");
+	cr_expect_eq(cg_cpus(), 3);
+	/* A quota without its period is no quota. */
+	fixture_write(cg_root, "sys/cpu,cpuacct/docker/abc/cpu.cfs_quota_us", "100000\n");
+	fixture_write(cg_root, "sys/cpu,cpuacct/docker/abc/cpu.cfs_period_us", "");
+	cr_expect_eq(cg_cpus(), 3);
+	/* cpuacct alone is not the cpu controller. */
+	fixture_write(cg_root, "proc-cgroup", "2:cpuacct:/docker/abc\n");
+	cr_expect_eq(cg_cpus(), 0);
+}
+
+Test(cgroup, odd_lines_and_a_deep_path)
+{
+	char line[3000], rel[2100], quota[2200];
+	size_t n = 0;
+	while (n + 10 < 2000)
+		n += (size_t)snprintf(rel + n, sizeof(rel) - n, "/%08zu", n);
+	snprintf(line, sizeof(line), "garbage\n:\n0::relative\n1:cpu\n0::%s\n", rel);
+	fixture_write(cg_root, "proc-cgroup", line);
+	snprintf(quota, sizeof(quota), "sys%s/cpu.max", rel);
+	fixture_write(cg_root, quota, "100000 100000\n");
+	cr_expect_eq(cg_cpus(), 1, "a cgroup 222 levels deep");
+	fixture_write(cg_root, "proc-cgroup", "");
+	cr_expect_eq(cg_cpus(), 0);
+}
+
+Test(cgroup, no_file_no_quota)
+{
+	cr_expect_eq(cg_cpus(), 0);
 }
