@@ -89,6 +89,12 @@ static unsigned quota_in(struct buf *dir, bool v1)
 	return parallel_quota_cpus(text);
 }
 
+/* The tighter of two quotas, 0 being none. */
+static unsigned tighter(unsigned a, unsigned b)
+{
+	return a && (!b || a < b) ? a : b;
+}
+
 /* The lowest quota from the cgroup rel up to the root of the hierarchy
  * mounted at mount: a parent's limit binds its children.  A container
  * without a cgroup namespace of its own names a path its mount does not
@@ -101,9 +107,7 @@ static unsigned lowest_quota(const char *mount, const char *rel, bool v1)
 	buf_puts(&dir, mount);
 	buf_puts(&dir, strcmp(rel, "/") ? rel : "");
 	for (;;) {
-		unsigned q = quota_in(&dir, v1);
-		if (q && (!lowest || q < lowest))
-			lowest = q;
+		lowest = tighter(quota_in(&dir, v1), lowest);
 		if (dir.len <= root)
 			break;
 		while (dir.len > root && dir.data[dir.len - 1] != '/')
@@ -149,9 +153,7 @@ unsigned parallel_cgroup_cpus(const char *proc_cgroup, const char *sys_root)
 			buf_putc(&mount, '/');
 			buf_add(&mount, c1 + 1, (size_t)(c2 - c1 - 1));
 		}
-		unsigned q = lowest_quota(mount.data, c2 + 1, !v2);
-		if (q && (!lowest || q < lowest))
-			lowest = q;
+		lowest = tighter(lowest_quota(mount.data, c2 + 1, !v2), lowest);
 	}
 out:
 	buf_free(&text);
@@ -168,8 +170,7 @@ unsigned parallel_cpus(void)
 	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
 		cpus = (unsigned)CPU_COUNT(&set);
 #endif
-	unsigned quota = parallel_cgroup_cpus("/proc/self/cgroup", "/sys/fs/cgroup");
-	return quota && quota < cpus ? quota : cpus;
+	return tighter(parallel_cgroup_cpus("/proc/self/cgroup", "/sys/fs/cgroup"), cpus);
 }
 
 unsigned parallel_jobs(unsigned jobs)

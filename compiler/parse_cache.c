@@ -33,17 +33,18 @@ enum { HEADER_U64S = 7 };
 
 /* ---- encoding ---- */
 
-static void put_u32(struct buf *b, uint32_t v)
+/* The inverse of get_le. */
+static void pack_le(unsigned char *out, uint64_t v, size_t width)
 {
-	unsigned char le[4] = { (unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
-				(unsigned char)(v >> 24) };
-	buf_add(b, le, sizeof(le));
+	for (size_t i = 0; i < width; i++)
+		out[i] = (unsigned char)(v >> (8 * i));
 }
 
-static void put_u64(struct buf *b, uint64_t v)
+static void put_le(struct buf *b, uint64_t v, size_t width)
 {
-	put_u32(b, (uint32_t)v);
-	put_u32(b, (uint32_t)(v >> 32));
+	unsigned char le[8];
+	pack_le(le, v, width);
+	buf_add(b, le, width);
 }
 
 static void put_varint(struct buf *b, uint64_t v)
@@ -73,11 +74,11 @@ static bool encode_node(struct buf *b, const struct node *n, size_t *budget)
 		buf_add(b, n->str.s, n->str.len + 1);
 	}
 	if (n->kind == NODE_INT) {
-		put_u64(b, (uint64_t)n->i);
+		put_le(b, (uint64_t)n->i, 8);
 	} else if (n->kind == NODE_FLOAT) {
 		uint64_t bits;
 		memcpy(&bits, &n->f, sizeof(bits));
-		put_u64(b, bits);
+		put_le(b, bits, 8);
 	} else if (n->kind == NODE_SEQ) {
 		put_varint(b, n->seq.len);
 		for (size_t i = 0; i < n->seq.len; i++)
@@ -95,23 +96,20 @@ static bool encode_node(struct buf *b, const struct node *n, size_t *budget)
 
 bool parse_cache_encode(struct buf *out, const struct srcfile *f, const struct node *root)
 {
-	size_t mark = out->len, budget = 2 * f->len + 16;
+	size_t mark = out->len, budget = node_copy_budget(f->len);
 	if (f->len > UINT32_MAX)
 		return false;
 	buf_grow(out, 4 * f->len + 64);	/* a tree takes about 2.8 bytes a byte of text */
-	put_u32(out, (uint32_t)f->len);
+	put_le(out, f->len, 4);
 	buf_add(out, f->data, f->len);
 	buf_putc(out, '\0');
 	size_t len_at = out->len;
-	put_u32(out, 0);
+	put_le(out, 0, 4);
 	if (!encode_node(out, root, &budget) || out->len - len_at - 4 > UINT32_MAX) {
 		out->len = mark;
 		return false;
 	}
-	uint32_t tree_len = (uint32_t)(out->len - len_at - 4);
-	unsigned char le[4] = { (unsigned char)tree_len, (unsigned char)(tree_len >> 8),
-				(unsigned char)(tree_len >> 16), (unsigned char)(tree_len >> 24) };
-	memcpy(out->data + len_at, le, sizeof(le));
+	pack_le((unsigned char *)out->data + len_at, out->len - len_at - 4, 4);
 	return true;
 }
 
@@ -205,8 +203,7 @@ static struct node *decode_node(struct decoding *d)
 	d->nodes_left--;
 	unsigned head = r->p[0], flags = r->p[1];
 	r->p += 2;
-	struct node *n = arena_alloc(d->arena, sizeof(*n));
-	memset(n, 0, sizeof(*n));
+	struct node *n = ARENA_NEW(d->arena, struct node);
 	n->kind = head & 7;
 	n->tag = (head >> 3) & 3;
 	n->style = head >> 5;
@@ -237,10 +234,9 @@ static struct node *decode_node(struct decoding *d)
 	return ok && !r->bad ? n : NULL;
 }
 
-const char *parse_cache_text(const struct parse_cache *pc, const char *text, size_t len)
+struct parse_entry *parse_cache_find(const struct parse_cache *pc, const char *text, size_t len)
 {
-	const struct parse_entry *e = map_get(&pc->by_text, text, len);
-	return e ? e->text : NULL;
+	return map_get(&pc->by_text, text, len);
 }
 
 struct node *parse_cache_decode(struct arena *a, const struct srcfile *f, const void *tree, size_t len,
@@ -254,9 +250,8 @@ struct node *parse_cache_decode(struct arena *a, const struct srcfile *f, const 
 	return root && d.r.p == d.r.end ? root : NULL;	/* a tree fills its bytes */
 }
 
-struct node *parse_cache_get(struct parse_cache *pc, struct arena *a, const struct srcfile *f)
+struct node *parse_cache_get(struct parse_cache *pc, struct parse_entry *e, struct arena *a, const struct srcfile *f)
 {
-	struct parse_entry *e = map_get(&pc->by_text, f->data, f->len);
 	if (!e)
 		return NULL;
 	struct node *root = parse_cache_decode(a, f, e->tree, (size_t)(e->end - e->tree), &pc->limits);
@@ -368,6 +363,14 @@ static size_t bytes_in(const struct parse_cache *pc, enum entry_state state)
 	return sum;
 }
 
+static size_t count_in(const struct parse_cache *pc, enum entry_state state)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < pc->nentries; i++)
+		n += pc->entries[i].state == state;
+	return n;
+}
+
 /* The new file goes out in pieces, by writev, straight from where they
  * are (the mapped old file, the fresh entries), and the seal is summed
  * on the way: at 30,000 units the file is 38 MB, and a copy of it all
@@ -421,14 +424,6 @@ static void gather_add(struct gather *g, const void *data, size_t len)
 	gather_put(g, data, len);
 }
 
-static size_t count_in(const struct parse_cache *pc, enum entry_state state)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < pc->nentries; i++)
-		n += pc->entries[i].state == state;
-	return n;
-}
-
 static void gather_entries(struct gather *g, const struct parse_cache *pc, enum entry_state state)
 {
 	for (size_t i = 0; i < pc->nentries; i++)
@@ -451,17 +446,15 @@ static bool write_entries(int fd, const struct parse_cache *pc, const struct buf
 	header_u64s(pc, fields);
 	buf_puts(&head, MAGIC);
 	for (size_t i = 0; i < HEADER_U64S - 1; i++)
-		put_u64(&head, fields[i]);
-	put_u64(&head, count);
+		put_le(&head, fields[i], 8);
+	put_le(&head, count, 8);
 	gather_add(&g, head.data, head.len);
 	gather_entries(&g, pc, ENTRY_USED);
 	for (size_t i = 0; i < n; i++)
 		gather_add(&g, fresh[i].data, fresh[i].len);
 	if (keep_unused)
 		gather_entries(&g, pc, ENTRY_UNUSED);
-	uint64_t sum = XXH3_64bits_digest(g.sum);
-	for (size_t i = 0; i < 8; i++)
-		seal[i] = (unsigned char)(sum >> (8 * i));
+	pack_le(seal, XXH3_64bits_digest(g.sum), sizeof(seal));
 	gather_put(&g, seal, sizeof(seal));
 	gather_flush(&g);
 	XXH3_freeState(g.sum);
@@ -504,11 +497,9 @@ static void write_cache(const struct parse_cache *pc, const char *tmp, const str
 void parse_cache_store(struct parse_cache *pc, const struct buf *fresh, size_t n)
 {
 	size_t fresh_bytes = 0, used = bytes_in(pc, ENTRY_USED), unused = bytes_in(pc, ENTRY_UNUSED);
-	bool dead = false;
+	bool dead = count_in(pc, ENTRY_DEAD) > 0;
 	for (size_t i = 0; i < n; i++)
 		fresh_bytes += fresh[i].len;
-	for (size_t i = 0; i < pc->nentries; i++)
-		dead |= pc->entries[i].state == ENTRY_DEAD;
 	bool keep_unused = unused <= 2 * (used + fresh_bytes);
 	bool changes = fresh_bytes || dead || (!keep_unused && unused);
 	if (!pc->path)

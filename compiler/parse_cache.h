@@ -48,12 +48,14 @@ struct parse_cache {
  * a missing or unsound file gives an empty cache, an unsafe .bulkhead/
  * (not a real folder) none at all. */
 void parse_cache_open(struct parse_cache *pc, const char *root, const struct limits *lim);
-/* The stored copy of text (NUL-terminated, as long as the cache is
- * open), or NULL: a file with a stored tree needs no copy of its own. */
-const char *parse_cache_text(const struct parse_cache *pc, const char *text, size_t len);
-/* The tree of f's text for file f, decoded into a, or NULL on a miss.
- * Threads may call it at once for different texts. */
-struct node *parse_cache_get(struct parse_cache *pc, struct arena *a, const struct srcfile *f);
+/* The entry of text (whose ->text, NUL-terminated, lasts as long as the
+ * cache is open: a file with a stored tree needs no copy of its own), or
+ * NULL.  Threads may call it at once. */
+struct parse_entry *parse_cache_find(const struct parse_cache *pc, const char *text, size_t len);
+/* The tree of entry e (NULL: none) for file f, whose text is e's,
+ * decoded into a; NULL on a miss, and e is then dropped at the store.
+ * Threads may call it at once for different entries. */
+struct node *parse_cache_get(struct parse_cache *pc, struct parse_entry *e, struct arena *a, const struct srcfile *f);
 /* The tree encoded in tree[0..len), for file f, decoded into a under lim;
  * NULL when the bytes are not a whole, well-formed tree. */
 struct node *parse_cache_decode(struct arena *a, const struct srcfile *f, const void *tree, size_t len,

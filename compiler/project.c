@@ -131,11 +131,12 @@ struct prefetch {
 
 /* Gives file i its text: the text of an earlier file with the same
  * bytes, else the parse cache's copy, else a copy of its own.  Returns
- * the index of the file parsed. */
-static size_t share_text(struct prefetch *pf, size_t i, const char *text, size_t len, struct arena *arena)
+ * the index of the file parsed; *stored is the text's cache entry. */
+static size_t share_text(struct prefetch *pf, size_t i, const char *text, size_t len, struct arena *arena,
+			 struct parse_entry **stored)
 {
 	struct loaded_file *lf = pf->files[i];
-	const char *stored = pf->direct[i] ? parse_cache_text(pf->cache, text, len) : NULL;
+	*stored = parse_cache_find(pf->cache, text, len);
 	pthread_mutex_lock(&pf->lock);
 	uintptr_t seen = (uintptr_t)map_get(&pf->texts, text, len);
 	if (seen) {
@@ -144,7 +145,7 @@ static size_t share_text(struct prefetch *pf, size_t i, const char *text, size_t
 	} else {
 		pf->first[i] = i;
 		if (pf->direct[i])
-			lf->src.data = stored ? stored : arena_strndup(arena, text, len);
+			lf->src.data = *stored ? (*stored)->text : arena_strndup(arena, text, len);
 		map_put(&pf->texts, lf->src.data, len, (void *)(uintptr_t)(i + 1));
 	}
 	lf->src.len = len;
@@ -159,18 +160,19 @@ static void parse_one(void *ctx, size_t i, struct arena *arena)
 	if (!lf)
 		return;
 	size_t first;
+	struct parse_entry *stored;
 	if (pf->direct[i]) {
 		struct buf data = BUF_INIT;
 		int rc = source_read_direct(pf->src, lf->src.path, pf->limits->file_size, &data, &pf->stats[i]);
 		if (rc == SRC_OK)
-			first = share_text(pf, i, buf_cstr(&data), data.len, arena);
+			first = share_text(pf, i, buf_cstr(&data), data.len, arena, &stored);
 		buf_free(&data);
 		if (rc != SRC_OK)
 			return;
 	} else {
-		first = share_text(pf, i, lf->src.data, lf->src.len, arena);
+		first = share_text(pf, i, lf->src.data, lf->src.len, arena, &stored);
 	}
-	if (first != i || (lf->root = parse_cache_get(pf->cache, arena, &lf->src)))
+	if (first != i || (lf->root = parse_cache_get(pf->cache, stored, arena, &lf->src)))
 		return;
 	if (yaml_load(arena, &lf->src, pf->limits, &lf->root) < 0)
 		lf->root = NULL;
@@ -188,7 +190,7 @@ static void copy_one(void *ctx, size_t i, struct arena *arena)
 	struct loaded_file *lf = pf->files[i];
 	if (pf->first[i] == SIZE_MAX || pf->first[i] == i || !pf->files[pf->first[i]]->root)
 		return;
-	size_t budget = 2 * lf->src.len + 16;
+	size_t budget = node_copy_budget(lf->src.len);
 	lf->root = node_clone(arena, pf->files[pf->first[i]]->root, &lf->src, &budget);
 	if (!lf->root && yaml_load(arena, &lf->src, pf->limits, &lf->root) < 0)
 		lf->root = NULL;

@@ -96,6 +96,12 @@ bool text_has_template(const char *s, size_t len);
  * itself), which a file without aliases never reaches with a budget of
  * twice its length. */
 struct node *node_clone(struct arena *a, const struct node *root, const struct srcfile *f, size_t *budget);
+/* The node budget for copying the tree of a text len bytes long: one
+ * without aliases has fewer nodes (node_clone, parse_cache_encode). */
+static inline size_t node_copy_budget(size_t len)
+{
+	return 2 * len + 16;
+}
 
 const char *node_kind_name(enum node_kind k);
 struct node *node_map_get(const struct node *map, const char *key);

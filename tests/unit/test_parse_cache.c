@@ -45,6 +45,12 @@ static char *cache_file_path(const char *root, char *path)
 	return path;
 }
 
+/* What a run gets for f: its entry's tree, or NULL. */
+static struct node *cached_tree(struct parse_cache *pc, const struct srcfile *f)
+{
+	return parse_cache_get(pc, parse_cache_find(pc, f->data, f->len), &pc_arena, f);
+}
+
 static struct node *must_load(const struct srcfile *f)
 {
 	struct node *root = NULL;
@@ -95,7 +101,7 @@ static void store_texts(const char *root, const char *const *texts, size_t n, co
 	parse_cache_open(&pc, root, lim);
 	for (size_t i = 0; i < n; i++) {
 		struct srcfile f = mem_file("dev/u/unit.yaml", texts[i]);
-		cr_assert_null(parse_cache_get(&pc, &pc_arena, &f), "a hit in an empty cache");
+		cr_assert_null(cached_tree(&pc, &f), "a hit in an empty cache");
 		cr_assert(parse_cache_encode(&fresh[i], &f, must_load(&f)));
 	}
 	parse_cache_store(&pc, fresh, n);
@@ -115,7 +121,7 @@ static size_t run_hits(const char *root, const char *const *texts, size_t n, con
 	parse_cache_open(&pc, root, lim ? lim : &limits_default);
 	for (size_t i = 0; i < n; i++) {
 		struct srcfile f = mem_file("prod/u/unit.yaml", texts[i]), loaded = mem_file("x.yaml", texts[i]);
-		struct node *got = parse_cache_get(&pc, &pc_arena, &f);
+		struct node *got = cached_tree(&pc, &f);
 		if (got) {
 			expect_same_tree(must_load(&loaded), got, &f);
 			hits++;
@@ -271,7 +277,7 @@ Test(parse_cache, a_resealed_bad_tree_is_a_miss_and_dropped)
 			struct parse_cache pc;
 			struct srcfile f = mem_file("u.yaml", text);
 			parse_cache_open(&pc, pc_root, &limits_default);
-			struct node *got = parse_cache_get(&pc, &pc_arena, &f);
+			struct node *got = cached_tree(&pc, &f);
 			if (!got) {
 				misses++;
 				parse_cache_store(&pc, NULL, 0);
