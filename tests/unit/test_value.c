@@ -231,9 +231,9 @@ Test(value, sort_small_map_by_insertion)
 	}
 }
 
-Test(value, sort_large_map_by_qsort)
+Test(value, sort_large_map_by_merging)
 {
-	size_t sizes[] = { 17, 18, 64, 300 };
+	size_t sizes[] = { 9, 17, 18, 64, 128, 129, 300 };
 	for (size_t s = 0; s < sizeof(sizes) / sizeof(*sizes); s++) {
 		size_t n = sizes[s];
 		struct value *m = val_scrambled_map(n, 0x9876 + n);
@@ -300,6 +300,62 @@ Test(value, sort_duplicate_needs_same_length)
 	cr_expect_eq(m->map.pairs[0].keylen, 1, "the shorter key sorts first");
 }
 
+/* Against a reference: random keys over a two-letter alphabet, 0 to 12
+ * bytes long, so that many share their first eight bytes (the sort's
+ * integer prefix) or are prefixes of each other, some hold a NUL, and
+ * many are equal: equal keys must keep their order (stable), whatever
+ * the size (insertion, merging on the stack, merging in a heap buffer). */
+struct ref_pair {
+	struct value_pair pair;
+	size_t index;
+};
+
+static int ref_compare(const void *pa, const void *pb)
+{
+	const struct ref_pair *a = pa, *b = pb;
+	size_t n = a->pair.keylen < b->pair.keylen ? a->pair.keylen : b->pair.keylen;
+	int c = memcmp(a->pair.key, b->pair.key, n);
+	if (!c)
+		c = a->pair.keylen < b->pair.keylen ? -1 : a->pair.keylen > b->pair.keylen;
+	return c ? c : a->index < b->index ? -1 : 1;
+}
+
+Test(value, sort_matches_stable_reference)
+{
+	uint64_t seed = 42;
+	size_t sizes[] = { 2, 7, 8, 9, 15, 16, 17, 33, 127, 128, 129, 257, 1000 };
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(*sizes); s++)
+		for (int round = 0; round < 20; round++) {
+			size_t n = sizes[s];
+			struct value *m = value_map(&val_arena, n, NULL);
+			struct ref_pair *ref = calloc(n, sizeof(*ref));
+			cr_assert(ref);
+			for (size_t i = 0; i < n; i++) {
+				size_t len = (size_t)(test_rand(&seed) % 13);
+				char *k = arena_alloc(&val_arena, len + 1);
+				for (size_t c = 0; c < len; c++) {
+					uint64_t r = test_rand(&seed) % 16;
+					k[c] = r == 0 ? '\0' : r < 8 ? 'a' : 'b';
+				}
+				k[len] = '\0';
+				m->map.pairs[i] = (struct value_pair){ k, len, val_int((int64_t)i) };
+				ref[i] = (struct ref_pair){ m->map.pairs[i], i };
+			}
+			qsort(ref, n, sizeof(*ref), ref_compare);
+			long dup = value_map_sort(m);
+			long want_dup = -1;
+			for (size_t i = 1; i < n && want_dup < 0; i++)
+				if (ref[i].pair.keylen == ref[i - 1].pair.keylen &&
+				    !memcmp(ref[i].pair.key, ref[i - 1].pair.key, ref[i].pair.keylen))
+					want_dup = (long)i;
+			cr_expect_eq(dup, want_dup, "n=%zu round %d: first duplicate", n, round);
+			for (size_t i = 0; i < n; i++)
+				cr_expect_eq(m->map.pairs[i].value->i, (int64_t)ref[i].index, "n=%zu round %d: position %zu",
+					     n, round, i);
+			free(ref);
+		}
+}
+
 Test(value, get_finds_every_key)
 {
 	size_t sizes[] = { 1, 2, 3, 16, 17, 100 };
@@ -340,7 +396,8 @@ Test(value, secret_keys)
 	const char *yes[] = {
 		"password", "db_password", "PASSWORD", "Password1", "SECRET", "client_secret",
 		"secretName", "Token", "api_token", "github_TOKEN", "tokens", "private_key",
-		"ssh_PRIVATE_KEY", "Private_Key_pem", "xpasswordx", "stoken",
+		"ssh_PRIVATE_KEY", "Private_Key_pem", "xpasswordx", "stoken", "sssecret", "pprivate_key",
+		"ppassword", "ttoken", "x_token", "x_secret", "db.password",
 	};
 	for (size_t i = 0; i < sizeof(yes) / sizeof(*yes); i++)
 		cr_expect(key_is_secret(yes[i]), "'%s' is a secret key", yes[i]);
@@ -351,6 +408,7 @@ Test(value, non_secret_keys)
 	const char *no[] = {
 		"", "name", "passwd", "pass", "pwd", "secre", "tok", "toke", "private", "privatekey",
 		"private-key", "key", "username", "description", "tags", "instance_type", "s", "t", "p",
+		"passwor", "api_toke", "x_secre", "private_ke",
 	};
 	for (size_t i = 0; i < sizeof(no) / sizeof(*no); i++)
 		cr_expect_not(key_is_secret(no[i]), "'%s' is not a secret key", no[i]);
