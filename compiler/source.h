@@ -86,7 +86,8 @@ int source_read_at(int dir_fd, const char *rel, size_t max_size, struct buf *out
  * workers start) says whether path ("" for the root) is a work-tree
  * folder already resolved as a real directory; source_list_direct lists
  * it as source_list_kinds would (sorted names, kinds from the listing)
- * with its stat data, without following a link; source_note_listing
+ * with its stat data when the source is watched (st is left alone
+ * otherwise), without following a link; source_note_listing
  * hands the listing to the trace afterwards, on the caller's thread. */
 bool source_lists_direct(const struct source *s, const char *path);
 int source_list_direct(const struct source *s, const char *path, struct buf *names, size_t *count,
