@@ -12,7 +12,9 @@ struct definer {
 	struct buf text;
 	struct knob *knobs;
 	size_t nknobs, cap;
-	const char *seen[64];	/* locals and includes already expanded */
+	struct buf key;		/* "local.NAME" or "include.AS.a.b" being expanded */
+	struct buf seen_keys;	/* the keys already expanded, each NUL-ended */
+	size_t seen[64];	/* their offsets in seen_keys */
 	size_t nseen;
 };
 
@@ -57,15 +59,29 @@ static void add_knob(struct definer *d, const struct expr *e, const struct node 
 	d->knobs[d->nknobs++] = (struct knob){ e, where };
 }
 
-static bool mark_seen(struct definer *d, const char *key)
+/* Notes d->key as expanded; false if it was, or the list is full.  Keys
+ * are kept in one buffer, not the arena: a drift defines some 300,000
+ * leaves at 30,000 units, and printf-ed keys were a twentieth of it. */
+static bool mark_seen(struct definer *d)
 {
+	const char *key = buf_cstr(&d->key);
 	for (size_t i = 0; i < d->nseen; i++)
-		if (!strcmp(d->seen[i], key))
+		if (!strcmp(d->seen_keys.data + d->seen[i], key))
 			return false;
 	if (d->nseen == sizeof(d->seen) / sizeof(*d->seen))
 		return false;
-	d->seen[d->nseen++] = key;
+	d->seen[d->nseen++] = d->seen_keys.len;
+	buf_add(&d->seen_keys, key, d->key.len + 1);
 	return true;
+}
+
+/* "\nKEY := " and the definition of what the key names. */
+static void expand_key(struct definer *d, const struct node *def)
+{
+	buf_putc(&d->text, '\n');
+	buf_add(&d->text, d->key.data, d->key.len);
+	buf_puts(&d->text, " := ");
+	define_into(d, def);
 }
 
 /* local.NAME: append the local's own definition once. */
@@ -73,11 +89,11 @@ static void expand_local(struct definer *d, const char *name)
 {
 	const struct node *locals = node_map_get(d->u->config, "locals");
 	const struct node *def = node_map_get(locals, name);
-	const char *key = arena_printf(d->arena, "local.%s", name);
-	if (!def || !mark_seen(d, key))
-		return;
-	buf_printf(&d->text, "\n%s := ", key);
-	define_into(d, def);
+	buf_reset(&d->key);
+	buf_puts(&d->key, "local.");
+	buf_puts(&d->key, name);
+	if (def && mark_seen(d))
+		expand_key(d, def);
 }
 
 /* include.AS.a.b: walk the exposed config by the attribute names. */
@@ -91,18 +107,16 @@ static void expand_include(struct definer *d, const struct expr *e)
 		return;
 	const char *as = names[n - 1];
 	const struct node *at = map_get(&d->u->exposed, as, strlen(as));
-	struct buf key = BUF_INIT;
-	buf_printf(&key, "include.%s", as);
+	buf_reset(&d->key);
+	buf_puts(&d->key, "include.");
+	buf_puts(&d->key, as);
 	for (size_t i = n - 1; i-- > 0 && at;) {
 		at = node_map_get(at, names[i]);
-		buf_printf(&key, ".%s", names[i]);
+		buf_putc(&d->key, '.');
+		buf_puts(&d->key, names[i]);
 	}
-	const char *k = arena_strdup(d->arena, key.data);
-	buf_free(&key);
-	if (!at || !mark_seen(d, k))
-		return;
-	buf_printf(&d->text, "\n%s := ", k);
-	define_into(d, at);
+	if (at && mark_seen(d))
+		expand_key(d, at);
 }
 
 /* Collects knobs and expands locals and includes, outermost chain first. */
@@ -242,4 +256,6 @@ static void define_fresh(struct project *p, struct arena *a, struct unit *u, con
 	out->unit_independent = d.nseen == 0;
 	free(d.knobs);
 	buf_free(&d.text);
+	buf_free(&d.key);
+	buf_free(&d.seen_keys);
 }
