@@ -312,7 +312,11 @@ static struct value *eval_template(struct scope *s, const struct site *at, const
 			goto out;
 		sensitive |= v->sensitive;
 	}
-	r = value_str(s->arena, arena_strndup(s->arena, buf_cstr(&out), out.len), out.len, NULL);
+	/* The whole scalar's template: its fresh result is the scalar's value,
+	 * stamped here rather than copied by eval_string (155,000 copies at
+	 * 30,000 units). */
+	r = value_str(s->arena, arena_strndup(s->arena, buf_cstr(&out), out.len), out.len,
+		      e == at->root ? at->node : NULL);
 	r->sensitive = sensitive;
 out:
 	buf_free(&out);
@@ -878,15 +882,29 @@ static const struct expr *parsed_template(struct scope *s, const struct node *n,
 	 * project's arena are touched under the project's lock.  Failures
 	 * are counted, so that work done on workers (whose reports are
 	 * muted) can be redone on one thread, where the error is reported. */
+	uint64_t hash = map_hash(n->str.s, n->str.len);
+	struct map *mine = &project_worker_memo(s->p)->templates;
+	struct expr *t = map_get_hashed(mine, n->str.s, n->str.len, hash);
+	if (t)
+		return t;
+	/* The shared entry's key is the project's copy of the text: the
+	 * node's own may live in a scope's passing arena. */
+	const char *key = NULL;
 	pthread_mutex_lock(&s->p->lock);
-	struct expr *t = map_get(&s->p->templates, n->str.s, n->str.len);
-	if (!t) {
+	const struct map_slot *shared = map_find_hashed(&s->p->templates, n->str.s, n->str.len, hash);
+	if (shared) {
+		t = shared->value;
+		key = shared->key;
+	} else {
 		t = template_parse(&s->p->arena, n->str.s, n->str.len, origin);
 		if (t)
-			map_put(&s->p->templates, arena_strndup(&s->p->arena, n->str.s, n->str.len), n->str.len, t);
+			map_put_hashed(&s->p->templates, key = arena_strndup(&s->p->arena, n->str.s, n->str.len),
+				       n->str.len, hash, t);
 		s->p->template_failures += t == NULL;
 	}
 	pthread_mutex_unlock(&s->p->lock);
+	if (t)
+		map_put_hashed(mine, key, n->str.len, hash, t);
 	return t;
 }
 

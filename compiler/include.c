@@ -502,9 +502,17 @@ static void record_chain(struct linear *l, const char *path)
 static struct loaded_file *load_shared(struct project *p, const char *path, const struct srcfile *ref,
 				       size_t ref_off)
 {
+	size_t len = strlen(path);
+	uint64_t hash = map_hash(path, len);
+	struct map *mine = &project_worker_memo(p)->files;
+	struct loaded_file *f = map_get_hashed(mine, path, len, hash);
+	if (f)
+		return f;
 	pthread_mutex_lock(&p->lock);
-	struct loaded_file *f = project_load(p, path, ref, ref_off);
+	f = project_load(p, path, ref, ref_off);
 	pthread_mutex_unlock(&p->lock);
+	if (f)
+		map_put_hashed(mine, f->src.path, len, hash, f);
 	return f;
 }
 
@@ -572,14 +580,22 @@ static struct merged_base *base_for(struct project *p, struct arena *a, const st
 		buf_add(&key, &steps[i].file, sizeof(steps[i].file));
 		buf_add(&key, &steps[i].mode, sizeof(steps[i].mode));
 	}
+	uint64_t hash = map_hash(buf_cstr(&key), key.len);
+	struct map *mine = &project_worker_memo(p)->bases;
+	struct merged_base *b = map_get_hashed(mine, buf_cstr(&key), key.len, hash);
+	if (b) {
+		buf_free(&key);
+		return b;
+	}
 	pthread_mutex_lock(&p->lock);
-	struct merged_base *b = map_get(&p->include_cache, buf_cstr(&key), key.len);
+	const struct map_slot *shared = map_find_hashed(&p->include_cache, buf_cstr(&key), key.len, hash);
+	const char *k = shared ? shared->key : arena_strndup(a, buf_cstr(&key), key.len);
+	b = shared ? shared->value : NULL;
 	bool fresh = !b;
 	if (fresh) {
 		b = ARENA_NEW(a, struct merged_base);
 		map_init(&b->overrides);
-		char *k = arena_strndup(a, buf_cstr(&key), key.len);
-		map_put(&p->include_cache, k, key.len, b);
+		map_put_hashed(&p->include_cache, k, key.len, hash, b);
 	}
 	if (fresh || (!b->node && b->unreported && !diag_muted())) {
 		map_free(&b->overrides);
@@ -588,6 +604,8 @@ static struct merged_base *base_for(struct project *p, struct arena *a, const st
 		b->unreported = !b->node && diag_muted();
 	}
 	pthread_mutex_unlock(&p->lock);
+	if (b->node)
+		map_put_hashed(mine, k, key.len, hash, b);
 	buf_free(&key);
 	return b;
 }
@@ -659,9 +677,20 @@ static struct node *empty_map(struct arena *a)
 
 static struct node *cached_vars(struct project *p, const char *dir)
 {
+	size_t len = strlen(dir);
+	uint64_t hash = map_hash(dir, len);
+	struct map *mine = &project_worker_memo(p)->vars;
+	struct node *n = map_get_hashed(mine, dir, len, hash);
+	if (n)
+		return n;
+	/* The slot is read under the lock: another worker may grow the map. */
 	pthread_mutex_lock(&p->lock);
-	struct node *n = map_get(&p->vars_cache, dir, strlen(dir));
+	const struct map_slot *shared = map_find_hashed(&p->vars_cache, dir, len, hash);
+	const char *key = shared ? shared->key : NULL;
+	n = shared ? shared->value : NULL;
 	pthread_mutex_unlock(&p->lock);
+	if (n)
+		map_put_hashed(mine, key, len, hash, n);
 	return n;
 }
 

@@ -50,36 +50,58 @@ static void grow(struct map *m)
 	free(old);
 }
 
-void *map_get(const struct map *m, const char *key, size_t keylen)
+uint64_t map_hash(const char *key, size_t keylen)
+{
+	return XXH3_64bits(key, keylen);
+}
+
+const struct map_slot *map_find_hashed(const struct map *m, const char *key, size_t keylen, uint64_t hash)
 {
 	if (!m->len)
 		return NULL;
-	struct map_slot *s = find(m, key, keylen, XXH3_64bits(key, keylen));
-	return s->key ? s->value : NULL;
+	struct map_slot *s = find(m, key, keylen, hash);
+	return s->key ? s : NULL;
 }
 
-static struct map_slot *slot_for_insert(struct map *m, const char *key, size_t keylen)
+void *map_get_hashed(const struct map *m, const char *key, size_t keylen, uint64_t hash)
+{
+	const struct map_slot *s = map_find_hashed(m, key, keylen, hash);
+	return s ? s->value : NULL;
+}
+
+void *map_get(const struct map *m, const char *key, size_t keylen)
+{
+	return m->len ? map_get_hashed(m, key, keylen, map_hash(key, keylen)) : NULL;
+}
+
+static struct map_slot *slot_for_insert(struct map *m, const char *key, size_t keylen, uint64_t hash)
 {
 	if ((m->len + 1) * 4 > m->cap * 3)
 		grow(m);
-	return find(m, key, keylen, XXH3_64bits(key, keylen));
+	return find(m, key, keylen, hash);
 }
 
-void *map_put(struct map *m, const char *key, size_t keylen, void *value)
+void *map_put_hashed(struct map *m, const char *key, size_t keylen, uint64_t hash, void *value)
 {
-	struct map_slot *s = slot_for_insert(m, key, keylen);
+	struct map_slot *s = slot_for_insert(m, key, keylen, hash);
 	if (s->key)
 		return s->value;
-	*s = (struct map_slot){ key, keylen, XXH3_64bits(key, keylen), value };
+	*s = (struct map_slot){ key, keylen, hash, value };
 	m->len++;
 	return NULL;
 }
 
+void *map_put(struct map *m, const char *key, size_t keylen, void *value)
+{
+	return map_put_hashed(m, key, keylen, map_hash(key, keylen), value);
+}
+
 void map_set(struct map *m, const char *key, size_t keylen, void *value)
 {
-	struct map_slot *s = slot_for_insert(m, key, keylen);
+	uint64_t hash = map_hash(key, keylen);
+	struct map_slot *s = slot_for_insert(m, key, keylen, hash);
 	if (!s->key) {
-		*s = (struct map_slot){ key, keylen, XXH3_64bits(key, keylen), value };
+		*s = (struct map_slot){ key, keylen, hash, value };
 		m->len++;
 	}
 	s->value = value;

@@ -27,6 +27,13 @@ void *map_get(const struct map *m, const char *key, size_t keylen);
 /* Returns the existing value if the key is present (and does not replace
  * it), else inserts value and returns NULL. */
 void *map_put(struct map *m, const char *key, size_t keylen, void *value);
+/* The same with the key's hash computed beforehand by map_hash: a map
+ * shared by threads is hashed outside its lock. */
+uint64_t map_hash(const char *key, size_t keylen);
+void *map_get_hashed(const struct map *m, const char *key, size_t keylen, uint64_t hash);
+/* The entry itself (its stored key), or NULL. */
+const struct map_slot *map_find_hashed(const struct map *m, const char *key, size_t keylen, uint64_t hash);
+void *map_put_hashed(struct map *m, const char *key, size_t keylen, uint64_t hash, void *value);
 /* Replaces or inserts. */
 void map_set(struct map *m, const char *key, size_t keylen, void *value);
 int map_remove(struct map *m, const char *key, size_t keylen);

@@ -234,9 +234,9 @@ static struct node *decode_node(struct decoding *d)
 	return ok && !r->bad ? n : NULL;
 }
 
-struct parse_entry *parse_cache_find(const struct parse_cache *pc, const char *text, size_t len)
+struct parse_entry *parse_cache_find(const struct parse_cache *pc, const char *text, size_t len, uint64_t hash)
 {
-	return map_get(&pc->by_text, text, len);
+	return map_get_hashed(&pc->by_text, text, len, hash);
 }
 
 struct node *parse_cache_decode(struct arena *a, const struct srcfile *f, const void *tree, size_t len,

@@ -50,8 +50,8 @@ struct parse_cache {
 void parse_cache_open(struct parse_cache *pc, const char *root, const struct limits *lim);
 /* The entry of text (whose ->text, NUL-terminated, lasts as long as the
  * cache is open: a file with a stored tree needs no copy of its own), or
- * NULL.  Threads may call it at once. */
-struct parse_entry *parse_cache_find(const struct parse_cache *pc, const char *text, size_t len);
+ * NULL; hash is map_hash(text, len).  Threads may call it at once. */
+struct parse_entry *parse_cache_find(const struct parse_cache *pc, const char *text, size_t len, uint64_t hash);
 /* The tree of entry e (NULL: none) for file f, whose text is e's,
  * decoded into a; NULL on a miss, and e is then dropped at the store.
  * Threads may call it at once for different entries. */

@@ -136,9 +136,10 @@ static size_t share_text(struct prefetch *pf, size_t i, const char *text, size_t
 			 struct parse_entry **stored)
 {
 	struct loaded_file *lf = pf->files[i];
-	*stored = parse_cache_find(pf->cache, text, len);
+	uint64_t hash = map_hash(text, len);	/* once for both maps, outside the lock */
+	*stored = parse_cache_find(pf->cache, text, len, hash);
 	pthread_mutex_lock(&pf->lock);
-	uintptr_t seen = (uintptr_t)map_get(&pf->texts, text, len);
+	uintptr_t seen = (uintptr_t)map_get_hashed(&pf->texts, text, len, hash);
 	if (seen) {
 		pf->first[i] = seen - 1;
 		lf->src.data = pf->files[seen - 1]->src.data;
@@ -146,7 +147,7 @@ static size_t share_text(struct prefetch *pf, size_t i, const char *text, size_t
 		pf->first[i] = i;
 		if (pf->direct[i])
 			lf->src.data = *stored ? (*stored)->text : arena_strndup(arena, text, len);
-		map_put(&pf->texts, lf->src.data, len, (void *)(uintptr_t)(i + 1));
+		map_put_hashed(&pf->texts, lf->src.data, len, hash, (void *)(uintptr_t)(i + 1));
 	}
 	lf->src.len = len;
 	pthread_mutex_unlock(&pf->lock);
@@ -194,6 +195,11 @@ static void copy_one(void *ctx, size_t i, struct arena *arena)
 	lf->root = node_clone(arena, pf->files[pf->first[i]]->root, &lf->src, &budget);
 	if (!lf->root && yaml_load(arena, &lf->src, pf->limits, &lf->root) < 0)
 		lf->root = NULL;
+}
+
+struct worker_memo *project_worker_memo(struct project *p)
+{
+	return &p->worker_memo[parallel_worker()];
 }
 
 struct arena *project_worker_arenas(struct project *p, unsigned jobs)
@@ -1134,6 +1140,13 @@ int project_open(struct project *p, const char *root, const struct source_spec *
 	map_init(&p->files);
 	map_init(&p->vars_cache);
 	map_init(&p->templates);
+	for (size_t i = 0; i < PARALLEL_MAX_JOBS; i++) {
+		struct worker_memo *m = &p->worker_memo[i];
+		map_init(&m->templates);
+		map_init(&m->files);
+		map_init(&m->vars);
+		map_init(&m->bases);
+	}
 	map_init(&p->vars_values);
 	map_init(&p->include_cache);
 	map_init(&p->definitions);
@@ -1169,6 +1182,13 @@ void project_close(struct project *p)
 	map_free(&p->files);
 	map_free(&p->vars_cache);
 	map_free(&p->templates);
+	for (size_t i = 0; i < PARALLEL_MAX_JOBS; i++) {
+		struct worker_memo *m = &p->worker_memo[i];
+		map_free(&m->templates);
+		map_free(&m->files);
+		map_free(&m->vars);
+		map_free(&m->bases);
+	}
 	map_free(&p->vars_values);
 	include_cache_free(p);
 	map_free(&p->definitions);

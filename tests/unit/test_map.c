@@ -69,6 +69,32 @@ Test(map, put_get_and_put_does_not_replace)
 	map_free(&m);
 }
 
+/* The hashed entry points are the plain ones with the hash given: a key
+ * put one way is found the other, and map_find_hashed hands back the
+ * stored key (a worker copies it into its own memo). */
+Test(map, hashed_calls_match_plain_ones)
+{
+	struct map m;
+	map_init(&m);
+	char key[2][16];
+	for (int i = 0; i < 2; i++)
+		snprintf(key[i], sizeof(key[i]), "key-%d", i);
+	cr_assert_eq(map_hash(K("key-0")), XXH3_64bits("key-0", 5));
+	cr_assert_null(map_find_hashed(&m, K("key-0"), map_hash(K("key-0"))), "empty map");
+	cr_assert_null(map_put_hashed(&m, key[0], 5, map_hash(key[0], 5), val(1)));
+	cr_assert_null(map_put(&m, key[1], 5, val(2)));
+	cr_assert_eq(map_put_hashed(&m, K("key-0"), map_hash(K("key-0")), val(3)), val(1), "no replace");
+	cr_assert_eq(map_get(&m, K("key-0")), val(1));
+	cr_assert_eq(map_get_hashed(&m, K("key-1"), map_hash(K("key-1"))), val(2));
+	const struct map_slot *s = map_find_hashed(&m, K("key-1"), map_hash(K("key-1")));
+	cr_assert_not_null(s);
+	cr_assert_eq(s->key, key[1], "the stored key, not the probe's");
+	cr_assert_eq(s->value, val(2));
+	cr_assert_null(map_get_hashed(&m, K("key-2"), map_hash(K("key-2"))));
+	map_check_invariants(&m);
+	map_free(&m);
+}
+
 Test(map, set_inserts_or_replaces)
 {
 	struct map m;

@@ -48,7 +48,7 @@ static char *cache_file_path(const char *root, char *path)
 /* What a run gets for f: its entry's tree, or NULL. */
 static struct node *cached_tree(struct parse_cache *pc, const struct srcfile *f)
 {
-	return parse_cache_get(pc, parse_cache_find(pc, f->data, f->len), &pc_arena, f);
+	return parse_cache_get(pc, parse_cache_find(pc, f->data, f->len, map_hash(f->data, f->len)), &pc_arena, f);
 }
 
 static struct node *must_load(const struct srcfile *f)
