@@ -22,8 +22,8 @@ struct arena_chunk {
  * objects above BIG get a chunk of their own. */
 enum {
 	CHUNK_MIN = 64 * 1024,
-	CHUNK_MAX = 4 * 1024 * 1024,
-	BIG = CHUNK_MAX / 8,
+	CHUNK_MAX = 32 * 1024 * 1024,
+	BIG = 512 * 1024,
 	HUGE_PAGE = 2 * 1024 * 1024,
 	ALIGN = ARENA_ALIGN,
 };
