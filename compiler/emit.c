@@ -396,17 +396,15 @@ static struct value *mocked_list(struct arena *a, const struct unit *u)
 	return str_list(a, refs, uniq);
 }
 
-static struct value *unit_entry(struct project *p, const struct emit_plan *plan, size_t *fi,
-				struct unit *u)
+/* The manifest entry of u, whose files start at plan->files[fi]. */
+static struct value *unit_entry(struct arena *a, const struct emit_plan *plan, size_t fi, struct unit *u)
 {
-	struct arena *a = &p->arena;
 	struct value *e = value_map_room(a, 12);
 	struct value *files = value_map_room(a, 4);
-	while (*fi < plan->nfiles && plan->files[*fi].unit == u) {
+	for (; fi < plan->nfiles && plan->files[fi].unit == u; fi++) {
 		char hex[33];
-		hash_hex(plan->files[*fi].hash, hex);
-		value_map_add(files, plan->files[*fi].path, value_cstr(a, arena_strdup(a, hex)));
-		(*fi)++;
+		hash_hex(plan->files[fi].hash, hex);
+		value_map_add(files, plan->files[fi].path, value_cstr(a, arena_strdup(a, hex)));
 	}
 	value_map_sort(files);
 	const char **deps = ARENA_ARRAY(a, const char *, u->ndeps + 1);
@@ -427,11 +425,73 @@ static struct value *unit_entry(struct project *p, const struct emit_plan *plan,
 	return e;
 }
 
+/* A manifest entry: a unit of this build (its first file's index) or an
+ * entry of the previous manifest outside the selection. */
+struct manifest_entry {
+	const char *env, *unit;	/* the sort key */
+	struct unit *u;		/* NULL for a kept entry */
+	size_t first_file;
+	const struct node *kept;
+	struct buf text;	/* rendered as an item of "units" */
+};
+
 static int compare_entries(const void *pa, const void *pb)
 {
-	const struct value *a = *(struct value *const *)pa, *b = *(struct value *const *)pb;
-	int c = strcmp(value_map_get(a, "env")->str.s, value_map_get(b, "env")->str.s);
-	return c ? c : strcmp(value_map_get(a, "unit")->str.s, value_map_get(b, "unit")->str.s);
+	const struct manifest_entry *a = pa, *b = pb;
+	int c = strcmp(a->env, b->env);
+	return c ? c : strcmp(a->unit, b->unit);
+}
+
+struct entry_rendering {
+	const struct emit_plan *plan;
+	struct manifest_entry *v;
+};
+
+enum { UNITS_DEPTH = 2 };	/* doc { "units": [ entry ] } */
+
+static void render_entry(void *ctx, size_t i, struct arena *arena)
+{
+	struct entry_rendering *er = ctx;
+	struct manifest_entry *m = &er->v[i];
+	struct value *e = m->u ? unit_entry(arena, er->plan, m->first_file, m->u) : value_from_node(arena, m->kept);
+	value_to_json_at(e, &m->text, UNITS_DEPTH);
+}
+
+/* The document with "units": [] made from values, and the entries, each
+ * rendered on a worker (30,000 of them took 0.3 s on one thread), spliced
+ * in: byte for byte what value_to_json prints of the whole. */
+static void assemble_manifest(struct project *p, struct manifest_entry *v, size_t n, struct buf *out)
+{
+	struct arena *a = &p->arena;
+	struct value *doc = value_map_room(a, 4);
+	value_map_add(doc, "generator", value_cstr(a, "bulkhead"));
+	value_map_add(doc, "project", value_cstr(a, p->name));
+	value_map_add(doc, "units", value_list(a, 0, NULL));
+	value_map_add(doc, "version", value_int(a, 1, NULL));
+	value_map_sort(doc);
+	struct buf head = BUF_INIT;
+	value_to_json(doc, &head);
+	/* Strings cannot hold a raw newline: this is the top-level key. */
+	static const char empty_units[] = "\n  \"units\": []";
+	const char *at = strstr(head.data, empty_units);
+	size_t split = (size_t)(at - head.data) + sizeof(empty_units) - 3;	/* before "[]" */
+	buf_reset(out);
+	buf_add(out, head.data, split);
+	if (!n) {
+		buf_puts(out, "[]");
+	} else {
+		buf_putc(out, '[');
+		for (size_t i = 0; i < n; i++) {
+			buf_puts(out, "\n    ");
+			buf_add(out, v[i].text.data, v[i].text.len);
+			if (i + 1 < n)
+				buf_putc(out, ',');
+		}
+		buf_puts(out, "\n  ]");
+	}
+	buf_puts(out, head.data + split + 2);
+	buf_putc(out, '\n');
+	buf_free(&head);
 }
 
 /* Entries of this build plus the previous manifest's entries outside the
@@ -439,25 +499,28 @@ static int compare_entries(const void *pa, const void *pb)
 static void render_manifest(struct project *p, const struct emit_plan *plan,
 			    const struct old_manifest *old, struct buf *out)
 {
-	struct arena *a = &p->arena;
-	size_t cap = plan->nunits + old->n, n = 0, fi = 0;
-	struct value *units = value_list(a, cap, NULL);
-	for (size_t i = 0; i < plan->nunits; i++)
-		units->list.items[n++] = unit_entry(p, plan, &fi, plan->units[i]);
+	struct manifest_entry *v = xcalloc(plan->nunits + old->n + 1, sizeof(*v));
+	size_t n = 0, fi = 0;
+	for (size_t i = 0; i < plan->nunits; i++) {
+		struct unit *u = plan->units[i];
+		v[n++] = (struct manifest_entry){ u->env->label, u->id, u, fi, NULL, BUF_INIT };
+		while (fi < plan->nfiles && plan->files[fi].unit == u)
+			fi++;
+	}
 	for (size_t i = 0; i < old->n; i++)
-		if (!old->entries[i].selected)
-			units->list.items[n++] = value_from_node(a, old->entries[i].node);
-	units->list.len = n;
-	qsort(units->list.items, n, sizeof(struct value *), compare_entries);
-	struct value *doc = value_map_room(a, 4);
-	value_map_add(doc, "generator", value_cstr(a, "bulkhead"));
-	value_map_add(doc, "project", value_cstr(a, p->name));
-	value_map_add(doc, "units", units);
-	value_map_add(doc, "version", value_int(a, 1, NULL));
-	value_map_sort(doc);
-	buf_reset(out);
-	value_to_json(doc, out);
-	buf_putc(out, '\n');
+		if (!old->entries[i].selected) {
+			const struct node *e = old->entries[i].node;
+			v[n++] = (struct manifest_entry){ node_map_get(e, "env")->str.s, node_map_get(e, "unit")->str.s,
+							  NULL, 0, e, BUF_INIT };
+		}
+	qsort(v, n, sizeof(*v), compare_entries);
+	struct entry_rendering er = { plan, v };
+	unsigned jobs = parallel_jobs(p->jobs);
+	parallel_for(n, jobs, project_worker_arenas(p, jobs), render_entry, &er);
+	assemble_manifest(p, v, n, out);
+	for (size_t i = 0; i < n; i++)
+		buf_free(&v[i].text);
+	free(v);
 }
 
 /* ---- writing ---- */

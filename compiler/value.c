@@ -481,6 +481,11 @@ void value_to_json(const struct value *v, struct buf *out)
 	to_json(v, out, 0);
 }
 
+void value_to_json_at(const struct value *v, struct buf *out, int depth)
+{
+	to_json(v, out, depth);
+}
+
 void value_to_json_compact(const struct value *v, struct buf *out)
 {
 	if (v->kind == VAL_LIST) {

@@ -80,6 +80,9 @@ void format_double(double d, char *out, size_t size);
 /* JSON as `jq -S .` prints it: sorted keys, 2-space indent, one element
  * per line, "[]"/"{}" for empty containers.  No final newline. */
 void value_to_json(const struct value *v, struct buf *out);
+/* The same for a value nested depth levels down in a document: its inner
+ * lines are indented to fit there. */
+void value_to_json_at(const struct value *v, struct buf *out, int depth);
 void json_quote(struct buf *out, const char *s, size_t len);
 /* JSON on one line, no spaces: [1,{"a":true}]. */
 void value_to_json_compact(const struct value *v, struct buf *out);

@@ -234,6 +234,21 @@ static struct node *em_manifest(void)
 	return root;
 }
 
+/* The manifest's entries are rendered one by one and spliced into the
+ * document: its bytes must be what value_to_json prints of it whole. */
+static void em_expect_canonical_manifest(void)
+{
+	char *text = em_read("out/manifest.json");
+	cr_assert_not_null(text);
+	struct value *v = value_from_node(&em_proj.arena, em_manifest());
+	struct buf want = BUF_INIT;
+	value_to_json(v, &want);
+	buf_putc(&want, '\n');
+	cr_expect_str_eq(text, want.data);
+	buf_free(&want);
+	free(text);
+}
+
 /* The manifest entry of env:unit, or NULL. */
 static const struct node *em_entry(const struct node *manifest, const char *env, const char *unit)
 {
@@ -408,6 +423,7 @@ Test(emit, first_write_writes_files_and_manifest)
 	hash_hex(em_file(EM_API)->hash, hex);
 	cr_expect_str_eq(files->map.pairs[0].key->str.s, EM_API);
 	cr_expect_str_eq(files->map.pairs[0].value->str.s, hex);
+	em_expect_canonical_manifest();
 	/* No absolute paths, no timestamps. */
 	char *text = em_read("out/manifest.json");
 	cr_expect_not(strstr(text, em_root), "%s", text);
@@ -590,6 +606,19 @@ Test(emit, restricted_selection_keeps_the_rest)
 	cr_expect_eq(node_map_get(m, "units")->seq.len, 3, "entries outside the selection are kept");
 	cr_expect_not_null(em_entry(m, "dev", "app/web"));
 	cr_expect_not_null(em_entry(m, "prod", "app/api"));
+	em_expect_canonical_manifest();
+}
+
+Test(emit, manifest_of_no_units_is_an_empty_list)
+{
+	em_compile_and_plan();
+	cr_assert_eq(em_plan.nunits, 0);
+	struct emit_result res;
+	em_write_ok(NULL, &res);
+	char *text = em_read("out/manifest.json");
+	cr_expect_str_eq(text, "{\n  \"generator\": \"bulkhead\",\n  \"project\": \"demo\",\n  \"units\": [],\n"
+			       "  \"version\": 1\n}\n");
+	free(text);
 }
 
 /* ---- refusals ---- */
