@@ -882,16 +882,15 @@ static const struct expr *parsed_template(struct scope *s, const struct node *n,
 	 * project's arena are touched under the project's lock.  Failures
 	 * are counted, so that work done on workers (whose reports are
 	 * muted) can be redone on one thread, where the error is reported. */
-	uint64_t hash = map_hash(n->str.s, n->str.len);
-	struct map *mine = &project_worker_memo(s->p)->templates;
-	struct expr *t = map_get_hashed(mine, n->str.s, n->str.len, hash);
+	struct memo_probe probe;
+	struct expr *t = memo_find(s->p, MEMO_TEMPLATES, n->str.s, n->str.len, &probe);
 	if (t)
 		return t;
 	/* The shared entry's key is the project's copy of the text: the
 	 * node's own may live in a scope's passing arena. */
 	const char *key = NULL;
 	pthread_mutex_lock(&s->p->lock);
-	const struct map_slot *shared = map_find_hashed(&s->p->templates, n->str.s, n->str.len, hash);
+	const struct map_slot *shared = map_find_hashed(&s->p->templates, n->str.s, n->str.len, probe.hash);
 	if (shared) {
 		t = shared->value;
 		key = shared->key;
@@ -899,12 +898,12 @@ static const struct expr *parsed_template(struct scope *s, const struct node *n,
 		t = template_parse(&s->p->arena, n->str.s, n->str.len, origin);
 		if (t)
 			map_put_hashed(&s->p->templates, key = arena_strndup(&s->p->arena, n->str.s, n->str.len),
-				       n->str.len, hash, t);
+				       n->str.len, probe.hash, t);
 		s->p->template_failures += t == NULL;
 	}
 	pthread_mutex_unlock(&s->p->lock);
 	if (t)
-		map_put_hashed(mine, key, n->str.len, hash, t);
+		memo_keep(&probe, key, t);
 	return t;
 }
 

@@ -502,17 +502,15 @@ static void record_chain(struct linear *l, const char *path)
 static struct loaded_file *load_shared(struct project *p, const char *path, const struct srcfile *ref,
 				       size_t ref_off)
 {
-	size_t len = strlen(path);
-	uint64_t hash = map_hash(path, len);
-	struct map *mine = &project_worker_memo(p)->files;
-	struct loaded_file *f = map_get_hashed(mine, path, len, hash);
+	struct memo_probe probe;
+	struct loaded_file *f = memo_find(p, MEMO_FILES, path, strlen(path), &probe);
 	if (f)
 		return f;
 	pthread_mutex_lock(&p->lock);
 	f = project_load(p, path, ref, ref_off);
 	pthread_mutex_unlock(&p->lock);
 	if (f)
-		map_put_hashed(mine, f->src.path, len, hash, f);
+		memo_keep(&probe, f->src.path, f);
 	return f;
 }
 
@@ -580,22 +578,21 @@ static struct merged_base *base_for(struct project *p, struct arena *a, const st
 		buf_add(&key, &steps[i].file, sizeof(steps[i].file));
 		buf_add(&key, &steps[i].mode, sizeof(steps[i].mode));
 	}
-	uint64_t hash = map_hash(buf_cstr(&key), key.len);
-	struct map *mine = &project_worker_memo(p)->bases;
-	struct merged_base *b = map_get_hashed(mine, buf_cstr(&key), key.len, hash);
+	struct memo_probe probe;
+	struct merged_base *b = memo_find(p, MEMO_BASES, buf_cstr(&key), key.len, &probe);
 	if (b) {
 		buf_free(&key);
 		return b;
 	}
 	pthread_mutex_lock(&p->lock);
-	const struct map_slot *shared = map_find_hashed(&p->include_cache, buf_cstr(&key), key.len, hash);
+	const struct map_slot *shared = map_find_hashed(&p->include_cache, buf_cstr(&key), key.len, probe.hash);
 	const char *k = shared ? shared->key : arena_strndup(a, buf_cstr(&key), key.len);
 	b = shared ? shared->value : NULL;
 	bool fresh = !b;
 	if (fresh) {
 		b = ARENA_NEW(a, struct merged_base);
 		map_init(&b->overrides);
-		map_put_hashed(&p->include_cache, k, key.len, hash, b);
+		map_put_hashed(&p->include_cache, k, key.len, probe.hash, b);
 	}
 	if (fresh || (!b->node && b->unreported && !diag_muted())) {
 		map_free(&b->overrides);
@@ -605,7 +602,7 @@ static struct merged_base *base_for(struct project *p, struct arena *a, const st
 	}
 	pthread_mutex_unlock(&p->lock);
 	if (b->node)
-		map_put_hashed(mine, k, key.len, hash, b);
+		memo_keep(&probe, k, b);
 	buf_free(&key);
 	return b;
 }
@@ -677,20 +674,18 @@ static struct node *empty_map(struct arena *a)
 
 static struct node *cached_vars(struct project *p, const char *dir)
 {
-	size_t len = strlen(dir);
-	uint64_t hash = map_hash(dir, len);
-	struct map *mine = &project_worker_memo(p)->vars;
-	struct node *n = map_get_hashed(mine, dir, len, hash);
+	struct memo_probe probe;
+	struct node *n = memo_find(p, MEMO_VARS, dir, strlen(dir), &probe);
 	if (n)
 		return n;
 	/* The slot is read under the lock: another worker may grow the map. */
 	pthread_mutex_lock(&p->lock);
-	const struct map_slot *shared = map_find_hashed(&p->vars_cache, dir, len, hash);
+	const struct map_slot *shared = map_find_hashed(&p->vars_cache, dir, probe.len, probe.hash);
 	const char *key = shared ? shared->key : NULL;
 	n = shared ? shared->value : NULL;
 	pthread_mutex_unlock(&p->lock);
 	if (n)
-		map_put_hashed(mine, key, len, hash, n);
+		memo_keep(&probe, key, n);
 	return n;
 }
 

@@ -197,9 +197,15 @@ static void copy_one(void *ctx, size_t i, struct arena *arena)
 		lf->root = NULL;
 }
 
-struct worker_memo *project_worker_memo(struct project *p)
+void *memo_find(struct project *p, enum memo_kind kind, const char *key, size_t len, struct memo_probe *probe)
 {
-	return &p->worker_memo[parallel_worker()];
+	*probe = (struct memo_probe){ &p->worker_memo[parallel_worker()].maps[kind], len, map_hash(key, len) };
+	return map_get_hashed(probe->mine, key, len, probe->hash);
+}
+
+void memo_keep(const struct memo_probe *probe, const char *stored_key, void *value)
+{
+	map_put_hashed(probe->mine, stored_key, probe->len, probe->hash, value);
 }
 
 struct arena *project_worker_arenas(struct project *p, unsigned jobs)
@@ -1140,13 +1146,9 @@ int project_open(struct project *p, const char *root, const struct source_spec *
 	map_init(&p->files);
 	map_init(&p->vars_cache);
 	map_init(&p->templates);
-	for (size_t i = 0; i < PARALLEL_MAX_JOBS; i++) {
-		struct worker_memo *m = &p->worker_memo[i];
-		map_init(&m->templates);
-		map_init(&m->files);
-		map_init(&m->vars);
-		map_init(&m->bases);
-	}
+	for (size_t i = 0; i < PARALLEL_MAX_JOBS; i++)
+		for (size_t k = 0; k < sizeof(p->worker_memo[i].maps) / sizeof(struct map); k++)
+			map_init(&p->worker_memo[i].maps[k]);
 	map_init(&p->vars_values);
 	map_init(&p->include_cache);
 	map_init(&p->definitions);
@@ -1182,13 +1184,9 @@ void project_close(struct project *p)
 	map_free(&p->files);
 	map_free(&p->vars_cache);
 	map_free(&p->templates);
-	for (size_t i = 0; i < PARALLEL_MAX_JOBS; i++) {
-		struct worker_memo *m = &p->worker_memo[i];
-		map_free(&m->templates);
-		map_free(&m->files);
-		map_free(&m->vars);
-		map_free(&m->bases);
-	}
+	for (size_t i = 0; i < PARALLEL_MAX_JOBS; i++)
+		for (size_t k = 0; k < sizeof(p->worker_memo[i].maps) / sizeof(struct map); k++)
+			map_free(&p->worker_memo[i].maps[k]);
 	map_free(&p->vars_values);
 	include_cache_free(p);
 	map_free(&p->definitions);

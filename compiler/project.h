@@ -112,7 +112,7 @@ struct loaded_file {
  * final entries are copied (a parsed template, a loaded file, a merge
  * that succeeded); the keys are the shared maps' own. */
 struct worker_memo {
-	struct map templates, files, vars, bases;
+	struct map maps[4];	/* by enum memo_kind */
 };
 
 struct project {
@@ -179,8 +179,18 @@ void project_prefetch_units(struct project *p);
 /* jobs fresh arenas for the workers of one parallel phase; what they
  * hold lives as long as the project. */
 struct arena *project_worker_arenas(struct project *p, unsigned jobs);
-/* The memo of the worker running (see parallel_worker). */
-struct worker_memo *project_worker_memo(struct project *p);
+/* A lookup in one of the running worker's memo maps (see parallel_worker
+ * and struct worker_memo): memo_find hashes key once, for the shared map
+ * too, and returns the memo's value or NULL; memo_keep then notes the
+ * value found under the lock, under the shared map's own key. */
+enum memo_kind { MEMO_TEMPLATES, MEMO_FILES, MEMO_VARS, MEMO_BASES };
+struct memo_probe {
+	struct map *mine;
+	size_t len;
+	uint64_t hash;
+};
+void *memo_find(struct project *p, enum memo_kind kind, const char *key, size_t len, struct memo_probe *probe);
+void memo_keep(const struct memo_probe *probe, const char *stored_key, void *value);
 /* Frees the sets made after mark (an earlier p->worker_arenas; NULL for
  * all): for a phase whose results are no longer used. */
 void project_release_worker_arenas(struct project *p, struct worker_arenas *mark);
