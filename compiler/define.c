@@ -7,7 +7,7 @@
 
 struct definer {
 	struct project *p;
-	struct arena *arena;	/* where the definition's text and keys go */
+	struct arena *arena;	/* for the values of literal leaves */
 	struct unit *u;
 	struct buf text;
 	struct knob *knobs;

@@ -1147,7 +1147,7 @@ int project_open(struct project *p, const char *root, const struct source_spec *
 	map_init(&p->vars_cache);
 	map_init(&p->templates);
 	for (size_t i = 0; i < PARALLEL_MAX_JOBS; i++)
-		for (size_t k = 0; k < sizeof(p->worker_memo[i].maps) / sizeof(struct map); k++)
+		for (size_t k = 0; k < MEMO_KINDS; k++)
 			map_init(&p->worker_memo[i].maps[k]);
 	map_init(&p->vars_values);
 	map_init(&p->include_cache);
@@ -1185,7 +1185,7 @@ void project_close(struct project *p)
 	map_free(&p->vars_cache);
 	map_free(&p->templates);
 	for (size_t i = 0; i < PARALLEL_MAX_JOBS; i++)
-		for (size_t k = 0; k < sizeof(p->worker_memo[i].maps) / sizeof(struct map); k++)
+		for (size_t k = 0; k < MEMO_KINDS; k++)
 			map_free(&p->worker_memo[i].maps[k]);
 	map_free(&p->vars_values);
 	include_cache_free(p);

@@ -111,8 +111,9 @@ struct loaded_file {
  * took it, and two threads contending for it cost 4 % of a drift.  Only
  * final entries are copied (a parsed template, a loaded file, a merge
  * that succeeded); the keys are the shared maps' own. */
+enum memo_kind { MEMO_TEMPLATES, MEMO_FILES, MEMO_VARS, MEMO_BASES, MEMO_KINDS };
 struct worker_memo {
-	struct map maps[4];	/* by enum memo_kind */
+	struct map maps[MEMO_KINDS];
 };
 
 struct project {
@@ -183,7 +184,6 @@ struct arena *project_worker_arenas(struct project *p, unsigned jobs);
  * and struct worker_memo): memo_find hashes key once, for the shared map
  * too, and returns the memo's value or NULL; memo_keep then notes the
  * value found under the lock, under the shared map's own key. */
-enum memo_kind { MEMO_TEMPLATES, MEMO_FILES, MEMO_VARS, MEMO_BASES };
 struct memo_probe {
 	struct map *mine;
 	size_t len;
