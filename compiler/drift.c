@@ -421,11 +421,6 @@ static void classify_leaf(struct pair *pr, const char *key, const struct value *
 	keep_leaf(pr, f, key);
 }
 
-static bool is_template_node(const struct node *n)
-{
-	return n && n->kind == NODE_STR && n->has_expr;
-}
-
 static void push_key(struct buf *path, const char *key, size_t len)
 {
 	bool plain = len > 0;
@@ -443,9 +438,9 @@ static void push_key(struct buf *path, const char *key, size_t len)
 static void compare_values(struct pair *pr, struct buf *path, const struct value *va, const struct value *vb,
 			   const struct node *enc_a, const struct node *enc_b, bool secret)
 {
-	if (va && is_template_node(va->origin))
+	if (va && va->templated)
 		enc_a = va->origin;
-	if (vb && is_template_node(vb->origin))
+	if (vb && vb->templated)
 		enc_b = vb->origin;
 	if (va && vb && va->kind == VAL_MAP && vb->kind == VAL_MAP && !va->sensitive && !vb->sensitive) {
 		size_t i = 0, k = 0;

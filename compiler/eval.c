@@ -923,7 +923,7 @@ static struct value *eval_string(struct scope *s, const struct node *n)
 		return NULL;
 	if (v->origin != n) {
 		v = copy_value(s->arena, v);
-		v->origin = n;
+		value_set_origin(v, n);
 	}
 	return v;
 }
@@ -1159,7 +1159,7 @@ struct value *eval_text(struct arena *a, const struct srcfile *file, const struc
 	map_init(&s.includes);
 	struct value *v = eval_string(&s, &n);
 	if (v && v->origin == &n)
-		v->origin = NULL;
+		value_set_origin(v, NULL);
 	scope_free(&s);
 	return v;
 }

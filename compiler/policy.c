@@ -76,7 +76,7 @@ typedef void (*leaf_fn)(struct checker *c, const struct unit *u, const char *key
 static void walk_leaves(struct checker *c, const struct unit *u, struct buf *path, const struct value *v,
 			const struct node *enc, leaf_fn fn)
 {
-	if (v->origin && v->origin->kind == NODE_STR && v->origin->has_expr)
+	if (v->templated)
 		enc = v->origin;
 	if (v->kind == VAL_MAP) {
 		for (size_t i = 0; i < v->map.len; i++) {

@@ -11,7 +11,7 @@ static struct value *make(struct arena *a, enum value_kind k, const struct node 
 {
 	struct value *v = ARENA_NEW(a, struct value);
 	v->kind = k;
-	v->origin = origin;
+	value_set_origin(v, origin);
 	return v;
 }
 

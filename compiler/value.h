@@ -25,7 +25,12 @@ struct value_pair {
 struct value {
 	uint8_t kind;		/* enum value_kind */
 	bool sensitive;		/* shown as (sensitive) in every report */
-	const struct node *origin;	/* where it was defined; NULL if computed */
+	/* origin is a string holding an expression, the definition of all
+	 * inside the value: kept here so drift and policy, walking every
+	 * leaf, need not load the node (a cache miss each). */
+	bool templated;
+	const struct node *origin;	/* where it was defined; NULL if computed;
+					 * set by value_set_origin */
 	union {
 		bool b;
 		int64_t i;
@@ -44,6 +49,12 @@ struct value {
 		} map;
 	};
 };
+
+static inline void value_set_origin(struct value *v, const struct node *origin)
+{
+	v->origin = origin;
+	v->templated = origin && origin->kind == NODE_STR && origin->has_expr;
+}
 
 struct value *value_null(struct arena *a, const struct node *origin);
 struct value *value_bool(struct arena *a, bool b, const struct node *origin);

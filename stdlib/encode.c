@@ -291,7 +291,7 @@ static bool reject_tags(struct call_ctx *c, const struct node *n)
 /* Decoded values are computed (no origin); integral numbers are ints. */
 static void settle(struct value *v)
 {
-	v->origin = NULL;
+	value_set_origin(v, NULL);
 	if (v->kind == VAL_FLOAT && v->f == floor(v->f) && v->f >= -9223372036854775808.0 &&
 	    v->f < 9223372036854775808.0) {
 		int64_t i = (int64_t)v->f;
