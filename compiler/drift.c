@@ -27,20 +27,20 @@ void findings_free(struct findings *f)
 	*f = (struct findings){ 0 };
 }
 
-void findings_share_begin(struct findings_share *sh, unsigned worker, const struct findings *lists)
+void findings_share_begin(struct findings_share *sh, unsigned worker, const struct findings *list)
 {
-	*sh = (struct findings_share){ worker, lists[worker].len, 0 };
+	*sh = (struct findings_share){ worker, list->len, 0 };
 }
 
-void findings_share_end(struct findings_share *sh, const struct findings *lists)
+void findings_share_end(struct findings_share *sh, const struct findings *list)
 {
-	sh->len = lists[sh->worker].len - sh->first;
+	sh->len = list->len - sh->first;
 }
 
-void findings_append_share(struct findings *out, const struct findings *lists, const struct findings_share *sh)
+void findings_append_share(struct findings *out, const struct findings *list, const struct findings_share *sh)
 {
 	for (size_t k = 0; k < sh->len; k++)
-		*findings_add(out) = lists[sh->worker].v[sh->first + k];
+		*findings_add(out) = list->v[sh->first + k];
 }
 
 const char *finding_class_name(const struct finding *f)
@@ -676,15 +676,20 @@ struct drift_task {
 	struct findings_share share;
 };
 
+/* What one worker of drift_in_parallel writes. */
+struct drift_worker {
+	PARALLEL_OWN_LINE struct map definitions;	/* define_node_in's cache */
+	struct findings found;
+};
+
 struct drift_plan {
 	struct project *p;
 	const struct drift_scope *scope;
 	struct drift_task *tasks;
 	size_t n, cap;
 	struct env *ea, *eb;	/* of the pair being planned */
-	struct map *definitions;	/* one per worker */
-	struct findings *found;		/* one per worker */
-	struct arena *arenas;
+	struct drift_worker *workers;
+	struct worker_arena *arenas;
 };
 
 static void plan_task(void *ctx, struct unit *x, struct unit *y)
@@ -699,14 +704,15 @@ static void run_task(void *ctx, size_t i, struct arena *arena)
 {
 	struct drift_plan *dp = ctx;
 	struct drift_task *t = &dp->tasks[i];
-	unsigned w = (unsigned)(arena - dp->arenas);
+	unsigned w = parallel_worker();
+	struct drift_worker *mine = &dp->workers[w];
 	struct pair pr = {
 		.p = dp->p, .a = t->a, .b = t->b, .ea = t->ea, .eb = t->eb, .scope = dp->scope,
-		.out = &dp->found[w], .arena = arena, .definitions = &dp->definitions[w],
+		.out = &mine->found, .arena = arena, .definitions = &mine->definitions,
 	};
-	findings_share_begin(&t->share, w, dp->found);
+	findings_share_begin(&t->share, w, &mine->found);
 	compare_units(&pr);
-	findings_share_end(&t->share, dp->found);
+	findings_share_end(&t->share, &mine->found);
 }
 
 typedef void pair_fn(struct project *p, struct env *a, struct env *b, const struct drift_scope *scope,
@@ -736,23 +742,22 @@ static bool drift_in_parallel(struct project *p, const struct drift_scope *scope
 	struct drift_plan dp = { .p = p, .scope = scope };
 	each_pair(p, scope, plan_pair, &dp);
 	dp.arenas = project_worker_arenas(p, jobs);
-	dp.definitions = xcalloc(jobs, sizeof(*dp.definitions));
-	dp.found = xcalloc(jobs, sizeof(*dp.found));
+	dp.workers = parallel_calloc(jobs, sizeof(*dp.workers));
 	size_t failures = p->template_failures;
 	parallel_for(dp.n, jobs, dp.arenas, run_task, &dp);
 	bool ok = p->template_failures == failures;
 	for (size_t i = 0; ok && i < dp.n; i++)
-		findings_append_share(out, dp.found, &dp.tasks[i].share);
+		findings_append_share(out, &dp.workers[dp.tasks[i].share.worker].found, &dp.tasks[i].share);
 	for (unsigned w = 0; w < jobs; w++) {
+		struct drift_worker *dw = &dp.workers[w];
 		if (ok) {
-			out->unlisted_parameterized += dp.found[w].unlisted_parameterized;
-			out->unlisted_allowed += dp.found[w].unlisted_allowed;
+			out->unlisted_parameterized += dw->found.unlisted_parameterized;
+			out->unlisted_allowed += dw->found.unlisted_allowed;
 		}
-		map_free(&dp.definitions[w]);
-		findings_free(&dp.found[w]);
+		map_free(&dw->definitions);
+		findings_free(&dw->found);
 	}
-	free(dp.definitions);
-	free(dp.found);
+	free(dp.workers);
 	free(dp.tasks);
 	return ok;
 }

@@ -63,9 +63,10 @@ struct findings_share {
 	unsigned worker;	/* whose list */
 	size_t first, len;	/* where in it */
 };
-void findings_share_begin(struct findings_share *sh, unsigned worker, const struct findings *lists);
-void findings_share_end(struct findings_share *sh, const struct findings *lists);
-void findings_append_share(struct findings *out, const struct findings *lists, const struct findings_share *sh);
+void findings_share_begin(struct findings_share *sh, unsigned worker, const struct findings *list);
+void findings_share_end(struct findings_share *sh, const struct findings *list);
+/* Appends the share sh of list (the list of worker sh->worker) to out. */
+void findings_append_share(struct findings *out, const struct findings *list, const struct findings_share *sh);
 /* Sorts by (unit, key, envs), computes fingerprints. */
 void findings_finish(struct findings *f);
 bool finding_is_error(const struct finding *f);

@@ -111,27 +111,37 @@ static void add_file(struct emit_plan *plan, struct unit *u, char *path, struct 
 	f->unit = u;
 }
 
+/* A worker's buffer to render in: rendering writes its length all along,
+ * and neighbouring items run on different workers. */
+struct scratch {
+	PARALLEL_OWN_LINE struct buf text;
+};
+
+/* The scratch's text, kept in one exact allocation: 30,000 buffers grown
+ * by doubling cost copies and slack. */
+static void keep_exact(struct buf *out, const struct buf *text)
+{
+	out->data = xmalloc(text->len + 1);
+	memcpy(out->data, text->data, text->len + 1);
+	out->len = text->len;
+	out->cap = text->len + 1;
+}
+
 struct rendering {
 	struct unit **units;
 	struct buf *json;	/* each unit's tfvars text */
-	struct buf scratch[PARALLEL_MAX_JOBS];	/* per worker */
+	struct scratch scratch[PARALLEL_MAX_JOBS];	/* per worker */
 };
 
-/* Rendered in a worker's scratch buffer, kept in one exact allocation:
- * 30,000 buffers grown by doubling cost copies and slack. */
 static void render_tfvars(void *ctx, size_t i, struct arena *arena)
 {
 	struct rendering *r = ctx;
-	struct buf *text = &r->scratch[parallel_worker()];
+	struct buf *text = &r->scratch[parallel_worker()].text;
 	(void)arena;
 	buf_reset(text);
 	value_to_json(r->units[i]->inputs, text);
 	buf_putc(text, '\n');
-	struct buf *json = &r->json[i];
-	json->data = xmalloc(text->len + 1);
-	memcpy(json->data, text->data, text->len + 1);
-	json->len = text->len;
-	json->cap = text->len + 1;
+	keep_exact(&r->json[i], text);
 }
 
 int emit_plan(struct project *p, struct unit **units, size_t n, struct emit_plan *plan)
@@ -146,10 +156,10 @@ int emit_plan(struct project *p, struct unit **units, size_t n, struct emit_plan
 	/* The tfvars text of every unit, on all cores: it reads only the
 	 * unit's evaluated inputs and writes only its own buffer. */
 	unsigned jobs = parallel_jobs(p->jobs);
-	struct rendering r = { units, xcalloc(n + 1, sizeof(*r.json)), { BUF_INIT } };
+	struct rendering r = { units, xcalloc(n + 1, sizeof(*r.json)), { { BUF_INIT } } };
 	parallel_for(n, jobs, NULL, render_tfvars, &r);
 	for (unsigned w = 0; w < PARALLEL_MAX_JOBS; w++)
-		buf_free(&r.scratch[w]);
+		buf_free(&r.scratch[w].text);
 	for (size_t i = 0; i < n; i++) {
 		struct unit *u = units[i];
 		expand_path(p, u, &dir);
@@ -445,6 +455,7 @@ static int compare_entries(const void *pa, const void *pb)
 struct entry_rendering {
 	const struct emit_plan *plan;
 	struct manifest_entry *v;
+	struct scratch scratch[PARALLEL_MAX_JOBS];	/* per worker */
 };
 
 enum { UNITS_DEPTH = 2 };	/* doc { "units": [ entry ] } */
@@ -454,7 +465,10 @@ static void render_entry(void *ctx, size_t i, struct arena *arena)
 	struct entry_rendering *er = ctx;
 	struct manifest_entry *m = &er->v[i];
 	struct value *e = m->u ? unit_entry(arena, er->plan, m->first_file, m->u) : value_from_node(arena, m->kept);
-	value_to_json_at(e, &m->text, UNITS_DEPTH);
+	struct buf *text = &er->scratch[parallel_worker()].text;
+	buf_reset(text);
+	value_to_json_at(e, text, UNITS_DEPTH);
+	keep_exact(&m->text, text);
 }
 
 /* The document with "units": [] made from values, and the entries, each
@@ -514,9 +528,11 @@ static void render_manifest(struct project *p, const struct emit_plan *plan,
 							  NULL, 0, e, BUF_INIT };
 		}
 	qsort(v, n, sizeof(*v), compare_entries);
-	struct entry_rendering er = { plan, v };
+	struct entry_rendering er = { plan, v, { { BUF_INIT } } };
 	unsigned jobs = parallel_jobs(p->jobs);
 	parallel_for(n, jobs, project_worker_arenas(p, jobs), render_entry, &er);
+	for (unsigned w = 0; w < PARALLEL_MAX_JOBS; w++)
+		buf_free(&er.scratch[w].text);
 	assemble_manifest(p, v, n, out);
 	for (size_t i = 0; i < n; i++)
 		buf_free(&v[i].text);
@@ -531,7 +547,7 @@ enum action { ACT_KEEP, ACT_WRITE };
  * failure half way would strand files): every path is made up front and
  * the folders it creates are noted in a pool reserved beforehand. */
 struct dir_log {
-	char *pool;		/* created folders, NUL-separated */
+	PARALLEL_OWN_LINE char *pool;	/* created folders, NUL-separated */
 	size_t pool_len, pool_cap;
 	size_t *created;	/* offsets of created folders in pool */
 	size_t ncreated, created_cap;
@@ -864,12 +880,16 @@ static void free_checked(struct map *checked)
  * each one's memo of checked folders serves a run's shared parents.
  * Anything else (a link, an error: reported by nobody here) is left to
  * the careful path on the calling thread. */
+struct checked_dirs {
+	PARALLEL_OWN_LINE struct map dirs;
+};
+
 struct known_scan {
 	const struct emit_plan *plan;
 	const struct old_manifest *old;
 	const char *out_dir;
 	bool *known;		/* per file */
-	struct map *checked;	/* per worker */
+	struct checked_dirs *checked;	/* per worker */
 };
 
 static void scan_item(void *ctx, size_t i)
@@ -877,7 +897,7 @@ static void scan_item(void *ctx, size_t i)
 	struct known_scan *ks = ctx;
 	const struct out_file *f = &ks->plan->files[i];
 	char *full = join(ks->out_dir, f->path);
-	ks->known[i] = check_no_links(ks->out_dir, "", f->path, &ks->checked[parallel_worker()]) == 0 &&
+	ks->known[i] = check_no_links(ks->out_dir, "", f->path, &ks->checked[parallel_worker()].dirs) == 0 &&
 		       known_current(ks->plan, ks->old, f, full);
 	free(full);
 }
@@ -885,14 +905,14 @@ static void scan_item(void *ctx, size_t i)
 static bool *scan_known(const struct emit_plan *plan, const struct old_manifest *old, const char *out_dir,
 			unsigned jobs)
 {
-	struct map checked[PARALLEL_MAX_JOBS];
+	struct checked_dirs checked[PARALLEL_MAX_JOBS];
 	struct known_scan ks = { plan, old, out_dir, xcalloc(plan->nfiles + 1, sizeof(bool)), checked };
 	for (unsigned w = 0; w < jobs; w++)
-		map_init(&checked[w]);
+		map_init(&checked[w].dirs);
 	if (plan->written && !plan->tracked)
 		parallel_for_runs(plan->nfiles, WRITE_RUN, jobs, scan_item, &ks);
 	for (unsigned w = 0; w < jobs; w++)
-		free_checked(&checked[w]);
+		free_checked(&checked[w].dirs);
 	return ks.known;
 }
 
@@ -1013,7 +1033,7 @@ static void prepare_paths(struct write_state *ws, const struct change_list *cl, 
 	wp->jtemp = temp_name(ws->out_dir, JOURNAL);
 	reserve(&ws->made, bytes, dirs);
 	/* Any worker may make any folder. */
-	ws->worker_made = xcalloc(ws->jobs, sizeof(*ws->worker_made));
+	ws->worker_made = parallel_calloc(ws->jobs, sizeof(*ws->worker_made));
 	for (unsigned w = 0; w < ws->jobs; w++)
 		reserve(&ws->worker_made[w], bytes, dirs);
 }

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,9 +18,10 @@
 
 struct job {
 	size_t n;
-	atomic_size_t next;	/* the next item nobody has taken */
 	void (*fn)(void *ctx, size_t i, struct arena *arena);
 	void *ctx;
+	/* Every item taken writes it: the fields read beside it stay put. */
+	PARALLEL_OWN_LINE atomic_size_t next;	/* the next item nobody has taken */
 };
 
 struct worker {
@@ -201,7 +203,18 @@ static void *work(void *arg)
 	return NULL;
 }
 
-void parallel_for(size_t n, unsigned jobs, struct arena *arenas,
+void *parallel_calloc(size_t n, size_t size)
+{
+	n = n ? n : 1;
+	if (size % PARALLEL_LINE || size > SIZE_MAX / n)
+		fatal_oom();
+	void *p = aligned_alloc(PARALLEL_LINE, n * size);
+	if (!p)
+		fatal_oom();
+	return memset(p, 0, n * size);
+}
+
+void parallel_for(size_t n, unsigned jobs, struct worker_arena *arenas,
 		  void (*fn)(void *ctx, size_t i, struct arena *arena), void *ctx)
 {
 	struct job job = { .n = n, .fn = fn, .ctx = ctx };
@@ -212,7 +225,7 @@ void parallel_for(size_t n, unsigned jobs, struct arena *arenas,
 		jobs = n ? (unsigned)n : 1;
 	unsigned started = 1;
 	for (unsigned w = 0; w < jobs; w++)
-		workers[w] = (struct worker){ .job = &job, .arena = arenas ? &arenas[w] : NULL, .index = w };
+		workers[w] = (struct worker){ .job = &job, .arena = arenas ? &arenas[w].arena : NULL, .index = w };
 	/* Thread creation failing (EAGAIN under a process limit) only costs
 	 * speed: the threads that did start, and this one, take every item. */
 	while (started < jobs && pthread_create(&workers[started].thread, NULL, work, &workers[started]) == 0)

@@ -14,6 +14,24 @@
 
 enum { PARALLEL_MAX_JOBS = 64 };
 
+/* Per-worker state kept side by side in an array is written by its own
+ * worker only, yet workers writing neighbouring elements take turns
+ * owning the cache line between them (false sharing: two workers bumping
+ * neighbouring arenas made every allocation a cache miss).  Each element
+ * of such an array starts a line of its own: its first member is
+ * declared PARALLEL_OWN_LINE, and heap arrays of it come from
+ * parallel_calloc. */
+enum { PARALLEL_LINE = 64 };
+#define PARALLEL_OWN_LINE _Alignas(PARALLEL_LINE)
+/* n zeroed elements of size bytes (a multiple of PARALLEL_LINE), the
+ * first on a line boundary; release with free().  Never NULL. */
+void *parallel_calloc(size_t n, size_t size);
+
+/* A worker's arena: every allocation writes it. */
+struct worker_arena {
+	PARALLEL_OWN_LINE struct arena arena;
+};
+
 /* The number of worker threads for jobs (0: one per CPU this process may
  * run on, see parallel_cpus), at least 1 and at most PARALLEL_MAX_JOBS. */
 unsigned parallel_jobs(unsigned jobs);
@@ -32,13 +50,13 @@ unsigned parallel_quota_cpus(const char *cpu_max);
 
 /* Calls fn(ctx, i, arena) for every i in [0, n) on up to jobs threads
  * (the caller's own thread is one of them).  arenas holds jobs arenas
- * and worker w allocates only from arenas[w]; with arenas NULL, fn gets
+ * and worker w allocates only from arenas[w].arena; with arenas NULL, fn gets
  * NULL (items that allocate nothing or only with malloc).  Diagnostics are muted
  * on every worker, the caller's thread included, for the duration: an
  * item that fails reports nothing and must be redone by the caller, in
  * order, to report its errors.  Falls back to running everything on the
  * caller's thread when threads cannot be started. */
-void parallel_for(size_t n, unsigned jobs, struct arena *arenas,
+void parallel_for(size_t n, unsigned jobs, struct worker_arena *arenas,
 		  void (*fn)(void *ctx, size_t i, struct arena *arena), void *ctx);
 /* Calls fn(ctx, i) for every i in [0, n), as parallel_for does, with the
  * items taken in runs of run consecutive ones: for items so small, or so

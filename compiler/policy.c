@@ -360,10 +360,16 @@ struct unit_share {
 	size_t first_cidr, ncidrs;	/* in the worker's CIDR uses */
 };
 
+/* What one worker of check_leaves writes. */
+struct leaf_worker {
+	PARALLEL_OWN_LINE struct checker checker;
+	struct findings found;
+	struct map definitions;
+};
+
 struct leaf_run {
-	struct checker *workers;
-	struct findings *found;		/* the workers' lists */
-	struct arena *arenas;
+	struct leaf_worker *workers;
+	struct worker_arena *arenas;
 	struct unit_share *shares;
 	struct unit **units;
 };
@@ -371,13 +377,15 @@ struct leaf_run {
 static void check_unit(void *ctx, size_t i, struct arena *arena)
 {
 	struct leaf_run *lr = ctx;
-	unsigned w = (unsigned)(arena - lr->arenas);
-	struct checker *c = &lr->workers[w];
+	unsigned w = parallel_worker();
+	struct leaf_worker *mine = &lr->workers[w];
+	struct checker *c = &mine->checker;
 	struct unit_share *sh = &lr->shares[i];
-	findings_share_begin(&sh->findings, w, lr->found);
+	(void)arena;	/* the checker's own */
+	findings_share_begin(&sh->findings, w, &mine->found);
 	sh->first_cidr = c->ncidrs;
 	unit_leaves(c, lr->units[i], every_leaf_rule);
-	findings_share_end(&sh->findings, lr->found);
+	findings_share_end(&sh->findings, &mine->found);
 	sh->ncidrs = c->ncidrs - sh->first_cidr;
 }
 
@@ -386,19 +394,21 @@ static void check_leaves(struct checker *c)
 	struct project *p = c->p;
 	unsigned jobs = parallel_jobs(p->jobs);
 	struct leaf_run lr = {
-		xcalloc(jobs, sizeof(*lr.workers)), xcalloc(jobs, sizeof(*lr.found)), project_worker_arenas(p, jobs),
+		parallel_calloc(jobs, sizeof(*lr.workers)), project_worker_arenas(p, jobs),
 		xcalloc(p->nunits + 1, sizeof(*lr.shares)), p->units,
 	};
-	struct map *definitions = xcalloc(jobs, sizeof(*definitions));
-	for (unsigned w = 0; w < jobs; w++)
-		lr.workers[w] = (struct checker){ .p = p, .out = &lr.found[w], .arena = &lr.arenas[w],
-						  .definitions = &definitions[w], .allow = c->allow,
-						  .cidr_keys = c->cidr_keys };
+	for (unsigned w = 0; w < jobs; w++) {
+		struct leaf_worker *lw = &lr.workers[w];
+		lw->checker = (struct checker){ .p = p, .out = &lw->found, .arena = &lr.arenas[w].arena,
+						.definitions = &lw->definitions, .allow = c->allow,
+						.cidr_keys = c->cidr_keys };
+	}
 	parallel_for(p->nunits, jobs, lr.arenas, check_unit, &lr);
 	for (size_t i = 0; i < p->nunits; i++) {
 		const struct unit_share *sh = &lr.shares[i];
-		const struct checker *wc = &lr.workers[sh->findings.worker];
-		findings_append_share(c->out, lr.found, &sh->findings);
+		const struct leaf_worker *lw = &lr.workers[sh->findings.worker];
+		const struct checker *wc = &lw->checker;
+		findings_append_share(c->out, &lw->found, &sh->findings);
 		for (size_t k = 0; k < sh->ncidrs; k++) {
 			if (c->ncidrs == c->cap)
 				c->cidrs = xrealloc(c->cidrs, (c->cap = c->cap ? c->cap * 2 : 16) * sizeof(*c->cidrs));
@@ -406,12 +416,10 @@ static void check_leaves(struct checker *c)
 		}
 	}
 	for (unsigned w = 0; w < jobs; w++) {
-		findings_free(&lr.found[w]);
-		map_free(&definitions[w]);
-		free(lr.workers[w].cidrs);
+		findings_free(&lr.workers[w].found);
+		map_free(&lr.workers[w].definitions);
+		free(lr.workers[w].checker.cidrs);
 	}
-	free(lr.found);
-	free(definitions);
 	free(lr.workers);
 	free(lr.shares);
 }

@@ -208,13 +208,13 @@ void memo_keep(const struct memo_probe *probe, const char *stored_key, void *val
 	map_put_hashed(probe->mine, stored_key, probe->len, probe->hash, value);
 }
 
-struct arena *project_worker_arenas(struct project *p, unsigned jobs)
+struct worker_arena *project_worker_arenas(struct project *p, unsigned jobs)
 {
 	struct worker_arenas *w = xcalloc(1, sizeof(*w));
-	w->arenas = xcalloc(jobs, sizeof(*w->arenas));
+	w->arenas = parallel_calloc(jobs, sizeof(*w->arenas));
 	w->n = jobs;
 	for (unsigned i = 0; i < jobs; i++)
-		arena_init(&w->arenas[i]);
+		arena_init(&w->arenas[i].arena);
 	w->next = p->worker_arenas;
 	p->worker_arenas = w;
 	return w->arenas;
@@ -226,7 +226,7 @@ void project_release_worker_arenas(struct project *p, struct worker_arenas *mark
 		struct worker_arenas *w = p->worker_arenas;
 		p->worker_arenas = w->next;
 		for (unsigned i = 0; i < w->n; i++)
-			arena_free(&w->arenas[i]);
+			arena_free(&w->arenas[i].arena);
 		free(w->arenas);
 		free(w);
 	}
@@ -278,7 +278,7 @@ void project_prefetch_units(struct project *p)
 	for (size_t i = 0; i < p->nunits; i++)
 		pf.first[i] = SIZE_MAX;
 	prepare_prefetch(p, &pf);
-	struct arena *arenas = project_worker_arenas(p, jobs);
+	struct worker_arena *arenas = project_worker_arenas(p, jobs);
 	parallel_for(p->nunits, jobs, arenas, parse_one, &pf);
 	if (pf.texts.len < p->nunits)
 		parallel_for(p->nunits, jobs, arenas, copy_one, &pf);

@@ -113,7 +113,7 @@ struct loaded_file {
  * that succeeded); the keys are the shared maps' own. */
 enum memo_kind { MEMO_TEMPLATES, MEMO_FILES, MEMO_VARS, MEMO_BASES, MEMO_KINDS };
 struct worker_memo {
-	struct map maps[MEMO_KINDS];
+	PARALLEL_OWN_LINE struct map maps[MEMO_KINDS];
 };
 
 struct project {
@@ -155,7 +155,7 @@ struct project {
 
 /* One set of per-worker arenas, freed with the project. */
 struct worker_arenas {
-	struct arena *arenas;
+	struct worker_arena *arenas;
 	unsigned n;
 	struct worker_arenas *next;
 };
@@ -179,7 +179,7 @@ struct loaded_file *project_load_outputs(struct project *p, const char *path);
 void project_prefetch_units(struct project *p);
 /* jobs fresh arenas for the workers of one parallel phase; what they
  * hold lives as long as the project. */
-struct arena *project_worker_arenas(struct project *p, unsigned jobs);
+struct worker_arena *project_worker_arenas(struct project *p, unsigned jobs);
 /* A lookup in one of the running worker's memo maps (see parallel_worker
  * and struct worker_memo): memo_find hashes key once, for the shared map
  * too, and returns the memo's value or NULL; memo_keep then notes the

@@ -13,7 +13,7 @@
 struct visits {
 	size_t n;
 	atomic_int *count;		/* times each item ran */
-	struct arena *arenas;		/* the arenas handed to parallel_for */
+	struct worker_arena *arenas;	/* the arenas handed to parallel_for */
 	unsigned narenas;
 	atomic_int bad_arena;		/* an item got an arena not in the array */
 	size_t **results;		/* each item's result, in its own arena */
@@ -23,10 +23,8 @@ static void visit(void *ctx, size_t i, struct arena *arena)
 {
 	struct visits *v = ctx;
 	atomic_fetch_add(&v->count[i], 1);
-	if (arena < v->arenas || arena >= v->arenas + v->narenas)
-		atomic_store(&v->bad_arena, 1);
 	/* The worker's index names the same slot as its arena. */
-	if (arena != &v->arenas[parallel_worker()])
+	if (parallel_worker() >= v->narenas || arena != &v->arenas[parallel_worker()].arena)
 		atomic_store(&v->bad_arena, 1);
 	size_t *r = arena_alloc(arena, sizeof(*r));
 	*r = i * i;
@@ -39,10 +37,10 @@ static void run_items(size_t n, unsigned jobs)
 	struct visits v = { .n = n, .narenas = parallel_jobs(jobs) };
 	v.count = calloc(n + 1, sizeof(*v.count));
 	v.results = calloc(n + 1, sizeof(*v.results));
-	v.arenas = calloc(v.narenas, sizeof(*v.arenas));
+	v.arenas = parallel_calloc(v.narenas, sizeof(*v.arenas));
 	atomic_init(&v.bad_arena, 0);
 	for (unsigned w = 0; w < v.narenas; w++)
-		arena_init(&v.arenas[w]);
+		arena_init(&v.arenas[w].arena);
 	diag_clear();
 	parallel_for(n, jobs, v.arenas, visit, &v);
 	cr_assert_eq(parallel_worker(), 0, "the caller's thread is worker 0 again");
@@ -54,7 +52,7 @@ static void run_items(size_t n, unsigned jobs)
 	cr_assert_eq(atomic_load(&v.bad_arena), 0, "an item got a foreign arena or worker index");
 	cr_assert_eq(diag_error_count(), 0, "a worker's diagnostic reached the sink");
 	for (unsigned w = 0; w < v.narenas; w++)
-		arena_free(&v.arenas[w]);
+		arena_free(&v.arenas[w].arena);
 	free(v.arenas);
 	free(v.results);
 	free(v.count);
@@ -83,15 +81,15 @@ static void slow_item(void *ctx, size_t i, struct arena *arena)
 
 Test(parallel, uses_more_than_one_thread)
 {
-	struct arena arenas[2];
+	struct worker_arena arenas[2];
 	atomic_int threads;
 	atomic_init(&threads, 0);
-	arena_init(&arenas[0]);
-	arena_init(&arenas[1]);
+	arena_init(&arenas[0].arena);
+	arena_init(&arenas[1].arena);
 	parallel_for(40, 2, arenas, slow_item, &threads);
 	cr_assert_eq(atomic_load(&threads), 2, "40 items of 2 ms ran on %d thread(s)", atomic_load(&threads));
-	arena_free(&arenas[0]);
-	arena_free(&arenas[1]);
+	arena_free(&arenas[0].arena);
+	arena_free(&arenas[1].arena);
 }
 
 Test(parallel, caller_diagnostics_resume_after_the_loop)
@@ -270,4 +268,23 @@ Test(cgroup, odd_lines_and_a_deep_path)
 Test(cgroup, no_file_no_quota)
 {
 	cr_expect_eq(cg_cpus(), 0);
+}
+
+/* Per-worker elements each start a cache line of their own, on the heap
+ * and on the stack, whatever the size of what they hold. */
+Test(parallel, worker_slots_start_cache_lines_of_their_own)
+{
+	struct worker_arena *heap = parallel_calloc(5, sizeof(*heap));
+	struct worker_arena stack[3];
+	cr_assert_eq(sizeof(*heap) % PARALLEL_LINE, 0);
+	for (size_t i = 0; i < 5; i++) {
+		cr_assert_eq((uintptr_t)&heap[i] % PARALLEL_LINE, 0, "heap slot %zu", i);
+		cr_assert_eq(heap[i].arena.chunks, NULL, "slot %zu is not zeroed", i);
+	}
+	for (size_t i = 0; i < 3; i++)
+		cr_assert_eq((uintptr_t)&stack[i] % PARALLEL_LINE, 0, "stack slot %zu", i);
+	free(heap);
+	void *none = parallel_calloc(0, PARALLEL_LINE);
+	cr_assert_not_null(none, "no elements still gives a block to free");
+	free(none);
 }
