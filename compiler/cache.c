@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -24,7 +25,7 @@ static int64_t mtime_ns(const struct stat *st)
 /* File systems stamp mtimes from the coarse clock.  A file whose mtime is
  * older than a reading of it cannot change again without a newer mtime;
  * against the fine clock, a change in the same tick could keep it. */
-static int64_t coarse_now_ns(void)
+int64_t cache_coarse_now_ns(void)
 {
 	struct timespec now;
 #ifdef CLOCK_REALTIME_COARSE
@@ -39,7 +40,7 @@ static int64_t coarse_now_ns(void)
 void trace_init(struct trace *t)
 {
 	map_init(&t->entries);
-	t->started_ns = coarse_now_ns();
+	t->started_ns = cache_coarse_now_ns();
 }
 
 void trace_free(struct trace *t)
@@ -377,7 +378,7 @@ static bool same_root(int root_fd, const struct freshness *fr)
 
 int cache_fresh(const char *path, const char *root, unsigned jobs, struct cache_summary *sum)
 {
-	int64_t checked_ns = coarse_now_ns();	/* before any stat: see refresh_cache */
+	int64_t checked_ns = cache_coarse_now_ns();	/* before any stat: see refresh_cache */
 	const char *out_dir = NULL;
 	char *data = read_sealed(path);
 	int fresh = 0;
@@ -479,6 +480,26 @@ static int write_file(const char *path, const struct buf *b)
 	}
 	buf_free(&tmp);
 	return rc;
+}
+
+/* Writers take turns on a lock of the cache folder (none is left behind
+ * by a killed one).  Beyond sparing work, it keeps a mapped cache whole:
+ * two writers sharing the fixed temp name would both write the inode
+ * the first renames into place, under a reader that checked it already.
+ * A writer that finds the lock taken leaves the update to its holder. */
+int cache_lock_dir(const char *path)
+{
+	char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	free(dir);
+	if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
 }
 
 bool cache_prepare(const char *path)

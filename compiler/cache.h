@@ -75,6 +75,14 @@ bool cache_output_unchanged(const struct output_stat *st, const char *full);
  * well before cache_store (see there).  False when the cache must not be
  * used: .bulkhead/ or .bulkhead/cache/ is not a real folder. */
 bool cache_prepare(const char *path);
+/* The lock of the cache folder holding path, for a writer of a file
+ * there (the parse cache, the stat index): a descriptor to close when
+ * done, or -1 when another process holds it (it will write) or the
+ * folder cannot be opened. */
+int cache_lock_dir(const char *path);
+/* Now by the coarse clock file systems stamp mtimes with, in ns: a stamp
+ * older than it cannot change again without a newer stamp. */
+int64_t cache_coarse_now_ns(void);
 /* Records a successful build; failures only cost the next build time.
  * A listed folder the build itself changed (creating out/ or .bulkhead/
  * in the root) is recorded as it is now if that was its only change. */

@@ -63,6 +63,15 @@ const struct map_slot *map_find_hashed(const struct map *m, const char *key, siz
 	return s->key ? s : NULL;
 }
 
+const struct map_slot *map_find_hash(const struct map *m, uint64_t hash, size_t keylen)
+{
+	size_t mask = m->cap - 1;
+	for (size_t i = hash & mask; m->len && m->slots[i].key; i = (i + 1) & mask)
+		if (m->slots[i].hash == hash && m->slots[i].keylen == keylen)
+			return &m->slots[i];
+	return NULL;
+}
+
 void *map_get_hashed(const struct map *m, const char *key, size_t keylen, uint64_t hash)
 {
 	const struct map_slot *s = map_find_hashed(m, key, keylen, hash);

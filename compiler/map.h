@@ -34,6 +34,9 @@ void *map_get_hashed(const struct map *m, const char *key, size_t keylen, uint64
 /* The entry itself (its stored key), or NULL. */
 const struct map_slot *map_find_hashed(const struct map *m, const char *key, size_t keylen, uint64_t hash);
 void *map_put_hashed(struct map *m, const char *key, size_t keylen, uint64_t hash, void *value);
+/* The first entry whose key has this hash and length, key unseen: for a
+ * caller that trusts a 64-bit hash it recorded earlier (stat_index.h). */
+const struct map_slot *map_find_hash(const struct map *m, uint64_t hash, size_t keylen);
 /* Replaces or inserts. */
 void map_set(struct map *m, const char *key, size_t keylen, void *value);
 int map_remove(struct map *m, const char *key, size_t keylen);

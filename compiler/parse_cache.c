@@ -13,13 +13,13 @@
  * the mapped file, NUL included: a hit copies no text. */
 #include "parse_cache.h"
 #include "cache.h"
+#include "wire.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -33,32 +33,6 @@ enum { HEADER_U64S = 7 };
 
 /* ---- encoding ---- */
 
-/* The inverse of get_le. */
-static void pack_le(unsigned char *out, uint64_t v, size_t width)
-{
-	for (size_t i = 0; i < width; i++)
-		out[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void put_le(struct buf *b, uint64_t v, size_t width)
-{
-	unsigned char le[8];
-	pack_le(le, v, width);
-	buf_add(b, le, width);
-}
-
-static void put_varint(struct buf *b, uint64_t v)
-{
-	unsigned char out[10];
-	size_t n = 0;
-	do {
-		out[n] = (unsigned char)(v & 0x7f);
-		v >>= 7;
-		out[n++] |= v ? 0x80 : 0;
-	} while (v);
-	buf_add(b, out, n);
-}
-
 static bool encode_node(struct buf *b, const struct node *n, size_t *budget)
 {
 	if (*budget == 0)
@@ -68,24 +42,24 @@ static bool encode_node(struct buf *b, const struct node *n, size_t *budget)
 			 (n->kind == NODE_BOOL && n->b ? BOOL_TRUE : 0);
 	buf_putc(b, (char)(n->kind | n->tag << 3 | n->style << 5));
 	buf_putc(b, (char)flags);
-	put_varint(b, n->off);
+	wire_put_varint(b, n->off);
 	if (n->str.s) {
-		put_varint(b, n->str.len);
+		wire_put_varint(b, n->str.len);
 		buf_add(b, n->str.s, n->str.len + 1);
 	}
 	if (n->kind == NODE_INT) {
-		put_le(b, (uint64_t)n->i, 8);
+		wire_put(b, (uint64_t)n->i, 8);
 	} else if (n->kind == NODE_FLOAT) {
 		uint64_t bits;
 		memcpy(&bits, &n->f, sizeof(bits));
-		put_le(b, bits, 8);
+		wire_put(b, bits, 8);
 	} else if (n->kind == NODE_SEQ) {
-		put_varint(b, n->seq.len);
+		wire_put_varint(b, n->seq.len);
 		for (size_t i = 0; i < n->seq.len; i++)
 			if (!encode_node(b, n->seq.items[i], budget))
 				return false;
 	} else if (n->kind == NODE_MAP) {
-		put_varint(b, n->map.len);
+		wire_put_varint(b, n->map.len);
 		for (size_t i = 0; i < n->map.len; i++)
 			if (!encode_node(b, n->map.pairs[i].key, budget) ||
 			    !encode_node(b, n->map.pairs[i].value, budget))
@@ -100,68 +74,23 @@ bool parse_cache_encode(struct buf *out, const struct srcfile *f, const struct n
 	if (f->len > UINT32_MAX)
 		return false;
 	buf_grow(out, 4 * f->len + 64);	/* a tree takes about 2.8 bytes a byte of text */
-	put_le(out, f->len, 4);
+	wire_put(out, f->len, 4);
 	buf_add(out, f->data, f->len);
 	buf_putc(out, '\0');
 	size_t len_at = out->len;
-	put_le(out, 0, 4);
+	wire_put(out, 0, 4);
 	if (!encode_node(out, root, &budget) || out->len - len_at - 4 > UINT32_MAX) {
 		out->len = mark;
 		return false;
 	}
-	pack_le((unsigned char *)out->data + len_at, out->len - len_at - 4, 4);
+	wire_pack((unsigned char *)out->data + len_at, out->len - len_at - 4, 4);
 	return true;
 }
 
 /* ---- decoding: every read is bounds-checked, a bad byte is a miss ---- */
 
-struct reader {
-	const unsigned char *p, *end;
-	bool bad;
-};
-
-static uint64_t get_le(struct reader *r, size_t width)
-{
-	uint64_t v = 0;
-	if ((size_t)(r->end - r->p) < width) {
-		r->bad = true;
-		return 0;
-	}
-	for (size_t i = 0; i < width; i++)
-		v |= (uint64_t)r->p[i] << (8 * i);
-	r->p += width;
-	return v;
-}
-
-static uint64_t get_varint(struct reader *r)
-{
-	uint64_t v = 0;
-	for (unsigned shift = 0; shift < 64; shift += 7) {
-		if (r->p == r->end)
-			break;
-		unsigned char c = *r->p++;
-		v |= (uint64_t)(c & 0x7f) << shift;
-		if (!(c & 0x80))
-			return v;
-	}
-	r->bad = true;
-	return 0;
-}
-
-/* len bytes, then the NUL the writer put after them. */
-static const char *get_text(struct reader *r, size_t len)
-{
-	if ((size_t)(r->end - r->p) <= len || r->p[len] != '\0') {
-		r->bad = true;
-		return NULL;
-	}
-	const char *s = (const char *)r->p;
-	r->p += len + 1;
-	return s;
-}
-
 struct decoding {
-	struct reader r;
+	struct wire_reader r;
 	struct arena *arena;
 	const struct srcfile *file;
 	size_t nodes_left, depth_left;
@@ -171,8 +100,8 @@ static struct node *decode_node(struct decoding *d);
 
 static bool decode_items(struct decoding *d, struct node *n)
 {
-	struct reader *r = &d->r;
-	uint64_t len = get_varint(r);
+	struct wire_reader *r = &d->r;
+	uint64_t len = wire_get_varint(r);
 	/* Every node takes two bytes at least: no count can outgrow the file. */
 	if (r->bad || len > (uint64_t)(r->end - r->p) / 2)
 		return false;
@@ -197,7 +126,7 @@ static bool decode_items(struct decoding *d, struct node *n)
 
 static struct node *decode_node(struct decoding *d)
 {
-	struct reader *r = &d->r;
+	struct wire_reader *r = &d->r;
 	if (d->nodes_left == 0 || d->depth_left == 0 || r->end - r->p < 2)
 		return NULL;
 	d->nodes_left--;
@@ -209,22 +138,22 @@ static struct node *decode_node(struct decoding *d)
 	n->style = head >> 5;
 	n->has_expr = flags & HAS_EXPR;
 	n->file = d->file;
-	uint64_t off = get_varint(r);
+	uint64_t off = wire_get_varint(r);
 	if (n->kind > NODE_MAP || n->style > STYLE_FLOW || flags > 7 || off > d->file->len)
 		return NULL;
 	n->off = (uint32_t)off;
 	if (flags & HAS_STR) {
-		n->str.len = get_varint(r);
-		if (r->bad || !(n->str.s = get_text(r, n->str.len)) || memchr(n->str.s, '\0', n->str.len))
+		n->str.len = wire_get_varint(r);
+		if (r->bad || !(n->str.s = wire_get_text(r, n->str.len)) || memchr(n->str.s, '\0', n->str.len))
 			return NULL;
 	}
 	bool ok = !r->bad;
 	if (n->kind == NODE_BOOL) {
 		n->b = flags & BOOL_TRUE;
 	} else if (n->kind == NODE_INT) {
-		n->i = (int64_t)get_le(r, 8);
+		n->i = (int64_t)wire_get(r, 8);
 	} else if (n->kind == NODE_FLOAT) {
-		uint64_t bits = get_le(r, 8);
+		uint64_t bits = wire_get(r, 8);
 		memcpy(&n->f, &bits, sizeof(bits));
 	} else if (n->kind == NODE_SEQ || n->kind == NODE_MAP) {
 		d->depth_left--;
@@ -237,6 +166,12 @@ static struct node *decode_node(struct decoding *d)
 struct parse_entry *parse_cache_find(const struct parse_cache *pc, const char *text, size_t len, uint64_t hash)
 {
 	return map_get_hashed(&pc->by_text, text, len, hash);
+}
+
+struct parse_entry *parse_cache_find_hash(const struct parse_cache *pc, uint64_t hash, size_t len)
+{
+	const struct map_slot *s = map_find_hash(&pc->by_text, hash, len);
+	return s ? s->value : NULL;
 }
 
 struct node *parse_cache_decode(struct arena *a, const struct srcfile *f, const void *tree, size_t len,
@@ -284,24 +219,24 @@ static bool read_entries(struct parse_cache *pc, const unsigned char *data, size
 {
 	size_t magic = sizeof(MAGIC) - 1;
 	if (size < magic + 8 * HEADER_U64S + 8 || memcmp(data, MAGIC, magic) ||
-	    get_le(&(struct reader){ data + size - 8, data + size }, 8) != XXH3_64bits(data, size - 8))
+	    wire_get(&(struct wire_reader){ data + size - 8, data + size }, 8) != XXH3_64bits(data, size - 8))
 		return false;
-	struct reader r = { data + magic, data + size - 8 };
+	struct wire_reader r = { data + magic, data + size - 8 };
 	uint64_t want[HEADER_U64S - 1];
 	header_u64s(pc, want);
 	for (size_t i = 0; i < HEADER_U64S - 1; i++)
-		if (get_le(&r, 8) != want[i])
+		if (wire_get(&r, 8) != want[i])
 			return false;
-	uint64_t n = get_le(&r, 8);
+	uint64_t n = wire_get(&r, 8);
 	if (n > (uint64_t)(r.end - r.p) / 10)	/* an entry takes 10 bytes at least */
 		return false;
 	pc->entries = xcalloc(n + 1, sizeof(*pc->entries));
 	for (size_t i = 0; i < n; i++) {
 		struct parse_entry *e = &pc->entries[i];
 		e->bytes = r.p;
-		e->text_len = get_le(&r, 4);
-		e->text = get_text(&r, e->text_len);
-		size_t tree_len = get_le(&r, 4);
+		e->text_len = wire_get(&r, 4);
+		e->text = wire_get_text(&r, e->text_len);
+		size_t tree_len = wire_get(&r, 4);
 		if (r.bad || (size_t)(r.end - r.p) < tree_len)
 			return false;
 		e->tree = r.p;
@@ -446,40 +381,20 @@ static bool write_entries(int fd, const struct parse_cache *pc, const struct buf
 	header_u64s(pc, fields);
 	buf_puts(&head, MAGIC);
 	for (size_t i = 0; i < HEADER_U64S - 1; i++)
-		put_le(&head, fields[i], 8);
-	put_le(&head, count, 8);
+		wire_put(&head, fields[i], 8);
+	wire_put(&head, count, 8);
 	gather_add(&g, head.data, head.len);
 	gather_entries(&g, pc, ENTRY_USED);
 	for (size_t i = 0; i < n; i++)
 		gather_add(&g, fresh[i].data, fresh[i].len);
 	if (keep_unused)
 		gather_entries(&g, pc, ENTRY_UNUSED);
-	pack_le(seal, XXH3_64bits_digest(g.sum), sizeof(seal));
+	wire_pack(seal, XXH3_64bits_digest(g.sum), sizeof(seal));
 	gather_put(&g, seal, sizeof(seal));
 	gather_flush(&g);
 	XXH3_freeState(g.sum);
 	buf_free(&head);
 	return !g.failed;
-}
-
-/* Writers take turns on a lock of the cache folder (none is left behind
- * by a killed one).  Beyond sparing work, it keeps a mapped cache whole:
- * two writers sharing the fixed temp name would both write the inode
- * the first renames into place, under a reader that checked it already.
- * A writer that finds the lock taken leaves the update to its holder. */
-static int lock_cache_dir(const char *path)
-{
-	char *dir = xstrdup(path);
-	char *slash = strrchr(dir, '/');
-	if (slash)
-		*slash = '\0';
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	free(dir);
-	if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		close(fd);
-		fd = -1;
-	}
-	return fd;
 }
 
 /* Under the lock: the new file beside the old, then renamed over it. */
@@ -511,7 +426,7 @@ void parse_cache_store(struct parse_cache *pc, const struct buf *fresh, size_t n
 	/* A killed writer's temp file (38 MB at 30,000 units) goes with the
 	 * next run that finds the lock free. */
 	bool stale = !changes && lstat(tmp.data, &st) == 0;
-	if ((changes || stale) && cache_prepare(pc->path) && (lock_fd = lock_cache_dir(pc->path)) >= 0) {
+	if ((changes || stale) && cache_prepare(pc->path) && (lock_fd = cache_lock_dir(pc->path)) >= 0) {
 		if (changes)
 			write_cache(pc, tmp.data, fresh, n, keep_unused);
 		else

@@ -6,7 +6,9 @@
  * .bulkhead/cache/, keyed by the file's whole text; the next run that
  * meets the same text decodes the tree instead of parsing it, about
  * forty times cheaper.  A hit needs the stored text to equal the file's
- * byte for byte, not only a hash of it.  The cache file is sealed with a
+ * byte for byte, not only a hash of it, unless the stat index vouches
+ * for the file (its stat data unchanged since a run hashed its text: see
+ * stat_index.h); then the text is not read at all.  The cache file is sealed with a
  * checksum and names the root folder (device, inode) and the loader's
  * limits it was made with: a cache copied or committed from elsewhere, a
  * corrupt one or one made under other limits is ignored, never trusted.
@@ -52,6 +54,10 @@ void parse_cache_open(struct parse_cache *pc, const char *root, const struct lim
  * cache is open: a file with a stored tree needs no copy of its own), or
  * NULL; hash is map_hash(text, len).  Threads may call it at once. */
 struct parse_entry *parse_cache_find(const struct parse_cache *pc, const char *text, size_t len, uint64_t hash);
+/* The entry whose text has this map_hash and length, text unseen: for a
+ * file the stat index vouches for (stat_index.h).  Threads may call it
+ * at once. */
+struct parse_entry *parse_cache_find_hash(const struct parse_cache *pc, uint64_t hash, size_t len);
 /* The tree of entry e (NULL: none) for file f, whose text is e's,
  * decoded into a; NULL on a miss, and e is then dropped at the store.
  * Threads may call it at once for different entries. */

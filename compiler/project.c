@@ -122,6 +122,7 @@ struct prefetch {
 	struct loaded_file **files;
 	bool *direct;		/* the worker reads the file itself */
 	struct stat *stats;	/* of what a worker read, for the trace */
+	uint64_t *hashes;	/* map_hash of each file's text, for the index */
 	size_t *first;		/* the file whose text it shares (itself), or SIZE_MAX */
 	struct parse_cache *cache;
 	struct buf *fresh;	/* per file: its tree for the cache, when parsed */
@@ -129,15 +130,15 @@ struct prefetch {
 	struct map texts;	/* text -> 1 + index of the first file holding it */
 };
 
-/* Gives file i its text: the text of an earlier file with the same
- * bytes, else the parse cache's copy, else a copy of its own.  Returns
- * the index of the file parsed; *stored is the text's cache entry. */
-static size_t share_text(struct prefetch *pf, size_t i, const char *text, size_t len, struct arena *arena,
-			 struct parse_entry **stored)
+/* Gives file i its text, whose map_hash is hash (once for both maps,
+ * outside the lock): the text of an earlier file with the same bytes,
+ * else the parse cache's copy (stored, its entry, or NULL), else a copy
+ * of its own.  Returns the index of the file parsed. */
+static size_t share_text(struct prefetch *pf, size_t i, const char *text, size_t len, uint64_t hash,
+			 struct parse_entry *stored, struct arena *arena)
 {
 	struct loaded_file *lf = pf->files[i];
-	uint64_t hash = map_hash(text, len);	/* once for both maps, outside the lock */
-	*stored = parse_cache_find(pf->cache, text, len, hash);
+	pf->hashes[i] = hash;
 	pthread_mutex_lock(&pf->lock);
 	uintptr_t seen = (uintptr_t)map_get_hashed(&pf->texts, text, len, hash);
 	if (seen) {
@@ -146,12 +147,21 @@ static size_t share_text(struct prefetch *pf, size_t i, const char *text, size_t
 	} else {
 		pf->first[i] = i;
 		if (pf->direct[i])
-			lf->src.data = *stored ? (*stored)->text : arena_strndup(arena, text, len);
+			lf->src.data = stored ? stored->text : arena_strndup(arena, text, len);
 		map_put_hashed(&pf->texts, lf->src.data, len, hash, (void *)(uintptr_t)(i + 1));
 	}
 	lf->src.len = len;
 	pthread_mutex_unlock(&pf->lock);
 	return pf->first[i];
+}
+
+/* share_text for a text in hand: looked up in the parse cache by bytes. */
+static size_t share_read_text(struct prefetch *pf, size_t i, const char *text, size_t len, struct arena *arena,
+			      struct parse_entry **stored)
+{
+	uint64_t hash = map_hash(text, len);
+	*stored = parse_cache_find(pf->cache, text, len, hash);
+	return share_text(pf, i, text, len, hash, *stored, arena);
 }
 
 static void parse_one(void *ctx, size_t i, struct arena *arena)
@@ -160,18 +170,24 @@ static void parse_one(void *ctx, size_t i, struct arena *arena)
 	struct loaded_file *lf = pf->files[i];
 	if (!lf)
 		return;
-	size_t first;
+	size_t first, len;
+	uint64_t hash;
 	struct parse_entry *stored;
-	if (pf->direct[i]) {
+	if (pf->direct[i] &&
+	    source_indexed_text(pf->src, lf->src.path, pf->limits->file_size, &pf->stats[i], &hash, &len) &&
+	    (stored = parse_cache_find_hash(pf->cache, hash, len))) {
+		/* Unchanged since a run hashed it: the cache holds its text. */
+		first = share_text(pf, i, stored->text, len, hash, stored, arena);
+	} else if (pf->direct[i]) {
 		struct buf data = BUF_INIT;
 		int rc = source_read_direct(pf->src, lf->src.path, pf->limits->file_size, &data, &pf->stats[i]);
 		if (rc == SRC_OK)
-			first = share_text(pf, i, buf_cstr(&data), data.len, arena, &stored);
+			first = share_read_text(pf, i, buf_cstr(&data), data.len, arena, &stored);
 		buf_free(&data);
 		if (rc != SRC_OK)
 			return;
 	} else {
-		first = share_text(pf, i, lf->src.data, lf->src.len, arena, &stored);
+		first = share_read_text(pf, i, lf->src.data, lf->src.len, arena, &stored);
 	}
 	if (first != i || (lf->root = parse_cache_get(pf->cache, stored, arena, &lf->src)))
 		return;
@@ -269,7 +285,8 @@ void project_prefetch_units(struct project *p)
 	p->prefetched = true;
 	struct prefetch pf = {
 		&p->src, &p->limits, xcalloc(p->nunits, sizeof(*pf.files)), xcalloc(p->nunits, sizeof(*pf.direct)),
-		xcalloc(p->nunits, sizeof(*pf.stats)), xcalloc(p->nunits, sizeof(*pf.first)),
+		xcalloc(p->nunits, sizeof(*pf.stats)), xcalloc(p->nunits, sizeof(*pf.hashes)),
+		xcalloc(p->nunits, sizeof(*pf.first)),
 		.cache = &p->parse_cache, .fresh = xcalloc(p->nunits, sizeof(*pf.fresh)),
 	};
 	parse_cache_open(&p->parse_cache, p->root, &p->limits);
@@ -287,7 +304,7 @@ void project_prefetch_units(struct project *p)
 		if (!lf || !lf->root)
 			continue;
 		if (pf.direct[i])
-			source_note_read(&p->src, lf->src.path, &pf.stats[i], lf->src.data, lf->src.len);
+			source_note_read(&p->src, lf->src.path, &pf.stats[i], lf->src.data, lf->src.len, pf.hashes[i]);
 		map_put(&p->files, lf->src.path, strlen(lf->src.path), lf);
 	}
 	parse_cache_store(&p->parse_cache, pf.fresh, p->nunits);
@@ -299,6 +316,7 @@ void project_prefetch_units(struct project *p)
 	free(pf.files);
 	free(pf.direct);
 	free(pf.stats);
+	free(pf.hashes);
 	free(pf.first);
 }
 
@@ -1127,6 +1145,10 @@ static int open_sources(struct project *p, const char *root, const struct source
 	       : source_open_worktree(&p->src, root);
 	if (rc < 0)
 		diag_error(NULL, 0, "%s", p->src.err);
+	if (rc == 0 && !spec->rev && !spec->staged) {
+		stat_index_open(&p->stat_index, root);
+		source_use_index(&p->src, &p->stat_index);
+	}
 	if (rc == 0 && spec->trace) {
 		source_watch(&p->src, watch_path, watch_listing, spec->trace);
 		source_watch(&p->work, watch_path, watch_listing, spec->trace);
@@ -1197,6 +1219,8 @@ void project_close(struct project *p)
 	}
 	source_free(&p->src);
 	source_free(&p->work);
+	stat_index_store(&p->stat_index);	/* what the source noted in it */
+	stat_index_close(&p->stat_index);
 	free(p->root);
 	project_release_worker_arenas(p, NULL);
 	if (p->prefetched)

@@ -14,6 +14,7 @@
 #include "parallel.h"
 #include "parse_cache.h"
 #include "source.h"
+#include "stat_index.h"
 #include "value.h"
 #include "yaml.h"
 
@@ -149,6 +150,7 @@ struct project {
 	struct worker_arenas *worker_arenas;	/* what workers made lives here */
 	bool prefetched;	/* project_prefetch_units ran */
 	struct parse_cache parse_cache;	/* unit trees of earlier runs */
+	struct stat_index stat_index;	/* folders and unit files of earlier runs */
 	pthread_mutex_t lock;	/* templates and arena, while workers run */
 	size_t template_failures;	/* eval_template_of calls that failed */
 };

@@ -1,5 +1,6 @@
 /* source.c - path rules, symlink confinement, and the work-tree backend. */
 #include "source.h"
+#include "stat_index.h"
 
 #include <dirent.h>
 #include <stdbool.h>
@@ -344,6 +345,7 @@ struct worktree {
 	watch_fn *watch;
 	watch_list_fn *watch_list;
 	void *watch_ctx;
+	struct stat_index *index;	/* NULL: list and read everything */
 };
 
 static void watched_read(struct worktree *w, const char *rel, const struct stat *st, const char *data, size_t len)
@@ -578,18 +580,35 @@ static void watched_listing(struct worktree *w, const char *rel, const struct st
 		watched(w, rel, st);
 }
 
+/* The folder's listing from the index when its stat data (taken into st,
+ * before any listing) are those recorded; *stated says st holds them. */
+static bool indexed_listing(const struct worktree *w, const char *rel, struct buf *names, size_t *count,
+			    struct buf *kinds, struct stat *st, bool *stated)
+{
+	*stated = w->index && w->root_fd >= 0 &&
+		  fstatat(w->root_fd, *rel ? rel : ".", st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st->st_mode);
+	return *stated && stat_index_listing(w->index, rel, st, names, count, kinds);
+}
+
 static int wt_list_kinds(struct source *s, const char *rel, struct buf *names, size_t *count, struct buf *kinds)
 {
 	struct worktree *w = s->impl;
 	struct stat st;
-	struct buf own_kinds = BUF_INIT;	/* the trace hashes kinds too */
+	struct buf own_kinds = BUF_INIT;	/* the trace and the index keep kinds too */
 	struct buf *k = kinds ? kinds : &own_kinds;
 	size_t names_from = names->len, kinds_from = k->len;
+	bool stated, want_st = w->watch || w->index;
 	int rc = SRC_OK;
-	if (source_list_at(wt_dir_fd(w), wt_path(w, rel), names, count, k, w->watch ? &st : NULL) < 0)
+	if (!indexed_listing(w, rel, names, count, k, &st, &stated) &&
+	    source_list_at(wt_dir_fd(w), wt_path(w, rel), names, count, k, want_st && !stated ? &st : NULL) < 0) {
 		rc = io_error(s, "list", rel);
-	else if (w->watch)
-		watched_listing(w, rel, &st, names, names_from, k, kinds_from, *count);
+	} else {
+		if (w->watch)
+			watched_listing(w, rel, &st, names, names_from, k, kinds_from, *count);
+		if (w->index)
+			stat_index_note_listing(w->index, rel, &st, buf_cstr(names) + names_from,
+						names->len - names_from, buf_cstr(k) + kinds_from, *count);
+	}
 	buf_free(&own_kinds);
 	return rc;
 }
@@ -643,10 +662,23 @@ int source_read_at(int dir_fd, const char *rel, size_t max_size, struct buf *out
 	return rc;
 }
 
-void source_note_read(struct source *s, const char *path, const struct stat *st, const char *data, size_t len)
+void source_note_read(struct source *s, const char *path, const struct stat *st, const char *data, size_t len,
+		      uint64_t hash)
 {
-	if (s->ops == &worktree_ops)
-		watched_read(s->impl, path, st, data, len);
+	if (s->ops != &worktree_ops)
+		return;
+	struct worktree *w = s->impl;
+	watched_read(w, path, st, data, len);
+	if (w->index)
+		stat_index_note_file(w->index, path, st, hash, len);
+}
+
+bool source_indexed_text(const struct source *s, const char *path, size_t max_size, struct stat *st,
+			 uint64_t *hash, size_t *len)
+{
+	const struct worktree *w = s->impl;
+	return w->index && fstatat(w->root_fd, path, st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st->st_mode) &&
+	       (size_t)st->st_size <= max_size && stat_index_file(w->index, path, st, hash, len);
 }
 
 bool source_lists_direct(const struct source *s, const char *path)
@@ -661,20 +693,35 @@ int source_list_direct(const struct source *s, const char *path, struct buf *nam
 		       struct buf *kinds, struct stat *st)
 {
 	const struct worktree *w = s->impl;
+	bool stated;
 	buf_reset(names);
 	buf_reset(kinds);
 	*count = 0;
-	/* The folder's stat is for the trace only: 30,000 fstat calls saved
-	 * on an unwatched walk (drift, validate) of the bench repo. */
-	return source_list_at(w->root_fd, *path ? path : ".", names, count, kinds, w->watch ? st : NULL) < 0
+	if (indexed_listing(w, path, names, count, kinds, st, &stated))
+		return SRC_OK;
+	/* The folder's stat is for the trace and the index only: 30,000
+	 * fstat calls saved on a walk with neither. */
+	return source_list_at(w->root_fd, *path ? path : ".", names, count, kinds,
+			      (w->watch || w->index) && !stated ? st : NULL) < 0
 		       ? SRC_EIO : SRC_OK;
 }
 
 void source_note_listing(struct source *s, const char *path, const struct stat *st, const struct buf *names,
 			 const struct buf *kinds, size_t count)
 {
-	if (s->ops == &worktree_ops && ((struct worktree *)s->impl)->watch)
-		watched_listing(s->impl, path, st, names, 0, kinds, 0, count);
+	if (s->ops != &worktree_ops)
+		return;
+	struct worktree *w = s->impl;
+	if (w->watch)
+		watched_listing(w, path, st, names, 0, kinds, 0, count);
+	if (w->index)
+		stat_index_note_listing(w->index, path, st, buf_cstr(names), names->len, buf_cstr(kinds), count);
+}
+
+void source_use_index(struct source *s, struct stat_index *si)
+{
+	if (s->ops == &worktree_ops)
+		((struct worktree *)s->impl)->index = si;
 }
 
 static int absolute_target(struct source *s, struct buf *target)

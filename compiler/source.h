@@ -77,7 +77,16 @@ uint64_t source_listing_hash(const char *names, size_t len, const char *kinds, s
 bool source_reads_direct(const struct source *s, const char *path);
 int source_read_direct(const struct source *s, const char *path, size_t max_size, struct buf *out,
 		       struct stat *st);
-void source_note_read(struct source *s, const char *path, const struct stat *st, const char *data, size_t len);
+void source_note_read(struct source *s, const char *path, const struct stat *st, const char *data, size_t len,
+		      uint64_t hash);
+/* With a stat index (see source_use_index): true when path, a regular
+ * file of at most max_size bytes, has the stat data (one lstat, into st)
+ * the index recorded with its text's xxh3-64 (map_hash) and length; the
+ * text itself is then wherever the caller keeps texts by hash (the
+ * parse cache), and source_note_read takes it as if read.  For workers,
+ * as source_read_direct. */
+bool source_indexed_text(const struct source *s, const char *path, size_t max_size, struct stat *st,
+			 uint64_t *hash, size_t *len);
 /* What source_read_direct does, below any folder descriptor: a regular
  * file, not through a link in its last component, at most max_size
  * bytes; *st is its stat data from before the read. */
@@ -86,9 +95,10 @@ int source_read_at(int dir_fd, const char *rel, size_t max_size, struct buf *out
  * workers start) says whether path ("" for the root) is a work-tree
  * folder already resolved as a real directory; source_list_direct lists
  * it as source_list_kinds would (sorted names, kinds from the listing)
- * with its stat data when the source is watched (st is left alone
- * otherwise), without following a link; source_note_listing
- * hands the listing to the trace afterwards, on the caller's thread. */
+ * with its stat data when the source is watched or indexed (st is left
+ * alone otherwise), without following a link; source_note_listing
+ * hands the listing to the trace and the index afterwards, on the
+ * caller's thread.  source_note_read's hash is map_hash(data, len). */
 bool source_lists_direct(const struct source *s, const char *path);
 int source_list_direct(const struct source *s, const char *path, struct buf *names, size_t *count,
 		       struct buf *kinds, struct stat *st);
@@ -101,6 +111,11 @@ void source_note_listing(struct source *s, const char *path, const struct stat *
 int source_list_at(int dir_fd, const char *rel, struct buf *names, size_t *count, struct buf *kinds,
 		   struct stat *st);
 void source_free(struct source *s);
+/* Lets a work-tree source take folder listings and unit texts from si
+ * (which outlives it) when their stat data say they are unchanged, and
+ * note in it what it lists and reads; other sources ignore it. */
+struct stat_index;
+void source_use_index(struct source *s, struct stat_index *si);
 
 /* The git backends (source_git.c, libgit2) read the repository without a
  * checkout.  repo_dir is any directory inside the work tree (the repository

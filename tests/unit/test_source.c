@@ -522,7 +522,7 @@ Test(worktree, a_direct_read_is_traced_when_noted)
 	struct buf seen = BUF_INIT;
 	struct stat st = { 0 };
 	source_watch(&src, note_path, NULL, &seen);
-	source_note_read(&src, "dir/b.yaml", &st, "a: 1\n", 5);
+	source_note_read(&src, "dir/b.yaml", &st, "a: 1\n", 5, map_hash("a: 1\n", 5));
 	cr_expect_str_eq(buf_cstr(&seen), "dir/b.yaml;5 bytes;");
 	source_watch(&src, NULL, NULL, NULL);
 	buf_free(&seen);
