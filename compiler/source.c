@@ -580,12 +580,19 @@ static void watched_listing(struct worktree *w, const char *rel, const struct st
 		watched(w, rel, st);
 }
 
+/* An index with entries: an empty one (a first run) would cost an lstat
+ * of every folder and file for nothing. */
+static bool wt_indexed(const struct worktree *w)
+{
+	return w->index && w->index->n && w->root_fd >= 0;
+}
+
 /* The folder's listing from the index when its stat data (taken into st,
  * before any listing) are those recorded; *stated says st holds them. */
 static bool indexed_listing(const struct worktree *w, const char *rel, struct buf *names, size_t *count,
 			    struct buf *kinds, struct stat *st, bool *stated)
 {
-	*stated = w->index && w->root_fd >= 0 &&
+	*stated = wt_indexed(w) &&
 		  fstatat(w->root_fd, *rel ? rel : ".", st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st->st_mode);
 	return *stated && stat_index_listing(w->index, rel, st, names, count, kinds);
 }
@@ -677,7 +684,7 @@ bool source_indexed_text(const struct source *s, const char *path, size_t max_si
 			 uint64_t *hash, size_t *len)
 {
 	const struct worktree *w = s->impl;
-	return w->index && fstatat(w->root_fd, path, st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st->st_mode) &&
+	return wt_indexed(w) && fstatat(w->root_fd, path, st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st->st_mode) &&
 	       (size_t)st->st_size <= max_size && stat_index_file(w->index, path, st, hash, len);
 }
 
