@@ -20,7 +20,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#define MAGIC "bulkhead-stat 1 " BULKHEAD_VERSION "\n"
+#define MAGIC STAT_INDEX_MAGIC
 
 enum { HEADER_U64S = 3, STAT_U64S = 6 };
 enum { PATH_AT = 1 + 8 * STAT_U64S + 4 };	/* where an entry's path starts */
@@ -94,7 +94,7 @@ static bool view_entry(struct wire_reader *r, struct entry_view *v)
 /* Old entry number i (checked when the file was read). */
 static void view_old(const struct stat_index *si, size_t i, struct entry_view *v)
 {
-	struct wire_reader r = { si->old[i], (const unsigned char *)si->mapping + si->size - 8, false };
+	struct wire_reader r = { si->old[i], si->old_end, false };
 	view_entry(&r, v);
 }
 
@@ -259,8 +259,6 @@ void stat_index_note_file(struct stat_index *si, const char *rel, const struct s
 
 /* ---- reading ---- */
 
-/* The entries of a sealed file made for this root; false, with nothing
- * kept, for anything else. */
 static bool read_entries(struct stat_index *si, const unsigned char *data, size_t size)
 {
 	size_t magic = sizeof(MAGIC) - 1;
@@ -268,6 +266,7 @@ static bool read_entries(struct stat_index *si, const unsigned char *data, size_
 	    wire_get(&(struct wire_reader){ data + size - 8, data + size, false }, 8) != XXH3_64bits(data, size - 8))
 		return false;
 	struct wire_reader r = { data + magic, data + size - 8, false };
+	si->old_end = r.end;
 	if (wire_get(&r, 8) != si->root_dev || wire_get(&r, 8) != si->root_ino)
 		return false;
 	uint64_t n = wire_get(&r, 8);
@@ -290,6 +289,20 @@ static bool read_entries(struct stat_index *si, const unsigned char *data, size_
 	return r.p == r.end;
 }
 
+bool stat_index_read(struct stat_index *si, const void *data, size_t size)
+{
+	if (read_entries(si, data, size))
+		return true;
+	free(si->old);
+	free(si->fates);
+	free(si->slots);
+	si->old = NULL;
+	si->fates = NULL;
+	si->slots = NULL;
+	si->n = 0;
+	return false;
+}
+
 static void map_index(struct stat_index *si)
 {
 	struct stat st;
@@ -304,8 +317,8 @@ static void map_index(struct stat_index *si)
 		}
 	}
 	close(fd);
-	if (si->mapping && !read_entries(si, si->mapping, si->size))
-		si->n = 0;
+	if (si->mapping)
+		stat_index_read(si, si->mapping, si->size);
 }
 
 void stat_index_open(struct stat_index *si, const char *root)

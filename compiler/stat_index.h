@@ -38,6 +38,7 @@ struct stat_index {
 	 * entry and a struct map over 62,000 paths cost 40 ms of fresh
 	 * memory and cache misses, a fifth of what the index saves. */
 	const unsigned char **old;	/* where each starts */
+	const unsigned char *old_end;	/* where the last one ends */
 	unsigned char *fates;	/* what this run's notes made of each */
 	size_t n;
 	struct index_slot *slots;	/* open addressing, by xxh3 of the path */
@@ -54,6 +55,12 @@ struct stat_index {
  * file gives an empty index, an unsafe .bulkhead/ (see cache_path_safe)
  * none at all. */
 void stat_index_open(struct stat_index *si, const char *root);
+/* What stat_index_open does with the file's bytes (which must outlive
+ * si): true when they are a sound index of the root si names, false,
+ * with an index as empty as before, for anything else.  The file starts
+ * with STAT_INDEX_MAGIC. */
+#define STAT_INDEX_MAGIC "bulkhead-stat 1 " BULKHEAD_VERSION "\n"
+bool stat_index_read(struct stat_index *si, const void *data, size_t size);
 
 /* Lookups: read-only, for any thread, never beside a note.  st is the
  * stat data of rel just taken (lstat: links are not followed). */
