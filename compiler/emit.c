@@ -315,7 +315,7 @@ static int load_manifest(struct project *p, const struct emit_plan *plan, const 
 	const struct node *units = node_map_get(doc, "units");
 	const struct node *version = node_map_get(doc, "version");
 	if (doc->kind != NODE_MAP || !units || units->kind != NODE_SEQ || !version ||
-	    version->kind != NODE_INT || version->i != 1) {
+	    version->kind != NODE_INT || node_int(version) != 1) {
 		diag_error(&m->file->src, 0, "corrupt manifest: expected {\"version\": 1, \"units\": [...]}");
 		goto out;
 	}

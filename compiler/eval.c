@@ -521,7 +521,7 @@ static struct value *outputs_from_file(struct scope *s, const struct loaded_file
 			return NULL;
 		}
 		struct value *v = value_from_node(s->arena, value);
-		v->sensitive = sensitive && sensitive->kind == NODE_BOOL && sensitive->b;
+		v->sensitive = sensitive && sensitive->kind == NODE_BOOL && node_bool(sensitive);
 		value_map_add(m, doc->map.pairs[i].key->str.s, v);
 	}
 	value_map_sort(m);

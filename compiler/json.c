@@ -225,14 +225,11 @@ static struct node *parse_number(struct parser *j)
 	n->str.s = arena_strndup(j->a, j->s + start, p - start);
 	n->str.len = p - start;
 	j->pos = p;
-	errno = 0;
-	if (integral)
-		n->i = strtoll(n->str.s, NULL, 10);
-	else
-		n->f = strtod(n->str.s, NULL);
+	errno = 0;	/* node_int and node_float read the text again */
+	double f = integral ? (double)strtoll(n->str.s, NULL, 10) : strtod(n->str.s, NULL);
 	if (integral && errno == ERANGE)
 		return fail(j, start, "integer '%s' is out of range (int64)", n->str.s);
-	if (!integral && (errno == ERANGE || !isfinite(n->f)))
+	if (!integral && (errno == ERANGE || !isfinite(f)))
 		return fail(j, start, "number '%s' is out of range", n->str.s);
 	return n;
 }
@@ -250,7 +247,6 @@ static struct node *parse_word(struct parser *j)
 		struct node *v = new_node(j, words[i].kind, j->pos);
 		if (!v)
 			return NULL;
-		v->b = words[i].word[0] == 't';
 		v->str.s = words[i].word;
 		v->str.len = n;
 		j->pos += n;

@@ -6,10 +6,10 @@
  *   each entry: u32 text length, the text, NUL, u32 tree length, the tree;
  *   last, the xxh3-64 of everything before it.
  * A tree is its nodes in pre-order, each: one byte kind | tag << 3 |
- * style << 5; one byte of flags; the offset (LEB128); the text when the
- * node has one (LEB128 length, bytes, NUL); eight bytes of an int or a
- * float; a list's length then its items; a map's length then key, value,
- * key, value.  Numbers are little-endian.  Decoded strings point into
+ * style << 5; one byte of flags (has_expr); the offset (LEB128); a
+ * scalar's text (LEB128 length, bytes, NUL: its value is read from it);
+ * a list's length then its items; a map's length then key, value, key,
+ * value.  Numbers are little-endian.  Decoded strings point into
  * the mapped file, NUL included: a hit copies no text. */
 #include "parse_cache.h"
 #include "cache.h"
@@ -26,9 +26,9 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#define MAGIC "bulkhead-parse 1 " BULKHEAD_VERSION "\n"
+#define MAGIC "bulkhead-parse 2 " BULKHEAD_VERSION "\n"
 
-enum { HAS_EXPR = 1, HAS_STR = 2, BOOL_TRUE = 4 };
+enum { HAS_EXPR = 1 };
 enum { HEADER_U64S = 7 };
 
 /* ---- encoding ---- */
@@ -38,21 +38,12 @@ static bool encode_node(struct buf *b, const struct node *n, size_t *budget)
 	if (*budget == 0)
 		return false;
 	--*budget;
-	unsigned flags = (n->has_expr ? HAS_EXPR : 0) | (n->str.s ? HAS_STR : 0) |
-			 (n->kind == NODE_BOOL && n->b ? BOOL_TRUE : 0);
 	buf_putc(b, (char)(n->kind | n->tag << 3 | n->style << 5));
-	buf_putc(b, (char)flags);
+	buf_putc(b, (char)(n->has_expr ? HAS_EXPR : 0));
 	wire_put_varint(b, n->off);
-	if (n->str.s) {
+	if (node_is_scalar(n)) {
 		wire_put_varint(b, n->str.len);
 		buf_add(b, n->str.s, n->str.len + 1);
-	}
-	if (n->kind == NODE_INT) {
-		wire_put(b, (uint64_t)n->i, 8);
-	} else if (n->kind == NODE_FLOAT) {
-		uint64_t bits;
-		memcpy(&bits, &n->f, sizeof(bits));
-		wire_put(b, bits, 8);
 	} else if (n->kind == NODE_SEQ) {
 		wire_put_varint(b, n->seq.len);
 		for (size_t i = 0; i < n->seq.len; i++)
@@ -139,23 +130,16 @@ static struct node *decode_node(struct decoding *d)
 	n->has_expr = flags & HAS_EXPR;
 	n->file = d->file;
 	uint64_t off = wire_get_varint(r);
-	if (n->kind > NODE_MAP || n->style > STYLE_FLOW || flags > 7 || off > d->file->len)
+	if (n->kind > NODE_MAP || n->style > STYLE_FLOW || flags > HAS_EXPR || off > d->file->len)
 		return NULL;
 	n->off = (uint32_t)off;
-	if (flags & HAS_STR) {
+	if (node_is_scalar(n)) {
 		n->str.len = wire_get_varint(r);
 		if (r->bad || !(n->str.s = wire_get_text(r, n->str.len)) || memchr(n->str.s, '\0', n->str.len))
 			return NULL;
 	}
 	bool ok = !r->bad;
-	if (n->kind == NODE_BOOL) {
-		n->b = flags & BOOL_TRUE;
-	} else if (n->kind == NODE_INT) {
-		n->i = (int64_t)wire_get(r, 8);
-	} else if (n->kind == NODE_FLOAT) {
-		uint64_t bits = wire_get(r, 8);
-		memcpy(&n->f, &bits, sizeof(bits));
-	} else if (n->kind == NODE_SEQ || n->kind == NODE_MAP) {
+	if (!node_is_scalar(n)) {
 		d->depth_left--;
 		ok = decode_items(d, n);
 		d->depth_left++;

@@ -438,7 +438,7 @@ static struct env *new_env(struct project *p, const struct node *name, const str
 	const struct node *acct = node_map_get(entry, "account_id");
 	e->account_id = acct && acct->kind == NODE_STR ? acct->str.s : "";
 	const struct node *prot = node_map_get(entry, "protected");
-	e->is_protected = prot && prot->kind == NODE_BOOL && prot->b;
+	e->is_protected = prot && prot->kind == NODE_BOOL && node_bool(prot);
 	const struct node *path = node_map_get(entry, "path");
 	e->dir = path && path->kind == NODE_STR ? path->str.s : e->name;
 	return e;
@@ -577,15 +577,15 @@ static bool load_limits(struct project *p, const struct node *n)
 		const struct node *v = node_map_get(n, limit_keys[i]);
 		if (!v)
 			continue;
-		if (v->kind != NODE_INT || v->i < 1) {
+		if (v->kind != NODE_INT || node_int(v) < 1) {
 			diag_error(v->file, v->off, "limits.%s must be a positive integer", limit_keys[i]);
 			ok = false;
-		} else if ((uint64_t)v->i > *fields[i]) {
+		} else if ((uint64_t)node_int(v) > *fields[i]) {
 			diag_error(v->file, v->off, "limits.%s may only lower the default (%zu)",
 				   limit_keys[i], *fields[i]);
 			ok = false;
 		} else {
-			*fields[i] = (size_t)v->i;
+			*fields[i] = (size_t)node_int(v);
 		}
 	}
 	return ok;
@@ -706,7 +706,7 @@ static bool load_policy(struct project *p, const struct node *n)
 	const struct node *cidr = node_map_get(n, "cidr_keys");
 	const struct node *allow = node_map_get(n, "allow");
 	if (uniq && (ok &= schema_expect(uniq, NODE_BOOL, "policy.unique_accounts")))
-		p->unique_accounts = uniq->b;
+		p->unique_accounts = node_bool(uniq);
 	if (cidr)
 		ok &= schema_expect_string_list(cidr, "policy.cidr_keys");
 	if (allow)
@@ -723,7 +723,7 @@ static bool load_header(struct project *p, const struct node *doc)
 		if (!schema_near_miss(doc, "version"))
 			diag_error(doc->file, doc->off, "bulkhead.yaml has no 'version' (write version: 1)");
 		ok = false;
-	} else if (version->kind != NODE_INT || version->i != 1) {
+	} else if (version->kind != NODE_INT || node_int(version) != 1) {
 		diag_error(version->file, version->off, "unsupported version '%s' (this bulkhead reads version 1)",
 			   version->str.s);
 		ok = false;

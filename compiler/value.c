@@ -87,9 +87,9 @@ struct value *value_from_node(struct arena *a, const struct node *n)
 	struct value *v;
 	switch (n->kind) {
 	case NODE_NULL: return value_null(a, n);
-	case NODE_BOOL: return value_bool(a, n->b, n);
-	case NODE_INT: return value_int(a, n->i, n);
-	case NODE_FLOAT: return value_float(a, n->f, n);
+	case NODE_BOOL: return value_bool(a, node_bool(n), n);
+	case NODE_INT: return value_int(a, node_int(n), n);
+	case NODE_FLOAT: return value_float(a, node_float(n), n);
 	case NODE_STR: return value_str(a, n->str.s, n->str.len, n);
 	case NODE_SEQ:
 		v = value_list(a, n->seq.len, n);

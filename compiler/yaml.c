@@ -70,6 +70,26 @@ static void load_error(const struct loader *l, size_t off, const char *fmt, ...)
 	va_end(ap);
 }
 
+_Static_assert(sizeof(void *) != 8 || sizeof(struct node) == 32, "a node is 32 bytes on 64-bit machines");
+
+bool node_bool(const struct node *n)
+{
+	return n->str.s[0] == 't' || n->str.s[0] == 'T';
+}
+
+int64_t node_int(const struct node *n)
+{
+	const char *s = n->str.s;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'o'))
+		return (int64_t)strtoull(s + 2, NULL, s[1] == 'x' ? 16 : 8);
+	return strtoll(s, NULL, 10);
+}
+
+double node_float(const struct node *n)
+{
+	return strtod(n->str.s, NULL);
+}
+
 const char *node_kind_name(enum node_kind k)
 {
 	static const char *names[] = { "null", "bool", "number", "number", "string", "list", "map" };
@@ -384,7 +404,6 @@ static int resolve_radix_int(const char *s, struct node *n)
 	if (errno || v > INT64_MAX)
 		return -1;
 	n->kind = NODE_INT;
-	n->i = (int64_t)v;
 	return 0;
 }
 
@@ -403,7 +422,6 @@ static int resolve_plain(struct loader *l, struct node *n)
 	if ((len == 4 && (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE"))) ||
 	    (len == 5 && (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE")))) {
 		n->kind = NODE_BOOL;
-		n->b = s[0] == 't' || s[0] == 'T';
 		return 0;
 	}
 	/* The length test first: most plain scalars are longer words. */
@@ -429,16 +447,14 @@ static int resolve_plain(struct loader *l, struct node *n)
 		load_error(l, n->off, "number '%s' has a leading zero: quote it (account IDs are strings: \"%s\")", s, s);
 		return -1;
 	}
-	errno = 0;
+	errno = 0;	/* only the range is checked here: node_int reads the value */
 	if (!is_float) {
-		char *end;
-		long long v = strtoll(s, &end, 10);
+		(void)strtoll(s, NULL, 10);
 		if (errno == ERANGE) {
 			load_error(l, n->off, "integer '%s' is out of range (int64)", s);
 			return -1;
 		}
 		n->kind = NODE_INT;
-		n->i = v;
 		return 0;
 	}
 	double v = strtod(s, NULL);
@@ -447,7 +463,6 @@ static int resolve_plain(struct loader *l, struct node *n)
 		return -1;
 	}
 	n->kind = NODE_FLOAT;
-	n->f = v;
 	return 0;
 }
 
@@ -863,6 +878,7 @@ int yaml_load_as(struct arena *a, const struct srcfile *f, const struct limits *
 	if (!l.root) {
 		l.root = ARENA_NEW(a, struct node);
 		l.root->kind = NODE_NULL;
+		l.root->str.s = "";	/* a scalar, with the text it has */
 		l.root->file = f;
 	}
 	*out = l.root;

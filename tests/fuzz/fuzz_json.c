@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static bool prints_back(const struct node *n)
 {
 	if (n->kind == NODE_FLOAT)
-		return fabs(n->f) < 9.2e18;
+		return fabs(node_float(n)) < 9.2e18;
 	for (size_t i = 0; n->kind == NODE_SEQ && i < n->seq.len; i++)
 		if (!prints_back(n->seq.items[i]))
 			return false;

@@ -401,7 +401,7 @@ Test(emit, first_write_writes_files_and_manifest)
 		free(data);
 	}
 	struct node *m = em_manifest();
-	cr_expect_eq(node_map_get(m, "version")->i, 1);
+	cr_expect_eq(node_int(node_map_get(m, "version")), 1);
 	cr_expect_str_eq(node_map_get(m, "project")->str.s, "demo");
 	cr_expect_str_eq(node_map_get(m, "generator")->str.s, "bulkhead");
 	const struct node *units = node_map_get(m, "units");
@@ -415,7 +415,7 @@ Test(emit, first_write_writes_files_and_manifest)
 	cr_expect_str_eq(node_map_get(api, "account_id")->str.s, "111111111111");
 	cr_expect_str_eq(node_map_get(api, "region")->str.s, "eu-west-1");
 	cr_expect_str_eq(node_map_get(api, "env_name")->str.s, "dev");
-	cr_expect_eq(node_map_get(api, "level")->i, 0);
+	cr_expect_eq(node_int(node_map_get(api, "level")), 0);
 	cr_expect_eq(node_map_get(api, "source")->kind, NODE_NULL);
 	const struct node *files = node_map_get(api, "files");
 	cr_assert_eq(files->map.len, 1);
@@ -458,7 +458,7 @@ Test(emit, manifest_records_dependencies_and_mocks)
 	struct node *m = em_manifest();
 	const struct node *api = em_entry(m, "dev", "app/api");
 	cr_assert_not_null(api);
-	cr_expect_eq(node_map_get(api, "level")->i, 1);
+	cr_expect_eq(node_int(node_map_get(api, "level")), 1);
 	const struct node *deps = node_map_get(api, "dependencies");
 	cr_assert_eq(deps->seq.len, 1);
 	cr_expect_str_eq(deps->seq.items[0]->str.s, "dev:network/vpc");

@@ -69,13 +69,13 @@ Test(json, scalars_keep_their_kind_and_text)
 	cr_expect_eq(v[0]->style, STYLE_DOUBLE);
 	cr_expect_str_eq(v[0]->str.s, "a");
 	cr_expect_eq(v[1]->kind, NODE_INT);
-	cr_expect_eq(v[1]->i, -12);
+	cr_expect_eq(node_int(v[1]), -12);
 	cr_expect_str_eq(v[1]->str.s, "-12");
 	cr_expect_eq(v[2]->kind, NODE_FLOAT);
-	cr_expect_eq(v[2]->f, 150.0);
+	cr_expect_eq(node_float(v[2]), 150.0);
 	cr_expect_str_eq(v[2]->str.s, "1.5e2");
-	cr_expect(v[3]->kind == NODE_BOOL && v[3]->b);
-	cr_expect(v[4]->kind == NODE_BOOL && !v[4]->b);
+	cr_expect(v[3]->kind == NODE_BOOL && node_bool(v[3]));
+	cr_expect(v[4]->kind == NODE_BOOL && !node_bool(v[4]));
 	cr_expect_eq(v[5]->kind, NODE_NULL);
 	cr_expect_str_eq(v[5]->str.s, "null");
 	cr_expect_eq(v[6]->kind, NODE_INT);
@@ -197,7 +197,7 @@ Test(json, duplicate_keys_in_a_large_object)
 	struct node *n = jl(text.data, text.len, NULL);
 	cr_assert_not_null(n);
 	cr_expect_eq(n->map.len, 200);
-	cr_expect_eq(node_map_get(n, "k199")->i, 199);
+	cr_expect_eq(node_int(node_map_get(n, "k199")), 199);
 	text.len--;
 	buf_puts(&text, ", \"k3\": 0}");
 	cr_expect_null(jl(text.data, text.len, NULL));

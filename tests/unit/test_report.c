@@ -264,19 +264,19 @@ Test(report, json_parses_with_the_expected_keys)
 	cr_expect_eq(rp_at(f, "hint")->kind, NODE_NULL);
 	const struct node *loc = rp_at(f, "location_b");
 	cr_expect_str_eq(rp_at(loc, "file")->str.s, "prod/app/api/unit.yaml");
-	cr_expect_eq(rp_at(loc, "line")->i, 3);
-	cr_expect_eq(rp_at(loc, "column")->i, 10);
+	cr_expect_eq(node_int(rp_at(loc, "line")), 3);
+	cr_expect_eq(node_int(rp_at(loc, "column")), 10);
 	const struct node *pending = rp_item(findings, 1);
 	cr_expect_str_eq(rp_at(pending, "severity")->str.s, "note");
 	cr_expect_eq(rp_at(pending, "location_b")->kind, NODE_NULL);
 	cr_expect_eq(rp_at(pending, "value_b")->kind, NODE_NULL);
 	cr_expect_str_eq(rp_at(rp_item(findings, 2), "class")->str.s, "plaintext-secret");
 	const struct node *sum = rp_at(doc, "summary");
-	cr_expect_eq(rp_at(sum, "errors")->i, 2);
-	cr_expect_eq(rp_at(sum, "notes")->i, 1);
-	cr_expect_eq(rp_at(sum, "parameterized")->i, 1);
-	cr_expect_eq(rp_at(sum, "allowed")->i, 0);
-	cr_expect_eq(rp_at(sum, "baselined")->i, 0);
+	cr_expect_eq(node_int(rp_at(sum, "errors")), 2);
+	cr_expect_eq(node_int(rp_at(sum, "notes")), 1);
+	cr_expect_eq(node_int(rp_at(sum, "parameterized")), 1);
+	cr_expect_eq(node_int(rp_at(sum, "allowed")), 0);
+	cr_expect_eq(node_int(rp_at(sum, "baselined")), 0);
 }
 
 Test(report, sarif_2_1_0)
@@ -300,8 +300,8 @@ Test(report, sarif_2_1_0)
 	cr_expect_eq(strncmp(rp_at(rp_at(r, "message"), "text")->str.s, "[drift] app/api inputs.color", 28), 0);
 	const struct node *phys = rp_at(rp_item(rp_at(r, "locations"), 0), "physicalLocation");
 	cr_expect_str_eq(rp_at(rp_at(phys, "artifactLocation"), "uri")->str.s, "prod/app/api/unit.yaml");
-	cr_expect_eq(rp_at(rp_at(phys, "region"), "startLine")->i, 3);
-	cr_expect_eq(rp_at(rp_at(phys, "region"), "startColumn")->i, 10);
+	cr_expect_eq(node_int(rp_at(rp_at(phys, "region"), "startLine")), 3);
+	cr_expect_eq(node_int(rp_at(rp_at(phys, "region"), "startColumn")), 10);
 	const struct node *rel = rp_item(rp_at(r, "relatedLocations"), 0);
 	cr_expect_str_eq(rp_at(rp_at(rp_at(rel, "physicalLocation"), "artifactLocation"), "uri")->str.s,
 			 "dev/app/api/unit.yaml");

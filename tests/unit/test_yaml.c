@@ -105,9 +105,9 @@ Test(yaml, plain_bools)
 	const char *t[] = { "true", "True", "TRUE" }, *f[] = { "false", "False", "FALSE" };
 	for (size_t i = 0; i < 3; i++) {
 		struct node *v = yval(t[i]);
-		cr_expect(v->kind == NODE_BOOL && v->b, "'%s'", t[i]);
+		cr_expect(v->kind == NODE_BOOL && node_bool(v), "'%s'", t[i]);
 		v = yval(f[i]);
-		cr_expect(v->kind == NODE_BOOL && !v->b, "'%s'", f[i]);
+		cr_expect(v->kind == NODE_BOOL && !node_bool(v), "'%s'", f[i]);
 	}
 }
 
@@ -128,7 +128,7 @@ Test(yaml, plain_ints)
 		struct node *v = yval(cases[i].text);
 		cr_expect_eq(v->kind, NODE_INT, "'%s' is %s", cases[i].text, node_kind_name(v->kind));
 		if (v->kind == NODE_INT)
-			cr_expect_eq(v->i, cases[i].value, "'%s' = %lld", cases[i].text, (long long)v->i);
+			cr_expect_eq(node_int(v), cases[i].value, "'%s' = %lld", cases[i].text, (long long)node_int(v));
 		cr_expect_str_eq(v->str.s, cases[i].text);
 		cr_expect_eq(v->style, STYLE_PLAIN);
 	}
@@ -148,7 +148,7 @@ Test(yaml, plain_floats)
 		struct node *v = yval(cases[i].text);
 		cr_expect_eq(v->kind, NODE_FLOAT, "'%s' is %s", cases[i].text, node_kind_name(v->kind));
 		if (v->kind == NODE_FLOAT)
-			cr_expect_eq(v->f, cases[i].value, "'%s' = %g", cases[i].text, v->f);
+			cr_expect_eq(node_float(v), cases[i].value, "'%s' = %g", cases[i].text, node_float(v));
 	}
 }
 
@@ -233,7 +233,7 @@ Test(yaml, maps_and_sequences)
 	struct node *list = node_map_get(root, "list");
 	cr_assert_eq(list->kind, NODE_SEQ);
 	cr_assert_eq(list->seq.len, 3);
-	cr_assert_eq(list->seq.items[0]->i, 1);
+	cr_assert_eq(node_int(list->seq.items[0]), 1);
 	cr_assert_str_eq(list->seq.items[1]->str.s, "two");
 	struct node *inner = list->seq.items[2];
 	cr_assert_eq(inner->style, STYLE_FLOW);
@@ -269,7 +269,7 @@ Test(yaml, one_explicit_document_is_fine)
 {
 	struct node *root = y("---\na: 1\n...\n");
 	cr_assert_not_null(root);
-	cr_assert_eq(node_map_get(root, "a")->i, 1);
+	cr_assert_eq(node_int(node_map_get(root, "a")), 1);
 }
 
 Test(yaml, anchors_and_aliases_share_the_node)
@@ -371,7 +371,7 @@ Test(yaml, file_starting_with_a_bom_loads)
 	cr_assert_eq(node_map_find(root, "key")->key->off, 3);
 	cr_assert_eq(node_map_get(root, "key")->off, 8);
 	cr_assert_eq(node_map_find(root, "b")->key->off, 14);
-	cr_assert_eq(node_map_get(root, "b")->i, 2);
+	cr_assert_eq(node_int(node_map_get(root, "b")), 2);
 }
 
 Test(yaml, error_position_after_multibyte_characters)
@@ -541,7 +541,7 @@ Test(yaml, duplicate_detection_at_every_map_size)
 			char key[16];
 			snprintf(key, sizeof(key), "k%zu", i);
 			struct node *v = node_map_get(root, key);
-			cr_assert(v && v->kind == NODE_INT && v->i == (int64_t)i);
+			cr_assert(v && v->kind == NODE_INT && node_int(v) == (int64_t)i);
 		}
 		buf_free(&b);
 	}
@@ -557,7 +557,7 @@ Test(yaml, merge_key_is_an_error)
 	/* A quoted "<<" is an ordinary key. */
 	struct node *root = y("\"<<\": 1\n");
 	cr_assert_not_null(root);
-	cr_assert_eq(node_map_get(root, "<<")->i, 1);
+	cr_assert_eq(node_int(node_map_get(root, "<<")), 1);
 }
 
 /* ---- tags ---- */
@@ -839,7 +839,7 @@ Test(yaml, large_legitimate_document_loads)
 	struct node *root = y(buf_cstr(&b));
 	cr_assert_not_null(root);
 	cr_assert_eq(root->seq.len, 100000);
-	cr_assert_eq(root->seq.items[99999]->i, 9);
+	cr_assert_eq(node_int(root->seq.items[99999]), 9);
 	buf_free(&b);
 }
 
@@ -906,7 +906,7 @@ static size_t expect_copy(const struct node *a, const struct node *b, const stru
 		cr_assert_eq(b->str.s, a->str.s, "strings are shared, not copied");
 		cr_assert_eq(b->str.len, a->str.len);
 		if (a->kind == NODE_INT)
-			cr_assert_eq(b->i, a->i);
+			cr_assert_eq(node_int(b), node_int(a));
 	}
 	return n;
 }
