@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -500,6 +501,22 @@ int cache_lock_dir(const char *path)
 		fd = -1;
 	}
 	return fd;
+}
+
+void *cache_map_file(const char *path, size_t *size)
+{
+	struct stat st;
+	void *m = NULL;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+		m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+		m = m == MAP_FAILED ? NULL : m;
+		*size = (size_t)st.st_size;
+	}
+	close(fd);
+	return m;
 }
 
 bool cache_prepare(const char *path)

@@ -80,6 +80,10 @@ bool cache_prepare(const char *path);
  * done, or -1 when another process holds it (it will write) or the
  * folder cannot be opened. */
 int cache_lock_dir(const char *path);
+/* The regular file at path (not through a link) mapped read-only, its
+ * pages read in; NULL when it is missing, empty or cannot be mapped.
+ * munmap(mapping, *size) when done. */
+void *cache_map_file(const char *path, size_t *size);
 /* Now by the coarse clock file systems stamp mtimes with, in ns: a stamp
  * older than it cannot change again without a newer stamp. */
 int64_t cache_coarse_now_ns(void);

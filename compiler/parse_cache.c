@@ -235,18 +235,7 @@ static bool read_entries(struct parse_cache *pc, const unsigned char *data, size
 
 static void map_file(struct parse_cache *pc)
 {
-	struct stat st;
-	int fd = open(pc->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
-		void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-		if (m != MAP_FAILED) {
-			pc->mapping = m;
-			pc->size = (size_t)st.st_size;
-		}
-	}
-	close(fd);
+	pc->mapping = cache_map_file(pc->path, &pc->size);
 	if (pc->mapping && !read_entries(pc, pc->mapping, pc->size)) {
 		map_clear(&pc->by_text);
 		free(pc->entries);

@@ -303,23 +303,6 @@ bool stat_index_read(struct stat_index *si, const void *data, size_t size)
 	return false;
 }
 
-static void map_index(struct stat_index *si)
-{
-	struct stat st;
-	int fd = open(si->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
-		void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-		if (m != MAP_FAILED) {
-			si->mapping = m;
-			si->size = (size_t)st.st_size;
-		}
-	}
-	close(fd);
-	if (si->mapping)
-		stat_index_read(si, si->mapping, si->size);
-}
 
 void stat_index_open(struct stat_index *si, const char *root)
 {
@@ -338,7 +321,8 @@ void stat_index_open(struct stat_index *si, const char *root)
 		si->path = NULL;
 		return;
 	}
-	map_index(si);
+	if ((si->mapping = cache_map_file(si->path, &si->size)))
+		stat_index_read(si, si->mapping, si->size);
 }
 
 /* ---- writing ---- */
