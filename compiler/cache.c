@@ -467,15 +467,23 @@ bool cache_output_unchanged(const struct output_stat *st, const char *full)
 
 /* ---- storing ---- */
 
-static int write_file(const char *path, const struct buf *b)
+int cache_write_file(const char *path, const struct buf *b)
 {
 	struct buf tmp = BUF_INIT;
 	buf_printf(&tmp, "%s.tmp", path);	/* fixed: a killed build's is reused */
-	int fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	int fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666);
 	int rc = -1;
 	if (fd >= 0) {
-		ssize_t n = write(fd, b->data, b->len);
-		rc = (n == (ssize_t)b->len && close(fd) == 0 && rename(tmp.data, path) == 0) ? 0 : -1;
+		size_t done = 0;
+		while (done < b->len) {
+			ssize_t n = write(fd, b->data + done, b->len - done);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			done += (size_t)n;
+		}
+		rc = (done == b->len && close(fd) == 0 && rename(tmp.data, path) == 0) ? 0 : -1;
 		if (rc < 0)
 			unlink(tmp.data);
 	}
@@ -565,7 +573,7 @@ static void output_line(struct buf *b, const struct stat *st, const uint64_t *ha
 static void seal_and_write(const char *path, struct buf *b)
 {
 	buf_printf(b, "sum %016llx\n", (unsigned long long)XXH3_64bits(b->data, b->len));
-	write_file(path, b);
+	cache_write_file(path, b);
 	buf_free(b);
 }
 

@@ -80,6 +80,10 @@ bool cache_prepare(const char *path);
  * done, or -1 when another process holds it (it will write) or the
  * folder cannot be opened. */
 int cache_lock_dir(const char *path);
+/* Replaces the file at path with b's bytes, atomically: written to
+ * path.tmp (a fixed name: the writer holds the folder's lock, or owns
+ * the file), then renamed.  0, or -1 with nothing replaced. */
+int cache_write_file(const char *path, const struct buf *b);
 /* The regular file at path (not through a link) mapped read-only, its
  * pages read in; NULL when it is missing, empty or cannot be mapped.
  * munmap(mapping, *size) when done. */

@@ -580,6 +580,18 @@ static void watched_listing(struct worktree *w, const char *rel, const struct st
 		watched(w, rel, st);
 }
 
+/* A listing made (names and kinds from these offsets on), for the trace
+ * and the index. */
+static void noted_listing(struct worktree *w, const char *rel, const struct stat *st, const struct buf *names,
+			  size_t names_from, const struct buf *kinds, size_t kinds_from, size_t count)
+{
+	if (w->watch)
+		watched_listing(w, rel, st, names, names_from, kinds, kinds_from, count);
+	if (w->index)
+		stat_index_note_listing(w->index, rel, st, buf_cstr(names) + names_from, names->len - names_from,
+					buf_cstr(kinds) + kinds_from, count);
+}
+
 /* An index with entries: an empty one (a first run) would cost an lstat
  * of every folder and file for nothing. */
 static bool wt_indexed(const struct worktree *w)
@@ -607,15 +619,10 @@ static int wt_list_kinds(struct source *s, const char *rel, struct buf *names, s
 	bool stated, want_st = w->watch || w->index;
 	int rc = SRC_OK;
 	if (!indexed_listing(w, rel, names, count, k, &st, &stated) &&
-	    source_list_at(wt_dir_fd(w), wt_path(w, rel), names, count, k, want_st && !stated ? &st : NULL) < 0) {
+	    source_list_at(wt_dir_fd(w), wt_path(w, rel), names, count, k, want_st && !stated ? &st : NULL) < 0)
 		rc = io_error(s, "list", rel);
-	} else {
-		if (w->watch)
-			watched_listing(w, rel, &st, names, names_from, k, kinds_from, *count);
-		if (w->index)
-			stat_index_note_listing(w->index, rel, &st, buf_cstr(names) + names_from,
-						names->len - names_from, buf_cstr(k) + kinds_from, *count);
-	}
+	else
+		noted_listing(w, rel, &st, names, names_from, k, kinds_from, *count);
 	buf_free(&own_kinds);
 	return rc;
 }
@@ -716,13 +723,8 @@ int source_list_direct(const struct source *s, const char *path, struct buf *nam
 void source_note_listing(struct source *s, const char *path, const struct stat *st, const struct buf *names,
 			 const struct buf *kinds, size_t count)
 {
-	if (s->ops != &worktree_ops)
-		return;
-	struct worktree *w = s->impl;
-	if (w->watch)
-		watched_listing(w, path, st, names, 0, kinds, 0, count);
-	if (w->index)
-		stat_index_note_listing(w->index, path, st, buf_cstr(names), names->len, buf_cstr(kinds), count);
+	if (s->ops == &worktree_ops)
+		noted_listing(s->impl, path, st, names, 0, kinds, 0, count);
 }
 
 void source_use_index(struct source *s, struct stat_index *si)

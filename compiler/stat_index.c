@@ -12,8 +12,6 @@
 #include "source.h"
 #include "wire.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -206,11 +204,9 @@ static bool settle_old(struct stat_index *si, const char *rel, char kind, const 
 		return false;
 	view_old(si, i, &v);
 	if (si->fates[i] != ENTRY_REPLACED && v.kind == kind && same_stat(&v, st) && same(&v, ctx)) {
-		si->nkept += si->fates[i] == ENTRY_UNSEEN;
 		si->fates[i] = ENTRY_KEPT;
 		return true;
 	}
-	si->nkept -= si->fates[i] == ENTRY_KEPT;
 	si->fates[i] = ENTRY_REPLACED;
 	return false;
 }
@@ -338,23 +334,6 @@ static void add_old(struct buf *b, const struct stat_index *si, enum entry_fate 
 		}
 }
 
-static bool write_file(const char *path, const struct buf *b)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666);
-	if (fd < 0)
-		return false;
-	size_t done = 0;
-	while (done < b->len) {
-		ssize_t w = write(fd, b->data + done, b->len - done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		done += (size_t)w;
-	}
-	return close(fd) == 0 && done == b->len;
-}
-
 void stat_index_store(struct stat_index *si)
 {
 	if (!si->path || !si->nfresh)
@@ -362,7 +341,7 @@ void stat_index_store(struct stat_index *si)
 	size_t unseen = 0, count = 0;
 	for (size_t i = 0; i < si->n; i++)
 		unseen += si->fates[i] == ENTRY_UNSEEN;
-	struct buf b = BUF_INIT, tmp = BUF_INIT;
+	struct buf b = BUF_INIT;
 	unsigned char seal[8];
 	buf_grow(&b, si->size + si->fresh.len);
 	buf_puts(&b, MAGIC);
@@ -373,19 +352,16 @@ void stat_index_store(struct stat_index *si)
 	add_old(&b, si, ENTRY_KEPT, &count);
 	buf_add(&b, si->fresh.data, si->fresh.len);
 	count += si->nfresh;
-	if (unseen <= si->nkept + si->nfresh)
+	if (unseen <= count)	/* the unseen are no more than the rest */
 		add_old(&b, si, ENTRY_UNSEEN, &count);
 	wire_pack((unsigned char *)b.data + count_at, count, 8);
 	wire_pack(seal, XXH3_64bits(b.data, b.len), 8);
 	buf_add(&b, seal, 8);
-	buf_printf(&tmp, "%s.tmp", si->path);	/* ours while the lock is */
 	int lock_fd;
 	if (cache_prepare(si->path) && (lock_fd = cache_lock_dir(si->path)) >= 0) {
-		if (!write_file(tmp.data, &b) || rename(tmp.data, si->path) < 0)
-			unlink(tmp.data);
+		cache_write_file(si->path, &b);
 		close(lock_fd);
 	}
-	buf_free(&tmp);
 	buf_free(&b);
 }
 

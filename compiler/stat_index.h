@@ -45,10 +45,9 @@ struct stat_index {
 	size_t mask;
 	int64_t started_ns;	/* this run's start, by the coarse clock */
 	unsigned long long root_dev, root_ino;
-	/* What this run found: entries recorded anew, in the file's form,
-	 * and how many old ones it found unchanged. */
+	/* Entries this run recorded anew, in the file's form. */
 	struct buf fresh;
-	size_t nfresh, nkept;
+	size_t nfresh;
 };
 
 /* Opens the index of the project at root (absolute); a missing or unsound
