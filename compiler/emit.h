@@ -14,7 +14,7 @@
 
 struct out_file {
 	char *path;		/* relative to the output dir */
-	char *data;
+	const char *data;	/* in the compilation's arenas */
 	size_t len;
 	XXH128_hash_t hash;
 	struct unit *unit;
