@@ -4,7 +4,34 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <xxhash.h>
+
+/* Tables of 2 MiB and more (65,536 slots: a large repo's folders, files
+ * and units) are mapped with a transparent-huge-page hint, as arena
+ * chunks are: one fault where there were 512, each first touch of a
+ * fresh page being the dearest thing a large run does. */
+enum { HUGE_TABLE = 2 * 1024 * 1024 };
+
+static struct map_slot *alloc_slots(size_t cap)
+{
+	size_t bytes = cap * sizeof(struct map_slot);
+	if (bytes < HUGE_TABLE)
+		return xcalloc(cap, sizeof(struct map_slot));
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		fatal_oom();
+	(void)madvise(p, bytes, MADV_HUGEPAGE);	/* a hint: no THP is fine */
+	return p;
+}
+
+static void free_slots(struct map_slot *slots, size_t cap)
+{
+	if (cap * sizeof(struct map_slot) < HUGE_TABLE)
+		free(slots);
+	else
+		munmap(slots, cap * sizeof(struct map_slot));
+}
 
 void map_init(struct map *m)
 {
@@ -14,7 +41,7 @@ void map_init(struct map *m)
 
 void map_free(struct map *m)
 {
-	free(m->slots);
+	free_slots(m->slots, m->cap);
 	map_init(m);
 }
 
@@ -43,11 +70,11 @@ static void grow(struct map *m)
 	struct map_slot *old = m->slots;
 	size_t oldcap = m->cap;
 	m->cap = oldcap ? oldcap * 2 : 16;
-	m->slots = xcalloc(m->cap, sizeof(*m->slots));
+	m->slots = alloc_slots(m->cap);
 	for (size_t i = 0; i < oldcap; i++)
 		if (old[i].key)
 			*find(m, old[i].key, old[i].keylen, old[i].hash) = old[i];
-	free(old);
+	free_slots(old, oldcap);
 }
 
 uint64_t map_hash(const char *key, size_t keylen)
