@@ -75,7 +75,9 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 	}
 	sel.envs = &o.env;
 	sel.nenvs = 1;
-	if (compile_run(&c, &sel, &cli->spec) < 0 || require_single_env(&c.project, o.env) < 0)
+	struct source_spec spec = cli->spec;
+	spec.provenance = o.explain;
+	if (compile_run(&c, &sel, &spec) < 0 || require_single_env(&c.project, o.env) < 0)
 		goto out;
 	const struct unit *u = NULL;
 	for (size_t i = 0; i < c.nunits && !u; i++)

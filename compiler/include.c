@@ -541,7 +541,8 @@ static int visit(struct linear *l, const char *path, const struct node *entry, e
 		return -1;
 	if (!map_put(&l->seen, f->src.path, strlen(f->src.path), f)) {
 		add_step(l, f, mode);
-		record_chain(l, f->src.path);
+		if (l->p->provenance)
+			record_chain(l, f->src.path);
 	}
 	return 0;
 }
@@ -597,7 +598,7 @@ static struct merged_base *base_for(struct project *p, struct arena *a, const st
 	if (fresh || (!b->node && b->unreported && !diag_muted())) {
 		map_free(&b->overrides);
 		map_init(&b->overrides);
-		b->node = n ? merge_steps(a, steps, n, &b->overrides) : empty_map(a);
+		b->node = n ? merge_steps(a, steps, n, p->provenance ? &b->overrides : NULL) : empty_map(a);
 		b->unreported = !b->node && diag_muted();
 	}
 	pthread_mutex_unlock(&p->lock);
@@ -633,7 +634,7 @@ int include_resolve_unit_in(struct project *p, struct unit *u, struct arena *a)
 		u->base_overrides = &b->overrides;
 		u->config = !b->node ? NULL
 			  : body->kind == NODE_NULL ? b->node
-			  : merge_nodes(a, b->node, body, MERGE_DEEP, &u->overrides);
+			  : merge_nodes(a, b->node, body, MERGE_DEEP, p->provenance ? &u->overrides : NULL);
 		if (!u->config)
 			rc = -1;
 	}

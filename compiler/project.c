@@ -1176,6 +1176,7 @@ int project_open(struct project *p, const char *root, const struct source_spec *
 	map_init(&p->definitions);
 	p->root = xstrdup(root);
 	p->jobs = spec->jobs;
+	p->provenance = spec->provenance;
 	p->limits = limits_default;
 	p->output_dir = "out";
 	p->output_path = "{env}/{account_id}/{region}/{unit}";

@@ -66,10 +66,11 @@ static void ex_teardown(void)
 
 TestSuite(explain, .init = ex_setup, .fini = ex_teardown);
 
-/* Compiles the project as compile_run does and explains dev:id. */
-static char *ex_explain(const char *id)
+/* Compiles the project as compile_run does, keeping provenance as show
+ * --explain asks, and gives dev:id. */
+static struct unit *ex_compile(const char *id, bool provenance)
 {
-	int rc = project_open(&ex_proj, ex_root, &(struct source_spec){ 0 });
+	int rc = project_open(&ex_proj, ex_root, &(struct source_spec){ .provenance = provenance });
 	ex_opened = true;
 	for (size_t i = 0; rc == 0 && i < ex_proj.nunits; i++) {
 		struct unit *u = ex_proj.units[i];
@@ -91,6 +92,13 @@ static char *ex_explain(const char *id)
 	free(out);
 	struct unit *u = env_find_unit(project_find_env(&ex_proj, "dev"), id);
 	cr_assert_not_null(u, "no unit '%s'", id);
+	return u;
+}
+
+/* show --explain of dev:id. */
+static char *ex_explain(const char *id)
+{
+	struct unit *u = ex_compile(id, true);
 	struct buf b = BUF_INIT;
 	explain_unit(&ex_proj, u, &b);
 	return buf_detach(&b, NULL);
@@ -212,4 +220,31 @@ Test(explain, overridden_secrets_stay_hidden)
 			"  _common/db.yaml:2:16: overrides (sensitive) (via dev/app/unit.yaml -> _common/db.yaml)\n");
 	cr_expect_not(strstr(out, "secret\""), "%s", out);
 	free(out);
+}
+
+/* Other commands compile without provenance: no override records and no
+ * include chains, per unit or per shared merge of includes. */
+Test(explain, provenance_is_kept_only_when_asked)
+{
+	ex_write("dev/app/unit.yaml",
+		 "include:\n"
+		 "  - //_common/app.yaml\n"
+		 "inputs:\n"
+		 "  size: large\n");
+	struct unit *u = ex_compile("app", false);
+	cr_expect_eq(u->overrides.len, 0, "overrides kept without provenance: %zu", u->overrides.len);
+	cr_expect_eq(u->base_overrides->len, 0, "base overrides kept without provenance: %zu",
+		     u->base_overrides->len);
+	cr_expect_eq(u->chains.len, 0, "include chains kept without provenance: %zu", u->chains.len);
+	const struct value *size = value_map_get(u->inputs, "size");
+	cr_assert_not_null(size, "the merge still happens");
+	cr_expect_str_eq(size->str.s, "large");
+	project_close(&ex_proj);
+	ex_opened = false;
+	diag_clear();
+	u = ex_compile("app", true);
+	cr_expect_eq(u->overrides.len, 1, "the unit's size overrides app.yaml's: %zu", u->overrides.len);
+	cr_expect_eq(u->base_overrides->len, 1, "app.yaml's size overrides base.yaml's: %zu",
+		     u->base_overrides->len);
+	cr_expect_eq(u->chains.len, 3, "a chain per file: %zu", u->chains.len);
 }
