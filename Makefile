@@ -38,7 +38,7 @@ SAN_OBJ = $(patsubst %.c,build/san/%.o,$(LIB_SRC)) build/san/gen/templates.o
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all deps check unit cases bad lint integration fuzz fuzz-check demo bench clean install
+.PHONY: all deps check unit cases bad lint integration fuzz fuzz-check demo bench clean install FORCE
 
 all: bin/bulkhead
 
@@ -63,6 +63,17 @@ build/rel/gen/templates.o: build/gen/templates.c
 build/san/gen/templates.o: build/gen/templates.c
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -c $< -o $@
+
+# The version names the caches' formats (.bulkhead/cache): the files that
+# compile it in, directly or through stat_index.h, are rebuilt when it
+# changes, or a binary of a new commit would carry the old one.
+build/gen/version: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' > $@
+FORCE:
+VERSION_SRC := $(shell grep -l -e BULKHEAD_VERSION -e '"stat_index.h"' compiler/*.c stdlib/*.c)
+$(patsubst %.c,build/rel/%.o,$(VERSION_SRC)) $(patsubst %.c,build/san/%.o,$(VERSION_SRC)): build/gen/version
+build/tsan/bulkhead: build/gen/version
 
 build/rel/%.o: %.c $(wildcard compiler/*.h stdlib/*.h) | deps
 	@mkdir -p $(dir $@)
