@@ -10,8 +10,14 @@
 /* Tables of 2 MiB and more (65,536 slots: a large repo's folders, files
  * and units) are mapped with a transparent-huge-page hint, as arena
  * chunks are: one fault where there were 512, each first touch of a
- * fresh page being the dearest thing a large run does. */
-enum { HUGE_TABLE = 2 * 1024 * 1024 };
+ * fresh page being the dearest thing a large run does.  Under
+ * ARENA_MALLOC (the sanitizer build) every table is malloc'ed, so
+ * AddressSanitizer sees them all. */
+#ifdef ARENA_MALLOC
+#define HUGE_TABLE SIZE_MAX
+#else
+#define HUGE_TABLE ((size_t)2 * 1024 * 1024)
+#endif
 
 static struct map_slot *alloc_slots(size_t cap)
 {
