@@ -865,7 +865,7 @@ static bool in_env_folder(const struct project *p, const char *path)
 
 /* One folder of the walk: its listing, made on a worker when it can be. */
 struct listing {
-	char *dir;		/* root-relative, "" for the root */
+	const char *dir;	/* root-relative, "" for the root; the source's */
 	bool direct;		/* a worker lists it */
 	int rc;
 	struct buf names, kinds;
@@ -904,13 +904,12 @@ static void add_listing(struct listing **v, size_t *n, size_t *cap, const char *
 {
 	if (*n == *cap)
 		*v = xrealloc(*v, (*cap = *cap ? *cap * 2 : 64) * sizeof(**v));
-	(*v)[(*n)++] = (struct listing){ .dir = xstrdup(dir) };
+	(*v)[(*n)++] = (struct listing){ .dir = dir };
 }
 
 static void free_listings(struct listing *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		free(v[i].dir);
 		buf_free(&v[i].names);
 		buf_free(&v[i].kinds);
 	}
@@ -961,8 +960,7 @@ static int take_entries(struct walk *w, const struct listing *l, struct listing 
 			continue;
 		}
 		if (kind == SRC_DIR && !skip_dir(w->p, child.data, name)) {
-			source_known_dir(&w->p->src, child.data);
-			add_listing(next, nnext, cap, child.data);
+			add_listing(next, nnext, cap, source_known_dir(&w->p->src, child.data));
 		} else if (kind != SRC_DIR && !strcmp(name, "unit.yaml")) {
 			if (w->n == w->cap)
 				w->found = xrealloc(w->found, (w->cap = w->cap ? w->cap * 2 : 64) * sizeof(char *));

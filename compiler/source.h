@@ -50,6 +50,7 @@ struct source {
 	char err[256];		/* detail of the last SRC_EIO */
 	void *impl;
 	struct map dirs;	/* directories known to be real, not links */
+	struct arena dir_names;	/* the keys of dirs */
 };
 
 /* Opens the work tree rooted at the absolute directory root. */
@@ -144,8 +145,9 @@ int source_name_refused(const char *name, size_t len);
  * *resolved holds the root-relative target. */
 int source_resolve(struct source *s, const char *path, struct buf *resolved);
 /* Records that path, free of links, is a directory, as the caller's own
- * lstat found: resolving paths through it then needs no lstat. */
-void source_known_dir(struct source *s, const char *path);
+ * lstat found: resolving paths through it then needs no lstat.  Returns
+ * the source's copy of path, which lives as long as s. */
+const char *source_known_dir(struct source *s, const char *path);
 /* The caller listed path's folder and path was not in it: a lookup
  * answers "missing" without a syscall.  (The listing is in the trace.) */
 void source_known_missing(struct source *s, const char *path);
