@@ -5,22 +5,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* One definition being made; its buffers are the scratch's. */
 struct definer {
 	struct project *p;
 	struct arena *arena;	/* for the values of literal leaves */
 	struct unit *u;
-	struct buf text;
-	struct knob *knobs;
-	size_t nknobs, cap;
-	struct buf key;		/* "local.NAME" or "include.AS.a.b" being expanded */
-	struct buf seen_keys;	/* the keys already expanded, each NUL-ended */
-	size_t seen[64];	/* their offsets in seen_keys */
+	struct buf *text;
+	struct define_scratch *s;	/* knobs, key, seen_keys */
+	size_t nknobs;
+	size_t seen[64];	/* offsets of the expanded keys in s->seen_keys */
 	size_t nseen;
 };
 
 static void define_into(struct definer *d, const struct node *n);
-static void define_fresh(struct project *p, struct arena *a, struct unit *u, const struct node *n,
-			 struct definition *out);
 
 static const char *const knob_roots[] = { "var", "env", "envs", "unit", "dependency", "project", NULL };
 static const char *const knob_calls[] = { "secret", "env_secret", "get_env", NULL };
@@ -54,9 +51,10 @@ static const struct expr *first_step(const struct expr *e)
 
 static void add_knob(struct definer *d, const struct expr *e, const struct node *where)
 {
-	if (d->nknobs == d->cap)
-		d->knobs = xrealloc(d->knobs, (d->cap = d->cap ? d->cap * 2 : 8) * sizeof(*d->knobs));
-	d->knobs[d->nknobs++] = (struct knob){ e, where };
+	struct define_scratch *s = d->s;
+	if (d->nknobs == s->knobs_cap)
+		s->knobs = xrealloc(s->knobs, (s->knobs_cap = s->knobs_cap ? s->knobs_cap * 2 : 8) * sizeof(*s->knobs));
+	s->knobs[d->nknobs++] = (struct knob){ e, where };
 }
 
 /* Notes d->key as expanded; false if it was, or the list is full.  Keys
@@ -64,23 +62,24 @@ static void add_knob(struct definer *d, const struct expr *e, const struct node 
  * leaves at 30,000 units, and printf-ed keys were a twentieth of it. */
 static bool mark_seen(struct definer *d)
 {
-	const char *key = buf_cstr(&d->key);
+	struct buf *seen_keys = &d->s->seen_keys;
+	const char *key = buf_cstr(&d->s->key);
 	for (size_t i = 0; i < d->nseen; i++)
-		if (!strcmp(d->seen_keys.data + d->seen[i], key))
+		if (!strcmp(seen_keys->data + d->seen[i], key))
 			return false;
 	if (d->nseen == sizeof(d->seen) / sizeof(*d->seen))
 		return false;
-	d->seen[d->nseen++] = d->seen_keys.len;
-	buf_add(&d->seen_keys, key, d->key.len + 1);
+	d->seen[d->nseen++] = seen_keys->len;
+	buf_add(seen_keys, key, d->s->key.len + 1);
 	return true;
 }
 
 /* "\nKEY := " and the definition of what the key names. */
 static void expand_key(struct definer *d, const struct node *def)
 {
-	buf_putc(&d->text, '\n');
-	buf_add(&d->text, d->key.data, d->key.len);
-	buf_puts(&d->text, " := ");
+	buf_putc(d->text, '\n');
+	buf_add(d->text, d->s->key.data, d->s->key.len);
+	buf_puts(d->text, " := ");
 	define_into(d, def);
 }
 
@@ -89,9 +88,10 @@ static void expand_local(struct definer *d, const char *name)
 {
 	const struct node *locals = node_map_get(d->u->config, "locals");
 	const struct node *def = node_map_get(locals, name);
-	buf_reset(&d->key);
-	buf_puts(&d->key, "local.");
-	buf_puts(&d->key, name);
+	struct buf *key = &d->s->key;
+	buf_reset(key);
+	buf_puts(key, "local.");
+	buf_puts(key, name);
 	if (def && mark_seen(d))
 		expand_key(d, def);
 }
@@ -107,13 +107,14 @@ static void expand_include(struct definer *d, const struct expr *e)
 		return;
 	const char *as = names[n - 1];
 	const struct node *at = map_get(&d->u->exposed, as, strlen(as));
-	buf_reset(&d->key);
-	buf_puts(&d->key, "include.");
-	buf_puts(&d->key, as);
+	struct buf *key = &d->s->key;
+	buf_reset(key);
+	buf_puts(key, "include.");
+	buf_puts(key, as);
 	for (size_t i = n - 1; i-- > 0 && at;) {
 		at = node_map_get(at, names[i]);
-		buf_putc(&d->key, '.');
-		buf_puts(&d->key, names[i]);
+		buf_putc(key, '.');
+		buf_puts(key, names[i]);
 	}
 	if (at && mark_seen(d))
 		expand_key(d, at);
@@ -183,7 +184,7 @@ static void define_into(struct definer *d, const struct node *n)
 {
 	const struct expr *t = eval_template_of(d->p, n);
 	if (t) {
-		expr_print(t, &d->text);
+		expr_print(t, d->text);
 		walk(d, t, n);
 		return;
 	}
@@ -191,22 +192,59 @@ static void define_into(struct definer *d, const struct node *n)
 		/* Collections may hold expressions: define each child. */
 		bool map = n->kind == NODE_MAP;
 		size_t len = map ? n->map.len : n->seq.len;
-		buf_putc(&d->text, map ? '{' : '[');
+		buf_putc(d->text, map ? '{' : '[');
 		for (size_t i = 0; i < len; i++) {
 			if (map) {
-				json_quote(&d->text, n->map.pairs[i].key->str.s, n->map.pairs[i].key->str.len);
-				buf_putc(&d->text, ':');
+				json_quote(d->text, n->map.pairs[i].key->str.s, n->map.pairs[i].key->str.len);
+				buf_putc(d->text, ':');
 			}
 			define_into(d, map ? n->map.pairs[i].value : n->seq.items[i]);
-			buf_putc(&d->text, ',');
+			buf_putc(d->text, ',');
 		}
-		buf_putc(&d->text, map ? '}' : ']');
+		buf_putc(d->text, map ? '}' : ']');
 		return;
 	}
 	struct value *v = value_from_node(d->arena, n);
-	buf_puts(&d->text, value_kind_name(v->kind));
-	buf_putc(&d->text, ':');
-	value_to_json_compact(v, &d->text);
+	buf_puts(d->text, value_kind_name(v->kind));
+	buf_putc(d->text, ':');
+	value_to_json_compact(v, d->text);
+}
+
+/* Makes n's definition in u into text, with s's buffers; true when it
+ * expanded no local and no include. */
+static bool define_text(struct project *p, struct arena *a, struct unit *u, const struct node *n,
+			struct define_scratch *s, struct buf *text, size_t *nknobs)
+{
+	struct definer d = { .p = p, .arena = a, .u = u, .text = text, .s = s };
+	buf_reset(text);
+	buf_reset(&s->seen_keys);
+	if (n)
+		define_into(&d, n);
+	else
+		buf_puts(text, "(computed)");
+	*nknobs = d.nknobs;
+	return d.nseen == 0;
+}
+
+static void define_fresh(struct project *p, struct arena *a, struct unit *u, const struct node *n,
+			 struct definition *out)
+{
+	struct define_scratch s = { 0 };
+	size_t nknobs;
+	out->unit_independent = define_text(p, a, u, n, &s, &s.text[0], &nknobs);
+	out->text = arena_strndup(a, buf_cstr(&s.text[0]), s.text[0].len);
+	out->knobs = ARENA_ARRAY(a, struct knob, nknobs + 1);
+	if (nknobs)
+		memcpy(out->knobs, s.knobs, nknobs * sizeof(*s.knobs));
+	out->nknobs = nknobs;
+	out->literal = n && nknobs == 0;
+	define_scratch_free(&s);
+}
+
+/* A node of a file other than the unit's own: an include, shared. */
+static bool is_shared(const struct unit *u, const struct node *n)
+{
+	return n && n->file && strcmp(n->file->path, u->file);
 }
 
 /* A definition that expanded no local and no include is the same in
@@ -217,7 +255,7 @@ static void define_into(struct definer *d, const struct node *n)
 void define_node_in(struct project *p, struct arena *a, struct map *cache, struct unit *u, const struct node *n,
 		    struct definition *out)
 {
-	bool shared = n && n->file && strcmp(n->file->path, u->file);
+	bool shared = is_shared(u, n);
 	struct definition *cached = shared ? map_get(cache, (const char *)&n, sizeof(n)) : NULL;
 	if (cached) {
 		*out = *cached;
@@ -238,24 +276,35 @@ void define_node(struct project *p, struct unit *u, const struct node *n, struct
 	define_node_in(p, &p->arena, &p->definitions, u, n, out);
 }
 
-static void define_fresh(struct project *p, struct arena *a, struct unit *u, const struct node *n,
-			 struct definition *out)
+/* The text of n's definition in u: a shared node's through the cache, a
+ * unit's own node's made in text and kept nowhere. */
+static const char *text_of(struct project *p, struct arena *a, struct map *cache, struct define_scratch *s,
+			   struct unit *u, const struct node *n, struct buf *text)
 {
-	struct definer d = { .p = p, .arena = a, .u = u };
-	buf_init(&d.text);
-	if (n)
-		define_into(&d, n);
-	else
-		buf_puts(&d.text, "(computed)");
-	out->text = arena_strndup(a, buf_cstr(&d.text), d.text.len);
-	out->knobs = ARENA_ARRAY(a, struct knob, d.nknobs + 1);
-	if (d.nknobs)
-		memcpy(out->knobs, d.knobs, d.nknobs * sizeof(*d.knobs));
-	out->nknobs = d.nknobs;
-	out->literal = n && d.nknobs == 0;
-	out->unit_independent = d.nseen == 0;
-	free(d.knobs);
-	buf_free(&d.text);
-	buf_free(&d.key);
-	buf_free(&d.seen_keys);
+	if (is_shared(u, n)) {
+		struct definition d;
+		define_node_in(p, a, cache, u, n, &d);
+		return d.text;
+	}
+	size_t nknobs;
+	define_text(p, a, u, n, s, text, &nknobs);
+	return buf_cstr(text);
+}
+
+bool define_same_in(struct project *p, struct arena *a, struct map *cache, struct define_scratch *s,
+		    struct unit *ua, const struct node *na, struct unit *ub, const struct node *nb)
+{
+	const char *ta = text_of(p, a, cache, s, ua, na, &s->text[0]);
+	const char *tb = text_of(p, a, cache, s, ub, nb, &s->text[1]);
+	return !strcmp(ta, tb);
+}
+
+void define_scratch_free(struct define_scratch *s)
+{
+	for (size_t i = 0; i < 2; i++)
+		buf_free(&s->text[i]);
+	buf_free(&s->key);
+	buf_free(&s->seen_keys);
+	free(s->knobs);
+	memset(s, 0, sizeof(*s));
 }

@@ -34,4 +34,21 @@ void define_node(struct project *p, struct unit *u, const struct node *n, struct
 void define_node_in(struct project *p, struct arena *a, struct map *cache, struct unit *u, const struct node *n,
 		    struct definition *out);
 
+/* Buffers a definition is made in, reused from one to the next. */
+struct define_scratch {
+	struct buf text[2];
+	struct buf key;		/* "local.NAME" or "include.AS.a.b" being expanded */
+	struct buf seen_keys;	/* the keys already expanded, each NUL-ended */
+	struct knob *knobs;
+	size_t knobs_cap;
+};
+void define_scratch_free(struct define_scratch *s);
+
+/* Whether na in ua and nb in ub have equal definitions, as their
+ * define_node_in texts would say, keeping neither text: a drift compares
+ * half a million leaves whose values differ and keeps the definitions of
+ * none but its findings.  Shared nodes go through cache as there. */
+bool define_same_in(struct project *p, struct arena *a, struct map *cache, struct define_scratch *s,
+		    struct unit *ua, const struct node *na, struct unit *ub, const struct node *nb);
+
 #endif

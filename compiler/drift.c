@@ -215,6 +215,7 @@ struct pair {
 	struct findings *out;
 	struct arena *arena;		/* the findings' text */
 	struct map *definitions;	/* define_node_in's cache */
+	struct define_scratch *scratch;	/* define_same_in's buffers */
 	/* The project's, a's and b's drift.allow and drift.promoted lists,
 	 * looked up once per unit pair rather than once per leaf. */
 	const struct node *allow[3], *promote[3];
@@ -383,6 +384,23 @@ static bool same_type(const struct value *a, const struct value *b)
 }
 
 
+/* Whether na and nb define the leaf alike; with details, the knobs that
+ * differ go in f's hint.  Without, the texts are compared and kept
+ * nowhere. */
+static bool same_definition(struct pair *pr, const struct node *na, const struct node *nb, struct finding *f,
+			    bool secret)
+{
+	if (!want_details(pr))
+		return define_same_in(pr->p, pr->arena, pr->definitions, pr->scratch, pr->a, na, pr->b, nb);
+	struct definition da, db;
+	define_node_in(pr->p, pr->arena, pr->definitions, pr->a, na, &da);
+	define_node_in(pr->p, pr->arena, pr->definitions, pr->b, nb, &db);
+	if (strcmp(da.text, db.text))
+		return false;
+	f->hint = knob_hint(pr, &da, &db, secret);
+	return true;
+}
+
 static void classify_leaf(struct pair *pr, const char *key, const struct value *va, const struct value *vb,
 			  const struct node *na, const struct node *nb, bool secret)
 {
@@ -403,13 +421,8 @@ static void classify_leaf(struct pair *pr, const char *key, const struct value *
 	} else if (promoted(pr, key) && va->kind == VAL_STR && vb->kind == VAL_STR) {
 		classify_versions(f, va->str.s, vb->str.s);
 	} else {
-		struct definition da, db;
-		define_node_in(pr->p, pr->arena, pr->definitions, pr->a, na, &da);
-		define_node_in(pr->p, pr->arena, pr->definitions, pr->b, nb, &db);
-		if (same_type(va, vb) && na && nb && !strcmp(da.text, db.text)) {
+		if (same_type(va, vb) && na && nb && same_definition(pr, na, nb, f, secret)) {
 			f->cls = F_PARAMETERIZED;
-			if (want_details(pr))
-				f->hint = knob_hint(pr, &da, &db, secret);
 		} else if (!same_type(va, vb)) {
 			f->hint = "type changed";
 		}
@@ -634,10 +647,13 @@ static void compare_now(void *ctx, struct unit *x, struct unit *y)
 void drift_pair(struct project *p, struct env *a, struct env *b, const struct drift_scope *scope,
 		struct findings *out)
 {
+	struct define_scratch scratch = { 0 };
 	struct pair pr = {
 		.p = p, .ea = a, .eb = b, .scope = scope, .out = out, .arena = &p->arena, .definitions = &p->definitions,
+		.scratch = &scratch,
 	};
 	align_units(a, b, scope, compare_now, &pr);
+	define_scratch_free(&scratch);
 }
 
 static bool env_selected(const struct drift_scope *scope, const struct env *a, const struct env *b)
@@ -679,6 +695,7 @@ struct drift_task {
 /* What one worker of drift_in_parallel writes. */
 struct drift_worker {
 	PARALLEL_OWN_LINE struct map definitions;	/* define_node_in's cache */
+	struct define_scratch scratch;
 	struct findings found;
 };
 
@@ -708,7 +725,7 @@ static void run_task(void *ctx, size_t i, struct arena *arena)
 	struct drift_worker *mine = &dp->workers[w];
 	struct pair pr = {
 		.p = dp->p, .a = t->a, .b = t->b, .ea = t->ea, .eb = t->eb, .scope = dp->scope,
-		.out = &mine->found, .arena = arena, .definitions = &mine->definitions,
+		.out = &mine->found, .arena = arena, .definitions = &mine->definitions, .scratch = &mine->scratch,
 	};
 	findings_share_begin(&t->share, w, &mine->found);
 	compare_units(&pr);
@@ -755,6 +772,7 @@ static bool drift_in_parallel(struct project *p, const struct drift_scope *scope
 			out->unlisted_allowed += dw->found.unlisted_allowed;
 		}
 		map_free(&dw->definitions);
+		define_scratch_free(&dw->scratch);
 		findings_free(&dw->found);
 	}
 	free(dp.workers);

@@ -705,6 +705,48 @@ Test(define, knobs_end_the_chain)
 	dr_expect_knob(&a, 3, "dependency.vpc.outputs.id");
 }
 
+/* define_same_in, which keeps no text, says what comparing the texts of
+ * define_node says: for every pair of leaves of two units whose local.l
+ * differs, through one reused scratch, with a node of a shared include
+ * and a computed value among them. */
+Test(define, same_in_agrees_with_the_texts)
+{
+	static const char *const keys[] = { "x", "y", "z", "w", "lit", "num", "mixed", "inc", NULL };
+	dr_write("_common/inc.yaml", "inputs:\n  inc: ${var.a + 1}\n");
+	dr_write("dev/app/unit.yaml", "include: [//_common/inc.yaml]\n" "locals:\n  l: ${var.b}-x\n"
+		 "  m: ${local.l}/${var.c}\n" "inputs:\n  x: ${var.a + 1}\n  y: \"${ var.a+1 }\"\n"
+		 "  z: ${var.a + 2}\n  w: ${local.m}\n  lit: abc\n  num: 5\n  mixed: pre-${var.a}-${local.l}\n");
+	dr_write("prod/app/unit.yaml", "include: [//_common/inc.yaml]\n" "locals:\n  l: ${var.b}-y\n"
+		 "  m: ${local.l}/${var.c}\n" "inputs:\n  x: ${var.a+1}\n  y: ${var.a * 1}\n"
+		 "  z: ${var.a + 2}\n  w: ${local.m}\n  lit: abc\n  num: \"5\"\n  mixed: pre-${var.a}-${local.l}\n");
+	dr_compile();
+	struct unit *a = env_find_unit(dr_env("dev"), "app"), *b = env_find_unit(dr_env("prod"), "app");
+	struct define_scratch scratch = { 0 };
+	struct map cache;
+	map_init(&cache);
+	size_t same = 0;
+	for (size_t i = 0; i <= 8; i++)
+		for (size_t k = 0; k <= 8; k++) {
+			const struct node *na = keys[i] ? dr_input_node(a, keys[i]) : NULL;
+			const struct node *nb = keys[k] ? dr_input_node(b, keys[k]) : NULL;
+			struct definition da, db;
+			define_node(&dr_proj, a, na, &da);
+			define_node(&dr_proj, b, nb, &db);
+			bool want = !strcmp(da.text, db.text);
+			bool got = define_same_in(&dr_proj, &dr_proj.arena, &cache, &scratch, a, na, b, nb);
+			cr_expect_eq(got, want, "dev %s vs prod %s: %s and %s", keys[i] ? keys[i] : "(computed)",
+				     keys[k] ? keys[k] : "(computed)", da.text, db.text);
+			same += want;
+		}
+	/* var.a + 1 is written as dev's x, y and inc and prod's x and inc
+	 * (6 pairs); z, lit and the computed value match themselves; prod's
+	 * y is var.a * 1, its num a string, and its local.l changes w and
+	 * mixed. */
+	cr_expect_eq(same, 9, "pairs with the same definition: %zu", same);
+	map_free(&cache);
+	define_scratch_free(&scratch);
+}
+
 /* ---- fingerprints ---- */
 
 struct dr_print {
