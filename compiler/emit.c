@@ -97,7 +97,7 @@ static void expand_path(const struct project *p, const struct unit *u, struct bu
 	}
 }
 
-/* content is the plan's to keep: the compilation's arenas hold it. */
+/* data is the plan's to keep: its arenas hold it. */
 static void add_file(struct emit_plan *plan, struct unit *u, char *path, const char *data, size_t len)
 {
 	if (plan->nfiles == plan->cap)
@@ -157,7 +157,11 @@ int emit_plan(struct project *p, struct unit **units, size_t n, struct emit_plan
 	 * unit's evaluated inputs and writes only its own buffer. */
 	unsigned jobs = parallel_jobs(p->jobs);
 	struct rendering r = { units, xcalloc(n + 1, sizeof(*r.json)), { { BUF_INIT } } };
-	parallel_for(n, jobs, project_worker_arenas(p, jobs), render_tfvars, &r);
+	plan->arenas = parallel_calloc(jobs, sizeof(*plan->arenas));
+	plan->narenas = jobs;
+	for (unsigned w = 0; w < jobs; w++)
+		arena_init(&plan->arenas[w].arena);
+	parallel_for(n, jobs, plan->arenas, render_tfvars, &r);
 	for (unsigned w = 0; w < PARALLEL_MAX_JOBS; w++)
 		buf_free(&r.scratch[w].text);
 	for (size_t i = 0; i < n; i++) {
@@ -189,7 +193,7 @@ int emit_plan(struct project *p, struct unit **units, size_t n, struct emit_plan
 				continue;
 			}
 			add_file(plan, u, arena_printf(&p->arena, "%s/%s.tf.json", norm.data, name),
-				 arena_strndup(&p->arena, content.data, content.len), content.len);
+				 arena_strndup(&plan->arenas[0].arena, content.data, content.len), content.len);
 		}
 	}
 	free(r.json);
@@ -203,6 +207,9 @@ int emit_plan(struct project *p, struct unit **units, size_t n, struct emit_plan
 void emit_plan_free(struct emit_plan *plan)
 {
 	free(plan->files);
+	for (unsigned w = 0; w < plan->narenas; w++)
+		arena_free(&plan->arenas[w].arena);
+	free(plan->arenas);
 	memset(plan, 0, sizeof(*plan));
 }
 

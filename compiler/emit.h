@@ -14,7 +14,7 @@
 
 struct out_file {
 	char *path;		/* relative to the output dir */
-	const char *data;	/* in the compilation's arenas */
+	const char *data;	/* in the plan's arenas */
 	size_t len;
 	XXH128_hash_t hash;
 	struct unit *unit;
@@ -30,6 +30,11 @@ struct selection {
 struct emit_plan {
 	struct out_file *files;
 	size_t nfiles, cap;
+	/* The files' texts, rendered on every worker into its own arena and
+	 * freed with the plan: at 30,000 units they are 60 MB that the
+	 * caches written at the end of a build do not need. */
+	struct worker_arena *arenas;
+	unsigned narenas;
 	struct unit **units;	/* selected units, sorted by (env order, id) */
 	size_t nunits;
 	/* When set, existing outputs are read from this source at tracked_dir
