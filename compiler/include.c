@@ -317,6 +317,18 @@ static bool check_unit_file(const struct node *doc)
 	return ok;
 }
 
+/* check_unit_file once per file: only success is remembered, so a bad
+ * file reports on every visit, as it did. */
+static bool check_file_once(struct loaded_file *f)
+{
+	if (atomic_load_explicit(&f->shape_ok, memory_order_acquire))
+		return true;
+	bool ok = check_unit_file(f->root);
+	if (ok)
+		atomic_store_explicit(&f->shape_ok, true, memory_order_release);
+	return ok;
+}
+
 /* The file's body: every key but include. */
 static struct node *body_of(struct arena *a, const struct node *doc)
 {
@@ -530,7 +542,7 @@ static int visit(struct linear *l, const char *path, const struct node *entry, e
 	}
 	const struct node *pn = entry ? entry_path_node(entry) : NULL;
 	struct loaded_file *f = load_shared(l->p, path, pn ? pn->file : NULL, pn ? pn->off : 0);
-	if (!f || !check_unit_file(f->root))
+	if (!f || !check_file_once(f))
 		return -1;
 	if (l->in_none && check_no_tags(f->root) < 0)
 		return -1;

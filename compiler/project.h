@@ -7,6 +7,7 @@
 #define BULKHEAD_PROJECT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "arena.h"
@@ -108,6 +109,9 @@ struct loaded_file {
 	struct srcfile src;
 	struct node *root;	/* NULL when it failed to load */
 	bool unreported;	/* failed on a muted worker: load again to report */
+	/* Its keys and shapes passed the unit-file check (include.c): a file
+	 * that 10,000 units include is checked once.  Set by any worker. */
+	atomic_bool shape_ok;
 };
 
 /* Each worker's copy of the entries it found in the project's shared
