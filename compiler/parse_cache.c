@@ -340,7 +340,8 @@ static void gather_entries(struct gather *g, const struct parse_cache *pc, enum 
 }
 
 /* Header, entries, seal, into fd; false when a write failed. */
-static bool write_entries(int fd, const struct parse_cache *pc, const struct buf *fresh, size_t n, bool keep_unused)
+static bool write_entries(int fd, const struct parse_cache *pc, const struct parse_fresh *fresh, size_t n,
+			  bool keep_unused)
 {
 	struct gather g = { .fd = fd, .sum = XXH3_createState() };
 	struct buf head = BUF_INIT;
@@ -359,7 +360,7 @@ static bool write_entries(int fd, const struct parse_cache *pc, const struct buf
 	gather_add(&g, head.data, head.len);
 	gather_entries(&g, pc, ENTRY_USED);
 	for (size_t i = 0; i < n; i++)
-		gather_add(&g, fresh[i].data, fresh[i].len);
+		gather_add(&g, fresh[i].bytes, fresh[i].len);
 	if (keep_unused)
 		gather_entries(&g, pc, ENTRY_UNUSED);
 	wire_pack(seal, XXH3_64bits_digest(g.sum), sizeof(seal));
@@ -371,7 +372,7 @@ static bool write_entries(int fd, const struct parse_cache *pc, const struct buf
 }
 
 /* Under the lock: the new file beside the old, then renamed over it. */
-static void write_cache(const struct parse_cache *pc, const char *tmp, const struct buf *fresh, size_t n,
+static void write_cache(const struct parse_cache *pc, const char *tmp, const struct parse_fresh *fresh, size_t n,
 			bool keep_unused)
 {
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666);
@@ -382,7 +383,7 @@ static void write_cache(const struct parse_cache *pc, const char *tmp, const str
 		unlink(tmp);
 }
 
-void parse_cache_store(struct parse_cache *pc, const struct buf *fresh, size_t n)
+void parse_cache_store(struct parse_cache *pc, const struct parse_fresh *fresh, size_t n)
 {
 	size_t fresh_bytes = 0, used = bytes_in(pc, ENTRY_USED), unused = bytes_in(pc, ENTRY_UNUSED);
 	bool dead = count_in(pc, ENTRY_DEAD) > 0;

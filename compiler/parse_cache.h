@@ -70,12 +70,17 @@ struct node *parse_cache_decode(struct arena *a, const struct srcfile *f, const 
  * tree cannot be stored (aliases expanded beyond twice the text's length,
  * as node_clone). */
 bool parse_cache_encode(struct buf *out, const struct srcfile *f, const struct node *root);
+/* An entry parse_cache_encode made, wherever the caller keeps it. */
+struct parse_fresh {
+	const void *bytes;
+	size_t len;		/* 0: no entry */
+};
 /* Writes the cache again when fresh (entries made by parse_cache_encode,
- * in the order given; empty buffers hold none) or a dropped entry changes
+ * in the order given; empty ones hold none) or a dropped entry changes
  * it: the entries this run used, then the fresh ones, then the unused
  * ones while they are at most twice the rest.  Failures only cost the
  * next run time. */
-void parse_cache_store(struct parse_cache *pc, const struct buf *fresh, size_t n);
+void parse_cache_store(struct parse_cache *pc, const struct parse_fresh *fresh, size_t n);
 /* Unmaps the file: trees decoded from it point into it. */
 void parse_cache_close(struct parse_cache *pc);
 

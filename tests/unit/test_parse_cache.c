@@ -93,6 +93,16 @@ static void expect_same_tree(const struct node *want, const struct node *got, co
 	}
 }
 
+/* parse_cache_store of entries kept in buffers. */
+static void store_bufs(struct parse_cache *pc, const struct buf *bufs, size_t n)
+{
+	struct parse_fresh *fresh = xcalloc(n + 1, sizeof(*fresh));
+	for (size_t i = 0; i < n; i++)
+		fresh[i] = (struct parse_fresh){ bufs[i].data, bufs[i].len };
+	parse_cache_store(pc, fresh, n);
+	free(fresh);
+}
+
 /* One run that parses texts and stores them in root's cache. */
 static void store_texts(const char *root, const char *const *texts, size_t n, const struct limits *lim)
 {
@@ -104,7 +114,7 @@ static void store_texts(const char *root, const char *const *texts, size_t n, co
 		cr_assert_null(cached_tree(&pc, &f), "a hit in an empty cache");
 		cr_assert(parse_cache_encode(&fresh[i], &f, must_load(&f)));
 	}
-	parse_cache_store(&pc, fresh, n);
+	store_bufs(&pc, fresh, n);
 	parse_cache_close(&pc);
 	for (size_t i = 0; i < n; i++)
 		buf_free(&fresh[i]);
@@ -129,7 +139,7 @@ static size_t run_hits(const char *root, const char *const *texts, size_t n, con
 			parse_cache_encode(&fresh[i], &f, must_load(&f));
 		}
 	}
-	parse_cache_store(&pc, fresh, n);
+	store_bufs(&pc, fresh, n);
 	parse_cache_close(&pc);
 	for (size_t i = 0; i < n; i++)
 		buf_free(&fresh[i]);
