@@ -123,8 +123,11 @@ describe() {	# what the last run did, for a problem line
 	printf 'exit %s: %s' "$rc" "$(grep -v '^ *$' "$d_from" | head -n 2 | tr '\n' ' ' | cut -c1-220)"
 }
 
+# The temp files bulkhead writes: outputs' ".NAME.bulkhead-tmp" beside
+# them, the caches' "FILE.tmp", a baseline's "FILE.tmp-PID".  (This once
+# looked for the last kind alone, so leftovers of the others went unseen.)
 temps() {	# the temp files under a tree
-	find "$1" -name '*.tmp-*' 2>/dev/null
+	find "$1" \( -name '*.bulkhead-tmp' -o -name '*.tmp' -o -name '*.tmp-*' \) 2>/dev/null
 }
 
 short() {	# a list of paths under $2, on one line
@@ -132,8 +135,19 @@ short() {	# a list of paths under $2, on one line
 }
 
 same_tree() {	# a b: byte-identical trees (temp files are checked on their own)
-	diff -r -x '*.tmp-*' "$1" "$2" >/dev/null 2>&1
+	diff -r -x '*.bulkhead-tmp' -x '*.tmp' -x '*.tmp-*' "$1" "$2" >/dev/null 2>&1
 }
+
+# The checks below are only as good as temps(): it must see one of each.
+mkdir -p "$T/probe/out/a" "$T/probe/.bulkhead/cache"
+: >"$T/probe/out/a/.terraform.tfvars.json.bulkhead-tmp"
+: >"$T/probe/.bulkhead/cache/parse.tmp"
+: >"$T/probe/baseline.json.tmp-42"
+if [ "$(temps "$T/probe" | wc -l)" != 3 ]; then
+	echo "fault: temps() does not see every kind of temp file" >&2
+	exit 1
+fi
+rm -rf "$T/probe"
 
 # Checks every file manifest.json names against its xxh3-128; prints
 # "missing PATH" and "changed PATH" lines.
@@ -334,7 +348,7 @@ check1() {
 		if [ "$rc" != 0 ]; then
 			problem "manifest.json's rename failed, then a build of state $c1_next: $(describe)"
 		elif ! same_tree "$W/out" "$T/ref$c1_next/out"; then
-			problem "manifest.json's rename failed, then a build of state $c1_next: out/ is not a clean build's: $(diff -rq -x '*.tmp-*' "$W/out" "$T/ref$c1_next/out" 2>&1 | sed "s|$T/||g" | head -n 3 | tr '\n' ' ')"
+			problem "manifest.json's rename failed, then a build of state $c1_next: out/ is not a clean build's: $(diff -rq -x '*.bulkhead-tmp' -x '*.tmp' -x '*.tmp-*' "$W/out" "$T/ref$c1_next/out" 2>&1 | sed "s|$T/||g" | head -n 3 | tr '\n' ' ')"
 		fi
 	done
 	verdict "1b after manifest.json's rename failed, a build of changed inputs completes and equals a clean build"
@@ -530,7 +544,7 @@ judge_oom() {	# what, ok0 (1: a clean exit 0 with the complete build is fine too
 	[ -n "$jo_left" ] && problem "$1: temp files left: $(short "$jo_left" "$W")"
 	if ! same_tree "$W/out" "$T/pre/out" && ! same_tree "$W/out" "$T/refB/out"; then
 		manifest_verify "$W/out" >"$T/mv"
-		problem "$1: out/ is neither the old build nor the new one: $(diff -rq -x '*.tmp-*' "$T/pre/out" "$W/out" 2>&1 | sed "s|$T/||g" | head -n 2 | tr '\n' ' ')(manifest.json: $(grep -c '^missing' "$T/mv") files missing, $(grep -c '^changed' "$T/mv") changed)"
+		problem "$1: out/ is neither the old build nor the new one: $(diff -rq -x '*.bulkhead-tmp' -x '*.tmp' -x '*.tmp-*' "$T/pre/out" "$W/out" 2>&1 | sed "s|$T/||g" | head -n 2 | tr '\n' ' ')(manifest.json: $(grep -c '^missing' "$T/mv") files missing, $(grep -c '^changed' "$T/mv") changed)"
 	fi
 }
 
