@@ -24,7 +24,6 @@ enum {
 	CHUNK_MIN = 64 * 1024,
 	CHUNK_MAX = 32 * 1024 * 1024,
 	BIG = 512 * 1024,
-	HUGE_PAGE = 2 * 1024 * 1024,
 	ALIGN = ARENA_ALIGN,
 };
 
@@ -32,6 +31,21 @@ void fatal_oom(void)
 {
 	fputs("bulkhead: fatal: out of memory\n", stderr);
 	exit(2);
+}
+
+void *pages_map(size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		fatal_oom();
+	if (bytes >= ARENA_HUGE_PAGE)
+		(void)madvise(p, bytes, MADV_HUGEPAGE);	/* a hint: no THP is fine */
+	return p;
+}
+
+void pages_unmap(void *p, size_t bytes)
+{
+	munmap(p, bytes);
 }
 
 void *xmalloc(size_t size)
@@ -111,16 +125,10 @@ static char *alloc_text(struct arena *a, size_t size)
 /* Chunks are mapped, not malloc'ed: fresh pages are zero, so
  * arena_zalloc needs no memset (clearing memory the kernel had just
  * cleared was a tenth of a large build), and chunks of 2 MiB and more
- * ask for transparent huge pages, one page fault where there were 512
- * (faults were a fifth of a large build on a virtual machine). */
+ * get huge pages (faults were a fifth of a large build on a VM). */
 static struct arena_chunk *map_chunk(size_t size)
 {
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		fatal_oom();
-	if (size >= HUGE_PAGE)
-		(void)madvise(p, size, MADV_HUGEPAGE);	/* a hint: no THP is fine */
-	struct arena_chunk *c = p;
+	struct arena_chunk *c = pages_map(size);
 	c->size = size;
 	return c;
 }
@@ -130,7 +138,7 @@ void arena_free(struct arena *a)
 	struct arena_chunk *c = a->chunks, *next;
 	for (; c; c = next) {
 		next = c->next;
-		munmap(c, c->size);
+		pages_unmap(c, c->size);
 	}
 	arena_init(a);
 }

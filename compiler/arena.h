@@ -38,4 +38,12 @@ void *xcalloc(size_t n, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 
+/* Fresh zeroed pages mapped for bytes (a multiple of 4096), asking for
+ * transparent huge pages from ARENA_HUGE_PAGE up: one page fault where
+ * there were 512, on a virtual machine the dearest part of a large run.
+ * Arena chunks and large hash tables use them; free with pages_unmap. */
+enum { ARENA_HUGE_PAGE = 2 * 1024 * 1024 };
+void *pages_map(size_t bytes);
+void pages_unmap(void *p, size_t bytes);
+
 #endif

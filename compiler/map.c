@@ -4,31 +4,22 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <xxhash.h>
 
 /* Tables of 2 MiB and more (65,536 slots: a large repo's folders, files
- * and units) are mapped with a transparent-huge-page hint, as arena
- * chunks are: one fault where there were 512, each first touch of a
- * fresh page being the dearest thing a large run does.  Under
+ * and units) take huge pages, as arena chunks do (pages_map).  Under
  * ARENA_MALLOC (the sanitizer build) every table is malloc'ed, so
  * AddressSanitizer sees them all. */
 #ifdef ARENA_MALLOC
 #define HUGE_TABLE SIZE_MAX
 #else
-#define HUGE_TABLE ((size_t)2 * 1024 * 1024)
+#define HUGE_TABLE ((size_t)ARENA_HUGE_PAGE)
 #endif
 
 static struct map_slot *alloc_slots(size_t cap)
 {
 	size_t bytes = cap * sizeof(struct map_slot);
-	if (bytes < HUGE_TABLE)
-		return xcalloc(cap, sizeof(struct map_slot));
-	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		fatal_oom();
-	(void)madvise(p, bytes, MADV_HUGEPAGE);	/* a hint: no THP is fine */
-	return p;
+	return bytes < HUGE_TABLE ? xcalloc(cap, sizeof(struct map_slot)) : pages_map(bytes);
 }
 
 static void free_slots(struct map_slot *slots, size_t cap)
@@ -36,7 +27,7 @@ static void free_slots(struct map_slot *slots, size_t cap)
 	if (cap * sizeof(struct map_slot) < HUGE_TABLE)
 		free(slots);
 	else
-		munmap(slots, cap * sizeof(struct map_slot));
+		pages_unmap(slots, cap * sizeof(struct map_slot));
 }
 
 void map_init(struct map *m)

@@ -26,6 +26,8 @@
 #define arena_strndup bump_arena_strndup
 #define arena_strdup bump_arena_strdup
 #define arena_printf bump_arena_printf
+#define pages_map bump_pages_map
+#define pages_unmap bump_pages_unmap
 #include "arena.c"
 #undef xmalloc
 #undef xrealloc
@@ -40,6 +42,8 @@
 #undef arena_strndup
 #undef arena_strdup
 #undef arena_printf
+#undef pages_map
+#undef pages_unmap
 #pragma pop_macro("ARENA_MALLOC")
 
 struct arena_impl {
