@@ -94,6 +94,21 @@ const char *buf_cstr(const struct buf *b)
 	return b->data ? b->data : "";
 }
 
+int write_all(int fd, const void *data, size_t len)
+{
+	const char *at = data;
+	while (len) {
+		ssize_t n = write(fd, at, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n == 0 ? (errno = EIO, -1) : -1;
+		at += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 /* Reads fd to its end into b, first with room for room bytes, then in
  * 64 KiB steps.  A regular file ends at a short read; anything else
  * (a pipe) at a read of nothing. */

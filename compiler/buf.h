@@ -52,6 +52,9 @@ int buf_read_fd(struct buf *b, int fd, size_t max);
  * shorter than asked for is its end, so a file that kept its size takes
  * one read, not a second one to see end of file. */
 int buf_read_regular(struct buf *b, int fd, size_t size, size_t max);
+/* Writes all len bytes of data to fd, through short writes and EINTR.
+ * 0, or -1 with errno set (EIO when a write took nothing). */
+int write_all(int fd, const void *data, size_t len);
 /* Replaces b's contents with the file at path.  Returns -1 with errno
  * set (ENOENT for a missing file) on failure. */
 int buf_read_file(struct buf *b, const char *path);

@@ -474,16 +474,8 @@ int cache_write_file(const char *path, const struct buf *b)
 	int fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666);
 	int rc = -1;
 	if (fd >= 0) {
-		size_t done = 0;
-		while (done < b->len) {
-			ssize_t n = write(fd, b->data + done, b->len - done);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				break;
-			done += (size_t)n;
-		}
-		rc = (done == b->len && close(fd) == 0 && rename(tmp.data, path) == 0) ? 0 : -1;
+		bool written = write_all(fd, b->data, b->len) == 0;
+		rc = (close(fd) == 0 && written && rename(tmp.data, path) == 0) ? 0 : -1;
 		if (rc < 0)
 			unlink(tmp.data);
 	}

@@ -40,8 +40,7 @@ static int write_new(const char *path, const char *data, size_t len)
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
 	if (fd < 0)
 		return -1;
-	ssize_t n = write(fd, data, len);
-	int rc = n == (ssize_t)len ? 0 : -1;
+	int rc = write_all(fd, data, len);
 	if (close(fd) < 0)
 		rc = -1;
 	return rc;

@@ -617,21 +617,6 @@ static void dir_log_free(struct dir_log *log)
 	free(log->created);
 }
 
-static int write_all(int fd, const char *data, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, data, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-
 static void log_dir(struct dir_log *log, const char *path, size_t len)
 {
 	reserve(log, len + 1, 1);

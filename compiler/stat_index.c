@@ -299,7 +299,6 @@ bool stat_index_read(struct stat_index *si, const void *data, size_t size)
 	return false;
 }
 
-
 void stat_index_open(struct stat_index *si, const char *root)
 {
 	struct stat st;
