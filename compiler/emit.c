@@ -157,10 +157,8 @@ int emit_plan(struct project *p, struct unit **units, size_t n, struct emit_plan
 	 * unit's evaluated inputs and writes only its own buffer. */
 	unsigned jobs = parallel_jobs(p->jobs);
 	struct rendering r = { units, xcalloc(n + 1, sizeof(*r.json)), { { BUF_INIT } } };
-	plan->arenas = parallel_calloc(jobs, sizeof(*plan->arenas));
+	plan->arenas = parallel_arenas(jobs);
 	plan->narenas = jobs;
-	for (unsigned w = 0; w < jobs; w++)
-		arena_init(&plan->arenas[w].arena);
 	parallel_for(n, jobs, plan->arenas, render_tfvars, &r);
 	for (unsigned w = 0; w < PARALLEL_MAX_JOBS; w++)
 		buf_free(&r.scratch[w].text);
@@ -207,9 +205,7 @@ int emit_plan(struct project *p, struct unit **units, size_t n, struct emit_plan
 void emit_plan_free(struct emit_plan *plan)
 {
 	free(plan->files);
-	for (unsigned w = 0; w < plan->narenas; w++)
-		arena_free(&plan->arenas[w].arena);
-	free(plan->arenas);
+	parallel_arenas_free(plan->arenas, plan->narenas);
 	memset(plan, 0, sizeof(*plan));
 }
 
@@ -1279,6 +1275,5 @@ out:
 	map_free(&old.files);
 	free(cl.actions);
 	free(cl.removals);
-
 	return rc;
 }

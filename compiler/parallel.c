@@ -214,6 +214,21 @@ void *parallel_calloc(size_t n, size_t size)
 	return memset(p, 0, n * size);
 }
 
+struct worker_arena *parallel_arenas(unsigned n)
+{
+	struct worker_arena *arenas = parallel_calloc(n, sizeof(*arenas));
+	for (unsigned i = 0; i < n; i++)
+		arena_init(&arenas[i].arena);
+	return arenas;
+}
+
+void parallel_arenas_free(struct worker_arena *arenas, unsigned n)
+{
+	for (unsigned i = 0; arenas && i < n; i++)
+		arena_free(&arenas[i].arena);
+	free(arenas);
+}
+
 void parallel_for(size_t n, unsigned jobs, struct worker_arena *arenas,
 		  void (*fn)(void *ctx, size_t i, struct arena *arena), void *ctx)
 {

@@ -31,6 +31,10 @@ void *parallel_calloc(size_t n, size_t size);
 struct worker_arena {
 	PARALLEL_OWN_LINE struct arena arena;
 };
+/* n empty worker arenas, for parallel_for; parallel_arenas_free frees
+ * what was allocated in them, and them. */
+struct worker_arena *parallel_arenas(unsigned n);
+void parallel_arenas_free(struct worker_arena *arenas, unsigned n);
 
 /* The number of worker threads for jobs (0: one per CPU this process may
  * run on, see parallel_cpus), at least 1 and at most PARALLEL_MAX_JOBS. */

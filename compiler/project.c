@@ -242,10 +242,8 @@ void memo_keep(const struct memo_probe *probe, const char *stored_key, void *val
 struct worker_arena *project_worker_arenas(struct project *p, unsigned jobs)
 {
 	struct worker_arenas *w = xcalloc(1, sizeof(*w));
-	w->arenas = parallel_calloc(jobs, sizeof(*w->arenas));
+	w->arenas = parallel_arenas(jobs);
 	w->n = jobs;
-	for (unsigned i = 0; i < jobs; i++)
-		arena_init(&w->arenas[i].arena);
 	w->next = p->worker_arenas;
 	p->worker_arenas = w;
 	return w->arenas;
@@ -256,9 +254,7 @@ void project_release_worker_arenas(struct project *p, struct worker_arenas *mark
 	while (p->worker_arenas && p->worker_arenas != mark) {
 		struct worker_arenas *w = p->worker_arenas;
 		p->worker_arenas = w->next;
-		for (unsigned i = 0; i < w->n; i++)
-			arena_free(&w->arenas[i].arena);
-		free(w->arenas);
+		parallel_arenas_free(w->arenas, w->n);
 		free(w);
 	}
 }
