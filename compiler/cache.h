@@ -58,10 +58,8 @@ char *cache_file(const char *root, const char *out_opt, const struct selection *
 /* 1 when the cache at path proves the outputs are current, else 0.  The
  * stat checks run on jobs workers (0: one per CPU). */
 int cache_fresh(const char *path, const char *root, unsigned jobs, struct cache_summary *sum);
-/* What the last build recorded of one output: as in the cache file. */
-struct output_stat {
-	uint64_t size, mtime_ns, ino;
-};
+/* The stat data of an output as the cache records them. */
+struct output_stat output_stat_of(const struct stat *st);
 /* Fills out (output path relative to out_dir -> struct output_stat) from
  * a sound cache of a build into out_dir; leaves it empty otherwise.
  * cache_outputs_free releases it. */
@@ -93,9 +91,11 @@ void *cache_map_file(const char *path, size_t *size);
 int64_t cache_coarse_now_ns(void);
 /* Records a successful build; failures only cost the next build time.
  * A listed folder the build itself changed (creating out/ or .bulkhead/
- * in the root) is recorded as it is now if that was its only change. */
+ * in the root) is recorded as it is now if that was its only change.
+ * seen (or NULL) holds the outputs' stat data as emit_write left them;
+ * the outputs it does not cover are stat'ed. */
 void cache_store(const char *path, struct trace *t, const struct project *p, const char *out_dir,
-		 const struct emit_plan *plan);
+		 const struct emit_plan *plan, const struct output_stat *seen);
 
 /* False when .bulkhead/ or .bulkhead/cache/ above path is there but is
  * not a real folder (a symlink, a file): nothing is read or written

@@ -184,6 +184,7 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 	int status = EXIT_ERROR;
 	struct compilation c;
 	struct emit_plan plan = { 0 };
+	struct emit_result res = { 0 };
 	char *out_dir = NULL, *display = NULL, *cache_path = NULL;
 	struct trace trace;
 	struct map written;
@@ -218,7 +219,6 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 	out_dir = output_dir(&c.project, o.out, &display);
 	if (check_output_dir(&c.project, out_dir, display) < 0 || emit_plan(&c.project, c.units, c.nunits, &plan) < 0)
 		goto out;
-	struct emit_result res;
 	track_committed_outputs(&c.project, &cli->spec, o.check, out_dir, &plan);
 	if (cache_path) {
 		cache_prepare(cache_path);
@@ -228,7 +228,7 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 	if (emit_write(&c.project, &plan, &o.sel, out_dir, display, o.check, cli->quiet, &res) < 0)
 		goto out;
 	if (cache_path && !diag_error_count())
-		cache_store(cache_path, &trace, &c.project, out_dir, &plan);
+		cache_store(cache_path, &trace, &c.project, out_dir, &plan, res.seen);
 	bool changed = res.written || res.removed || res.manifest_changed;
 	if (!cli->quiet)
 		printf("%s: %zu %s, %zu %s %s, %zu unchanged, %zu %s\n", o.check ? "build --check" : "build",
@@ -240,6 +240,7 @@ out:
 	trace_free(&trace);
 	cache_outputs_free(&written);
 	free(cache_path);
+	emit_result_free(&res);
 	emit_plan_free(&plan);
 	free(out_dir);
 	free(display);

@@ -202,6 +202,12 @@ int emit_plan(struct project *p, struct unit **units, size_t n, struct emit_plan
 	return rc;
 }
 
+void emit_result_free(struct emit_result *res)
+{
+	free(res->seen);
+	res->seen = NULL;
+}
+
 void emit_plan_free(struct emit_plan *plan)
 {
 	free(plan->files);
@@ -627,6 +633,7 @@ struct write_state {
 	char **finals;		/* final path per file to write */
 	struct write_error *errs;	/* per file */
 	unsigned jobs;		/* threads writing temp files */
+	struct output_stat *seen;	/* per file: its temp file's stat data */
 	struct dir_log made;	/* folders made on this thread */
 	struct dir_log *worker_made;	/* folders made by each worker */
 };
@@ -739,15 +746,23 @@ static void report_write_error(const struct write_state *ws, const char *rel, st
 }
 
 /* Writes data to temp; 0 or the errno, reporting nothing (workers call
- * it).  A temp file that could not be written whole is removed. */
-static int write_temp_file(const char *temp, const char *data, size_t len)
+ * it).  A temp file that could not be written whole is removed.  seen (or
+ * NULL) gets its stat data once written: its rename keeps them. */
+static int write_temp_file(const char *temp, const char *data, size_t len, struct output_stat *seen)
 {
+	struct stat st;
 	int fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-	if (fd >= 0 && write_all(fd, data, len) == 0 && close(fd) == 0)
+	bool ok = fd >= 0 && write_all(fd, data, len) == 0;
+	if (ok && seen && fstat(fd, &st) == 0)
+		*seen = output_stat_of(&st);
+	if (ok && close(fd) == 0)
 		return 0;
 	int err = errno;
-	if (fd >= 0)
+	if (fd >= 0) {
+		if (!ok)
+			close(fd);
 		unlink(temp);
+	}
 	return err ? err : EIO;
 }
 
@@ -757,7 +772,7 @@ static int write_temp(struct write_state *ws, const char *rel, const char *final
 {
 	struct write_error e = { make_file_dir(&ws->made, final), true };
 	if (!e.err)
-		e = (struct write_error){ write_temp_file(temp, data, len), false };
+		e = (struct write_error){ write_temp_file(temp, data, len, NULL), false };
 	if (e.err)
 		report_write_error(ws, rel, e);
 	return e.err ? -1 : 0;
@@ -783,7 +798,8 @@ static void write_one_temp(struct temp_writes *tw, size_t i, struct dir_log *mad
 	struct write_error *e = &ws->errs[i];
 	*e = (struct write_error){ make_file_dir(made, ws->finals[i]), true };
 	if (!e->err)
-		*e = (struct write_error){ write_temp_file(ws->temps[i], tw->plan->files[i].data, tw->plan->files[i].len),
+		*e = (struct write_error){ write_temp_file(ws->temps[i], tw->plan->files[i].data, tw->plan->files[i].len,
+							   &ws->seen[i]),
 					   false };
 	if (e->err)
 		atomic_store(&tw->failed, true);
@@ -862,6 +878,7 @@ static int lock_output(const struct write_state *ws, int *fd)
 
 struct change_list {
 	enum action *actions;
+	struct output_stat *seen;	/* per file, for the build cache; or NULL */
 	const char **removals;
 	size_t nremovals;
 	bool manifest_changed;
@@ -961,6 +978,14 @@ static bool *scan_known(const struct emit_plan *plan, const struct old_manifest 
 	return ks.known;
 }
 
+/* A file found as the build cache recorded it keeps that record. */
+static void keep_seen(const struct emit_plan *plan, const struct out_file *f, struct output_stat *seen, size_t i)
+{
+	const struct output_stat *st = map_get(plan->written, f->path, strlen(f->path));
+	if (seen && st)
+		seen[i] = *st;
+}
+
 /* Compares the plan with the disk and the previous manifest.  In a
  * fresh output dir (this build just made it, and holds its lock) there is
  * nothing to read, compare or check for links: every file is written. */
@@ -982,6 +1007,7 @@ static int diff_outputs(struct project *p, const struct emit_plan *plan, const s
 		map_put(&planned, f->path, strlen(f->path), (void *)f);
 		if (known[i]) {
 			cl->actions[i] = ACT_KEEP;
+			keep_seen(plan, f, cl->seen, i);
 			continue;
 		}
 		char *full = join(out_dir, f->path);
@@ -989,6 +1015,7 @@ static int diff_outputs(struct project *p, const struct emit_plan *plan, const s
 			rc = -1;
 		} else if (known_current(plan, old, f, full)) {
 			cl->actions[i] = ACT_KEEP;
+			keep_seen(plan, f, cl->seen, i);
 		} else if (read_output(plan, full, f->path, &cur, &exists) < 0) {
 			diag_error(NULL, 0, "cannot read '%s/%s': %s", display, f->path, strerror(errno));
 			rc = -1;
@@ -1267,6 +1294,8 @@ int emit_write(struct project *p, const struct emit_plan *plan, const struct sel
 	int rc = -1, lock_fd = -1;
 	memset(res, 0, sizeof(*res));
 	map_init(&old.files);
+	if (!check)
+		res->seen = ws.seen = cl.seen = xcalloc(plan->nfiles + 1, sizeof(*res->seen));
 	if (!check && open_output(&ws, &lock_fd) < 0)
 		goto fail;
 	if (load_manifest(p, plan, out_dir, display, sel, &old) < 0)

@@ -48,9 +48,21 @@ struct emit_plan {
 	const struct map *written;
 };
 
+/* An output's stat data, as the build cache records it (output_stat_of
+ * in cache.h makes one). */
+struct output_stat {
+	uint64_t size, mtime_ns, ino;
+};
+
 struct emit_result {
 	size_t written, unchanged, removed;
 	bool manifest_changed;
+	/* Per plan file, its stat data as this build left it: taken from
+	 * the temp file before its rename (which keeps all three), or the
+	 * build cache's record of a file found to match it; ino 0 where the
+	 * build saw none.  NULL for build --check.  emit_result_free frees
+	 * it. */
+	struct output_stat *seen;
 };
 
 bool selection_has_env(const struct selection *s, const struct env *e);
@@ -66,6 +78,7 @@ void emit_plan_free(struct emit_plan *plan);
 int emit_write(struct project *p, const struct emit_plan *plan, const struct selection *sel,
 	       const char *out_dir, const char *display, bool check, bool quiet,
 	       struct emit_result *res);
+void emit_result_free(struct emit_result *res);
 /* The xxh3-128 of data as 32 lowercase hex digits. */
 void hash_hex(XXH128_hash_t h, char out[33]);
 

@@ -51,15 +51,21 @@ static void cache_trace_init(struct trace *t)
 	t->started_ns += 1000000000;
 }
 
-static char *cache_store_into(struct trace *t, struct emit_plan *plan, const char *out_dir)
+static char *cache_store_seen(struct trace *t, struct emit_plan *plan, const char *out_dir,
+			      const struct output_stat *seen)
 {
 	struct project p;
 	struct selection sel = { 0 };
 	memset(&p, 0, sizeof(p));
 	p.root = cache_dir;
 	char *path = cache_file(cache_dir, NULL, &sel, false);
-	cache_store(path, t, &p, out_dir, plan);
+	cache_store(path, t, &p, out_dir, plan, seen);
 	return path;
+}
+
+static char *cache_store_into(struct trace *t, struct emit_plan *plan, const char *out_dir)
+{
+	return cache_store_seen(t, plan, out_dir, NULL);
 }
 
 static char *cache_store_simple(struct trace *t, struct emit_plan *plan)
@@ -257,6 +263,50 @@ Test(cache, a_missing_output_is_not_fresh)
 	snprintf(out, sizeof(out), "%s/out.json", cache_dir);
 	unlink(out);
 	cr_expect_eq(cache_fresh(path, cache_dir, 2, &sum), 0, "a deleted output must be rebuilt");
+	trace_free(&t);
+	free(path);
+}
+
+/* An output's line holds the stat data emit_write saw when it wrote it
+ * (seen), not a stat taken afterwards: a file changed in between is then
+ * not trusted.  Outputs seen has no record of are stat'ed. */
+Test(cache, an_output_line_holds_the_stat_data_the_write_saw)
+{
+	struct trace t;
+	struct emit_plan plan = { 0 };
+	struct out_file files[2] = { { .path = "a.json", .data = "{}\n", .len = 3 },
+				     { .path = "b.json", .data = "[]\n", .len = 3 } };
+	struct cache_summary sum;
+	struct stat st;
+	char path_a[256];
+	cache_write("a.json", "{}\n");
+	cache_write("b.json", "[]\n");
+	cache_write("manifest.json", "{}\n");
+	snprintf(path_a, sizeof(path_a), "%s/a.json", cache_dir);
+	cr_assert_eq(lstat(path_a, &st), 0);
+	struct output_stat seen[2] = { output_stat_of(&st), { 0 } };
+	cache_trace_init(&t);
+	plan.files = files;
+	plan.nfiles = 2;
+	plan.nunits = 1;
+	char *path = cache_store_seen(&t, &plan, cache_dir, seen);
+	cr_expect_eq(cache_fresh(path, cache_dir, 2, &sum), 1, "seen as on disk, b stat'ed");
+	free(path);
+	/* The write saw other stat data than a later stat gives: the line
+	 * holds what it saw (the check then judges a.json by its bytes). */
+	seen[0].mtime_ns += 1;
+	path = cache_store_seen(&t, &plan, cache_dir, seen);
+	char want[128];
+	snprintf(want, sizeof(want), "\no f 3 %llu %llu ", (unsigned long long)seen[0].mtime_ns,
+		 (unsigned long long)seen[0].ino);
+	FILE *f = fopen(path, "rb");
+	cr_assert_not_null(f);
+	char text[4096];
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	cr_expect_not_null(strstr(text, want), "no line '%s' in:\n%s", want + 1, text);
+	cr_expect_eq(cache_fresh(path, cache_dir, 2, &sum), 1, "same bytes: still fresh");
 	trace_free(&t);
 	free(path);
 }
@@ -511,7 +561,7 @@ Test(cache, storing_drops_the_caches_of_other_versions)
 	struct project p;
 	memset(&p, 0, sizeof(p));
 	p.root = cache_dir;
-	cache_store(sibling, &t, &p, cache_dir, &plan);
+	cache_store(sibling, &t, &p, cache_dir, &plan, NULL);
 	char *path = cache_store_simple(&t, &plan);
 	cr_expect_str_eq(path, mine);
 	cr_expect_neq(access(other, F_OK), 0, "another version's cache was kept");

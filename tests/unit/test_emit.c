@@ -14,6 +14,7 @@
 #include <xxhash.h>
 
 #include "buf.h"
+#include "cache.h"
 #include "dag.h"
 #include "emit.h"
 #include "eval.h"
@@ -171,10 +172,12 @@ static const struct out_file *em_file(const char *path)
 	return NULL;
 }
 
-/* emit_write of the plan into out/, quietly. */
+/* emit_write of the plan into out/, quietly; res keeps the counts. */
 static int em_write_out(const struct selection *sel, bool check, struct emit_result *res)
 {
-	return emit_write(&em_proj, &em_plan, sel ? sel : &(struct selection){ 0 }, em_out, "out", check, true, res);
+	int rc = emit_write(&em_proj, &em_plan, sel ? sel : &(struct selection){ 0 }, em_out, "out", check, true, res);
+	emit_result_free(res);
+	return rc;
 }
 
 static void em_write_ok(const struct selection *sel, struct emit_result *res)
@@ -489,6 +492,73 @@ Test(emit, second_write_writes_nothing)
 	cr_expect_not(res.manifest_changed);
 	for (size_t i = 0; i < 4; i++)
 		cr_expect_eq(em_mtime(rels[i]), 1000000000, "%s was rewritten", rels[i]);
+}
+
+/* The stat data of out/REL now, as the build cache records it. */
+static struct output_stat em_stat(const char *rel)
+{
+	char path[PATH_MAX * 3];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/%s", em_out, rel);
+	cr_assert_eq(lstat(path, &st), 0, "%s: %s", rel, strerror(errno));
+	return output_stat_of(&st);
+}
+
+static void em_expect_seen(const struct emit_result *res, const char *rel, struct output_stat want)
+{
+	size_t i = (size_t)(em_file(rel) - em_plan.files);
+	cr_expect(res->seen[i].ino == want.ino && res->seen[i].size == want.size &&
+			  res->seen[i].mtime_ns == want.mtime_ns,
+		  "%s: seen %llu/%llu/%llu, want %llu/%llu/%llu", rel, (unsigned long long)res->seen[i].ino,
+		  (unsigned long long)res->seen[i].size, (unsigned long long)res->seen[i].mtime_ns,
+		  (unsigned long long)want.ino, (unsigned long long)want.size, (unsigned long long)want.mtime_ns);
+}
+
+/* Written files: the temp file's stat data, which its rename kept; files
+ * the build cache vouched for: its record; the rest: nothing (the cache
+ * stats them). */
+Test(emit, result_holds_the_stat_data_of_what_it_wrote_or_trusted)
+{
+	em_two_units();
+	em_compile_and_plan();
+	struct emit_result res;
+	cr_assert_eq(emit_write(&em_proj, &em_plan, &(struct selection){ 0 }, em_out, "out", false, true, &res), 0);
+	cr_assert_not_null(res.seen);
+	em_expect_seen(&res, EM_API, em_stat(EM_API));
+	em_expect_seen(&res, EM_WEB, em_stat(EM_WEB));
+	em_expect_seen(&res, EM_PROD, em_stat(EM_PROD));
+	emit_result_free(&res);
+	cr_expect_null(res.seen);
+
+	/* Next build: the cache vouches for api (its record is what is on
+	 * disk), not for prod; web changes. */
+	struct output_stat api = em_stat(EM_API);
+	em_write("dev/app/web/unit.yaml", "inputs:\n  name: web2\n");
+	em_compile_and_plan();
+	struct map written;
+	map_init(&written);
+	map_put(&written, EM_API, strlen(EM_API), &api);
+	em_plan.written = &written;
+	cr_assert_eq(emit_write(&em_proj, &em_plan, &(struct selection){ 0 }, em_out, "out", false, true, &res), 0);
+	cr_expect_eq(res.written, 1);
+	em_expect_seen(&res, EM_API, api);
+	em_expect_seen(&res, EM_WEB, em_stat(EM_WEB));
+	size_t prod = (size_t)(em_file(EM_PROD) - em_plan.files);
+	cr_expect_eq(res.seen[prod].ino, 0, "prod was compared by its bytes: not seen");
+	emit_result_free(&res);
+	em_plan.written = NULL;
+	map_free(&written);
+}
+
+/* build --check writes nothing and sees nothing. */
+Test(emit, check_mode_has_no_stat_data)
+{
+	em_two_units();
+	em_compile_and_plan();
+	struct emit_result res;
+	cr_assert_eq(emit_write(&em_proj, &em_plan, &(struct selection){ 0 }, em_out, "out", true, true, &res), 0);
+	cr_expect_null(res.seen);
+	emit_result_free(&res);
 }
 
 Test(emit, changed_unit_rewrites_only_its_file)
