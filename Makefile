@@ -162,7 +162,11 @@ build/rel/bench-gen: bench/gen.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -std=c11 $(WARN) $< -o $@
 
-bench: deps bin/bulkhead build/rel/bench-gen
+build/rel/bench-floor: bench/floor.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -std=c11 -pthread $(WARN) $< -o $@
+
+bench: deps bin/bulkhead build/rel/bench-gen build/rel/bench-floor
 	sh bench/run.sh $(CURDIR)/bin/bulkhead
 	sh bench/hostile.sh $(CURDIR)/bin/bulkhead
 
