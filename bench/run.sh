@@ -37,6 +37,17 @@
 # builds and the baseline included) starts right after a read of the
 # repo's input files and a stat of everything in it (warm, below): the
 # table measures bulkhead and Python, not the disk.
+#
+# On a VM whose host takes back the memory a guest frees (free page
+# reporting: seen here), the first touch of a page freed more than a
+# couple of seconds earlier costs a fault on the host too.  Every timed
+# run here comes seconds after the last one ended, so it pays that for
+# all the memory it uses, as a pre-commit hook run after a pause would.
+# Runs started back to back do not: drift at 10k took 1.0-1.1 s so and
+# 1.3-1.5 s after the warm step, the difference being the zeroing of its
+# 490 MB (0.02 against 0.76 CPU-seconds).  The same holds for the pages
+# the kernel takes for new files and folders, which is why the write
+# floor is measured under the same conditions as the cold build.
 set -u
 
 BIN=${1:?usage: sh bench/run.sh BIN}
