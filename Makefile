@@ -137,10 +137,10 @@ integration: build/san/bulkhead build/san/evalexpr bin/bulkhead build/tsan/bulkh
 
 # libFuzzer harnesses (clang): `make fuzz FUZZ_SECONDS=600` for a long run.
 FUZZ_SECONDS ?= 120
-fuzz:
+fuzz: build/gen/templates.c
 	sh tests/fuzz/run.sh $(FUZZ_SECONDS)
 
-fuzz-check:
+fuzz-check: build/gen/templates.c
 	sh tests/fuzz/run.sh 30
 
 check: deps unit cases lint integration fuzz-check

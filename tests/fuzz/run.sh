@@ -53,9 +53,14 @@ SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
 CFLAGS="-std=c11 -g -O1 -fno-omit-frame-pointer $SAN -DARENA_MALLOC \
 -iquote compiler -iquote stdlib -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 -DBULKHEAD_VERSION=\"fuzz\" $pkg_flags"
-# The library: every compiler/ and stdlib/ source but main.c, instrumented
+# The library: every compiler/ and stdlib/ source but main.c, and the
+# built-in templates make generates (template.c needs them), instrumented
 # for coverage, archived so each harness links only what it uses.
-lib_src=$(ls compiler/*.c stdlib/*.c | grep -v '^compiler/main\.c$')
+if [ ! -f build/gen/templates.c ]; then
+	echo "run.sh: build/gen/templates.c is missing (make fuzz makes it)" >&2
+	exit 2
+fi
+lib_src="$(ls compiler/*.c stdlib/*.c | grep -v '^compiler/main\.c$') build/gen/templates.c"
 headers=$(ls compiler/*.h stdlib/*.h)
 flags_now="$CLANG $CFLAGS"
 if [ ! -f "$out/obj/flags" ] || [ "$(cat "$out/obj/flags")" != "$flags_now" ]; then
