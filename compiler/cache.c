@@ -630,10 +630,12 @@ static void output_lines(struct buf *b, const char *out_dir, const struct emit_p
 	if (os.out_fd >= 0 && unseen)
 		parallel_for_runs(plan->nfiles, STAT_RUN, jobs, stat_output, &os);
 	for (size_t i = 0; i < plan->nfiles; i++) {
+		if (!seen_at(seen, i) && !os.ok[i])
+			continue;
 		uint64_t hash = XXH3_64bits(plan->files[i].data, plan->files[i].len);
 		if (seen_at(seen, i))
 			stat_line(b, 'o', 'f', seen[i].size, seen[i].mtime_ns, seen[i].ino, &hash, plan->files[i].path);
-		else if (os.ok[i])
+		else
 			output_line(b, &os.st[i], &hash, plan->files[i].path);
 	}
 	if (os.out_fd >= 0 && fstatat(os.out_fd, "manifest.json", &st, AT_SYMLINK_NOFOLLOW) == 0)

@@ -888,17 +888,17 @@ struct change_list {
 /* An output the last build wrote with the content now planned, not
  * touched since (its stat data is as the build cache recorded): the same
  * trust as a no-op build's, without reading 30,000 files for one change. */
-static bool known_current(const struct emit_plan *plan, const struct old_manifest *old, const struct out_file *f,
-			  const char *full)
+static const struct output_stat *known_current(const struct emit_plan *plan, const struct old_manifest *old,
+					       const struct out_file *f, const char *full)
 {
 	if (!plan->written || plan->tracked)
-		return false;
+		return NULL;
 	const struct output_stat *st = map_get(plan->written, f->path, strlen(f->path));
 	const struct old_entry *oe = st ? map_get(&old->files, f->path, strlen(f->path)) : NULL;
 	const struct node *hash = oe ? node_map_get(node_map_get(oe->node, "files"), f->path) : NULL;
 	char want[33];
 	hash_hex(f->hash, want);
-	return hash && !strcmp(hash->str.s, want) && cache_output_unchanged(st, full);
+	return hash && !strcmp(hash->str.s, want) && cache_output_unchanged(st, full) ? st : NULL;
 }
 
 /* Refuses a path under the output dir that passes through a symlink: a
@@ -950,7 +950,7 @@ struct known_scan {
 	const struct emit_plan *plan;
 	const struct old_manifest *old;
 	const char *out_dir;
-	bool *known;		/* per file */
+	const struct output_stat **known;	/* per file: the cache's record, or NULL */
 	struct checked_dirs *checked;	/* per worker */
 };
 
@@ -959,16 +959,16 @@ static void scan_item(void *ctx, size_t i)
 	struct known_scan *ks = ctx;
 	const struct out_file *f = &ks->plan->files[i];
 	char *full = join(ks->out_dir, f->path);
-	ks->known[i] = check_no_links(ks->out_dir, "", f->path, &ks->checked[parallel_worker()].dirs) == 0 &&
-		       known_current(ks->plan, ks->old, f, full);
+	if (check_no_links(ks->out_dir, "", f->path, &ks->checked[parallel_worker()].dirs) == 0)
+		ks->known[i] = known_current(ks->plan, ks->old, f, full);
 	free(full);
 }
 
-static bool *scan_known(const struct emit_plan *plan, const struct old_manifest *old, const char *out_dir,
-			unsigned jobs)
+static const struct output_stat **scan_known(const struct emit_plan *plan, const struct old_manifest *old,
+					     const char *out_dir, unsigned jobs)
 {
 	struct checked_dirs checked[PARALLEL_MAX_JOBS];
-	struct known_scan ks = { plan, old, out_dir, xcalloc(plan->nfiles + 1, sizeof(bool)), checked };
+	struct known_scan ks = { plan, old, out_dir, xcalloc(plan->nfiles + 1, sizeof(*ks.known)), checked };
 	for (unsigned w = 0; w < jobs; w++)
 		map_init(&checked[w].dirs);
 	if (plan->written && !plan->tracked)
@@ -978,12 +978,13 @@ static bool *scan_known(const struct emit_plan *plan, const struct old_manifest 
 	return ks.known;
 }
 
-/* A file found as the build cache recorded it keeps that record. */
-static void keep_seen(const struct emit_plan *plan, const struct out_file *f, struct output_stat *seen, size_t i)
+/* File i, found as the build cache recorded it (st), is kept with that
+ * record. */
+static void keep_known(struct change_list *cl, size_t i, const struct output_stat *st)
 {
-	const struct output_stat *st = map_get(plan->written, f->path, strlen(f->path));
-	if (seen && st)
-		seen[i] = *st;
+	cl->actions[i] = ACT_KEEP;
+	if (cl->seen)
+		cl->seen[i] = *st;
 }
 
 /* Compares the plan with the disk and the previous manifest.  In a
@@ -996,7 +997,8 @@ static int diff_outputs(struct project *p, const struct emit_plan *plan, const s
 	struct map planned;
 	int rc = 0, exists;
 	struct map checked;
-	bool *known = fresh ? NULL : scan_known(plan, old, out_dir, parallel_jobs(p->jobs));
+	const struct output_stat **known = fresh ? NULL : scan_known(plan, old, out_dir, parallel_jobs(p->jobs));
+	const struct output_stat *st;
 	map_init(&planned);
 	map_init(&checked);
 	cl->actions = xcalloc(plan->nfiles + 1, sizeof(*cl->actions));
@@ -1006,16 +1008,14 @@ static int diff_outputs(struct project *p, const struct emit_plan *plan, const s
 		const struct out_file *f = &plan->files[i];
 		map_put(&planned, f->path, strlen(f->path), (void *)f);
 		if (known[i]) {
-			cl->actions[i] = ACT_KEEP;
-			keep_seen(plan, f, cl->seen, i);
+			keep_known(cl, i, known[i]);
 			continue;
 		}
 		char *full = join(out_dir, f->path);
 		if (check_no_links(out_dir, display, f->path, &checked) < 0) {
 			rc = -1;
-		} else if (known_current(plan, old, f, full)) {
-			cl->actions[i] = ACT_KEEP;
-			keep_seen(plan, f, cl->seen, i);
+		} else if ((st = known_current(plan, old, f, full))) {
+			keep_known(cl, i, st);
 		} else if (read_output(plan, full, f->path, &cur, &exists) < 0) {
 			diag_error(NULL, 0, "cannot read '%s/%s': %s", display, f->path, strerror(errno));
 			rc = -1;
