@@ -109,6 +109,22 @@ int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
+ssize_t read_full(int fd, void *data, size_t len)
+{
+	size_t got = 0;
+	while (got < len) {
+		ssize_t n = read(fd, (char *)data + got, len - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
 /* Reads fd to its end into b, first with room for room bytes, then in
  * 64 KiB steps.  A regular file ends at a short read; anything else
  * (a pipe) at a read of nothing. */

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <string.h>
+#include <sys/types.h>
 
 struct buf {
 	char *data;
@@ -55,6 +56,9 @@ int buf_read_regular(struct buf *b, int fd, size_t size, size_t max);
 /* Writes all len bytes of data to fd, through short writes and EINTR.
  * 0, or -1 with errno set (EIO when a write took nothing). */
 int write_all(int fd, const void *data, size_t len);
+/* Reads up to len bytes of fd into data, through short reads and EINTR,
+ * stopping early only at end of file: the count read, or -1 with errno. */
+ssize_t read_full(int fd, void *data, size_t len);
 /* Replaces b's contents with the file at path.  Returns -1 with errno
  * set (ENOENT for a missing file) on failure. */
 int buf_read_file(struct buf *b, const char *path);

@@ -250,27 +250,17 @@ static int read_file_in(struct arena *a, const char *path, const char **data, si
 	*exists = fd >= 0;
 	if (fd < 0)
 		return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
-	int rc = fstat(fd, &st) < 0 ? -1 : 0;
-	size_t want = rc == 0 && st.st_size > 0 ? (size_t)st.st_size : 0, got = 0;
+	bool stated = fstat(fd, &st) == 0;
+	size_t want = stated && st.st_size > 0 ? (size_t)st.st_size : 0;
 	char *text = arena_alloc(a, want + 1);
-	while (rc == 0 && got < want) {
-		ssize_t n = read(fd, text + got, want - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			rc = -1;
-		else if (n == 0)
-			break;
-		else
-			got += (size_t)n;
-	}
+	ssize_t got = stated ? read_full(fd, text, want) : -1;
 	int err = errno;
 	close(fd);
 	errno = err;
-	text[got] = '\0';
+	text[got > 0 ? got : 0] = '\0';
 	*data = text;
-	*len = got;
-	return rc;
+	*len = got > 0 ? (size_t)got : 0;
+	return got < 0 ? -1 : 0;
 }
 
 /* An existing output file: from disk, or where the plan says outputs are

@@ -2,6 +2,7 @@
 #include "helpers.h"
 
 #include <errno.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -266,4 +267,43 @@ Test(buf, read_regular_takes_what_the_file_holds)
 	cr_expect_eq(errno, EFBIG);
 	close(fd);
 	buf_free(&b);
+}
+
+/* read_full takes every byte asked for through short reads (a pipe hands
+ * them over as they come) and stops early only at end of file. */
+Test(buf, read_full_reads_through_short_reads_to_end_of_file)
+{
+	char got[300];
+	int fd = temp_file(200);
+	cr_expect_eq(read_full(fd, got, 150), 150);
+	cr_expect_eq(got[0], 'a');
+	cr_expect_eq(got[149], (char)('a' + 149 % 26));
+	cr_expect_eq(read_full(fd, got, 150), 50, "the rest, then end of file");
+	cr_expect_eq(read_full(fd, got, 10), 0);
+	close(fd);
+
+	int p[2];
+	cr_assert_eq(pipe(p), 0);
+	pid_t child = fork();
+	cr_assert_geq(child, 0);
+	if (child == 0) {
+		close(p[0]);
+		for (int i = 0; i < 3; i++) {
+			if (write(p[1], "abcd", 4) != 4)
+				_exit(1);
+			usleep(20000);
+		}
+		_exit(0);
+	}
+	close(p[1]);
+	cr_expect_eq(read_full(p[0], got, 12), 12, "three short writes, one call");
+	cr_expect_eq(memcmp(got, "abcdabcdabcd", 12), 0);
+	cr_expect_eq(read_full(p[0], got, 4), 0, "the writer closed its end");
+	close(p[0]);
+	int status;
+	cr_expect_eq(waitpid(child, &status, 0), child);
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	cr_expect_eq(read_full(-1, got, 1), -1);
+	cr_expect_eq(errno, EBADF);
 }
