@@ -21,13 +21,14 @@ static int resolve_targets(struct project *p, struct unit **units, size_t n)
 			d->target = e ? env_find_unit(e, d->target_id) : NULL;
 			if (!d->target) {
 				const struct node *at = dep_path_node(d);
-				diag_error(at->file, at->off, "dependency '%s': no unit '%s' in environment '%s'",
-					   d->name, d->target_id, d->target_env);
+				diag_error(unit_node_file(u, at), at->off,
+					   "dependency '%s': no unit '%s' in environment '%s'", d->name, d->target_id,
+					   d->target_env);
 				rc = -1;
 			} else if (d->target == u) {
 				const struct node *at = dep_path_node(d);
-				diag_error(at->file, at->off, "dependency '%s': unit '%s' depends on itself",
-					   d->name, u->id);
+				diag_error(unit_node_file(u, at), at->off,
+					   "dependency '%s': unit '%s' depends on itself", d->name, u->id);
 				rc = -1;
 			}
 		}
@@ -76,10 +77,11 @@ static void report_cycle(struct unit *start, const struct map *unplaced, struct 
 				buf_printf(&msg, "%s -> ", path[i]->id);
 			buf_puts(&msg, u->id);
 			const struct node *at = dep_path_node(edges[seen]);
-			diag_error(at->file, at->off, "dependency cycle in '%s': %s", u->env->label, msg.data);
+			diag_error(unit_node_file(path[seen], at), at->off, "dependency cycle in '%s': %s", u->env->label,
+				   msg.data);
 			for (size_t i = seen + 1; i < len; i++) {
 				at = dep_path_node(edges[i]);
-				diag_note(at->file, at->off, "'%s' depends on '%s' here", path[i]->id,
+				diag_note(unit_node_file(path[i], at), at->off, "'%s' depends on '%s' here", path[i]->id,
 					  edges[i]->target->id);
 			}
 			for (size_t i = seen; i < len; i++)

@@ -244,7 +244,7 @@ static void define_fresh(struct project *p, struct arena *a, struct unit *u, con
 /* A node of a file other than the unit's own: an include, shared. */
 static bool is_shared(const struct unit *u, const struct node *n)
 {
-	return n && n->file && strcmp(n->file->path, u->file);
+	return n && n->file && n->file != u->tree_src;
 }
 
 /* A definition that expanded no local and no include is the same in

@@ -42,6 +42,16 @@ bool diag_muted(void)
 	return muted;
 }
 
+/* Per thread too: each worker resolves and evaluates its own unit. */
+static _Thread_local struct diag_alias alias;
+
+struct diag_alias diag_alias(struct diag_alias to)
+{
+	struct diag_alias was = alias;
+	alias = to;
+	return was;
+}
+
 static char *vformat(const char *fmt, va_list ap)
 {
 	struct buf b = BUF_INIT;
@@ -68,6 +78,8 @@ static struct diag *diag_new(enum diag_severity sev, const struct srcfile *file,
 			     size_t off, const char *fmt, va_list ap)
 {
 	struct diag *d = xcalloc(1, sizeof(*d));
+	if (file && file == alias.shared)
+		file = alias.own;
 	d->severity = sev;
 	d->file = file;
 	d->off = file && off > file->len ? file->len : off;

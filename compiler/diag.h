@@ -18,6 +18,13 @@ struct srcfile {
 	size_t len;
 };
 
+/* A place in a file, for a report kept past the run (a finding): not
+ * always its node's own file (see diag_alias).  file NULL: nowhere. */
+struct place {
+	const struct srcfile *file;
+	size_t off;
+};
+
 enum { DIAG_CAP = 50 };
 
 enum diag_severity { DIAG_ERROR, DIAG_WARNING, DIAG_NOTE };
@@ -44,6 +51,15 @@ bool diag_mute(bool on);
 /* Whether this thread's reports are dropped: a failure seen muted is
  * not cached as reported. */
 bool diag_muted(void);
+/* A unit whose unit.yaml has the same bytes as another unit's shares
+ * that file's tree (project.c), so its nodes name the other file.  While
+ * a unit is worked on, the calling thread's reports naming `shared` name
+ * `own` instead.  Sets the alias ({NULL, NULL}: none) and returns the
+ * previous one, to restore. */
+struct diag_alias {
+	const struct srcfile *shared, *own;
+};
+struct diag_alias diag_alias(struct diag_alias to);
 /* diag_error from a va_list, with prefix (or NULL) before the message:
  * for loaders reporting on a caller's behalf ("corrupt manifest: "). */
 void diag_verror(const struct srcfile *file, size_t off, const char *prefix, const char *fmt, va_list ap);

@@ -334,8 +334,8 @@ static void keep_leaf(struct pair *pr, const struct finding *leaf, const char *k
 		return;
 	}
 	struct finding *f = add(pr, leaf->cls, arena_strdup(pr->arena, key));
-	f->def_a = leaf->def_a;
-	f->def_b = leaf->def_b;
+	f->at_a = leaf->at_a;
+	f->at_b = leaf->at_b;
 	f->hint = leaf->hint;
 	f->value_a = leaf->value_a;
 	f->value_b = leaf->value_b;
@@ -408,7 +408,8 @@ static void classify_leaf(struct pair *pr, const char *key, const struct value *
 	 * skip the work of recording them otherwise (most leaves are equal). */
 	if (va && vb && !keep_equal(pr) && value_equal(va, vb))
 		return;
-	struct finding leaf = { .cls = F_DRIFT, .def_a = na, .def_b = nb }, *f = &leaf;
+	struct finding leaf = { .cls = F_DRIFT, .at_a = unit_place(pr->a, na), .at_b = unit_place(pr->b, nb) };
+	struct finding *f = &leaf;
 	if (!va || !vb) {
 		f->cls = va ? F_PENDING : F_DRIFT;
 		f->hint = va ? "not yet promoted" : "only in the later environment";
@@ -501,8 +502,8 @@ static void compare_source(struct pair *pr)
 	struct finding *f = add(pr, F_EQUAL, "source");
 	f->value_a = shown(pr->arena, value_cstr(pr->arena, sa), false);
 	f->value_b = shown(pr->arena, value_cstr(pr->arena, sb), false);
-	f->def_a = na;
-	f->def_b = nb;
+	f->at_a = unit_place(pr->a, na);
+	f->at_b = unit_place(pr->b, nb);
 	if (!strcmp(sa, sb))
 		return;
 	const char *addr_a, *ref_a, *addr_b, *ref_b;
@@ -543,8 +544,12 @@ static void compare_dependencies(struct pair *pr)
 			struct finding *f = add(pr, same ? F_EQUAL : F_DRIFT, key);
 			f->value_a = ta ? shown(pr->arena, value_cstr(pr->arena, ta), false) : NULL;
 			f->value_b = tb ? shown(pr->arena, value_cstr(pr->arena, tb), false) : NULL;
-			f->def_a = side ? NULL : d->decl;
-			f->def_b = side ? d->decl : o ? o->decl : NULL;
+			if (side) {
+				f->at_b = unit_place(u, d->decl);
+			} else {
+				f->at_a = unit_place(u, d->decl);
+				f->at_b = unit_place(other, o ? o->decl : NULL);
+			}
 			if (!same && allowed(pr, key))
 				f->cls = F_ALLOWED;
 			else if (!same && !o)
@@ -565,13 +570,13 @@ static bool only_lists(const struct unit *u, const struct env *e)
 }
 
 /* Where a whole unit is: its inputs, else the top of its unit.yaml. */
-static const struct node *unit_anchor(struct project *p, const struct unit *u)
+static struct place unit_anchor(struct project *p, const struct unit *u)
 {
 	const struct node *inputs = node_map_get(u->config, "inputs");
 	if (inputs)
-		return inputs;
+		return unit_place(u, inputs);
 	struct loaded_file *f = project_load(p, u->file, NULL, 0);
-	return f ? f->root : NULL;
+	return unit_place(u, f ? f->root : NULL);
 }
 
 /* A unit on one side only: pending when not yet promoted, drift when a
@@ -584,8 +589,10 @@ static void compare_missing(struct pair *pr)
 	struct finding *f = add(pr, pr->a ? F_PENDING : F_DRIFT, "(unit)");
 	f->value_a = pr->a ? "present" : NULL;
 	f->value_b = pr->b ? "present" : NULL;
-	f->def_a = pr->a ? unit_anchor(pr->p, pr->a) : NULL;
-	f->def_b = pr->b ? unit_anchor(pr->p, pr->b) : NULL;
+	if (pr->a)
+		f->at_a = unit_anchor(pr->p, pr->a);
+	if (pr->b)
+		f->at_b = unit_anchor(pr->p, pr->b);
 	f->hint = pr->a ? "not yet promoted" : "only in the later environment: a skipped promotion";
 	if (!only_lists(u, absent))
 		f->cls = F_ALLOWED;

@@ -22,7 +22,7 @@ struct finding {
 	const char *unit;
 	const char *key;		/* "inputs.tags.\"k8s.io/role\"", "source", ... */
 	const char *value_a, *value_b;	/* compact JSON, "(sensitive)" or NULL if absent */
-	const struct node *def_a, *def_b;	/* where each side is defined */
+	struct place at_a, at_b;	/* where each side is defined */
 	const char *hint;		/* knobs that differ, "cannot order", ... */
 	char fingerprint[17];
 	bool baselined;

@@ -54,6 +54,15 @@ static const struct srcfile *site_file(const struct site *at)
 	return at->node ? at->node->file : NULL;
 }
 
+/* site_file for what outlives the unit's evaluation (a mock use) or
+ * names a folder (a call's): reports are mapped by diag_alias. */
+static const struct srcfile *site_file_of(const struct scope *s, const struct site *at)
+{
+	if (!at->node)
+		return NULL;
+	return s->u ? unit_node_file(s->u, at->node) : at->node->file;
+}
+
 static size_t site_off(const struct site *at, const struct expr *e)
 {
 	return expr_file_offset(at->origin, e);
@@ -562,7 +571,7 @@ static void record_mock_ref(struct scope *s, const struct site *at, const struct
 	m->dependency = dependency;
 	m->key = key;
 	m->via = via;
-	m->file = site_file(at);
+	m->file = site_file_of(s, at);
 	m->off = site_off(at, e);
 	m->next = s->u->mocks;
 	s->u->mocks = m;
@@ -794,10 +803,11 @@ static struct value *eval_call(struct scope *s, const struct site *at, const str
 		/* jsonencode({dsn = <sensitive>}) is as secret as its part. */
 		sensitive |= value_has_sensitive(args[i]);
 	}
+	const struct srcfile *file = site_file_of(s, at);
 	struct call_ctx c = {
-		.arena = s->arena, .name = b->name, .file = site_file(at), .off = site_off(at, e),
+		.arena = s->arena, .name = b->name, .file = file, .off = site_off(at, e),
 		.limits = s->lim, .project = s->p, .unit = s->u,
-		.include_dir = at->node && at->node->file ? path_dirname(s->arena, at->node->file->path) : NULL,
+		.include_dir = file ? path_dirname(s->arena, file->path) : NULL,
 		.args = args, .nargs = n,
 	};
 	struct value *r = b->fn(&c, args, n);
@@ -1021,6 +1031,7 @@ int eval_dependencies_in(struct project *p, struct unit *u, struct arena *a)
 	int rc = 0;
 	if (!deps)
 		return 0;
+	struct diag_alias was = diag_alias(unit_diag_alias(u));
 	u->deps = ARENA_ARRAY(a, struct dependency, deps->map.len);
 	for (size_t i = 0; i < deps->map.len; i++) {
 		const struct node *decl = deps->map.pairs[i].value;
@@ -1037,6 +1048,7 @@ int eval_dependencies_in(struct project *p, struct unit *u, struct arena *a)
 			u->ndeps++;
 		}
 	}
+	diag_alias(was);
 	return rc;
 }
 
@@ -1069,6 +1081,7 @@ int eval_unit_in(struct project *p, struct unit *u, struct arena *arena)
 	const struct node *inputs = node_map_get(u->config, "inputs");
 	const struct node *source = node_map_get(u->config, "source");
 	int rc = 0;
+	struct diag_alias was = diag_alias(unit_diag_alias(u));
 	scope_init(&s, p, u);
 	s.arena = arena;
 	u->inputs = inputs ? eval_node(&s, inputs) : value_map(arena, 0, NULL);
@@ -1094,6 +1107,7 @@ int eval_unit_in(struct project *p, struct unit *u, struct arena *arena)
 			rc = -1;
 	}
 	scope_free(&s);
+	diag_alias(was);
 	return rc;
 }
 

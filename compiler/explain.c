@@ -42,16 +42,18 @@ static void print_value(const struct value *v, bool secret, struct buf *out)
 	}
 }
 
-static void print_location(const struct node *n, struct buf *out)
+static void print_location(const struct unit *u, const struct node *n, struct buf *out)
 {
+	const struct srcfile *file = unit_node_file(u, n);
 	unsigned line, col;
-	srcfile_position(n->file, n->off, &line, &col);
-	buf_printf(out, "%s:%u:%u", n->file->path, line, col);
+	srcfile_position(file, n->off, &line, &col);
+	buf_printf(out, "%s:%u:%u", file->path, line, col);
 }
 
 static void print_chain(const struct unit *u, const struct node *n, struct buf *out)
 {
-	const char *chain = map_get(&u->chains, n->file->path, strlen(n->file->path));
+	const char *path = unit_node_file(u, n)->path;
+	const char *chain = map_get(&u->chains, path, strlen(path));
 	if (chain && strchr(chain, ' '))
 		buf_printf(out, " (via %s)", chain);
 }
@@ -66,7 +68,7 @@ static void explain_leaf(struct project *p, const struct unit *u, const struct v
 	if (!n || !n->file)
 		return;
 	buf_puts(out, "  ");
-	print_location(n, out);
+	print_location(u, n, out);
 	buf_puts(out, ": defined here");
 	if (n->kind == NODE_STR && strstr(n->str.s, "${"))
 		buf_printf(out, " as %s", n->str.s);
@@ -79,7 +81,7 @@ static void explain_leaf(struct project *p, const struct unit *u, const struct v
 		const struct override *o = map_get(maps[m], (const char *)&from, sizeof(from));
 		for (; o; o = o->next) {
 			buf_puts(out, "  ");
-			print_location(o->node, out);
+			print_location(u, o->node, out);
 			buf_puts(out, ": overrides ");
 			print_value(value_from_node(&p->arena, o->node), secret, out);
 			print_chain(u, o->node, out);

@@ -635,6 +635,12 @@ int include_resolve_unit(struct project *p, struct unit *u)
 
 int include_resolve_unit_in(struct project *p, struct unit *u, struct arena *a)
 {
+	struct loaded_file *f = load_shared(p, u->file, NULL, 0);
+	if (!f)
+		return -1;
+	u->src = &f->src;
+	u->tree_src = f->root->file;
+	struct diag_alias was = diag_alias(unit_diag_alias(u));
 	struct linear l = { .p = p, .a = a, .unit = u };
 	map_init(&l.seen);
 	int rc = visit(&l, u->file, NULL, MERGE_DEEP);
@@ -652,6 +658,7 @@ int include_resolve_unit_in(struct project *p, struct unit *u, struct arena *a)
 	}
 	free(l.steps);
 	map_free(&l.seen);
+	diag_alias(was);
 	return rc;
 }
 

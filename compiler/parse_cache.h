@@ -67,8 +67,7 @@ struct node *parse_cache_get(struct parse_cache *pc, struct parse_entry *e, stru
 struct node *parse_cache_decode(struct arena *a, const struct srcfile *f, const void *tree, size_t len,
 				const struct limits *lim);
 /* Appends the entry for f's tree to out; false (out unchanged) when the
- * tree cannot be stored (aliases expanded beyond twice the text's length,
- * as node_clone). */
+ * tree cannot be stored (aliases expanded beyond node_copy_budget). */
 bool parse_cache_encode(struct buf *out, const struct srcfile *f, const struct node *root);
 /* An entry parse_cache_encode made, wherever the caller keeps it. */
 struct parse_fresh {

@@ -135,7 +135,7 @@ static void cross_account_leaf(struct checker *c, const struct unit *u, const ch
 				const char *last = strrchr(key, '.');
 				f->value_b = key_is_secret(last ? last + 1 : key) ? "(sensitive)"
 					   : arena_printf(c->arena, "\"%s\"", s);
-				f->def_b = def;
+				f->at_b = unit_place(u, def);
 			}
 			return;
 		}
@@ -252,8 +252,8 @@ static void check_cidrs(struct checker *c)
 			if (f) {
 				f->value_a = arena_printf(c->arena, "\"%s\"", a->text);
 				f->value_b = arena_printf(c->arena, "\"%s\"", b->text);
-				f->def_a = a->where;
-				f->def_b = b->where;
+				f->at_a = unit_place(a->unit, a->where);
+				f->at_b = unit_place(b->unit, b->where);
 			}
 		}
 	}
@@ -295,7 +295,7 @@ static void check_sources(struct checker *c)
 					   "protected envs need a SemVer tag, a 40-hex SHA or a local path");
 		if (f) {
 			f->value_b = arena_printf(c->arena, "\"%s\"", u->source);
-			f->def_b = node_map_get(u->config, "source");
+			f->at_b = unit_place(u, node_map_get(u->config, "source"));
 		}
 	}
 }
@@ -315,8 +315,8 @@ static void check_accounts(struct checker *c)
 						   "two environments share one account");
 			if (f) {
 				f->value_a = f->value_b = arena_printf(c->arena, "\"%s\"", a->account_id);
-				f->def_a = node_map_get(a->decl, "account_id");
-				f->def_b = node_map_get(b->decl, "account_id");
+				f->at_a = unit_place(NULL, node_map_get(a->decl, "account_id"));
+				f->at_b = unit_place(NULL, node_map_get(b->decl, "account_id"));
 			}
 		}
 }
@@ -337,7 +337,7 @@ static void secret_leaf(struct checker *c, const struct unit *u, const char *key
 				   "a literal secret: use secret() or env_secret()");
 	if (f) {
 		f->value_b = "(sensitive)";
-		f->def_b = def;
+		f->at_b = unit_place(u, def);
 	}
 }
 

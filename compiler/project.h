@@ -90,6 +90,10 @@ struct unit {
 	const char *file;	/* "dev/app/api/unit.yaml" */
 	struct env *env;
 	/* Set by the merge phase. */
+	const struct srcfile *src;	/* its unit.yaml */
+	/* The file its unit.yaml's nodes name: src, or the file of the first
+	 * unit with the same bytes, whose tree it shares (project.c). */
+	const struct srcfile *tree_src;
 	struct node *config;	/* includes + unit.yaml, tags applied */
 	struct node *vars;	/* vars.yaml chain, outermost first */
 	struct map exposed;	/* include "as" name -> merged node */
@@ -104,6 +108,27 @@ struct unit {
 	size_t ndeps;
 	int level;		/* dependency level, 0 = no dependencies */
 };
+
+/* The file n, a node of u's configuration, was written in. */
+static inline const struct srcfile *unit_node_file(const struct unit *u, const struct node *n)
+{
+	return n->file && n->file == u->tree_src ? u->src : n->file;
+}
+
+/* Where n is, for a report kept past the run; u may be NULL for a node
+ * of no unit (bulkhead.yaml), n NULL for nowhere. */
+static inline struct place unit_place(const struct unit *u, const struct node *n)
+{
+	if (!n)
+		return (struct place){ NULL, 0 };
+	return (struct place){ u ? unit_node_file(u, n) : n->file, n->off };
+}
+
+/* While u is worked on, reports about its nodes name its own file. */
+static inline struct diag_alias unit_diag_alias(const struct unit *u)
+{
+	return (struct diag_alias){ u->tree_src, u->src };
+}
 
 struct loaded_file {
 	struct srcfile src;

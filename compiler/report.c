@@ -54,16 +54,22 @@ static void summary(const struct findings *fs, const struct report_opts *o, stru
 	buf_puts(out, ")");
 }
 
-static void location(const struct node *n, unsigned *line, unsigned *col)
+static void location(const struct place *at, unsigned *line, unsigned *col)
 {
 	*line = *col = 0;
-	if (n && n->file)
-		srcfile_position(n->file, n->off, line, col);
+	if (at->file)
+		srcfile_position(at->file, at->off, line, col);
 }
 
-static const struct node *primary(const struct finding *f)
+static const struct place *primary(const struct finding *f)
 {
-	return f->def_b ? f->def_b : f->def_a;
+	return f->at_b.file ? &f->at_b : &f->at_a;
+}
+
+/* The earlier side's place, when the later side has one too. */
+static const struct place *secondary(const struct finding *f)
+{
+	return f->at_b.file && f->at_a.file ? &f->at_a : NULL;
 }
 
 static const char *or_absent(const char *v)
@@ -105,22 +111,22 @@ static void message(const struct finding *f, struct buf *out)
 	}
 }
 
-static void text_location(const struct node *n, struct buf *out)
+static void text_location(const struct place *at, struct buf *out)
 {
 	unsigned line, col;
-	location(n, &line, &col);
-	if (n && n->file)
-		buf_printf(out, "%s:%u:%u: ", n->file->path, line, col);
+	location(at, &line, &col);
+	if (at->file)
+		buf_printf(out, "%s:%u:%u: ", at->file->path, line, col);
 	else
 		buf_puts(out, "bulkhead: ");
 }
 
-static void where(const struct node *n, struct buf *out)
+static void where(const struct place *at, struct buf *out)
 {
 	unsigned line, col;
-	location(n, &line, &col);
-	if (n && n->file)
-		buf_printf(out, "%s:%u:%u", n->file->path, line, col);
+	location(at, &line, &col);
+	if (at->file)
+		buf_printf(out, "%s:%u:%u", at->file->path, line, col);
 	else
 		buf_puts(out, "(absent)");
 }
@@ -147,14 +153,14 @@ static void write_diff_text(const struct findings *fs, const struct report_opts 
 			buf_putc(out, ')');
 		}
 		buf_puts(out, "\n      ");
-		if (f->def_a && f->def_a == f->def_b) {
-			where(f->def_a, out);
+		if (f->at_a.file && f->at_a.file == f->at_b.file && f->at_a.off == f->at_b.off) {
+			where(&f->at_a, out);
 			buf_puts(out, " (both)\n");
 			continue;
 		}
-		where(f->def_a, out);
+		where(&f->at_a, out);
 		buf_printf(out, " (%s), ", f->env_a);
-		where(f->def_b, out);
+		where(&f->at_b, out);
 		buf_printf(out, " (%s)\n", f->env_b);
 	}
 	if (unit)
@@ -178,8 +184,8 @@ static void write_text(const struct findings *fs, const struct report_opts *o, s
 		buf_printf(out, "%s: ", sev);
 		message(f, out);
 		buf_putc(out, '\n');
-		const struct node *other = f->def_b ? f->def_a : NULL;
-		if (other && other->file) {
+		const struct place *other = secondary(f);
+		if (other) {
 			text_location(other, out);
 			buf_printf(out, "note: %s defines it here\n", f->env_a);
 		}
@@ -190,15 +196,15 @@ static void write_text(const struct findings *fs, const struct report_opts *o, s
 
 /* ---- JSON and SARIF ---- */
 
-static struct value *loc_value(struct arena *a, const struct node *n)
+static struct value *loc_value(struct arena *a, const struct place *at)
 {
 	unsigned line, col;
-	if (!n || !n->file)
+	if (!at->file)
 		return value_null(a, NULL);
-	location(n, &line, &col);
+	location(at, &line, &col);
 	struct value *m = value_map_room(a, 3);
 	value_map_add(m, "column", value_int(a, col, NULL));
-	value_map_add(m, "file", value_cstr(a, n->file->path));
+	value_map_add(m, "file", value_cstr(a, at->file->path));
 	value_map_add(m, "line", value_int(a, line, NULL));
 	return m;
 }
@@ -217,8 +223,8 @@ static struct value *finding_value(struct arena *a, const struct finding *f)
 	value_map_add(m, "fingerprint", value_cstr(a, f->fingerprint));
 	value_map_add(m, "hint", str_or_null(a, f->hint));
 	value_map_add(m, "key", value_cstr(a, f->key));
-	value_map_add(m, "location_a", loc_value(a, f->def_a));
-	value_map_add(m, "location_b", loc_value(a, f->def_b));
+	value_map_add(m, "location_a", loc_value(a, &f->at_a));
+	value_map_add(m, "location_b", loc_value(a, &f->at_b));
 	value_map_add(m, "severity", value_cstr(a, finding_is_error(f) ? "error" : finding_is_note(f) ? "note" : "none"));
 	value_map_add(m, "unit", value_cstr(a, f->unit));
 	value_map_add(m, "value_a", str_or_null(a, f->value_a));
@@ -259,15 +265,15 @@ static void write_json(const struct findings *fs, const struct report_opts *o, s
 	buf_putc(out, '\n');
 }
 
-static struct value *sarif_location(struct arena *a, const struct node *n, const char *text)
+static struct value *sarif_location(struct arena *a, const struct place *at, const char *text)
 {
 	unsigned line, col;
-	location(n, &line, &col);
+	location(at, &line, &col);
 	struct value *region = value_map_room(a, 2);
 	value_map_add(region, "startColumn", value_int(a, col, NULL));
 	value_map_add(region, "startLine", value_int(a, line, NULL));
 	struct value *artifact = value_map_room(a, 1);
-	value_map_add(artifact, "uri", value_cstr(a, n->file->path));
+	value_map_add(artifact, "uri", value_cstr(a, at->file->path));
 	struct value *phys = value_map_room(a, 2);
 	value_map_add(phys, "artifactLocation", artifact);
 	value_map_add(phys, "region", region);
@@ -291,7 +297,7 @@ static struct value *sarif_result(struct arena *a, const struct finding *f)
 	value_map_add(msg, "text", value_cstr(a, arena_strdup(a, text.data)));
 	buf_free(&text);
 	value_map_add(r, "level", value_cstr(a, finding_is_error(f) ? "error" : "note"));
-	struct value *locs = value_list(a, primary(f) && primary(f)->file ? 1 : 0, NULL);
+	struct value *locs = value_list(a, primary(f)->file ? 1 : 0, NULL);
 	if (locs->list.len)
 		locs->list.items[0] = sarif_location(a, primary(f), NULL);
 	value_map_add(r, "locations", locs);
@@ -299,8 +305,8 @@ static struct value *sarif_result(struct arena *a, const struct finding *f)
 	struct value *fp = value_map_room(a, 1);
 	value_map_add(fp, "bulkhead/v1", value_cstr(a, f->fingerprint));
 	value_map_add(r, "partialFingerprints", fp);
-	const struct node *other = f->def_b ? f->def_a : NULL;
-	struct value *related = value_list(a, other && other->file ? 1 : 0, NULL);
+	const struct place *other = secondary(f);
+	struct value *related = value_list(a, other ? 1 : 0, NULL);
 	if (related->list.len)
 		related->list.items[0] = sarif_location(a, other, arena_printf(a, "%s defines it here", f->env_a));
 	value_map_add(r, "relatedLocations", related);
@@ -395,13 +401,13 @@ static void write_github(const struct findings *fs, const struct report_opts *o,
 		const struct finding *f = &fs->v[i];
 		if (!report_shows(f, o))
 			continue;
-		const struct node *n = primary(f);
+		const struct place *at = primary(f);
 		unsigned line, col;
-		location(n, &line, &col);
+		location(at, &line, &col);
 		buf_printf(out, "::%s ", finding_is_error(f) ? "error" : "notice");
-		if (n && n->file) {
+		if (at->file) {
 			buf_puts(out, "file=");
-			gh_escape(out, n->file->path, true);
+			gh_escape(out, at->file->path, true);
 			buf_printf(out, ",line=%u,col=%u,", line, col);
 		}
 		buf_puts(out, "title=");

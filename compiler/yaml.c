@@ -106,31 +106,6 @@ struct node_pair *node_map_find(const struct node *map, const char *key)
 	return NULL;
 }
 
-struct node *node_clone(struct arena *a, const struct node *root, const struct srcfile *f, size_t *budget)
-{
-	if (*budget == 0)
-		return NULL;
-	--*budget;
-	struct node *n = arena_alloc(a, sizeof(*n));
-	*n = *root;
-	n->file = f;
-	if (root->kind == NODE_SEQ) {
-		n->seq.items = arena_alloc(a, root->seq.len * sizeof(*n->seq.items));
-		for (size_t i = 0; i < root->seq.len; i++)
-			if (!(n->seq.items[i] = node_clone(a, root->seq.items[i], f, budget)))
-				return NULL;
-	} else if (root->kind == NODE_MAP) {
-		n->map.pairs = arena_alloc(a, root->map.len * sizeof(*n->map.pairs));
-		for (size_t i = 0; i < root->map.len; i++) {
-			const struct node_pair *p = &root->map.pairs[i];
-			if (!(n->map.pairs[i].key = node_clone(a, p->key, f, budget)) ||
-			    !(n->map.pairs[i].value = node_clone(a, p->value, f, budget)))
-				return NULL;
-		}
-	}
-	return n;
-}
-
 struct node *node_map_get(const struct node *map, const char *key)
 {
 	struct node_pair *p = node_map_find(map, key);

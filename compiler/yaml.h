@@ -101,15 +101,9 @@ size_t node_text_offset(const struct node *n, size_t index);
 /* Whether s holds "${": what node.has_expr records. */
 bool text_has_template(const char *s, size_t len);
 
-/* A copy of the tree at root, for a file f whose text is byte for byte
- * the text root was loaded from: new nodes pointing at f, sharing the
- * strings.  An alias's shared subtree is copied once per use, so the
- * copy stops after *budget nodes (returns NULL; the caller loads f
- * itself), which a file without aliases never reaches with a budget of
- * twice its length. */
-struct node *node_clone(struct arena *a, const struct node *root, const struct srcfile *f, size_t *budget);
-/* The node budget for copying the tree of a text len bytes long: one
- * without aliases has fewer nodes (node_clone, parse_cache_encode). */
+/* The node budget for copying the tree of a text len bytes long: an
+ * alias's subtree is copied once per use, and a text without aliases
+ * never reaches twice its length in nodes (parse_cache_encode). */
 static inline size_t node_copy_budget(size_t len)
 {
 	return 2 * len + 16;

@@ -408,3 +408,28 @@ Test(diag, repeats_do_not_count_towards_the_cap)
 	cr_expect_str_eq(got, "a.yaml:1:1: error: same\n  x: 1\n  ^\n", "got:\n%s", got);
 	free(got);
 }
+
+Test(diag, an_alias_names_the_own_file_until_restored)
+{
+	const char *text = "inputs:\n  size: ${local.size}\n";
+	struct srcfile first = mem_file("dev/app/unit.yaml", text);
+	struct srcfile twin = mem_file("prod/app/unit.yaml", text);
+	struct srcfile other = mem_file("_common/x.yaml", "a: 1\n");
+	struct diag_alias was = diag_alias((struct diag_alias){ &first, &twin });
+	cr_assert_null(was.shared, "no alias to begin with");
+	diag_error(&first, 16, "first as the twin");
+	diag_note(&other, 0, "other files are themselves");
+	struct diag_alias set = diag_alias(was);
+	cr_assert_eq(set.shared, &first);
+	cr_assert_eq(set.own, &twin);
+	diag_error(&first, 16, "first as itself");
+	expect_output("dev/app/unit.yaml:2:9: error: first as itself\n"
+		      "    size: ${local.size}\n"
+		      "          ^\n"
+		      "prod/app/unit.yaml:2:9: error: first as the twin\n"
+		      "    size: ${local.size}\n"
+		      "          ^\n"
+		      "_common/x.yaml:1:1: note: other files are themselves\n"
+		      "  a: 1\n"
+		      "  ^\n");
+}

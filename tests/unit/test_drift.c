@@ -225,12 +225,12 @@ static void dr_expect_class(const char *unit, const char *key, enum finding_clas
 	cr_expect_eq(f->cls, cls, "%s %s is '%s'", unit, key, finding_class_name(f));
 }
 
-static void dr_expect_line(const struct node *n, const char *path, unsigned line)
+static void dr_expect_line(struct place at, const char *path, unsigned line)
 {
-	cr_assert_not_null(n, "no definition");
+	cr_assert_not_null(at.file, "no definition");
 	unsigned l, c;
-	srcfile_position(n->file, n->off, &l, &c);
-	cr_expect_str_eq(n->file->path, path);
+	srcfile_position(at.file, at.off, &l, &c);
+	cr_expect_str_eq(at.file->path, path);
 	cr_expect_eq(l, line, "%s: line %u, want %u", path, l, line);
 }
 
@@ -299,11 +299,41 @@ Test(drift, different_literals_drift)
 	cr_expect_eq(f->cls, F_DRIFT, "'%s'", finding_class_name(f));
 	cr_expect_str_eq(f->value_a, "\"blue\"");
 	cr_expect_str_eq(f->value_b, "\"red\"");
-	dr_expect_line(f->def_a, "dev/app/api/unit.yaml", 7);
-	dr_expect_line(f->def_b, "prod/app/api/unit.yaml", 7);
+	dr_expect_line(f->at_a, "dev/app/api/unit.yaml", 7);
+	dr_expect_line(f->at_b, "prod/app/api/unit.yaml", 7);
 	cr_expect(finding_is_error(f));
 	dr_expect_equal("app/api", "inputs.same");
 	dr_expect_equal("app/api", "inputs.tags.team");
+}
+
+/* Files with the same bytes share one tree (parsed once), whose nodes
+ * name the first file; each unit still reports its own. */
+Test(drift, units_of_the_same_text_share_a_tree_and_name_their_own_files)
+{
+	const char *text = "inputs:\n  replicas: ${var.replicas}\n  extra: ${var.c}\n";
+	dr_write("dev/app/api/unit.yaml", text);
+	dr_write("prod/app/api/unit.yaml", text);
+	dr_write("dev/app/web/unit.yaml", "inputs:\n  replicas: 1\n");
+	dr_run();
+	const struct unit *dev = env_find_unit(dr_env("dev"), "app/api");
+	const struct unit *prod = env_find_unit(dr_env("prod"), "app/api");
+	cr_assert(dev && prod);
+	cr_expect_str_eq(dev->src->path, "dev/app/api/unit.yaml");
+	cr_expect_str_eq(prod->src->path, "prod/app/api/unit.yaml");
+	cr_expect_eq(dev->tree_src, dev->src, "the first file names itself");
+	cr_expect_eq(prod->tree_src, dev->src, "the second shares the first's tree");
+	const struct node *in_dev = node_map_get(node_map_get(dev->config, "inputs"), "replicas");
+	const struct node *in_prod = node_map_get(node_map_get(prod->config, "inputs"), "replicas");
+	cr_expect_eq(in_dev, in_prod, "one node for both");
+	cr_expect_eq(unit_node_file(prod, in_prod), prod->src);
+	cr_expect_eq(unit_node_file(dev, in_dev), dev->src);
+	const struct finding *f = dr_find("app/api", "inputs.replicas");
+	cr_expect_eq(f->cls, F_PARAMETERIZED, "'%s'", finding_class_name(f));
+	dr_expect_line(f->at_a, "dev/app/api/unit.yaml", 2);
+	dr_expect_line(f->at_b, "prod/app/api/unit.yaml", 2);
+	f = dr_find("app/api", "inputs.extra");
+	dr_expect_line(f->at_a, "dev/app/api/unit.yaml", 3);
+	dr_expect_line(f->at_b, "prod/app/api/unit.yaml", 3);
 }
 
 Test(drift, type_change_is_one_drift)
@@ -360,7 +390,7 @@ Test(drift, keys_on_one_side)
 	cr_expect_eq(f->cls, F_DRIFT, "only in the later env: '%s'", finding_class_name(f));
 	cr_expect_null(f->value_a);
 	cr_expect_str_eq(f->value_b, "1");
-	dr_expect_line(f->def_b, "prod/app/api/unit.yaml", 9);
+	dr_expect_line(f->at_b, "prod/app/api/unit.yaml", 9);
 }
 
 Test(drift, newer_ref_in_the_later_env_is_ahead)
@@ -370,8 +400,8 @@ Test(drift, newer_ref_in_the_later_env_is_ahead)
 	const struct finding *f = dr_find("app/api", "source");
 	cr_expect_eq(f->cls, F_AHEAD, "'%s'", finding_class_name(f));
 	cr_expect(finding_is_error(f));
-	dr_expect_line(f->def_a, "dev/app/api/unit.yaml", 1);
-	dr_expect_line(f->def_b, "prod/app/api/unit.yaml", 1);
+	dr_expect_line(f->at_a, "dev/app/api/unit.yaml", 1);
+	dr_expect_line(f->at_b, "prod/app/api/unit.yaml", 1);
 }
 
 static void dr_source_pair(const char *id, const char *dev, const char *prod)
@@ -425,7 +455,7 @@ Test(drift, units_on_one_side)
 	f = dr_find("app/extra", "(unit)");
 	cr_expect_eq(f->cls, F_DRIFT, "'%s'", finding_class_name(f));
 	cr_expect(strstr(f->hint, "skipped promotion"), "%s", f->hint);
-	dr_expect_line(f->def_b, "prod/app/extra/unit.yaml", 2);	/* its inputs */
+	dr_expect_line(f->at_b, "prod/app/extra/unit.yaml", 2);	/* its inputs */
 	dr_expect_class("app/special", "(unit)", F_ALLOWED);
 	dr_expect_class("app/devonly", "(unit)", F_ALLOWED);
 	dr_expect_class("app/wrongonly", "(unit)", F_DRIFT);
@@ -684,7 +714,7 @@ Test(define, same_text_across_envs_and_files)
 	const struct finding *f = dr_find("app", "inputs.v");
 	cr_expect_eq(f->cls, F_PARAMETERIZED, "'%s'", finding_class_name(f));
 	cr_expect_str_eq(f->hint, "var.a: 1 -> 5");
-	dr_expect_line(f->def_a, "_common/x.yaml", 2);
+	dr_expect_line(f->at_a, "_common/x.yaml", 2);
 }
 
 Test(define, knobs_end_the_chain)
@@ -767,8 +797,8 @@ static size_t dr_snapshot(struct dr_print *out, size_t cap)
 		memcpy(out[n].fp, f->fingerprint, sizeof(out[n].fp));
 		unsigned c = 0;
 		out[n].line_b = 0;
-		if (f->def_b)
-			srcfile_position(f->def_b->file, f->def_b->off, &out[n].line_b, &c);
+		if (f->at_b.file)
+			srcfile_position(f->at_b.file, f->at_b.off, &out[n].line_b, &c);
 		n++;
 	}
 	return n;

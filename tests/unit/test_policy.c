@@ -125,12 +125,12 @@ static const struct finding *pl_find(const char *rule, const char *unit, const c
 	return NULL;
 }
 
-static void pl_expect_line(const struct node *n, const char *path, unsigned line)
+static void pl_expect_line(struct place at, const char *path, unsigned line)
 {
-	cr_assert_not_null(n, "no location");
+	cr_assert_not_null(at.file, "no location");
 	unsigned l, c;
-	srcfile_position(n->file, n->off, &l, &c);
-	cr_expect_str_eq(n->file->path, path);
+	srcfile_position(at.file, at.off, &l, &c);
+	cr_expect_str_eq(at.file->path, path);
 	cr_expect_eq(l, line, "%s: line %u, want %u", path, l, line);
 }
 
@@ -150,7 +150,7 @@ Test(policy, cross_account_leak)
 	cr_expect_str_eq(f->env_b, "dev");
 	cr_expect_str_eq(f->hint, "names account 333333333333 of 'prod'");
 	cr_expect_str_eq(f->value_b, "\"arn:aws:iam::333333333333:role/deploy\"");
-	pl_expect_line(f->def_b, "dev/app/unit.yaml", 2);
+	pl_expect_line(f->at_b, "dev/app/unit.yaml", 2);
 	pl_find("cross-account", "app", "inputs.principals");
 	pl_find("cross-account", "app", "inputs.embedded");
 	cr_expect_eq(strlen(f->fingerprint), 16);
@@ -177,7 +177,7 @@ Test(policy, cross_account_through_an_expression)
 	pl_write("dev/app/unit.yaml", "inputs:\n  peer: \"arn:aws:iam::${envs.prod.account_id}:root\"\n");
 	pl_check();
 	const struct finding *f = pl_find("cross-account", "app", "inputs.peer");
-	pl_expect_line(f->def_b, "dev/app/unit.yaml", 2);
+	pl_expect_line(f->at_b, "dev/app/unit.yaml", 2);
 }
 
 Test(policy, cross_account_secret_key_is_redacted)
@@ -202,8 +202,8 @@ Test(policy, cidr_overlap_ipv4)
 	cr_expect_str_eq(f->value_a, "\"10.0.0.0/16\"");
 	cr_expect_str_eq(f->value_b, "\"10.0.128.0/17\"");
 	cr_expect_str_eq(f->hint, "overlaps 10.0.0.0/16 of 'network/vpc' in 'dev'");
-	pl_expect_line(f->def_a, "dev/network/vpc/unit.yaml", 2);
-	pl_expect_line(f->def_b, "prod/network/vpc/unit.yaml", 2);
+	pl_expect_line(f->at_a, "dev/network/vpc/unit.yaml", 2);
+	pl_expect_line(f->at_b, "prod/network/vpc/unit.yaml", 2);
 }
 
 Test(policy, cidr_no_overlap_ipv4)
@@ -285,7 +285,7 @@ Test(policy, unpinned_sources_in_protected_envs)
 	const struct finding *f = pl_find("unpinned-source", "branch", "source");
 	cr_expect_str_eq(f->env_b, "prod");
 	cr_expect_str_eq(f->value_b, "\"git::https://h/m.git//x?ref=main\"");
-	pl_expect_line(f->def_b, "prod/branch/unit.yaml", 1);
+	pl_expect_line(f->at_b, "prod/branch/unit.yaml", 1);
 	pl_find("unpinned-source", "noref", "source");
 }
 
@@ -325,8 +325,8 @@ Test(policy, shared_account)
 	cr_expect_str_eq(f->env_a, "dev");
 	cr_expect_str_eq(f->env_b, "stage");
 	cr_expect_str_eq(f->value_a, "\"111111111111\"");
-	pl_expect_line(f->def_a, "bulkhead.yaml", 4);
-	pl_expect_line(f->def_b, "bulkhead.yaml", 5);
+	pl_expect_line(f->at_a, "bulkhead.yaml", 4);
+	pl_expect_line(f->at_b, "bulkhead.yaml", 5);
 }
 
 Test(policy, unique_accounts_false_waives_promotion_envs_only)
@@ -373,7 +373,7 @@ Test(policy, plaintext_secret)
 	const struct finding *f = pl_find("plaintext-secret", "app", "inputs.db_password");
 	cr_expect_str_eq(f->value_b, "(sensitive)");
 	cr_expect_str_eq(f->env_b, "dev");
-	pl_expect_line(f->def_b, "dev/app/unit.yaml", 4);
+	pl_expect_line(f->at_b, "dev/app/unit.yaml", 4);
 	pl_find("plaintext-secret", "app", "inputs.api_token");
 	pl_find("plaintext-secret", "app", "inputs.auth.Private_Key");
 	pl_find("plaintext-secret", "app", "inputs.ClientSecret");

@@ -42,11 +42,11 @@ static void rp_rm_rf(const char *path)
 	fixture_rm_rf(path);
 }
 
-static const struct node *rp_input(const struct node *doc, const char *key)
+static struct place rp_input(const struct node *doc, const char *key)
 {
 	const struct node *n = node_map_get(node_map_get(doc, "inputs"), key);
 	cr_assert_not_null(n, "no inputs.%s", key);
-	return n;
+	return (struct place){ n->file, n->off };
 }
 
 /* drift on app/api inputs.color, a pending key, a parameterized one, and
@@ -62,8 +62,8 @@ static void rp_build(struct findings *fs)
 	f->key = "inputs.replicas";
 	f->value_a = "2";
 	f->value_b = "6";
-	f->def_a = rp_input(rp_dev, "replicas");
-	f->def_b = rp_input(rp_prod, "replicas");
+	f->at_a = rp_input(rp_dev, "replicas");
+	f->at_b = rp_input(rp_prod, "replicas");
 	f->hint = "var.replicas: 2 -> 6";
 
 	f = findings_add(fs);
@@ -73,7 +73,7 @@ static void rp_build(struct findings *fs)
 	f->unit = "app/web";
 	f->key = "inputs.db_password";
 	f->value_b = "(sensitive)";
-	f->def_b = rp_input(rp_web, "db_password");
+	f->at_b = rp_input(rp_web, "db_password");
 	f->hint = "a literal secret: use secret() or env_secret()";
 
 	f = findings_add(fs);
@@ -84,8 +84,8 @@ static void rp_build(struct findings *fs)
 	f->key = "inputs.color";
 	f->value_a = "\"blue\"";
 	f->value_b = "\"red\"";
-	f->def_a = rp_input(rp_dev, "color");
-	f->def_b = rp_input(rp_prod, "color");
+	f->at_a = rp_input(rp_dev, "color");
+	f->at_b = rp_input(rp_prod, "color");
 
 	f = findings_add(fs);
 	f->cls = F_PENDING;
@@ -94,7 +94,7 @@ static void rp_build(struct findings *fs)
 	f->unit = "app/api";
 	f->key = "inputs.only";
 	f->value_a = "1";
-	f->def_a = rp_input(rp_dev, "only");
+	f->at_a = rp_input(rp_dev, "only");
 	f->hint = "not yet promoted";
 	findings_finish(fs);
 }
@@ -366,7 +366,8 @@ Test(report, github_escapes)
 	odd = mem_file("a,b:c.yaml", "x: 1\n");
 	struct node *doc = load_yaml(&rp_arena, &odd, NULL);
 	cr_assert_not_null(doc);
-	rp_findings.v[0].def_b = node_map_get(doc, "x");
+	const struct node *x = node_map_get(doc, "x");
+	rp_findings.v[0].at_b = (struct place){ x->file, x->off };
 	out = rp_render(FMT_GITHUB);
 	cr_expect_eq(strncmp(out, "::error file=a%2Cb%3Ac.yaml,line=1,col=4,title=drift::", 54), 0, "%s", out);
 	free(out);
