@@ -938,12 +938,52 @@ static struct value *eval_string(struct scope *s, const struct node *n)
 	return v;
 }
 
+/* A list or map with no expression beneath it: its value is
+ * value_from_node's in every unit.  (A "$${" escape counts as an
+ * expression: its text is not the value.) */
+static bool literal_tree(const struct node *n)
+{
+	if (node_is_scalar(n))
+		return n->kind != NODE_STR || !n->has_expr;
+	size_t len = n->kind == NODE_SEQ ? n->seq.len : n->map.len;
+	for (size_t i = 0; i < len; i++)
+		if (!literal_tree(n->kind == NODE_SEQ ? n->seq.items[i] : n->map.pairs[i].value))
+			return false;
+	return true;
+}
+
+static const struct value not_literal;
+
+/* Such trees are 45 % of the values of a large repo (tags and settings
+ * in shared includes, and in each unit file, whose copies in the other
+ * envs share its tree: project.c), the same in every unit that reaches
+ * them.  Each worker makes a tree's value once and keeps it, or the
+ * verdict that it is not literal, by node; values are never changed once
+ * made, so units share them as they share a var's. */
+static struct value *literal_value(struct scope *s, const struct node *n)
+{
+	if (!s->p)
+		return NULL;
+	struct memo_probe probe;
+	const struct value *v = memo_find(s->p, MEMO_LITERALS, (const char *)&n, sizeof(n), &probe);
+	if (!v) {
+		v = literal_tree(n) ? value_from_node(s->arena, n) : &not_literal;
+		const struct node **key = ARENA_NEW(s->arena, const struct node *);
+		*key = n;
+		memo_keep(&probe, (const char *)key, (void *)v);
+	}
+	return v == &not_literal ? NULL : (struct value *)v;
+}
+
 static struct value *eval_node(struct scope *s, const struct node *n)
 {
+	struct value *literal;
 	switch (n->kind) {
 	case NODE_STR:
 		return eval_string(s, n);
 	case NODE_SEQ: {
+		if ((literal = literal_value(s, n)))
+			return literal;
 		struct value *v = value_list(s->arena, n->seq.len, n);
 		for (size_t i = 0; i < n->seq.len; i++)
 			if (!(v->list.items[i] = eval_node(s, n->seq.items[i])))
@@ -951,6 +991,8 @@ static struct value *eval_node(struct scope *s, const struct node *n)
 		return v;
 	}
 	case NODE_MAP: {
+		if ((literal = literal_value(s, n)))
+			return literal;
 		struct value *v = value_map(s->arena, n->map.len, n);
 		bool ok = true;
 		for (size_t i = 0; i < n->map.len; i++) {

@@ -398,6 +398,39 @@ static void ev_expect_position(const struct node *n, const char *path, unsigned 
 	cr_expect_eq(c, col, "column %u, want %u", c, col);
 }
 
+/* ---- literal trees ---- */
+
+/* A list or map with no expression beneath it is one value, shared by
+ * every unit that reaches its node (on one thread: each worker makes its
+ * own); anything with an expression, or a "$${" escape, beneath it is
+ * evaluated per unit. */
+Test(eval, literal_trees_are_one_value_for_every_unit)
+{
+	ev_write("_common/tags.yaml", "inputs:\n  tags: { team: core, cost: [a, b] }\n");
+	const char *text = "include: [//_common/tags.yaml]\n"
+			   "inputs:\n"
+			   "  ports: [80, 443]\n"
+			   "  mixed: { name: x, tier: \"${env.tier}\" }\n"
+			   "  escaped: { raw: \"$${var.x}\" }\n";
+	ev_write("dev/app/unit.yaml", text);
+	ev_write("prod/app/unit.yaml", text);
+	ev_write("dev/web/unit.yaml", "include: [//_common/tags.yaml]\ninputs: { name: \"${env.name}\" }\n");
+	cr_assert_eq(project_open(&ev_proj, ev_root, &(struct source_spec){ .jobs = 1 }), 0);
+	ev_opened = true;
+	cr_assert_eq(compile_units(&ev_proj), 0);
+	cr_expect_eq(ev_input("dev", "app", "tags"), ev_input("dev", "web", "tags"), "an include's tree");
+	cr_expect_eq(ev_input("dev", "app", "tags"), ev_input("prod", "app", "tags"));
+	cr_expect_eq(ev_input("dev", "app", "ports"), ev_input("prod", "app", "ports"), "a shared unit file's");
+	ev_expect_json(ev_input("dev", "app", "tags"), "{\"cost\":[\"a\",\"b\"],\"team\":\"core\"}");
+	ev_expect_json(ev_input("prod", "app", "ports"), "[80,443]");
+	cr_expect_neq(ev_input("dev", "app", "mixed"), ev_input("prod", "app", "mixed"));
+	ev_expect_json(ev_input("dev", "app", "mixed"), "{\"name\":\"x\",\"tier\":\"small\"}");
+	ev_expect_json(ev_input("prod", "app", "mixed"), "{\"name\":\"x\",\"tier\":\"large\"}");
+	ev_expect_json(ev_input("prod", "app", "escaped"), "{\"raw\":\"${var.x}\"}");
+	const struct node *ports = node_map_get(node_map_get(ev_unit("prod", "app")->config, "inputs"), "ports");
+	cr_expect_eq(ev_input("prod", "app", "ports")->origin, ports, "the value keeps its node");
+}
+
 /* ---- locals ---- */
 
 Test(eval, locals_chain)
