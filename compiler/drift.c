@@ -346,6 +346,10 @@ static const char *knob_hint(struct pair *pr, const struct definition *da, const
 			     bool secret)
 {
 	struct buf hint = BUF_INIT;
+	/* Knobs are read for the hint alone, and one in a branch the value
+	 * did not take (c ? var.a : var.b) may not exist on this side: that
+	 * is no error (the evaluation was lazy), and the knob is left out. */
+	bool muted = diag_mute(true);
 	for (size_t i = 0; i < da->nknobs && i < db->nknobs; i++) {
 		struct value *va = eval_unit_expr(pr->p, pr->a, da->knobs[i].where, da->knobs[i].ref);
 		struct value *vb = eval_unit_expr(pr->p, pr->b, db->knobs[i].where, db->knobs[i].ref);
@@ -358,6 +362,7 @@ static const char *knob_hint(struct pair *pr, const struct definition *da, const
 				   shown(pr->arena, va, secret), shown(pr->arena, vb, secret));
 		buf_free(&name);
 	}
+	diag_mute(muted);
 	const char *s = hint.len ? arena_strdup(pr->arena, hint.data) : NULL;
 	buf_free(&hint);
 	return s;
