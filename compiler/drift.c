@@ -351,8 +351,8 @@ static const char *knob_hint(struct pair *pr, const struct definition *da, const
 	 * is no error (the evaluation was lazy), and the knob is left out. */
 	bool muted = diag_mute(true);
 	for (size_t i = 0; i < da->nknobs && i < db->nknobs; i++) {
-		struct value *va = eval_unit_expr(pr->p, pr->a, da->knobs[i].where, da->knobs[i].ref);
-		struct value *vb = eval_unit_expr(pr->p, pr->b, db->knobs[i].where, db->knobs[i].ref);
+		struct value *va = eval_unit_expr(pr->p, pr->a, pr->arena, da->knobs[i].where, da->knobs[i].ref);
+		struct value *vb = eval_unit_expr(pr->p, pr->b, pr->arena, db->knobs[i].where, db->knobs[i].ref);
 		if (!va || !vb || value_equal(va, vb))
 			continue;
 		struct buf name = BUF_INIT;
@@ -660,8 +660,9 @@ static void compare_now(void *ctx, struct unit *x, struct unit *y)
 	compare_units(pr);
 }
 
-void drift_pair(struct project *p, struct env *a, struct env *b, const struct drift_scope *scope,
-		struct findings *out)
+/* drift_pair on the calling thread. */
+static void compare_pair(struct project *p, struct env *a, struct env *b, const struct drift_scope *scope,
+			 struct findings *out)
 {
 	struct define_scratch scratch = { 0 };
 	struct pair pr = {
@@ -764,16 +765,20 @@ static void each_pair(struct project *p, const struct drift_scope *scope, pair_f
 
 static void run_pair(struct project *p, struct env *a, struct env *b, const struct drift_scope *scope, void *ctx)
 {
-	drift_pair(p, a, b, scope, ctx);
+	compare_pair(p, a, b, scope, ctx);
 }
 
-/* Runs the planned tasks on every worker; false when a template failed
- * to parse on the way (its error must be reported: redo on one thread). */
-static bool drift_in_parallel(struct project *p, const struct drift_scope *scope, unsigned jobs,
-			      struct findings *out)
+/* Runs the tasks of the pair a, b (a NULL: of the chain) on every worker;
+ * false when a template failed to parse on the way (its error must be
+ * reported: redo on one thread). */
+static bool drift_in_parallel(struct project *p, const struct drift_scope *scope, struct env *a, struct env *b,
+			      unsigned jobs, struct findings *out)
 {
 	struct drift_plan dp = { .p = p, .scope = scope };
-	each_pair(p, scope, plan_pair, &dp);
+	if (a)
+		plan_pair(p, a, b, scope, &dp);
+	else
+		each_pair(p, scope, plan_pair, &dp);
 	dp.arenas = project_worker_arenas(p, jobs);
 	dp.workers = parallel_calloc(jobs, sizeof(*dp.workers));
 	size_t failures = p->template_failures;
@@ -801,11 +806,28 @@ void drift_chain(struct project *p, const struct drift_scope *scope, struct find
 	unsigned jobs = parallel_jobs(p->jobs);
 	if (scope && scope->lean && jobs > 1 && p->nunits > 1) {
 		size_t before = out->len;
-		if (drift_in_parallel(p, scope, jobs, out))
+		if (drift_in_parallel(p, scope, NULL, NULL, jobs, out))
 			return;
 		out->len = before;	/* nothing was counted either */
 	}
 	each_pair(p, scope, run_pair, out);
+}
+
+/* Every worker, lean or not: a report's knob hints evaluate in a unit's
+ * scope (which may load its dependency's outputs), and one pair holds
+ * each unit once, so no two workers touch a unit.  (A chain holds its
+ * middle envs twice: drift_chain keeps details on one thread.) */
+void drift_pair(struct project *p, struct env *a, struct env *b, const struct drift_scope *scope,
+		struct findings *out)
+{
+	unsigned jobs = parallel_jobs(p->jobs);
+	if (jobs > 1 && p->nunits > 1) {
+		size_t before = out->len;
+		if (drift_in_parallel(p, scope, a, b, jobs, out))
+			return;
+		out->len = before;	/* nothing was counted either */
+	}
+	compare_pair(p, a, b, scope, out);
 }
 
 /* Calls fn for each pair of envs the promotion chain compares. */

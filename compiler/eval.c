@@ -1182,13 +1182,14 @@ struct value *eval_unit_node(struct project *p, struct unit *u, const struct nod
 	return v;
 }
 
-struct value *eval_unit_expr(struct project *p, struct unit *u, const struct node *where,
+struct value *eval_unit_expr(struct project *p, struct unit *u, struct arena *arena, const struct node *where,
 			     const struct expr *e)
 {
 	struct scope s;
 	struct expr_origin origin = { where, p->limits.expr_depth };
 	struct site at = { &origin, where, NULL };
 	scope_init(&s, p, u);
+	s.arena = arena;
 	struct value *v = eval_expr(&s, &at, e);
 	scope_free(&s);
 	return v;

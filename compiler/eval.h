@@ -33,9 +33,9 @@ const char *mock_ref(struct arena *a, const struct mock_use *m);
 
 /* Evaluates a node (a template file, say) in the unit's scope. */
 struct value *eval_unit_node(struct project *p, struct unit *u, const struct node *n);
-/* Evaluates e (a part of the template of where) in the unit's scope; used
- * to read the knobs a definition depends on. */
-struct value *eval_unit_expr(struct project *p, struct unit *u, const struct node *where,
+/* Evaluates e (a part of the template of where) in the unit's scope,
+ * into arena; used to read the knobs a definition depends on. */
+struct value *eval_unit_expr(struct project *p, struct unit *u, struct arena *arena, const struct node *where,
 			     const struct expr *e);
 /* The parsed template of a string scalar holding "${", else NULL. */
 const struct expr *eval_template_of(struct project *p, const struct node *n);
