@@ -768,12 +768,16 @@ static void run_pair(struct project *p, struct env *a, struct env *b, const stru
 	compare_pair(p, a, b, scope, ctx);
 }
 
-/* Runs the tasks of the pair a, b (a NULL: of the chain) on every worker;
- * false when a template failed to parse on the way (its error must be
- * reported: redo on one thread). */
+/* Runs the tasks of the pair a, b (a NULL: of the chain) on every worker.
+ * False, with out untouched, when there is one thread or one unit, or
+ * when a template failed to parse on the way (its error must be
+ * reported): the caller compares on one thread. */
 static bool drift_in_parallel(struct project *p, const struct drift_scope *scope, struct env *a, struct env *b,
-			      unsigned jobs, struct findings *out)
+			      struct findings *out)
 {
+	unsigned jobs = parallel_jobs(p->jobs);
+	if (jobs < 2 || p->nunits < 2)
+		return false;
 	struct drift_plan dp = { .p = p, .scope = scope };
 	if (a)
 		plan_pair(p, a, b, scope, &dp);
@@ -803,14 +807,8 @@ static bool drift_in_parallel(struct project *p, const struct drift_scope *scope
 
 void drift_chain(struct project *p, const struct drift_scope *scope, struct findings *out)
 {
-	unsigned jobs = parallel_jobs(p->jobs);
-	if (scope && scope->lean && jobs > 1 && p->nunits > 1) {
-		size_t before = out->len;
-		if (drift_in_parallel(p, scope, NULL, NULL, jobs, out))
-			return;
-		out->len = before;	/* nothing was counted either */
-	}
-	each_pair(p, scope, run_pair, out);
+	if (!scope || !scope->lean || !drift_in_parallel(p, scope, NULL, NULL, out))
+		each_pair(p, scope, run_pair, out);
 }
 
 /* Every worker, lean or not: a report's knob hints evaluate in a unit's
@@ -820,14 +818,8 @@ void drift_chain(struct project *p, const struct drift_scope *scope, struct find
 void drift_pair(struct project *p, struct env *a, struct env *b, const struct drift_scope *scope,
 		struct findings *out)
 {
-	unsigned jobs = parallel_jobs(p->jobs);
-	if (jobs > 1 && p->nunits > 1) {
-		size_t before = out->len;
-		if (drift_in_parallel(p, scope, a, b, jobs, out))
-			return;
-		out->len = before;	/* nothing was counted either */
-	}
-	compare_pair(p, a, b, scope, out);
+	if (!drift_in_parallel(p, scope, a, b, out))
+		compare_pair(p, a, b, scope, out);
 }
 
 /* Calls fn for each pair of envs the promotion chain compares. */
