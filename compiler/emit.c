@@ -7,6 +7,7 @@
 #include "parallel.h"
 #include "template.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -23,6 +24,11 @@
  * bulkhead even though no manifest lists them yet. */
 #define JOURNAL ".bulkhead-pending"
 #define TEMP_SUFFIX ".bulkhead-tmp"
+/* A build into a new, empty output dir writes its files below this
+ * folder of it, then moves each top folder into place (see
+ * publish_staged). */
+#define STAGING ".bulkhead-staging"
+enum { STAGING_DEPTH = 256 };	/* folders below it that a cleanup descends */
 #define TFVARS "terraform.tfvars.json"
 
 void hash_hex(XXH128_hash_t h, char out[33])
@@ -624,6 +630,10 @@ struct write_state {
 	struct write_error *errs;	/* per file */
 	unsigned jobs;		/* threads writing temp files */
 	struct output_stat *seen;	/* per file: its temp file's stat data */
+	bool fresh;		/* out_dir is new and empty, made by this build */
+	char *staging;		/* out_dir/STAGING when the files go there */
+	char **top_from, **top_to;	/* staged top folders, their places */
+	size_t ntops;
 	struct dir_log made;	/* folders made on this thread */
 	struct dir_log *worker_made;	/* folders made by each worker */
 };
@@ -786,7 +796,7 @@ static void write_one_temp(struct temp_writes *tw, size_t i, struct dir_log *mad
 	if (!ws->temps[i] || atomic_load_explicit(&tw->failed, memory_order_relaxed))
 		return;
 	struct write_error *e = &ws->errs[i];
-	*e = (struct write_error){ make_file_dir(made, ws->finals[i]), true };
+	*e = (struct write_error){ make_file_dir(made, ws->temps[i]), true };
 	if (!e->err)
 		*e = (struct write_error){ write_temp_file(ws->temps[i], tw->plan->files[i].data, tw->plan->files[i].len,
 							   &ws->seen[i]),
@@ -1055,6 +1065,42 @@ static void print_changes(const struct emit_plan *plan, const struct change_list
 		printf("%s %s/%s\n", check ? "would remove" : "removed", display, cl->removals[i]);
 }
 
+/* The length of a path's first folder ("dev" of "dev/app/x.json"); 0
+ * when the path has none. */
+static size_t top_len(const char *rel)
+{
+	const char *slash = strchr(rel, '/');
+	return slash ? (size_t)(slash - rel) : 0;
+}
+
+/* Whether a fresh build's files can be staged: each lies in a top folder,
+ * and none of those is one of bulkhead's own names. */
+static bool can_stage(const struct emit_plan *plan, const struct change_list *cl)
+{
+	for (size_t i = 0; i < plan->nfiles; i++) {
+		const char *rel = plan->files[i].path;
+		size_t n = top_len(rel);
+		if (cl->actions[i] == ACT_WRITE &&
+		    (!n || rel[0] == '.' || (n == strlen(MANIFEST) && !strncmp(rel, MANIFEST, n))))
+			return false;
+	}
+	return true;
+}
+
+/* Notes the top folder of rel for publish_staged, once. */
+static void note_top(struct write_state *ws, struct map *seen, const char *rel)
+{
+	size_t n = top_len(rel);
+	if (map_get(seen, rel, n))
+		return;
+	char *top = xstrndup(rel, n);
+	map_put(seen, top, n, top);
+	ws->top_from = xrealloc(ws->top_from, (ws->ntops + 1) * sizeof(char *));
+	ws->top_to = xrealloc(ws->top_to, (ws->ntops + 1) * sizeof(char *));
+	ws->top_from[ws->ntops] = join(ws->staging, top);
+	ws->top_to[ws->ntops++] = join(ws->out_dir, top);
+}
+
 /* Every path the write phase needs, made before it begins. */
 struct write_paths {
 	char *mfinal, *mtemp;	/* manifest.json */
@@ -1067,17 +1113,23 @@ static void prepare_paths(struct write_state *ws, const struct change_list *cl, 
 			  const struct old_manifest *old, struct write_paths *wp)
 {
 	size_t n = plan->nfiles, bytes = 0, dirs = 0;
+	struct map tops;
+	map_init(&tops);
 	ws->temps = xcalloc(n + 1, sizeof(char *));
 	ws->finals = xcalloc(n + 1, sizeof(char *));
 	ws->errs = xcalloc(n + 1, sizeof(*ws->errs));
+	ws->staging = ws->fresh && can_stage(plan, cl) ? join(ws->out_dir, STAGING) : NULL;
+	dirs += ws->staging != NULL;
 	buf_init(&wp->journal);
 	for (size_t i = 0; i < n; i++) {
 		const char *rel = plan->files[i].path;
 		if (cl->actions[i] != ACT_WRITE)
 			continue;
 		ws->finals[i] = join(ws->out_dir, rel);
-		ws->temps[i] = temp_name(ws->out_dir, rel);
-		bytes += strlen(ws->finals[i]) + 1;
+		ws->temps[i] = ws->staging ? join(ws->staging, rel) : temp_name(ws->out_dir, rel);
+		if (ws->staging)
+			note_top(ws, &tops, rel);
+		bytes += strlen(ws->temps[i]) + 1;	/* the folders made are the temp's */
 		for (const char *c = rel; *c; c++)
 			dirs += *c == '/';
 		if (!map_get(&old->files, rel, strlen(rel)))
@@ -1093,6 +1145,9 @@ static void prepare_paths(struct write_state *ws, const struct change_list *cl, 
 	wp->mtemp = temp_name(ws->out_dir, MANIFEST);
 	wp->jfinal = join(ws->out_dir, JOURNAL);
 	wp->jtemp = temp_name(ws->out_dir, JOURNAL);
+	for (size_t i = 0; i < tops.cap; i++)
+		free(tops.slots[i].value);
+	map_free(&tops);
 	reserve(&ws->made, bytes, dirs);
 	/* Any worker may make any folder. */
 	ws->worker_made = parallel_calloc(ws->jobs, sizeof(*ws->worker_made));
@@ -1109,6 +1164,13 @@ static void free_paths(struct write_state *ws, size_t n, struct write_paths *wp,
 	free(ws->temps);
 	free(ws->finals);
 	free(ws->errs);
+	for (size_t i = 0; i < ws->ntops; i++) {
+		free(ws->top_from[i]);
+		free(ws->top_to[i]);
+	}
+	free(ws->top_from);
+	free(ws->top_to);
+	free(ws->staging);
 	for (size_t i = 0; i < nremovals; i++)
 		free(wp->removals[i]);
 	free(wp->removals);
@@ -1194,11 +1256,28 @@ static int rename_outputs(const struct emit_plan *plan, struct write_state *ws)
 	return 0;
 }
 
+/* A staged build's top folders moved into the output dir: one rename
+ * each where every file took one (30,000 renames at 30,000 units, about
+ * 5 % of a cold build's time).  Each file still appears whole. */
+static int publish_staged(const struct emit_plan *plan, struct write_state *ws)
+{
+	for (size_t i = 0; i < ws->ntops; i++)
+		if (rename(ws->top_from[i], ws->top_to[i]) < 0) {
+			report_replace_error(ws, ws->top_to[i] + strlen(ws->out_dir) + 1, errno);
+			return -1;
+		}
+	for (size_t i = 0; i < plan->nfiles; i++)
+		if (ws->temps[i])
+			ws->temps[i][0] = '\0';	/* moved with its folder */
+	rmdir(ws->staging);
+	return 0;
+}
+
 /* The renames, then the manifest, then the deletions.  Allocates nothing. */
 static int commit_changes(const struct emit_plan *plan, struct change_list *cl, struct write_state *ws,
 			  struct write_paths *wp, bool manifest)
 {
-	if (rename_outputs(plan, ws) < 0)
+	if ((ws->staging ? publish_staged(plan, ws) : rename_outputs(plan, ws)) < 0)
 		return -1;
 	if (manifest && replace(ws, wp->mtemp, wp->mfinal, MANIFEST) < 0)
 		return -1;
@@ -1210,6 +1289,29 @@ static int commit_changes(const struct emit_plan *plan, struct change_list *cl, 
 		prune_dirs(ws->out_dir, wp->removals[i]);
 	}
 	return remove_journal(ws, wp->jfinal);
+}
+
+/* Removes the folder name below dir_fd and what it holds; links are
+ * removed, never followed, and depth bounds the descent. */
+static void remove_tree_at(int dir_fd, const char *name, int depth)
+{
+	int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		else if (errno == ENOTDIR || errno == ELOOP)
+			unlinkat(dir_fd, name, 0);
+		return;
+	}
+	for (struct dirent *e; (e = readdir(d));) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, 0) < 0 && (errno == EISDIR || errno == EPERM) && depth > 0)
+			remove_tree_at(dirfd(d), e->d_name, depth - 1);
+	}
+	closedir(d);
+	unlinkat(dir_fd, name, AT_REMOVEDIR);
 }
 
 /* Order matters for a build that dies half way (a kill, a full disk):
@@ -1237,6 +1339,8 @@ static int apply_changes(const struct emit_plan *plan, struct change_list *cl, c
 	for (size_t i = 0; i < n; i++)
 		if (ws->temps[i] && ws->temps[i][0])
 			unlink(ws->temps[i]);
+	if (rc < 0 && ws->staging)	/* the journal names what it held */
+		remove_tree_at(AT_FDCWD, ws->staging, STAGING_DEPTH);
 	if (rc < 0 && cl->manifest_changed)
 		unlink(wp.mtemp);
 	goto out;
@@ -1251,6 +1355,29 @@ undo:
 out:
 	free_paths(ws, n, &wp, cl->nremovals);
 	return rc;
+}
+
+/* The staging folder a killed build left: its files are ours, and the
+ * journal names where they were going. */
+static void remove_stale_staging(int out_fd)
+{
+	remove_tree_at(out_fd, STAGING, STAGING_DEPTH);
+}
+
+/* True when the folder open at fd holds nothing: a concurrent build
+ * that locked it first may have filled the folder this build made. */
+static bool dir_empty(int fd)
+{
+	int own = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = own >= 0 ? fdopendir(own) : NULL;
+	bool empty = d != NULL;
+	for (struct dirent *e; empty && (e = readdir(d));)
+		empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+	if (d)
+		closedir(d);
+	else if (own >= 0)
+		close(own);
+	return empty;
 }
 
 /* Takes the output dir's lock before reading the manifest: two builds
@@ -1295,9 +1422,9 @@ int emit_write(struct project *p, const struct emit_plan *plan, const struct sel
 		goto fail;
 	}
 	/* open_output makes the output dir last, after its parents. */
-	bool fresh = !check && !plan->tracked && ws.made.ncreated &&
-		     !strcmp(created_dir(&ws.made, ws.made.ncreated - 1), out_dir);
-	if (diff_outputs(p, plan, &old, out_dir, display, fresh, &cl) < 0)
+	ws.fresh = !check && !plan->tracked && ws.made.ncreated &&
+		   !strcmp(created_dir(&ws.made, ws.made.ncreated - 1), out_dir) && dir_empty(lock_fd);
+	if (diff_outputs(p, plan, &old, out_dir, display, ws.fresh, &cl) < 0)
 		goto fail;
 	qsort(cl.removals, cl.nremovals, sizeof(char *), compare_cstr);
 	for (size_t i = 0; i < plan->nfiles; i++)
@@ -1311,8 +1438,10 @@ int emit_write(struct project *p, const struct emit_plan *plan, const struct sel
 		rc = 0;
 		goto out;
 	}
-	if (old.journal)
+	if (old.journal) {
 		remove_stale_temps(plan, &old, out_dir);
+		remove_stale_staging(lock_fd);
+	}
 	if (res->written || res->removed || cl.manifest_changed)
 		rc = apply_changes(plan, &cl, &old, &ws);
 	else

@@ -124,10 +124,13 @@ describe() {	# what the last run did, for a problem line
 }
 
 # The temp files bulkhead writes: outputs' ".NAME.bulkhead-tmp" beside
-# them, the caches' "FILE.tmp", a baseline's "FILE.tmp-PID".  (This once
-# looked for the last kind alone, so leftovers of the others went unseen.)
+# them, the caches' "FILE.tmp", a baseline's "FILE.tmp-PID", and the
+# folder ".bulkhead-staging" a build into a new output dir writes in.
+# (This once looked for the baseline's alone, so leftovers of the others
+# went unseen.)
 temps() {	# the temp files under a tree
-	find "$1" \( -name '*.bulkhead-tmp' -o -name '*.tmp' -o -name '*.tmp-*' \) 2>/dev/null
+	find "$1" \( -name '*.bulkhead-tmp' -o -name '*.tmp' -o -name '*.tmp-*' -o -name .bulkhead-staging \) \
+		-prune -print 2>/dev/null
 }
 
 short() {	# a list of paths under $2, on one line
@@ -135,15 +138,15 @@ short() {	# a list of paths under $2, on one line
 }
 
 same_tree() {	# a b: byte-identical trees (temp files are checked on their own)
-	diff -r -x '*.bulkhead-tmp' -x '*.tmp' -x '*.tmp-*' "$1" "$2" >/dev/null 2>&1
+	diff -r -x '*.bulkhead-tmp' -x '*.tmp' -x '*.tmp-*' -x .bulkhead-staging "$1" "$2" >/dev/null 2>&1
 }
 
 # The checks below are only as good as temps(): it must see one of each.
-mkdir -p "$T/probe/out/a" "$T/probe/.bulkhead/cache"
+mkdir -p "$T/probe/out/a" "$T/probe/.bulkhead/cache" "$T/probe/out/.bulkhead-staging/dev"
 : >"$T/probe/out/a/.terraform.tfvars.json.bulkhead-tmp"
 : >"$T/probe/.bulkhead/cache/parse.tmp"
 : >"$T/probe/baseline.json.tmp-42"
-if [ "$(temps "$T/probe" | wc -l)" != 3 ]; then
+if [ "$(temps "$T/probe" | wc -l)" != 4 ]; then
 	echo "fault: temps() does not see every kind of temp file" >&2
 	exit 1
 fi
@@ -201,9 +204,13 @@ if [ "$rc" != 0 ]; then
 fi
 set_state "$T/pre" B
 W=$T/w
+# COLD=1: without out/ and the caches, as for a first build.
 restore() {
 	rm -rf "$W"
 	cp -Rp "$T/pre" "$W"
+	if [ "${COLD:-}" = 1 ]; then
+		rm -rf "$W/out" "$W/.bulkhead/cache"
+	fi
 }
 log=$T/f.log
 
@@ -218,6 +225,15 @@ dry_run() {	# ops dir
 	if [ "$rc" != 0 ] || ! same_tree "$W/out" "$T/refB/out"; then
 		problem "the build under the shim with nothing broken: $(describe)"
 	fi
+}
+
+# The calls a check over a first build acts on: it makes hundreds, one
+# folder and one file after another, so the first few, about 40 spread
+# over the middle, and the last 12 (the renames, the manifest, the
+# journal).
+cold_calls() {	# count
+	awk -v n="$1" 'BEGIN { step = int((n + 39) / 40); for (i = 1; i <= n; i++)
+		if (i <= 6 || i > n - 12 || i % step == 0) print i }'
 }
 
 failed_call() {	# "op path" of the call the shim acted on, from $log
@@ -352,6 +368,55 @@ check1() {
 		fi
 	done
 	verdict "1b after manifest.json's rename failed, a build of changed inputs completes and equals a clean build"
+
+	# 1c: the same for a first build (no out/): it writes below a
+	# staging folder and moves the top folders into place.
+	begin
+	COLD=1
+	dry_run write,rename,open,mkdir,unlink "$W/out"
+	c1_calls=$(grep -c -v ' end ' "$log")
+	c1_runs=0
+	for c1_n in $(cold_calls "$c1_calls"); do
+		restore
+		rm -f "$log"
+		FENV="FAULT_OP=write,rename,open,mkdir,unlink FAULT_N=$c1_n FAULT_DIR=$W/out FAULT_LOG=$log LD_PRELOAD=$SHIM"
+		bh "$W" -q build
+		FENV=
+		c1_call=$(failed_call)
+		judge_cold_failure "${c1_call%% *}" "${c1_call#* }" "#$c1_n (EIO on $(echo "$c1_call" | sed "s|$W/||"))"
+		c1_runs=$((c1_runs + 1))
+	done
+	COLD=
+	verdict "1c I/O error at $c1_runs of the $c1_calls file calls in out/ of a first build (no out/): exit 2 with 'cannot ...' and no out/ at all, or after a rename --check lists what is left; no temp files or staging folder; the next build completes"
+}
+
+# A first build that failed on purpose in out/: $1 the operation, $2
+# the path the shim broke, $3 how to name the case.  Until its first
+# rename of an output there must be no out/ at all (the build made it,
+# so it goes).  (The caches' calls are 1a's.)
+judge_cold_failure() {
+	if crashed; then
+		problem "$3: crashed: $(describe)"
+		return
+	fi
+	[ "$rc" = 2 ] || problem "$3: $(describe), expected exit 2"
+	grep -q '^bulkhead: error: cannot ' "$T/e" || problem "$3: no 'bulkhead: error: cannot ...' message: $(describe)"
+	if [ -e "$W/out" ]; then
+		case $1 in
+		rename | unlink) judge_partial "$3" ;;
+		*) problem "$3: out/ exists although the build failed before its first rename" ;;
+		esac
+	fi
+	jc_left=$(temps "$W")
+	[ -n "$jc_left" ] && problem "$3: temp files left: $(short "$jc_left" "$W")"
+	bh "$W" -q build
+	if [ "$rc" != 0 ]; then
+		problem "$3: the build after it: $(describe)"
+	elif ! same_tree "$W/out" "$T/refB/out"; then
+		problem "$3: the build after it did not give the clean build's out/"
+	fi
+	jc_left=$(temps "$W")
+	[ -n "$jc_left" ] && problem "$3: temp files left after the next build: $(short "$jc_left" "$W")"
 }
 
 # ---- 2. a read-only output dir ----
@@ -504,28 +569,46 @@ check3() {
 	begin
 	dry_run write,rename,open,mkdir,unlink "$W"
 	c3_count=$(grep -c -v ' end ' "$log")
-	c3_n=1
-	while [ "$c3_n" -le "$c3_count" ]; do
+	kill_at_calls "$W" $(seq 1 "$c3_count")
+	verdict "3d SIGKILL just before each of the $c3_count file calls of a build: manifest.json names no missing file, --check works, the next build completes, no temp files left"
+
+	# 3e: the same for a first build, which stages its files.
+	begin
+	COLD=1
+	dry_run write,rename,open,mkdir,unlink "$W/out"
+	c3_count=$(grep -c -v ' end ' "$log")
+	set -- $(cold_calls "$c3_count")
+	kill_at_calls "$W/out" "$@"
+	COLD=
+	verdict "3e SIGKILL just before $# of the $c3_count file calls in out/ of a first build (no out/): manifest.json names no missing file, --check works, the next build completes, no temp files or staging folder left"
+}
+
+# kill_at_calls DIR N...: for each N, a build (from restore) killed just
+# before its Nth file call under DIR; then manifest.json must name no
+# missing file, --check must work, and the next build must complete
+# with a clean build's out/ and no temp files.
+kill_at_calls() {
+	ka_dir=$1
+	shift
+	for ka_n in "$@"; do
 		restore
 		rm -f "$log"
-		FENV="FAULT_OP=write,rename,open,mkdir,unlink FAULT_N=$c3_n FAULT_ACTION=kill FAULT_DIR=$W FAULT_LOG=$log LD_PRELOAD=$SHIM"
+		FENV="FAULT_OP=write,rename,open,mkdir,unlink FAULT_N=$ka_n FAULT_ACTION=kill FAULT_DIR=$ka_dir FAULT_LOG=$log LD_PRELOAD=$SHIM"
 		bh "$W" -q build
 		FENV=
-		c3_what="kill before #$c3_n, $(failed_call | sed "s|$W/||")"
-		[ "$rc" = 137 ] || problem "$c3_what: exit $rc, expected 137"
+		ka_what="kill before #$ka_n, $(failed_call | sed "s|$W/||")"
+		[ "$rc" = 137 ] || problem "$ka_what: exit $rc, expected 137"
 		manifest_verify "$W/out" >"$T/mv"
 		grep -q '^missing ' "$T/mv" &&
-			problem "$c3_what: manifest.json names missing $(grep '^missing ' "$T/mv" | cut -d' ' -f2 | head -n 3 | tr '\n' ' ')"
+			problem "$ka_what: manifest.json names missing $(grep '^missing ' "$T/mv" | cut -d' ' -f2 | head -n 3 | tr '\n' ' ')"
 		bh "$W" -q build --check
-		[ "$rc" = 0 ] || [ "$rc" = 1 ] || problem "$c3_what: build --check: $(describe)"
+		[ "$rc" = 0 ] || [ "$rc" = 1 ] || problem "$ka_what: build --check: $(describe)"
 		bh "$W" -q build
-		[ "$rc" = 0 ] || problem "$c3_what: the next build: $(describe)"
-		same_tree "$W/out" "$T/refB/out" || problem "$c3_what: out/ after the next build is not a clean build's"
-		c3_left=$(temps "$W")
-		[ -n "$c3_left" ] && problem "$c3_what: temp files left after the next build: $(short "$c3_left" "$W")"
-		c3_n=$((c3_n + 1))
+		[ "$rc" = 0 ] || problem "$ka_what: the next build: $(describe)"
+		same_tree "$W/out" "$T/refB/out" || problem "$ka_what: out/ after the next build is not a clean build's"
+		ka_left=$(temps "$W")
+		[ -n "$ka_left" ] && problem "$ka_what: temp files left after the next build: $(short "$ka_left" "$W")"
 	done
-	verdict "3d SIGKILL just before each of the $c3_count file calls of a build: manifest.json names no missing file, --check works, the next build completes, no temp files left"
 }
 
 # ---- 4. allocation failure ----

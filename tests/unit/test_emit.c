@@ -265,6 +265,41 @@ static const struct node *em_entry(const struct node *manifest, const char *env,
 	return NULL;
 }
 
+/* The names in out/rel (not "." and ".."), sorted, joined by spaces. */
+static char *em_names(const char *rel)
+{
+	char dir[PATH_MAX * 3];
+	snprintf(dir, sizeof(dir), "%s/%s", em_out, rel);
+	DIR *d = opendir(dir);
+	cr_assert_not_null(d, "opendir %s: %s", dir, strerror(errno));
+	char *names[64];
+	size_t n = 0;
+	for (struct dirent *de; (de = readdir(d));)
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") && n < 64)
+			names[n++] = strdup(de->d_name);
+	closedir(d);
+	for (size_t i = 1; i < n; i++)
+		for (size_t k = i; k > 0 && strcmp(names[k - 1], names[k]) > 0; k--) {
+			char *t = names[k];
+			names[k] = names[k - 1];
+			names[k - 1] = t;
+		}
+	struct buf b = BUF_INIT;
+	for (size_t i = 0; i < n; i++) {
+		buf_printf(&b, "%s%s", i ? " " : "", names[i]);
+		free(names[i]);
+	}
+	buf_puts(&b, "");
+	return buf_detach(&b, NULL);
+}
+
+static void em_expect_names(const char *rel, const char *want)
+{
+	char *have = em_names(rel);
+	cr_expect_str_eq(have, want, "out/%s holds [%s], want [%s]", rel, have, want);
+	free(have);
+}
+
 static void em_two_units(void)
 {
 	em_write("dev/app/api/unit.yaml", "inputs:\n  name: api\n");
@@ -432,17 +467,69 @@ Test(emit, first_write_writes_files_and_manifest)
 	cr_expect_not(strstr(text, em_root), "%s", text);
 	cr_expect_eq(text[strlen(text) - 1], '\n');
 	free(text);
-	/* No temp files are left behind. */
-	char dir[PATH_MAX * 3];
-	snprintf(dir, sizeof(dir), "%s/dev/111111111111/eu-west-1/app/api", em_out);
-	DIR *d = opendir(dir);
-	cr_assert_not_null(d);
-	struct dirent *de;
-	size_t n = 0;
-	while ((de = readdir(d)))
-		n += de->d_name[0] != '.';
-	closedir(d);
-	cr_expect_eq(n, 1);
+	/* No temp files, journal or staging folder are left behind. */
+	em_expect_names("", "dev manifest.json prod");
+	em_expect_names("dev/111111111111/eu-west-1/app/api", "terraform.tfvars.json");
+}
+
+/* Compiles, plans and writes everything; written files are expected. */
+static void em_build_writes(size_t written)
+{
+	em_compile_and_plan();
+	struct emit_result res;
+	em_write_ok(NULL, &res);
+	cr_expect_eq(res.written, written);
+}
+
+/* A first build stages its files in out/.bulkhead-staging and moves the
+ * top folders into place; when a top folder could be one of bulkhead's
+ * own names (a dot first: here the staging folder itself), the files
+ * are written one by one instead, to the same result. */
+Test(emit, first_write_with_a_dot_folder_on_top_writes_file_by_file)
+{
+	em_write("bulkhead.yaml", "version: 1\nproject: demo\n"
+		 "environments:\n  dev: { account_id: \"111111111111\", region: eu-west-1 }\n"
+		 "output: { dir: out, path: \".bulkhead-staging/{env}/{unit}\" }\n");
+	em_write("dev/app/api/unit.yaml", "inputs:\n  name: api\n");
+	em_build_writes(1);
+	em_expect_names("", ".bulkhead-staging manifest.json");
+	em_expect_names(".bulkhead-staging/dev/app/api", "terraform.tfvars.json");
+	char *data = em_read("out/.bulkhead-staging/dev/app/api/terraform.tfvars.json");
+	cr_assert_not_null(data);
+	cr_expect_str_eq(data, "{\n  \"name\": \"api\"\n}\n");
+	free(data);
+}
+
+/* An output dir that is there but empty was not made by this build:
+ * another may be filling it, so files go one by one, as into any
+ * existing dir. */
+Test(emit, first_write_into_an_existing_empty_dir)
+{
+	em_two_units();
+	em_mkdirs("out");
+	em_build_writes(3);
+	em_expect_names("", "dev manifest.json prod");
+}
+
+/* A build killed while staging leaves the journal and the staging
+ * folder; the next build owns both, removes the folder and completes. */
+Test(emit, a_killed_first_build_leaves_nothing_after_the_next)
+{
+	em_two_units();
+	em_write("out/.bulkhead-pending", EM_API "\n");
+	em_write("out/.bulkhead-staging/dev/111111111111/eu-west-1/app/api/terraform.tfvars.json", "{}");
+	em_build_writes(3);
+	em_expect_names("", "dev manifest.json prod");
+	em_expect_canonical_manifest();
+}
+
+/* Without a journal the folder is not bulkhead's to remove. */
+Test(emit, a_staging_folder_without_a_journal_is_left_alone)
+{
+	em_two_units();
+	em_write("out/.bulkhead-staging/notes.txt", "mine");
+	em_build_writes(3);
+	em_expect_names("", ".bulkhead-staging dev manifest.json prod");
 }
 
 Test(emit, manifest_records_dependencies_and_mocks)
