@@ -423,16 +423,9 @@ static int compare_cstr(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static struct value *str_list(struct arena *a, const char **items, size_t n)
-{
-	struct value *v = value_list(a, n, NULL);
-	for (size_t i = 0; i < n; i++)
-		v->list.items[i] = value_cstr(a, items[i]);
-	return v;
-}
-
-/* Every mocked output the unit read, sorted and once each. */
-static struct value *mocked_list(struct arena *a, const struct unit *u)
+/* Every mocked output the unit read, sorted and once each; returns how
+ * many. */
+static size_t mocked_refs(struct arena *a, const struct unit *u, const char ***out)
 {
 	size_t n = 0;
 	for (const struct mock_use *m = u->mocks; m; m = m->next)
@@ -446,36 +439,109 @@ static struct value *mocked_list(struct arena *a, const struct unit *u)
 	for (size_t i = 0; i < n; i++)
 		if (!uniq || strcmp(refs[uniq - 1], refs[i]))
 			refs[uniq++] = refs[i];
-	return str_list(a, refs, uniq);
+	*out = refs;
+	return uniq;
 }
 
-/* The manifest entry of u, whose files start at plan->files[fi]. */
-static struct value *unit_entry(struct arena *a, const struct emit_plan *plan, size_t fi, struct unit *u)
+/* A manifest entry is printed as value_to_json prints the map of its
+ * fields, at depth UNITS_DEPTH of the document, without making the map:
+ * 30,000 of them were 45 MB of values and most of the manifest's time.
+ * tests/unit/test_emit.c checks the whole document against
+ * value_to_json. */
+enum { UNITS_DEPTH = 2 };	/* doc { "units": [ entry ] } */
+
+struct entry_text {
+	struct buf *out;
+	size_t fields;
+};
+
+static void field(struct entry_text *t, const char *key)
 {
-	struct value *e = value_map_room(a, 12);
-	struct value *files = value_map_room(a, 4);
-	for (; fi < plan->nfiles && plan->files[fi].unit == u; fi++) {
-		char hex[33];
-		hash_hex(plan->files[fi].hash, hex);
-		value_map_add(files, plan->files[fi].path, value_cstr(a, arena_strdup(a, hex)));
+	buf_putc(t->out, t->fields++ ? ',' : '{');
+	json_indent(t->out, UNITS_DEPTH + 1);
+	json_quote(t->out, key, strlen(key));
+	buf_puts(t->out, ": ");
+}
+
+static void str_field(struct entry_text *t, const char *key, const char *s)
+{
+	field(t, key);
+	if (s)
+		json_quote(t->out, s, strlen(s));
+	else
+		buf_puts(t->out, "null");
+}
+
+/* A list or map of n items whose own text item() prints. */
+static void items_field(struct entry_text *t, const char *key, char open, char close, size_t n,
+			void (*item)(struct buf *out, const void *ctx, size_t i), const void *ctx)
+{
+	field(t, key);
+	buf_putc(t->out, open);
+	for (size_t i = 0; i < n; i++) {
+		json_indent(t->out, UNITS_DEPTH + 2);
+		item(t->out, ctx, i);
+		if (i + 1 < n)
+			buf_putc(t->out, ',');
 	}
-	value_map_sort(files);
+	if (n)
+		json_indent(t->out, UNITS_DEPTH + 1);
+	buf_putc(t->out, close);
+}
+
+static void quoted_item(struct buf *out, const void *ctx, size_t i)
+{
+	const char *s = ((const char *const *)ctx)[i];
+	json_quote(out, s, strlen(s));
+}
+
+static void file_item(struct buf *out, const void *ctx, size_t i)
+{
+	const struct out_file *f = ((const struct out_file *const *)ctx)[i];
+	char hex[33];
+	hash_hex(f->hash, hex);
+	json_quote(out, f->path, strlen(f->path));
+	buf_puts(out, ": ");
+	json_quote(out, hex, 32);
+}
+
+static int compare_file_paths(const void *a, const void *b)
+{
+	return strcmp((*(const struct out_file *const *)a)->path, (*(const struct out_file *const *)b)->path);
+}
+
+/* The manifest entry of u, whose files start at plan->files[fi], its keys
+ * in byte order. */
+static void unit_entry(struct arena *a, const struct emit_plan *plan, size_t fi, const struct unit *u,
+		       struct buf *out)
+{
+	struct entry_text t = { out, 0 };
+	size_t nfiles = 0;
+	while (fi + nfiles < plan->nfiles && plan->files[fi + nfiles].unit == u)
+		nfiles++;
+	const struct out_file **files = ARENA_ARRAY(a, const struct out_file *, nfiles + 1);
+	for (size_t i = 0; i < nfiles; i++)
+		files[i] = &plan->files[fi + i];
+	qsort(files, nfiles, sizeof(*files), compare_file_paths);
 	const char **deps = ARENA_ARRAY(a, const char *, u->ndeps + 1);
 	for (size_t i = 0; i < u->ndeps; i++)
 		deps[i] = arena_printf(a, "%s:%s", u->deps[i].target_env, u->deps[i].target_id);
 	qsort(deps, u->ndeps, sizeof(*deps), compare_cstr);
-	value_map_add(e, "account_id", value_cstr(a, u->env->account_id));
-	value_map_add(e, "dependencies", str_list(a, deps, u->ndeps));
-	value_map_add(e, "env", value_cstr(a, u->env->label));
-	value_map_add(e, "env_name", value_cstr(a, u->env->name));
-	value_map_add(e, "files", files);
-	value_map_add(e, "level", value_int(a, u->level, NULL));
-	value_map_add(e, "mocked", mocked_list(a, u));
-	value_map_add(e, "region", value_cstr(a, u->env->region));
-	value_map_add(e, "source", u->source ? value_cstr(a, u->source) : value_null(a, NULL));
-	value_map_add(e, "unit", value_cstr(a, u->id));
-	value_map_sort(e);
-	return e;
+	const char **mocked;
+	size_t nmocked = mocked_refs(a, u, &mocked);
+	str_field(&t, "account_id", u->env->account_id);
+	items_field(&t, "dependencies", '[', ']', u->ndeps, quoted_item, deps);
+	str_field(&t, "env", u->env->label);
+	str_field(&t, "env_name", u->env->name);
+	items_field(&t, "files", '{', '}', nfiles, file_item, files);
+	field(&t, "level");
+	buf_add_int(out, u->level);
+	items_field(&t, "mocked", '[', ']', nmocked, quoted_item, mocked);
+	str_field(&t, "region", u->env->region);
+	str_field(&t, "source", u->source);
+	str_field(&t, "unit", u->id);
+	json_indent(out, UNITS_DEPTH);
+	buf_putc(out, '}');
 }
 
 /* A manifest entry: a unit of this build (its first file's index) or an
@@ -501,16 +567,16 @@ struct entry_rendering {
 	struct scratch scratch[PARALLEL_MAX_JOBS];	/* per worker */
 };
 
-enum { UNITS_DEPTH = 2 };	/* doc { "units": [ entry ] } */
-
 static void render_entry(void *ctx, size_t i, struct arena *arena)
 {
 	struct entry_rendering *er = ctx;
 	struct manifest_entry *m = &er->v[i];
-	struct value *e = m->u ? unit_entry(arena, er->plan, m->first_file, m->u) : value_from_node(arena, m->kept);
 	struct buf *text = &er->scratch[parallel_worker()].text;
 	buf_reset(text);
-	value_to_json_at(e, text, UNITS_DEPTH);
+	if (m->u)
+		unit_entry(arena, er->plan, m->first_file, m->u, text);
+	else
+		value_to_json_at(value_from_node(arena, m->kept), text, UNITS_DEPTH);
 	m->text = keep_text(arena, text);
 }
 

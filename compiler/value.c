@@ -416,7 +416,7 @@ void json_quote(struct buf *out, const char *s, size_t len)
 	buf_putc(out, '"');
 }
 
-static void indent(struct buf *out, int depth)
+void json_indent(struct buf *out, int depth)
 {
 	static const char spaces[] = "\n                                                                ";
 	size_t want = 1 + 2 * (size_t)depth;
@@ -448,12 +448,12 @@ static void to_json(const struct value *v, struct buf *out, int depth)
 		}
 		buf_putc(out, '[');
 		for (size_t i = 0; i < v->list.len; i++) {
-			indent(out, depth + 1);
+			json_indent(out, depth + 1);
 			to_json(v->list.items[i], out, depth + 1);
 			if (i + 1 < v->list.len)
 				buf_putc(out, ',');
 		}
-		indent(out, depth);
+		json_indent(out, depth);
 		buf_putc(out, ']');
 		break;
 	case VAL_MAP:
@@ -463,14 +463,14 @@ static void to_json(const struct value *v, struct buf *out, int depth)
 		}
 		buf_putc(out, '{');
 		for (size_t i = 0; i < v->map.len; i++) {
-			indent(out, depth + 1);
+			json_indent(out, depth + 1);
 			json_quote(out, v->map.pairs[i].key, v->map.pairs[i].keylen);
 			buf_puts(out, ": ");
 			to_json(v->map.pairs[i].value, out, depth + 1);
 			if (i + 1 < v->map.len)
 				buf_putc(out, ',');
 		}
-		indent(out, depth);
+		json_indent(out, depth);
 		buf_putc(out, '}');
 		break;
 	}

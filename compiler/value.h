@@ -95,6 +95,9 @@ void value_to_json(const struct value *v, struct buf *out);
  * lines are indented to fit there. */
 void value_to_json_at(const struct value *v, struct buf *out, int depth);
 void json_quote(struct buf *out, const char *s, size_t len);
+/* A newline and the indent of depth levels, as value_to_json prints
+ * them: for text written in the same form without a value. */
+void json_indent(struct buf *out, int depth);
 /* JSON on one line, no spaces: [1,{"a":true}]. */
 void value_to_json_compact(const struct value *v, struct buf *out);
 /* The same for reports: sensitive values, and strings under keys that
