@@ -264,6 +264,17 @@ judge_partial() {	# what
 	note "$1: partial: $(grep -c . "$T/mv") manifest mismatches"
 }
 
+# After a failed build (named $1), the next one must finish the job: exit
+# 0 and a clean build's out/.
+next_build_completes() {	# what
+	bh "$W" -q build
+	if [ "$rc" != 0 ]; then
+		problem "$1: the build after it: $(describe)"
+	elif ! same_tree "$W/out" "$T/refB/out"; then
+		problem "$1: the build after it did not give the clean build's out/"
+	fi
+}
+
 # A build that failed on purpose: $1 the operation, $2 the path the shim
 # broke, $3 how to name the case.
 judge_io_failure() {
@@ -299,12 +310,7 @@ judge_io_failure() {
 		esac
 	fi
 	# Either way the next build must finish the job.
-	bh "$W" -q build
-	if [ "$rc" != 0 ]; then
-		problem "$3: the build after it: $(describe)"
-	elif ! same_tree "$W/out" "$T/refB/out"; then
-		problem "$3: the build after it did not give the clean build's out/"
-	fi
+	next_build_completes "$3"
 }
 
 check1() {
@@ -409,12 +415,7 @@ judge_cold_failure() {
 	fi
 	jc_left=$(temps "$W")
 	[ -n "$jc_left" ] && problem "$3: temp files left: $(short "$jc_left" "$W")"
-	bh "$W" -q build
-	if [ "$rc" != 0 ]; then
-		problem "$3: the build after it: $(describe)"
-	elif ! same_tree "$W/out" "$T/refB/out"; then
-		problem "$3: the build after it did not give the clean build's out/"
-	fi
+	next_build_completes "$3"
 	jc_left=$(temps "$W")
 	[ -n "$jc_left" ] && problem "$3: temp files left after the next build: $(short "$jc_left" "$W")"
 }
@@ -577,6 +578,7 @@ check3() {
 	COLD=1
 	dry_run write,rename,open,mkdir,unlink "$W/out"
 	c3_count=$(grep -c -v ' end ' "$log")
+	# shellcheck disable=SC2046 # one call number per word
 	set -- $(cold_calls "$c3_count")
 	kill_at_calls "$W/out" "$@"
 	COLD=

@@ -265,6 +265,11 @@ static const struct node *em_entry(const struct node *manifest, const char *env,
 	return NULL;
 }
 
+static int em_compare_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 /* The names in out/rel (not "." and ".."), sorted, joined by spaces. */
 static char *em_names(const char *rel)
 {
@@ -275,15 +280,12 @@ static char *em_names(const char *rel)
 	char *names[64];
 	size_t n = 0;
 	for (struct dirent *de; (de = readdir(d));)
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") && n < 64)
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+			cr_assert_lt(n, 64, "out/%s holds more than 64 names", rel);
 			names[n++] = strdup(de->d_name);
-	closedir(d);
-	for (size_t i = 1; i < n; i++)
-		for (size_t k = i; k > 0 && strcmp(names[k - 1], names[k]) > 0; k--) {
-			char *t = names[k];
-			names[k] = names[k - 1];
-			names[k - 1] = t;
 		}
+	closedir(d);
+	qsort(names, n, sizeof(*names), em_compare_names);
 	struct buf b = BUF_INIT;
 	for (size_t i = 0; i < n; i++) {
 		buf_printf(&b, "%s%s", i ? " " : "", names[i]);
