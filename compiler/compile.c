@@ -8,7 +8,7 @@
 #include "schema.h"
 #include "template.h"
 
-#include <sched.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,46 +67,106 @@ static bool deps_evaluated(const struct unit *u)
 	return true;
 }
 
-/* Units in level order on every worker, with no barrier between levels
- * (the bench repo has 260 levels, most of a few units, and a barrier at
- * each left a core idle): a worker that takes a unit first waits for its
- * dependencies.  They come earlier in the order, so other workers took
- * them before and are evaluating them, or are done: nobody waits on an
- * item that no worker holds. */
-enum { EVAL_PENDING, EVAL_DONE, EVAL_FAILED };
-
+/* Units are evaluated as soon as their dependencies are: a unit becomes
+ * ready when the last of them is done, and workers take ready units first
+ * come, first served.  (Taking them in level order, a worker waited for
+ * the other to finish a dependency: the bench repo has 260 levels of a
+ * few units each, and a tenth of the evaluation went to waiting.)  The
+ * results do not depend on the order: a unit reads only its own
+ * dependencies, done before it starts. */
 struct dag_eval {
 	struct project *p;
-	struct unit **order;
-	atomic_uchar *state;	/* by unit index */
-	atomic_bool failed;
+	size_t *waiting_on;	/* by unit index: dependencies not yet done */
+	size_t *dependants;	/* by unit: the units that depend on it, as */
+	size_t *first_dependant;	/* [first_dependant[i], first_dependant[i + 1]) */
+	size_t *ready;		/* a queue of unit indexes, each pushed once */
+	size_t nready, ntaken;
+	size_t idle;		/* workers waiting for a ready unit */
+	bool failed;
+	pthread_mutex_t lock;
+	pthread_cond_t more;
 };
 
-static bool wait_for_deps(struct dag_eval *de, const struct unit *u)
+/* Every edge counts, so a unit naming one target twice waits for it once
+ * per edge and is released by it once per edge. */
+static void dag_eval_init(struct dag_eval *de, struct project *p, struct unit **order)
 {
-	for (size_t k = 0; k < u->ndeps; k++) {
-		atomic_uchar *state = &de->state[u->deps[k].target->index];
-		unsigned char s;
-		while ((s = atomic_load_explicit(state, memory_order_acquire)) == EVAL_PENDING) {
-			if (atomic_load_explicit(&de->failed, memory_order_relaxed))
-				return false;
-			sched_yield();
-		}
-		if (s != EVAL_DONE)
-			return false;
+	size_t n = p->nunits, edges = 0;
+	*de = (struct dag_eval){ .p = p, .waiting_on = xcalloc(n + 1, sizeof(size_t)),
+				 .first_dependant = xcalloc(n + 2, sizeof(size_t)), .ready = xcalloc(n + 1, sizeof(size_t)) };
+	for (size_t i = 0; i < n; i++) {
+		const struct unit *u = p->units[i];
+		de->waiting_on[i] = u->ndeps;
+		edges += u->ndeps;
+		for (size_t k = 0; k < u->ndeps; k++)
+			de->first_dependant[u->deps[k].target->index + 2]++;
 	}
-	return true;
+	for (size_t i = 2; i < n + 2; i++)
+		de->first_dependant[i] += de->first_dependant[i - 1];
+	de->dependants = xcalloc(edges + 1, sizeof(size_t));
+	for (size_t i = 0; i < n; i++) {
+		const struct unit *u = p->units[i];
+		for (size_t k = 0; k < u->ndeps; k++)
+			de->dependants[de->first_dependant[u->deps[k].target->index + 1]++] = i;
+	}
+	/* Level 0 first, in level order: units without dependencies start. */
+	for (size_t i = 0; i < n && order[i]->level == 0; i++)
+		de->ready[de->nready++] = order[i]->index;
+	pthread_mutex_init(&de->lock, NULL);
+	pthread_cond_init(&de->more, NULL);
 }
 
+static void dag_eval_free(struct dag_eval *de)
+{
+	pthread_mutex_destroy(&de->lock);
+	pthread_cond_destroy(&de->more);
+	free(de->waiting_on);
+	free(de->first_dependant);
+	free(de->dependants);
+	free(de->ready);
+}
+
+/* The next ready unit, waiting while there is none; NULL once a unit
+ * failed (its dependants would never be ready). */
+static struct unit *take_ready(struct dag_eval *de)
+{
+	struct unit *u = NULL;
+	pthread_mutex_lock(&de->lock);
+	while (!de->failed && de->ntaken == de->nready) {
+		de->idle++;
+		pthread_cond_wait(&de->more, &de->lock);
+		de->idle--;
+	}
+	if (!de->failed)
+		u = de->p->units[de->ready[de->ntaken++]];
+	pthread_mutex_unlock(&de->lock);
+	return u;
+}
+
+/* u is done (or failed): release its dependants, waking idle workers. */
+static void finish_unit(struct dag_eval *de, const struct unit *u, bool ok)
+{
+	pthread_mutex_lock(&de->lock);
+	size_t was_ready = de->nready;
+	if (!ok)
+		de->failed = true;
+	for (size_t e = de->first_dependant[u->index]; ok && e < de->first_dependant[u->index + 1]; e++)
+		if (--de->waiting_on[de->dependants[e]] == 0)
+			de->ready[de->nready++] = de->dependants[e];
+	if (de->idle && (!ok || de->nready > was_ready))
+		pthread_cond_broadcast(&de->more);
+	pthread_mutex_unlock(&de->lock);
+}
+
+/* Item i is "take a ready unit": there are as many items as units, and
+ * each unit becomes ready exactly once. */
 static void eval_one(void *ctx, size_t i, struct arena *arena)
 {
 	struct dag_eval *de = ctx;
-	struct unit *u = de->order[i];
-	bool ok = !atomic_load_explicit(&de->failed, memory_order_relaxed) && wait_for_deps(de, u) &&
-		  eval_unit_in(de->p, u, arena) == 0;
-	if (!ok)
-		atomic_store(&de->failed, true);
-	atomic_store_explicit(&de->state[u->index], ok ? EVAL_DONE : EVAL_FAILED, memory_order_release);
+	struct unit *u = take_ready(de);
+	(void)i;
+	if (u)
+		finish_unit(de, u, eval_unit_in(de->p, u, arena) == 0);
 }
 
 /* True when every unit evaluated on the workers.  Otherwise the caller
@@ -114,15 +174,13 @@ static void eval_one(void *ctx, size_t i, struct arena *arena)
  * the muted workers did not. */
 static bool eval_in_parallel(struct project *p, struct unit **order, unsigned jobs)
 {
-	struct dag_eval de = { .p = p, .order = order, .state = xcalloc(p->nunits, sizeof(*de.state)) };
-	atomic_init(&de.failed, false);
-	for (size_t i = 0; i < p->nunits; i++)
-		atomic_init(&de.state[i], EVAL_PENDING);
+	struct dag_eval de;
+	dag_eval_init(&de, p, order);
 	size_t failures = p->template_failures;
 	eval_prepare_shared(p);
 	parallel_for(p->nunits, jobs, project_worker_arenas(p, jobs), eval_one, &de);
-	bool ok = !atomic_load(&de.failed) && p->template_failures == failures;
-	free(de.state);
+	bool ok = !de.failed && p->template_failures == failures;
+	dag_eval_free(&de);
 	if (ok)
 		return true;
 	for (size_t i = 0; i < p->nunits; i++)
