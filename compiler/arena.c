@@ -174,6 +174,8 @@ static void new_chunk(struct arena *a, size_t size)
 	size_t bytes = a->chunks ? 2 * a->chunks->size : CHUNK_MIN;
 	if (bytes < CHUNK_MIN)
 		bytes = CHUNK_MIN;
+	if (a->chunks && bytes < ARENA_HUGE_PAGE)
+		bytes = ARENA_HUGE_PAGE;
 	if (bytes > CHUNK_MAX)
 		bytes = CHUNK_MAX;
 	while (bytes - sizeof(struct arena_chunk) < size)

@@ -25,6 +25,7 @@
 
 struct trace {
 	struct map entries;	/* root-relative path -> struct trace_entry */
+	struct arena arena;	/* the entries and their paths */
 	int64_t started_ns;	/* when the build began: later mtimes are racy */
 };
 
