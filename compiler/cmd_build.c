@@ -135,6 +135,15 @@ static void track_committed_outputs(struct project *p, const struct source_spec 
 	plan->tracked_arena = &p->arena;
 }
 
+/* The values are in the plan and the manifest by now.  A diagnostic held
+ * for printing may still need its file's text. */
+static void forget_compiled(void *ctx)
+{
+	struct compilation *c = ctx;
+	if (!diag_count())
+		project_forget_compiled(&c->project);
+}
+
 /* The cache file for this build, or NULL when there is no project. */
 static char *build_cache_path(const struct build_opts *o)
 {
@@ -220,6 +229,8 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 	if (check_output_dir(&c.project, out_dir, display) < 0 || emit_plan(&c.project, c.units, c.nunits, &plan) < 0)
 		goto out;
 	track_committed_outputs(&c.project, &cli->spec, o.check, out_dir, &plan);
+	plan.before_writing = forget_compiled;
+	plan.before_writing_ctx = &c;
 	if (cache_path) {
 		cache_prepare(cache_path);
 		cache_outputs(cache_path, out_dir, &written);

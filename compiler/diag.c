@@ -151,6 +151,11 @@ size_t diag_error_count(void)
 	return sink.errors;
 }
 
+size_t diag_count(void)
+{
+	return sink.len;
+}
+
 void diag_set_color(int on)
 {
 	sink.color = on;

@@ -44,6 +44,9 @@ void diag_remark(const struct srcfile *file, size_t off, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 size_t diag_error_count(void);
+/* Every diagnostic held for printing, of any severity: each may point
+ * into the file it names until diag_flush. */
+size_t diag_count(void);
 /* Mutes (or unmutes) every diagnostic reported from the calling thread;
  * returns the previous setting.  Worker threads run muted (parallel.c):
  * the sink keeps one thread's reports, in report order. */

@@ -1504,6 +1504,8 @@ int emit_write(struct project *p, const struct emit_plan *plan, const struct sel
 		rc = 0;
 		goto out;
 	}
+	if (plan->before_writing)
+		plan->before_writing(plan->before_writing_ctx);
 	if (old.journal) {
 		remove_stale_temps(plan, &old, out_dir);
 		remove_stale_staging(lock_fd);

@@ -46,6 +46,14 @@ struct emit_plan {
 	 * from the build cache), or NULL: one whose stat data is unchanged
 	 * and whose manifest hash is the planned one is not read again. */
 	const struct map *written;
+	/* Called once the manifest is rendered, before the first file is
+	 * written (not by --check): from there on emit_write reads only the
+	 * plan and the units' names, and the caller may free the rest.  The
+	 * kernel then makes the files and folders in the memory just freed,
+	 * which it has at hand, rather than in pages it must fetch from the
+	 * host (a fault each on a VM). */
+	void (*before_writing)(void *ctx);
+	void *before_writing_ctx;
 };
 
 /* An output's stat data, as the build cache records it (output_stat_of

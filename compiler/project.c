@@ -1206,6 +1206,24 @@ int project_open(struct project *p, const char *root, const struct source_spec *
 	return discover_units(p);
 }
 
+void project_forget_compiled(struct project *p)
+{
+	include_cache_free(p);	/* its entries live in worker arenas */
+	for (size_t i = 0; i < PARALLEL_MAX_JOBS; i++)
+		for (size_t k = 0; k < MEMO_KINDS; k++)
+			map_free(&p->worker_memo[i].maps[k]);
+	for (size_t i = 0; i < p->nunits; i++) {
+		struct unit *u = p->units[i];
+		u->config = u->vars = NULL;
+		u->inputs = NULL;
+		u->mocks = NULL;
+		u->source = NULL;
+		u->deps = NULL;
+		u->ndeps = 0;
+	}
+	project_release_worker_arenas(p, NULL);
+}
+
 void project_close(struct project *p)
 {
 	map_free(&p->files);

@@ -230,6 +230,12 @@ void memo_keep(const struct memo_probe *probe, const char *stored_key, void *val
 /* Frees the sets made after mark (an earlier p->worker_arenas; NULL for
  * all): for a phase whose results are no longer used. */
 void project_release_worker_arenas(struct project *p, struct worker_arenas *mark);
+/* Frees everything the workers made (file texts, trees, merges, values)
+ * and forgets the units' configurations, inputs and dependencies, which
+ * pointed there; units, envs and the project file stay.  For a caller
+ * done with every value and holding no diagnostic, which may print a
+ * file's text: build, before it writes its files. */
+void project_forget_compiled(struct project *p);
 struct env *project_find_env(const struct project *p, const char *label);
 struct unit *env_find_unit(const struct env *e, const char *id);
 

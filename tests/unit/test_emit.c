@@ -563,6 +563,83 @@ Test(emit, manifest_records_dependencies_and_mocks)
 	cr_expect_eq(node_map_get(vpc, "mocked")->seq.len, 0);
 }
 
+/* A hook that frees the compilation, as build's does, noting when it ran. */
+struct em_hook {
+	int calls;
+	bool file_before, manifest_before;
+};
+
+static void em_forget(void *ctx)
+{
+	struct em_hook *h = ctx;
+	h->calls++;
+	h->file_before = em_exists("out/" EM_API);
+	h->manifest_before = em_exists("out/manifest.json");
+	project_forget_compiled(&em_proj);
+}
+
+static void em_with_dependency(void)
+{
+	em_write("dev/network/vpc/unit.yaml", "source: \"git::https://example.com/m.git//vpc?ref=v1.0.0\"\ninputs: {}\n");
+	em_write("dev/app/api/unit.yaml",
+		 "dependencies:\n"
+		 "  vpc: { path: ../../network/vpc, mock_outputs: { vpc_id: vpc-0 } }\n"
+		 "inputs:\n"
+		 "  a: ${dependency.vpc.outputs.vpc_id}\n"
+		 "  tags: { name: api, env: \"${env.name}\" }\n");
+}
+
+/* build frees the compiled values once the manifest is rendered: the
+ * hook runs then, before any file, and what it freed is not read again
+ * (AddressSanitizer) nor missed: the same files and manifest. */
+Test(emit, compiled_values_may_be_freed_before_the_files_are_written)
+{
+	em_with_dependency();
+	em_compile_and_plan();
+	struct emit_result res;
+	em_write_ok(NULL, &res);
+	char *want_api = em_read("out/" EM_API), *want_manifest = em_read("out/manifest.json");
+	em_rm_rf(em_out);
+	em_compile_and_plan();
+	struct em_hook h = { 0 };
+	em_plan.before_writing = em_forget;
+	em_plan.before_writing_ctx = &h;
+	em_write_ok(NULL, &res);
+	cr_expect_eq(h.calls, 1);
+	cr_expect_not(h.file_before, "the hook ran after a file was written");
+	cr_expect_not(h.manifest_before, "the hook ran after the manifest was written");
+	cr_expect_eq(res.written, 2);
+	for (size_t i = 0; i < em_proj.nunits; i++) {
+		cr_expect_null(em_proj.units[i]->inputs);
+		cr_expect_null(em_proj.units[i]->config);
+		cr_expect_eq(em_proj.units[i]->ndeps, 0);
+	}
+	char *api = em_read("out/" EM_API), *manifest = em_read("out/manifest.json");
+	cr_assert_not_null(api);
+	cr_expect_str_eq(api, want_api);
+	cr_assert_not_null(manifest);
+	cr_expect_str_eq(manifest, want_manifest);
+	free(api);
+	free(manifest);
+	free(want_api);
+	free(want_manifest);
+	em_close();	/* here, not in the fini: a use after free must fail the test */
+}
+
+/* --check writes nothing, and has nothing to free the values for. */
+Test(emit, check_mode_does_not_call_the_hook)
+{
+	em_with_dependency();
+	em_compile_and_plan();
+	struct em_hook h = { 0 };
+	em_plan.before_writing = em_forget;
+	em_plan.before_writing_ctx = &h;
+	struct emit_result res;
+	cr_assert_eq(em_write_out(NULL, true, &res), 0);
+	cr_expect_eq(h.calls, 0);
+	cr_expect_not_null(em_proj.units[0]->inputs);
+}
+
 Test(emit, second_write_writes_nothing)
 {
 	em_two_units();
