@@ -105,11 +105,13 @@ build/san/unit-tests: build/san/libbulkhead.a $(TEST_SRC) tests/unit/helpers.h
 build/san/evalexpr: build/san/libbulkhead.a tests/tools/evalexpr.c
 	$(CC) $(CPPFLAGS) $(SAN_CFLAGS) tests/tools/evalexpr.c build/san/libbulkhead.a -o $@ $(PKG_LIBS) -lm
 
-# Criterion counts a test that leaks as passed: fail on LeakSanitizer too.
+# Criterion counts as passed a test that leaks, or whose suite's .fini
+# hits a sanitizer error after the verdict: fail on any such report.
 unit: build/san/unit-tests
-	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./build/san/unit-tests --jobs 2 \
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./build/san/unit-tests --jobs 2 \
 	  >build/san/unit.log 2>&1; rc=$$?; cat build/san/unit.log; \
-	  if grep -q LeakSanitizer build/san/unit.log; then echo "unit: leaks reported"; exit 1; fi; exit $$rc
+	  if grep -qE 'LeakSanitizer|AddressSanitizer|runtime error:' build/san/unit.log; then \
+	    echo "unit: sanitizer errors reported"; exit 1; fi; exit $$rc
 
 cases: build/san/bulkhead build/san/evalexpr
 	BULKHEAD=$(CURDIR)/build/san/bulkhead sh tests/run-cases.sh tests/cases tests/bad
