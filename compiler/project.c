@@ -1206,12 +1206,17 @@ int project_open(struct project *p, const char *root, const struct source_spec *
 	return discover_units(p);
 }
 
-void project_forget_compiled(struct project *p)
+static void free_worker_memos(struct project *p)
 {
-	include_cache_free(p);	/* its entries live in worker arenas */
 	for (size_t i = 0; i < PARALLEL_MAX_JOBS; i++)
 		for (size_t k = 0; k < MEMO_KINDS; k++)
 			map_free(&p->worker_memo[i].maps[k]);
+}
+
+void project_forget_compiled(struct project *p)
+{
+	include_cache_free(p);	/* its entries live in worker arenas */
+	free_worker_memos(p);
 	for (size_t i = 0; i < p->nunits; i++) {
 		struct unit *u = p->units[i];
 		u->config = u->vars = NULL;
@@ -1229,9 +1234,7 @@ void project_close(struct project *p)
 	map_free(&p->files);
 	map_free(&p->vars_cache);
 	map_free(&p->templates);
-	for (size_t i = 0; i < PARALLEL_MAX_JOBS; i++)
-		for (size_t k = 0; k < MEMO_KINDS; k++)
-			map_free(&p->worker_memo[i].maps[k]);
+	free_worker_memos(p);
 	map_free(&p->vars_values);
 	include_cache_free(p);
 	map_free(&p->definitions);
