@@ -89,7 +89,7 @@ struct dag_eval {
 
 /* Every edge counts, so a unit naming one target twice waits for it once
  * per edge and is released by it once per edge. */
-static void dag_eval_init(struct dag_eval *de, struct project *p, struct unit **order)
+static void dag_eval_init(struct dag_eval *de, struct project *p)
 {
 	size_t n = p->nunits, edges = 0;
 	*de = (struct dag_eval){ .p = p, .waiting_on = xcalloc(n + 1, sizeof(size_t)),
@@ -109,9 +109,10 @@ static void dag_eval_init(struct dag_eval *de, struct project *p, struct unit **
 		for (size_t k = 0; k < u->ndeps; k++)
 			de->dependants[de->first_dependant[u->deps[k].target->index + 1]++] = i;
 	}
-	/* Level 0 first, in level order: units without dependencies start. */
-	for (size_t i = 0; i < n && order[i]->level == 0; i++)
-		de->ready[de->nready++] = order[i]->index;
+	/* Units without dependencies start. */
+	for (size_t i = 0; i < n; i++)
+		if (!de->waiting_on[i])
+			de->ready[de->nready++] = i;
 	pthread_mutex_init(&de->lock, NULL);
 	pthread_cond_init(&de->more, NULL);
 }
@@ -172,10 +173,10 @@ static void eval_one(void *ctx, size_t i, struct arena *arena)
 /* True when every unit evaluated on the workers.  Otherwise the caller
  * forgets it all and evaluates on one thread, which reports the errors
  * the muted workers did not. */
-static bool eval_in_parallel(struct project *p, struct unit **order, unsigned jobs)
+static bool eval_in_parallel(struct project *p, unsigned jobs)
 {
 	struct dag_eval de;
-	dag_eval_init(&de, p, order);
+	dag_eval_init(&de, p);
 	size_t failures = p->template_failures;
 	eval_prepare_shared(p);
 	parallel_for(p->nunits, jobs, project_worker_arenas(p, jobs), eval_one, &de);
@@ -197,7 +198,7 @@ static int eval_in_order(struct project *p)
 	if (p->nunits)
 		memcpy(order, p->units, p->nunits * sizeof(*order));
 	qsort(order, p->nunits, sizeof(*order), compare_levels);
-	if (jobs > 1 && p->nunits > 1 && eval_in_parallel(p, order, jobs)) {
+	if (jobs > 1 && p->nunits > 1 && eval_in_parallel(p, jobs)) {
 		free(order);
 		return 0;
 	}
