@@ -16,7 +16,10 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#define MAGIC "bulkhead-cache 2 " BULKHEAD_VERSION
+#define MAGIC "bulkhead-cache 3 " BULKHEAD_VERSION
+/* Header: the manifest.json recorded below listed exactly the outputs
+ * recorded with it (struct cached_outputs). */
+#define MANIFEST_WHOLE "manifest whole"
 
 static int64_t mtime_ns(const struct stat *st)
 {
@@ -254,8 +257,9 @@ struct freshness {
 	uint64_t root_dev, root_ino;
 };
 
-/* The lines that need no disk: "units", "out", "root", "env".  *kept
- * says whether line was one of them; false when it does not hold. */
+/* The lines that need no disk: "units", "out", "root", "env",
+ * "manifest".  *kept says whether line was one of them; false when it
+ * does not hold. */
 static bool check_header_line(const char *line, const char **out_dir, struct cache_summary *sum,
 			      struct freshness *fr, bool *kept)
 {
@@ -272,6 +276,8 @@ static bool check_header_line(const char *line, const char **out_dir, struct cac
 		*out_dir = line + 4;
 		return true;
 	}
+	if (!strcmp(line, MANIFEST_WHOLE))
+		return true;
 	if (sscanf(line, "env %" SCNu64 " %n", &hash, &used) == 1 && used)
 		return env_hash(line + used) == hash;	/* get_env reads it */
 	*kept = false;
@@ -416,45 +422,58 @@ out:
 
 /* ---- outputs as the last build left them ---- */
 
-/* "o f SIZE MTIME INO HASH PATH" (regular files), after the "out" line. */
-static void collect_output(char *line, struct map *out)
+/* "o f SIZE MTIME INO HASH PATH" (regular files with their hash), after
+ * the "out" line. */
+static void collect_output(char *line, struct cached_outputs *out)
 {
 	struct stat_line sl;
-	if (strncmp(line, "o f ", 4) || !parse_stat_line(line, &sl) || !*sl.rel)
+	if (strncmp(line, "o f ", 4) || !parse_stat_line(line, &sl) || !*sl.rel || !sl.hashed)
 		return;
-	struct output_stat *st = xmalloc(sizeof(*st));
-	*st = (struct output_stat){ sl.size, sl.mtime, sl.ino };
+	struct cached_output co = { { sl.size, sl.mtime, sl.ino }, sl.hash };
+	if (!strcmp(sl.rel, MANIFEST)) {
+		out->manifest = co;
+		out->has_manifest = true;
+		return;
+	}
+	struct cached_output *kept = xmalloc(sizeof(*kept));
+	*kept = co;
 	char *key = xstrdup(sl.rel);
-	if (map_put(out, key, strlen(key), st)) {
+	if (map_put(&out->files, key, strlen(key), kept)) {
 		free(key);
-		free(st);
+		free(kept);
 	}
 }
 
-void cache_outputs(const char *path, const char *out_dir, struct map *out)
+void cache_outputs(const char *path, const char *out_dir, struct cached_outputs *out)
 {
 	char *data = read_sealed(path);
-	bool ours = false;
+	bool ours = false, whole = false;
+	memset(out, 0, sizeof(*out));
+	map_init(&out->files);
 	for (char *line = data, *nl; line && *line; line = nl + 1) {
 		if (!(nl = strchr(line, '\n')))
 			break;
 		*nl = '\0';
 		if (!strncmp(line, "out ", 4))
 			ours = !strcmp(line + 4, out_dir);
+		else if (!strcmp(line, MANIFEST_WHOLE))
+			whole = true;
 		else if (ours)
 			collect_output(line, out);
 	}
+	out->manifest_whole = whole && out->has_manifest;
 	free(data);
 }
 
-void cache_outputs_free(struct map *out)
+void cache_outputs_free(struct cached_outputs *out)
 {
-	for (size_t i = 0; i < out->cap; i++)
-		if (out->slots[i].key) {
-			free((char *)out->slots[i].key);
-			free(out->slots[i].value);
+	for (size_t i = 0; i < out->files.cap; i++)
+		if (out->files.slots[i].key) {
+			free((char *)out->files.slots[i].key);
+			free(out->files.slots[i].value);
 		}
-	map_free(out);
+	map_free(&out->files);
+	memset(out, 0, sizeof(*out));
 }
 
 struct output_stat output_stat_of(const struct stat *st)
@@ -618,8 +637,9 @@ static void stat_output(void *ctx, size_t i)
 }
 
 static void output_lines(struct buf *b, const char *out_dir, const struct emit_plan *plan,
-			 const struct output_stat *seen, unsigned jobs)
+			 const struct emit_result *res, unsigned jobs)
 {
+	const struct output_stat *seen = res->seen;
 	struct output_stats os = { plan, seen, open(out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC),
 				   xcalloc(plan->nfiles + 1, sizeof(struct stat)), xcalloc(plan->nfiles + 1, sizeof(bool)) };
 	struct stat st;
@@ -638,7 +658,7 @@ static void output_lines(struct buf *b, const char *out_dir, const struct emit_p
 			output_line(b, &os.st[i], &hash, plan->files[i].path);
 	}
 	if (os.out_fd >= 0 && fstatat(os.out_fd, "manifest.json", &st, AT_SYMLINK_NOFOLLOW) == 0)
-		output_line(b, &st, NULL, "manifest.json");
+		output_line(b, &st, &res->manifest_hash, MANIFEST);
 	if (os.out_fd >= 0)
 		close(os.out_fd);
 	free(os.st);
@@ -821,7 +841,7 @@ static int compare_slot_keys(const void *a, const void *b)
 }
 
 void cache_store(const char *path, struct trace *t, const struct project *p, const char *out_dir,
-		 const struct emit_plan *plan, const struct output_stat *seen)
+		 const struct emit_plan *plan, const struct emit_result *res)
 {
 	struct buf b = BUF_INIT;
 	if (strchr(out_dir, '\n') || !cache_prepare(path))
@@ -837,6 +857,8 @@ void cache_store(const char *path, struct trace *t, const struct project *p, con
 		const char *name = p->allow_env->seq.items[i]->str.s;
 		buf_printf(&b, "env %llu %s\n", (unsigned long long)env_hash(name), name);
 	}
+	if (res->manifest_whole)
+		buf_printf(&b, "%s\n", MANIFEST_WHOLE);
 	/* In path order: consecutive stats then walk the same folders, whose
 	 * entries the kernel has at hand. */
 	const struct map_slot **sorted = xcalloc(t->entries.len + 1, sizeof(*sorted));
@@ -856,7 +878,7 @@ void cache_store(const char *path, struct trace *t, const struct project *p, con
 			  hash, s->key);
 	}
 	free(sorted);
-	output_lines(&b, out_dir, plan, seen, parallel_jobs(p->jobs));
+	output_lines(&b, out_dir, plan, res, parallel_jobs(p->jobs));
 	seal_and_write(path, &b);
 	prune_other_versions(path);
 }

@@ -61,11 +61,10 @@ char *cache_file(const char *root, const char *out_opt, const struct selection *
 int cache_fresh(const char *path, const char *root, unsigned jobs, struct cache_summary *sum);
 /* The stat data of an output as the cache records them. */
 struct output_stat output_stat_of(const struct stat *st);
-/* Fills out (output path relative to out_dir -> struct output_stat) from
- * a sound cache of a build into out_dir; leaves it empty otherwise.
- * cache_outputs_free releases it. */
-void cache_outputs(const char *path, const char *out_dir, struct map *out);
-void cache_outputs_free(struct map *out);
+/* Fills out with the outputs a sound cache of a build into out_dir
+ * records; leaves it empty otherwise.  cache_outputs_free releases it. */
+void cache_outputs(const char *path, const char *out_dir, struct cached_outputs *out);
+void cache_outputs_free(struct cached_outputs *out);
 /* True when the output at full still has the stat data st recorded. */
 bool cache_output_unchanged(const struct output_stat *st, const char *full);
 
@@ -93,10 +92,11 @@ int64_t cache_coarse_now_ns(void);
 /* Records a successful build; failures only cost the next build time.
  * A listed folder the build itself changed (creating out/ or .bulkhead/
  * in the root) is recorded as it is now if that was its only change.
- * seen (or NULL) holds the outputs' stat data as emit_write left them;
- * the outputs it does not cover are stat'ed. */
+ * res is what emit_write reported: its seen (or NULL) holds the outputs'
+ * stat data as it left them (the outputs it does not cover are stat'ed),
+ * and the manifest's hash. */
 void cache_store(const char *path, struct trace *t, const struct project *p, const char *out_dir,
-		 const struct emit_plan *plan, const struct output_stat *seen);
+		 const struct emit_plan *plan, const struct emit_result *res);
 
 /* False when .bulkhead/ or .bulkhead/cache/ above path is there but is
  * not a real folder (a symlink, a file): nothing is read or written

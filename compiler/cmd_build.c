@@ -196,9 +196,9 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 	struct emit_result res = { 0 };
 	char *out_dir = NULL, *display = NULL, *cache_path = NULL;
 	struct trace trace;
-	struct map written;
+	struct cached_outputs written = { 0 };
 	trace_init(&trace);
-	map_init(&written);
+	map_init(&written.files);
 	memset(&c, 0, sizeof(c));
 	int first = cli_parse(cli, cmd, argc, argv, CLI_COMMON_SHORTOPTS "o:e:u:", longopts, build_option, &o);
 	if (first < 0)
@@ -239,7 +239,7 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 	if (emit_write(&c.project, &plan, &o.sel, out_dir, display, o.check, cli->quiet, &res) < 0)
 		goto out;
 	if (cache_path && !diag_error_count())
-		cache_store(cache_path, &trace, &c.project, out_dir, &plan, res.seen);
+		cache_store(cache_path, &trace, &c.project, out_dir, &plan, &res);
 	bool changed = res.written || res.removed || res.manifest_changed;
 	if (!cli->quiet)
 		printf("%s: %zu %s, %zu %s %s, %zu unchanged, %zu %s\n", o.check ? "build --check" : "build",

@@ -12,6 +12,8 @@
 
 #include "project.h"
 
+#define MANIFEST "manifest.json"
+
 struct out_file {
 	char *path;		/* relative to the output dir */
 	const char *data;	/* in the plan's arenas */
@@ -42,10 +44,10 @@ struct emit_plan {
 	struct source *tracked;
 	const char *tracked_dir;
 	struct arena *tracked_arena;
-	/* Outputs as the last build left them (path -> struct output_stat,
-	 * from the build cache), or NULL: one whose stat data is unchanged
-	 * and whose manifest hash is the planned one is not read again. */
-	const struct map *written;
+	/* Outputs as the last build left them, from the build cache, or
+	 * NULL: one whose stat data is unchanged and whose recorded hash is
+	 * that of the planned bytes is not read again. */
+	const struct cached_outputs *written;
 	/* Called once the manifest is rendered, before the first file is
 	 * written (not by --check): from there on emit_write reads only the
 	 * plan and the units' names, and the caller may free the rest.  The
@@ -62,6 +64,24 @@ struct output_stat {
 	uint64_t size, mtime_ns, ino;
 };
 
+/* An output as the build cache recorded it: its stat data then, and the
+ * XXH3-64 of the bytes that build gave it. */
+struct cached_output {
+	struct output_stat st;
+	uint64_t hash;
+};
+
+/* The outputs of the last build into an output dir, as its build cache
+ * recorded them (cache_outputs in cache.h fills one). */
+struct cached_outputs {
+	struct map files;	/* path -> struct cached_output; not the manifest */
+	struct cached_output manifest;
+	bool has_manifest;
+	/* The manifest listed exactly the files above: that build had no
+	 * previous entries outside its selection to keep. */
+	bool manifest_whole;
+};
+
 struct emit_result {
 	size_t written, unchanged, removed;
 	bool manifest_changed;
@@ -71,6 +91,10 @@ struct emit_result {
 	 * build saw none.  NULL for build --check.  emit_result_free frees
 	 * it. */
 	struct output_stat *seen;
+	/* The manifest as this build left it: the XXH3-64 of its bytes, and
+	 * whether it lists exactly the plan's files (for the build cache). */
+	uint64_t manifest_hash;
+	bool manifest_whole;
 };
 
 bool selection_has_env(const struct selection *s, const struct env *e);

@@ -131,6 +131,24 @@ else
 	echo "cache: skipping the touched-unit checks: strace is missing or cannot trace here"
 fi
 
+# The manifest: the cache records its hash, so a touched one needs no
+# build, and a build of every unit takes the last one's file list from
+# the cache instead of reading it.  A unit removed from prod (pending
+# there, not drift) loses its files either way.
+"$BULKHEAD" -C "$w" -q build >/dev/null 2>&1
+touch -d '2001-01-01 00:00:00' "$w/out/manifest.json"
+summary_is "a touched manifest" "build: $units units, 0 files written, $files unchanged, 0 removed"
+web=$(find "$w/out/prod" -path '*/app/web/*' -type f | wc -l | tr -d ' ')
+mv "$w/prod/app/web" "$scratch/prod-web"
+summary_is "a unit removed" "build: $((units - 1)) units, 0 files written, $((files - web)) unchanged, $web removed"
+if grep -q '"prod/[^"]*/app/web/' "$w/out/manifest.json"; then
+	bad "a unit removed: the manifest still lists prod's app/web"
+else ok; fi
+same_as_clean "a unit removed"
+mv "$scratch/prod-web" "$w/prod/app/web"
+summary_is "a unit back" "build: $units units, $web files written, $((files - web)) unchanged, 0 removed"
+same_as_clean "a unit back"
+
 # A corrupt cache is ignored: the build is still right.
 for c in "$w"/.bulkhead/cache/build-*; do printf 'garbage' >>"$c"; done
 printf ' ' >>"$tfvars"

@@ -59,7 +59,8 @@ static char *cache_store_seen(struct trace *t, struct emit_plan *plan, const cha
 	memset(&p, 0, sizeof(p));
 	p.root = cache_dir;
 	char *path = cache_file(cache_dir, NULL, &sel, false);
-	cache_store(path, t, &p, out_dir, plan, seen);
+	struct emit_result res = { .seen = (struct output_stat *)seen };
+	cache_store(path, t, &p, out_dir, plan, &res);
 	return path;
 }
 
@@ -264,6 +265,50 @@ Test(cache, a_missing_output_is_not_fresh)
 	unlink(out);
 	cr_expect_eq(cache_fresh(path, cache_dir, 2, &sum), 0, "a deleted output must be rebuilt");
 	trace_free(&t);
+	free(path);
+}
+
+/* The outputs' lines come back with their hashes; the manifest's line
+ * holds the hash emit_write gave and, for a manifest listing exactly the
+ * plan's files, the header that says so. */
+Test(cache, cached_outputs_hold_hashes_and_the_manifest)
+{
+	struct trace t;
+	struct emit_plan plan = { 0 };
+	struct out_file files[1] = { { .path = "a.json", .data = "{}\n", .len = 3 } };
+	cache_write("a.json", "{}\n");
+	cache_write("manifest.json", "[]\n");
+	plan.files = files;
+	plan.nfiles = 1;
+	plan.nunits = 1;
+	struct project p;
+	memset(&p, 0, sizeof(p));
+	p.root = cache_dir;
+	char *path = cache_file(cache_dir, NULL, &(struct selection){ 0 }, false);
+	for (int whole = 0; whole < 2; whole++) {
+		struct emit_result res = { .manifest_hash = 0x0123456789abcdefull, .manifest_whole = whole };
+		struct cached_outputs got;
+		cache_trace_init(&t);
+		cache_store(path, &t, &p, cache_dir, &plan, &res);
+		trace_free(&t);
+		cache_outputs(path, cache_dir, &got);
+		struct cached_output *a = map_get(&got.files, "a.json", 6);
+		cr_assert_not_null(a);
+		cr_expect_eq(a->hash, XXH3_64bits("{}\n", 3));
+		cr_expect_eq(a->st.size, 3);
+		cr_expect_null(map_get(&got.files, "manifest.json", 13), "the manifest is no output file");
+		cr_expect(got.has_manifest);
+		cr_expect_eq(got.manifest.hash, 0x0123456789abcdefull);
+		cr_expect_eq(got.manifest_whole, (bool)whole);
+		cache_outputs_free(&got);
+	}
+	/* Another output dir's record is not ours. */
+	struct cached_outputs other;
+	cache_outputs(path, "/elsewhere", &other);
+	cr_expect_eq(other.files.len, 0);
+	cr_expect_not(other.has_manifest);
+	cr_expect_not(other.manifest_whole);
+	cache_outputs_free(&other);
 	free(path);
 }
 
@@ -561,7 +606,7 @@ Test(cache, storing_drops_the_caches_of_other_versions)
 	struct project p;
 	memset(&p, 0, sizeof(p));
 	p.root = cache_dir;
-	cache_store(sibling, &t, &p, cache_dir, &plan, NULL);
+	cache_store(sibling, &t, &p, cache_dir, &plan, &(struct emit_result){ 0 });
 	char *path = cache_store_simple(&t, &plan);
 	cr_expect_str_eq(path, mine);
 	cr_expect_neq(access(other, F_OK), 0, "another version's cache was kept");

@@ -670,6 +670,18 @@ static struct output_stat em_stat(const char *rel)
 	return output_stat_of(&st);
 }
 
+/* The XXH3-64 of out/REL's bytes, as the build cache records it. */
+static uint64_t em_hash(const char *rel)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "out/%s", rel);
+	char *data = em_read(path);
+	cr_assert_not_null(data, "%s", rel);
+	uint64_t hash = XXH3_64bits(data, strlen(data));
+	free(data);
+	return hash;
+}
+
 static void em_expect_seen(const struct emit_result *res, const char *rel, struct output_stat want)
 {
 	size_t i = (size_t)(em_file(rel) - em_plan.files);
@@ -698,22 +710,133 @@ Test(emit, result_holds_the_stat_data_of_what_it_wrote_or_trusted)
 
 	/* Next build: the cache vouches for api (its record is what is on
 	 * disk), not for prod; web changes. */
-	struct output_stat api = em_stat(EM_API);
+	struct cached_output api = { em_stat(EM_API), em_hash(EM_API) };
 	em_write("dev/app/web/unit.yaml", "inputs:\n  name: web2\n");
 	em_compile_and_plan();
-	struct map written;
-	map_init(&written);
-	map_put(&written, EM_API, strlen(EM_API), &api);
+	struct cached_outputs written = { 0 };
+	map_init(&written.files);
+	map_put(&written.files, EM_API, strlen(EM_API), &api);
 	em_plan.written = &written;
 	cr_assert_eq(emit_write(&em_proj, &em_plan, &(struct selection){ 0 }, em_out, "out", false, true, &res), 0);
 	cr_expect_eq(res.written, 1);
-	em_expect_seen(&res, EM_API, api);
+	em_expect_seen(&res, EM_API, api.st);
 	em_expect_seen(&res, EM_WEB, em_stat(EM_WEB));
 	size_t prod = (size_t)(em_file(EM_PROD) - em_plan.files);
 	cr_expect_eq(res.seen[prod].ino, 0, "prod was compared by its bytes: not seen");
 	emit_result_free(&res);
 	em_plan.written = NULL;
-	map_free(&written);
+	map_free(&written.files);
+}
+
+/* What the build cache records of the build that just wrote out/: each
+ * planned file's stat data and hash, and the manifest's.  The keys are
+ * the caller's to free (em_uncache). */
+static void em_cache(struct cached_outputs *c, struct cached_output *files, const struct emit_result *res)
+{
+	memset(c, 0, sizeof(*c));
+	map_init(&c->files);
+	for (size_t i = 0; i < em_plan.nfiles; i++) {
+		const char *rel = em_plan.files[i].path;
+		files[i] = (struct cached_output){ em_stat(rel), em_hash(rel) };
+		map_put(&c->files, xstrdup(rel), strlen(rel), &files[i]);
+	}
+	c->manifest = (struct cached_output){ em_stat(MANIFEST), res->manifest_hash };
+	c->has_manifest = true;
+	c->manifest_whole = res->manifest_whole;
+}
+
+static void em_uncache(struct cached_outputs *c)
+{
+	for (size_t i = 0; i < c->files.cap; i++)
+		free((char *)c->files.slots[i].key);
+	map_free(&c->files);
+}
+
+/* Overwrites out/manifest.json in place with as many other bytes and
+ * sets its mtime back: its stat data are unchanged, only its bytes
+ * (which nothing may then read) tell. */
+static void em_spoil_manifest_keeping_stat(void)
+{
+	char path[PATH_MAX * 3];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/%s", em_out, MANIFEST);
+	cr_assert_eq(stat(path, &st), 0);
+	int fd = open(path, O_WRONLY);
+	cr_assert_geq(fd, 0);
+	for (off_t i = 0; i < st.st_size; i++)
+		cr_assert_eq(write(fd, "x", 1), 1);
+	close(fd);
+	struct timespec ts[2] = { st.st_atim, st.st_mtim };
+	cr_assert_eq(utimensat(AT_FDCWD, path, ts, 0), 0);
+	cr_assert_eq(em_stat(MANIFEST).mtime_ns, output_stat_of(&st).mtime_ns);
+}
+
+/* A build of every unit takes the previous manifest's file list from the
+ * build cache when it vouches for the manifest (its stat data as the
+ * cache recorded, and it listed exactly the files the cache holds): the
+ * manifest is not read, a removed unit's file still goes, and the new
+ * manifest replaces it. */
+Test(emit, a_full_build_takes_the_manifest_the_build_cache_vouches_for)
+{
+	em_two_units();
+	em_compile_and_plan();
+	struct emit_result res;
+	cr_assert_eq(emit_write(&em_proj, &em_plan, &(struct selection){ 0 }, em_out, "out", false, true, &res), 0);
+	cr_expect(res.manifest_whole);
+	struct cached_output files[3];
+	struct cached_outputs cached;
+	cr_assert_eq(em_plan.nfiles, 3);
+	em_cache(&cached, files, &res);
+	emit_result_free(&res);
+	em_spoil_manifest_keeping_stat();
+	char web[PATH_MAX * 2];
+	snprintf(web, sizeof(web), "%s/dev/app/web", em_root);
+	em_rm_rf(web);
+	em_compile_and_plan();
+	em_plan.written = &cached;
+	em_write_ok(NULL, &res);
+	cr_expect_eq(res.written, 0);
+	cr_expect_eq(res.removed, 1);
+	cr_expect(res.manifest_changed);
+	cr_expect_not(em_exists("out/" EM_WEB));
+	const struct node *units = node_map_get(em_manifest(), "units");
+	cr_expect_eq(units->seq.len, 2, "the manifest lists api in dev and prod");
+	em_plan.written = NULL;
+	em_uncache(&cached);
+}
+
+/* Anything less and the manifest is read (here: found corrupt). */
+Test(emit, the_manifest_is_read_unless_the_build_cache_vouches_for_all_of_it)
+{
+	em_two_units();
+	em_compile_and_plan();
+	struct emit_result res;
+	cr_assert_eq(emit_write(&em_proj, &em_plan, &(struct selection){ 0 }, em_out, "out", false, true, &res), 0);
+	struct cached_output files[3];
+	struct cached_outputs cached;
+	em_cache(&cached, files, &res);
+	emit_result_free(&res);
+	em_spoil_manifest_keeping_stat();
+	em_plan.written = &cached;
+
+	cached.manifest_whole = false;	/* it listed files the cache does not hold */
+	em_write_fails("corrupt manifest");
+	cached.manifest_whole = true;
+
+	cached.manifest.st.mtime_ns++;	/* not as the cache recorded it */
+	em_write_fails("corrupt manifest");
+	cached.manifest.st.mtime_ns--;
+
+	/* A build of some units keeps the others' entries: it needs them. */
+	const char *dev[] = { "dev" };
+	struct selection only_dev = { .envs = dev, .nenvs = 1 };
+	cr_expect_eq(em_write_out(&only_dev, false, &res), -1);
+	char *out = diag_capture();
+	cr_expect(strstr(out, "corrupt manifest"), "%s", out);
+	free(out);
+
+	em_plan.written = NULL;
+	em_uncache(&cached);
 }
 
 /* build --check writes nothing and sees nothing. */
