@@ -192,16 +192,14 @@ static bool eval_in_parallel(struct project *p, unsigned jobs)
 /* Dependencies first, so dependency.NAME.inputs reads evaluated values. */
 static int eval_in_order(struct project *p)
 {
-	struct unit **order = xcalloc(p->nunits + 1, sizeof(*order));
 	unsigned jobs = parallel_jobs(p->jobs);
+	if (jobs > 1 && p->nunits > 1 && eval_in_parallel(p, jobs))
+		return 0;
+	struct unit **order = xcalloc(p->nunits + 1, sizeof(*order));
 	int rc = 0;
 	if (p->nunits)
 		memcpy(order, p->units, p->nunits * sizeof(*order));
 	qsort(order, p->nunits, sizeof(*order), compare_levels);
-	if (jobs > 1 && p->nunits > 1 && eval_in_parallel(p, jobs)) {
-		free(order);
-		return 0;
-	}
 	for (size_t i = 0; i < p->nunits; i++)
 		if (!deps_evaluated(order[i]) || eval_unit(p, order[i]) < 0)
 			rc = -1;
