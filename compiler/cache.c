@@ -258,8 +258,8 @@ struct freshness {
 };
 
 /* The lines that need no disk: "units", "out", "root", "env",
- * "manifest".  *kept says whether line was one of them; false when it
- * does not hold. */
+ * "manifest whole".  *kept says whether line was one of them; false when
+ * it does not hold. */
 static bool check_header_line(const char *line, const char **out_dir, struct cache_summary *sum,
 			      struct freshness *fr, bool *kept)
 {
@@ -657,7 +657,7 @@ static void output_lines(struct buf *b, const char *out_dir, const struct emit_p
 		else
 			output_line(b, &os.st[i], &hash, plan->files[i].path);
 	}
-	if (os.out_fd >= 0 && fstatat(os.out_fd, "manifest.json", &st, AT_SYMLINK_NOFOLLOW) == 0)
+	if (os.out_fd >= 0 && fstatat(os.out_fd, MANIFEST, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		output_line(b, &st, &res->manifest_hash, MANIFEST);
 	if (os.out_fd >= 0)
 		close(os.out_fd);
