@@ -10,15 +10,15 @@ static const struct node *dep_path_node(const struct dependency *d)
 	return path ? path : d->decl;
 }
 
-static int resolve_targets(struct project *p, struct unit **units, size_t n)
+/* Every dependency names a unit (found when its path was resolved) and
+ * not its own. */
+static int check_targets(struct unit **units, size_t n)
 {
 	int rc = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct unit *u = units[i];
 		for (size_t k = 0; k < u->ndeps; k++) {
 			struct dependency *d = &u->deps[k];
-			struct env *e = project_find_env(p, d->target_env);
-			d->target = e ? env_find_unit(e, d->target_id) : NULL;
 			if (!d->target) {
 				const struct node *at = dep_path_node(d);
 				diag_error(unit_node_file(u, at), at->off,
@@ -110,19 +110,20 @@ static void report_cycle(struct unit *start, const struct map *unplaced, struct 
 
 int dag_build(struct project *p, struct unit **units, size_t n)
 {
-	if (resolve_targets(p, units, n) < 0)
+	if (check_targets(units, n) < 0)
 		return -1;
 	/* Levels by repeated relaxation in topological order (Kahn). */
 	struct map unplaced;
 	size_t *pending = xcalloc(n, sizeof(*pending));
 	size_t *queue = xcalloc(n, sizeof(*queue));
 	size_t head = 0, tail = 0, placed = 0;
-	struct map index;	/* unit pointer -> position + 1 */
+	/* By project index: the unit's position in units + 1, 0 for a unit
+	 * outside them (graph --env builds the DAG of one env). */
+	size_t *position = xcalloc(p->nunits + 1, sizeof(*position));
 	map_init(&unplaced);
-	map_init(&index);
 	for (size_t i = 0; i < n; i++) {
 		units[i]->level = 0;
-		map_put(&index, (const char *)&units[i], sizeof(void *), (void *)(uintptr_t)(i + 1));
+		position[units[i]->index] = i + 1;
 	}
 	/* dependants[i]: units depending on unit i, as a flat edge list. */
 	size_t nedges = 0;
@@ -131,7 +132,7 @@ int dag_build(struct project *p, struct unit **units, size_t n)
 	size_t *edge_from = xcalloc(nedges + 1, sizeof(size_t)), *edge_start = xcalloc(n + 1, sizeof(size_t));
 	for (size_t i = 0; i < n; i++)
 		for (size_t k = 0; k < units[i]->ndeps; k++) {
-			uintptr_t t = (uintptr_t)map_get(&index, (const char *)&units[i]->deps[k].target, sizeof(void *));
+			size_t t = position[units[i]->deps[k].target->index];
 			if (t) {
 				edge_start[t - 1]++;
 				pending[i]++;
@@ -145,7 +146,7 @@ int dag_build(struct project *p, struct unit **units, size_t n)
 	size_t *fill = xcalloc(n + 1, sizeof(size_t));
 	for (size_t i = 0; i < n; i++)
 		for (size_t k = 0; k < units[i]->ndeps; k++) {
-			uintptr_t t = (uintptr_t)map_get(&index, (const char *)&units[i]->deps[k].target, sizeof(void *));
+			size_t t = position[units[i]->deps[k].target->index];
 			if (t)
 				edge_from[edge_start[t - 1] + fill[t - 1]++] = i;
 		}
@@ -180,7 +181,7 @@ int dag_build(struct project *p, struct unit **units, size_t n)
 	free(edge_from);
 	free(edge_start);
 	free(fill);
-	map_free(&index);
+	free(position);
 	map_free(&unplaced);
 	return rc;
 }

@@ -1032,6 +1032,7 @@ static int resolve_dependency(struct project *p, struct arena *a, struct unit *u
 		}
 		d->target_env = e->label;
 		d->target_id = arena_strdup(a, slash + 1);
+		d->target = env_find_unit(e, d->target_id);
 		rc = 0;
 		goto out;
 	}
@@ -1056,6 +1057,7 @@ static int resolve_dependency(struct project *p, struct arena *a, struct unit *u
 	}
 	d->target_env = u->env->label;
 	d->target_id = arena_strdup(a, norm.data + strlen(u->env->dir) + 1);
+	d->target = env_find_unit(u->env, d->target_id);
 	rc = 0;
 out:
 	buf_free(&norm);

@@ -57,7 +57,9 @@ struct dependency {
 	const char *target_env;	/* env label of the target unit */
 	const char *target_id;
 	const struct node *decl;
-	struct unit *target;	/* resolved by the DAG phase */
+	/* Found with the path on the resolve workers (NULL when the env has
+	 * no such unit: the DAG phase reports it). */
+	struct unit *target;
 	struct value *outputs;	/* loaded on first use */
 	bool mocked;		/* outputs come from mock_outputs */
 	bool outputs_failed;	/* the outputs file was reported bad */
