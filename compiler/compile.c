@@ -227,20 +227,6 @@ static void resolve_one(void *ctx, size_t i, struct arena *arena)
 		atomic_store(&ur->failed, true);
 }
 
-static void forget_resolution(struct unit *u)
-{
-	u->config = u->vars = NULL;
-	u->base_overrides = NULL;
-	map_free(&u->exposed);
-	map_free(&u->overrides);
-	map_free(&u->chains);
-	map_init(&u->exposed);
-	map_init(&u->overrides);
-	map_init(&u->chains);
-	u->deps = NULL;
-	u->ndeps = 0;
-}
-
 /* True when every unit's includes, vars and dependency paths resolved on
  * the workers.  Otherwise the caller forgets it all and resolves on one
  * thread, which reports the errors (a load or merge that failed muted is
@@ -253,7 +239,7 @@ static bool resolve_in_parallel(struct project *p, unsigned jobs)
 	if (!atomic_load(&ur.failed))
 		return true;
 	for (size_t i = 0; i < p->nunits; i++)
-		forget_resolution(p->units[i]);
+		unit_forget_resolution(p->units[i]);
 	return false;
 }
 

@@ -1213,18 +1213,30 @@ static void free_worker_memos(struct project *p)
 			map_free(&p->worker_memo[i].maps[k]);
 }
 
+void unit_forget_resolution(struct unit *u)
+{
+	u->config = u->vars = NULL;
+	u->base_overrides = NULL;
+	map_free(&u->exposed);
+	map_free(&u->overrides);
+	map_free(&u->chains);
+	map_init(&u->exposed);
+	map_init(&u->overrides);
+	map_init(&u->chains);
+	u->deps = NULL;
+	u->ndeps = 0;
+}
+
 void project_forget_compiled(struct project *p)
 {
 	include_cache_free(p);	/* its entries live in worker arenas */
 	free_worker_memos(p);
 	for (size_t i = 0; i < p->nunits; i++) {
 		struct unit *u = p->units[i];
-		u->config = u->vars = NULL;
+		unit_forget_resolution(u);
 		u->inputs = NULL;
 		u->mocks = NULL;
 		u->source = NULL;
-		u->deps = NULL;
-		u->ndeps = 0;
 	}
 	project_release_worker_arenas(p, NULL);
 }

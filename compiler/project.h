@@ -232,6 +232,9 @@ void memo_keep(const struct memo_probe *probe, const char *stored_key, void *val
 /* Frees the sets made after mark (an earlier p->worker_arenas; NULL for
  * all): for a phase whose results are no longer used. */
 void project_release_worker_arenas(struct project *p, struct worker_arenas *mark);
+/* Forgets what the resolve phase set in u (configuration, vars, include
+ * maps, dependencies), to redo it or because its memory is going. */
+void unit_forget_resolution(struct unit *u);
 /* Frees everything the workers made (file texts, trees, merges, values)
  * and forgets the units' configurations, inputs and dependencies, which
  * pointed there; units, envs and the project file stay.  For a caller
