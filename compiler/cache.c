@@ -16,7 +16,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#define MAGIC "bulkhead-cache 3 " BULKHEAD_VERSION
+#define MAGIC "bulkhead-cache 4 " BULKHEAD_VERSION
 /* Header: the manifest.json recorded below listed exactly the outputs
  * recorded with it (struct cached_outputs). */
 #define MANIFEST_WHOLE "manifest whole"
@@ -204,7 +204,8 @@ static bool read_u64(char **p, uint64_t *out)
 
 /* A line the disk must confirm: "i|a|o KIND SIZE MTIME INO HASH PATH",
  * the path below the root, or below the output dir for "o"; HASH is the
- * xxh3-64 of a file's bytes in 16 hex digits, or "-". */
+ * xxh3-64 of a file's bytes (its output_hash for "o") in 16 hex digits,
+ * or "-". */
 struct stat_line {
 	char what, kind;
 	bool hashed;
@@ -294,7 +295,8 @@ static bool same_bytes_at(int dir_fd, struct stat_line *sl)
 	struct stat st;
 	struct buf data = BUF_INIT;
 	bool same = source_read_at(dir_fd, sl->rel, SIZE_MAX, &data, &st) == SRC_OK &&
-		    XXH3_64bits(data.data, data.len) == sl->hash;
+		    (sl->what == 'o' ? output_hash(data.data, data.len) : XXH3_64bits(data.data, data.len)) ==
+			    sl->hash;
 	buf_free(&data);
 	if (same) {
 		sl->size = (uint64_t)st.st_size;
@@ -651,7 +653,7 @@ static void output_lines(struct buf *b, const char *out_dir, const struct emit_p
 	for (size_t i = 0; i < plan->nfiles; i++) {
 		if (!seen_at(seen, i) && !os.ok[i])
 			continue;
-		uint64_t hash = XXH3_64bits(plan->files[i].data, plan->files[i].len);
+		uint64_t hash = plan->files[i].hash.low64;	/* output_hash of its bytes */
 		if (seen_at(seen, i))
 			stat_line(b, 'o', 'f', seen[i].size, seen[i].mtime_ns, seen[i].ino, &hash, plan->files[i].path);
 		else

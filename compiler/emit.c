@@ -992,7 +992,7 @@ struct change_list {
 	size_t nremovals;
 	bool manifest_changed;
 	struct text manifest;	/* in the plan's arena */
-	uint64_t manifest_hash;	/* XXH3-64 of its bytes */
+	uint64_t manifest_hash;	/* output_hash of its bytes */
 	bool manifest_whole;	/* it lists the plan's files and no others */
 };
 
@@ -1005,7 +1005,7 @@ static const struct output_stat *known_current(const struct emit_plan *plan, con
 	if (!plan->written || plan->tracked)
 		return NULL;
 	const struct cached_output *was = map_get(&plan->written->files, f->path, strlen(f->path));
-	if (!was || was->hash != XXH3_64bits(f->data, f->len) || !cache_output_unchanged(&was->st, full))
+	if (!was || was->hash != f->hash.low64 || !cache_output_unchanged(&was->st, full))
 		return NULL;
 	return &was->st;
 }
@@ -1149,7 +1149,7 @@ static int diff_outputs(struct project *p, const struct emit_plan *plan, const s
 	}
 	free_checked(&checked);
 	cl->manifest = render_manifest(p, plan, old);
-	cl->manifest_hash = XXH3_64bits(cl->manifest.data, cl->manifest.len);
+	cl->manifest_hash = output_hash(cl->manifest.data, cl->manifest.len);
 	cl->manifest_whole = !keeps_old_entries(old);
 	/* load_manifest read it under the same lock: compare with its bytes,
 	 * or the hash the build cache vouched for. */

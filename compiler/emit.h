@@ -64,8 +64,16 @@ struct output_stat {
 	uint64_t size, mtime_ns, ino;
 };
 
+/* The 64-bit hash the build cache keeps of an output's bytes: the low
+ * half of the xxh3-128 the manifest records (out_file.hash), so a build
+ * hashes each output once. */
+static inline uint64_t output_hash(const void *data, size_t len)
+{
+	return XXH3_128bits(data, len).low64;
+}
+
 /* An output as the build cache recorded it: its stat data then, and the
- * XXH3-64 of the bytes that build gave it. */
+ * output_hash of the bytes that build gave it. */
 struct cached_output {
 	struct output_stat st;
 	uint64_t hash;
@@ -91,7 +99,7 @@ struct emit_result {
 	 * build saw none.  NULL for build --check.  emit_result_free frees
 	 * it. */
 	struct output_stat *seen;
-	/* The manifest as this build left it: the XXH3-64 of its bytes, and
+	/* The manifest as this build left it: the output_hash of its bytes, and
 	 * whether it lists exactly the plan's files (for the build cache). */
 	uint64_t manifest_hash;
 	bool manifest_whole;

@@ -670,14 +670,14 @@ static struct output_stat em_stat(const char *rel)
 	return output_stat_of(&st);
 }
 
-/* The XXH3-64 of out/REL's bytes, as the build cache records it. */
+/* The output_hash of out/REL's bytes, as the build cache records it. */
 static uint64_t em_hash(const char *rel)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "out/%s", rel);
 	char *data = em_read(path);
 	cr_assert_not_null(data, "%s", rel);
-	uint64_t hash = XXH3_64bits(data, strlen(data));
+	uint64_t hash = output_hash(data, strlen(data));
 	free(data);
 	return hash;
 }
