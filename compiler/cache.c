@@ -87,11 +87,11 @@ void trace_record(struct trace *t, const char *rel, const struct stat *st)
 	record(t, rel, st);
 }
 
-void trace_record_read(struct trace *t, const char *rel, const struct stat *st, const char *data, size_t len)
+void trace_record_read(struct trace *t, const char *rel, const struct stat *st, uint64_t hash)
 {
 	struct trace_entry *e = record(t, rel, st);
 	e->hashed = e->kind == 'f';
-	e->hash = XXH3_64bits(data, len);
+	e->hash = hash;
 }
 
 void trace_record_listing(struct trace *t, const char *rel, const struct stat *st, uint64_t listing_hash)

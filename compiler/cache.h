@@ -43,8 +43,8 @@ void trace_init(struct trace *t);
 void trace_free(struct trace *t);
 /* st is NULL for a path found missing. */
 void trace_record(struct trace *t, const char *rel, const struct stat *st);
-/* A file read, with the bytes the build used. */
-void trace_record_read(struct trace *t, const char *rel, const struct stat *st, const char *data, size_t len);
+/* A file read, with the map_hash (xxh3-64) of the bytes the build used. */
+void trace_record_read(struct trace *t, const char *rel, const struct stat *st, uint64_t hash);
 /* A folder that was listed, with the source_listing_hash of what it held. */
 void trace_record_listing(struct trace *t, const char *rel, const struct stat *st, uint64_t listing_hash);
 

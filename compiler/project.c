@@ -307,7 +307,7 @@ void project_prefetch_units(struct project *p)
 		if (!lf || !lf->root)
 			continue;
 		if (pf.direct[i])
-			source_note_read(&p->src, lf->src.path, &pf.stats[i], lf->src.data, lf->src.len, pf.hashes[i]);
+			source_note_read(&p->src, lf->src.path, &pf.stats[i], lf->src.len, pf.hashes[i]);
 		map_put(&p->files, lf->src.path, strlen(lf->src.path), lf);
 	}
 	parse_cache_store(&p->parse_cache, pf.fresh, p->nunits);
@@ -1126,10 +1126,10 @@ static int discover_units(struct project *p)
 
 /* ---- open / close ---- */
 
-static void watch_path(void *ctx, const char *rel, const struct stat *st, const char *data, size_t len)
+static void watch_path(void *ctx, const char *rel, const struct stat *st, const uint64_t *hash)
 {
-	if (data)
-		trace_record_read(ctx, rel, st, data, len);
+	if (hash)
+		trace_record_read(ctx, rel, st, *hash);
 	else
 		trace_record(ctx, rel, st);
 }

@@ -350,15 +350,15 @@ struct worktree {
 	struct stat_index *index;	/* NULL: list and read everything */
 };
 
-static void watched_read(struct worktree *w, const char *rel, const struct stat *st, const char *data, size_t len)
+static void watched_read(struct worktree *w, const char *rel, const struct stat *st, const uint64_t *hash)
 {
 	if (w->watch)
-		w->watch(w->watch_ctx, rel, st, data, len);
+		w->watch(w->watch_ctx, rel, st, hash);
 }
 
 static void watched(struct worktree *w, const char *rel, const struct stat *st)
 {
-	watched_read(w, rel, st, NULL, 0);
+	watched_read(w, rel, st, NULL);
 }
 
 /* Paths are looked up relative to the root's descriptor: the kernel then
@@ -419,8 +419,9 @@ static int wt_read(struct source *s, const char *rel, struct buf *out)
 	struct stat st;
 	bool stated = w->watch && fstat(fd, &st) == 0;
 	int rc = buf_read_fd(out, fd, SIZE_MAX) < 0 ? io_error(s, "read", rel) : SRC_OK;
+	uint64_t hash = rc == SRC_OK && stated ? map_hash(buf_cstr(out), out->len) : 0;
 	if (stated)
-		watched_read(w, rel, &st, rc == SRC_OK ? buf_cstr(out) : NULL, rc == SRC_OK ? out->len : 0);
+		watched_read(w, rel, &st, rc == SRC_OK ? &hash : NULL);
 	close(fd);
 	return rc;
 }
@@ -678,13 +679,12 @@ int source_read_at(int dir_fd, const char *rel, size_t max_size, struct buf *out
 	return rc;
 }
 
-void source_note_read(struct source *s, const char *path, const struct stat *st, const char *data, size_t len,
-		      uint64_t hash)
+void source_note_read(struct source *s, const char *path, const struct stat *st, size_t len, uint64_t hash)
 {
 	if (s->ops != &worktree_ops)
 		return;
 	struct worktree *w = s->impl;
-	watched_read(w, path, st, data, len);
+	watched_read(w, path, st, &hash);
 	if (w->index)
 		stat_index_note_file(w->index, path, st, hash, len);
 }

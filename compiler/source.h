@@ -56,11 +56,11 @@ struct source {
 /* Opens the work tree rooted at the absolute directory root. */
 int source_open_worktree(struct source *s, const char *root);
 /* Reports the stat data of every path the work tree looks at (NULL for a
- * missing one), for the build cache, with the bytes of a file it read
- * (data NULL for a path only looked at); a folder it lists goes to
- * list_fn with the source_listing_hash of what it held, when list_fn is
- * given. */
-typedef void watch_fn(void *ctx, const char *rel, const struct stat *st, const char *data, size_t len);
+ * missing one), for the build cache, with the map_hash (xxh3-64) of the
+ * bytes of a file it read (hash NULL for a path only looked at); a
+ * folder it lists goes to list_fn with the source_listing_hash of what it
+ * held, when list_fn is given. */
+typedef void watch_fn(void *ctx, const char *rel, const struct stat *st, const uint64_t *hash);
 typedef void watch_list_fn(void *ctx, const char *rel, const struct stat *st, uint64_t listing_hash);
 void source_watch(struct source *s, watch_fn *fn, watch_list_fn *list_fn, void *ctx);
 /* The xxh3-64 of a listing: count sorted names (NUL-separated, len bytes
@@ -73,13 +73,13 @@ uint64_t source_listing_hash(const char *names, size_t len, const char *kinds, s
  * a real directory; source_read_direct then reads it relative to the root
  * without following a link in its last component, touching nothing
  * shared.  Any error only means "use source_read": it reports nothing.
- * The caller passes the stat data and the bytes read to source_note_read
- * afterwards, on its own thread, for the build cache's trace. */
+ * The caller passes the stat data, length and map_hash of the bytes read
+ * to source_note_read afterwards, on its own thread, for the build
+ * cache's trace and the stat index (the worker hashed them already). */
 bool source_reads_direct(const struct source *s, const char *path);
 int source_read_direct(const struct source *s, const char *path, size_t max_size, struct buf *out,
 		       struct stat *st);
-void source_note_read(struct source *s, const char *path, const struct stat *st, const char *data, size_t len,
-		      uint64_t hash);
+void source_note_read(struct source *s, const char *path, const struct stat *st, size_t len, uint64_t hash);
 /* With a stat index (see source_use_index): true when path, a regular
  * file of at most max_size bytes, has the stat data (one lstat, into st)
  * the index recorded with its text's xxh3-64 (map_hash) and length; the

@@ -445,7 +445,7 @@ static void cache_trace_read(struct trace *t, const char *rel)
 	cr_assert_eq(fstat(fileno(f), &st), 0);
 	size_t len = fread(data, 1, sizeof(data), f);
 	fclose(f);
-	trace_record_read(t, rel, &st, data, len);
+	trace_record_read(t, rel, &st, map_hash(data, len));
 }
 
 /* Sets a file's mtime to seconds since the epoch: moved stat data that
