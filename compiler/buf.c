@@ -109,6 +109,35 @@ int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
+/* Pieces are copied into whole blocks of this size before they are
+ * written.  A writev of the pieces themselves made ext4 clear a new page
+ * again for each piece landing in it: 180 ms instead of 10 for a 22 MB
+ * manifest.json in 30,000 pieces. */
+enum { GATHER_BLOCK = 64 * 1024 };
+
+int write_gathered(int fd, const struct iovec *v, size_t n)
+{
+	char block[GATHER_BLOCK];
+	size_t used = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *at = v[i].iov_base;
+		size_t left = v[i].iov_len;
+		while (left) {
+			size_t take = left < GATHER_BLOCK - used ? left : GATHER_BLOCK - used;
+			memcpy(block + used, at, take);
+			used += take;
+			at += take;
+			left -= take;
+			if (used == GATHER_BLOCK) {
+				if (write_all(fd, block, used) < 0)
+					return -1;
+				used = 0;
+			}
+		}
+	}
+	return used ? write_all(fd, block, used) : 0;
+}
+
 ssize_t read_full(int fd, void *data, size_t len)
 {
 	size_t got = 0;

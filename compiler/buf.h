@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 struct buf {
 	char *data;
@@ -56,6 +57,9 @@ int buf_read_regular(struct buf *b, int fd, size_t size, size_t max);
 /* Writes all len bytes of data to fd, through short writes and EINTR.
  * 0, or -1 with errno set (EIO when a write took nothing). */
 int write_all(int fd, const void *data, size_t len);
+/* The same for the n pieces of v, in order (any number, empty ones
+ * too), gathered into whole blocks on the stack: no allocation. */
+int write_gathered(int fd, const struct iovec *v, size_t n);
 /* Reads up to len bytes of fd into data, through short reads and EINTR,
  * stopping early only at end of file: the count read, or -1 with errno. */
 ssize_t read_full(int fd, void *data, size_t len);

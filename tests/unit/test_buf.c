@@ -307,3 +307,34 @@ Test(buf, read_full_reads_through_short_reads_to_end_of_file)
 	cr_expect_eq(read_full(-1, got, 1), -1);
 	cr_expect_eq(errno, EBADF);
 }
+
+/* write_gathered writes the pieces in order whatever their sizes: none,
+ * empty ones, pieces that cross the blocks it gathers into, and one
+ * larger than a block; a write that fails is an error. */
+Test(buf, write_gathered_writes_the_pieces_in_order)
+{
+	static char big[200000];
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (char)('a' + i % 26);
+	struct iovec v[] = { { "", 0 }, { "head,", 5 }, { big, 70000 }, { "", 0 }, { big + 70000, 3 },
+			     { big + 70003, sizeof(big) - 70003 }, { ",tail", 5 } };
+	size_t counts[] = { 0, 1, 2, sizeof(v) / sizeof(*v) };
+	for (size_t k = 0; k < sizeof(counts) / sizeof(*counts); k++) {
+		FILE *f = tmpfile();
+		cr_assert_not_null(f);
+		cr_assert_eq(write_gathered(fileno(f), v, counts[k]), 0);
+		struct buf want = BUF_INIT, got = BUF_INIT;
+		for (size_t i = 0; i < counts[k]; i++)
+			buf_add(&want, v[i].iov_base, v[i].iov_len);
+		cr_assert_eq(lseek(fileno(f), 0, SEEK_SET), 0);
+		cr_assert_eq(buf_read_fd(&got, fileno(f), SIZE_MAX), 0);
+		cr_expect_eq(got.len, want.len, "%zu pieces", counts[k]);
+		cr_expect(got.len == want.len && !memcmp(buf_cstr(&got), buf_cstr(&want), got.len), "%zu pieces", counts[k]);
+		buf_free(&want);
+		buf_free(&got);
+		fclose(f);
+	}
+	errno = 0;
+	cr_expect_eq(write_gathered(-1, v, 2), -1);
+	cr_expect_eq(errno, EBADF);
+}
