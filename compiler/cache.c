@@ -842,6 +842,93 @@ static int compare_slot_keys(const void *a, const void *b)
 	return strcmp((*(const struct map_slot *const *)a)->key, (*(const struct map_slot *const *)b)->key);
 }
 
+/* The trace's lines in path order (consecutive stats then walk the same
+ * folders, whose entries the kernel has at hand), sorted and formatted on
+ * the workers, each its share: at 30,000 units the 62,000 lines took 60
+ * ms on one thread, at the end of every build that stores a cache. */
+enum { LINE_PARTS_PER_JOB = 4 };
+
+struct trace_lines {
+	const struct trace *t;
+	const char *root, *out_dir;
+	const struct map_slot **slots;	/* sorted by key when the parts are */
+	size_t n, nparts;
+	struct buf *parts;	/* per part: its lines, or its run sorted */
+};
+
+static size_t part_start(const struct trace_lines *tl, size_t part)
+{
+	return tl->n * part / tl->nparts;
+}
+
+static void sort_part(void *ctx, size_t part)
+{
+	struct trace_lines *tl = ctx;
+	size_t from = part_start(tl, part);
+	qsort(tl->slots + from, part_start(tl, part + 1) - from, sizeof(*tl->slots), compare_slot_keys);
+}
+
+/* Merges the sorted runs (a few: one per part) into one, by key. */
+static void merge_parts(struct trace_lines *tl)
+{
+	const struct map_slot **out = xcalloc(tl->n + 1, sizeof(*out));
+	size_t *next = xcalloc(tl->nparts, sizeof(*next));
+	for (size_t k = 0; k < tl->nparts; k++)
+		next[k] = part_start(tl, k);
+	for (size_t i = 0; i < tl->n; i++) {
+		size_t best = tl->nparts;
+		for (size_t k = 0; k < tl->nparts; k++)
+			if (next[k] < part_start(tl, k + 1) &&
+			    (best == tl->nparts || strcmp(tl->slots[next[k]]->key, tl->slots[next[best]]->key) < 0))
+				best = k;
+		out[i] = tl->slots[next[best]++];
+	}
+	free(next);
+	free(tl->slots);
+	tl->slots = out;
+}
+
+static void format_part(void *ctx, size_t part)
+{
+	struct trace_lines *tl = ctx;
+	struct buf *b = &tl->parts[part];
+	for (size_t i = part_start(tl, part); i < part_start(tl, part + 1); i++) {
+		const struct map_slot *s = tl->slots[i];
+		const struct trace_entry *e = s->value;
+		if (!e->kind || strchr(s->key, '\n') || parent_watched(tl->t, s->key, e))
+			continue;
+		char kind = e->kind == 'd' && !e->listed && is_output_dir(tl->root, s->key, tl->out_dir) ? 'D' : e->kind;
+		const uint64_t *hash = e->hashed ? &e->hash : e->listed && kind == 'd' ? &e->names_hash : NULL;
+		stat_line(b, e->adopted ? 'a' : 'i', kind, (uint64_t)e->size, (uint64_t)e->mtime_ns, (uint64_t)e->ino,
+			  hash, s->key);
+	}
+}
+
+static void trace_lines(struct buf *b, const struct trace *t, const char *root, const char *out_dir,
+			unsigned jobs)
+{
+	struct trace_lines tl = { t, root, out_dir, xcalloc(t->entries.len + 1, sizeof(*tl.slots)), 0, jobs, NULL };
+	for (size_t i = 0; i < t->entries.cap; i++)
+		if (t->entries.slots[i].key)
+			tl.slots[tl.n++] = &t->entries.slots[i];
+	parallel_for_runs(tl.nparts, 1, jobs, sort_part, &tl);
+	if (tl.nparts > 1)
+		merge_parts(&tl);
+	tl.nparts = (size_t)jobs * LINE_PARTS_PER_JOB;	/* formats unevenly: smaller shares */
+	tl.parts = xcalloc(tl.nparts, sizeof(*tl.parts));
+	parallel_for_runs(tl.nparts, 1, jobs, format_part, &tl);
+	size_t len = b->len;
+	for (size_t k = 0; k < tl.nparts; k++)
+		len += tl.parts[k].len;
+	buf_grow(b, len - b->len);
+	for (size_t k = 0; k < tl.nparts; k++) {
+		buf_add(b, tl.parts[k].data, tl.parts[k].len);
+		buf_free(&tl.parts[k]);
+	}
+	free(tl.parts);
+	free(tl.slots);
+}
+
 void cache_store(const char *path, struct trace *t, const struct project *p, const char *out_dir,
 		 const struct emit_plan *plan, const struct emit_result *res)
 {
@@ -861,26 +948,9 @@ void cache_store(const char *path, struct trace *t, const struct project *p, con
 	}
 	if (res->manifest_whole)
 		buf_printf(&b, "%s\n", MANIFEST_WHOLE);
-	/* In path order: consecutive stats then walk the same folders, whose
-	 * entries the kernel has at hand. */
-	const struct map_slot **sorted = xcalloc(t->entries.len + 1, sizeof(*sorted));
-	size_t nsorted = 0;
-	for (size_t i = 0; i < t->entries.cap; i++)
-		if (t->entries.slots[i].key)
-			sorted[nsorted++] = &t->entries.slots[i];
-	qsort(sorted, nsorted, sizeof(*sorted), compare_slot_keys);
-	for (size_t i = 0; i < nsorted; i++) {
-		const struct map_slot *s = sorted[i];
-		const struct trace_entry *e = s->value;
-		if (!e->kind || strchr(s->key, '\n') || parent_watched(t, s->key, e))
-			continue;
-		char kind = e->kind == 'd' && !e->listed && is_output_dir(p->root, s->key, out_dir) ? 'D' : e->kind;
-		const uint64_t *hash = e->hashed ? &e->hash : e->listed && kind == 'd' ? &e->names_hash : NULL;
-		stat_line(&b, e->adopted ? 'a' : 'i', kind, (uint64_t)e->size, (uint64_t)e->mtime_ns, (uint64_t)e->ino,
-			  hash, s->key);
-	}
-	free(sorted);
-	output_lines(&b, out_dir, plan, res, parallel_jobs(p->jobs));
+	unsigned jobs = parallel_jobs(p->jobs);
+	trace_lines(&b, t, p->root, out_dir, jobs);
+	output_lines(&b, out_dir, plan, res, jobs);
 	seal_and_write(path, &b);
 	prune_other_versions(path);
 }

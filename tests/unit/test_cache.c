@@ -51,19 +51,26 @@ static void cache_trace_init(struct trace *t)
 	t->started_ns += 1000000000;
 }
 
-static char *cache_store_seen(struct trace *t, struct emit_plan *plan, const char *out_dir,
-			      const struct output_stat *seen)
+static char *cache_store_jobs(struct trace *t, struct emit_plan *plan, const char *out_dir,
+			      const struct output_stat *seen, unsigned jobs)
 {
 	struct project p;
 	struct selection sel = { 0 };
 	memset(&p, 0, sizeof(p));
 	p.root = cache_dir;
+	p.jobs = jobs;
 	char *path = cache_file(cache_dir, NULL, &sel, false);
 	struct emit_result res = { .seen = (struct output_stat *)seen };
 	for (size_t i = 0; i < plan->nfiles; i++)	/* as emit_plan hashes them */
 		plan->files[i].hash = XXH3_128bits(plan->files[i].data, plan->files[i].len);
 	cache_store(path, t, &p, out_dir, plan, &res);
 	return path;
+}
+
+static char *cache_store_seen(struct trace *t, struct emit_plan *plan, const char *out_dir,
+			      const struct output_stat *seen)
+{
+	return cache_store_jobs(t, plan, out_dir, seen, 0);
 }
 
 static char *cache_store_into(struct trace *t, struct emit_plan *plan, const char *out_dir)
@@ -371,6 +378,47 @@ static char *cache_of_many(struct trace *t, int n)
 		cache_trace(t, name);
 	}
 	return cache_store_simple(t, &plan);
+}
+
+/* The trace's lines are sorted and formatted on the workers: the file is
+ * the same, byte for byte, on any number of them, in path order. */
+Test(cache, the_same_file_on_every_thread_count)
+{
+	enum { N = 3000 };
+	static const unsigned jobs[] = { 1, 2, 3, 7 };
+	struct trace t;
+	struct emit_plan plan = { .nunits = N };
+	struct buf first = BUF_INIT, text = BUF_INIT;
+	char name[32];
+	cache_trace_init(&t);
+	for (int i = N; i-- > 0;) {
+		snprintf(name, sizeof(name), "u%04d.yaml", i);
+		cache_write(name, "inputs: {a: 1}\n");
+		cache_trace(&t, name);
+		snprintf(name, sizeof(name), "gone%04d.yaml", i);
+		cache_trace(&t, name);
+	}
+	for (size_t j = 0; j < sizeof(jobs) / sizeof(*jobs); j++) {
+		char *path = cache_store_jobs(&t, &plan, cache_dir, NULL, jobs[j]);
+		FILE *f = fopen(path, "r");
+		cr_assert_not_null(f, "-j %u", jobs[j]);
+		buf_reset(&text);
+		cr_assert_eq(buf_read_fd(&text, fileno(f), SIZE_MAX), 0);
+		fclose(f);
+		free(path);
+		if (j == 0) {
+			buf_add(&first, text.data, text.len);
+			const char *a = strstr(text.data, " gone0000.yaml\n"), *b = strstr(text.data, " gone2999.yaml\n"),
+				   *c = strstr(text.data, " u0000.yaml\n"), *d = strstr(text.data, " u2999.yaml\n");
+			cr_expect(a && b && c && d && a < b && b < c && c < d, "lines in path order");
+			continue;
+		}
+		cr_expect(text.len == first.len && !memcmp(text.data, first.data, text.len), "-j %u differs from -j 1",
+			  jobs[j]);
+	}
+	buf_free(&first);
+	buf_free(&text);
+	trace_free(&t);
 }
 
 Test(cache, one_change_among_thousands_on_every_thread_count)
