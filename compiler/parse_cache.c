@@ -279,10 +279,10 @@ static size_t count_in(const struct parse_cache *pc, enum entry_state state)
 	return n;
 }
 
-/* The new file goes out in pieces, by writev, straight from where they
- * are (the mapped old file, the fresh entries), and the seal is summed
- * on the way: at 30,000 units the file is 38 MB, and a copy of it all
- * in one buffer was that much more fresh memory. */
+/* The new file goes out in pieces, straight from where they are (the
+ * mapped old file, the fresh entries) through write_gathered's block, and
+ * the seal is summed on the way: at 30,000 units the file is 38 MB, and a
+ * copy of it all in one buffer was that much more fresh memory. */
 enum { GATHER_MAX = 256 };
 
 struct gather {
@@ -295,23 +295,8 @@ struct gather {
 
 static void gather_flush(struct gather *g)
 {
-	struct iovec *v = g->iov;
-	int n = g->n;
-	while (n > 0 && !g->failed) {
-		ssize_t w = writev(g->fd, v, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			g->failed = true;
-			break;
-		}
-		for (; n > 0 && (size_t)w >= v->iov_len; v++, n--)
-			w -= (ssize_t)v->iov_len;
-		if (n > 0) {
-			v->iov_base = (char *)v->iov_base + w;
-			v->iov_len -= (size_t)w;
-		}
-	}
+	if (!g->failed && write_gathered(g->fd, g->iov, (size_t)g->n) < 0)
+		g->failed = true;
 	g->n = 0;
 }
 
