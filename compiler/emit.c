@@ -769,7 +769,7 @@ struct write_state {
 	const char *out_dir;
 	const char *display;	/* out_dir as the user names it, for messages */
 	char **temps;		/* temp path per file to write, NULL if kept */
-	char **finals;		/* final path per file to write */
+	char **finals;		/* final path per file to rename (not staged) */
 	struct write_error *errs;	/* per file */
 	unsigned jobs;		/* threads writing temp files */
 	struct output_stat *seen;	/* per file: its temp file's stat data */
@@ -1274,15 +1274,21 @@ static void prepare_paths(struct write_state *ws, const struct change_list *cl, 
 		const char *rel = plan->files[i].path;
 		if (cl->actions[i] != ACT_WRITE)
 			continue;
-		ws->finals[i] = join(ws->out_dir, rel);
-		ws->temps[i] = ws->staging ? join(ws->staging, rel) : temp_name(ws->out_dir, rel);
-		if (ws->staging)
+		/* A staged file moves with its top folder: no final path. */
+		if (ws->staging) {
+			ws->temps[i] = join(ws->staging, rel);
 			note_top(ws, &tops, rel);
+		} else {
+			ws->finals[i] = join(ws->out_dir, rel);
+			ws->temps[i] = temp_name(ws->out_dir, rel);
+		}
 		bytes += strlen(ws->temps[i]) + 1;	/* the folders made are the temp's */
 		for (const char *c = rel; *c; c++)
 			dirs += *c == '/';
-		if (!map_get(&old->files, rel, strlen(rel)))
-			buf_printf(&wp->journal, "%s\n", rel);
+		if (!map_get(&old->files, rel, strlen(rel))) {
+			buf_puts(&wp->journal, rel);
+			buf_putc(&wp->journal, '\n');
+		}
 	}
 	wp->removals = xcalloc(cl->nremovals + 1, sizeof(char *));
 	for (size_t i = 0; i < cl->nremovals; i++) {
