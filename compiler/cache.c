@@ -851,9 +851,9 @@ enum { LINE_PARTS_PER_JOB = 4 };
 struct trace_lines {
 	const struct trace *t;
 	const char *root, *out_dir;
-	const struct map_slot **slots;	/* sorted by key when the parts are */
+	const struct map_slot **slots;	/* the entries, sorted part by part, then merged */
 	size_t n, nparts;
-	struct buf *parts;	/* per part: its lines, or its run sorted */
+	struct buf *parts;	/* per part of the sorted entries: its lines */
 };
 
 static size_t part_start(const struct trace_lines *tl, size_t part)

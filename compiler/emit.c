@@ -716,7 +716,7 @@ static bool keeps_old_entries(const struct old_manifest *old)
 /* Entries of this build plus the previous manifest's entries outside the
  * selection, sorted by (env, unit). */
 static struct pieces render_manifest(struct project *p, const struct emit_plan *plan,
-				   const struct old_manifest *old)
+				     const struct old_manifest *old)
 {
 	struct manifest_entry *v = xcalloc(plan->nunits + old->n + 1, sizeof(*v));
 	size_t n = 0, fi = 0;

@@ -32,9 +32,10 @@ struct selection {
 struct emit_plan {
 	struct out_file *files;
 	size_t nfiles, cap;
-	/* The files' texts, rendered on every worker into its own arena and
-	 * freed with the plan: at 30,000 units they are 60 MB that the
-	 * caches written at the end of a build do not need. */
+	/* The files' texts and the manifest's entries, rendered on every
+	 * worker into its own arena and freed with the plan: at 30,000 units
+	 * they are 80 MB that the caches written at the end of a build do
+	 * not need. */
 	struct worker_arena *arenas;
 	unsigned narenas;
 	struct unit **units;	/* selected units, sorted by (env order, id) */
