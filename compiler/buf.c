@@ -111,8 +111,8 @@ int write_all(int fd, const void *data, size_t len)
 
 /* Pieces are copied into whole blocks of this size before they are
  * written.  A writev of the pieces themselves made ext4 clear a new page
- * again for each piece landing in it: 180 ms instead of 10 for a 22 MB
- * manifest.json in 30,000 pieces. */
+ * again for each piece landing in it: a 22 MB manifest.json in 30,000
+ * pieces took 180 ms that way, 25 ms through this block (perf). */
 enum { GATHER_BLOCK = 64 * 1024 };
 
 int write_gathered(int fd, const struct iovec *v, size_t n)
