@@ -200,6 +200,7 @@ int emit_plan(struct project *p, struct unit **units, size_t n, struct emit_plan
 	plan->units = units;
 	plan->nunits = n;
 	map_init(&seen);
+	map_reserve(&seen, n);
 	/* The tfvars text of every unit, on all cores: it reads only the
 	 * unit's evaluated inputs and writes only its own buffer. */
 	unsigned jobs = parallel_jobs(p->jobs);
@@ -1144,6 +1145,8 @@ static int diff_outputs(struct project *p, const struct emit_plan *plan, const s
 	const struct output_stat **known = fresh ? NULL : scan_known(plan, out_dir, parallel_jobs(p->jobs));
 	const struct output_stat *st;
 	map_init(&planned);
+	if (!fresh)
+		map_reserve(&planned, plan->nfiles);
 	map_init(&checked);
 	cl->actions = xcalloc(plan->nfiles + 1, sizeof(*cl->actions));
 	for (size_t i = 0; fresh && i < plan->nfiles; i++)

@@ -62,16 +62,37 @@ static struct map_slot *find(const struct map *m, const char *key, size_t keylen
 	}
 }
 
-static void grow(struct map *m)
+/* The table again at cap slots (a power of two, more than it holds). */
+static void resize(struct map *m, size_t cap)
 {
 	struct map_slot *old = m->slots;
 	size_t oldcap = m->cap;
-	m->cap = oldcap ? oldcap * 2 : 16;
+	m->cap = cap;
 	m->slots = alloc_slots(m->cap);
 	for (size_t i = 0; i < oldcap; i++)
 		if (old[i].key)
 			*find(m, old[i].key, old[i].keylen, old[i].hash) = old[i];
 	free_slots(old, oldcap);
+}
+
+static void grow(struct map *m)
+{
+	resize(m, m->cap ? m->cap * 2 : 16);
+}
+
+/* A table is grown before an insert would fill more than 3/4 of it. */
+void map_reserve(struct map *m, size_t n)
+{
+	if (!n)
+		return;
+	size_t cap = m->cap ? m->cap : 16;
+	while (n > cap / 4 * 3) {
+		if (cap > SIZE_MAX / 2 / sizeof(struct map_slot))
+			fatal_oom();
+		cap *= 2;
+	}
+	if (cap != m->cap)
+		resize(m, cap);
 }
 
 uint64_t map_hash(const char *key, size_t keylen)

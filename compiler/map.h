@@ -37,6 +37,9 @@ void *map_put_hashed(struct map *m, const char *key, size_t keylen, uint64_t has
 /* The first entry whose key has this hash and length, key unseen: for a
  * caller that trusts a 64-bit hash it recorded earlier (stat_index.h). */
 const struct map_slot *map_find_hash(const struct map *m, uint64_t hash, size_t keylen);
+/* Room for n entries in all: filling the map up to n grows it no more
+ * (each growth rehashes every entry into a fresh table). */
+void map_reserve(struct map *m, size_t n);
 /* Replaces or inserts. */
 void map_set(struct map *m, const char *key, size_t keylen, void *value);
 int map_remove(struct map *m, const char *key, size_t keylen);

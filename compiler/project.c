@@ -298,6 +298,7 @@ void project_prefetch_units(struct project *p)
 	prepare_prefetch(p, &pf);
 	struct worker_arena *arenas = project_worker_arenas(p, jobs);
 	parallel_for(p->nunits, jobs, arenas, parse_one, &pf);
+	map_reserve(&p->files, p->files.len + p->nunits);
 	for (size_t i = 0; i < p->nunits; i++) {
 		struct loaded_file *lf = pf.files[i];
 		/* A first file that failed to parse leaves the files sharing its
@@ -1078,6 +1079,7 @@ static int classify_units(struct project *p, struct walk *w)
 {
 	struct map unit_dirs;
 	map_init(&unit_dirs);
+	map_reserve(&unit_dirs, w->n);
 	for (size_t i = 0; i < w->n; i++)
 		map_put(&unit_dirs, w->found[i], strlen(w->found[i]), w->found[i]);
 	p->nunits = w->n;

@@ -154,6 +154,41 @@ Test(map, remove_then_reinsert)
 	map_free(&m);
 }
 
+/* After map_reserve(n) the table takes n entries without growing (the
+ * slots array stays put), keeps what it held, and a smaller reservation
+ * changes nothing. */
+Test(map, reserve_makes_room_without_growing)
+{
+	enum { N = 2000 };	/* more than 3/4 of 2,048 slots */
+	static char keys[N][16];
+	struct map m;
+	map_init(&m);
+	map_reserve(&m, 0);
+	cr_expect_eq(m.cap, 0, "no room asked, none made");
+	for (size_t i = 0; i < 10; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "key-%zu", i);
+		cr_assert_null(map_put(&m, K(keys[i]), &keys[i]));
+	}
+	map_reserve(&m, N);
+	map_check_invariants(&m);
+	cr_assert_geq(m.cap * 3, (size_t)N * 4);
+	for (size_t i = 0; i < 10; i++)
+		cr_expect_eq(map_get(&m, K(keys[i])), &keys[i], "lost %s in the reservation", keys[i]);
+	const struct map_slot *slots = m.slots;
+	size_t cap = m.cap;
+	map_reserve(&m, 5);
+	cr_expect(m.slots == slots && m.cap == cap, "a smaller reservation moved the table");
+	for (size_t i = 10; i < N; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "key-%zu", i);
+		cr_assert_null(map_put(&m, K(keys[i]), &keys[i]));
+	}
+	cr_expect(m.slots == slots && m.cap == cap, "the table grew within its reservation");
+	map_check_invariants(&m);
+	for (size_t i = 0; i < N; i++)
+		cr_expect_eq(map_get(&m, K(keys[i])), &keys[i], "lost %s", keys[i]);
+	map_free(&m);
+}
+
 Test(map, grows_to_ten_thousand_keys)
 {
 	enum { N = 10000 };
