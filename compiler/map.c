@@ -2,6 +2,7 @@
 #include "map.h"
 #include "arena.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
@@ -80,13 +81,19 @@ static void grow(struct map *m)
 	resize(m, m->cap ? m->cap * 2 : 16);
 }
 
-/* A table is grown before an insert would fill more than 3/4 of it. */
+/* Whether a table of cap slots may hold n entries: at most 3/4 full, so
+ * probes stay short.  Inserts and reservations grow by the same rule. */
+static bool holds(size_t cap, size_t n)
+{
+	return n <= cap / 4 * 3;
+}
+
 void map_reserve(struct map *m, size_t n)
 {
 	if (!n)
 		return;
 	size_t cap = m->cap ? m->cap : 16;
-	while (n > cap / 4 * 3) {
+	while (!holds(cap, n)) {
 		if (cap > SIZE_MAX / 2 / sizeof(struct map_slot))
 			fatal_oom();
 		cap *= 2;
@@ -130,7 +137,7 @@ void *map_get(const struct map *m, const char *key, size_t keylen)
 
 static struct map_slot *slot_for_insert(struct map *m, const char *key, size_t keylen, uint64_t hash)
 {
-	if ((m->len + 1) * 4 > m->cap * 3)
+	if (!holds(m->cap, m->len + 1))
 		grow(m);
 	return find(m, key, keylen, hash);
 }
