@@ -628,6 +628,50 @@ void include_cache_free(struct project *p)
 	map_free(&p->include_cache);
 }
 
+/* The unit's configuration: its own file's body merged onto the base.
+ * The same unit in each env usually has the same bytes (promotion copies
+ * the file; project.c shares its tree) and reaches the same includes, so
+ * the first of them to merge shares the result with the others: a third
+ * of the merges, and drift finds their definitions alike without making
+ * them (define.c).  Merged outside the lock; a worker that lost a race
+ * takes the stored one, equal to its own.  With provenance each unit
+ * records its own overrides, and a failed merge is not kept: each unit
+ * reports its error. */
+static struct node *merge_own(struct project *p, struct arena *a, struct unit *u, const struct merged_base *b,
+			      const struct node *root)
+{
+	const struct node *body = body_of(a, root);
+	if (body->kind == NODE_NULL)
+		return b->node;
+	if (p->provenance)
+		return merge_nodes(a, b->node, body, MERGE_DEEP, &u->overrides);
+	const void *key[2] = { b, root };
+	struct memo_probe probe;
+	struct node *config = memo_find(p, MEMO_CONFIGS, (const char *)key, sizeof(key), &probe);
+	if (config)
+		return config;
+	pthread_mutex_lock(&p->lock);
+	const struct map_slot *shared = map_find_hashed(&p->config_cache, (const char *)key, sizeof(key), probe.hash);
+	pthread_mutex_unlock(&p->lock);
+	const char *stored = shared ? shared->key : NULL;
+	config = shared ? shared->value : merge_nodes(a, b->node, body, MERGE_DEEP, NULL);
+	if (!config)
+		return NULL;
+	if (!stored) {
+		stored = memcpy(arena_alloc(a, sizeof(key)), key, sizeof(key));
+		pthread_mutex_lock(&p->lock);
+		if ((shared = map_find_hashed(&p->config_cache, stored, sizeof(key), probe.hash))) {
+			stored = shared->key;
+			config = shared->value;
+		} else {
+			map_put_hashed(&p->config_cache, stored, sizeof(key), probe.hash, config);
+		}
+		pthread_mutex_unlock(&p->lock);
+	}
+	memo_keep(&probe, stored, config);
+	return config;
+}
+
 int include_resolve_unit(struct project *p, struct unit *u)
 {
 	return include_resolve_unit_in(p, u, &p->arena);
@@ -647,12 +691,8 @@ int include_resolve_unit_in(struct project *p, struct unit *u, struct arena *a)
 	if (rc == 0) {
 		/* The unit's own file is always the last step. */
 		struct merged_base *b = base_for(p, a, l.steps, l.nsteps - 1);
-		const struct step *own = &l.steps[l.nsteps - 1];
-		const struct node *body = body_of(a, own->file->root);
 		u->base_overrides = &b->overrides;
-		u->config = !b->node ? NULL
-			  : body->kind == NODE_NULL ? b->node
-			  : merge_nodes(a, b->node, body, MERGE_DEEP, p->provenance ? &u->overrides : NULL);
+		u->config = b->node ? merge_own(p, a, u, b, l.steps[l.nsteps - 1].file->root) : NULL;
 		if (!u->config)
 			rc = -1;
 	}

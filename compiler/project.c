@@ -1179,6 +1179,7 @@ int project_open(struct project *p, const char *root, const struct source_spec *
 			map_init(&p->worker_memo[i].maps[k]);
 	map_init(&p->vars_values);
 	map_init(&p->include_cache);
+	map_init(&p->config_cache);
 	map_init(&p->definitions);
 	p->root = xstrdup(root);
 	p->jobs = spec->jobs;
@@ -1232,6 +1233,7 @@ void unit_forget_resolution(struct unit *u)
 void project_forget_compiled(struct project *p)
 {
 	include_cache_free(p);	/* its entries live in worker arenas */
+	map_free(&p->config_cache);
 	free_worker_memos(p);
 	for (size_t i = 0; i < p->nunits; i++) {
 		struct unit *u = p->units[i];
@@ -1251,6 +1253,7 @@ void project_close(struct project *p)
 	free_worker_memos(p);
 	map_free(&p->vars_values);
 	include_cache_free(p);
+	map_free(&p->config_cache);
 	map_free(&p->definitions);
 	for (size_t i = 0; i < p->nunits; i++) {
 		map_free(&p->units[i]->exposed);

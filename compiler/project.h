@@ -142,12 +142,12 @@ struct loaded_file {
 };
 
 /* Each worker's copy of the entries it found in the project's shared
- * maps (templates, files, vars_cache, include_cache), read without the
- * lock: every template evaluation, include and vars chain of every unit
- * took it, and two threads contending for it cost 4 % of a drift.  Only
- * final entries are copied (a parsed template, a loaded file, a merge
- * that succeeded); the keys are the shared maps' own. */
-enum memo_kind { MEMO_TEMPLATES, MEMO_FILES, MEMO_VARS, MEMO_BASES, MEMO_LITERALS, MEMO_KINDS };
+ * maps (templates, files, vars_cache, include_cache, config_cache), read
+ * without the lock: every template evaluation, include and vars chain of
+ * every unit took it, and two threads contending for it cost 4 % of a
+ * drift.  Only final entries are copied (a parsed template, a loaded
+ * file, a merge that succeeded); the keys are the shared maps' own. */
+enum memo_kind { MEMO_TEMPLATES, MEMO_FILES, MEMO_VARS, MEMO_BASES, MEMO_CONFIGS, MEMO_LITERALS, MEMO_KINDS };
 struct worker_memo {
 	PARALLEL_OWN_LINE struct map maps[MEMO_KINDS];
 };
@@ -177,6 +177,7 @@ struct project {
 	struct map templates;	/* template text -> parsed template */
 	struct worker_memo worker_memo[PARALLEL_MAX_JOBS];
 	struct map include_cache;	/* include chain -> merged base */
+	struct map config_cache;	/* merged base and unit tree -> configuration */
 	struct map definitions;	/* node address -> struct definition, for drift */
 	struct value *envs_value;	/* envs.* as seen by expressions */
 	struct unit **units;	/* all units, env order then id */

@@ -777,6 +777,73 @@ Test(define, same_in_agrees_with_the_texts)
 	define_scratch_free(&scratch);
 }
 
+/* The same unit file in two envs reaching the same includes shares one
+ * configuration (include.c), and drift takes its definitions as alike
+ * without making them.  The same bytes reaching different files (a
+ * relative include, an exposed one) are merged and defined per unit. */
+Test(define, a_shared_configuration_is_defined_alike)
+{
+	static const char same[] = "include: [//_common/role.yaml]\nlocals:\n  r: ${var.replicas}-x\n"
+				   "inputs:\n  role: ${local.role}\n  r: ${local.r}\n";
+	static const char near[] = "include: [../role.yaml]\ninputs:\n  role: ${local.role}\n";
+	static const char exposed[] = "include: [{ path: ../role.yaml, as: near, merge: none }]\n"
+				      "inputs:\n  role: ${include.near.locals.role}\n";
+	dr_write("_common/role.yaml", "locals:\n  role: r-${var.replicas}\n");
+	dr_write("dev/role.yaml", "locals:\n  role: a-${var.replicas}\n");
+	dr_write("prod/role.yaml", "locals:\n  role: b-${var.replicas}\n");
+	const char *const units[][2] = { { "same", same }, { "near", near }, { "exposed", exposed } };
+	for (size_t i = 0; i < 3; i++)
+		for (size_t e = 0; e < 2; e++) {
+			char path[64];
+			snprintf(path, sizeof(path), "%s/%s/unit.yaml", e ? "prod" : "dev", units[i][0]);
+			dr_write(path, units[i][1]);
+		}
+	dr_run();
+	struct unit *a = env_find_unit(dr_env("dev"), "same"), *b = env_find_unit(dr_env("prod"), "same");
+	cr_expect_eq(a->config, b->config, "the same bytes and includes share a configuration");
+	const struct finding *f = dr_find("same", "inputs.role");
+	cr_expect_eq(f->cls, F_PARAMETERIZED, "'%s'", finding_class_name(f));
+	cr_expect_str_eq(f->hint, "var.replicas: 2 -> 6");
+	dr_expect_class("same", "inputs.r", F_PARAMETERIZED);
+	a = env_find_unit(dr_env("dev"), "near");
+	b = env_find_unit(dr_env("prod"), "near");
+	cr_expect_neq(a->config, b->config, "../role.yaml is another file in each env");
+	dr_expect_class("near", "inputs.role", F_DRIFT);
+	dr_expect_class("exposed", "inputs.role", F_DRIFT);
+	/* The lean comparison a build and drift make takes the same path. */
+	struct define_scratch scratch = { 0 };
+	struct map cache;
+	map_init(&cache);
+	a = env_find_unit(dr_env("dev"), "same");
+	b = env_find_unit(dr_env("prod"), "same");
+	cr_expect(define_same_in(&dr_proj, &dr_proj.arena, &cache, &scratch, a, dr_input_node(a, "role"), b,
+				 dr_input_node(b, "role")));
+	a = env_find_unit(dr_env("dev"), "exposed");
+	b = env_find_unit(dr_env("prod"), "exposed");
+	cr_expect_not(define_same_in(&dr_proj, &dr_proj.arena, &cache, &scratch, a, dr_input_node(a, "role"), b,
+				     dr_input_node(b, "role")));
+	map_free(&cache);
+	define_scratch_free(&scratch);
+}
+
+/* show --explain records each unit's overrides: no configuration is
+ * shared when provenance is on. */
+Test(define, provenance_merges_each_unit)
+{
+	static const char text[] = "include: [//_common/x.yaml]\ninputs:\n  v: 2\n";
+	dr_write("_common/x.yaml", "inputs:\n  v: 1\n");
+	dr_write("dev/app/unit.yaml", text);
+	dr_write("prod/app/unit.yaml", text);
+	dr_close();
+	cr_assert_eq(project_open(&dr_proj, dr_root, &(struct source_spec){ .provenance = true }), 0);
+	dr_opened = true;
+	cr_assert_eq(compile_units(&dr_proj), 0);
+	struct unit *a = env_find_unit(dr_env("dev"), "app"), *b = env_find_unit(dr_env("prod"), "app");
+	cr_expect_neq(a->config, b->config);
+	cr_expect_eq(a->overrides.len, 1, "dev's own override of inputs.v");
+	cr_expect_eq(b->overrides.len, 1, "prod's own override of inputs.v");
+}
+
 /* ---- fingerprints ---- */
 
 struct dr_print {
