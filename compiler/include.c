@@ -640,11 +640,10 @@ void include_cache_free(struct project *p)
 static struct node *merge_own(struct project *p, struct arena *a, struct unit *u, const struct merged_base *b,
 			      const struct node *root)
 {
-	const struct node *body = body_of(a, root);
-	if (body->kind == NODE_NULL)
+	if (root->kind == NODE_NULL)
 		return b->node;
 	if (p->provenance)
-		return merge_nodes(a, b->node, body, MERGE_DEEP, &u->overrides);
+		return merge_nodes(a, b->node, body_of(a, root), MERGE_DEEP, &u->overrides);
 	const void *key[2] = { b, root };
 	struct memo_probe probe;
 	struct node *config = memo_find(p, MEMO_CONFIGS, (const char *)key, sizeof(key), &probe);
@@ -654,7 +653,7 @@ static struct node *merge_own(struct project *p, struct arena *a, struct unit *u
 	const struct map_slot *shared = map_find_hashed(&p->config_cache, (const char *)key, sizeof(key), probe.hash);
 	pthread_mutex_unlock(&p->lock);
 	const char *stored = shared ? shared->key : NULL;
-	config = shared ? shared->value : merge_nodes(a, b->node, body, MERGE_DEEP, NULL);
+	config = shared ? shared->value : merge_nodes(a, b->node, body_of(a, root), MERGE_DEEP, NULL);
 	if (!config)
 		return NULL;
 	if (!stored) {
