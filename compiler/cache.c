@@ -494,20 +494,27 @@ bool cache_output_unchanged(const struct output_stat *st, const char *full)
 
 /* ---- storing ---- */
 
-int cache_write_file(const char *path, const struct buf *b)
+/* cache_write_file for the n pieces of v, in order. */
+static int cache_write_pieces(const char *path, const struct iovec *v, size_t n)
 {
 	struct buf tmp = BUF_INIT;
 	buf_printf(&tmp, "%s.tmp", path);	/* fixed: a killed build's is reused */
 	int fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666);
 	int rc = -1;
 	if (fd >= 0) {
-		bool written = write_all(fd, b->data, b->len) == 0;
+		bool written = write_gathered(fd, v, n) == 0;
 		rc = (close(fd) == 0 && written && rename(tmp.data, path) == 0) ? 0 : -1;
 		if (rc < 0)
 			unlink(tmp.data);
 	}
 	buf_free(&tmp);
 	return rc;
+}
+
+int cache_write_file(const char *path, const struct buf *b)
+{
+	struct iovec one = { b->data, b->len };
+	return cache_write_pieces(path, &one, 1);
 }
 
 /* Writers take turns on a lock of the cache folder (none is left behind
@@ -588,11 +595,30 @@ static void output_line(struct buf *b, const struct stat *st, const uint64_t *ha
 		  rel);
 }
 
-/* Appends the checksum line and writes b to path atomically; frees b. */
+/* Writes the n pieces of v to path atomically, followed by the checksum
+ * line of their bytes, in v[n] (v has room for it).  The pieces are not
+ * joined first: at 30,000 units they hold 8 MB, and copying them into
+ * one buffer was a tenth of storing the cache. */
+static void seal_pieces_and_write(const char *path, struct iovec *v, size_t n)
+{
+	XXH3_state_t *st = XXH3_createState();
+	if (!st)
+		fatal_oom();
+	XXH3_64bits_reset(st);
+	for (size_t i = 0; i < n; i++)
+		XXH3_64bits_update(st, v[i].iov_base, v[i].iov_len);
+	char sum[32];
+	int len = snprintf(sum, sizeof(sum), "sum %016llx\n", (unsigned long long)XXH3_64bits_digest(st));
+	XXH3_freeState(st);
+	v[n] = (struct iovec){ sum, (size_t)len };
+	cache_write_pieces(path, v, n + 1);
+}
+
+/* The same for the bytes of b, which it frees. */
 static void seal_and_write(const char *path, struct buf *b)
 {
-	buf_printf(b, "sum %016llx\n", (unsigned long long)XXH3_64bits(b->data, b->len));
-	cache_write_file(path, b);
+	struct iovec v[2] = { { b->data, b->len } };
+	seal_pieces_and_write(path, v, 1);
 	buf_free(b);
 }
 
@@ -614,6 +640,17 @@ static void refresh_cache(const char *path, const struct freshness *fr, int64_t 
 	seal_and_write(path, &b);
 }
 
+/* The cache's lines are formatted on the workers in shares, a few per
+ * worker: lines cost unevenly (a hash or none, long paths or short). */
+enum { LINE_PARTS_PER_JOB = 4 };
+
+static void free_parts(struct buf *parts, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		buf_free(&parts[k]);
+	free(parts);
+}
+
 /* The stat data of every output: as emit_write saw it where it did (all
  * of them after a cold build or a one-unit change: 30,000 stats saved),
  * else taken on the workers below the output dir's descriptor; ok[i]
@@ -624,6 +661,8 @@ struct output_stats {
 	int out_fd;
 	struct stat *st;
 	bool *ok;
+	struct buf *parts;	/* the lines of each share of the outputs */
+	size_t nparts;
 };
 
 static bool seen_at(const struct output_stat *seen, size_t i)
@@ -638,33 +677,49 @@ static void stat_output(void *ctx, size_t i)
 		os->ok[i] = fstatat(os->out_fd, os->plan->files[i].path, &os->st[i], AT_SYMLINK_NOFOLLOW) == 0;
 }
 
-static void output_lines(struct buf *b, const char *out_dir, const struct emit_plan *plan,
-			 const struct emit_result *res, unsigned jobs)
+/* The lines of the outputs of one share, in plan order, on a worker. */
+static void format_outputs(void *ctx, size_t part)
+{
+	struct output_stats *os = ctx;
+	const struct output_stat *seen = os->seen;
+	size_t n = os->plan->nfiles;
+	for (size_t i = n * part / os->nparts; i < n * (part + 1) / os->nparts; i++) {
+		if (!seen_at(seen, i) && !os->ok[i])
+			continue;
+		uint64_t hash = os->plan->files[i].hash.low64;	/* output_hash of its bytes */
+		if (seen_at(seen, i))
+			stat_line(&os->parts[part], 'o', 'f', seen[i].size, seen[i].mtime_ns, seen[i].ino, &hash,
+				  os->plan->files[i].path);
+		else
+			output_line(&os->parts[part], &os->st[i], &hash, os->plan->files[i].path);
+	}
+}
+
+/* The outputs' lines and the manifest's, in parts (*nparts of them, to
+ * free with their array) formatted on the workers like the trace's. */
+static struct buf *output_lines(const char *out_dir, const struct emit_plan *plan, const struct emit_result *res,
+				unsigned jobs, size_t *nparts)
 {
 	const struct output_stat *seen = res->seen;
 	struct output_stats os = { plan, seen, open(out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC),
-				   xcalloc(plan->nfiles + 1, sizeof(struct stat)), xcalloc(plan->nfiles + 1, sizeof(bool)) };
+				   xcalloc(plan->nfiles + 1, sizeof(struct stat)), xcalloc(plan->nfiles + 1, sizeof(bool)),
+				   NULL, (size_t)jobs * LINE_PARTS_PER_JOB };
 	struct stat st;
 	size_t unseen = 0;
 	for (size_t i = 0; i < plan->nfiles; i++)
 		unseen += !seen_at(seen, i);
 	if (os.out_fd >= 0 && unseen)
 		parallel_for_runs(plan->nfiles, STAT_RUN, jobs, stat_output, &os);
-	for (size_t i = 0; i < plan->nfiles; i++) {
-		if (!seen_at(seen, i) && !os.ok[i])
-			continue;
-		uint64_t hash = plan->files[i].hash.low64;	/* output_hash of its bytes */
-		if (seen_at(seen, i))
-			stat_line(b, 'o', 'f', seen[i].size, seen[i].mtime_ns, seen[i].ino, &hash, plan->files[i].path);
-		else
-			output_line(b, &os.st[i], &hash, plan->files[i].path);
-	}
+	os.parts = xcalloc(os.nparts, sizeof(*os.parts));
+	parallel_for_runs(os.nparts, 1, jobs, format_outputs, &os);
 	if (os.out_fd >= 0 && fstatat(os.out_fd, MANIFEST, &st, AT_SYMLINK_NOFOLLOW) == 0)
-		output_line(b, &st, &res->manifest_hash, MANIFEST);
+		output_line(&os.parts[os.nparts - 1], &st, &res->manifest_hash, MANIFEST);
 	if (os.out_fd >= 0)
 		close(os.out_fd);
 	free(os.st);
 	free(os.ok);
+	*nparts = os.nparts;
+	return os.parts;
 }
 
 /* A file found missing in a folder whose mtime is recorded needs no line
@@ -846,7 +901,6 @@ static int compare_slot_keys(const void *a, const void *b)
  * folders, whose entries the kernel has at hand), sorted and formatted on
  * the workers, each its share: at 30,000 units the 62,000 lines took 60
  * ms on one thread, at the end of every build that stores a cache. */
-enum { LINE_PARTS_PER_JOB = 4 };
 
 struct trace_lines {
 	const struct trace *t;
@@ -904,8 +958,9 @@ static void format_part(void *ctx, size_t part)
 	}
 }
 
-static void trace_lines(struct buf *b, const struct trace *t, const char *root, const char *out_dir,
-			unsigned jobs)
+/* The lines of t in parts, *nparts of them, to free with their array. */
+static struct buf *trace_lines(const struct trace *t, const char *root, const char *out_dir, unsigned jobs,
+			       size_t *nparts)
 {
 	struct trace_lines tl = { t, root, out_dir, xcalloc(t->entries.len + 1, sizeof(*tl.slots)), 0, jobs, NULL };
 	for (size_t i = 0; i < t->entries.cap; i++)
@@ -917,16 +972,9 @@ static void trace_lines(struct buf *b, const struct trace *t, const char *root, 
 	tl.nparts = (size_t)jobs * LINE_PARTS_PER_JOB;	/* formats unevenly: smaller shares */
 	tl.parts = xcalloc(tl.nparts, sizeof(*tl.parts));
 	parallel_for_runs(tl.nparts, 1, jobs, format_part, &tl);
-	size_t len = b->len;
-	for (size_t k = 0; k < tl.nparts; k++)
-		len += tl.parts[k].len;
-	buf_grow(b, len - b->len);
-	for (size_t k = 0; k < tl.nparts; k++) {
-		buf_add(b, tl.parts[k].data, tl.parts[k].len);
-		buf_free(&tl.parts[k]);
-	}
-	free(tl.parts);
 	free(tl.slots);
+	*nparts = tl.nparts;
+	return tl.parts;
 }
 
 void cache_store(const char *path, struct trace *t, const struct project *p, const char *out_dir,
@@ -949,8 +997,19 @@ void cache_store(const char *path, struct trace *t, const struct project *p, con
 	if (res->manifest_whole)
 		buf_printf(&b, "%s\n", MANIFEST_WHOLE);
 	unsigned jobs = parallel_jobs(p->jobs);
-	trace_lines(&b, t, p->root, out_dir, jobs);
-	output_lines(&b, out_dir, plan, res, jobs);
-	seal_and_write(path, &b);
+	size_t ntrace, noutputs, n = 0;
+	struct buf *trace = trace_lines(t, p->root, out_dir, jobs, &ntrace);
+	struct buf *outputs = output_lines(out_dir, plan, res, jobs, &noutputs);
+	struct iovec *v = xcalloc(1 + ntrace + noutputs + 1, sizeof(*v));	/* and the sum */
+	v[n++] = (struct iovec){ b.data, b.len };
+	for (size_t k = 0; k < ntrace; k++)
+		v[n++] = (struct iovec){ trace[k].data, trace[k].len };
+	for (size_t k = 0; k < noutputs; k++)
+		v[n++] = (struct iovec){ outputs[k].data, outputs[k].len };
+	seal_pieces_and_write(path, v, n);
 	prune_other_versions(path);
+	free_parts(trace, ntrace);
+	free_parts(outputs, noutputs);
+	free(v);
+	buf_free(&b);
 }

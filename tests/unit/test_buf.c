@@ -309,8 +309,9 @@ Test(buf, read_full_reads_through_short_reads_to_end_of_file)
 }
 
 /* write_gathered writes the pieces in order whatever their sizes: none,
- * empty ones, pieces that cross the blocks it gathers into, and one
- * larger than a block; a write that fails is an error. */
+ * empty ones, pieces that cross the blocks it gathers into, and ones
+ * larger than a block (written as they are, after what the block held);
+ * a write that fails is an error. */
 Test(buf, write_gathered_writes_the_pieces_in_order)
 {
 	static char big[200000];

@@ -380,14 +380,18 @@ static char *cache_of_many(struct trace *t, int n)
 	return cache_store_simple(t, &plan);
 }
 
-/* The trace's lines are sorted and formatted on the workers: the file is
- * the same, byte for byte, on any number of them, in path order. */
+/* The trace's lines are sorted and formatted on the workers, and the
+ * outputs' lines formatted there: the file is the same, byte for byte,
+ * on any number of them, the trace in path order, then the outputs in
+ * plan order and the manifest. */
 Test(cache, the_same_file_on_every_thread_count)
 {
-	enum { N = 3000 };
+	enum { N = 3000, OUTPUTS = 1000 };
 	static const unsigned jobs[] = { 1, 2, 3, 7 };
+	static char out_names[OUTPUTS][16];
+	static struct out_file files[OUTPUTS];
 	struct trace t;
-	struct emit_plan plan = { .nunits = N };
+	struct emit_plan plan = { .nunits = N, .files = files, .nfiles = OUTPUTS };
 	struct buf first = BUF_INIT, text = BUF_INIT;
 	char name[32];
 	cache_trace_init(&t);
@@ -398,6 +402,12 @@ Test(cache, the_same_file_on_every_thread_count)
 		snprintf(name, sizeof(name), "gone%04d.yaml", i);
 		cache_trace(&t, name);
 	}
+	for (int i = 0; i < OUTPUTS; i++) {	/* planned against path order */
+		snprintf(out_names[i], sizeof(out_names[i]), "o%04d.json", OUTPUTS - 1 - i);
+		files[i] = (struct out_file){ .path = out_names[i], .data = "{}\n", .len = 3 };
+		cache_write(out_names[i], "{}\n");
+	}
+	cache_write("manifest.json", "{}\n");
 	for (size_t j = 0; j < sizeof(jobs) / sizeof(*jobs); j++) {
 		char *path = cache_store_jobs(&t, &plan, cache_dir, NULL, jobs[j]);
 		FILE *f = fopen(path, "r");
@@ -411,6 +421,9 @@ Test(cache, the_same_file_on_every_thread_count)
 			const char *a = strstr(text.data, " gone0000.yaml\n"), *b = strstr(text.data, " gone2999.yaml\n"),
 				   *c = strstr(text.data, " u0000.yaml\n"), *d = strstr(text.data, " u2999.yaml\n");
 			cr_expect(a && b && c && d && a < b && b < c && c < d, "lines in path order");
+			const char *e = strstr(text.data, " o0999.json\n"), *g = strstr(text.data, " o0000.json\n"),
+				   *m = strstr(text.data, " manifest.json\nsum ");
+			cr_expect(e && g && m && d < e && e < g && g < m, "outputs in plan order, then the manifest");
 			continue;
 		}
 		cr_expect(text.len == first.len && !memcmp(text.data, first.data, text.len), "-j %u differs from -j 1",
