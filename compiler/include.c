@@ -631,12 +631,12 @@ void include_cache_free(struct project *p)
 /* The unit's configuration: its own file's body merged onto the base.
  * The same unit in each env usually has the same bytes (promotion copies
  * the file; project.c shares its tree) and reaches the same includes, so
- * the first of them to merge shares the result with the others: a third
- * of the merges, and drift finds their definitions alike without making
- * them (define.c).  Merged outside the lock; a worker that lost a race
- * takes the stored one, equal to its own.  With provenance each unit
- * records its own overrides, and a failed merge is not kept: each unit
- * reports its error. */
+ * the first of them to merge shares the result with the others: one
+ * merge where there were three (dev, stage, prod), and drift finds their
+ * definitions alike without making them (define.c).  Merged outside the
+ * lock; a worker that lost a race takes the stored one, equal to its
+ * own.  With provenance each unit records its own overrides, and a
+ * failed merge is not kept: each unit reports its error. */
 static struct node *merge_own(struct project *p, struct arena *a, struct unit *u, const struct merged_base *b,
 			      const struct node *root)
 {
