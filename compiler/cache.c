@@ -644,6 +644,19 @@ static void refresh_cache(const char *path, const struct freshness *fr, int64_t 
  * worker: lines cost unevenly (a hash or none, long paths or short). */
 enum { LINE_PARTS_PER_JOB = 4 };
 
+/* Where share part of nparts begins among n lines. */
+static size_t share_start(size_t n, size_t part, size_t nparts)
+{
+	return n * part / nparts;
+}
+
+/* Appends the parts to the pieces v[*n..]. */
+static void add_parts(struct iovec *v, size_t *n, const struct buf *parts, size_t nparts)
+{
+	for (size_t k = 0; k < nparts; k++)
+		v[(*n)++] = (struct iovec){ parts[k].data, parts[k].len };
+}
+
 static void free_parts(struct buf *parts, size_t n)
 {
 	for (size_t k = 0; k < n; k++)
@@ -683,7 +696,7 @@ static void format_outputs(void *ctx, size_t part)
 	struct output_stats *os = ctx;
 	const struct output_stat *seen = os->seen;
 	size_t n = os->plan->nfiles;
-	for (size_t i = n * part / os->nparts; i < n * (part + 1) / os->nparts; i++) {
+	for (size_t i = share_start(n, part, os->nparts); i < share_start(n, part + 1, os->nparts); i++) {
 		if (!seen_at(seen, i) && !os->ok[i])
 			continue;
 		uint64_t hash = os->plan->files[i].hash.low64;	/* output_hash of its bytes */
@@ -901,7 +914,6 @@ static int compare_slot_keys(const void *a, const void *b)
  * folders, whose entries the kernel has at hand), sorted and formatted on
  * the workers, each its share: at 30,000 units the 62,000 lines took 60
  * ms on one thread, at the end of every build that stores a cache. */
-
 struct trace_lines {
 	const struct trace *t;
 	const char *root, *out_dir;
@@ -912,7 +924,7 @@ struct trace_lines {
 
 static size_t part_start(const struct trace_lines *tl, size_t part)
 {
-	return tl->n * part / tl->nparts;
+	return share_start(tl->n, part, tl->nparts);
 }
 
 static void sort_part(void *ctx, size_t part)
@@ -1002,10 +1014,8 @@ void cache_store(const char *path, struct trace *t, const struct project *p, con
 	struct buf *outputs = output_lines(out_dir, plan, res, jobs, &noutputs);
 	struct iovec *v = xcalloc(1 + ntrace + noutputs + 1, sizeof(*v));	/* and the sum */
 	v[n++] = (struct iovec){ b.data, b.len };
-	for (size_t k = 0; k < ntrace; k++)
-		v[n++] = (struct iovec){ trace[k].data, trace[k].len };
-	for (size_t k = 0; k < noutputs; k++)
-		v[n++] = (struct iovec){ outputs[k].data, outputs[k].len };
+	add_parts(v, &n, trace, ntrace);
+	add_parts(v, &n, outputs, noutputs);
 	seal_pieces_and_write(path, v, n);
 	prune_other_versions(path);
 	free_parts(trace, ntrace);

@@ -626,6 +626,7 @@ void include_cache_free(struct project *p)
 		if (p->include_cache.slots[i].key)
 			map_free(&((struct merged_base *)p->include_cache.slots[i].value)->overrides);
 	map_free(&p->include_cache);
+	map_free(&p->config_cache);
 }
 
 /* The unit's configuration: its own file's body merged onto the base.

@@ -1258,7 +1258,6 @@ void unit_forget_resolution(struct unit *u)
 void project_forget_compiled(struct project *p)
 {
 	include_cache_free(p);	/* its entries live in worker arenas */
-	map_free(&p->config_cache);
 	free_worker_memos(p);
 	for (size_t i = 0; i < p->nunits; i++) {
 		struct unit *u = p->units[i];
@@ -1278,7 +1277,6 @@ void project_close(struct project *p)
 	free_worker_memos(p);
 	map_free(&p->vars_values);
 	include_cache_free(p);
-	map_free(&p->config_cache);
 	map_free(&p->definitions);
 	for (size_t i = 0; i < p->nunits; i++) {
 		map_free(&p->units[i]->exposed);
