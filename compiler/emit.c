@@ -928,26 +928,26 @@ static int write_temp(struct write_state *ws, const char *rel, const char *final
  * kernel makes files and folders in different places in parallel, and on
  * a file system without a journal each new inode costs a scan (30 us).
  * Each worker notes the folders it made in a log of its own, reserved
- * beforehand.  After a failure the other workers stop taking files; the
- * first failed file in plan order is reported. */
+ * beforehand.  The manifest's temp file, when it changed, is the first
+ * item: at 30,000 units it is 22 MB, 40 ms of writing that ran on the
+ * calling thread alone once the files were done.  After a failure the
+ * other workers stop taking files; the first failed file in plan order
+ * is reported, then the manifest. */
 struct temp_writes {
 	const struct emit_plan *plan;
 	struct write_state *ws;
+	const char *mtemp;			/* NULL: no manifest to write */
+	const struct pieces *manifest;
 	atomic_bool failed;
 };
 
-static void write_one_temp(struct temp_writes *tw, size_t i, struct dir_log *made)
+/* Makes temp's folder and writes text to it, the outcome in *e. */
+static void write_one(struct temp_writes *tw, struct write_error *e, const char *temp,
+		      const struct pieces *text, struct output_stat *seen)
 {
-	struct write_state *ws = tw->ws;
-	if (!ws->temps[i] || atomic_load_explicit(&tw->failed, memory_order_relaxed))
-		return;
-	struct write_error *e = &ws->errs[i];
-	*e = (struct write_error){ make_file_dir(made, ws->temps[i]), true };
-	const struct out_file *f = &tw->plan->files[i];
-	struct iovec one = { (void *)f->data, f->len };
+	*e = (struct write_error){ make_file_dir(&tw->ws->worker_made[parallel_worker()], temp), true };
 	if (!e->err)
-		*e = (struct write_error){ write_temp_file(ws->temps[i], &(struct pieces){ &one, 1, f->len }, &ws->seen[i]),
-					   false };
+		*e = (struct write_error){ write_temp_file(temp, text, seen), false };
 	if (e->err)
 		atomic_store(&tw->failed, true);
 }
@@ -957,22 +957,41 @@ static void write_one_temp(struct temp_writes *tw, size_t i, struct dir_log *mad
  * once (they would queue on its lock). */
 enum { WRITE_RUN = 512 };
 
+/* Item 0 is the manifest, item i > 0 file i - 1. */
 static void write_item(void *ctx, size_t i)
 {
 	struct temp_writes *tw = ctx;
-	write_one_temp(tw, i, &tw->ws->worker_made[parallel_worker()]);
+	struct write_state *ws = tw->ws;
+	if (atomic_load_explicit(&tw->failed, memory_order_relaxed))
+		return;
+	if (i == 0) {
+		if (tw->mtemp)
+			write_one(tw, &ws->errs[tw->plan->nfiles], tw->mtemp, tw->manifest, NULL);
+		return;
+	}
+	const struct out_file *f = &tw->plan->files[--i];
+	if (ws->temps[i])
+		write_one(tw, &ws->errs[i], ws->temps[i],
+			  &(struct pieces){ &(struct iovec){ (void *)f->data, f->len }, 1, f->len }, &ws->seen[i]);
 }
 
-static int write_temps(struct write_state *ws, const struct emit_plan *plan)
+/* Writes the temp files of the plan and, if mtemp is set, the manifest's
+ * text to mtemp. */
+static int write_temps(struct write_state *ws, const struct emit_plan *plan, const char *mtemp,
+		       const struct pieces *manifest)
 {
-	struct temp_writes tw = { .plan = plan, .ws = ws };
+	struct temp_writes tw = { .plan = plan, .ws = ws, .mtemp = mtemp, .manifest = manifest };
 	atomic_init(&tw.failed, false);
-	parallel_for_runs(plan->nfiles, WRITE_RUN, ws->jobs, write_item, &tw);
+	parallel_for_runs(plan->nfiles + 1, WRITE_RUN, ws->jobs, write_item, &tw);
 	for (size_t i = 0; i < plan->nfiles; i++)
 		if (ws->errs[i].err) {
 			report_write_error(ws, plan->files[i].path, ws->errs[i]);
 			return -1;
 		}
+	if (ws->errs[plan->nfiles].err) {
+		report_write_error(ws, MANIFEST, ws->errs[plan->nfiles]);
+		return -1;
+	}
 	return 0;
 }
 
@@ -1487,10 +1506,7 @@ static int apply_changes(const struct emit_plan *plan, struct change_list *cl, c
 	if (write_temp(ws, JOURNAL, wp.jfinal, wp.jtemp, &(struct pieces){ &journal, 1, wp.journal.len }) < 0 ||
 	    replace(ws, wp.jtemp, wp.jfinal, JOURNAL) < 0)
 		goto undo;
-	if (write_temps(ws, plan) < 0)
-		goto undo;
-	if (cl->manifest_changed &&
-	    write_temp(ws, MANIFEST, wp.mfinal, wp.mtemp, &cl->manifest) < 0)
+	if (write_temps(ws, plan, cl->manifest_changed ? wp.mtemp : NULL, &cl->manifest) < 0)
 		goto undo;
 	/* Point of no return: on failure the journal stays, and the next
 	 * build owns the paths it names. */
