@@ -20,6 +20,7 @@ struct job {
 	size_t n;
 	void (*fn)(void *ctx, size_t i, struct arena *arena);
 	void *ctx;
+	_Atomic unsigned char *done;	/* per item, for parallel_for_then; or NULL */
 	/* Every item taken writes it: the fields read beside it stay put. */
 	PARALLEL_OWN_LINE atomic_size_t next;	/* the next item nobody has taken */
 };
@@ -182,24 +183,36 @@ unsigned parallel_jobs(unsigned jobs)
 	return jobs > PARALLEL_MAX_JOBS ? PARALLEL_MAX_JOBS : jobs;
 }
 
+/* Runs item i on worker w, muted, and marks it done for a caller taking
+ * results in order. */
+static void run_item(struct worker *w, size_t i)
+{
+	struct job *job = w->job;
+	bool was_muted = diag_mute(true);
+	unsigned was_index = worker_index;
+	worker_index = w->index;
+	job->fn(job->ctx, i, w->arena);
+	worker_index = was_index;
+	diag_mute(was_muted);
+	if (job->done)
+		atomic_store_explicit(&job->done[i], 1, memory_order_release);
+}
+
+/* The next item nobody has taken, or n. */
+static size_t take_item(struct job *job)
+{
+	size_t i = atomic_fetch_add_explicit(&job->next, 1, memory_order_relaxed);
+	return i < job->n ? i : job->n;
+}
+
 /* Items are taken one at a time: they vary in size (a unit file of ten
  * lines next to one of a thousand), so fixed slices would leave a core
  * idle at the end. */
 static void *work(void *arg)
 {
 	struct worker *w = arg;
-	struct job *job = w->job;
-	bool was_muted = diag_mute(true);
-	unsigned was_index = worker_index;
-	worker_index = w->index;
-	for (;;) {
-		size_t i = atomic_fetch_add_explicit(&job->next, 1, memory_order_relaxed);
-		if (i >= job->n)
-			break;
-		job->fn(job->ctx, i, w->arena);
-	}
-	diag_mute(was_muted);
-	worker_index = was_index;
+	for (size_t i; (i = take_item(w->job)) < w->job->n;)
+		run_item(w, i);
 	return NULL;
 }
 
@@ -229,25 +242,61 @@ void parallel_arenas_free(struct worker_arena *arenas, unsigned n)
 	free(arenas);
 }
 
+/* Starts the workers of job after the caller's own (workers[0]); returns
+ * how many run, the caller's included.  Thread creation failing (EAGAIN
+ * under a process limit) only costs speed: the threads that did start,
+ * and the caller's, take every item. */
+static unsigned start_workers(struct job *job, struct worker *workers, unsigned jobs, struct worker_arena *arenas)
+{
+	jobs = parallel_jobs(jobs);
+	if ((size_t)jobs > job->n)
+		jobs = job->n ? (unsigned)job->n : 1;
+	for (unsigned w = 0; w < jobs; w++)
+		workers[w] = (struct worker){ .job = job, .arena = arenas ? &arenas[w].arena : NULL, .index = w };
+	unsigned started = 1;
+	while (started < jobs && pthread_create(&workers[started].thread, NULL, work, &workers[started]) == 0)
+		started++;
+	return started;
+}
+
+static void join_workers(struct worker *workers, unsigned started)
+{
+	for (unsigned w = 1; w < started; w++)
+		pthread_join(workers[w].thread, NULL);
+}
+
 void parallel_for(size_t n, unsigned jobs, struct worker_arena *arenas,
 		  void (*fn)(void *ctx, size_t i, struct arena *arena), void *ctx)
 {
 	struct job job = { .n = n, .fn = fn, .ctx = ctx };
 	struct worker workers[PARALLEL_MAX_JOBS];
 	atomic_init(&job.next, 0);
-	jobs = parallel_jobs(jobs);
-	if ((size_t)jobs > n)
-		jobs = n ? (unsigned)n : 1;
-	unsigned started = 1;
-	for (unsigned w = 0; w < jobs; w++)
-		workers[w] = (struct worker){ .job = &job, .arena = arenas ? &arenas[w].arena : NULL, .index = w };
-	/* Thread creation failing (EAGAIN under a process limit) only costs
-	 * speed: the threads that did start, and this one, take every item. */
-	while (started < jobs && pthread_create(&workers[started].thread, NULL, work, &workers[started]) == 0)
-		started++;
+	unsigned started = start_workers(&job, workers, jobs, arenas);
 	work(&workers[0]);
-	for (unsigned w = 1; w < started; w++)
-		pthread_join(workers[w].thread, NULL);
+	join_workers(workers, started);
+}
+
+void parallel_for_then(size_t n, unsigned jobs, struct worker_arena *arenas,
+		       void (*fn)(void *ctx, size_t i, struct arena *arena), void (*then)(void *ctx, size_t i),
+		       void *ctx)
+{
+	struct job job = { .n = n, .fn = fn, .ctx = ctx, .done = xcalloc(n ? n : 1, sizeof(*job.done)) };
+	struct worker workers[PARALLEL_MAX_JOBS];
+	atomic_init(&job.next, 0);
+	for (size_t i = 0; i < n; i++)
+		atomic_init(&job.done[i], 0);
+	unsigned started = start_workers(&job, workers, jobs, arenas);
+	for (size_t next = 0; next < n;) {
+		size_t i;
+		if (atomic_load_explicit(&job.done[next], memory_order_acquire))
+			then(ctx, next++);
+		else if ((i = take_item(&job)) < n)
+			run_item(&workers[0], i);
+		else
+			sched_yield();	/* item next is running on another worker */
+	}
+	join_workers(workers, started);
+	free(job.done);
 }
 
 struct runs {

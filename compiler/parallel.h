@@ -62,6 +62,13 @@ unsigned parallel_quota_cpus(const char *cpu_max);
  * caller's thread when threads cannot be started. */
 void parallel_for(size_t n, unsigned jobs, struct worker_arena *arenas,
 		  void (*fn)(void *ctx, size_t i, struct arena *arena), void *ctx);
+/* parallel_for, and then(ctx, i) for every i in order on the caller's
+ * thread, unmuted, as soon as fn(ctx, i) has returned: the caller's own
+ * share of a phase (taking each result in turn) runs beside the workers'
+ * instead of after them.  Between results it runs items itself. */
+void parallel_for_then(size_t n, unsigned jobs, struct worker_arena *arenas,
+		       void (*fn)(void *ctx, size_t i, struct arena *arena), void (*then)(void *ctx, size_t i),
+		       void *ctx);
 /* Calls fn(ctx, i) for every i in [0, n), as parallel_for does, with the
  * items taken in runs of run consecutive ones: for items so small, or so
  * close on disk (files of one folder), that taking them one at a time

@@ -872,7 +872,6 @@ static bool in_env_folder(const struct project *p, const char *path)
 
 /* One folder of the walk: its listing, made on a worker when it can be. */
 struct listing {
-	const char *dir;	/* root-relative, "" for the root; the source's */
 	bool direct;		/* a worker lists it */
 	int rc;
 	struct buf names, kinds;
@@ -880,71 +879,46 @@ struct listing {
 	struct stat st;
 };
 
-struct level_listing {
-	const struct source *src;
-	struct listing *v;
+/* One depth of the walk: its folders, their listings, and the folders of
+ * the next depth found in them. */
+struct level {
+	struct walk *w;
+	size_t depth;
+	const char **dirs;	/* root-relative, "" for the root; the source's */
+	struct listing *listings;
+	size_t n;
+	const char **next;
+	size_t nnext, next_cap;
+	int rc;
 };
 
 static void list_one(void *ctx, size_t i, struct arena *arena)
 {
-	struct level_listing *ll = ctx;
-	struct listing *l = &ll->v[i];
+	struct level *lv = ctx;
+	struct listing *l = &lv->listings[i];
 	(void)arena;
 	if (l->direct)
-		l->rc = source_list_direct(ll->src, l->dir, &l->names, &l->count, &l->kinds, &l->st);
+		l->rc = source_list_direct(&lv->w->p->src, lv->dirs[i], &l->names, &l->count, &l->kinds, &l->st);
 }
 
-/* The listing of l->dir, made here when a worker could not. */
-static int take_listing(struct project *p, struct listing *l)
+/* The listing of dir, made here when a worker could not. */
+static int take_listing(struct project *p, const char *dir, struct listing *l)
 {
 	if (l->direct && l->rc == SRC_OK) {
-		source_note_listing(&p->src, l->dir, &l->st, &l->names, &l->kinds, l->count);
+		source_note_listing(&p->src, dir, &l->st, &l->names, &l->kinds, l->count);
 		return 0;
 	}
-	int rc = source_list_kinds(&p->src, l->dir, &l->names, &l->count, &l->kinds);
+	int rc = source_list_kinds(&p->src, dir, &l->names, &l->count, &l->kinds);
 	if (rc < 0)
 		diag_error(NULL, 0, "%s", source_strerror(&p->src, rc));
 	return rc < 0 ? -1 : 0;
 }
 
-static void add_listing(struct listing **v, size_t *n, size_t *cap, const char *dir)
+static void add_next(struct level *lv, const char *dir)
 {
-	if (*n == *cap)
-		*v = xrealloc(*v, (*cap = *cap ? *cap * 2 : 64) * sizeof(**v));
-	(*v)[(*n)++] = (struct listing){ .dir = dir };
-}
-
-/* Makes room for what taking the listed level will note: a listing of
- * the next depth and a known folder per entry that may be a folder, and
- * a known missing vars.yaml per listing (a unit's).  The next depth's
- * array grew by doubling through 30,000 listings of 230 bytes and the
- * source's folder map by rehashing, on this thread alone. */
-static void expect_level(struct walk *w, const struct listing *level, size_t n, struct listing **next,
-			 size_t *next_cap)
-{
-	size_t folders = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (!level[i].direct || level[i].rc != SRC_OK)
-			continue;
-		for (size_t k = 0; k < level[i].count; k++) {
-			char kind = level[i].kinds.data[k];
-			folders += kind == SRC_DIR || kind == SRC_LINK || kind == SRC_MISSING;
-		}
-	}
-	if (folders > *next_cap) {
-		*next = xrealloc(*next, folders * sizeof(**next));
-		*next_cap = folders;
-	}
-	source_expect_known(&w->p->src, folders + n);
-}
-
-static void free_listings(struct listing *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		buf_free(&v[i].names);
-		buf_free(&v[i].kinds);
-	}
-	free(v);
+	if (lv->nnext == lv->next_cap)
+		lv->next = xrealloc(lv->next, (lv->next_cap = lv->next_cap ? lv->next_cap * 2 : 64) * sizeof(*lv->next));
+	lv->next[lv->nnext++] = dir;
 }
 
 /* "dir/name", or "name" at the root: the walk makes one per entry, so
@@ -959,10 +933,9 @@ static void child_path(struct buf *b, const char *dir, const char *name)
 }
 
 /* The entries of one listed folder: units found, folders to list next. */
-static int take_entries(struct walk *w, const struct listing *l, struct listing **next, size_t *nnext,
-			size_t *cap)
+static int take_entries(struct level *lv, const char *dir, const struct listing *l)
 {
-	const char *dir = l->dir;
+	struct walk *w = lv->w;
 	struct buf child = BUF_INIT;
 	int rc = 0;
 	const char *name = l->names.data;
@@ -991,7 +964,7 @@ static int take_entries(struct walk *w, const struct listing *l, struct listing 
 			continue;
 		}
 		if (kind == SRC_DIR && !skip_dir(w->p, child.data, name)) {
-			add_listing(next, nnext, cap, source_known_dir(&w->p->src, child.data));
+			add_next(lv, source_known_dir(&w->p->src, child.data));
 		} else if (kind != SRC_DIR && !strcmp(name, "unit.yaml")) {
 			if (w->n == w->cap)
 				w->found = xrealloc(w->found, (w->cap = w->cap ? w->cap * 2 : 64) * sizeof(char *));
@@ -1009,46 +982,59 @@ out:
 	return rc;
 }
 
+/* Takes folder i's listing, on the walk's thread; after a failure the
+ * rest of the depth is left. */
+static void take_one(void *ctx, size_t i)
+{
+	struct level *lv = ctx;
+	struct listing *l = &lv->listings[i];
+	if (lv->rc == 0 && (lv->rc = take_listing(lv->w->p, lv->dirs[i], l)) == 0) {
+		if (lv->depth > 64) {
+			diag_error(NULL, 0, "directory '%s' is nested more than 64 levels deep", lv->dirs[i]);
+			lv->rc = -1;
+		} else {
+			lv->rc = take_entries(lv, lv->dirs[i], l);
+		}
+	}
+	buf_free(&l->names);
+	buf_free(&l->kinds);
+}
+
 /* The walk goes one depth at a time: the folders of a depth are listed on
- * every worker (the syscalls are most of a walk's cost), then taken in
- * order on this thread, which hands each listing to the trace, checks
- * links, and finds units and the folders of the next depth.  Units are
- * sorted afterwards, so the order of finding them does not matter. */
+ * every worker (the syscalls are most of a walk's cost) and taken in
+ * order on this thread as they come, while the workers list on: each is
+ * handed to the trace, its links checked, its units and the folders of
+ * the next depth found.  Units are sorted afterwards, so the order of
+ * finding them does not matter. */
 static int walk_tree(struct walk *w)
 {
-	struct listing *level = NULL, *next = NULL;
-	size_t n = 0, cap = 0, nnext = 0, next_cap = 0;
+	const char **dirs = xmalloc(sizeof(*dirs));
+	size_t n = 1;
 	unsigned jobs = parallel_jobs(w->p->jobs);
 	int rc = 0;
-	add_listing(&level, &n, &cap, "");
+	dirs[0] = "";
 	for (size_t depth = 0; n && rc == 0; depth++) {
+		struct level lv = { .w = w, .depth = depth, .dirs = dirs, .n = n,
+				    .listings = xcalloc(n, sizeof(*lv.listings)) };
+		bool workers = jobs > 1 && n > 1;
 		for (size_t i = 0; i < n; i++)
-			level[i].direct = jobs > 1 && source_lists_direct(&w->p->src, level[i].dir);
-		struct level_listing ll = { &w->p->src, level };
-		if (jobs > 1 && n > 1)
-			parallel_for(n, jobs, NULL, list_one, &ll);
+			lv.listings[i].direct = workers && source_lists_direct(&w->p->src, dirs[i]);
+		if (workers)
+			parallel_for_then(n, jobs, NULL, list_one, take_one, &lv);
 		else
 			for (size_t i = 0; i < n; i++)
-				level[i].direct = false;
-		expect_level(w, level, n, &next, &next_cap);
-		for (size_t i = 0; i < n && rc == 0; i++) {
-			if ((rc = take_listing(w->p, &level[i])) < 0)
-				break;
-			if (depth > 64) {
-				diag_error(NULL, 0, "directory '%s' is nested more than 64 levels deep", level[i].dir);
-				rc = -1;
-				break;
-			}
-			rc = take_entries(w, &level[i], &next, &nnext, &next_cap);
+				take_one(&lv, i);
+		rc = lv.rc;
+		for (size_t i = 0; i < n; i++) {	/* those left after a failure */
+			buf_free(&lv.listings[i].names);
+			buf_free(&lv.listings[i].kinds);
 		}
-		free_listings(level, n);
-		level = next;
-		n = nnext;
-		cap = next_cap;
-		next = NULL;
-		nnext = next_cap = 0;
+		free(lv.listings);
+		free(dirs);
+		dirs = lv.next;
+		n = lv.nnext;
 	}
-	free_listings(level, n);
+	free(dirs);
 	return rc;
 }
 

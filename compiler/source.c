@@ -131,11 +131,6 @@ void source_known_missing(struct source *s, const char *path)
 	note_dir(s, path, strlen(path), MISSING_MARK);
 }
 
-void source_expect_known(struct source *s, size_t n)
-{
-	map_reserve(&s->dirs, s->dirs.len + n);
-}
-
 /* Rewrites an absolute link target that points into the root as a
  * root-relative one; anything else absolute escapes. */
 static int absolute_target(struct source *s, struct buf *target);

@@ -151,9 +151,6 @@ const char *source_known_dir(struct source *s, const char *path);
 /* The caller listed path's folder and path was not in it: a lookup
  * answers "missing" without a syscall.  (The listing is in the trace.) */
 void source_known_missing(struct source *s, const char *path);
-/* About n more paths are to be noted by the two calls above: room for
- * them is made at once (a walk notes 60,000 at 30,000 units). */
-void source_expect_known(struct source *s, size_t n);
 /* Reads a file after resolving it; refuses files over max_size. */
 int source_read(struct source *s, const char *path, size_t max_size, struct buf *out);
 enum src_kind source_kind(struct source *s, const char *path);

@@ -61,8 +61,9 @@ void stat_index_open(struct stat_index *si, const char *root);
 #define STAT_INDEX_MAGIC "bulkhead-stat 1 " BULKHEAD_VERSION "\n"
 bool stat_index_read(struct stat_index *si, const void *data, size_t size);
 
-/* Lookups: read-only, for any thread, never beside a note.  st is the
- * stat data of rel just taken (lstat: links are not followed). */
+/* Lookups: for any thread, also beside the notes of another: they read
+ * only the old entries and their table, which notes leave as they are.
+ * st is the stat data of rel just taken (lstat: links are not followed). */
 
 /* Appends the listing of folder rel as it was recorded (sorted names,
  * NUL-separated, one enum src_kind byte each in kinds) and sets *count,

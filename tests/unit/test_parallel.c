@@ -3,6 +3,7 @@
 #include "helpers.h"
 #include "fixture.h"
 
+#include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <time.h>
@@ -136,6 +137,65 @@ Test(parallel, runs_cover_every_item_once_and_stay_on_one_worker)
 				}
 				free(v.count);
 				free(v.worker);
+			}
+}
+
+struct ordered {
+	size_t n;
+	atomic_int *ran;	/* times each item ran */
+	size_t taken;		/* results taken so far, by the caller */
+	int out_of_order;	/* a result taken before its item ran, or twice */
+	int on_a_worker;	/* a result taken off the caller's thread */
+	int muted;		/* a result taken while muted */
+	pthread_t caller;
+	unsigned slow_every;	/* every so many items sleep, so the caller waits */
+};
+
+static void ordered_item(void *ctx, size_t i, struct arena *arena)
+{
+	struct ordered *o = ctx;
+	(void)arena;
+	if (o->slow_every && i % o->slow_every == 0) {
+		struct timespec pause = { 0, 1000000 };
+		nanosleep(&pause, NULL);
+	}
+	diag_error(NULL, 0, "item %zu", i);	/* workers are muted */
+	atomic_fetch_add(&o->ran[i], 1);
+}
+
+static void take_in_order(void *ctx, size_t i)
+{
+	struct ordered *o = ctx;
+	o->out_of_order |= i != o->taken++ || atomic_load(&o->ran[i]) != 1;
+	o->on_a_worker |= !pthread_equal(pthread_self(), o->caller);
+	o->muted |= diag_muted();
+}
+
+/* Each result is taken once, in order, on the caller's thread, unmuted,
+ * after its item ran, whatever the thread count and however long the
+ * items take; every item runs once. */
+Test(parallel, then_takes_each_result_in_order_after_its_item)
+{
+	static const size_t sizes[] = { 0, 1, 2, 7, 3000 };
+	static const unsigned jobs[] = { 1, 2, 3, 8 };
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(*sizes); s++)
+		for (size_t j = 0; j < sizeof(jobs) / sizeof(*jobs); j++)
+			for (unsigned slow = 0; slow <= 500; slow += 500) {
+				size_t n = sizes[s];
+				struct ordered o = { .n = n, .ran = calloc(n + 1, sizeof(atomic_int)),
+						     .caller = pthread_self(), .slow_every = slow };
+				diag_clear();
+				parallel_for_then(n, jobs[j], NULL, ordered_item, take_in_order, &o);
+				cr_assert_eq(o.taken, n, "n=%zu jobs=%u: %zu results taken", n, jobs[j], o.taken);
+				cr_assert(!o.out_of_order, "n=%zu jobs=%u: a result was taken out of order", n, jobs[j]);
+				cr_assert(!o.on_a_worker, "n=%zu jobs=%u: a result was taken on a worker", n, jobs[j]);
+				cr_assert(!o.muted, "n=%zu jobs=%u: a result was taken muted", n, jobs[j]);
+				for (size_t i = 0; i < n; i++)
+					cr_assert_eq(atomic_load(&o.ran[i]), 1, "n=%zu jobs=%u: item %zu ran %d times", n,
+						     jobs[j], i, atomic_load(&o.ran[i]));
+				cr_assert_eq(diag_error_count(), 0, "an item's diagnostic reached the sink");
+				cr_assert_eq(parallel_worker(), 0);
+				free(o.ran);
 			}
 }
 
