@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -807,6 +808,47 @@ static void adopt_created(struct trace_entry *e, const char *full, const char *o
 	e->adopted = true;
 }
 
+/* The newest mtime of the folders from root down to path's parent
+ * (path is below root); 0 when none can be read. */
+static int64_t newest_above(const char *root, size_t root_len, const char *path)
+{
+	char dir[PATH_MAX];
+	int64_t newest = 0;
+	size_t len = strlen(path);
+	if (len >= sizeof(dir) || strncmp(path, root, root_len))
+		return 0;
+	memcpy(dir, path, len + 1);
+	for (size_t i = root_len; i < len; i++) {
+		struct stat st;
+		if (dir[i] != '/')
+			continue;
+		dir[i] = '\0';	/* root, then each folder below it */
+		if (lstat(dir, &st) == 0 && mtime_ns(&st) > newest)
+			newest = mtime_ns(&st);
+		dir[i] = '/';
+	}
+	return newest;
+}
+
+/* The coarse clock once it has passed the mtimes of the folders above
+ * out/ and .bulkhead/cache/: a folder stamped in the current tick cannot
+ * be vouched for (a change later in the tick would keep its mtime), and
+ * the build made out/ or the cache folder in them moments ago.  Waits at
+ * most two ticks of the slowest kernel clock (100 Hz), once per first
+ * build; a small repo's next build missed the cache without it. */
+static int64_t coarse_after_own_folders(const char *root, const char *out_dir, const char *cache_path)
+{
+	size_t root_len = strlen(root);
+	int64_t newest = newest_above(root, root_len, out_dir), other = newest_above(root, root_len, cache_path);
+	int64_t now = cache_coarse_now_ns();
+	newest = other > newest ? other : newest;
+	for (int waits = 0; now <= newest && waits < 20; waits++) {
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+		now = cache_coarse_now_ns();
+	}
+	return now;
+}
+
 /* The root (or another listed folder) gains out/ or .bulkhead/ during the
  * first build, which would make the next build miss the cache.  When the
  * folder's names now are what the walk saw plus only those, take its new
@@ -819,9 +861,7 @@ static void adopt_own_entries(struct trace *t, const char *root, const char *out
 	 * mtime is older than this reading and whose names are as expected
 	 * cannot change again without getting a newer mtime, so its line
 	 * needs no racy check (see check_line). */
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME_COARSE, &now);
-	int64_t coarse_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	int64_t coarse_ns = coarse_after_own_folders(root, out_dir, cache_path);
 	for (size_t i = 0; i < t->entries.cap; i++) {
 		const struct map_slot *s = &t->entries.slots[i];
 		struct trace_entry *e = s->value;
@@ -862,15 +902,6 @@ static void adopt_own_entries(struct trace *t, const char *root, const char *out
 #else
 	(void)t, (void)root, (void)out_dir, (void)cache_path;
 #endif
-}
-
-/* The output dir's own entry: the build checked that it is a real
- * folder, then wrote into it, changing its mtime.  Only its kind and
- * identity are kept ("D"), or every rebuild after a change would miss. */
-static bool is_output_dir(const char *root, const char *rel, const char *out_dir)
-{
-	size_t n = strlen(root);
-	return !strncmp(out_dir, root, n) && out_dir[n] == '/' && !strcmp(out_dir + n + 1, rel);
 }
 
 /* Whether the file at dir_fd/name starts with this version's magic. */
@@ -916,7 +947,6 @@ static int compare_slot_keys(const void *a, const void *b)
  * ms on one thread, at the end of every build that stores a cache. */
 struct trace_lines {
 	const struct trace *t;
-	const char *root, *out_dir;
 	const struct map_slot **slots;	/* the entries, sorted part by part, then merged */
 	size_t n, nparts;
 	struct buf *parts;	/* per part of the sorted entries: its lines */
@@ -963,7 +993,15 @@ static void format_part(void *ctx, size_t part)
 		const struct trace_entry *e = s->value;
 		if (!e->kind || strchr(s->key, '\n') || parent_watched(tl->t, s->key, e))
 			continue;
-		char kind = e->kind == 'd' && !e->listed && is_output_dir(tl->root, s->key, tl->out_dir) ? 'D' : e->kind;
+		/* A folder the build found but did not list was only checked
+		 * to be one (a path's component, the output dir): what it read
+		 * below has entries of its own.  Only its kind and identity are
+		 * kept ("D"): its mtime moves whenever anything in it does, the
+		 * build's own out/ and .bulkhead/cache/ included, and the
+		 * rebuild after every first build missed.  A folder the build
+		 * made where it found nothing (adopted) keeps its mtime: no
+		 * path below it was looked at. */
+		char kind = e->kind == 'd' && !e->listed && !e->adopted ? 'D' : e->kind;
 		const uint64_t *hash = e->hashed ? &e->hash : e->listed && kind == 'd' ? &e->names_hash : NULL;
 		stat_line(b, e->adopted ? 'a' : 'i', kind, (uint64_t)e->size, (uint64_t)e->mtime_ns, (uint64_t)e->ino,
 			  hash, s->key);
@@ -971,10 +1009,10 @@ static void format_part(void *ctx, size_t part)
 }
 
 /* The lines of t in parts, *nparts of them, to free with their array. */
-static struct buf *trace_lines(const struct trace *t, const char *root, const char *out_dir, unsigned jobs,
+static struct buf *trace_lines(const struct trace *t, unsigned jobs,
 			       size_t *nparts)
 {
-	struct trace_lines tl = { t, root, out_dir, xcalloc(t->entries.len + 1, sizeof(*tl.slots)), 0, jobs, NULL };
+	struct trace_lines tl = { t, xcalloc(t->entries.len + 1, sizeof(*tl.slots)), 0, jobs, NULL };
 	for (size_t i = 0; i < t->entries.cap; i++)
 		if (t->entries.slots[i].key)
 			tl.slots[tl.n++] = &t->entries.slots[i];
@@ -1010,7 +1048,7 @@ void cache_store(const char *path, struct trace *t, const struct project *p, con
 		buf_printf(&b, "%s\n", MANIFEST_WHOLE);
 	unsigned jobs = parallel_jobs(p->jobs);
 	size_t ntrace, noutputs, n = 0;
-	struct buf *trace = trace_lines(t, p->root, out_dir, jobs, &ntrace);
+	struct buf *trace = trace_lines(t, jobs, &ntrace);
 	struct buf *outputs = output_lines(out_dir, plan, res, jobs, &noutputs);
 	struct iovec *v = xcalloc(1 + ntrace + noutputs + 1, sizeof(*v));	/* and the sum */
 	v[n++] = (struct iovec){ b.data, b.len };

@@ -238,5 +238,29 @@ reports "$pc" "$scratch/si.damaged"
 if cmp -s "$scratch/si.edited" "$scratch/si.damaged"; then ok; else bad "reports differ with a damaged stat index"; fi
 if tail -c 7 "$si" | grep -q garbage; then bad "the damaged stat index was kept"; else ok; fi
 
+# ---- an output dir below other folders ----
+# The first build makes out/ and its parents, changing the folders above;
+# the next build is still answered by the cache (without the stat index,
+# a build that runs opens unit files), whether the folder above out/ was
+# walked (gen/) or made by the first build (new/deep/).
+if command -v strace >/dev/null 2>&1 && strace -o /dev/null true >/dev/null 2>&1; then
+	for od in gen/out new/deep/out; do
+		nd=$scratch/nested
+		rm -rf "$nd"
+		cp -R "$top/samples/acme" "$nd"
+		rm -rf "$nd/out" "$nd/.bulkhead/cache"
+		mkdir "$nd/gen"
+		echo notes >"$nd/gen/README"
+		sed -i "s|^  dir: out\$|  dir: $od|" "$nd/bulkhead.yaml"
+		"$BULKHEAD" -C "$nd" -q build >/dev/null 2>&1 || bad "output dir $od: the first build failed"
+		rm -f "$nd/.bulkhead/cache/stat"
+		strace -f -e trace=openat -o "$scratch/nested.trace" "$BULKHEAD" -C "$nd" -q build >/dev/null 2>&1
+		n=$(grep -c 'unit\.yaml"' "$scratch/nested.trace")
+		if [ "$n" = 0 ]; then ok; else bad "output dir $od: the next build opened $n unit files, wanted 0"; fi
+	done
+else
+	echo "cache: skipping the nested output dir checks: strace is missing or cannot trace here"
+fi
+
 echo "cache: $pass passed, $fail failed"
 [ "$fail" = 0 ]
