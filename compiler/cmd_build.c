@@ -238,6 +238,7 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 	}
 	if (emit_write(&c.project, &plan, &o.sel, out_dir, display, o.check, cli->quiet, &res) < 0)
 		goto out;
+	project_wait_parse_store(&c.project);
 	if (cache_path && !diag_error_count())
 		cache_store(cache_path, &trace, &c.project, out_dir, &plan, &res);
 	bool changed = res.written || res.removed || res.manifest_changed;

@@ -271,6 +271,60 @@ static void prepare_prefetch(struct project *p, struct prefetch *pf)
 	buf_free(&data);
 }
 
+/* The parse cache's new entries, stored on a thread of their own while
+ * the run goes on: at 30,000 units the file is 38 MB, 30 ms of writing
+ * that the main thread did alone between the prefetch and the
+ * resolution.  The thread owns what it holds and frees the encodings
+ * once they are written. */
+struct parse_store {
+	struct parse_cache *cache;
+	struct parse_fresh *fresh;
+	size_t n;
+	struct encoding *encodings;
+	unsigned jobs;
+	pthread_t thread;
+};
+
+static void store_parse_cache(struct parse_store *ps)
+{
+	parse_cache_store(ps->cache, ps->fresh, ps->n);
+	for (unsigned w = 0; w < ps->jobs; w++) {
+		buf_free(&ps->encodings[w].scratch);
+		arena_free(&ps->encodings[w].kept);
+	}
+	free(ps->encodings);
+	free(ps->fresh);
+}
+
+static void *parse_store_thread(void *arg)
+{
+	store_parse_cache(arg);
+	return NULL;
+}
+
+/* With one job the store runs here: -j 1 asks for one thread. */
+static void start_parse_store(struct project *p, struct parse_fresh *fresh, struct encoding *encodings,
+			      unsigned jobs)
+{
+	struct parse_store *ps = xmalloc(sizeof(*ps));
+	*ps = (struct parse_store){ &p->parse_cache, fresh, p->nunits, encodings, jobs, 0 };
+	if (jobs > 1 && pthread_create(&ps->thread, NULL, parse_store_thread, ps) == 0) {
+		p->parse_store = ps;
+		return;
+	}
+	store_parse_cache(ps);
+	free(ps);
+}
+
+void project_wait_parse_store(struct project *p)
+{
+	if (!p->parse_store)
+		return;
+	pthread_join(p->parse_store->thread, NULL);
+	free(p->parse_store);
+	p->parse_store = NULL;
+}
+
 /* Reads and parses every unit's own file on all workers, then keeps what
  * parsed, in unit order, with the trace of what was read.  With one
  * thread too: each text is still parsed once (3.5 -> 2.5 s for drift -j 1
@@ -311,13 +365,7 @@ void project_prefetch_units(struct project *p)
 			source_note_read(&p->src, lf->src.path, &pf.stats[i], lf->src.len, pf.hashes[i]);
 		map_put(&p->files, lf->src.path, strlen(lf->src.path), lf);
 	}
-	parse_cache_store(&p->parse_cache, pf.fresh, p->nunits);
-	for (unsigned w = 0; w < jobs; w++) {
-		buf_free(&pf.encodings[w].scratch);
-		arena_free(&pf.encodings[w].kept);
-	}
-	free(pf.encodings);
-	free(pf.fresh);
+	start_parse_store(p, pf.fresh, pf.encodings, jobs);
 	map_free(&pf.texts);
 	pthread_mutex_destroy(&pf.lock);
 	free(pf.files);
@@ -1271,6 +1319,7 @@ void project_close(struct project *p)
 	}
 	source_free(&p->src);
 	source_free(&p->work);
+	project_wait_parse_store(p);	/* it holds the cache folder's lock */
 	stat_index_store(&p->stat_index);	/* what the source noted in it */
 	stat_index_close(&p->stat_index);
 	free(p->root);

@@ -21,6 +21,7 @@
 
 struct unit;
 struct trace;
+struct parse_store;
 
 /* Where to read the repo from: the work tree (both unset), the tree of a
  * revision, or the git index. */
@@ -187,10 +188,16 @@ struct project {
 	struct worker_arenas *worker_arenas;	/* what workers made lives here */
 	bool prefetched;	/* project_prefetch_units ran */
 	struct parse_cache parse_cache;	/* unit trees of earlier runs */
+	struct parse_store *parse_store;	/* its new entries being stored, or NULL */
 	struct stat_index stat_index;	/* folders and unit files of earlier runs */
 	pthread_mutex_t lock;	/* templates and arena, while workers run */
 	size_t template_failures;	/* eval_template_of calls that failed */
 };
+
+/* Waits until the parse cache's new entries, stored on a thread of their
+ * own after the prefetch, are written: before anything else writes in
+ * .bulkhead/cache/ (project_close waits too). */
+void project_wait_parse_store(struct project *p);
 
 /* One set of per-worker arenas, freed with the project. */
 struct worker_arenas {
