@@ -307,7 +307,8 @@ static void start_parse_store(struct project *p, struct parse_fresh *fresh, stru
 			      unsigned jobs)
 {
 	struct parse_store *ps = xmalloc(sizeof(*ps));
-	*ps = (struct parse_store){ &p->parse_cache, fresh, p->nunits, encodings, jobs, 0 };
+	*ps = (struct parse_store){ .cache = &p->parse_cache, .fresh = fresh, .n = p->nunits, .encodings = encodings,
+				    .jobs = jobs };
 	if (jobs > 1 && pthread_create(&ps->thread, NULL, parse_store_thread, ps) == 0) {
 		p->parse_store = ps;
 		return;
