@@ -3,15 +3,21 @@
  * usage: bench-floor DIR JOBS < LIST
  *
  * LIST holds one "SIZE PATH" line per file (as `find -printf '%s %P\n'`
- * prints them for a built output tree, manifest.json included).  bench-floor makes DIR (which must
- * not exist) and writes every file below it as a build does: its folders
- * (mkdir, parents on demand), a temp file beside it filled with SIZE
- * bytes, then a rename onto its name.  JOBS threads take runs of 512
- * files in turn, as bulkhead's writers do.  Prints the seconds taken.
+ * prints them for a built output tree, manifest.json included).
+ * bench-floor makes DIR (which must not exist) and writes every file below
+ * it as a cold build does (emit.c): a file in a folder goes straight into
+ * a staging tree, DIR/.staging/PATH, its folders made on demand (mkdir,
+ * parents when missing), filled with SIZE bytes; a file at the top (the
+ * manifest) goes to a temp file beside it, then a rename onto its name;
+ * last, each top folder of the staging tree is renamed into DIR.  JOBS
+ * threads take runs of 512 files in turn, as bulkhead's writers do.
+ * Prints the seconds taken.
  *
- * What it leaves out is bulkhead's own work, so the benchmark's cold
- * build minus this is what bulkhead adds to making the files at all. */
+ * What it leaves out is bulkhead's own work (and its one fstat per file,
+ * for the build cache), so the benchmark's cold build minus this is what
+ * bulkhead adds to making the files at all. */
 #define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -22,6 +28,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#define STAGING ".staging"
 
 enum { RUN = 512, MAX_JOBS = 64, FILLER = 64 * 1024 };
 
@@ -55,19 +63,13 @@ static int make_parents(char *path)
 	return rc;
 }
 
-static int write_one(const char *dir, const struct file *f)
+static int fill(const char *path, size_t size)
 {
-	char final[4096], temp[4096 + 8];
-	if ((size_t)snprintf(final, sizeof(final), "%s/%s", dir, f->path) >= sizeof(final))
-		return errno = ENAMETOOLONG, -1;
-	snprintf(temp, sizeof(temp), "%s.tmp", final);
-	if (make_parents(final) < 0)
-		return -1;
-	int fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
 	if (fd < 0)
 		return -1;
 	int rc = 0;
-	for (size_t left = f->size; left && rc == 0;) {
+	for (size_t left = size; left && rc == 0;) {
 		ssize_t n = write(fd, filler, left < FILLER ? left : FILLER);
 		if (n > 0)
 			left -= (size_t)n;
@@ -76,7 +78,43 @@ static int write_one(const char *dir, const struct file *f)
 	}
 	if (close(fd) < 0)
 		rc = -1;
-	return rc == 0 ? rename(temp, final) : -1;
+	return rc;
+}
+
+static int write_one(const char *dir, const struct file *f)
+{
+	char final[4096], temp[4096 + 8];
+	if (!strchr(f->path, '/')) {
+		if ((size_t)snprintf(final, sizeof(final), "%s/%s", dir, f->path) >= sizeof(final))
+			return errno = ENAMETOOLONG, -1;
+		snprintf(temp, sizeof(temp), "%s.tmp", final);
+		return fill(temp, f->size) < 0 ? -1 : rename(temp, final);
+	}
+	if ((size_t)snprintf(final, sizeof(final), "%s/" STAGING "/%s", dir, f->path) >= sizeof(final))
+		return errno = ENAMETOOLONG, -1;
+	return make_parents(final) < 0 ? -1 : fill(final, f->size);
+}
+
+/* Renames each top folder of DIR/.staging into DIR, then removes the
+ * staging folder, as a cold build publishes its files. */
+static int publish(const char *dir)
+{
+	char staging[4096], from[4096 + 256], to[4096 + 256];
+	if ((size_t)snprintf(staging, sizeof(staging), "%s/" STAGING, dir) >= sizeof(staging))
+		return errno = ENAMETOOLONG, -1;
+	DIR *d = opendir(staging);
+	if (!d)
+		return errno == ENOENT ? 0 : -1;	/* no file below a folder */
+	int rc = 0;
+	for (struct dirent *e; rc == 0 && (e = readdir(d));) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		snprintf(from, sizeof(from), "%s/%s", staging, e->d_name);
+		snprintf(to, sizeof(to), "%s/%s", dir, e->d_name);
+		rc = rename(from, to);
+	}
+	closedir(d);
+	return rc == 0 ? rmdir(staging) : -1;
 }
 
 static void *worker(void *arg)
@@ -141,6 +179,10 @@ int main(int argc, char **argv)
 		started++;
 	for (int i = 0; i < started; i++)
 		pthread_join(threads[i], NULL);
+	if (started && !atomic_load(&job.failed) && publish(job.dir) < 0) {
+		fprintf(stderr, "bench-floor: publishing %s/" STAGING ": %s\n", job.dir, strerror(errno));
+		atomic_store(&job.failed, 1);
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	for (size_t i = 0; i < job.n; i++)
 		free(job.files[i].path);

@@ -297,7 +297,7 @@ touch_unit() { touch "$edit"; }
 
 # write_floor: the kernel's share of the cold build.  bench-floor makes
 # the files of the last cold build's out/ (same paths and sizes, folders,
-# temp files and renames) on as many threads as bulkhead, with none of
+# the staging tree and its renames) on as many threads as bulkhead, with none of
 # bulkhead's work, in a folder beside the trash; under the same
 # conditions as a cold build (sync, then warm).  Its trees are kept, as
 # out/ is (see set_aside).
