@@ -65,8 +65,9 @@ struct output_stat output_stat_of(const struct stat *st);
  * records; leaves it empty otherwise.  cache_outputs_free releases it. */
 void cache_outputs(const char *path, const char *out_dir, struct cached_outputs *out);
 void cache_outputs_free(struct cached_outputs *out);
-/* True when the output at full still has the stat data st recorded. */
-bool cache_output_unchanged(const struct output_stat *st, const char *full);
+/* True when the output at path (below dir_fd, or AT_FDCWD) still has the
+ * stat data st recorded. */
+bool cache_output_unchanged(const struct output_stat *st, int dir_fd, const char *path);
 
 /* Creates the cache's folders.  A build about to write calls it before
  * writing, so that the folders it creates in the root all date from
