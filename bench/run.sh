@@ -12,7 +12,9 @@
 # kernel's share of a cold build on this machine).
 #
 # Every timed row is the median of BENCH_RUNS (3) runs of the whole process,
-# wall clock (date +%s.%N around /usr/bin/time, which gives the peak RSS).
+# wall clock (date +%s.%N around /usr/bin/time, which gives the peak RSS);
+# below the table, the fastest and the slowest run of each row at the
+# larger size.
 # The CSafeLoader row runs once when its first run takes more than 5 s.
 # Commands that do not exist yet (`bulkhead help CMD` fails) print
 # "n/a (not implemented)".
@@ -214,6 +216,16 @@ timed() {
 
 median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
+# settle KEY TIMES..: the median into R_KEY, the fastest and slowest run
+# into R_KEY_range (printed below the table: on a shared VM runs differ
+# by a third).
+settle() {
+	k=$1
+	shift
+	result "$k" "$(median "$@")"
+	result "${k}_range" "$(printf '%s\n' "$@" | sort -n | awk 'NR == 1 { lo = $1 } { hi = $1 } END { print lo " .. " hi }')"
+}
+
 # note ROW N MSG: remember a failure, printed below the table
 note() {
 	{
@@ -254,7 +266,7 @@ run_row() {
 		r=$((r + 1))
 	done
 	# shellcheck disable=SC2086
-	result "${row}_$n" "$(median $times)"
+	settle "${row}_$n" $times
 }
 
 # rebuild_row ROW N LABEL PREPARE CHECK: RUNS builds of $repo, each after
@@ -278,7 +290,7 @@ rebuild_row() {
 		r=$((r + 1))
 	done
 	# shellcheck disable=SC2086
-	result "${row}_$n" "$(median $times)"
+	settle "${row}_$n" $times
 }
 
 # The one-unit rows' steps: a new revision in $edit, and its output must
@@ -321,7 +333,7 @@ write_floor() {
 		r=$((r + 1))
 	done
 	# shellcheck disable=SC2086
-	result "floor_$n" "$(median $times)"
+	settle "floor_$n" $times
 }
 
 # ---- one repo ----------------------------------------------------------------
@@ -375,7 +387,7 @@ bench_size() { # N
 			r=$((r + 1))
 		done
 		# shellcheck disable=SC2086
-		[ -n "$times" ] && result "${key}_$n" "$(median $times)"
+		[ -n "$times" ] && settle "${key}_$n" $times
 	done
 
 	write_floor
@@ -436,7 +448,7 @@ bench_size() { # N
 			fi
 		done
 		# shellcheck disable=SC2086
-		[ -n "$times" ] && result "py_$n" "$(median $times)"
+		[ -n "$times" ] && settle "py_$n" $times
 	else
 		result "py_$n" "n/a"
 	fi
@@ -531,6 +543,18 @@ if is_num "$c" && is_num "$b"; then
 else
 	echo "cold build / CSafeLoader parse = n/a"
 fi
+echo
+echo "fastest .. slowest of the $RUNS runs at N=$L2:"
+for key in cold cold1 floor noop one touch drift diff validate py; do
+	r=$(get "${key}_${BIG}_range")
+	[ -n "$r" ] || continue
+	case $key in
+	cold) what="cold build" ;; cold1) what="cold build -j 1" ;; floor) what="write floor" ;;
+	noop) what="no-op rebuild" ;; one) what="one-unit-changed" ;; touch) what="one-unit-touched" ;;
+	py) what="CSafeLoader parse" ;; *) what=$key ;;
+	esac
+	printf '  %-26s %s s\n' "$what" "$r"
+done
 [ -d "$TRASH" ] && echo "old out/ trees kept in $TRASH (see the head of bench/run.sh; make clean removes them)"
 if [ -f "$TMP/notes" ]; then
 	echo
