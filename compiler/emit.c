@@ -1055,9 +1055,9 @@ struct change_list {
 
 /* An output the last build wrote with the content now planned, not
  * touched since (its stat data is as the build cache recorded): the same
- * trust as a no-op build's, without reading 30,000 files for one change. */
-/* Paths below the output dir are looked up from out_fd, the dir opened
- * once (-1 when it could not be: then nothing is below it): a lookup from
+ * trust as a no-op build's, without reading 30,000 files for one change.
+ * Paths below the output dir are looked up from out_fd, the dir opened
+ * once (-1 when it could not be: then nothing is below it); a lookup from
  * the root walked its six folders again for each of 60,000 paths. */
 static const struct output_stat *known_current(const struct emit_plan *plan, const struct out_file *f,
 					       int out_fd)
