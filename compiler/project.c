@@ -1031,8 +1031,8 @@ out:
 	return rc;
 }
 
-/* Takes folder i's listing, on the walk's thread; after a failure the
- * rest of the depth is left. */
+/* Takes folder i's listing, on the walk's thread, and frees it; after a
+ * failure the rest of the depth is only freed. */
 static void take_one(void *ctx, size_t i)
 {
 	struct level *lv = ctx;
@@ -1074,11 +1074,7 @@ static int walk_tree(struct walk *w)
 			for (size_t i = 0; i < n; i++)
 				take_one(&lv, i);
 		rc = lv.rc;
-		for (size_t i = 0; i < n; i++) {	/* those left after a failure */
-			buf_free(&lv.listings[i].names);
-			buf_free(&lv.listings[i].kinds);
-		}
-		free(lv.listings);
+		free(lv.listings);	/* take_one freed each listing's buffers */
 		free(dirs);
 		dirs = lv.next;
 		n = lv.nnext;
