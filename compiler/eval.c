@@ -938,41 +938,28 @@ static struct value *eval_string(struct scope *s, const struct node *n)
 	return v;
 }
 
-/* A list or map with no expression beneath it: its value is
- * value_from_node's in every unit.  (A "$${" escape counts as an
- * expression: its text is not the value.) */
-static bool literal_tree(const struct node *n)
-{
-	if (node_is_scalar(n))
-		return n->kind != NODE_STR || !n->has_expr;
-	size_t len = n->kind == NODE_SEQ ? n->seq.len : n->map.len;
-	for (size_t i = 0; i < len; i++)
-		if (!literal_tree(n->kind == NODE_SEQ ? n->seq.items[i] : n->map.pairs[i].value))
-			return false;
-	return true;
-}
-
-static const struct value not_literal;
-
-/* Such trees are 45 % of the values of a large repo (tags and settings
- * in shared includes, and in each unit file, whose copies in the other
- * envs share its tree: project.c), the same in every unit that reaches
- * them.  Each worker makes a tree's value once and keeps it, or the
- * verdict that it is not literal, by node; values are never changed once
- * made, so units share them as they share a var's. */
+/* A list or map with no expression beneath it (node.literal; a "$${"
+ * escape counts as an expression: its text is not the value) has
+ * value_from_node's value in every unit.  Such trees are 45 % of the
+ * values of a large repo (tags and settings in shared includes, and in
+ * each unit file, whose copies in the other envs share its tree:
+ * project.c).  Each worker makes a tree's value once and keeps it, by
+ * node; values are never changed once made, so units share them as they
+ * share a var's.  Trees the loader did not mark (merges) are walked, and
+ * not kept: each is one unit's own. */
 static struct value *literal_value(struct scope *s, const struct node *n)
 {
-	if (!s->p)
+	if (!s->p || !n->literal)
 		return NULL;
 	struct memo_probe probe;
-	const struct value *v = memo_find(s->p, MEMO_LITERALS, (const char *)&n, sizeof(n), &probe);
+	struct value *v = memo_find(s->p, MEMO_LITERALS, (const char *)&n, sizeof(n), &probe);
 	if (!v) {
-		v = literal_tree(n) ? value_from_node(s->arena, n) : &not_literal;
+		v = value_from_node(s->arena, n);
 		const struct node **key = ARENA_NEW(s->arena, const struct node *);
 		*key = n;
-		memo_keep(&probe, (const char *)key, (void *)v);
+		memo_keep(&probe, (const char *)key, v);
 	}
-	return v == &not_literal ? NULL : (struct value *)v;
+	return v;
 }
 
 static struct value *eval_node(struct scope *s, const struct node *n)

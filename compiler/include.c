@@ -21,6 +21,7 @@ static struct node *copy_node(struct arena *a, const struct node *n)
 	struct node *c = ARENA_NEW(a, struct node);
 	*c = *n;
 	c->tag = TAG_NONE;
+	c->literal = false;	/* the caller changes the items */
 	return c;
 }
 

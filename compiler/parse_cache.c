@@ -143,6 +143,8 @@ static struct node *decode_node(struct decoding *d)
 		d->depth_left--;
 		ok = decode_items(d, n);
 		d->depth_left++;
+		if (ok)
+			node_mark_literal(n);
 	}
 	return ok && !r->bad ? n : NULL;
 }

@@ -112,6 +112,18 @@ struct node *node_map_get(const struct node *map, const char *key)
 	return p ? p->value : NULL;
 }
 
+void node_mark_literal(struct node *n)
+{
+	bool literal = true;
+	if (n->kind == NODE_SEQ)
+		for (size_t i = 0; literal && i < n->seq.len; i++)
+			literal = node_is_literal(n->seq.items[i]);
+	else
+		for (size_t i = 0; literal && i < n->map.len; i++)
+			literal = node_is_literal(n->map.pairs[i].value);
+	n->literal = literal;
+}
+
 /* Source bytes and decoded bytes of the double-quoted escape at p. */
 static void escape_widths(const char *p, size_t *src, size_t *dec)
 {
@@ -656,6 +668,7 @@ static void on_collection_end(struct loader *l)
 			n->map.pairs[i].value = f->items[2 * i + 1];
 		}
 	}
+	node_mark_literal(n);
 	size_t weight = f->weight, height = f->height + 1;
 	if (f->anchor) {
 		f->anchor->weight = weight;

@@ -30,7 +30,12 @@ struct node {
 	uint8_t kind;		/* enum node_kind */
 	uint8_t tag;		/* enum node_tag */
 	uint8_t style;		/* enum node_style */
-	bool has_expr;		/* the text holds "${" (set for every scalar) */
+	/* A scalar: its text holds "${" (set for every scalar).  A list or
+	 * map: literal, no scalar beneath holds "${".  Only the loader and
+	 * the parse cache's decoder set literal, bottom-up; a copy clears it
+	 * (copy_node), so a tree built elsewhere counts as not known. */
+	bool has_expr : 1;
+	bool literal : 1;
 	uint32_t off;		/* byte offset where the node's text starts */
 	const struct srcfile *file;
 	/* By kind: a scalar's text (every scalar keeps it, whatever its
@@ -59,6 +64,14 @@ static inline bool node_is_scalar(const struct node *n)
 {
 	return n->kind != NODE_SEQ && n->kind != NODE_MAP;
 }
+/* Whether no scalar in n's tree holds "${", as far as is known. */
+static inline bool node_is_literal(const struct node *n)
+{
+	return node_is_scalar(n) ? n->kind != NODE_STR || !n->has_expr : n->literal;
+}
+/* Marks a list or map literal when all its items are: for code that
+ * builds a tree bottom-up from nodes it made itself. */
+void node_mark_literal(struct node *n);
 /* The value of a NODE_BOOL, NODE_INT or NODE_FLOAT scalar, from its text
  * (YAML 1.2 core or JSON, as the loader accepted it). */
 bool node_bool(const struct node *n);

@@ -189,6 +189,29 @@ Test(include_merge, large_maps_use_an_index)
 	buf_free(&want);
 }
 
+/* A merge copies nodes and changes their items: the copies do not keep
+ * the loader's literal mark (yaml.h), or a literal list or map from one
+ * side would hide an expression from the other side from evaluation. */
+Test(include_merge, merged_copies_are_not_marked_literal)
+{
+	/* Each side literal in turn, the other holding the expression. */
+	static const char *const sides[][2] = {
+		{ "m: {x: 1}\nl: [a]\nkept: {k: v}\n", "m: {y: \"${var.z}\"}\nl: !append [\"${var.z}\"]\n" },
+		{ "m: {y: \"${var.z}\"}\nl: [\"${var.z}\"]\nkept: {k: v}\n", "m: {x: 1}\nl: !append [a]\n" },
+	};
+	for (size_t i = 0; i < 2; i++) {
+		struct node *b = inc_load("base.yaml", sides[i][0]);
+		struct node *o = inc_load("over.yaml", sides[i][1]);
+		const struct node *lit = i == 0 ? b : o;
+		cr_assert(node_map_get(lit, "m")->literal && node_map_get(lit, "l")->literal);
+		struct node *r = merge_nodes(&inc_arena, b, o, MERGE_DEEP, NULL);
+		cr_assert_not_null(r);
+		cr_expect_not(inc_at(r, "m")->literal, "case %zu: a merged map holding an expression", i);
+		cr_expect_not(inc_at(r, "l")->literal, "case %zu: an appended list holding an expression", i);
+		cr_expect(inc_at(r, "kept")->literal, "case %zu: a subtree the merge took as it was keeps its mark", i);
+	}
+}
+
 /* ---- !append ---- */
 
 Test(include_merge, append_onto_a_list)

@@ -68,6 +68,7 @@ static void expect_same_tree(const struct node *want, const struct node *got, co
 	cr_assert_eq(got->style, want->style);
 	cr_assert_eq(got->off, want->off);
 	cr_assert_eq(got->has_expr, want->has_expr);
+	cr_assert_eq(got->literal, want->literal, "the decoder marks literal trees as the loader does");
 	if (node_is_scalar(want)) {
 		cr_assert_eq(got->str.len, want->str.len);
 		cr_assert_eq(memcmp(got->str.s, want->str.s, want->str.len + 1), 0, "text '%s' came back as '%s'",

@@ -221,6 +221,31 @@ Test(yaml, aliased_key_is_still_a_string)
 
 /* ---- structure ---- */
 
+/* yaml.h: the loader marks a list or map literal when no scalar beneath
+ * holds "${" (a "$${" escape counts: its text is not its value). */
+Test(yaml, lists_and_maps_without_expressions_are_marked_literal)
+{
+	struct node *root = y("plain: {a: 1, b: [x, w], c: {d: true}}\n"
+			      "templated: {a: 1, b: [x, \"${var.y}\"]}\n"
+			      "escaped: [\"$${not}\"]\n"
+			      "empty: []\n"
+			      "shared: &s {k: v}\n"
+			      "again: *s\n");
+	cr_assert_not_null(root);
+	const struct node *plain = node_map_get(root, "plain"), *templated = node_map_get(root, "templated");
+	cr_expect(plain->literal);
+	cr_expect(node_map_get(plain, "b")->literal);
+	cr_expect(node_map_get(plain, "c")->literal);
+	cr_expect_not(templated->literal, "a map with an expression two levels down");
+	cr_expect_not(node_map_get(templated, "b")->literal);
+	cr_expect_not(node_map_get(root, "escaped")->literal);
+	cr_expect(node_map_get(root, "empty")->literal);
+	cr_expect(node_map_get(root, "again")->literal);
+	cr_expect_not(root->literal);
+	cr_expect(node_is_literal(node_map_get(plain, "a")), "a number");
+	cr_expect_not(node_is_literal(node_map_get(templated, "b")->seq.items[1]));
+}
+
 Test(yaml, maps_and_sequences)
 {
 	struct node *root = y("name: api\nlist:\n  - 1\n  - two\n  - [3, {x: why}]\nmap: {a: 1, b: [], c: {}}\n");
