@@ -731,8 +731,15 @@ void source_note_listing(struct source *s, const char *path, const struct stat *
 
 void source_use_index(struct source *s, struct stat_index *si)
 {
-	if (s->ops == &worktree_ops)
-		((struct worktree *)s->impl)->index = si;
+	if (s->ops != &worktree_ops)
+		return;
+	((struct worktree *)s->impl)->index = si;
+	/* The index holds the folders and unit files the last run found;
+	 * the folder map will hold the folders and, for most unit folders,
+	 * a vars.yaml they lack: about as many.  Sized once, it is not
+	 * rehashed six times on the way (8 MiB of fresh pages at 30,000
+	 * units, against the 4 of the last table). */
+	map_reserve(&s->dirs, si->n);
 }
 
 static int absolute_target(struct source *s, struct buf *target)
