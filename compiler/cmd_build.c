@@ -226,16 +226,17 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	out_dir = output_dir(&c.project, o.out, &display);
-	if (check_output_dir(&c.project, out_dir, display) < 0 || emit_plan(&c.project, c.units, c.nunits, &plan) < 0)
+	if (check_output_dir(&c.project, out_dir, display) < 0)
 		goto out;
+	if (cache_path)
+		cache_outputs(cache_path, out_dir, &written);
+	if (emit_plan(&c.project, c.units, c.nunits, cache_path ? &written : NULL, false, &plan) < 0)
+		goto out;
+	if (cache_path)
+		cache_prepare(cache_path);
 	track_committed_outputs(&c.project, &cli->spec, o.check, out_dir, &plan);
 	plan.before_writing = forget_compiled;
 	plan.before_writing_ctx = &c;
-	if (cache_path) {
-		cache_prepare(cache_path);
-		cache_outputs(cache_path, out_dir, &written);
-		plan.written = &written;
-	}
 	if (emit_write(&c.project, &plan, &o.sel, out_dir, display, o.check, cli->quiet, &res) < 0)
 		goto out;
 	project_wait_parse_store(&c.project);

@@ -147,7 +147,7 @@ static int compile_side(struct cli *cli, struct compilation *c, const char *rev,
 	(void)cli;
 	if (compile_run(c, &sel, &spec) < 0)
 		return -1;
-	return emit_plan(&c->project, c->units, c->nunits, plan);
+	return emit_plan(&c->project, c->units, c->nunits, NULL, true, plan);	/* compared by hash */
 }
 
 static int compare_units(const void *a, const void *b)

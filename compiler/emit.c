@@ -144,7 +144,7 @@ static bool pieces_equal(const struct pieces *pc, const char *data, size_t len)
 }
 
 /* The text is the plan's to keep: its arenas hold it. */
-static void add_file(struct emit_plan *plan, struct unit *u, char *path, struct text t)
+static void add_file(struct emit_plan *plan, struct unit *u, char *path, struct text t, const char *template)
 {
 	if (plan->nfiles == plan->cap)
 		plan->files = xrealloc(plan->files, (plan->cap = plan->cap ? plan->cap * 2 : 64) * sizeof(*plan->files));
@@ -154,12 +154,14 @@ static void add_file(struct emit_plan *plan, struct unit *u, char *path, struct 
 	f->len = t.len;
 	f->hash = t.hash;
 	f->unit = u;
+	f->template = template;
 }
 
-/* A worker's buffer to render in: rendering writes its length all along,
- * and neighbouring items run on different workers. */
+/* A worker's buffers to render in: rendering writes their lengths all
+ * along, and neighbouring items run on different workers. */
 struct scratch {
 	PARALLEL_OWN_LINE struct buf text;
+	struct buf dir, norm;
 };
 
 static struct text keep_text(struct arena *arena, const struct buf *text)
@@ -167,86 +169,152 @@ static struct text keep_text(struct arena *arena, const struct buf *text)
 	return (struct text){ arena_strndup(arena, text->data, text->len), text->len, { 0, 0 } };
 }
 
-/* An output's text, for the plan: kept and hashed. */
-static struct text planned_text(struct arena *arena, const struct buf *text)
+/* Whether the plan keeps the text of the output at path, whose bytes
+ * hash to h: not when it keeps hashes only, nor when the build cache
+ * recorded the file with this hash, as it will most likely be found on
+ * disk (plan_text renders it again when it is not).  At 30,000 units the
+ * texts are 60 MB of fresh memory, which a rebuild that changes one unit
+ * writes one of. */
+static bool keeps_text(const struct emit_plan *plan, const char *path, XXH128_hash_t h)
 {
-	struct text t = keep_text(arena, text);
-	t.hash = XXH3_128bits(t.data, t.len);
+	if (plan->hashes_only)
+		return false;
+	const struct cached_output *was = plan->written ? map_get(&plan->written->files, path, strlen(path)) : NULL;
+	return !was || was->hash != h.low64;
+}
+
+/* An output's text, for the plan: hashed, and kept if keeps_text says
+ * so. */
+static struct text planned_text(struct arena *arena, const struct buf *text, const struct emit_plan *plan,
+				const char *path)
+{
+	struct text t = { NULL, text->len, XXH3_128bits(text->data, text->len) };
+	if (keeps_text(plan, path, t.hash))
+		t.data = arena_strndup(arena, text->data, text->len);
 	return t;
 }
 
+/* A unit's tfvars, as rendered on a worker: its folder below the output
+ * dir (NULL when output.path leads outside it, expanded then as raw). */
+struct rendered {
+	const char *dir, *raw;
+	char *path;
+	struct text json;
+};
+
 struct rendering {
+	const struct project *p;
+	const struct emit_plan *plan;
 	struct unit **units;
-	struct text *json;	/* each unit's tfvars text */
+	struct rendered *out;
 	struct scratch scratch[PARALLEL_MAX_JOBS];	/* per worker */
 };
+
+static void tfvars_text(const struct unit *u, struct buf *text)
+{
+	buf_reset(text);
+	value_to_json(u->inputs, text);
+	buf_putc(text, '\n');
+}
 
 static void render_tfvars(void *ctx, size_t i, struct arena *arena)
 {
 	struct rendering *r = ctx;
-	struct buf *text = &r->scratch[parallel_worker()].text;
-	buf_reset(text);
-	value_to_json(r->units[i]->inputs, text);
-	buf_putc(text, '\n');
-	r->json[i] = planned_text(arena, text);
+	struct scratch *sc = &r->scratch[parallel_worker()];
+	struct rendered *out = &r->out[i];
+	expand_path(r->p, r->units[i], &sc->dir);
+	if (path_join("", sc->dir.data, &sc->norm) < 0 || !sc->norm.len) {
+		out->raw = arena_strndup(arena, sc->dir.data, sc->dir.len);
+		return;
+	}
+	out->dir = arena_strndup(arena, sc->norm.data, sc->norm.len);
+	out->path = arena_printf(arena, "%s/%s", out->dir, TFVARS);
+	tfvars_text(r->units[i], &sc->text);
+	out->json = planned_text(arena, &sc->text, r->plan, out->path);
 }
 
-int emit_plan(struct project *p, struct unit **units, size_t n, struct emit_plan *plan)
+int emit_plan(struct project *p, struct unit **units, size_t n, const struct cached_outputs *written,
+	      bool hashes_only, struct emit_plan *plan)
 {
-	struct buf dir = BUF_INIT, norm = BUF_INIT, content = BUF_INIT;
+	struct buf content = BUF_INIT;
 	struct map seen;
 	int rc = 0;
 	memset(plan, 0, sizeof(*plan));
 	plan->units = units;
 	plan->nunits = n;
+	plan->written = written;
+	plan->hashes_only = hashes_only;
 	map_init(&seen);
 	map_reserve(&seen, n);
-	/* The tfvars text of every unit, on all cores: it reads only the
-	 * unit's evaluated inputs and writes only its own buffer. */
+	/* The tfvars of every unit, on all cores: each reads only the unit's
+	 * evaluated inputs and the project's output settings, and writes only
+	 * its own item.  Errors are reported here, in order. */
 	unsigned jobs = parallel_jobs(p->jobs);
-	struct rendering r = { units, xcalloc(n + 1, sizeof(*r.json)), { { BUF_INIT } } };
+	struct rendering r = { p, plan, units, xcalloc(n + 1, sizeof(*r.out)), { { BUF_INIT, BUF_INIT, BUF_INIT } } };
 	plan->arenas = parallel_arenas(jobs);
 	plan->narenas = jobs;
 	parallel_for(n, jobs, plan->arenas, render_tfvars, &r);
-	for (unsigned w = 0; w < PARALLEL_MAX_JOBS; w++)
+	for (unsigned w = 0; w < PARALLEL_MAX_JOBS; w++) {
 		buf_free(&r.scratch[w].text);
+		buf_free(&r.scratch[w].dir);
+		buf_free(&r.scratch[w].norm);
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct unit *u = units[i];
-		expand_path(p, u, &dir);
-		if (path_join("", dir.data, &norm) < 0 || !norm.len) {
-			const struct node *at = p->output_path_node;
+		const struct rendered *out = &r.out[i];
+		const struct node *at = p->output_path_node;
+		if (!out->dir) {
 			diag_error(at ? at->file : NULL, at ? at->off : 0,
 				   "output.path gives '%s' for unit '%s' of '%s', outside the output dir",
-				   dir.data, u->id, u->env->label);
+				   out->raw, u->id, u->env->label);
 			rc = -1;
 			continue;
 		}
-		char *path = arena_printf(&p->arena, "%s/%s", norm.data, TFVARS);
-		struct unit *prev = map_put(&seen, path, strlen(path), u);
+		struct unit *prev = map_put(&seen, out->path, strlen(out->path), u);
 		if (prev) {
-			const struct node *at = p->output_path_node;
 			diag_error(at ? at->file : NULL, at ? at->off : 0,
 				   "output.path maps '%s:%s' and '%s:%s' to the same folder '%s'",
-				   prev->env->label, prev->id, u->env->label, u->id, norm.data);
+				   prev->env->label, prev->id, u->env->label, u->id, out->dir);
 			rc = -1;
 			continue;
 		}
-		add_file(plan, u, path, r.json[i]);
+		add_file(plan, u, out->path, out->json, NULL);
 		for (size_t g = 0; p->generate && g < p->generate->seq.len; g++) {
 			const char *name = p->generate->seq.items[g]->str.s;
 			if (template_render(p, u, name, &content) < 0) {
 				rc = -1;
 				continue;
 			}
-			add_file(plan, u, arena_printf(&p->arena, "%s/%s.tf.json", norm.data, name),
-				 planned_text(&plan->arenas[0].arena, &content));
+			char *path = arena_printf(&p->arena, "%s/%s.tf.json", out->dir, name);
+			add_file(plan, u, path, planned_text(&plan->arenas[0].arena, &content, plan, path), name);
 		}
 	}
-	free(r.json);
+	free(r.out);
 	map_free(&seen);
-	buf_free(&dir);
-	buf_free(&norm);
 	buf_free(&content);
+	return rc;
+}
+
+/* File f's text, rendered again when the plan kept only its hash (see
+ * keeps_text): for the compiler's values, which are still there until
+ * before_writing.  The bytes must hash as planned. */
+static int plan_text(struct project *p, const struct emit_plan *plan, struct out_file *f)
+{
+	if (f->data)
+		return 0;
+	struct buf text = BUF_INIT;
+	int rc = 0;
+	if (f->template)
+		rc = template_render(p, f->unit, f->template, &text);
+	else
+		tfvars_text(f->unit, &text);
+	if (rc == 0 && !XXH128_isEqual(XXH3_128bits(text.data, text.len), f->hash)) {
+		diag_error(NULL, 0, "internal error: '%s' renders differently the second time", f->path);
+		rc = -1;
+	}
+	if (rc == 0)
+		f->data = keep_text(&plan->arenas[0].arena, &text).data;
+	buf_free(&text);
 	return rc;
 }
 
@@ -1169,8 +1237,11 @@ static int diff_outputs(struct project *p, const struct emit_plan *plan, const s
 		map_reserve(&planned, plan->nfiles);
 	map_init(&checked);
 	cl->actions = xcalloc(plan->nfiles + 1, sizeof(*cl->actions));
-	for (size_t i = 0; fresh && i < plan->nfiles; i++)
+	for (size_t i = 0; fresh && i < plan->nfiles; i++) {
 		cl->actions[i] = ACT_WRITE;
+		if (plan_text(p, plan, &plan->files[i]) < 0)
+			rc = -1;
+	}
 	for (size_t i = 0; !fresh && i < plan->nfiles; i++) {
 		const struct out_file *f = &plan->files[i];
 		map_put(&planned, f->path, strlen(f->path), (void *)f);
@@ -1183,6 +1254,8 @@ static int diff_outputs(struct project *p, const struct emit_plan *plan, const s
 			rc = -1;
 		} else if ((st = known_current(plan, f, out_fd))) {
 			keep_known(cl, i, st);
+		} else if (plan_text(p, plan, &plan->files[i]) < 0) {
+			rc = -1;
 		} else if (read_output(plan, full, f->path, &cur, &exists) < 0) {
 			diag_error(NULL, 0, "cannot read '%s/%s': %s", display, f->path, strerror(errno));
 			rc = -1;

@@ -16,10 +16,13 @@
 
 struct out_file {
 	char *path;		/* relative to the output dir */
-	const char *data;	/* in the plan's arenas */
+	/* In the plan's arenas; NULL when the plan kept only the hash (see
+	 * emit_plan), until emit_write renders it again, if it must. */
+	const char *data;
 	size_t len;
 	XXH128_hash_t hash;
 	struct unit *unit;
+	const char *template;	/* the generate template it is; NULL: tfvars */
 };
 
 struct selection {
@@ -49,6 +52,7 @@ struct emit_plan {
 	 * NULL: one whose stat data is unchanged and whose recorded hash is
 	 * that of the planned bytes is not read again. */
 	const struct cached_outputs *written;
+	bool hashes_only;	/* no text is kept: nothing will be written */
 	/* Called once the manifest is rendered, before the first file is
 	 * written (not by --check): from there on emit_write reads only the
 	 * plan and the units' names, and the caller may free the rest.  The
@@ -110,8 +114,14 @@ bool selection_has_env(const struct selection *s, const struct env *e);
 bool selection_has_unit(const struct selection *s, const char *env_label, const char *env_name,
 			const char *unit_id);
 
-/* Renders terraform.tfvars.json of every selected unit. */
-int emit_plan(struct project *p, struct unit **units, size_t n, struct emit_plan *plan);
+/* Renders the files of every selected unit (terraform.tfvars.json and
+ * the generated ones) and hashes them.  Texts are kept for emit_write,
+ * but those that written (the build cache's record, or NULL) has with
+ * the same hash: emit_write renders one again if the file on disk turns
+ * out to differ.  With hashes_only, no text is kept and the plan must not
+ * be written. */
+int emit_plan(struct project *p, struct unit **units, size_t n, const struct cached_outputs *written,
+	      bool hashes_only, struct emit_plan *plan);
 void emit_plan_free(struct emit_plan *plan);
 /* Writes the plan under out_dir (absolute).  With check set, writes
  * nothing and prints what would change; *changed tells whether anything

@@ -63,6 +63,13 @@ rm "$tfvars"
 summary_is "a deleted output" "build: $units units, 1 file written, $((files - 1)) unchanged, 0 removed"
 same_as_clean "a deleted output"
 
+# The whole output dir gone, the cache kept: the plan keeps no text of
+# a file the cache recorded with the same hash, so the build renders
+# every one again to write it.
+rm -rf "$w/out"
+summary_is "the output dir removed" "build: $units units, $files files written, 0 unchanged, 0 removed"
+same_as_clean "the output dir removed"
+
 # One input changed: only the files of that unit are written.
 unit=$w/dev/network/vpc/unit.yaml
 [ -f "$unit" ] || unit=$(find "$w/dev" -name unit.yaml | LC_ALL=C sort | head -n 1)

@@ -147,7 +147,7 @@ static void em_plan_selected(const struct selection *sel)
 			units[n++] = u;
 	}
 	emit_plan_free(&em_plan);
-	int rc = emit_plan(&em_proj, units, n, &em_plan);
+	int rc = emit_plan(&em_proj, units, n, NULL, false, &em_plan);
 	char *out = diag_capture();
 	if (rc != 0) {
 		cr_expect_fail("emit_plan failed:\n%s", out);
@@ -391,7 +391,7 @@ Test(emit, two_units_in_one_folder_is_an_error)
 	em_write("prod/us-east-1/app/unit.yaml", "inputs: {}\n");
 	em_write("prod/us-west-2/app/unit.yaml", "inputs: {}\n");
 	em_compile();
-	int rc = emit_plan(&em_proj, em_proj.units, em_proj.nunits, &em_plan);
+	int rc = emit_plan(&em_proj, em_proj.units, em_proj.nunits, NULL, false, &em_plan);
 	char *out = diag_capture();
 	cr_expect_eq(rc, -1);
 	cr_expect(strstr(out, "output.path maps 'prod/us-east-1:app' and 'prod/us-west-2:app' to the same folder 'prod/app'"),
@@ -803,6 +803,48 @@ Test(emit, a_full_build_takes_the_manifest_the_build_cache_vouches_for)
 	cr_expect_eq(units->seq.len, 2, "the manifest lists api in dev and prod");
 	em_plan.written = NULL;
 	em_uncache(&cached);
+}
+
+/* emit_plan keeps no text of a file the build cache recorded with the
+ * same hash; emit_write renders it again when the file is not as the
+ * cache recorded (here: edited by hand).  A file the cache holds another
+ * hash for keeps its text.  A plan of hashes only keeps none. */
+Test(emit, texts_the_build_cache_vouches_for_are_rendered_again_when_needed)
+{
+	em_two_units();
+	em_compile_and_plan();
+	struct emit_result res;
+	em_write_ok(NULL, &res);
+	struct cached_output files[3];
+	struct cached_outputs cached;
+	cr_assert_eq(em_plan.nfiles, 3);
+	em_cache(&cached, files, &res);
+	emit_result_free(&res);
+	files[em_file(EM_WEB) - em_plan.files].hash ^= 1;
+	char *api = em_read("out/" EM_API);
+	em_write("out/" EM_API, "{}\n");
+	em_compile();
+	emit_plan_free(&em_plan);
+	cr_assert_eq(emit_plan(&em_proj, em_proj.units, em_proj.nunits, &cached, false, &em_plan), 0);
+	cr_expect_null(em_file(EM_API)->data, "the cache vouches for api's hash: no text kept");
+	cr_expect_null(em_file(EM_PROD)->data);
+	cr_expect_not_null(em_file(EM_WEB)->data, "the cache holds another hash for web");
+	em_write_ok(NULL, &res);
+	cr_expect_eq(res.written, 1, "api, edited by hand, is written again");
+	cr_expect_eq(res.unchanged, 2);
+	char *again = em_read("out/" EM_API);
+	cr_expect_str_eq(again, api, "from a text rendered again");
+	emit_result_free(&res);
+	free(api);
+	free(again);
+	em_uncache(&cached);
+
+	emit_plan_free(&em_plan);
+	cr_assert_eq(emit_plan(&em_proj, em_proj.units, em_proj.nunits, NULL, true, &em_plan), 0);
+	for (size_t i = 0; i < em_plan.nfiles; i++) {
+		cr_expect_null(em_plan.files[i].data, "hashes only: %s", em_plan.files[i].path);
+		cr_expect_eq(em_plan.files[i].hash.low64, em_hash(em_plan.files[i].path), "the hash of what is on disk");
+	}
 }
 
 /* Anything less and the manifest is read (here: found corrupt). */
