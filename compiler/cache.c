@@ -49,6 +49,11 @@ void trace_init(struct trace *t)
 	t->started_ns = cache_coarse_now_ns();
 }
 
+void trace_expect(struct trace *t, size_t n)
+{
+	map_reserve(&t->entries, n);
+}
+
 void trace_free(struct trace *t)
 {
 	map_free(&t->entries);

@@ -40,6 +40,9 @@ struct trace_entry {
 };
 
 void trace_init(struct trace *t);
+/* Room for about n entries (a hint: the stat index's count, as the last
+ * run found the repo), so the trace does not rehash on the way. */
+void trace_expect(struct trace *t, size_t n);
 void trace_free(struct trace *t);
 /* st is NULL for a path found missing. */
 void trace_record(struct trace *t, const char *rel, const struct stat *st);

@@ -1212,6 +1212,8 @@ static int open_sources(struct project *p, const char *root, const struct source
 		source_use_index(&p->src, &p->stat_index);
 	}
 	if (rc == 0 && spec->trace) {
+		/* It records what the index holds: the folders and the files read. */
+		trace_expect(spec->trace, p->stat_index.n);
 		source_watch(&p->src, watch_path, watch_listing, spec->trace);
 		source_watch(&p->work, watch_path, watch_listing, spec->trace);
 	}
