@@ -286,6 +286,7 @@ static size_t count_in(const struct parse_cache *pc, enum entry_state state)
  * the seal is summed on the way: at 30,000 units the file is 38 MB, and a
  * copy of it all in one buffer was that much more fresh memory. */
 enum { GATHER_MAX = 256 };
+enum { FRESH_BATCH = 1 << 20 };	/* bytes of fresh entries per write */
 
 struct gather {
 	int fd;
@@ -326,9 +327,31 @@ static void gather_entries(struct gather *g, const struct parse_cache *pc, enum 
 			gather_add(g, pc->entries[i].bytes, pc->entries[i].nbytes);
 }
 
+/* The fresh entries, encoded again (lens: as long as the first time, 0
+ * for none) into a buffer written out each time it fills. */
+static void gather_fresh(struct gather *g, const struct parse_fresh *fresh, const size_t *lens, size_t n)
+{
+	struct buf batch = BUF_INIT;
+	for (size_t i = 0; i < n; i++) {
+		size_t at = batch.len;
+		if (!lens[i])
+			continue;
+		if (!parse_cache_encode(&batch, fresh[i].src, fresh[i].root) || batch.len - at != lens[i])
+			g->failed = true;	/* cannot be: the same tree encodes alike */
+		if (batch.len >= FRESH_BATCH) {
+			gather_add(g, batch.data, batch.len);
+			gather_flush(g);
+			buf_reset(&batch);
+		}
+	}
+	gather_add(g, batch.data, batch.len);
+	gather_flush(g);
+	buf_free(&batch);
+}
+
 /* Header, entries, seal, into fd; false when a write failed. */
-static bool write_entries(int fd, const struct parse_cache *pc, const struct parse_fresh *fresh, size_t n,
-			  bool keep_unused)
+static bool write_entries(int fd, const struct parse_cache *pc, const struct parse_fresh *fresh, const size_t *lens,
+			  size_t n, bool keep_unused)
 {
 	struct gather g = { .fd = fd, .sum = XXH3_createState() };
 	struct buf head = BUF_INIT;
@@ -338,7 +361,7 @@ static bool write_entries(int fd, const struct parse_cache *pc, const struct par
 		fatal_oom();
 	XXH3_64bits_reset(g.sum);
 	for (size_t i = 0; i < n; i++)
-		count += fresh[i].len > 0;
+		count += lens[i] > 0;
 	header_u64s(pc, fields);
 	buf_puts(&head, MAGIC);
 	for (size_t i = 0; i < HEADER_U64S - 1; i++)
@@ -346,8 +369,7 @@ static bool write_entries(int fd, const struct parse_cache *pc, const struct par
 	wire_put(&head, count, 8);
 	gather_add(&g, head.data, head.len);
 	gather_entries(&g, pc, ENTRY_USED);
-	for (size_t i = 0; i < n; i++)
-		gather_add(&g, fresh[i].bytes, fresh[i].len);
+	gather_fresh(&g, fresh, lens, n);
 	if (keep_unused)
 		gather_entries(&g, pc, ENTRY_UNUSED);
 	wire_pack(seal, XXH3_64bits_digest(g.sum), sizeof(seal));
@@ -359,27 +381,42 @@ static bool write_entries(int fd, const struct parse_cache *pc, const struct par
 }
 
 /* Under the lock: the new file beside the old, then renamed over it. */
-static void write_cache(const struct parse_cache *pc, const char *tmp, const struct parse_fresh *fresh, size_t n,
-			bool keep_unused)
+static void write_cache(const struct parse_cache *pc, const char *tmp, const struct parse_fresh *fresh,
+			const size_t *lens, size_t n, bool keep_unused)
 {
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666);
-	bool ok = fd >= 0 && write_entries(fd, pc, fresh, n, keep_unused);
+	bool ok = fd >= 0 && write_entries(fd, pc, fresh, lens, n, keep_unused);
 	if (fd >= 0 && close(fd) < 0)
 		ok = false;
 	if (fd >= 0 && (!ok || rename(tmp, pc->path) < 0))
 		unlink(tmp);
 }
 
+/* Each fresh entry's length, encoded once to know it (0: none, or a
+ * tree that cannot be stored); their sum. */
+static size_t fresh_lengths(const struct parse_fresh *fresh, size_t n, size_t *lens)
+{
+	struct buf scratch = BUF_INIT;
+	size_t sum = 0;
+	for (size_t i = 0; i < n; i++) {
+		buf_reset(&scratch);
+		lens[i] = fresh[i].src && parse_cache_encode(&scratch, fresh[i].src, fresh[i].root) ? scratch.len : 0;
+		sum += lens[i];
+	}
+	buf_free(&scratch);
+	return sum;
+}
+
 void parse_cache_store(struct parse_cache *pc, const struct parse_fresh *fresh, size_t n)
 {
-	size_t fresh_bytes = 0, used = bytes_in(pc, ENTRY_USED), unused = bytes_in(pc, ENTRY_UNUSED);
-	bool dead = count_in(pc, ENTRY_DEAD) > 0;
-	for (size_t i = 0; i < n; i++)
-		fresh_bytes += fresh[i].len;
-	bool keep_unused = unused <= 2 * (used + fresh_bytes);
-	bool changes = fresh_bytes || dead || (!keep_unused && unused);
 	if (!pc->path)
 		return;
+	size_t *lens = xcalloc(n + 1, sizeof(*lens));
+	size_t fresh_bytes = fresh_lengths(fresh, n, lens);
+	size_t used = bytes_in(pc, ENTRY_USED), unused = bytes_in(pc, ENTRY_UNUSED);
+	bool dead = count_in(pc, ENTRY_DEAD) > 0;
+	bool keep_unused = unused <= 2 * (used + fresh_bytes);
+	bool changes = fresh_bytes || dead || (!keep_unused && unused);
 	struct buf tmp = BUF_INIT;
 	struct stat st;
 	int lock_fd;
@@ -389,12 +426,13 @@ void parse_cache_store(struct parse_cache *pc, const struct parse_fresh *fresh, 
 	bool stale = !changes && lstat(tmp.data, &st) == 0;
 	if ((changes || stale) && cache_prepare(pc->path) && (lock_fd = cache_lock_dir(pc->path)) >= 0) {
 		if (changes)
-			write_cache(pc, tmp.data, fresh, n, keep_unused);
+			write_cache(pc, tmp.data, fresh, lens, n, keep_unused);
 		else
 			unlink(tmp.data);
 		close(lock_fd);
 	}
 	buf_free(&tmp);
+	free(lens);
 }
 
 void parse_cache_close(struct parse_cache *pc)

@@ -129,18 +129,8 @@ struct prefetch {
 	size_t *first;		/* the file whose text it shares (itself), or SIZE_MAX */
 	struct parse_cache *cache;
 	struct parse_fresh *fresh;	/* per file: its tree for the cache, when parsed */
-	struct encoding *encodings;	/* per worker */
 	pthread_mutex_t lock;	/* texts */
 	struct map texts;	/* text -> 1 + index of the first file holding it */
-};
-
-/* A worker's buffer to encode a tree for the parse cache in, and the
- * arena the entry is kept in until the cache is stored: a first run's
- * 30,000 entries (38 MB) grown in malloc'ed buffers were that much fresh
- * memory in small pages, each page a fault. */
-struct encoding {
-	PARALLEL_OWN_LINE struct buf scratch;
-	struct arena kept;
 };
 
 /* Gives file i its text, whose map_hash is hash (once for both maps,
@@ -208,11 +198,7 @@ static void parse_one(void *ctx, size_t i, struct arena *arena)
 		lf->root = NULL;
 		return;
 	}
-	struct encoding *enc = &pf->encodings[parallel_worker()];
-	buf_reset(&enc->scratch);
-	if (parse_cache_encode(&enc->scratch, &lf->src, lf->root))
-		pf->fresh[i] = (struct parse_fresh){ arena_strndup(&enc->kept, enc->scratch.data, enc->scratch.len),
-						     enc->scratch.len };
+	pf->fresh[i] = (struct parse_fresh){ &lf->src, lf->root };
 }
 
 void *memo_find(struct project *p, enum memo_kind kind, const char *key, size_t len, struct memo_probe *probe)
@@ -271,28 +257,22 @@ static void prepare_prefetch(struct project *p, struct prefetch *pf)
 	buf_free(&data);
 }
 
-/* The parse cache's new entries, stored on a thread of their own while
- * the run goes on: at 30,000 units the file is 38 MB, 30 ms of writing
- * that the main thread did alone between the prefetch and the
- * resolution.  The thread owns what it holds and frees the encodings
- * once they are written. */
+/* The parse cache's new entries, encoded and stored on a thread of their
+ * own while the run goes on: at 30,000 units the file is 38 MB, 30 ms of
+ * writing that the main thread did alone between the prefetch and the
+ * resolution.  It reads the trees, which nothing changes once loaded,
+ * beside the workers; whoever frees them waits for it first
+ * (project_wait_parse_store). */
 struct parse_store {
 	struct parse_cache *cache;
 	struct parse_fresh *fresh;
 	size_t n;
-	struct encoding *encodings;
-	unsigned jobs;
 	pthread_t thread;
 };
 
 static void store_parse_cache(struct parse_store *ps)
 {
 	parse_cache_store(ps->cache, ps->fresh, ps->n);
-	for (unsigned w = 0; w < ps->jobs; w++) {
-		buf_free(&ps->encodings[w].scratch);
-		arena_free(&ps->encodings[w].kept);
-	}
-	free(ps->encodings);
 	free(ps->fresh);
 }
 
@@ -303,12 +283,10 @@ static void *parse_store_thread(void *arg)
 }
 
 /* With one job the store runs here: -j 1 asks for one thread. */
-static void start_parse_store(struct project *p, struct parse_fresh *fresh, struct encoding *encodings,
-			      unsigned jobs)
+static void start_parse_store(struct project *p, struct parse_fresh *fresh, unsigned jobs)
 {
 	struct parse_store *ps = xmalloc(sizeof(*ps));
-	*ps = (struct parse_store){ .cache = &p->parse_cache, .fresh = fresh, .n = p->nunits, .encodings = encodings,
-				    .jobs = jobs };
+	*ps = (struct parse_store){ .cache = &p->parse_cache, .fresh = fresh, .n = p->nunits };
 	if (jobs > 1 && pthread_create(&ps->thread, NULL, parse_store_thread, ps) == 0) {
 		p->parse_store = ps;
 		return;
@@ -341,10 +319,7 @@ void project_prefetch_units(struct project *p)
 		xcalloc(p->nunits, sizeof(*pf.stats)), xcalloc(p->nunits, sizeof(*pf.hashes)),
 		xcalloc(p->nunits, sizeof(*pf.first)),
 		.cache = &p->parse_cache, .fresh = xcalloc(p->nunits, sizeof(*pf.fresh)),
-		.encodings = parallel_calloc(jobs, sizeof(*pf.encodings)),
 	};
-	for (unsigned w = 0; w < jobs; w++)
-		arena_init(&pf.encodings[w].kept);
 	parse_cache_open(&p->parse_cache, p->root, &p->limits);
 	pthread_mutex_init(&pf.lock, NULL);
 	map_init(&pf.texts);
@@ -366,7 +341,7 @@ void project_prefetch_units(struct project *p)
 			source_note_read(&p->src, lf->src.path, &pf.stats[i], lf->src.len, pf.hashes[i]);
 		map_put(&p->files, lf->src.path, strlen(lf->src.path), lf);
 	}
-	start_parse_store(p, pf.fresh, pf.encodings, jobs);
+	start_parse_store(p, pf.fresh, jobs);
 	map_free(&pf.texts);
 	pthread_mutex_destroy(&pf.lock);
 	free(pf.files);
@@ -1290,6 +1265,7 @@ void unit_forget_resolution(struct unit *u)
 
 void project_forget_compiled(struct project *p)
 {
+	project_wait_parse_store(p);	/* it reads the trees */
 	include_cache_free(p);	/* its entries live in worker arenas */
 	free_worker_memos(p);
 	for (size_t i = 0; i < p->nunits; i++) {

@@ -194,9 +194,10 @@ struct project {
 	size_t template_failures;	/* eval_template_of calls that failed */
 };
 
-/* Waits until the parse cache's new entries, stored on a thread of their
- * own after the prefetch, are written: before anything else writes in
- * .bulkhead/cache/ (project_close waits too). */
+/* Waits until the parse cache's new entries, encoded from the trees and
+ * stored on a thread of their own after the prefetch, are written:
+ * before anything else writes in .bulkhead/cache/, and before the trees
+ * are freed (project_forget_compiled and project_close wait too). */
 void project_wait_parse_store(struct project *p);
 
 /* One set of per-worker arenas, freed with the project. */

@@ -94,32 +94,22 @@ static void expect_same_tree(const struct node *want, const struct node *got, co
 	}
 }
 
-/* parse_cache_store of entries kept in buffers. */
-static void store_bufs(struct parse_cache *pc, const struct buf *bufs, size_t n)
-{
-	struct parse_fresh *fresh = xcalloc(n + 1, sizeof(*fresh));
-	for (size_t i = 0; i < n; i++)
-		fresh[i] = (struct parse_fresh){ bufs[i].data, bufs[i].len };
-	parse_cache_store(pc, fresh, n);
-	free(fresh);
-}
-
 /* One run that parses texts and stores them in root's cache. */
 static void store_texts(const char *root, const char *const *texts, size_t n, const struct limits *lim)
 {
 	struct parse_cache pc;
-	struct buf *fresh = xcalloc(n, sizeof(*fresh));
+	struct srcfile *files = xcalloc(n + 1, sizeof(*files));
+	struct parse_fresh *fresh = xcalloc(n + 1, sizeof(*fresh));
 	parse_cache_open(&pc, root, lim);
 	for (size_t i = 0; i < n; i++) {
-		struct srcfile f = mem_file("dev/u/unit.yaml", texts[i]);
-		cr_assert_null(cached_tree(&pc, &f), "a hit in an empty cache");
-		cr_assert(parse_cache_encode(&fresh[i], &f, must_load(&f)));
+		files[i] = mem_file("dev/u/unit.yaml", texts[i]);
+		cr_assert_null(cached_tree(&pc, &files[i]), "a hit in an empty cache");
+		fresh[i] = (struct parse_fresh){ &files[i], must_load(&files[i]) };
 	}
-	store_bufs(&pc, fresh, n);
+	parse_cache_store(&pc, fresh, n);
 	parse_cache_close(&pc);
-	for (size_t i = 0; i < n; i++)
-		buf_free(&fresh[i]);
 	free(fresh);
+	free(files);
 }
 
 /* One run over texts, as the prefetch does it: each a hit (checked
@@ -127,24 +117,25 @@ static void store_texts(const char *root, const char *const *texts, size_t n, co
 static size_t run_hits(const char *root, const char *const *texts, size_t n, const struct limits *lim)
 {
 	struct parse_cache pc;
-	struct buf *fresh = xcalloc(n + 1, sizeof(*fresh));
+	struct srcfile *files = xcalloc(n + 1, sizeof(*files));
+	struct parse_fresh *fresh = xcalloc(n + 1, sizeof(*fresh));
 	size_t hits = 0;
 	parse_cache_open(&pc, root, lim ? lim : &limits_default);
 	for (size_t i = 0; i < n; i++) {
-		struct srcfile f = mem_file("prod/u/unit.yaml", texts[i]), loaded = mem_file("x.yaml", texts[i]);
-		struct node *got = cached_tree(&pc, &f);
+		struct srcfile loaded = mem_file("x.yaml", texts[i]);
+		files[i] = mem_file("prod/u/unit.yaml", texts[i]);
+		struct node *got = cached_tree(&pc, &files[i]);
 		if (got) {
-			expect_same_tree(must_load(&loaded), got, &f);
+			expect_same_tree(must_load(&loaded), got, &files[i]);
 			hits++;
 		} else {
-			parse_cache_encode(&fresh[i], &f, must_load(&f));
+			fresh[i] = (struct parse_fresh){ &files[i], must_load(&files[i]) };
 		}
 	}
-	store_bufs(&pc, fresh, n);
+	parse_cache_store(&pc, fresh, n);
 	parse_cache_close(&pc);
-	for (size_t i = 0; i < n; i++)
-		buf_free(&fresh[i]);
 	free(fresh);
+	free(files);
 	return hits;
 }
 
@@ -383,6 +374,24 @@ Test(parse_cache, many_entries_go_out_in_several_writes)
 	const char *texts[N];
 	for (size_t i = 0; i < N; i++) {
 		snprintf(bufs[i], sizeof(bufs[i]), "k%zu: %zu\n", i, i * 7);
+		texts[i] = bufs[i];
+	}
+	store_texts(pc_root, texts, N, &limits_default);
+	cr_expect_eq(run_hits(pc_root, texts, N, NULL), N);
+}
+
+/* The store encodes fresh entries again into a buffer it writes out each
+ * time it passes 1 MiB: entries across several such writes come back. */
+Test(parse_cache, fresh_entries_beyond_one_write_buffer_come_back)
+{
+	enum { N = 300, LEN = 8000 };	/* 2.4 MB of entries */
+	static char bufs[N][LEN + 32];
+	const char *texts[N];
+	for (size_t i = 0; i < N; i++) {
+		int at = snprintf(bufs[i], sizeof(bufs[i]), "k%zu: ", i);
+		for (size_t j = 0; j < LEN; j++)
+			bufs[i][at + j] = (char)('a' + (i + j) % 26);
+		memcpy(bufs[i] + at + LEN, "\n", 2);
 		texts[i] = bufs[i];
 	}
 	store_texts(pc_root, texts, N, &limits_default);
