@@ -327,96 +327,113 @@ static void gather_entries(struct gather *g, const struct parse_cache *pc, enum 
 			gather_add(g, pc->entries[i].bytes, pc->entries[i].nbytes);
 }
 
-/* The fresh entries, encoded again (lens: as long as the first time, 0
- * for none) into a buffer written out each time it fills. */
-static void gather_fresh(struct gather *g, const struct parse_fresh *fresh, const size_t *lens, size_t n)
+/* What the new file is made of, allocated before it is opened, so that
+ * running out of memory (fatal) never leaves a temp file behind: the
+ * fresh entries' lengths, the header, the running sum, and a buffer with
+ * room for a write's worth of fresh entries and the largest one. */
+struct store_plan {
+	const struct parse_fresh *fresh;
+	size_t *lens;		/* of each fresh entry, 0 for none */
+	size_t n, bytes, largest;
+	bool keep_unused;
+	struct buf head, batch;
+	XXH3_state_t *sum;
+};
+
+/* Each fresh entry encoded once, to learn its length: entries that
+ * cannot be stored (aliases expanded beyond the budget) get 0. */
+static void measure_fresh(struct store_plan *sp)
 {
-	struct buf batch = BUF_INIT;
-	for (size_t i = 0; i < n; i++) {
-		size_t at = batch.len;
-		if (!lens[i])
+	struct buf scratch = BUF_INIT;
+	for (size_t i = 0; i < sp->n; i++) {
+		buf_reset(&scratch);
+		const struct parse_fresh *f = &sp->fresh[i];
+		sp->lens[i] = f->src && parse_cache_encode(&scratch, f->src, f->root) ? scratch.len : 0;
+		sp->bytes += sp->lens[i];
+		if (sp->lens[i] > sp->largest)
+			sp->largest = sp->lens[i];
+	}
+	buf_free(&scratch);
+}
+
+static void prepare_store(struct store_plan *sp, const struct parse_cache *pc)
+{
+	uint64_t fields[HEADER_U64S - 1];
+	uint64_t count = count_in(pc, ENTRY_USED) + (sp->keep_unused ? count_in(pc, ENTRY_UNUSED) : 0);
+	for (size_t i = 0; i < sp->n; i++)
+		count += sp->lens[i] > 0;
+	header_u64s(pc, fields);
+	buf_puts(&sp->head, MAGIC);
+	for (size_t i = 0; i < HEADER_U64S - 1; i++)
+		wire_put(&sp->head, fields[i], 8);
+	wire_put(&sp->head, count, 8);
+	if (sp->bytes)
+		buf_grow(&sp->batch, FRESH_BATCH + sp->largest);
+	if (!(sp->sum = XXH3_createState()))
+		fatal_oom();
+}
+
+/* The fresh entries, encoded again into the batch buffer (which has the
+ * room: no allocation), written out each time it passes FRESH_BATCH. */
+static void gather_fresh(struct gather *g, struct store_plan *sp)
+{
+	struct buf *batch = &sp->batch;
+	for (size_t i = 0; i < sp->n; i++) {
+		size_t at = batch->len;
+		if (!sp->lens[i])
 			continue;
-		if (!parse_cache_encode(&batch, fresh[i].src, fresh[i].root) || batch.len - at != lens[i])
+		if (!parse_cache_encode(batch, sp->fresh[i].src, sp->fresh[i].root) || batch->len - at != sp->lens[i])
 			g->failed = true;	/* cannot be: the same tree encodes alike */
-		if (batch.len >= FRESH_BATCH) {
-			gather_add(g, batch.data, batch.len);
+		if (batch->len >= FRESH_BATCH) {
+			gather_add(g, batch->data, batch->len);
 			gather_flush(g);
-			buf_reset(&batch);
+			buf_reset(batch);
 		}
 	}
-	gather_add(g, batch.data, batch.len);
+	gather_add(g, batch->data, batch->len);
 	gather_flush(g);
-	buf_free(&batch);
 }
 
 /* Header, entries, seal, into fd; false when a write failed. */
-static bool write_entries(int fd, const struct parse_cache *pc, const struct parse_fresh *fresh, const size_t *lens,
-			  size_t n, bool keep_unused)
+static bool write_entries(int fd, const struct parse_cache *pc, struct store_plan *sp)
 {
-	struct gather g = { .fd = fd, .sum = XXH3_createState() };
-	struct buf head = BUF_INIT;
-	uint64_t fields[HEADER_U64S - 1], count = count_in(pc, ENTRY_USED) + (keep_unused ? count_in(pc, ENTRY_UNUSED) : 0);
+	struct gather g = { .fd = fd, .sum = sp->sum };
 	unsigned char seal[8];
-	if (!g.sum)
-		fatal_oom();
 	XXH3_64bits_reset(g.sum);
-	for (size_t i = 0; i < n; i++)
-		count += lens[i] > 0;
-	header_u64s(pc, fields);
-	buf_puts(&head, MAGIC);
-	for (size_t i = 0; i < HEADER_U64S - 1; i++)
-		wire_put(&head, fields[i], 8);
-	wire_put(&head, count, 8);
-	gather_add(&g, head.data, head.len);
+	gather_add(&g, sp->head.data, sp->head.len);
 	gather_entries(&g, pc, ENTRY_USED);
-	gather_fresh(&g, fresh, lens, n);
-	if (keep_unused)
+	gather_fresh(&g, sp);
+	if (sp->keep_unused)
 		gather_entries(&g, pc, ENTRY_UNUSED);
 	wire_pack(seal, XXH3_64bits_digest(g.sum), sizeof(seal));
 	gather_put(&g, seal, sizeof(seal));
 	gather_flush(&g);
-	XXH3_freeState(g.sum);
-	buf_free(&head);
 	return !g.failed;
 }
 
 /* Under the lock: the new file beside the old, then renamed over it. */
-static void write_cache(const struct parse_cache *pc, const char *tmp, const struct parse_fresh *fresh,
-			const size_t *lens, size_t n, bool keep_unused)
+static void write_cache(const struct parse_cache *pc, const char *tmp, struct store_plan *sp)
 {
+	prepare_store(sp, pc);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666);
-	bool ok = fd >= 0 && write_entries(fd, pc, fresh, lens, n, keep_unused);
+	bool ok = fd >= 0 && write_entries(fd, pc, sp);
 	if (fd >= 0 && close(fd) < 0)
 		ok = false;
 	if (fd >= 0 && (!ok || rename(tmp, pc->path) < 0))
 		unlink(tmp);
 }
 
-/* Each fresh entry's length, encoded once to know it (0: none, or a
- * tree that cannot be stored); their sum. */
-static size_t fresh_lengths(const struct parse_fresh *fresh, size_t n, size_t *lens)
-{
-	struct buf scratch = BUF_INIT;
-	size_t sum = 0;
-	for (size_t i = 0; i < n; i++) {
-		buf_reset(&scratch);
-		lens[i] = fresh[i].src && parse_cache_encode(&scratch, fresh[i].src, fresh[i].root) ? scratch.len : 0;
-		sum += lens[i];
-	}
-	buf_free(&scratch);
-	return sum;
-}
-
 void parse_cache_store(struct parse_cache *pc, const struct parse_fresh *fresh, size_t n)
 {
 	if (!pc->path)
 		return;
-	size_t *lens = xcalloc(n + 1, sizeof(*lens));
-	size_t fresh_bytes = fresh_lengths(fresh, n, lens);
+	struct store_plan sp = { .fresh = fresh, .lens = xcalloc(n + 1, sizeof(*sp.lens)), .n = n,
+				 .head = BUF_INIT, .batch = BUF_INIT };
+	measure_fresh(&sp);
 	size_t used = bytes_in(pc, ENTRY_USED), unused = bytes_in(pc, ENTRY_UNUSED);
 	bool dead = count_in(pc, ENTRY_DEAD) > 0;
-	bool keep_unused = unused <= 2 * (used + fresh_bytes);
-	bool changes = fresh_bytes || dead || (!keep_unused && unused);
+	sp.keep_unused = unused <= 2 * (used + sp.bytes);
+	bool changes = sp.bytes || dead || (!sp.keep_unused && unused);
 	struct buf tmp = BUF_INIT;
 	struct stat st;
 	int lock_fd;
@@ -426,13 +443,17 @@ void parse_cache_store(struct parse_cache *pc, const struct parse_fresh *fresh, 
 	bool stale = !changes && lstat(tmp.data, &st) == 0;
 	if ((changes || stale) && cache_prepare(pc->path) && (lock_fd = cache_lock_dir(pc->path)) >= 0) {
 		if (changes)
-			write_cache(pc, tmp.data, fresh, lens, n, keep_unused);
+			write_cache(pc, tmp.data, &sp);
 		else
 			unlink(tmp.data);
 		close(lock_fd);
 	}
 	buf_free(&tmp);
-	free(lens);
+	buf_free(&sp.head);
+	buf_free(&sp.batch);
+	if (sp.sum)
+		XXH3_freeState(sp.sum);
+	free(sp.lens);
 }
 
 void parse_cache_close(struct parse_cache *pc)
