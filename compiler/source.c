@@ -737,8 +737,8 @@ void source_use_index(struct source *s, struct stat_index *si)
 	/* The index holds the folders and unit files the last run found;
 	 * the folder map will hold the folders and, for most unit folders,
 	 * a vars.yaml they lack: about as many.  Sized once, it is not
-	 * rehashed six times on the way (8 MiB of fresh pages at 30,000
-	 * units, against the 4 of the last table). */
+	 * rehashed on the way: at 30,000 units its growth cost 6 MiB of
+	 * fresh pages more than the last table alone. */
 	map_reserve(&s->dirs, si->n);
 }
 
