@@ -1230,8 +1230,9 @@ static int diff_outputs(struct project *p, const struct emit_plan *plan, const s
 	int rc = 0, exists;
 	struct map checked;
 	int out_fd = fresh ? -1 : open(out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* The build cache's answer for each file, taken on all cores; a file
+	 * it does not vouch for is read and compared below. */
 	const struct output_stat **known = fresh ? NULL : scan_known(plan, out_fd, parallel_jobs(p->jobs));
-	const struct output_stat *st;
 	map_init(&planned);
 	if (!fresh)
 		map_reserve(&planned, plan->nfiles);
@@ -1252,8 +1253,6 @@ static int diff_outputs(struct project *p, const struct emit_plan *plan, const s
 		char *full = join(out_dir, f->path);
 		if (check_no_links(out_fd, display, f->path, &checked) < 0) {
 			rc = -1;
-		} else if ((st = known_current(plan, f, out_fd))) {
-			keep_known(cl, i, st);
 		} else if (plan_text(p, plan, &plan->files[i]) < 0) {
 			rc = -1;
 		} else if (read_output(plan, full, f->path, &cur, &exists) < 0) {
