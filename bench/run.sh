@@ -214,16 +214,16 @@ timed() {
 	fi
 }
 
-median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-
 # settle KEY TIMES..: the median into R_KEY, the fastest and slowest run
 # into R_KEY_range (printed below the table: on a shared VM runs differ
 # by a third).
 settle() {
 	k=$1
 	shift
-	result "$k" "$(median "$@")"
-	result "${k}_range" "$(printf '%s\n' "$@" | sort -n | awk 'NR == 1 { lo = $1 } { hi = $1 } END { print lo " .. " hi }')"
+	# shellcheck disable=SC2046
+	set -- $(printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)], a[1], a[NR] }')
+	result "$k" "$1"
+	result "${k}_range" "$2 .. $3"
 }
 
 # note ROW N MSG: remember a failure, printed below the table
@@ -484,6 +484,7 @@ verdict() {
 }
 
 row() { # LABEL KEY TARGET-TEXT LIMIT [noratio: a row that is not bulkhead's]
+	printf '%s\t%s\n' "$2" "$1" >>"$TMP/rows"	# for the ranges below the table
 	a=$(get "$2_$SMALL") b=$(get "$2_$BIG")
 	ta=$(fmt_time "$a") tb=$(fmt_time "$b")
 	if [ "$a" = n/a ] && [ "$b" = n/a ]; then
@@ -533,6 +534,7 @@ fi
 pylabel="CSafeLoader parse"
 [ -n "$(get "pyruns_$BIG")" ] && pylabel="CSafeLoader parse (1 run)*"
 a=$(get "py_$SMALL") b=$(get "py_$BIG")
+printf '%s\t%s\n' py "$pylabel" >>"$TMP/rows"
 printf '%-28s %-14s %-14s %-9s\n' "$pylabel" "$(fmt_time "$a" | sed 's/not implemented/no CSafeLoader/')" \
 	"$(fmt_time "$b" | sed 's/not implemented/no CSafeLoader/')" "$(ratio "$a" "$b")"
 [ -n "$(get "pyruns_$BIG")" ] && echo "  * N=$L2 CSafeLoader took > 5 s: one run"
@@ -545,16 +547,11 @@ else
 fi
 echo
 echo "fastest .. slowest of the $RUNS runs at N=$L2:"
-for key in cold cold1 floor noop one touch drift diff validate py; do
+tab=$(printf '\t')
+while IFS=$tab read -r key what; do
 	r=$(get "${key}_${BIG}_range")
-	[ -n "$r" ] || continue
-	case $key in
-	cold) what="cold build" ;; cold1) what="cold build -j 1" ;; floor) what="write floor" ;;
-	noop) what="no-op rebuild" ;; one) what="one-unit-changed" ;; touch) what="one-unit-touched" ;;
-	py) what="CSafeLoader parse" ;; *) what=$key ;;
-	esac
-	printf '  %-26s %s s\n' "$what" "$r"
-done
+	[ -n "$r" ] && printf '  %-28s %s s\n' "$what" "$r"
+done <"$TMP/rows"
 [ -d "$TRASH" ] && echo "old out/ trees kept in $TRASH (see the head of bench/run.sh; make clean removes them)"
 if [ -f "$TMP/notes" ]; then
 	echo
