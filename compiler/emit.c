@@ -110,6 +110,7 @@ struct text {
 	const char *data;
 	size_t len;
 	XXH128_hash_t hash;
+	const struct cached_output *cached;	/* the build cache's record of it */
 };
 
 /* A text in pieces, in order, each where it was made; the array is
@@ -155,6 +156,7 @@ static void add_file(struct emit_plan *plan, struct unit *u, char *path, struct 
 	f->hash = t.hash;
 	f->unit = u;
 	f->template = template;
+	f->cached = t.cached;
 }
 
 /* A worker's buffers to render in: rendering writes their lengths all
@@ -166,30 +168,28 @@ struct scratch {
 
 static struct text keep_text(struct arena *arena, const struct buf *text)
 {
-	return (struct text){ arena_strndup(arena, text->data, text->len), text->len, { 0, 0 } };
+	return (struct text){ arena_strndup(arena, text->data, text->len), text->len, { 0, 0 }, NULL };
 }
 
-/* Whether the plan keeps the text of the output at path, whose bytes
- * hash to h: not when it keeps hashes only, nor when the build cache
- * recorded the file with this hash, as it will most likely be found on
- * disk (plan_text renders it again when it is not).  At 30,000 units the
- * texts are 60 MB of fresh memory, which a rebuild that changes one unit
- * writes one of. */
-static bool keeps_text(const struct emit_plan *plan, const char *path, XXH128_hash_t h)
+/* Whether the plan keeps a text whose bytes hash to h: not when it
+ * keeps hashes only, nor when the build cache recorded the file (was)
+ * with this hash, as it will most likely be found on disk (plan_text
+ * renders it again when it is not).  At 30,000 units the texts are 60 MB
+ * of fresh memory, which a rebuild that changes one unit writes one of. */
+static bool keeps_text(const struct emit_plan *plan, const struct cached_output *was, XXH128_hash_t h)
 {
-	if (plan->hashes_only)
-		return false;
-	const struct cached_output *was = plan->written ? map_get(&plan->written->files, path, strlen(path)) : NULL;
-	return !was || was->hash != h.low64;
+	return !plan->hashes_only && (!was || was->hash != h.low64);
 }
 
-/* An output's text, for the plan: hashed, and kept if keeps_text says
- * so. */
+/* An output's text, for the plan: hashed, with the build cache's record
+ * of the file at path, and kept if keeps_text says so. */
 static struct text planned_text(struct arena *arena, const struct buf *text, const struct emit_plan *plan,
 				const char *path)
 {
-	struct text t = { NULL, text->len, XXH3_128bits(text->data, text->len) };
-	if (keeps_text(plan, path, t.hash))
+	struct text t = { NULL, text->len, XXH3_128bits(text->data, text->len), NULL };
+	if (plan->written)
+		t.cached = map_get(&plan->written->files, path, strlen(path));
+	if (keeps_text(plan, t.cached, t.hash))
 		t.data = arena_strndup(arena, text->data, text->len);
 	return t;
 }
@@ -1130,10 +1130,9 @@ struct change_list {
 static const struct output_stat *known_current(const struct emit_plan *plan, const struct out_file *f,
 					       int out_fd)
 {
-	if (!plan->written || plan->tracked || out_fd < 0)
-		return NULL;
-	const struct cached_output *was = map_get(&plan->written->files, f->path, strlen(f->path));
-	if (!was || was->hash != f->hash.low64 || !cache_output_unchanged(&was->st, out_fd, f->path))
+	const struct cached_output *was = f->cached;
+	if (!was || plan->tracked || out_fd < 0 || was->hash != f->hash.low64 ||
+	    !cache_output_unchanged(&was->st, out_fd, f->path))
 		return NULL;
 	return &was->st;
 }
@@ -1172,46 +1171,101 @@ static void free_checked(struct map *checked)
 	map_free(checked);
 }
 
-/* Which outputs are known current with no link on their way, found on
- * the workers (a stat and the folders' lstats per file): after a change
- * to one unit that is nearly all of them.  Workers take runs of files, so
- * each one's memo of checked folders serves a run's shared parents.
- * Anything else (a link, an error: reported by nobody here) is left to
- * the careful path on the calling thread. */
-struct checked_dirs {
-	PARALLEL_OWN_LINE struct map dirs;
+/* What the scan found of each planned file, on the workers: known
+ * current (the build cache vouches for it, or its bytes are the planned
+ * ones), or to be written (missing, or other bytes in a file the last
+ * manifest recorded).  The rest (a link on the way, a read error, a file
+ * bulkhead did not write, a text the plan did not keep) is left to the
+ * careful path on the calling thread, which reports. */
+enum verdict { VERDICT_CAREFUL, VERDICT_KEEP, VERDICT_WRITE };
+
+struct scanned {
+	enum verdict verdict;
+	struct output_stat st;	/* VERDICT_KEEP: the file as found */
 };
 
-struct known_scan {
-	const struct emit_plan *plan;
-	int out_fd;
-	const struct output_stat **known;	/* per file: the cache's record, or NULL */
-	struct checked_dirs *checked;	/* per worker */
+/* A worker's memo of checked folders (workers take runs of files, so it
+ * serves a run's shared parents) and its buffer for reading. */
+struct scan_worker {
+	PARALLEL_OWN_LINE struct map dirs;
+	struct buf text;
 };
+
+struct output_scan {
+	const struct emit_plan *plan;
+	const struct old_manifest *old;
+	int out_fd;
+	struct scanned *found;	/* per file */
+	struct scan_worker *workers;
+};
+
+/* Reads f below out_fd into text and compares it with the planned bytes:
+ * a read of a file whose size is not the text's is saved.  Without a
+ * build cache (a fresh clone of a repo that commits its outputs, or
+ * build --check) this is every file: 30,000 reads took 0.6 s on the
+ * calling thread alone. */
+static enum verdict compare_found(const struct output_scan *sc, const struct out_file *f, struct buf *text,
+				  struct output_stat *seen)
+{
+	struct stat st;
+	int fd = openat(sc->out_fd, f->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT || errno == ENOTDIR ? VERDICT_WRITE : VERDICT_CAREFUL;
+	enum verdict v = VERDICT_CAREFUL;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		bool same = (uint64_t)st.st_size == f->len;
+		if (same) {
+			buf_reset(text);
+			buf_grow(text, f->len + 1);
+			same = read_full(fd, text->data, f->len + 1) == (ssize_t)f->len && !memcmp(text->data, f->data, f->len);
+		}
+		if (same) {
+			*seen = output_stat_of(&st);
+			v = VERDICT_KEEP;
+		} else if (map_get(&sc->old->files, f->path, strlen(f->path))) {
+			v = VERDICT_WRITE;
+		}
+	}
+	close(fd);
+	return v;
+}
 
 static void scan_item(void *ctx, size_t i)
 {
-	struct known_scan *ks = ctx;
-	const struct out_file *f = &ks->plan->files[i];
-	if (check_no_links(ks->out_fd, "", f->path, &ks->checked[parallel_worker()].dirs) == 0)
-		ks->known[i] = known_current(ks->plan, f, ks->out_fd);
+	struct output_scan *sc = ctx;
+	struct scan_worker *w = &sc->workers[parallel_worker()];
+	const struct out_file *f = &sc->plan->files[i];
+	struct scanned *out = &sc->found[i];
+	if (check_no_links(sc->out_fd, "", f->path, &w->dirs) < 0)
+		return;
+	const struct output_stat *st = known_current(sc->plan, f, sc->out_fd);
+	if (st)
+		*out = (struct scanned){ VERDICT_KEEP, *st };
+	else if (f->data)
+		out->verdict = compare_found(sc, f, &w->text, &out->st);
 }
 
-static const struct output_stat **scan_known(const struct emit_plan *plan, int out_fd, unsigned jobs)
+/* The scan of every planned file below out_fd (not of files a source
+ * tracks: the calling thread reads those). */
+static struct scanned *scan_outputs(const struct emit_plan *plan, const struct old_manifest *old, int out_fd,
+				    unsigned jobs)
 {
-	struct checked_dirs checked[PARALLEL_MAX_JOBS];
-	struct known_scan ks = { plan, out_fd, xcalloc(plan->nfiles + 1, sizeof(*ks.known)), checked };
-	for (unsigned w = 0; w < jobs; w++)
-		map_init(&checked[w].dirs);
-	if (plan->written && !plan->tracked)
-		parallel_for_runs(plan->nfiles, WRITE_RUN, jobs, scan_item, &ks);
-	for (unsigned w = 0; w < jobs; w++)
-		free_checked(&checked[w].dirs);
-	return ks.known;
+	struct scan_worker workers[PARALLEL_MAX_JOBS];
+	struct output_scan sc = { plan, old, out_fd, xcalloc(plan->nfiles + 1, sizeof(*sc.found)), workers };
+	for (unsigned w = 0; w < jobs; w++) {
+		map_init(&workers[w].dirs);
+		workers[w].text = (struct buf)BUF_INIT;
+	}
+	if (!plan->tracked && out_fd >= 0)
+		parallel_for_runs(plan->nfiles, WRITE_RUN, jobs, scan_item, &sc);
+	for (unsigned w = 0; w < jobs; w++) {
+		free_checked(&workers[w].dirs);
+		buf_free(&workers[w].text);
+	}
+	return sc.found;
 }
 
-/* File i, found as the build cache recorded it (st), is kept with that
- * record. */
+/* File i, found current as st, is kept with it for the build cache. */
 static void keep_known(struct change_list *cl, size_t i, const struct output_stat *st)
 {
 	cl->actions[i] = ACT_KEEP;
@@ -1230,9 +1284,9 @@ static int diff_outputs(struct project *p, const struct emit_plan *plan, const s
 	int rc = 0, exists;
 	struct map checked;
 	int out_fd = fresh ? -1 : open(out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	/* The build cache's answer for each file, taken on all cores; a file
-	 * it does not vouch for is read and compared below. */
-	const struct output_stat **known = fresh ? NULL : scan_known(plan, out_fd, parallel_jobs(p->jobs));
+	/* What can be told of each file, found on all cores; the rest is
+	 * read, compared and reported below. */
+	struct scanned *found = fresh ? NULL : scan_outputs(plan, old, out_fd, parallel_jobs(p->jobs));
 	map_init(&planned);
 	if (!fresh)
 		map_reserve(&planned, plan->nfiles);
@@ -1246,8 +1300,11 @@ static int diff_outputs(struct project *p, const struct emit_plan *plan, const s
 	for (size_t i = 0; !fresh && i < plan->nfiles; i++) {
 		const struct out_file *f = &plan->files[i];
 		map_put(&planned, f->path, strlen(f->path), (void *)f);
-		if (known[i]) {
-			keep_known(cl, i, known[i]);
+		if (found[i].verdict != VERDICT_CAREFUL) {
+			if (found[i].verdict == VERDICT_KEEP)
+				keep_known(cl, i, &found[i].st);
+			else
+				cl->actions[i] = ACT_WRITE;
 			continue;
 		}
 		char *full = join(out_dir, f->path);
@@ -1290,7 +1347,7 @@ static int diff_outputs(struct project *p, const struct emit_plan *plan, const s
 		cl->manifest_changed = old->len != cl->manifest.len || old->hash != cl->manifest_hash;
 	else
 		cl->manifest_changed = !was || !pieces_equal(&cl->manifest, was->data, was->len);
-	free(known);
+	free(found);
 	if (out_fd >= 0)
 		close(out_fd);
 	map_free(&planned);

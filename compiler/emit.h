@@ -23,6 +23,9 @@ struct out_file {
 	XXH128_hash_t hash;
 	struct unit *unit;
 	const char *template;	/* the generate template it is; NULL: tfvars */
+	/* The build cache's record of the file (emit_plan.written), looked
+	 * up once when planning; NULL when it has none. */
+	const struct cached_output *cached;
 };
 
 struct selection {

@@ -136,8 +136,9 @@ static void em_compile(void)
 	free(out);
 }
 
-/* Plans the units sel selects; must succeed. */
-static void em_plan_selected(const struct selection *sel)
+/* Plans the units sel selects with what the build cache recorded of the
+ * outputs (or NULL); must succeed. */
+static void em_plan_cached(const struct selection *sel, const struct cached_outputs *written)
 {
 	struct unit **units = ARENA_ARRAY(&em_proj.arena, struct unit *, em_proj.nunits + 1);
 	size_t n = 0;
@@ -147,7 +148,7 @@ static void em_plan_selected(const struct selection *sel)
 			units[n++] = u;
 	}
 	emit_plan_free(&em_plan);
-	int rc = emit_plan(&em_proj, units, n, NULL, false, &em_plan);
+	int rc = emit_plan(&em_proj, units, n, written, false, &em_plan);
 	char *out = diag_capture();
 	if (rc != 0) {
 		cr_expect_fail("emit_plan failed:\n%s", out);
@@ -155,6 +156,11 @@ static void em_plan_selected(const struct selection *sel)
 		cr_assert_fail();
 	}
 	free(out);
+}
+
+static void em_plan_selected(const struct selection *sel)
+{
+	em_plan_cached(sel, NULL);
 }
 
 static void em_compile_and_plan(void)
@@ -693,8 +699,8 @@ static void em_expect_seen(const struct emit_result *res, const char *rel, struc
 }
 
 /* Written files: the temp file's stat data, which its rename kept; files
- * the build cache vouched for: its record; the rest: nothing (the cache
- * stats them). */
+ * the build cache vouched for: its record; files found with the planned
+ * bytes: the stat data of what was read. */
 Test(emit, result_holds_the_stat_data_of_what_it_wrote_or_trusted)
 {
 	em_two_units();
@@ -712,20 +718,45 @@ Test(emit, result_holds_the_stat_data_of_what_it_wrote_or_trusted)
 	 * disk), not for prod; web changes. */
 	struct cached_output api = { em_stat(EM_API), em_hash(EM_API) };
 	em_write("dev/app/web/unit.yaml", "inputs:\n  name: web2\n");
-	em_compile_and_plan();
+	em_compile();
 	struct cached_outputs written = { 0 };
 	map_init(&written.files);
 	map_put(&written.files, EM_API, strlen(EM_API), &api);
-	em_plan.written = &written;
+	em_plan_cached(NULL, &written);
 	cr_assert_eq(emit_write(&em_proj, &em_plan, &(struct selection){ 0 }, em_out, "out", false, true, &res), 0);
 	cr_expect_eq(res.written, 1);
 	em_expect_seen(&res, EM_API, api.st);
 	em_expect_seen(&res, EM_WEB, em_stat(EM_WEB));
-	size_t prod = (size_t)(em_file(EM_PROD) - em_plan.files);
-	cr_expect_eq(res.seen[prod].ino, 0, "prod was compared by its bytes: not seen");
+	em_expect_seen(&res, EM_PROD, em_stat(EM_PROD));
 	emit_result_free(&res);
-	em_plan.written = NULL;
 	map_free(&written.files);
+}
+
+/* Without a build cache every output is read and compared (on the
+ * workers): the same bytes are kept, with the stat data of what was read;
+ * other bytes in a file the manifest recorded, or no file, are written. */
+Test(emit, outputs_are_compared_by_their_bytes_without_a_build_cache)
+{
+	em_two_units();
+	em_compile_and_plan();
+	struct emit_result res;
+	em_write_ok(NULL, &res);
+	emit_result_free(&res);
+	em_age(EM_WEB);
+	em_write("out/" EM_API, "{}\n");
+	em_remove("out/" EM_PROD);
+	em_compile_and_plan();
+	cr_assert_eq(emit_write(&em_proj, &em_plan, &(struct selection){ 0 }, em_out, "out", false, true, &res), 0);
+	cr_expect_eq(res.written, 2, "api (edited) and prod (removed)");
+	cr_expect_eq(res.unchanged, 1);
+	cr_expect_eq(em_mtime(EM_WEB), 1000000000, "web was not rewritten");
+	em_expect_seen(&res, EM_WEB, em_stat(EM_WEB));
+	em_expect_seen(&res, EM_API, em_stat(EM_API));
+	em_expect_seen(&res, EM_PROD, em_stat(EM_PROD));
+	char *api = em_read("out/" EM_API);
+	cr_expect(strstr(api, "\"name\""), "api rendered again:\n%s", api);
+	free(api);
+	emit_result_free(&res);
 }
 
 /* What the build cache records of the build that just wrote out/: each
@@ -792,8 +823,8 @@ Test(emit, a_full_build_takes_the_manifest_the_build_cache_vouches_for)
 	char web[PATH_MAX * 2];
 	snprintf(web, sizeof(web), "%s/dev/app/web", em_root);
 	em_rm_rf(web);
-	em_compile_and_plan();
-	em_plan.written = &cached;
+	em_compile();
+	em_plan_cached(NULL, &cached);
 	em_write_ok(NULL, &res);
 	cr_expect_eq(res.written, 0);
 	cr_expect_eq(res.removed, 1);
@@ -859,7 +890,7 @@ Test(emit, the_manifest_is_read_unless_the_build_cache_vouches_for_all_of_it)
 	em_cache(&cached, files, &res);
 	emit_result_free(&res);
 	em_spoil_manifest_keeping_stat();
-	em_plan.written = &cached;
+	em_plan_cached(NULL, &cached);
 
 	cached.manifest_whole = false;	/* it listed files the cache does not hold */
 	em_write_fails("corrupt manifest");
