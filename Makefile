@@ -168,7 +168,11 @@ build/rel/bench-floor: bench/floor.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -std=c11 -pthread $(WARN) $< -o $@
 
-bench: deps bin/bulkhead build/rel/bench-gen build/rel/bench-floor
+build/rel/bench-events: bench/events.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -std=c11 $(WARN) $(shell pkg-config --cflags yaml-0.1) $< -o $@ $(shell pkg-config --libs yaml-0.1)
+
+bench: deps bin/bulkhead build/rel/bench-gen build/rel/bench-floor build/rel/bench-events
 	sh bench/run.sh $(CURDIR)/bin/bulkhead
 	sh bench/hostile.sh $(CURDIR)/bin/bulkhead
 
