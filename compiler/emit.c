@@ -980,13 +980,21 @@ static int write_temp_file(const char *temp, const struct pieces *text, struct o
 	return err ? err : EIO;
 }
 
-/* Writes text to temp (beside final), creating final's folder. */
-static int write_temp(struct write_state *ws, const char *rel, const char *final, const char *temp,
-		      const struct pieces *text)
+/* Makes temp's folder, noted in log, and writes text to temp; the
+ * outcome, reporting nothing. */
+static struct write_error write_in_dir(struct dir_log *log, const char *temp, const struct pieces *text,
+				       struct output_stat *seen)
 {
-	struct write_error e = { make_file_dir(&ws->made, final), true };
+	struct write_error e = { make_file_dir(log, temp), true };
 	if (!e.err)
-		e = (struct write_error){ write_temp_file(temp, text, NULL), false };
+		e = (struct write_error){ write_temp_file(temp, text, seen), false };
+	return e;
+}
+
+/* Writes text to temp, beside the file rel, on the calling thread. */
+static int write_temp(struct write_state *ws, const char *rel, const char *temp, const struct pieces *text)
+{
+	struct write_error e = write_in_dir(&ws->made, temp, text, NULL);
 	if (e.err)
 		report_write_error(ws, rel, e);
 	return e.err ? -1 : 0;
@@ -1009,13 +1017,12 @@ struct temp_writes {
 	atomic_bool failed;
 };
 
-/* Makes temp's folder and writes text to it, the outcome in *e. */
+/* write_in_dir on a worker, the outcome in *e; a failure stops the
+ * others taking files. */
 static void write_one(struct temp_writes *tw, struct write_error *e, const char *temp,
 		      const struct pieces *text, struct output_stat *seen)
 {
-	*e = (struct write_error){ make_file_dir(&tw->ws->worker_made[parallel_worker()], temp), true };
-	if (!e->err)
-		*e = (struct write_error){ write_temp_file(temp, text, seen), false };
+	*e = write_in_dir(&tw->ws->worker_made[parallel_worker()], temp, text, seen);
 	if (e->err)
 		atomic_store(&tw->failed, true);
 }
@@ -1635,7 +1642,7 @@ static int apply_changes(const struct emit_plan *plan, struct change_list *cl, c
 	prepare_paths(ws, cl, plan, old, &wp);
 	/* From here on nothing is allocated but on error paths. */
 	struct iovec journal = { wp.journal.data, wp.journal.len };
-	if (write_temp(ws, JOURNAL, wp.jfinal, wp.jtemp, &(struct pieces){ &journal, 1, wp.journal.len }) < 0 ||
+	if (write_temp(ws, JOURNAL, wp.jtemp, &(struct pieces){ &journal, 1, wp.journal.len }) < 0 ||
 	    replace(ws, wp.jtemp, wp.jfinal, JOURNAL) < 0)
 		goto undo;
 	if (write_temps(ws, plan, cl->manifest_changed ? wp.mtemp : NULL, &cl->manifest) < 0)
