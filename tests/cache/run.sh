@@ -20,6 +20,8 @@ summary_is() {
 	esac
 }
 
+inode() { ls -i "$1" | awk '{ print $1 }'; }
+
 # same_as_clean STEP: out/ equals a fresh build of the same repo
 same_as_clean() {
 	rm -rf "$scratch/clean"
@@ -62,6 +64,27 @@ same_as_clean "an output replaced by a link"
 rm "$tfvars"
 summary_is "a deleted output" "build: $units units, 1 file written, $((files - 1)) unchanged, 0 removed"
 same_as_clean "a deleted output"
+
+# The cache gone, out/ kept (a fresh clone of a repo that commits its
+# outputs): every output is read and compared.  The same bytes are left
+# alone (same inode, same mtime); an edited one and a missing one are
+# written; the next build is answered by the cache that build stored.
+rm -rf "$w/.bulkhead/cache"
+others=$(find "$w/out" -name terraform.tfvars.json | LC_ALL=C sort | sed -n '2p;3p')
+edited=$(echo "$others" | sed -n 1p) missing=$(echo "$others" | sed -n 2p)
+kept=$(find "$w/out" -name '*.json' ! -name manifest.json | LC_ALL=C sort | grep -v -e "^$edited\$" -e "^$missing\$" | head -n 1)
+touch -d '2001-01-01 00:00:00' "$kept"
+kept_inode=$(inode "$kept")
+printf ' ' >>"$edited"
+rm "$missing"
+summary_is "no cache, two outputs off" "build: $units units, 2 files written, $((files - 2)) unchanged, 0 removed"
+if [ "$(inode "$kept")" = "$kept_inode" ] && [ "$(stat -c %Y "$kept")" = "$(date -d '2001-01-01 00:00:00' +%s)" ]; then
+	ok
+else
+	bad "no cache: an output with the planned bytes was rewritten"
+fi
+same_as_clean "no cache, two outputs off"
+summary_is "the build after" "build: $units units, 0 files written, $files unchanged, 0 removed"
 
 # The whole output dir gone, the cache kept: the plan keeps no text of
 # a file the cache recorded with the same hash, so the build renders
@@ -177,7 +200,6 @@ reports() { # DIR OUT: what the read-only commands print, and their status
 		echo "status $?"
 	done >"$2"
 }
-inode() { ls -i "$1" | awk '{ print $1 }'; }
 # as_without_cache DIR OUT STEP: the reports of DIR (into OUT) equal those
 # of a copy of it without .bulkhead/cache/
 as_without_cache() {
