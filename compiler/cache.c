@@ -484,20 +484,6 @@ void cache_outputs_free(struct cached_outputs *out)
 	memset(out, 0, sizeof(*out));
 }
 
-struct output_stat output_stat_of(const struct stat *st)
-{
-	return (struct output_stat){ (uint64_t)st->st_size, (uint64_t)mtime_ns(st), (uint64_t)st->st_ino };
-}
-
-bool cache_output_unchanged(const struct output_stat *st, int dir_fd, const char *path)
-{
-	struct stat now;
-	if (fstatat(dir_fd, path, &now, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(now.st_mode))
-		return false;
-	struct output_stat was = output_stat_of(&now);
-	return was.size == st->size && was.mtime_ns == st->mtime_ns && was.ino == st->ino;
-}
-
 /* ---- storing ---- */
 
 /* cache_write_file for the n pieces of v, in order. */

@@ -62,15 +62,10 @@ char *cache_file(const char *root, const char *out_opt, const struct selection *
 /* 1 when the cache at path proves the outputs are current, else 0.  The
  * stat checks run on jobs workers (0: one per CPU). */
 int cache_fresh(const char *path, const char *root, unsigned jobs, struct cache_summary *sum);
-/* The stat data of an output as the cache records them. */
-struct output_stat output_stat_of(const struct stat *st);
 /* Fills out with the outputs a sound cache of a build into out_dir
  * records; leaves it empty otherwise.  cache_outputs_free releases it. */
 void cache_outputs(const char *path, const char *out_dir, struct cached_outputs *out);
 void cache_outputs_free(struct cached_outputs *out);
-/* True when the output at path (below dir_fd, or AT_FDCWD) still has the
- * stat data st recorded. */
-bool cache_output_unchanged(const struct output_stat *st, int dir_fd, const char *path);
 
 /* Creates the cache's folders.  A build about to write calls it before
  * writing, so that the folders it creates in the root all date from

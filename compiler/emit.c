@@ -1,6 +1,5 @@
 /* emit.c - tfvars rendering, manifest.json, atomic all-or-nothing writes. */
 #include "emit.h"
-#include "cache.h"
 #include "eval.h"
 #include "glob.h"
 #include "json.h"
@@ -447,7 +446,7 @@ static bool load_vouched(struct project *p, const struct emit_plan *plan, const 
 {
 	const struct cached_outputs *last = plan->written;
 	if (!last || plan->tracked || !last->manifest_whole || sel->nenvs || sel->nunits ||
-	    !cache_output_unchanged(&last->manifest.st, AT_FDCWD, path))
+	    !output_unchanged(&last->manifest.st, AT_FDCWD, path))
 		return false;
 	struct old_entry *listed = ARENA_NEW(&p->arena, struct old_entry);
 	listed->selected = true;
@@ -1128,6 +1127,21 @@ struct change_list {
 	bool manifest_whole;	/* it lists the plan's files and no others */
 };
 
+struct output_stat output_stat_of(const struct stat *st)
+{
+	uint64_t mtime = (uint64_t)st->st_mtim.tv_sec * 1000000000 + (uint64_t)st->st_mtim.tv_nsec;
+	return (struct output_stat){ (uint64_t)st->st_size, mtime, (uint64_t)st->st_ino };
+}
+
+bool output_unchanged(const struct output_stat *st, int dir_fd, const char *path)
+{
+	struct stat now;
+	if (fstatat(dir_fd, path, &now, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(now.st_mode))
+		return false;
+	struct output_stat was = output_stat_of(&now);
+	return was.size == st->size && was.mtime_ns == st->mtime_ns && was.ino == st->ino;
+}
+
 /* An output the last build wrote with the content now planned, not
  * touched since (its stat data is as the build cache recorded): the same
  * trust as a no-op build's, without reading 30,000 files for one change.
@@ -1139,7 +1153,7 @@ static const struct output_stat *known_current(const struct emit_plan *plan, con
 {
 	const struct cached_output *was = f->cached;
 	if (!was || plan->tracked || out_fd < 0 || was->hash != f->hash.low64 ||
-	    !cache_output_unchanged(&was->st, out_fd, f->path))
+	    !output_unchanged(&was->st, out_fd, f->path))
 		return NULL;
 	return &was->st;
 }

@@ -66,11 +66,16 @@ struct emit_plan {
 	void *before_writing_ctx;
 };
 
-/* An output's stat data, as the build cache records it (output_stat_of
- * in cache.h makes one). */
+/* An output's stat data, as the build cache records it. */
 struct output_stat {
 	uint64_t size, mtime_ns, ino;
 };
+
+struct stat;
+struct output_stat output_stat_of(const struct stat *st);
+/* True when the output at path (below dir_fd, or AT_FDCWD) is a regular
+ * file that still has the stat data st. */
+bool output_unchanged(const struct output_stat *st, int dir_fd, const char *path);
 
 /* The 64-bit hash the build cache keeps of an output's bytes: the low
  * half of the xxh3-128 the manifest records (out_file.hash), so a build
