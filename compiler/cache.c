@@ -1,5 +1,6 @@
 /* cache.c - write and check the build cache. */
 #include "cache.h"
+#include "cache_dir.h"
 #include "parallel.h"
 
 #include <dirent.h>
@@ -11,8 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -21,91 +20,6 @@
 /* Header: the manifest.json recorded below listed exactly the outputs
  * recorded with it (struct cached_outputs). */
 #define MANIFEST_WHOLE "manifest whole"
-
-static int64_t mtime_ns(const struct stat *st)
-{
-	return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
-}
-
-/* File systems stamp mtimes from the coarse clock.  A file whose mtime is
- * older than a reading of it cannot change again without a newer mtime;
- * against the fine clock, a change in the same tick could keep it. */
-int64_t cache_coarse_now_ns(void)
-{
-	struct timespec now;
-#ifdef CLOCK_REALTIME_COARSE
-	clock_gettime(CLOCK_REALTIME_COARSE, &now);
-#else
-	clock_gettime(CLOCK_REALTIME, &now);
-	now.tv_nsec = 0;	/* a whole second back: never later than a stamp */
-#endif
-	return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
-}
-
-void trace_init(struct trace *t)
-{
-	map_init(&t->entries);
-	arena_init(&t->arena);
-	t->started_ns = cache_coarse_now_ns();
-}
-
-void trace_expect(struct trace *t, size_t n)
-{
-	map_reserve(&t->entries, n);
-}
-
-void trace_free(struct trace *t)
-{
-	map_free(&t->entries);
-	arena_free(&t->arena);
-}
-
-static char kind_of(const struct stat *st)
-{
-	return !st ? 'm' : S_ISREG(st->st_mode) ? 'f' : S_ISDIR(st->st_mode) ? 'd' : S_ISLNK(st->st_mode) ? 'l' : 'o';
-}
-
-/* The entry of rel with st recorded; a hash it held survives only the
- * same stat data. */
-static struct trace_entry *record(struct trace *t, const char *rel, const struct stat *st)
-{
-	struct trace_entry *e = map_get(&t->entries, rel, strlen(rel));
-	if (!e) {
-		/* 60,000 of them in a large repo: one malloc each was a tenth
-		 * of the page faults of a cold build. */
-		size_t len = strlen(rel);
-		e = ARENA_NEW(&t->arena, struct trace_entry);
-		map_put(&t->entries, arena_strndup(&t->arena, rel, len), len, e);
-	}
-	struct trace_entry was = *e;
-	e->kind = kind_of(st);
-	e->size = st ? (uint64_t)st->st_size : 0;
-	e->mtime_ns = st ? (uint64_t)mtime_ns(st) : 0;
-	e->ino = st ? (uint64_t)st->st_ino : 0;
-	/* The bytes hashed at a read hold only for the same stat data. */
-	e->hashed = was.hashed && was.kind == e->kind && was.size == e->size && was.mtime_ns == e->mtime_ns &&
-		    was.ino == e->ino;
-	return e;
-}
-
-void trace_record(struct trace *t, const char *rel, const struct stat *st)
-{
-	record(t, rel, st);
-}
-
-void trace_record_read(struct trace *t, const char *rel, const struct stat *st, uint64_t hash)
-{
-	struct trace_entry *e = record(t, rel, st);
-	e->hashed = e->kind == 'f';
-	e->hash = hash;
-}
-
-void trace_record_listing(struct trace *t, const char *rel, const struct stat *st, uint64_t listing_hash)
-{
-	struct trace_entry *e = record(t, rel, st);
-	e->listed = true;
-	e->names_hash = listing_hash;
-}
 
 char *cache_file(const char *root, const char *out_opt, const struct selection *sel, bool allow_mocks)
 {
@@ -135,31 +49,11 @@ static bool same_stat_at(int dir_fd, const char *rel, char kind, uint64_t size, 
 		return kind == 'm' && (errno == ENOENT || errno == ENOTDIR);
 	if (kind == 'D')	/* the same folder, whatever it holds now */
 		return S_ISDIR(st.st_mode) && (uint64_t)st.st_ino == ino;
-	if (kind != kind_of(&st) || (int64_t)mtime >= started)
+	if (kind != trace_kind_of(&st) || (int64_t)mtime >= started)
 		return false;
 	if (kind == 'd')	/* a folder's size varies by file system */
 		return (uint64_t)mtime_ns(&st) == mtime && (uint64_t)st.st_ino == ino;
 	return (uint64_t)st.st_size == size && (uint64_t)mtime_ns(&st) == mtime && (uint64_t)st.st_ino == ino;
-}
-
-/* The cache lives in ROOT/.bulkhead/cache/, and both folders come from
- * the repo: a pull request could commit either as a link to anywhere.
- * Neither may be anything but a real folder (or absent, before the first
- * build), or the cache is neither read nor written nor pruned. */
-bool cache_path_safe(const char *path)
-{
-	char *dir = xstrdup(path);
-	bool safe = true;
-	for (int up = 0; up < 2 && safe; up++) {
-		char *slash = strrchr(dir, '/');
-		struct stat st;
-		if (!slash || slash == dir)
-			break;
-		*slash = '\0';
-		safe = lstat(dir, &st) == 0 ? S_ISDIR(st.st_mode) : errno == ENOENT;
-	}
-	free(dir);
-	return safe;
 }
 
 /* The file ends with "sum <16 hex>\n" over everything before it. */
@@ -486,79 +380,6 @@ void cache_outputs_free(struct cached_outputs *out)
 
 /* ---- storing ---- */
 
-/* cache_write_file for the n pieces of v, in order. */
-static int cache_write_pieces(const char *path, const struct iovec *v, size_t n)
-{
-	struct buf tmp = BUF_INIT;
-	buf_printf(&tmp, "%s.tmp", path);	/* fixed: a killed build's is reused */
-	int fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666);
-	int rc = -1;
-	if (fd >= 0) {
-		bool written = write_gathered(fd, v, n) == 0;
-		rc = (close(fd) == 0 && written && rename(tmp.data, path) == 0) ? 0 : -1;
-		if (rc < 0)
-			unlink(tmp.data);
-	}
-	buf_free(&tmp);
-	return rc;
-}
-
-int cache_write_file(const char *path, const struct buf *b)
-{
-	struct iovec one = { b->data, b->len };
-	return cache_write_pieces(path, &one, 1);
-}
-
-/* Writers take turns on a lock of the cache folder (none is left behind
- * by a killed one).  Beyond sparing work, it keeps a mapped cache whole:
- * two writers sharing the fixed temp name would both write the inode
- * the first renames into place, under a reader that checked it already.
- * A writer that finds the lock taken leaves the update to its holder. */
-int cache_lock_dir(const char *path)
-{
-	char *dir = xstrdup(path);
-	char *slash = strrchr(dir, '/');
-	if (slash)
-		*slash = '\0';
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	free(dir);
-	if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		close(fd);
-		fd = -1;
-	}
-	return fd;
-}
-
-void *cache_map_file(const char *path, size_t *size)
-{
-	struct stat st;
-	void *m = NULL;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
-		m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-		m = m == MAP_FAILED ? NULL : m;
-		*size = (size_t)st.st_size;
-	}
-	close(fd);
-	return m;
-}
-
-bool cache_prepare(const char *path)
-{
-	if (!cache_path_safe(path))
-		return false;
-	char *dir = xstrdup(path);
-	for (char *slash = strchr(dir + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
-		*slash = '\0';
-		mkdir(dir, 0777);
-		*slash = '/';
-	}
-	free(dir);
-	return true;
-}
-
 /* "WHAT KIND SIZE MTIME INO HASH PATH": 130,000 of them at 30,000 units,
  * where printf would cost a tenth of a second.  hash NULL writes "-". */
 static void stat_line(struct buf *b, char what, char kind, uint64_t size, uint64_t mtime, uint64_t ino,
@@ -583,7 +404,7 @@ static void stat_line(struct buf *b, char what, char kind, uint64_t size, uint64
 
 static void output_line(struct buf *b, const struct stat *st, const uint64_t *hash, const char *rel)
 {
-	stat_line(b, 'o', kind_of(st), (uint64_t)st->st_size, (uint64_t)mtime_ns(st), (uint64_t)st->st_ino, hash,
+	stat_line(b, 'o', trace_kind_of(st), (uint64_t)st->st_size, (uint64_t)mtime_ns(st), (uint64_t)st->st_ino, hash,
 		  rel);
 }
 

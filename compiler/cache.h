@@ -22,34 +22,7 @@
 #include <sys/stat.h>
 
 #include "emit.h"
-
-struct trace {
-	struct map entries;	/* root-relative path -> struct trace_entry */
-	struct arena arena;	/* the entries and their paths */
-	int64_t started_ns;	/* when the build began: later mtimes are racy */
-};
-
-struct trace_entry {
-	char kind;		/* f file, d directory, l link, o other, m missing */
-	bool listed;		/* a folder whose names were read */
-	bool adopted;		/* changed by the build itself (cache_store) */
-	uint64_t size, mtime_ns, ino;
-	uint64_t names_hash;	/* source_listing_hash, when listed */
-	bool hashed;		/* a file read: hash holds its bytes' xxh3-64 */
-	uint64_t hash;
-};
-
-void trace_init(struct trace *t);
-/* Room for about n entries (a hint: the stat index's count, as the last
- * run found the repo), so the trace does not rehash on the way. */
-void trace_expect(struct trace *t, size_t n);
-void trace_free(struct trace *t);
-/* st is NULL for a path found missing. */
-void trace_record(struct trace *t, const char *rel, const struct stat *st);
-/* A file read, with the map_hash (xxh3-64) of the bytes the build used. */
-void trace_record_read(struct trace *t, const char *rel, const struct stat *st, uint64_t hash);
-/* A folder that was listed, with the source_listing_hash of what it held. */
-void trace_record_listing(struct trace *t, const char *rel, const struct stat *st, uint64_t listing_hash);
+#include "trace.h"
 
 /* What a cached build printed. */
 struct cache_summary {
@@ -67,27 +40,6 @@ int cache_fresh(const char *path, const char *root, unsigned jobs, struct cache_
 void cache_outputs(const char *path, const char *out_dir, struct cached_outputs *out);
 void cache_outputs_free(struct cached_outputs *out);
 
-/* Creates the cache's folders.  A build about to write calls it before
- * writing, so that the folders it creates in the root all date from
- * well before cache_store (see there).  False when the cache must not be
- * used: .bulkhead/ or .bulkhead/cache/ is not a real folder. */
-bool cache_prepare(const char *path);
-/* The lock of the cache folder holding path, for a writer of a file
- * there (the parse cache, the stat index): a descriptor to close when
- * done, or -1 when another process holds it (it will write) or the
- * folder cannot be opened. */
-int cache_lock_dir(const char *path);
-/* Replaces the file at path with b's bytes, atomically: written to
- * path.tmp (a fixed name: the writer holds the folder's lock, or owns
- * the file), then renamed.  0, or -1 with nothing replaced. */
-int cache_write_file(const char *path, const struct buf *b);
-/* The regular file at path (not through a link) mapped read-only, its
- * pages read in; NULL when it is missing, empty or cannot be mapped.
- * munmap(mapping, *size) when done. */
-void *cache_map_file(const char *path, size_t *size);
-/* Now by the coarse clock file systems stamp mtimes with, in ns: a stamp
- * older than it cannot change again without a newer stamp. */
-int64_t cache_coarse_now_ns(void);
 /* Records a successful build; failures only cost the next build time.
  * A listed folder the build itself changed (creating out/ or .bulkhead/
  * in the root) is recorded as it is now if that was its only change.
@@ -96,10 +48,5 @@ int64_t cache_coarse_now_ns(void);
  * and the manifest's hash. */
 void cache_store(const char *path, struct trace *t, const struct project *p, const char *out_dir,
 		 const struct emit_plan *plan, const struct emit_result *res);
-
-/* False when .bulkhead/ or .bulkhead/cache/ above path is there but is
- * not a real folder (a symlink, a file): nothing is read or written
- * there (parse_cache.c keeps its file beside the build cache). */
-bool cache_path_safe(const char *path);
 
 #endif

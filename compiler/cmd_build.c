@@ -1,5 +1,6 @@
 /* cmd_build.c - bulkhead build: write every selected unit's files. */
 #include "cache.h"
+#include "cache_dir.h"
 #include "cli.h"
 #include "eval.h"
 

@@ -12,7 +12,7 @@
  * value.  Numbers are little-endian.  Decoded strings point into
  * the mapped file, NUL included: a hit copies no text. */
 #include "parse_cache.h"
-#include "cache.h"
+#include "cache_dir.h"
 #include "wire.h"
 
 #include <errno.h>

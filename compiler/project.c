@@ -1,6 +1,6 @@
 /* project.c - bulkhead.yaml validation, environments, unit discovery. */
 #include "project.h"
-#include "cache.h"
+#include "trace.h"
 #include "include.h"
 #include "json.h"
 #include "parallel.h"

@@ -8,7 +8,7 @@
  * one kind byte per name.  Last, the xxh3-64 of everything before it.
  * Numbers are little-endian (wire.h). */
 #include "stat_index.h"
-#include "cache.h"
+#include "cache_dir.h"
 #include "source.h"
 #include "wire.h"
 

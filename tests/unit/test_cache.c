@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "cache_dir.h"
 #include "source.h"
 
 static char cache_dir[64];
