@@ -1,4 +1,5 @@
 /* cache_dir.c - the folder .bulkhead/cache/ and the files in it. */
+#define _GNU_SOURCE 1	/* O_TMPFILE and AT_EMPTY_PATH, where there are */
 #include "cache_dir.h"
 #include "arena.h"
 
@@ -118,4 +119,30 @@ bool cache_prepare(const char *path)
 	}
 	free(dir);
 	return true;
+}
+
+int cache_open_unnamed(int dir_fd)
+{
+#ifdef O_TMPFILE
+	return openat(dir_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+#else
+	(void)dir_fd;
+	errno = EOPNOTSUPP;
+	return -1;
+#endif
+}
+
+/* linkat with AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; the descriptor's
+ * name under /proc does not. */
+int cache_link_unnamed(int dir_fd, int fd, const char *name)
+{
+	char proc[64];
+	if (unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT)
+		return -1;
+#ifdef AT_EMPTY_PATH
+	if (linkat(fd, "", dir_fd, name, AT_EMPTY_PATH) == 0)
+		return 0;
+#endif
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	return linkat(AT_FDCWD, proc, dir_fd, name, AT_SYMLINK_FOLLOW);
 }

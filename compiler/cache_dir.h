@@ -39,6 +39,17 @@ void *cache_map_file(const char *path, size_t *size);
 int64_t cache_coarse_now_ns(void);
 /* cache_write_file for the n pieces of v, in order. */
 int cache_write_pieces(const char *path, const struct iovec *v, size_t n);
+/* A file with no name in the folder dir_fd (O_TMPFILE), for a writer
+ * that runs beside threads which may end the process (out of memory:
+ * fatal): the file goes with the process unless cache_link_unnamed names
+ * it, where a named temp file would be left behind.  -1 where the file
+ * system makes none: the writer falls back to a named temp file. */
+int cache_open_unnamed(int dir_fd);
+/* Names the unnamed file fd `name` in dir_fd, in place of the file there,
+ * which goes first: a reader finds the old file, none (a missing cache is
+ * built again) or the new one.  The caller holds the folder's lock.
+ * 0, or -1 (and then no file by that name may be left). */
+int cache_link_unnamed(int dir_fd, int fd, const char *name);
 
 /* False when .bulkhead/ or .bulkhead/cache/ above path is there but is
  * not a real folder (a symlink, a file): nothing is read or written

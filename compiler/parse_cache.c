@@ -411,11 +411,23 @@ static bool write_entries(int fd, const struct parse_cache *pc, struct store_pla
 	return !g.failed;
 }
 
-/* Under the lock: the new file beside the old, then renamed over it. */
-static void write_cache(const struct parse_cache *pc, const char *tmp, struct store_plan *sp)
+/* Under the lock of the cache folder (dir_fd): the new file, with no
+ * name until it is whole, in place of the old.  The store runs beside
+ * the workers, and a worker out of memory ends the process at once: a
+ * named temp file would be left behind (tests/fault 4c).  Where the file
+ * system makes no unnamed files, a temp file beside the old is renamed
+ * over it. */
+static void write_cache(const struct parse_cache *pc, int dir_fd, const char *tmp, struct store_plan *sp)
 {
 	prepare_store(sp, pc);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666);
+	int fd = cache_open_unnamed(dir_fd);
+	if (fd >= 0) {
+		if (write_entries(fd, pc, sp) && cache_link_unnamed(dir_fd, fd, strrchr(pc->path, '/') + 1) == 0)
+			unlink(tmp);	/* a fallback's, killed */
+		close(fd);
+		return;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666);
 	bool ok = fd >= 0 && write_entries(fd, pc, sp);
 	if (fd >= 0 && close(fd) < 0)
 		ok = false;
@@ -443,7 +455,7 @@ void parse_cache_store(struct parse_cache *pc, const struct parse_fresh *fresh, 
 	bool stale = !changes && lstat(tmp.data, &st) == 0;
 	if ((changes || stale) && cache_prepare(pc->path) && (lock_fd = cache_lock_dir(pc->path)) >= 0) {
 		if (changes)
-			write_cache(pc, tmp.data, &sp);
+			write_cache(pc, lock_fd, tmp.data, &sp);
 		else
 			unlink(tmp.data);
 		close(lock_fd);

@@ -1,6 +1,8 @@
 /* test_cache.c - the build cache: what it records, when it is trusted. */
 #include "helpers.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -727,4 +729,63 @@ Test(cache, a_linked_bulkhead_folder_is_neither_written_nor_pruned)
 	cr_assert_eq(system(cmd), 0);
 	trace_free(&t);
 	free(path);
+}
+
+/* The names in cache_dir, sorted and joined by spaces. */
+static char *cache_names(void)
+{
+	struct buf b = BUF_INIT;
+	struct dirent **names;
+	int n = scandir(cache_dir, &names, NULL, alphasort);
+	cr_assert_geq(n, 0);
+	for (int i = 0; i < n; i++) {
+		if (strcmp(names[i]->d_name, ".") && strcmp(names[i]->d_name, ".."))
+			buf_printf(&b, "%s%s", b.len ? " " : "", names[i]->d_name);
+		free(names[i]);
+	}
+	free(names);
+	buf_puts(&b, "");
+	return buf_detach(&b, NULL);
+}
+
+/* A file written with no name leaves nothing behind until it is linked
+ * in (the parse cache's store, beside workers that may end the process),
+ * and then replaces the file of that name whole. */
+Test(cache, an_unnamed_file_shows_only_once_linked_in_place_of_the_old)
+{
+	cache_write("parse", "old\n");
+	int dir_fd = open(cache_dir, O_RDONLY | O_DIRECTORY);
+	cr_assert_geq(dir_fd, 0);
+	int fd = cache_open_unnamed(dir_fd);
+	if (fd < 0) {
+		cr_log_warn("no O_TMPFILE on %s: the named temp file is used (skipped)", cache_dir);
+		close(dir_fd);
+		return;
+	}
+	cr_assert_eq(write(fd, "new\n", 4), 4);
+	char *names = cache_names();
+	cr_expect_str_eq(names, "parse", "a file with no name shows in the folder");
+	free(names);
+	cr_assert_eq(cache_link_unnamed(dir_fd, fd, "parse"), 0, "%s", strerror(errno));
+	close(fd);
+	names = cache_names();
+	cr_expect_str_eq(names, "parse");
+	free(names);
+	char path[256], got[16] = { 0 };
+	snprintf(path, sizeof(path), "%s/parse", cache_dir);
+	FILE *f = fopen(path, "r");
+	cr_assert_not_null(f);
+	cr_expect_eq(fread(got, 1, sizeof(got) - 1, f), 4);
+	fclose(f);
+	cr_expect_str_eq(got, "new\n");
+
+	/* Never linked: gone with its descriptor. */
+	fd = cache_open_unnamed(dir_fd);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, "lost\n", 5), 5);
+	close(fd);
+	names = cache_names();
+	cr_expect_str_eq(names, "parse");
+	free(names);
+	close(dir_fd);
 }
