@@ -1,6 +1,8 @@
 /* test_diag.c - compiler/diag.c: format, notes, sorting, the cap. */
 #include "helpers.h"
 
+#include "buf.h"
+
 static void diag_reset(void)
 {
 	diag_clear();
@@ -363,6 +365,7 @@ Test(diag, srcfile_position_counts_lines_and_character_columns)
 		{ 0, 1, 1 }, { 1, 1, 2 }, { 2, 1, 3 },	/* the '\n' itself */
 		{ 3, 2, 1 },				/* empty line */
 		{ 4, 3, 1 }, { 6, 3, 3 },		/* start of the é */
+		{ 7, 3, 4 },				/* inside it */
 		{ 8, 3, 4 },				/* 'x': é is one column */
 		{ 10, 4, 1 },				/* end of file */
 		{ 9999, 4, 1 },				/* clamped */
@@ -378,6 +381,17 @@ Test(diag, srcfile_position_counts_lines_and_character_columns)
 	unsigned line = 0, col = 0;
 	srcfile_position(&empty, 0, &line, &col);
 	cr_assert(line == 1 && col == 1);
+
+	/* Many lines: "key_NNN: v\n" is 11 bytes each. */
+	struct buf text = BUF_INIT;
+	for (int i = 0; i < 300; i++)
+		buf_printf(&text, "key_%03d: v\n", i);
+	struct srcfile big = mem_file("big.yaml", text.data);
+	srcfile_position(&big, 11 * 250 + 9, &line, &col);
+	cr_expect(line == 251 && col == 10, "got %u:%u, want 251:10", line, col);
+	srcfile_position(&big, text.len, &line, &col);
+	cr_expect(line == 301 && col == 1, "got %u:%u, want 301:1", line, col);
+	buf_free(&text);
 }
 
 Test(diag, one_error_met_twice_prints_once)
