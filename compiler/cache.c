@@ -52,8 +52,8 @@ static bool same_stat_at(int dir_fd, const char *rel, char kind, uint64_t size, 
 	if (kind != trace_kind_of(&st) || (int64_t)mtime >= started)
 		return false;
 	if (kind == 'd')	/* a folder's size varies by file system */
-		return (uint64_t)mtime_ns(&st) == mtime && (uint64_t)st.st_ino == ino;
-	return (uint64_t)st.st_size == size && (uint64_t)mtime_ns(&st) == mtime && (uint64_t)st.st_ino == ino;
+		return (uint64_t)stamp_ns(st.st_mtim) == mtime && (uint64_t)st.st_ino == ino;
+	return (uint64_t)st.st_size == size && (uint64_t)stamp_ns(st.st_mtim) == mtime && (uint64_t)st.st_ino == ino;
 }
 
 /* The file ends with "sum <16 hex>\n" over everything before it. */
@@ -200,7 +200,7 @@ static bool same_bytes_at(int dir_fd, struct stat_line *sl)
 	buf_free(&data);
 	if (same) {
 		sl->size = (uint64_t)st.st_size;
-		sl->mtime = (uint64_t)mtime_ns(&st);
+		sl->mtime = (uint64_t)stamp_ns(st.st_mtim);
 		sl->ino = (uint64_t)st.st_ino;
 	}
 	return same;
@@ -217,7 +217,7 @@ static bool same_names_at(int dir_fd, struct stat_line *sl)
 	buf_free(&names);
 	buf_free(&kinds);
 	if (same) {
-		sl->mtime = (uint64_t)mtime_ns(&st);
+		sl->mtime = (uint64_t)stamp_ns(st.st_mtim);
 		sl->ino = (uint64_t)st.st_ino;
 	}
 	return same;
@@ -404,7 +404,7 @@ static void stat_line(struct buf *b, char what, char kind, uint64_t size, uint64
 
 static void output_line(struct buf *b, const struct stat *st, const uint64_t *hash, const char *rel)
 {
-	stat_line(b, 'o', trace_kind_of(st), (uint64_t)st->st_size, (uint64_t)mtime_ns(st), (uint64_t)st->st_ino, hash,
+	stat_line(b, 'o', trace_kind_of(st), (uint64_t)st->st_size, (uint64_t)stamp_ns(st->st_mtim), (uint64_t)st->st_ino, hash,
 		  rel);
 }
 
@@ -611,11 +611,11 @@ static void adopt_created(struct trace_entry *e, const char *full, const char *o
 		e->kind = 0;	/* not written */
 		return;
 	}
-	if (mtime_ns(&st) >= coarse_ns)
+	if (stamp_ns(st.st_mtim) >= coarse_ns)
 		return;
 	e->kind = 'd';
 	e->size = 0;
-	e->mtime_ns = (uint64_t)mtime_ns(&st);
+	e->mtime_ns = (uint64_t)stamp_ns(st.st_mtim);
 	e->ino = (uint64_t)st.st_ino;
 	e->adopted = true;
 }
@@ -650,8 +650,8 @@ static int64_t newest_above(const char *root, size_t root_len, const char *path)
 		if (dir[i] != '/')
 			continue;
 		dir[i] = '\0';	/* root, then each folder below it */
-		if (lstat(dir, &st) == 0 && mtime_ns(&st) > newest)
-			newest = mtime_ns(&st);
+		if (lstat(dir, &st) == 0 && stamp_ns(st.st_mtim) > newest)
+			newest = stamp_ns(st.st_mtim);
 		dir[i] = '/';
 	}
 	return newest;
@@ -712,13 +712,13 @@ static void adopt_own_entries(struct trace *t, const char *root, const char *out
 		buf_reset(&names);
 		buf_reset(&kinds);
 		if (!ndrop || source_list_at(AT_FDCWD, full.data, &names, &count, &kinds, &st) < 0 ||
-		    mtime_ns(&st) >= coarse_ns ||
-		    ((uint64_t)mtime_ns(&st) == e->mtime_ns && (uint64_t)st.st_ino == e->ino))
+		    stamp_ns(st.st_mtim) >= coarse_ns ||
+		    ((uint64_t)stamp_ns(st.st_mtim) == e->mtime_ns && (uint64_t)st.st_ino == e->ino))
 			continue;
 		/* From here on the folder is vouched for as it is now. */
 		for (unsigned mask = 0; mask < (1u << ndrop); mask++)
 			if (names_hash_without(&names, &kinds, count, drop, ndrop, mask) == e->names_hash) {
-				e->mtime_ns = (uint64_t)mtime_ns(&st);
+				e->mtime_ns = (uint64_t)stamp_ns(st.st_mtim);
 				e->ino = (uint64_t)st.st_ino;
 				e->names_hash = source_listing_hash(names.data, names.len, kinds.data, count);
 				e->adopted = true;

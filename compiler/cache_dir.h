@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
+#include <time.h>
 
 #include "buf.h"
 
@@ -37,6 +38,12 @@ void *cache_map_file(const char *path, size_t *size);
 /* Now by the coarse clock file systems stamp mtimes with, in ns: a stamp
  * older than it cannot change again without a newer stamp. */
 int64_t cache_coarse_now_ns(void);
+/* A file's time stamp (st_mtim, st_ctim) in ns, as the caches record
+ * and compare them. */
+static inline int64_t stamp_ns(struct timespec t)
+{
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
 /* cache_write_file for the n pieces of v, in order. */
 int cache_write_pieces(const char *path, const struct iovec *v, size_t n);
 /* A file with no name in the folder dir_fd (O_TMPFILE), for a writer

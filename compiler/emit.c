@@ -1,5 +1,6 @@
 /* emit.c - tfvars rendering, manifest.json, atomic all-or-nothing writes. */
 #include "emit.h"
+#include "cache_dir.h"
 #include "eval.h"
 #include "glob.h"
 #include "json.h"
@@ -1129,8 +1130,7 @@ struct change_list {
 
 struct output_stat output_stat_of(const struct stat *st)
 {
-	uint64_t mtime = (uint64_t)st->st_mtim.tv_sec * 1000000000 + (uint64_t)st->st_mtim.tv_nsec;
-	return (struct output_stat){ (uint64_t)st->st_size, mtime, (uint64_t)st->st_ino };
+	return (struct output_stat){ (uint64_t)st->st_size, (uint64_t)stamp_ns(st->st_mtim), (uint64_t)st->st_ino };
 }
 
 bool output_unchanged(const struct output_stat *st, int dir_fd, const char *path)

@@ -43,8 +43,8 @@ static void stat_fields(const struct stat *st, uint64_t out[STAT_U64S])
 	out[1] = (uint64_t)st->st_ino;
 	out[2] = (uint64_t)st->st_mode;
 	out[3] = (uint64_t)st->st_size;
-	out[4] = (uint64_t)st->st_mtim.tv_sec * 1000000000 + (uint64_t)st->st_mtim.tv_nsec;
-	out[5] = (uint64_t)st->st_ctim.tv_sec * 1000000000 + (uint64_t)st->st_ctim.tv_nsec;
+	out[4] = (uint64_t)stamp_ns(st->st_mtim);
+	out[5] = (uint64_t)stamp_ns(st->st_ctim);
 }
 
 /* count names, each NUL-terminated, filling exactly len bytes. */

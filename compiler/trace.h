@@ -46,9 +46,4 @@ void trace_record_listing(struct trace *t, const char *rel, const struct stat *s
  * NULL: missing). */
 char trace_kind_of(const struct stat *st);
 
-static inline int64_t mtime_ns(const struct stat *st)
-{
-	return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
-}
-
 #endif
