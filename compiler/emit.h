@@ -123,11 +123,11 @@ bool selection_has_unit(const struct selection *s, const char *env_label, const 
 			const char *unit_id);
 
 /* Renders the files of every selected unit (terraform.tfvars.json and
- * the generated ones) and hashes them.  Texts are kept for emit_write,
- * but those that written (the build cache's record, or NULL) has with
- * the same hash: emit_write renders one again if the file on disk turns
- * out to differ.  With hashes_only, no text is kept and the plan must not
- * be written. */
+ * the generated ones) and hashes them.  A file's text is kept for
+ * emit_write unless written (the build cache's record, or NULL) holds the
+ * file with the same hash: emit_write renders it again if the file on
+ * disk turns out to differ.  With hashes_only, no text is kept and the
+ * plan must not be written. */
 int emit_plan(struct project *p, struct unit **units, size_t n, const struct cached_outputs *written,
 	      bool hashes_only, struct emit_plan *plan);
 void emit_plan_free(struct emit_plan *plan);
