@@ -39,10 +39,11 @@ void *cache_map_file(const char *path, size_t *size);
  * older than it cannot change again without a newer stamp. */
 int64_t cache_coarse_now_ns(void);
 /* A file's time stamp (st_mtim, st_ctim) in ns, as the caches record
- * and compare them. */
+ * and compare them.  Reckoned unsigned: a stamp past 2262 (a hostile or
+ * fuzzed one) wraps rather than overflowing. */
 static inline int64_t stamp_ns(struct timespec t)
 {
-	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+	return (int64_t)((uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec);
 }
 /* cache_write_file for the n pieces of v, in order. */
 int cache_write_pieces(const char *path, const struct iovec *v, size_t n);
