@@ -2,6 +2,7 @@
 #include "value.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -390,17 +391,84 @@ static bool needs_escape(unsigned char c)
 	return c < 0x20 || c == '"' || c == '\\' || c == 0x7f;
 }
 
-void json_quote(struct buf *out, const char *s, size_t len)
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+
+/* Nonzero when a byte of x is zero (exact as a yes/no; which byte is not
+ * told). */
+static inline uint64_t has_zero_byte(uint64_t x)
+{
+	return (x - ONES) & ~x & HIGHS;
+}
+
+/* Nonzero when one of the eight bytes of x needs an escape.  Bytes of
+ * 0x80 and up (UTF-8) never do: their high bit keeps them out of the
+ * "below 0x20" test. */
+static inline uint64_t word_needs_escape(uint64_t x)
+{
+	uint64_t below_space = (x - ONES * 0x20) & ~x & HIGHS;
+	return below_space | has_zero_byte(x ^ (ONES * '"')) | has_zero_byte(x ^ (ONES * '\\')) |
+	       has_zero_byte(x ^ (ONES * 0x7f));
+}
+
+static uint64_t load_word(const char *s)
+{
+	uint64_t x;
+	memcpy(&x, s, sizeof(x));
+	return x;
+}
+
+/* The length of the run of bytes at s[0..len) that need no escape,
+ * tested eight at a time: almost every string is plain, and most are
+ * short (keys, names), so a short one is padded to a word with a plain
+ * byte and a long one's tail is the word that ends it. */
+static size_t plain_run(const char *s, size_t len)
+{
+	size_t i = 0;
+	if (len < 8) {
+		uint64_t x = ONES * 'a';
+		memcpy(&x, s, len);
+		if (!word_needs_escape(x))
+			return len;
+	} else {
+		while (i + 8 <= len && !word_needs_escape(load_word(s + i)))
+			i += 8;
+		if (i == len || (i + 8 > len && !word_needs_escape(load_word(s + len - 8))))
+			return len;
+	}
+	while (i < len && !needs_escape((unsigned char)s[i]))
+		i++;
+	return i;
+}
+
+/* The plain string, as most are, in one copy. */
+static void quote_plain(struct buf *out, const char *s, size_t len)
 {
 	buf_grow(out, len + 2);
+	char *d = out->data + out->len;
+	d[0] = '"';
+	memcpy(d + 1, s, len);
+	d[len + 1] = '"';
+	d[len + 2] = '\0';
+	out->len += len + 2;
+}
+
+void json_quote(struct buf *out, const char *s, size_t len)
+{
+	size_t plain = plain_run(s, len);
+	if (plain == len) {
+		quote_plain(out, s, len);
+		return;
+	}
+	buf_grow(out, len + 2);
 	buf_putc(out, '"');
-	size_t run = 0;	/* start of the pending run of plain bytes */
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (!needs_escape(c))
-			continue;
-		buf_add(out, s + run, i - run);
-		run = i + 1;
+	for (size_t i = 0;;) {
+		size_t run = plain_run(s + i, len - i);
+		buf_add(out, s + i, run);
+		i += run;
+		if (i == len)
+			break;
+		unsigned char c = (unsigned char)s[i++];
 		switch (c) {
 		case '"': buf_puts(out, "\\\""); break;
 		case '\\': buf_puts(out, "\\\\"); break;
@@ -412,7 +480,6 @@ void json_quote(struct buf *out, const char *s, size_t len)
 		default: buf_printf(out, "\\u%04x", c);
 		}
 	}
-	buf_add(out, s + run, len - run);
 	buf_putc(out, '"');
 }
 

@@ -655,6 +655,55 @@ Test(value, json_quote_cases)
 	buf_free(&b);
 }
 
+/* The byte at a time reading of JSON's escapes, to hold json_quote's
+ * word at a time scan to. */
+static void quote_bytewise(struct buf *out, const unsigned char *s, size_t len)
+{
+	buf_putc(out, '"');
+	for (size_t i = 0; i < len; i++) {
+		const char *esc = s[i] == '"' ? "\\\"" : s[i] == '\\' ? "\\\\" : s[i] == '\n' ? "\\n"
+			: s[i] == '\t' ? "\\t" : s[i] == '\r' ? "\\r" : s[i] == '\b' ? "\\b" : s[i] == '\f' ? "\\f" : NULL;
+		if (esc)
+			buf_puts(out, esc);
+		else if (s[i] < 0x20 || s[i] == 0x7f)
+			buf_printf(out, "\\u%04x", s[i]);
+		else
+			buf_putc(out, (char)s[i]);
+	}
+	buf_putc(out, '"');
+}
+
+Test(value, json_quote_finds_every_byte_at_every_place_in_a_word)
+{
+	/* Every byte value at every offset of strings up to 19 bytes long,
+	 * alone and next to a second one: a word scan that missed a byte in
+	 * some lane, or took a neighbour (0x80 and up, a borrow) for one,
+	 * would differ. */
+	unsigned char s[19];
+	struct buf got = BUF_INIT, want = BUF_INIT;
+	for (size_t len = 1; len <= sizeof(s); len++)
+		for (size_t at = 0; at < len; at++)
+			for (unsigned c = 0; c < 256; c++)
+				for (unsigned second = 0; second < 3; second++) {
+					memset(s, 'a', sizeof(s));
+					s[at] = (unsigned char)c;
+					if (second && at + 1 < len)
+						s[at + 1] = second == 1 ? 0x01 : 0xff;
+					buf_reset(&got);
+					buf_reset(&want);
+					json_quote(&got, (const char *)s, len);
+					quote_bytewise(&want, s, len);
+					if (strcmp(buf_cstr(&got), buf_cstr(&want))) {
+						cr_expect_str_eq(buf_cstr(&got), buf_cstr(&want),
+								 "byte 0x%02x at %zu of %zu (second %u)", c, at, len, second);
+						goto out;
+					}
+				}
+out:
+	buf_free(&got);
+	buf_free(&want);
+}
+
 Test(value, json_compact)
 {
 	val_expect_compact(val_list(val_int(1), val_map("a", value_bool(&val_arena, true, NULL), NULL), NULL),
