@@ -183,6 +183,11 @@ unsigned parallel_jobs(unsigned jobs)
 	return jobs > PARALLEL_MAX_JOBS ? PARALLEL_MAX_JOBS : jobs;
 }
 
+unsigned parallel_write_jobs(unsigned jobs)
+{
+	return jobs ? parallel_jobs(jobs) : parallel_jobs(2 * parallel_jobs(0));
+}
+
 /* Runs item i on worker w, muted, and marks it done for a caller taking
  * results in order. */
 static void run_item(struct worker *w, size_t i)

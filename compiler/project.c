@@ -1216,6 +1216,7 @@ int project_open(struct project *p, const char *root, const struct source_spec *
 	map_init(&p->definitions);
 	p->root = xstrdup(root);
 	p->jobs = spec->jobs;
+	p->write_jobs = spec->write_jobs ? spec->write_jobs : spec->jobs;
 	p->provenance = spec->provenance;
 	p->limits = limits_default;
 	p->output_dir = "out";

@@ -31,6 +31,9 @@ struct source_spec {
 	const char *index_file;	/* $GIT_INDEX_FILE, absolute; NULL for .git/index */
 	struct trace *trace;	/* records what the work tree showed, or NULL */
 	unsigned jobs;		/* worker threads, -j; 0: one per online CPU */
+	/* Threads making output files and folders: -j when given, else twice
+	 * jobs (see emit_write); 0: jobs. */
+	unsigned write_jobs;
 	/* Keep, per unit, which definition overrode which and the include
 	 * chain that reached each file: only show --explain prints them, and
 	 * at 30,000 units they were 30,000 maps and 120,000 strings. */
@@ -184,6 +187,7 @@ struct project {
 	struct unit **units;	/* all units, env order then id */
 	size_t nunits;
 	unsigned jobs;		/* worker threads (see parallel.h) */
+	unsigned write_jobs;	/* see struct source_spec */
 	bool provenance;	/* see struct source_spec */
 	struct worker_arenas *worker_arenas;	/* what workers made lives here */
 	bool prefetched;	/* project_prefetch_units ran */
