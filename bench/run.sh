@@ -17,13 +17,17 @@
 # Every timed row is the median of BENCH_RUNS (3) runs of the whole process,
 # wall clock (date +%s.%N around /usr/bin/time, which gives the peak RSS);
 # below the table, the fastest and the slowest run of each row at the
-# larger size.
+# larger size.  The smaller size runs BENCH_SMALL_RUNS (three times as
+# many) times: its runs take a tenth of a second, where this VM's noise
+# moves a single run by half, and its median is the divisor of every
+# 10k/1k ratio (drift at 1k: 0.081 s, the median of three in one run of
+# this script; 0.117 to 0.223 s in three runs minutes later).
 # The CSafeLoader row runs once when its first run takes more than 5 s.
 # Commands that do not exist yet (`bulkhead help CMD` fails) print
 # "n/a (not implemented)".
 #
 # Knobs (environment): BENCH_SMALL=1000 BENCH_BIG=10000 BENCH_ENVS=3
-# BENCH_SEED=1 BENCH_RUNS=3 BENCH_DIR=build/bench CC=cc.
+# BENCH_SEED=1 BENCH_RUNS=3 BENCH_SMALL_RUNS=9 BENCH_DIR=build/bench CC=cc.
 #
 # A cold build starts without the repo's out/ and .bulkhead/ (the place
 # for any cache bulkhead keeps); its input files are read just before
@@ -70,6 +74,7 @@ ENVS=${BENCH_ENVS:-3}
 SMALL=${BENCH_SMALL:-1000}
 BIG=${BENCH_BIG:-10000}
 RUNS=${BENCH_RUNS:-3}
+SMALL_RUNS=${BENCH_SMALL_RUNS:-$((3 * RUNS))}
 PY=/usr/bin/python3
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/bulkhead-bench.XXXXXX") || exit 2
@@ -258,14 +263,14 @@ track_rss() { # N: keep the peak RSS over every bulkhead run of this size
 	fi
 }
 
-# run_row ROW N OKCODES CMD..: RUNS runs, median into R_<ROW>_<N>; the
+# run_row ROW N OKCODES CMD..: $runs runs, median into R_<ROW>_<N>; the
 # inputs of the repo being measured ($repo) are read before each run.
 run_row() {
 	row=$1 n=$2 ok=$3
 	shift 3
 	times=""
 	r=0
-	while [ $r -lt "$RUNS" ]; do
+	while [ $r -lt "$runs" ]; do
 		warm "$repo"
 		timed "$@"
 		track_rss "$n"
@@ -280,14 +285,14 @@ run_row() {
 	settle "${row}_$n" $times
 }
 
-# rebuild_row ROW N LABEL PREPARE CHECK: RUNS builds of $repo, each after
+# rebuild_row ROW N LABEL PREPARE CHECK: $runs builds of $repo, each after
 # `PREPARE R` and the warm read, followed by `CHECK R`; median into
 # R_<ROW>_<N>.
 rebuild_row() {
 	row=$1 n=$2 label=$3 prepare=$4 check=$5
 	times=""
 	r=0
-	while [ $r -lt "$RUNS" ]; do
+	while [ $r -lt "$runs" ]; do
 		"$prepare" "$r"
 		warm "$repo"
 		timed "$BIN" -C "$repo" build --allow-mocks
@@ -331,7 +336,7 @@ write_floor() {
 	}
 	times=""
 	r=0
-	while [ $r -lt "$RUNS" ]; do
+	while [ $r -lt "$runs" ]; do
 		mkdir -p "$TRASH" || exit 2
 		sync
 		warm "$repo"
@@ -351,6 +356,8 @@ write_floor() {
 
 bench_size() { # N
 	n=$1
+	runs=$RUNS
+	[ "$n" = "$SMALL" ] && runs=$SMALL_RUNS
 	repo=$CACHE/n$n-e$ENVS-s$SEED
 	stamp=$repo.stamp
 	key="$n $ENVS $SEED $(cksum <"$HERE/gen.c")"
@@ -382,7 +389,7 @@ bench_size() { # N
 		say "N=$n: cold build$( [ "$jobs" = 1 ] && echo ' -j 1')"
 		times=""
 		r=0
-		while [ $r -lt "$RUNS" ]; do
+		while [ $r -lt "$runs" ]; do
 			set_aside "$repo"
 			if [ "$jobs" = 1 ]; then
 				timed "$BIN" -C "$repo" -j 1 build --allow-mocks
@@ -443,7 +450,7 @@ bench_size() { # N
 		say "N=$n: CSafeLoader parse"
 		times=""
 		r=0
-		while [ $r -lt "$RUNS" ]; do
+		while [ $r -lt "$runs" ]; do
 			warm "$repo"
 			timed "$PY" "$TMP/parse.py" "$repo"
 			if [ "$RC" != 0 ]; then
@@ -469,7 +476,7 @@ bench_size() { # N
 	say "N=$n: libyaml events (bench-events)"
 	times=""
 	r=0
-	while [ $r -lt "$RUNS" ]; do
+	while [ $r -lt "$runs" ]; do
 		warm "$repo"
 		timed "$EVENTS" "$repo"
 		if [ "$RC" != 0 ]; then
@@ -534,7 +541,7 @@ done
 
 L1=$(label "$SMALL") L2=$(label "$BIG")
 echo
-echo "bulkhead benchmark: $ENVS envs, seed $SEED, median of $RUNS runs, $(nproc 2>/dev/null || echo ?) cores"
+echo "bulkhead benchmark: $ENVS envs, seed $SEED, median of $SMALL_RUNS runs at N=$(label "$SMALL") and $RUNS at N=$(label "$BIG"), $(nproc 2>/dev/null || echo ?) cores"
 echo "bin: $BIN"
 printf '%-28s %-14s %-14s %-9s %s\n' "" "N=$L1" "N=$L2" "$L2/$L1" "target (N=$L2)"
 printf '%-28s %-14s %-14s\n' "unit files (yaml files)" "$(get "files_$SMALL") ($(get "yaml_$SMALL"))" \
