@@ -427,7 +427,8 @@ static size_t plain_run(const char *s, size_t len)
 	size_t i = 0;
 	if (len < 8) {
 		uint64_t x = ONES * 'a';
-		memcpy(&x, s, len);
+		if (len)	/* s may be NULL then */
+			memcpy(&x, s, len);
 		if (!word_needs_escape(x))
 			return len;
 	} else {
@@ -447,7 +448,8 @@ static void quote_plain(struct buf *out, const char *s, size_t len)
 	buf_grow(out, len + 2);
 	char *d = out->data + out->len;
 	d[0] = '"';
-	memcpy(d + 1, s, len);
+	if (len)
+		memcpy(d + 1, s, len);
 	d[len + 1] = '"';
 	d[len + 2] = '\0';
 	out->len += len + 2;
@@ -455,19 +457,15 @@ static void quote_plain(struct buf *out, const char *s, size_t len)
 
 void json_quote(struct buf *out, const char *s, size_t len)
 {
-	size_t plain = plain_run(s, len);
-	if (plain == len) {
+	size_t i = plain_run(s, len);
+	if (i == len) {
 		quote_plain(out, s, len);
 		return;
 	}
 	buf_grow(out, len + 2);
 	buf_putc(out, '"');
-	for (size_t i = 0;;) {
-		size_t run = plain_run(s + i, len - i);
-		buf_add(out, s + i, run);
-		i += run;
-		if (i == len)
-			break;
+	buf_add(out, s, i);
+	while (i < len) {
 		unsigned char c = (unsigned char)s[i++];
 		switch (c) {
 		case '"': buf_puts(out, "\\\""); break;
@@ -479,6 +477,9 @@ void json_quote(struct buf *out, const char *s, size_t len)
 		case '\f': buf_puts(out, "\\f"); break;
 		default: buf_printf(out, "\\u%04x", c);
 		}
+		size_t run = plain_run(s + i, len - i);
+		buf_add(out, s + i, run);
+		i += run;
 	}
 	buf_putc(out, '"');
 }

@@ -637,6 +637,7 @@ Test(value, json_escapes_keys_and_strings)
 Test(value, json_quote_cases)
 {
 	val_expect_quote("", 0, "\"\"");
+	val_expect_quote(NULL, 0, "\"\"");	/* an empty string may have no bytes at all */
 	val_expect_quote("plain text", 10, "\"plain text\"");
 	val_expect_quote("a\0b", 3, "\"a\\u0000b\"");
 	val_expect_quote("\x7f", 1, "\"\\u007f\"");
