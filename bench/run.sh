@@ -15,7 +15,9 @@
 # tells how fast this machine is against the one the targets were set on.
 #
 # Every timed row is the median of BENCH_RUNS (3) runs of the whole process,
-# wall clock (date +%s.%N around /usr/bin/time, which gives the peak RSS);
+# wall clock (date +%s.%N around /usr/bin/time, which gives the peak RSS
+# and, shown under each cold build, the CPU seconds in user space and in
+# the kernel);
 # below the table, the fastest and the slowest run of each row at the
 # larger size.  The smaller size runs BENCH_SMALL_RUNS (three times as
 # many) times: its runs take a tenth of a second, where this VM's noise
@@ -206,14 +208,15 @@ set_aside() { # REPO: move out/ away (same file system), drop .bulkhead/
 }
 
 # timed CMD..: runs CMD with output to $TMP/out and $TMP/err; sets
-# T (seconds), RC, RSS (KiB or empty).
+# T (seconds), RC, RSS (KiB or empty), USR and SYS (CPU seconds in user
+# space and in the kernel, or empty).
 timed() {
-	RSS=""
+	RSS="" USR="" SYS=""
 	if [ "$HAVE_NS" = 1 ]; then
 		t0=$(now)
 	fi
 	if [ -n "$TIME" ]; then
-		"$TIME" -f '%e %M' -o "$TMP/time" "$@" >"$TMP/out" 2>"$TMP/err"
+		"$TIME" -f '%e %M %U %S' -o "$TMP/time" "$@" >"$TMP/out" 2>"$TMP/err"
 		RC=$?
 	else
 		"$@" >"$TMP/out" 2>"$TMP/err"
@@ -227,6 +230,8 @@ timed() {
 	fi
 	if [ -n "$TIME" ]; then
 		RSS=$(tail -n 1 "$TMP/time" | awk '{ print $2 }')
+		USR=$(tail -n 1 "$TMP/time" | awk '{ print $3 }')
+		SYS=$(tail -n 1 "$TMP/time" | awk '{ print $4 }')
 	fi
 }
 
@@ -387,7 +392,7 @@ bench_size() { # N
 		key=cold
 		[ "$jobs" = 1 ] && key=cold1
 		say "N=$n: cold build$( [ "$jobs" = 1 ] && echo ' -j 1')"
-		times=""
+		times="" usrs="" syss=""
 		r=0
 		while [ $r -lt "$runs" ]; do
 			set_aside "$repo"
@@ -401,11 +406,16 @@ bench_size() { # N
 				result "${key}_$n" "FAIL rc=$RC"; note "cold build" "$n" "exit status $RC"
 				times=""; break
 			fi
-			times="$times $T"
+			times="$times $T" usrs="$usrs $USR" syss="$syss $SYS"
 			r=$((r + 1))
 		done
 		# shellcheck disable=SC2086
 		[ -n "$times" ] && settle "${key}_$n" $times
+		# shellcheck disable=SC2086
+		if [ -n "$times" ] && [ -n "$TIME" ]; then
+			settle "${key}usr_$n" $usrs
+			settle "${key}sys_$n" $syss
+		fi
 	done
 
 	write_floor
@@ -519,6 +529,19 @@ verdict() {
 	fi
 }
 
+cpu_text() { # KEY N: "USER + SYS s" from the medians, or n/a
+	u=$(get "${1}usr_$2") k=$(get "${1}sys_$2")
+	if is_num "$u" && is_num "$k"; then printf '%s + %s s' "$u" "$k"; else printf 'n/a'; fi
+}
+
+# cpu_row KEY: the CPU seconds of KEY's runs, user + system (medians of
+# each): on this VM wall time swings with the host, the work less so,
+# and the kernel's share (folders, files, fresh pages) shows.
+cpu_row() {
+	printf '%-28s %-14s %-14s
+' "  CPU (user + system)" "$(cpu_text "$1" "$SMALL")" "$(cpu_text "$1" "$BIG")"
+}
+
 row() { # LABEL KEY TARGET-TEXT LIMIT [noratio: a row that is not bulkhead's]
 	printf '%s\t%s\n' "$2" "$1" >>"$TMP/rows"	# for the ranges below the table
 	a=$(get "$2_$SMALL") b=$(get "$2_$BIG")
@@ -548,7 +571,9 @@ printf '%-28s %-14s %-14s\n' "unit files (yaml files)" "$(get "files_$SMALL") ($
 	"$(get "files_$BIG") ($(get "yaml_$BIG"))"
 printf '%-28s %-14s %-14s\n' "yaml bytes" "$(get "mb_$SMALL") MiB" "$(get "mb_$BIG") MiB"
 row "cold build" cold "<= 2.0 s" 2.0
+cpu_row "cold"
 row "cold build -j 1" cold1 "" ""
+cpu_row "cold1"
 row "write floor (bench-floor)" floor "" "" noratio
 row "no-op rebuild" noop "<= 0.4 s" 0.4
 row "one-unit-changed rebuild" one "" ""
