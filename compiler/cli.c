@@ -74,6 +74,18 @@ static int bad_option(const struct command *cmd, int opt, char **argv)
 	return -1;
 }
 
+void cli_print_command_usage(const struct command *cmd, FILE *out)
+{
+	fprintf(out, "usage: bulkhead %s\n\n%s.\n", cmd->usage, cmd->summary);
+	if (cmd->options)
+		fprintf(out, "\noptions:\n%s", cmd->options);
+	fputs("\ncommon options:\n"
+	      "  -C DIR          run as if started in DIR\n"
+	      "  -j, --jobs N    worker threads (default: one per CPU)\n"
+	      "  -q, --quiet     print only errors\n"
+	      "  --color[=WHEN]  auto, always or never\n", out);
+}
+
 int cli_common_option(struct cli *cli, const struct command *cmd, int opt, const char *arg, char **argv)
 {
 	switch (opt) {
@@ -103,7 +115,7 @@ int cli_common_option(struct cli *cli, const struct command *cmd, int opt, const
 		return 1;
 	case 'h':
 	case OPT_HELP:
-		cli_print_usage(cmd, stdout);
+		cli_print_command_usage(cmd, stdout);
 		exit(EXIT_CLEAN);
 	case '?':
 	case ':':

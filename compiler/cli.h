@@ -42,7 +42,9 @@ enum { OPT_COLOR = 256, OPT_HELP, OPT_ALLOW_MOCKS, OPT_CHECK, OPT_EXPLAIN, OPT_R
 #define CLI_COMMON_SHORTOPTS ":C:j:qh"
 
 /* Handles -C, -j, -q, --color and --help; returns 1 if handled, 0 if not a
- * common option, -1 on a usage error (already reported). */
+ * common option, -1 on a usage error (already reported).  cmd is NULL
+ * for the options before the command, where main handles --help (the
+ * usage that lists every command). */
 int cli_common_option(struct cli *cli, const struct command *cmd, int opt, const char *arg, char **argv);
 /* Runs getopt over a command's arguments: common options are handled
  * here, the command's own by on_option (which returns -1 after reporting
@@ -50,7 +52,8 @@ int cli_common_option(struct cli *cli, const struct command *cmd, int opt, const
 int cli_parse(struct cli *cli, const struct command *cmd, int argc, char **argv,
 	      const char *shortopts, const struct option *longopts,
 	      int (*on_option)(void *ctx, int opt, const char *arg), void *ctx);
-void cli_print_usage(const struct command *cmd, FILE *out);
+/* A command's usage, its options and the common ones. */
+void cli_print_command_usage(const struct command *cmd, FILE *out);
 const struct command *cli_find_command(const char *name);
 /* Reports a usage error for cmd and returns EXIT_ERROR. */
 int cli_usage_error(const struct command *cmd, const char *fmt, ...)

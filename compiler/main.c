@@ -62,19 +62,9 @@ const struct command *cli_find_command(const char *name)
 	return NULL;
 }
 
-void cli_print_usage(const struct command *cmd, FILE *out)
+/* bulkhead's own usage: the commands of the table. */
+static void print_usage(FILE *out)
 {
-	if (cmd) {
-		fprintf(out, "usage: bulkhead %s\n\n%s.\n", cmd->usage, cmd->summary);
-		if (cmd->options)
-			fprintf(out, "\noptions:\n%s", cmd->options);
-		fputs("\ncommon options:\n"
-		      "  -C DIR          run as if started in DIR\n"
-		      "  -j, --jobs N    worker threads (default: one per CPU)\n"
-		      "  -q, --quiet     print only errors\n"
-		      "  --color[=WHEN]  auto, always or never\n", out);
-		return;
-	}
 	fputs("usage: bulkhead [-C DIR] [-j N] [--color[=WHEN]] [-q] COMMAND [ARGS]\n\n"
 	      "bulkhead compiles a Terraform mono-repo with one folder per environment\n"
 	      "into per-account Terraform variable files.\n\ncommands:\n", out);
@@ -106,10 +96,10 @@ int cmd_help(struct cli *cli, int argc, char **argv)
 		const struct command *c = cli_find_command(argv[1]);
 		if (!c)
 			return unknown_command(argv[1]);
-		cli_print_usage(c, stdout);
+		cli_print_command_usage(c, stdout);
 		return EXIT_CLEAN;
 	}
-	cli_print_usage(NULL, stdout);
+	print_usage(stdout);
 	return EXIT_CLEAN;
 }
 
@@ -134,6 +124,10 @@ int main(int argc, char **argv)
 			printf("bulkhead %s\n", BULKHEAD_VERSION);
 			return EXIT_CLEAN;
 		}
+		if (opt == 'h' || opt == OPT_HELP) {
+			print_usage(stdout);
+			return EXIT_CLEAN;
+		}
 		int handled = cli_common_option(&cli, NULL, opt, optarg, argv);
 		if (handled < 0)
 			return EXIT_ERROR;	/* already reported */
@@ -141,7 +135,7 @@ int main(int argc, char **argv)
 			return cli_usage_error(NULL, "unknown option; see 'bulkhead help'");
 	}
 	if (optind >= argc) {
-		cli_print_usage(NULL, stderr);
+		print_usage(stderr);
 		return EXIT_ERROR;
 	}
 	const struct command *cmd = cli_find_command(argv[optind]);
