@@ -162,10 +162,10 @@ void diag_set_color(int on)
 }
 
 /* Columns count characters, not bytes, so they match what an editor
- * shows; invalid bytes count one each. */
-/* Lines found with memchr, the column counted on the last one only:
- * diff prints two places for each of 160,000 findings at 30,000 units,
- * and a loop over every byte before each was a tenth of its time. */
+ * shows; invalid bytes count one each.  Lines are found with memchr and
+ * the column counted on the last one only: diff prints two places for
+ * each of 160,000 findings at 30,000 units, and a loop over every byte
+ * before each was a tenth of its time. */
 void srcfile_position(const struct srcfile *f, size_t off, unsigned *line, unsigned *col)
 {
 	unsigned l = 1, c = 1;

@@ -31,11 +31,11 @@ char trace_kind_of(const struct stat *st)
  * same stat data. */
 static struct trace_entry *record(struct trace *t, const char *rel, const struct stat *st)
 {
-	struct trace_entry *e = map_get(&t->entries, rel, strlen(rel));
+	size_t len = strlen(rel);
+	struct trace_entry *e = map_get(&t->entries, rel, len);
 	if (!e) {
 		/* 60,000 of them in a large repo: one malloc each was a tenth
 		 * of the page faults of a cold build. */
-		size_t len = strlen(rel);
 		e = ARENA_NEW(&t->arena, struct trace_entry);
 		map_put(&t->entries, arena_strndup(&t->arena, rel, len), len, e);
 	}
