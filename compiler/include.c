@@ -575,14 +575,6 @@ static struct node *merge_steps(struct arena *a, const struct step *steps, size_
 	return acc ? acc : empty_map(a);
 }
 
-/* Units that include the same files in the same order share the merge
- * of those includes: only the unit's own file is merged per unit. */
-struct merged_base {
-	struct node *node;	/* NULL when the merge failed */
-	struct map overrides;
-	bool unreported;	/* failed on a muted worker: merge again to report */
-};
-
 /* Shared by every worker; made under the lock, in the arena of the
  * worker that needed it first (worker arenas live as long as p). */
 static struct merged_base *base_for(struct project *p, struct arena *a, const struct step *steps, size_t n)
@@ -619,15 +611,6 @@ static struct merged_base *base_for(struct project *p, struct arena *a, const st
 		memo_keep(&probe, k, b);
 	buf_free(&key);
 	return b;
-}
-
-void include_cache_free(struct project *p)
-{
-	for (size_t i = 0; i < p->include_cache.cap; i++)
-		if (p->include_cache.slots[i].key)
-			map_free(&((struct merged_base *)p->include_cache.slots[i].value)->overrides);
-	map_free(&p->include_cache);
-	map_free(&p->config_cache);
 }
 
 /* The unit's configuration: its own file's body merged onto the base.

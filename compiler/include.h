@@ -23,8 +23,6 @@ struct node *merge_nodes(struct arena *a, const struct node *base, const struct 
  * workers at once (shared caches are taken under p->lock). */
 int include_resolve_unit(struct project *p, struct unit *u);
 int include_resolve_unit_in(struct project *p, struct unit *u, struct arena *a);
-/* Frees the caches of merged include chains and of configurations. */
-void include_cache_free(struct project *p);
 /* Sets u->vars from every vars.yaml between the env folder and the unit. */
 int include_resolve_vars(struct project *p, struct unit *u);
 int include_resolve_vars_in(struct project *p, struct unit *u, struct arena *a);

@@ -1,7 +1,6 @@
 /* project.c - bulkhead.yaml validation, environments, unit discovery. */
 #include "project.h"
 #include "trace.h"
-#include "include.h"
 #include "json.h"
 #include "parallel.h"
 #include "schema.h"
@@ -1264,10 +1263,21 @@ void unit_forget_resolution(struct unit *u)
 	u->ndeps = 0;
 }
 
+/* The merged include chains and configurations; the merges themselves
+ * live in worker arenas. */
+static void free_include_cache(struct project *p)
+{
+	for (size_t i = 0; i < p->include_cache.cap; i++)
+		if (p->include_cache.slots[i].key)
+			map_free(&((struct merged_base *)p->include_cache.slots[i].value)->overrides);
+	map_free(&p->include_cache);
+	map_free(&p->config_cache);
+}
+
 void project_forget_compiled(struct project *p)
 {
 	project_wait_parse_store(p);	/* it reads the trees */
-	include_cache_free(p);	/* its entries live in worker arenas */
+	free_include_cache(p);	/* before the worker arenas it points into */
 	free_worker_memos(p);
 	for (size_t i = 0; i < p->nunits; i++) {
 		struct unit *u = p->units[i];
@@ -1286,7 +1296,7 @@ void project_close(struct project *p)
 	map_free(&p->templates);
 	free_worker_memos(p);
 	map_free(&p->vars_values);
-	include_cache_free(p);
+	free_include_cache(p);
 	map_free(&p->definitions);
 	for (size_t i = 0; i < p->nunits; i++) {
 		map_free(&p->units[i]->exposed);

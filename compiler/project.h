@@ -156,6 +156,15 @@ struct worker_memo {
 	PARALLEL_OWN_LINE struct map maps[MEMO_KINDS];
 };
 
+/* Units that include the same files in the same order share the merge
+ * of those includes (include.c makes it): only the unit's own file is
+ * merged per unit.  In project.include_cache, which project.c frees. */
+struct merged_base {
+	struct node *node;	/* NULL when the merge failed */
+	struct map overrides;
+	bool unreported;	/* failed on a muted worker: merge again to report */
+};
+
 struct project {
 	struct arena arena;
 	struct source src;	/* the repo's files: work tree, revision or index */
