@@ -40,20 +40,18 @@ char *cache_file(const char *root, const char *out_opt, const struct selection *
 /* path below dir_fd (fstatat: no walk of the root's own path per file)
  * still has the stat data recorded.  Only what was recorded before
  * `started` counts: a change within the same clock tick could hide. */
-static bool same_stat_at(int dir_fd, const char *rel, char kind, uint64_t size, uint64_t mtime, uint64_t ino,
-			 int64_t started)
+static bool same_stat_at(int dir_fd, const char *rel, char kind, const struct file_stamp *was, int64_t started)
 {
 	struct stat st;
 	bool exists = fstatat(dir_fd, *rel ? rel : ".", &st, AT_SYMLINK_NOFOLLOW) == 0;
 	if (!exists)
 		return kind == 'm' && (errno == ENOENT || errno == ENOTDIR);
+	struct file_stamp now = file_stamp_of(&st);
 	if (kind == 'D')	/* the same folder, whatever it holds now */
-		return S_ISDIR(st.st_mode) && (uint64_t)st.st_ino == ino;
-	if (kind != trace_kind_of(&st) || (int64_t)mtime >= started)
+		return S_ISDIR(st.st_mode) && now.ino == was->ino;
+	if (kind != trace_kind_of(&st) || (int64_t)was->mtime_ns >= started)
 		return false;
-	if (kind == 'd')	/* a folder's size varies by file system */
-		return (uint64_t)stamp_ns(st.st_mtim) == mtime && (uint64_t)st.st_ino == ino;
-	return (uint64_t)st.st_size == size && (uint64_t)stamp_ns(st.st_mtim) == mtime && (uint64_t)st.st_ino == ino;
+	return kind == 'd' ? folder_stamp_same(now, *was) : file_stamp_same(now, *was);
 }
 
 /* The file ends with "sum <16 hex>\n" over everything before it. */
@@ -109,7 +107,8 @@ static bool read_u64(char **p, uint64_t *out)
 struct stat_line {
 	char what, kind;
 	bool hashed;
-	uint64_t size, mtime, ino, hash;
+	struct file_stamp stamp;
+	uint64_t hash;
 	const char *rel;
 };
 
@@ -136,7 +135,7 @@ static bool parse_stat_line(char *line, struct stat_line *sl)
 	if ((sl->what != 'i' && sl->what != 'a' && sl->what != 'o') || !sl->kind || line[3] != ' ')
 		return false;
 	char *p = line + 4;
-	if (!read_u64(&p, &sl->size) || !read_u64(&p, &sl->mtime) || !read_u64(&p, &sl->ino) ||
+	if (!read_u64(&p, &sl->stamp.size) || !read_u64(&p, &sl->stamp.mtime_ns) || !read_u64(&p, &sl->stamp.ino) ||
 	    !read_hash(&p, &sl->hashed, &sl->hash))
 		return false;
 	sl->rel = p;
@@ -198,11 +197,8 @@ static bool same_bytes_at(int dir_fd, struct stat_line *sl)
 		    (sl->what == 'o' ? output_hash(data.data, data.len) : XXH3_64bits(data.data, data.len)) ==
 			    sl->hash;
 	buf_free(&data);
-	if (same) {
-		sl->size = (uint64_t)st.st_size;
-		sl->mtime = (uint64_t)stamp_ns(st.st_mtim);
-		sl->ino = (uint64_t)st.st_ino;
-	}
+	if (same)
+		sl->stamp = file_stamp_of(&st);
 	return same;
 }
 
@@ -216,10 +212,8 @@ static bool same_names_at(int dir_fd, struct stat_line *sl)
 		    source_listing_hash(names.data, names.len, kinds.data, count) == sl->hash;
 	buf_free(&names);
 	buf_free(&kinds);
-	if (same) {
-		sl->mtime = (uint64_t)stamp_ns(st.st_mtim);
-		sl->ino = (uint64_t)st.st_ino;
-	}
+	if (same)
+		sl->stamp = file_stamp_of(&st);
 	return same;
 }
 
@@ -233,8 +227,7 @@ static void check_line(void *ctx, size_t i)
 	 * were checked against the coarse clock when stored; only the other
 	 * inputs can be racy. */
 	int dir_fd = sl->what == 'o' ? fr->out_fd : fr->root_fd;
-	if (same_stat_at(dir_fd, sl->rel, sl->kind, sl->size, sl->mtime, sl->ino,
-			 sl->what == 'i' ? fr->started : INT64_MAX))
+	if (same_stat_at(dir_fd, sl->rel, sl->kind, &sl->stamp, sl->what == 'i' ? fr->started : INT64_MAX))
 		return;
 	bool same = sl->hashed && (sl->kind == 'f' ? same_bytes_at(dir_fd, sl) :
 				   sl->kind == 'd' ? same_names_at(dir_fd, sl) : false);
@@ -331,7 +324,7 @@ static void collect_output(char *line, struct cached_outputs *out)
 	struct stat_line sl;
 	if (strncmp(line, "o f ", 4) || !parse_stat_line(line, &sl) || !*sl.rel || !sl.hashed)
 		return;
-	struct cached_output co = { { sl.size, sl.mtime, sl.ino }, sl.hash };
+	struct cached_output co = { sl.stamp, sl.hash };
 	if (!strcmp(sl.rel, MANIFEST)) {
 		out->manifest = co;
 		out->has_manifest = true;
@@ -382,17 +375,17 @@ void cache_outputs_free(struct cached_outputs *out)
 
 /* "WHAT KIND SIZE MTIME INO HASH PATH": 130,000 of them at 30,000 units,
  * where printf would cost a tenth of a second.  hash NULL writes "-". */
-static void stat_line(struct buf *b, char what, char kind, uint64_t size, uint64_t mtime, uint64_t ino,
-		      const uint64_t *hash, const char *rel)
+static void stat_line(struct buf *b, char what, char kind, const struct file_stamp *stamp, const uint64_t *hash,
+		      const char *rel)
 {
 	static const char hex[] = "0123456789abcdef";
 	char head[] = { what, ' ', kind, ' ' }, digits[17] = "-";
 	buf_add(b, head, sizeof(head));
-	buf_add_uint(b, size);
+	buf_add_uint(b, stamp->size);
 	buf_putc(b, ' ');
-	buf_add_uint(b, mtime);
+	buf_add_uint(b, stamp->mtime_ns);
 	buf_putc(b, ' ');
-	buf_add_uint(b, ino);
+	buf_add_uint(b, stamp->ino);
 	buf_putc(b, ' ');
 	for (int i = 0; hash && i < 16; i++)
 		digits[i] = hex[(*hash >> (60 - 4 * i)) & 0xf];
@@ -404,8 +397,8 @@ static void stat_line(struct buf *b, char what, char kind, uint64_t size, uint64
 
 static void output_line(struct buf *b, const struct stat *st, const uint64_t *hash, const char *rel)
 {
-	stat_line(b, 'o', trace_kind_of(st), (uint64_t)st->st_size, (uint64_t)stamp_ns(st->st_mtim), (uint64_t)st->st_ino, hash,
-		  rel);
+	struct file_stamp stamp = file_stamp_of(st);
+	stat_line(b, 'o', trace_kind_of(st), &stamp, hash, rel);
 }
 
 /* Writes the n pieces of v to path atomically, followed by the checksum
@@ -448,7 +441,7 @@ static void refresh_cache(const char *path, const struct freshness *fr, int64_t 
 		buf_putc(&b, fr->headers[i] ? fr->headers[i] : '\n');	/* read_lines cut them */
 	for (size_t i = 0; i < fr->n; i++) {
 		const struct stat_line *sl = &fr->lines[i];
-		stat_line(&b, sl->what, sl->kind, sl->size, sl->mtime, sl->ino, sl->hashed ? &sl->hash : NULL, sl->rel);
+		stat_line(&b, sl->what, sl->kind, &sl->stamp, sl->hashed ? &sl->hash : NULL, sl->rel);
 	}
 	seal_and_write(path, &b);
 }
@@ -483,7 +476,7 @@ static void free_parts(struct buf *parts, size_t n)
  * false where there is none. */
 struct output_stats {
 	const struct emit_plan *plan;
-	const struct output_stat *seen;
+	const struct file_stamp *seen;
 	int out_fd;
 	struct stat *st;
 	bool *ok;
@@ -491,7 +484,7 @@ struct output_stats {
 	size_t nparts;
 };
 
-static bool seen_at(const struct output_stat *seen, size_t i)
+static bool seen_at(const struct file_stamp *seen, size_t i)
 {
 	return seen && seen[i].ino;
 }
@@ -507,15 +500,14 @@ static void stat_output(void *ctx, size_t i)
 static void format_outputs(void *ctx, size_t part)
 {
 	struct output_stats *os = ctx;
-	const struct output_stat *seen = os->seen;
+	const struct file_stamp *seen = os->seen;
 	size_t n = os->plan->nfiles;
 	for (size_t i = share_start(n, part, os->nparts); i < share_start(n, part + 1, os->nparts); i++) {
 		if (!seen_at(seen, i) && !os->ok[i])
 			continue;
 		uint64_t hash = os->plan->files[i].hash.low64;	/* output_hash of its bytes */
 		if (seen_at(seen, i))
-			stat_line(&os->parts[part], 'o', 'f', seen[i].size, seen[i].mtime_ns, seen[i].ino, &hash,
-				  os->plan->files[i].path);
+			stat_line(&os->parts[part], 'o', 'f', &seen[i], &hash, os->plan->files[i].path);
 		else
 			output_line(&os->parts[part], &os->st[i], &hash, os->plan->files[i].path);
 	}
@@ -526,7 +518,7 @@ static void format_outputs(void *ctx, size_t part)
 static struct buf *output_lines(const char *out_dir, const struct emit_plan *plan, const struct emit_result *res,
 				unsigned jobs, size_t *nparts)
 {
-	const struct output_stat *seen = res->seen;
+	const struct file_stamp *seen = res->seen;
 	struct output_stats os = { plan, seen, open(out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC),
 				   xcalloc(plan->nfiles + 1, sizeof(struct stat)), xcalloc(plan->nfiles + 1, sizeof(bool)),
 				   NULL, (size_t)jobs * LINE_PARTS_PER_JOB };
@@ -614,9 +606,7 @@ static void adopt_created(struct trace_entry *e, const char *full, const char *o
 	if (stamp_ns(st.st_mtim) >= coarse_ns)
 		return;
 	e->kind = 'd';
-	e->size = 0;
-	e->mtime_ns = (uint64_t)stamp_ns(st.st_mtim);
-	e->ino = (uint64_t)st.st_ino;
+	e->stamp = (struct file_stamp){ 0, (uint64_t)stamp_ns(st.st_mtim), (uint64_t)st.st_ino };
 	e->adopted = true;
 }
 
@@ -713,13 +703,12 @@ static void adopt_own_entries(struct trace *t, const char *root, const char *out
 		buf_reset(&kinds);
 		if (!ndrop || source_list_at(AT_FDCWD, full.data, &names, &count, &kinds, &st) < 0 ||
 		    stamp_ns(st.st_mtim) >= coarse_ns ||
-		    ((uint64_t)stamp_ns(st.st_mtim) == e->mtime_ns && (uint64_t)st.st_ino == e->ino))
+		    folder_stamp_same(file_stamp_of(&st), e->stamp))
 			continue;
 		/* From here on the folder is vouched for as it is now. */
 		for (unsigned mask = 0; mask < (1u << ndrop); mask++)
 			if (names_hash_without(&names, &kinds, count, drop, ndrop, mask) == e->names_hash) {
-				e->mtime_ns = (uint64_t)stamp_ns(st.st_mtim);
-				e->ino = (uint64_t)st.st_ino;
+				e->stamp = file_stamp_of(&st);
 				e->names_hash = source_listing_hash(names.data, names.len, kinds.data, count);
 				e->adopted = true;
 				break;
@@ -834,8 +823,7 @@ static void format_part(void *ctx, size_t part)
 		 * path below it was looked at. */
 		char kind = e->kind == 'd' && !e->listed && !e->adopted ? 'D' : e->kind;
 		const uint64_t *hash = e->hashed ? &e->hash : e->listed && kind == 'd' ? &e->names_hash : NULL;
-		stat_line(b, e->adopted ? 'a' : 'i', kind, (uint64_t)e->size, (uint64_t)e->mtime_ns, (uint64_t)e->ino,
-			  hash, s->key);
+		stat_line(b, e->adopted ? 'a' : 'i', kind, &e->stamp, hash, s->key);
 	}
 }
 

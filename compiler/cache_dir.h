@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
 
@@ -44,6 +45,24 @@ int64_t cache_coarse_now_ns(void);
 static inline int64_t stamp_ns(struct timespec t)
 {
 	return (int64_t)((uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec);
+}
+/* What a cache records of a file to know it unchanged without reading it,
+ * as git's index does: size, mtime and inode. */
+struct file_stamp {
+	uint64_t size, mtime_ns, ino;
+};
+static inline struct file_stamp file_stamp_of(const struct stat *st)
+{
+	return (struct file_stamp){ (uint64_t)st->st_size, (uint64_t)stamp_ns(st->st_mtim), (uint64_t)st->st_ino };
+}
+static inline bool file_stamp_same(struct file_stamp a, struct file_stamp b)
+{
+	return a.size == b.size && a.mtime_ns == b.mtime_ns && a.ino == b.ino;
+}
+/* A folder's size varies by file system: folders compare without it. */
+static inline bool folder_stamp_same(struct file_stamp a, struct file_stamp b)
+{
+	return a.mtime_ns == b.mtime_ns && a.ino == b.ino;
 }
 /* cache_write_file for the n pieces of v, in order. */
 int cache_write_pieces(const char *path, const struct iovec *v, size_t n);

@@ -841,7 +841,7 @@ struct write_state {
 	char **finals;		/* final path per file to rename (not staged) */
 	struct write_error *errs;	/* per file */
 	unsigned jobs;		/* threads writing temp files (project.write_jobs) */
-	struct output_stat *seen;	/* per file: its temp file's stat data */
+	struct file_stamp *seen;	/* per file: its temp file's stat data */
 	bool fresh;		/* out_dir is new and empty, made by this build */
 	char *staging;		/* out_dir/STAGING when the files go there */
 	char **top_from, **top_to;	/* staged top folders, their places */
@@ -961,14 +961,14 @@ static void report_write_error(const struct write_state *ws, const char *rel, st
  * (workers call it).  A temp file that could not be written whole is
  * removed.  seen (or NULL) gets its stat data once written: its rename
  * keeps them. */
-static int write_temp_file(const char *temp, const struct pieces *text, struct output_stat *seen)
+static int write_temp_file(const char *temp, const struct pieces *text, struct file_stamp *seen)
 {
 	struct stat st;
 	int fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
 	bool ok = fd >= 0 && (text->n == 1 ? write_all(fd, text->v[0].iov_base, text->v[0].iov_len)
 					   : write_gathered(fd, text->v, text->n)) == 0;
 	if (ok && seen && fstat(fd, &st) == 0)
-		*seen = output_stat_of(&st);
+		*seen = file_stamp_of(&st);
 	if (ok && close(fd) == 0)
 		return 0;
 	int err = errno;
@@ -983,7 +983,7 @@ static int write_temp_file(const char *temp, const struct pieces *text, struct o
 /* Makes temp's folder, noted in log, and writes text to temp; the
  * outcome, reporting nothing. */
 static struct write_error write_in_dir(struct dir_log *log, const char *temp, const struct pieces *text,
-				       struct output_stat *seen)
+				       struct file_stamp *seen)
 {
 	struct write_error e = { make_file_dir(log, temp), true };
 	if (!e.err)
@@ -1025,7 +1025,7 @@ struct temp_writes {
 /* write_in_dir on a worker, the outcome in *e; a failure stops the
  * others taking files. */
 static void write_one(struct temp_writes *tw, struct write_error *e, const char *temp,
-		      const struct pieces *text, struct output_stat *seen)
+		      const struct pieces *text, struct file_stamp *seen)
 {
 	*e = write_in_dir(&tw->ws->worker_made[parallel_worker()], temp, text, seen);
 	if (e->err)
@@ -1124,7 +1124,7 @@ static int lock_output(const struct write_state *ws, int *fd)
 
 struct change_list {
 	enum action *actions;
-	struct output_stat *seen;	/* per file, for the build cache; or NULL */
+	struct file_stamp *seen;	/* per file, for the build cache; or NULL */
 	const char **removals;
 	size_t nremovals;
 	bool manifest_changed;
@@ -1133,18 +1133,12 @@ struct change_list {
 	bool manifest_whole;	/* it lists the plan's files and no others */
 };
 
-struct output_stat output_stat_of(const struct stat *st)
-{
-	return (struct output_stat){ (uint64_t)st->st_size, (uint64_t)stamp_ns(st->st_mtim), (uint64_t)st->st_ino };
-}
-
-bool output_unchanged(const struct output_stat *st, int dir_fd, const char *path)
+bool output_unchanged(const struct file_stamp *st, int dir_fd, const char *path)
 {
 	struct stat now;
 	if (fstatat(dir_fd, path, &now, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(now.st_mode))
 		return false;
-	struct output_stat was = output_stat_of(&now);
-	return was.size == st->size && was.mtime_ns == st->mtime_ns && was.ino == st->ino;
+	return file_stamp_same(file_stamp_of(&now), *st);
 }
 
 /* An output the last build wrote with the content now planned, not
@@ -1153,7 +1147,7 @@ bool output_unchanged(const struct output_stat *st, int dir_fd, const char *path
  * Paths below the output dir are looked up from out_fd, the dir opened
  * once (-1 when it could not be: then nothing is below it); a lookup from
  * the root walked its six folders again for each of 60,000 paths. */
-static const struct output_stat *known_current(const struct emit_plan *plan, const struct out_file *f,
+static const struct file_stamp *known_current(const struct emit_plan *plan, const struct out_file *f,
 					       int out_fd)
 {
 	const struct cached_output *was = f->cached;
@@ -1207,7 +1201,7 @@ enum verdict { VERDICT_CAREFUL, VERDICT_KEEP, VERDICT_WRITE };
 
 struct scanned {
 	enum verdict verdict;
-	struct output_stat st;	/* VERDICT_KEEP: the file as found */
+	struct file_stamp st;	/* VERDICT_KEEP: the file as found */
 };
 
 /* A worker's memo of checked folders (workers take runs of files, so it
@@ -1231,7 +1225,7 @@ struct output_scan {
  * build --check) this is every file: at 30,000 of them 0.55 s on the
  * calling thread alone, 0.18 s here. */
 static enum verdict compare_found(const struct output_scan *sc, const struct out_file *f, struct buf *text,
-				  struct output_stat *seen)
+				  struct file_stamp *seen)
 {
 	struct stat st;
 	int fd = openat(sc->out_fd, f->path, O_RDONLY | O_CLOEXEC);
@@ -1247,7 +1241,7 @@ static enum verdict compare_found(const struct output_scan *sc, const struct out
 			       !memcmp(text->data, f->data, f->len);
 		}
 		if (same) {
-			*seen = output_stat_of(&st);
+			*seen = file_stamp_of(&st);
 			v = VERDICT_KEEP;
 		} else if (map_get(&sc->old->files, f->path, strlen(f->path))) {
 			v = VERDICT_WRITE;
@@ -1265,7 +1259,7 @@ static void scan_item(void *ctx, size_t i)
 	struct scanned *out = &sc->found[i];
 	if (check_no_links(sc->out_fd, "", f->path, &w->dirs) < 0)
 		return;
-	const struct output_stat *st = known_current(sc->plan, f, sc->out_fd);
+	const struct file_stamp *st = known_current(sc->plan, f, sc->out_fd);
 	if (st)
 		*out = (struct scanned){ VERDICT_KEEP, *st };
 	else if (f->data)
@@ -1293,7 +1287,7 @@ static struct scanned *scan_outputs(const struct emit_plan *plan, const struct o
 }
 
 /* File i, found current as st, is kept with it for the build cache. */
-static void keep_known(struct change_list *cl, size_t i, const struct output_stat *st)
+static void keep_known(struct change_list *cl, size_t i, const struct file_stamp *st)
 {
 	cl->actions[i] = ACT_KEEP;
 	if (cl->seen)

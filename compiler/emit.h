@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <xxhash.h>
 
+#include "cache_dir.h"
 #include "project.h"
 
 #define MANIFEST "manifest.json"
@@ -66,16 +67,9 @@ struct emit_plan {
 	void *before_writing_ctx;
 };
 
-/* An output's stat data, as the build cache records it. */
-struct output_stat {
-	uint64_t size, mtime_ns, ino;
-};
-
-struct stat;
-struct output_stat output_stat_of(const struct stat *st);
 /* True when the output at path (below dir_fd, or AT_FDCWD) is a regular
  * file that still has the stat data st. */
-bool output_unchanged(const struct output_stat *st, int dir_fd, const char *path);
+bool output_unchanged(const struct file_stamp *st, int dir_fd, const char *path);
 
 /* The 64-bit hash the build cache keeps of an output's bytes: the low
  * half of the xxh3-128 the manifest records (out_file.hash), so a build
@@ -88,7 +82,7 @@ static inline uint64_t output_hash(const void *data, size_t len)
 /* An output as the build cache recorded it: its stat data then, and the
  * output_hash of the bytes that build gave it. */
 struct cached_output {
-	struct output_stat st;
+	struct file_stamp st;
 	uint64_t hash;
 };
 
@@ -111,7 +105,7 @@ struct emit_result {
 	 * build cache's record of a file found to match it; ino 0 where the
 	 * build saw none.  NULL for build --check.  emit_result_free frees
 	 * it. */
-	struct output_stat *seen;
+	struct file_stamp *seen;
 	/* The manifest as this build left it: the output_hash of its bytes, and
 	 * whether it lists exactly the plan's files (for the build cache). */
 	uint64_t manifest_hash;

@@ -41,12 +41,9 @@ static struct trace_entry *record(struct trace *t, const char *rel, const struct
 	}
 	struct trace_entry was = *e;
 	e->kind = trace_kind_of(st);
-	e->size = st ? (uint64_t)st->st_size : 0;
-	e->mtime_ns = st ? (uint64_t)stamp_ns(st->st_mtim) : 0;
-	e->ino = st ? (uint64_t)st->st_ino : 0;
+	e->stamp = st ? file_stamp_of(st) : (struct file_stamp){ 0 };
 	/* The bytes hashed at a read hold only for the same stat data. */
-	e->hashed = was.hashed && was.kind == e->kind && was.size == e->size && was.mtime_ns == e->mtime_ns &&
-		    was.ino == e->ino;
+	e->hashed = was.hashed && was.kind == e->kind && file_stamp_same(was.stamp, e->stamp);
 	return e;
 }
 

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "arena.h"
+#include "cache_dir.h"
 #include "map.h"
 
 struct trace {
@@ -24,7 +25,7 @@ struct trace_entry {
 	char kind;		/* f file, d directory, l link, o other, m missing */
 	bool listed;		/* a folder whose names were read */
 	bool adopted;		/* changed by the build itself (cache_store) */
-	uint64_t size, mtime_ns, ino;
+	struct file_stamp stamp;
 	uint64_t names_hash;	/* source_listing_hash, when listed */
 	bool hashed;		/* a file read: hash holds its bytes' xxh3-64 */
 	uint64_t hash;

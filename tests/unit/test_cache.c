@@ -55,7 +55,7 @@ static void cache_trace_init(struct trace *t)
 }
 
 static char *cache_store_jobs(struct trace *t, struct emit_plan *plan, const char *out_dir,
-			      const struct output_stat *seen, unsigned jobs)
+			      const struct file_stamp *seen, unsigned jobs)
 {
 	struct project p;
 	struct selection sel = { 0 };
@@ -63,7 +63,7 @@ static char *cache_store_jobs(struct trace *t, struct emit_plan *plan, const cha
 	p.root = cache_dir;
 	p.jobs = jobs;
 	char *path = cache_file(cache_dir, NULL, &sel, false);
-	struct emit_result res = { .seen = (struct output_stat *)seen };
+	struct emit_result res = { .seen = (struct file_stamp *)seen };
 	for (size_t i = 0; i < plan->nfiles; i++)	/* as emit_plan hashes them */
 		plan->files[i].hash = XXH3_128bits(plan->files[i].data, plan->files[i].len);
 	cache_store(path, t, &p, out_dir, plan, &res);
@@ -71,7 +71,7 @@ static char *cache_store_jobs(struct trace *t, struct emit_plan *plan, const cha
 }
 
 static char *cache_store_seen(struct trace *t, struct emit_plan *plan, const char *out_dir,
-			      const struct output_stat *seen)
+			      const struct file_stamp *seen)
 {
 	return cache_store_jobs(t, plan, out_dir, seen, 0);
 }
@@ -341,7 +341,7 @@ Test(cache, an_output_line_holds_the_stat_data_the_write_saw)
 	cache_write("manifest.json", "{}\n");
 	snprintf(path_a, sizeof(path_a), "%s/a.json", cache_dir);
 	cr_assert_eq(lstat(path_a, &st), 0);
-	struct output_stat seen[2] = { output_stat_of(&st), { 0 } };
+	struct file_stamp seen[2] = { file_stamp_of(&st), { 0 } };
 	cache_trace_init(&t);
 	plan.files = files;
 	plan.nfiles = 2;

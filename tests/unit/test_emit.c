@@ -667,13 +667,13 @@ Test(emit, second_write_writes_nothing)
 }
 
 /* The stat data of out/REL now, as the build cache records it. */
-static struct output_stat em_stat(const char *rel)
+static struct file_stamp em_stat(const char *rel)
 {
 	char path[PATH_MAX * 3];
 	struct stat st;
 	snprintf(path, sizeof(path), "%s/%s", em_out, rel);
 	cr_assert_eq(lstat(path, &st), 0, "%s: %s", rel, strerror(errno));
-	return output_stat_of(&st);
+	return file_stamp_of(&st);
 }
 
 /* The output_hash of out/REL's bytes, as the build cache records it. */
@@ -688,7 +688,7 @@ static uint64_t em_hash(const char *rel)
 	return hash;
 }
 
-static void em_expect_seen(const struct emit_result *res, const char *rel, struct output_stat want)
+static void em_expect_seen(const struct emit_result *res, const char *rel, struct file_stamp want)
 {
 	size_t i = (size_t)(em_file(rel) - em_plan.files);
 	cr_expect(res->seen[i].ino == want.ino && res->seen[i].size == want.size &&
@@ -799,7 +799,7 @@ static void em_spoil_manifest_keeping_stat(void)
 	close(fd);
 	struct timespec ts[2] = { st.st_atim, st.st_mtim };
 	cr_assert_eq(utimensat(AT_FDCWD, path, ts, 0), 0);
-	cr_assert_eq(em_stat(MANIFEST).mtime_ns, output_stat_of(&st).mtime_ns);
+	cr_assert_eq(em_stat(MANIFEST).mtime_ns, file_stamp_of(&st).mtime_ns);
 }
 
 /* A build of every unit takes the previous manifest's file list from the
