@@ -14,6 +14,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
+#include "helpers.h"
+
+/* A new folder /tmp/bulkhead-TAG-XXXXXX; its real path in root. */
+static inline void fixture_tmpdir(const char *tag, char root[PATH_MAX])
+{
+	char tmpl[64];
+	snprintf(tmpl, sizeof(tmpl), "/tmp/bulkhead-%s-XXXXXX", tag);
+	cr_assert_not_null(mkdtemp(tmpl), "mkdtemp: %s", strerror(errno));
+	cr_assert_not_null(realpath(tmpl, root));
+}
+
 /* mkdir -p root/rel. */
 static inline void fixture_mkdirs(const char *root, const char *rel)
 {
@@ -72,6 +84,23 @@ static inline void fixture_rm_rf(const char *path)
 	if (d)
 		closedir(d);
 	rmdir(path);
+}
+
+/* Opens and evaluates the project at root as compile_run does, which
+ * must succeed; *opened is set once p needs project_close. */
+static inline void fixture_compile(struct project *p, const char *root, bool *opened)
+{
+	int rc = project_open(p, root, &(struct source_spec){ 0 });
+	*opened = true;
+	if (rc == 0)
+		rc = compile_units(p);
+	char *out = diag_capture();
+	if (rc != 0) {
+		cr_expect_fail("the project failed:\n%s", out);
+		free(out);
+		cr_assert_fail();
+	}
+	free(out);
 }
 
 #endif

@@ -61,18 +61,11 @@ static void dg_unit(const char *dir, ...)
 	buf_free(&text);
 }
 
-static void dg_rm_rf(const char *path)
-{
-	fixture_rm_rf(path);
-}
-
 static void dg_setup(void)
 {
-	char tmpl[] = "/tmp/bulkhead-dag-XXXXXX";
 	diag_clear();
 	diag_set_color(0);
-	cr_assert_not_null(mkdtemp(tmpl), "mkdtemp: %s", strerror(errno));
-	cr_assert_not_null(realpath(tmpl, dg_root));
+	fixture_tmpdir("dag", dg_root);
 	/* dg_unit allocates its paths here until the project is opened. */
 	memset(&dg_proj, 0, sizeof(dg_proj));
 	arena_init(&dg_proj.arena);
@@ -91,7 +84,7 @@ static void dg_teardown(void)
 		arena_free(&dg_proj.arena);
 	dg_opened = false;
 	if (dg_root[0])
-		dg_rm_rf(dg_root);
+		fixture_rm_rf(dg_root);
 	diag_clear();
 }
 

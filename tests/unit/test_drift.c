@@ -120,11 +120,6 @@ static void dr_write(const char *rel, const char *text)
 	fixture_write(dr_root, rel, text);
 }
 
-static void dr_rm_rf(const char *path)
-{
-	fixture_rm_rf(path);
-}
-
 static void dr_close(void)
 {
 	findings_free(&dr_findings);
@@ -135,11 +130,9 @@ static void dr_close(void)
 
 static void dr_setup(void)
 {
-	char tmpl[] = "/tmp/bulkhead-dr-XXXXXX";
 	diag_clear();
 	diag_set_color(0);
-	cr_assert_not_null(mkdtemp(tmpl), "mkdtemp: %s", strerror(errno));
-	cr_assert_not_null(realpath(tmpl, dr_root));
+	fixture_tmpdir("dr", dr_root);
 	dr_opened = false;
 	memset(&dr_findings, 0, sizeof(dr_findings));
 	dr_write("bulkhead.yaml", dr_project_yaml);
@@ -152,7 +145,7 @@ static void dr_teardown(void)
 	diag_clear();
 	dr_close();
 	if (dr_root[0])
-		dr_rm_rf(dr_root);
+		fixture_rm_rf(dr_root);
 }
 
 TestSuite(drift, .init = dr_setup, .fini = dr_teardown);
@@ -162,17 +155,7 @@ TestSuite(define, .init = dr_setup, .fini = dr_teardown);
 static void dr_compile(void)
 {
 	dr_close();
-	int rc = project_open(&dr_proj, dr_root, &(struct source_spec){ 0 });
-	dr_opened = true;
-	if (rc == 0)
-		rc = compile_units(&dr_proj);
-	char *out = diag_capture();
-	if (rc != 0) {
-		cr_expect_fail("the project failed:\n%s", out);
-		free(out);
-		cr_assert_fail();
-	}
-	free(out);
+	fixture_compile(&dr_proj, dr_root, &dr_opened);
 }
 
 static struct env *dr_env(const char *label)

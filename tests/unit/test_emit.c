@@ -81,18 +81,11 @@ static void em_remove(const char *rel)
 	cr_assert_eq(unlink(path), 0, "unlink %s: %s", path, strerror(errno));
 }
 
-static void em_rm_rf(const char *path)
-{
-	fixture_rm_rf(path);
-}
-
 static void em_setup(void)
 {
-	char tmpl[] = "/tmp/bulkhead-em-XXXXXX";
 	diag_clear();
 	diag_set_color(0);
-	cr_assert_not_null(mkdtemp(tmpl), "mkdtemp: %s", strerror(errno));
-	cr_assert_not_null(realpath(tmpl, em_root));
+	fixture_tmpdir("em", em_root);
 	snprintf(em_out, sizeof(em_out), "%s/out", em_root);
 	em_opened = false;
 	memset(&em_plan, 0, sizeof(em_plan));
@@ -114,7 +107,7 @@ static void em_teardown(void)
 	diag_clear();
 	em_close();
 	if (em_root[0])
-		em_rm_rf(em_root);
+		fixture_rm_rf(em_root);
 }
 
 TestSuite(emit, .init = em_setup, .fini = em_teardown);
@@ -123,17 +116,7 @@ TestSuite(emit, .init = em_setup, .fini = em_teardown);
 static void em_compile(void)
 {
 	em_close();
-	int rc = project_open(&em_proj, em_root, &(struct source_spec){ 0 });
-	em_opened = true;
-	if (rc == 0)
-		rc = compile_units(&em_proj);
-	char *out = diag_capture();
-	if (rc != 0) {
-		cr_expect_fail("the project failed:\n%s", out);
-		free(out);
-		cr_assert_fail();
-	}
-	free(out);
+	fixture_compile(&em_proj, em_root, &em_opened);
 }
 
 /* Plans the units sel selects with what the build cache recorded of the
@@ -605,7 +588,7 @@ Test(emit, compiled_values_may_be_freed_before_the_files_are_written)
 	struct emit_result res;
 	em_write_ok(NULL, &res);
 	char *want_api = em_read("out/" EM_API), *want_manifest = em_read("out/manifest.json");
-	em_rm_rf(em_out);
+	fixture_rm_rf(em_out);
 	em_compile_and_plan();
 	struct em_hook h = { 0 };
 	em_plan.before_writing = em_forget;
@@ -822,7 +805,7 @@ Test(emit, a_full_build_takes_the_manifest_the_build_cache_vouches_for)
 	em_spoil_manifest_keeping_stat();
 	char web[PATH_MAX * 2];
 	snprintf(web, sizeof(web), "%s/dev/app/web", em_root);
-	em_rm_rf(web);
+	fixture_rm_rf(web);
 	em_compile();
 	em_plan_cached(NULL, &cached);
 	em_write_ok(NULL, &res);

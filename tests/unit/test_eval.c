@@ -277,18 +277,11 @@ static void ev_write(const char *rel, const char *text)
 	fixture_write(ev_root, rel, text);
 }
 
-static void ev_rm_rf(const char *path)
-{
-	fixture_rm_rf(path);
-}
-
 static void ev_setup(void)
 {
-	char tmpl[] = "/tmp/bulkhead-ev-XXXXXX";
 	diag_clear();
 	diag_set_color(0);
-	cr_assert_not_null(mkdtemp(tmpl), "mkdtemp: %s", strerror(errno));
-	cr_assert_not_null(realpath(tmpl, ev_root));
+	fixture_tmpdir("ev", ev_root);
 	ev_opened = false;
 	ev_write("bulkhead.yaml", ev_project_yaml);
 	ev_mkdirs("dev");
@@ -305,7 +298,7 @@ static void ev_teardown(void)
 		project_close(&ev_proj);
 	ev_opened = false;
 	if (ev_root[0])
-		ev_rm_rf(ev_root);
+		fixture_rm_rf(ev_root);
 }
 
 TestSuite(eval, .init = ev_setup, .fini = ev_teardown);

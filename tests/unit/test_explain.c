@@ -25,18 +25,11 @@ static void ex_write(const char *rel, const char *text)
 	fixture_write(ex_root, rel, text);
 }
 
-static void ex_rm_rf(const char *path)
-{
-	fixture_rm_rf(path);
-}
-
 static void ex_setup(void)
 {
-	char tmpl[] = "/tmp/bulkhead-ex-XXXXXX";
 	diag_clear();
 	diag_set_color(0);
-	cr_assert_not_null(mkdtemp(tmpl), "mkdtemp: %s", strerror(errno));
-	cr_assert_not_null(realpath(tmpl, ex_root));
+	fixture_tmpdir("ex", ex_root);
 	ex_opened = false;
 	ex_write("bulkhead.yaml",
 		 "version: 1\n"
@@ -61,7 +54,7 @@ static void ex_teardown(void)
 		project_close(&ex_proj);
 	ex_opened = false;
 	if (ex_root[0])
-		ex_rm_rf(ex_root);
+		fixture_rm_rf(ex_root);
 }
 
 TestSuite(explain, .init = ex_setup, .fini = ex_teardown);

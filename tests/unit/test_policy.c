@@ -48,18 +48,11 @@ static void pl_project(const char *settings, const char *envs)
 	buf_free(&b);
 }
 
-static void pl_rm_rf(const char *path)
-{
-	fixture_rm_rf(path);
-}
-
 static void pl_setup(void)
 {
-	char tmpl[] = "/tmp/bulkhead-pl-XXXXXX";
 	diag_clear();
 	diag_set_color(0);
-	cr_assert_not_null(mkdtemp(tmpl), "mkdtemp: %s", strerror(errno));
-	cr_assert_not_null(realpath(tmpl, pl_root));
+	fixture_tmpdir("pl", pl_root);
 	pl_opened = false;
 	memset(&pl_findings, 0, sizeof(pl_findings));
 	pl_project("", NULL);
@@ -76,7 +69,7 @@ static void pl_teardown(void)
 		project_close(&pl_proj);
 	pl_opened = false;
 	if (pl_root[0])
-		pl_rm_rf(pl_root);
+		fixture_rm_rf(pl_root);
 }
 
 TestSuite(policy, .init = pl_setup, .fini = pl_teardown);
@@ -84,20 +77,10 @@ TestSuite(policy, .init = pl_setup, .fini = pl_teardown);
 /* Compiles the project as compile_run does, then runs the checks. */
 static void pl_check(void)
 {
-	int rc = project_open(&pl_proj, pl_root, &(struct source_spec){ 0 });
-	pl_opened = true;
-	if (rc == 0)
-		rc = compile_units(&pl_proj);
-	char *out = diag_capture();
-	if (rc != 0) {
-		cr_expect_fail("the project failed:\n%s", out);
-		free(out);
-		cr_assert_fail();
-	}
-	free(out);
+	fixture_compile(&pl_proj, pl_root, &pl_opened);
 	policy_check(&pl_proj, &pl_findings);
 	findings_finish(&pl_findings);
-	out = diag_capture();
+	char *out = diag_capture();
 	cr_expect_str_eq(out, "", "policy_check reported:\n%s", out);
 	free(out);
 }

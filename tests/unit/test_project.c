@@ -41,18 +41,11 @@ static void pj_project(const char *body)
 	buf_free(&b);
 }
 
-static void pj_rm_rf(const char *path)
-{
-	fixture_rm_rf(path);
-}
-
 static void pj_setup(void)
 {
-	char tmpl[] = "/tmp/bulkhead-pj-XXXXXX";
 	diag_clear();
 	diag_set_color(0);
-	cr_assert_not_null(mkdtemp(tmpl), "mkdtemp: %s", strerror(errno));
-	cr_assert_not_null(realpath(tmpl, pj_root));
+	fixture_tmpdir("pj", pj_root);
 	pj_opened = false;
 }
 
@@ -63,7 +56,7 @@ static void pj_teardown(void)
 		project_close(&pj_proj);
 	pj_opened = false;
 	if (pj_root[0])
-		pj_rm_rf(pj_root);
+		fixture_rm_rf(pj_root);
 }
 
 TestSuite(project, .init = pj_setup, .fini = pj_teardown);

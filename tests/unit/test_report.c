@@ -37,11 +37,6 @@ static const char rp_web_yaml[] =
 	"inputs:\n"
 	"  db_password: hunter2\n";
 
-static void rp_rm_rf(const char *path)
-{
-	fixture_rm_rf(path);
-}
-
 static struct place rp_input(const struct node *doc, const char *key)
 {
 	const struct node *n = node_map_get(node_map_get(doc, "inputs"), key);
@@ -126,7 +121,7 @@ static void rp_teardown(void)
 	arena_free(&rp_proj.arena);
 	arena_free(&rp_arena);
 	if (rp_dir[0])
-		rp_rm_rf(rp_dir);
+		fixture_rm_rf(rp_dir);
 }
 
 TestSuite(report, .init = rp_setup, .fini = rp_teardown);

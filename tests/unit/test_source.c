@@ -1,4 +1,5 @@
 /* test_source.c - compiler/source.c: path rules and the work-tree backend. */
+#include "fixture.h"
 #include "helpers.h"
 
 #include <dirent.h>
@@ -163,34 +164,9 @@ static void src_symlink(const char *target, const char *rel)
 	cr_assert_eq(symlink(target, path), 0, "symlink %s: %s", path, strerror(errno));
 }
 
-static void src_rm_rf(const char *path)
-{
-	struct stat st;
-	if (lstat(path, &st) < 0)
-		return;
-	if (S_ISDIR(st.st_mode)) {
-		DIR *d = opendir(path);
-		struct dirent *de;
-		while (d && (de = readdir(d))) {
-			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-				continue;
-			char child[PATH_MAX * 2];
-			snprintf(child, sizeof(child), "%s/%s", path, de->d_name);
-			src_rm_rf(child);
-		}
-		if (d)
-			closedir(d);
-		rmdir(path);
-	} else {
-		unlink(path);
-	}
-}
-
 static void src_setup(void)
 {
-	char tmpl[] = "/tmp/bulkhead-test-XXXXXX";
-	cr_assert_not_null(mkdtemp(tmpl), "mkdtemp: %s", strerror(errno));
-	cr_assert_not_null(realpath(tmpl, src_tmp));
+	fixture_tmpdir("test", src_tmp);
 	src_mkdir("outside");
 	src_write("outside/secret.txt", "secret\n", 7);
 	src_mkdir("root2");
@@ -251,7 +227,7 @@ static void src_teardown(void)
 {
 	source_free(&src);
 	if (src_tmp[0])
-		src_rm_rf(src_tmp);
+		fixture_rm_rf(src_tmp);
 	diag_clear();
 }
 

@@ -5,6 +5,7 @@
  *   <tmp>/plain/       a directory outside any repository
  *   <tmp>/home/        an empty directory for the global git config
  */
+#include "fixture.h"
 #include "helpers.h"
 
 #include <dirent.h>
@@ -157,29 +158,6 @@ static void gitsrc_raw_tree(const struct gitsrc_raw *v, size_t n, git_oid *out)
 	buf_free(&raw);
 }
 
-static void gitsrc_rm_rf(const char *path)
-{
-	struct stat st;
-	if (lstat(path, &st) < 0)
-		return;
-	if (S_ISDIR(st.st_mode)) {
-		DIR *d = opendir(path);
-		struct dirent *de;
-		while (d && (de = readdir(d))) {
-			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-				continue;
-			char child[PATH_MAX * 2];
-			snprintf(child, sizeof(child), "%s/%s", path, de->d_name);
-			gitsrc_rm_rf(child);
-		}
-		if (d)
-			closedir(d);
-		rmdir(path);
-	} else {
-		unlink(path);
-	}
-}
-
 static void gitsrc_chown_r(const char *path, uid_t uid)
 {
 	struct stat st;
@@ -202,9 +180,8 @@ static void gitsrc_chown_r(const char *path, uid_t uid)
 
 static void gitsrc_setup(void)
 {
-	char tmpl[] = "/tmp/bulkhead-git-XXXXXX", home[PATH_MAX + 8];
-	cr_assert_not_null(mkdtemp(tmpl), "mkdtemp: %s", strerror(errno));
-	cr_assert_not_null(realpath(tmpl, gitsrc_tmp));
+	char home[PATH_MAX + 8];
+	fixture_tmpdir("git", gitsrc_tmp);
 	snprintf(gitsrc_dir, sizeof(gitsrc_dir), "%s/repo", gitsrc_tmp);
 	snprintf(home, sizeof(home), "%s/home", gitsrc_tmp);
 	cr_assert_eq(mkdir(home, 0755), 0);
@@ -223,7 +200,7 @@ static void gitsrc_teardown(void)
 	gitsrc_repo = NULL;
 	git_libgit2_shutdown();
 	if (gitsrc_tmp[0])
-		gitsrc_rm_rf(gitsrc_tmp);
+		fixture_rm_rf(gitsrc_tmp);
 	diag_clear();
 }
 

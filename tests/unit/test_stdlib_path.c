@@ -19,6 +19,7 @@
  *     .bulkhead/outputs/dev/app/api.json
  *     out/dev/x.tfvars.json
  */
+#include "fixture.h"
 #include "helpers.h"
 
 #include <dirent.h>
@@ -72,29 +73,6 @@ static void pt_symlink(const char *target, const char *rel)
 	cr_assert_eq(symlink(target, path), 0, "symlink %s: %s", path, strerror(errno));
 }
 
-static void pt_rm_rf(const char *path)
-{
-	struct stat st;
-	if (lstat(path, &st) < 0)
-		return;
-	if (!S_ISDIR(st.st_mode)) {
-		unlink(path);
-		return;
-	}
-	DIR *d = opendir(path);
-	struct dirent *de;
-	while (d && (de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		char child[PATH_MAX * 2];
-		snprintf(child, sizeof(child), "%s/%s", path, de->d_name);
-		pt_rm_rf(child);
-	}
-	if (d)
-		closedir(d);
-	rmdir(path);
-}
-
 static void pt_make_tree(void)
 {
 	static const char *const dirs[] = {
@@ -131,9 +109,7 @@ static void pt_make_tree(void)
 
 static void pt_setup(void)
 {
-	char tmpl[] = "/tmp/bulkhead-path-XXXXXX";
-	cr_assert_not_null(mkdtemp(tmpl), "mkdtemp: %s", strerror(errno));
-	cr_assert_not_null(realpath(tmpl, pt_tmp));
+	fixture_tmpdir("path", pt_tmp);
 	pt_make_tree();
 	diag_clear();
 
@@ -165,7 +141,7 @@ static void pt_teardown(void)
 	arena_free(&pt_proj.arena);
 	free(pt_proj.root);
 	if (pt_tmp[0])
-		pt_rm_rf(pt_tmp);
+		fixture_rm_rf(pt_tmp);
 }
 
 TestSuite(stdlib_path, .init = pt_setup, .fini = pt_teardown);

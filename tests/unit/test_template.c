@@ -1,5 +1,6 @@
 /* test_template.c - compiler/template.c: built-in templates, rendering
  * for a unit, repo overrides and output.generate name checks. */
+#include "fixture.h"
 #include "helpers.h"
 
 #include <errno.h>
@@ -54,38 +55,13 @@ static void tpl_write(const char *rel, const char *text)
 	cr_assert_eq(fclose(f), 0);
 }
 
-static void tpl_rm_rf(const char *path)
-{
-	struct stat st;
-	if (lstat(path, &st) < 0)
-		return;
-	if (S_ISDIR(st.st_mode)) {
-		DIR *d = opendir(path);
-		struct dirent *de;
-		while (d && (de = readdir(d))) {
-			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-				continue;
-			char child[PATH_MAX * 2];
-			snprintf(child, sizeof(child), "%s/%s", path, de->d_name);
-			tpl_rm_rf(child);
-		}
-		if (d)
-			closedir(d);
-		rmdir(path);
-	} else {
-		unlink(path);
-	}
-}
-
 static void tpl_setup(void)
 {
-	char tmpl[] = "/tmp/bulkhead-tpl-XXXXXX";
 	diag_clear();
 	diag_set_color(0);
 	arena_init(&tpl_arena);
 	tpl_opened = false;
-	cr_assert_not_null(mkdtemp(tmpl), "mkdtemp: %s", strerror(errno));
-	cr_assert_not_null(realpath(tmpl, tpl_root));
+	fixture_tmpdir("tpl", tpl_root);
 	tpl_write("bulkhead.yaml", tpl_project_yaml);
 	tpl_write("dev/app/api/unit.yaml", "inputs:\n  name: api\n");
 	tpl_write("prod/us-east-1/app/api/unit.yaml", "inputs: {}\n");
@@ -99,7 +75,7 @@ static void tpl_teardown(void)
 	tpl_opened = false;
 	arena_free(&tpl_arena);
 	if (tpl_root[0])
-		tpl_rm_rf(tpl_root);
+		fixture_rm_rf(tpl_root);
 	diag_clear();
 }
 
