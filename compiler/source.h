@@ -16,8 +16,7 @@
 #include "buf.h"
 #include "diag.h"
 #include "map.h"
-
-enum src_kind { SRC_MISSING, SRC_FILE, SRC_DIR, SRC_LINK, SRC_OTHER };
+#include "src_kind.h"
 
 enum src_err {
 	SRC_OK = 0,

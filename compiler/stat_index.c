@@ -8,8 +8,9 @@
  * one kind byte per name.  Last, the xxh3-64 of everything before it.
  * Numbers are little-endian (wire.h). */
 #include "stat_index.h"
+#include "arena.h"
 #include "cache_dir.h"
-#include "source.h"
+#include "src_kind.h"
 #include "wire.h"
 
 #include <stdlib.h>
