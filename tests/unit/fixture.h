@@ -94,13 +94,7 @@ static inline void fixture_compile(struct project *p, const char *root, bool *op
 	*opened = true;
 	if (rc == 0)
 		rc = compile_units(p);
-	char *out = diag_capture();
-	if (rc != 0) {
-		cr_expect_fail("the project failed:\n%s", out);
-		free(out);
-		cr_assert_fail();
-	}
-	free(out);
+	expect_done(rc, "the project");
 }
 
 #endif

@@ -7,6 +7,7 @@
 
 #include <criterion/criterion.h>
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,31 @@ static inline char *diag_capture(void)
 	diag_flush(out);
 	cr_assert_eq(fclose(out), 0);
 	return s;
+}
+
+/* Flushes the diagnostics sink; when rc is not 0, fails the test with
+ * them, saying what failed; with silent, also when there were any. */
+static inline void expect_step(int rc, const char *what, bool silent)
+{
+	char *out = diag_capture();
+	if (rc != 0) {
+		cr_expect_fail("%s failed:\n%s", what, out);
+		free(out);
+		cr_assert_fail();
+	}
+	if (silent)
+		cr_expect_str_eq(out, "", "diagnostics:\n%s", out);
+	free(out);
+}
+
+static inline void expect_done(int rc, const char *what)
+{
+	expect_step(rc, what, false);
+}
+
+static inline void expect_silent(int rc, const char *what)
+{
+	expect_step(rc, what, true);
 }
 
 /* Number of lines (newline-terminated) in s that contain needle. */

@@ -76,13 +76,7 @@ static struct unit *ex_compile(const char *id, bool provenance)
 	for (size_t i = 0; rc == 0 && i < ex_proj.nunits; i++)
 		if (eval_unit(&ex_proj, ex_proj.units[i]) < 0)
 			rc = -1;
-	char *out = diag_capture();
-	if (rc != 0) {
-		cr_expect_fail("the project failed:\n%s", out);
-		free(out);
-		cr_assert_fail();
-	}
-	free(out);
+	expect_done(rc, "the project");
 	struct unit *u = env_find_unit(project_find_env(&ex_proj, "dev"), id);
 	cr_assert_not_null(u, "no unit '%s'", id);
 	return u;
