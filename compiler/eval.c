@@ -554,10 +554,15 @@ static struct value *dependency_outputs(struct scope *s, struct dependency *d)
 	bool exists = source_kind(&s->p->work, path) != SRC_MISSING;
 	if (exists)
 		f = project_load_outputs(s->p, path);
+	/* Every unit that depends on the target reads the same values. */
+	if (f && !f->outputs && !f->outputs_bad) {
+		f->outputs = outputs_from_file(s, f);
+		f->outputs_bad = !f->outputs;
+	}
 	diag_mute(muted);
 	pthread_mutex_unlock(&s->p->lock);
 	if (exists) {
-		d->outputs = f ? outputs_from_file(s, f) : NULL;
+		d->outputs = f ? f->outputs : NULL;
 		d->outputs_failed = !d->outputs;
 		return d->outputs;
 	}

@@ -140,6 +140,11 @@ struct loaded_file {
 	struct srcfile src;
 	struct node *root;	/* NULL when it failed to load */
 	bool unreported;	/* failed on a muted worker: load again to report */
+	/* An outputs file (project_load_outputs) as values, made once under
+	 * the lock by the first unit to read it (eval.c); outputs_bad once
+	 * that found it in the wrong shape and reported so. */
+	struct value *outputs;
+	bool outputs_bad;
 	/* Its keys and shapes passed the unit-file check (include.c): a file
 	 * that 10,000 units include is checked once.  Set by any worker. */
 	atomic_bool shape_ok;

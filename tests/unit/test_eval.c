@@ -773,6 +773,36 @@ Test(eval, outputs_file_in_the_wrong_format)
 	expect_outputs_error("{\"vpc_id\": \"vpc-1\"}\n", "output 'vpc_id' has no \"value\"");
 }
 
+/* Two units that depend on vpc read its outputs file as one set of
+ * values, made once. */
+Test(eval, an_outputs_file_is_made_into_values_once)
+{
+	ev_write("dev/network/vpc/unit.yaml", ev_vpc_unit);
+	ev_write("dev/app/api/unit.yaml", ev_api_unit);
+	ev_write("dev/app/web/unit.yaml", ev_api_unit);
+	ev_write(".bulkhead/outputs/dev/network/vpc.json",
+		 "{\"vpc_id\": {\"value\": \"vpc-1\"}, \"subnets\": {\"value\": [\"s1\"]}}\n");
+	ev_compile_ok();
+	ev_expect_input_str("dev", "app/api", "vpc_id", "vpc-1");
+	ev_expect_input_str("dev", "app/web", "vpc_id", "vpc-1");
+	const struct dependency *api = &ev_unit("dev", "app/api")->deps[0], *web = &ev_unit("dev", "app/web")->deps[0];
+	cr_expect(!api->mocked && !web->mocked);
+	cr_assert_not_null(api->outputs);
+	cr_expect_eq(api->outputs, web->outputs, "each dependant made its own values of vpc.json");
+}
+
+/* A bad outputs file is reported once, however many units read it. */
+Test(eval, a_bad_outputs_file_is_reported_once)
+{
+	ev_write("dev/network/vpc/unit.yaml", ev_vpc_unit);
+	ev_write("dev/app/api/unit.yaml", ev_api_unit);
+	ev_write("dev/app/web/unit.yaml", ev_api_unit);
+	ev_write(".bulkhead/outputs/dev/network/vpc.json", "{\"vpc_id\": \"vpc-1\"}\n");
+	char *out = ev_compile_fails(1);
+	cr_expect_eq(count_lines_with(out, "output 'vpc_id' has no \"value\""), 1, "%s", out);
+	free(out);
+}
+
 /* Outputs files are terraform output -json: YAML that is not JSON is
  * refused by the JSON loader, at the place it stops. */
 Test(eval, outputs_file_must_be_json)
