@@ -160,8 +160,9 @@ int cli_parse(struct cli *cli, const struct command *cmd, int argc, char **argv,
 			return on_option ? -1 : bad_option(cmd, '?', argv);
 	}
 	/* Counted once here: every phase asks, and the count reads files. */
-	cli->spec.write_jobs = parallel_write_jobs(cli->spec.jobs);
-	if (cli->spec.jobs == 0)
+	unsigned given = cli->spec.jobs;
+	if (given == 0)
 		cli->spec.jobs = parallel_jobs(0);
+	cli->spec.write_jobs = parallel_write_jobs(given, cli->spec.jobs);
 	return optind;
 }

@@ -183,9 +183,9 @@ unsigned parallel_jobs(unsigned jobs)
 	return jobs > PARALLEL_MAX_JOBS ? PARALLEL_MAX_JOBS : jobs;
 }
 
-unsigned parallel_write_jobs(unsigned jobs)
+unsigned parallel_write_jobs(unsigned given, unsigned workers)
 {
-	return jobs ? parallel_jobs(jobs) : parallel_jobs(2 * parallel_jobs(0));
+	return parallel_jobs(given ? given : 2 * workers);
 }
 
 /* Runs item i on worker w, muted, and marks it done for a caller taking

@@ -39,10 +39,12 @@ void parallel_arenas_free(struct worker_arena *arenas, unsigned n);
 /* The number of worker threads for jobs (0: one per CPU this process may
  * run on, see parallel_cpus), at least 1 and at most PARALLEL_MAX_JOBS. */
 unsigned parallel_jobs(unsigned jobs);
-/* The number of threads that make output files and folders for jobs:
- * jobs when given (-j is the user's limit), else twice parallel_jobs(0),
- * since making files mostly waits on the disk (see emit.c). */
-unsigned parallel_write_jobs(unsigned jobs);
+/* The number of threads that make output files and folders, for -j
+ * given (0: not given) and the worker count it came to: given (-j is the
+ * user's limit), else twice the workers, since making files mostly waits
+ * on the disk (see emit.c).  Takes the count rather than counting the
+ * CPUs again: that reads the cgroup's files. */
+unsigned parallel_write_jobs(unsigned given, unsigned workers);
 /* The CPUs this process may use: its affinity mask, lowered to its
  * cgroup's CPU quota (rounded up), so that a CI container given two CPUs
  * of a 64-CPU host runs two threads, not 64 that the quota throttles.

@@ -22,7 +22,7 @@ Test(cli, without_jobs_twice_as_many_threads_write)
 	char *argv[] = { "build", NULL };
 	struct cli cli = parsed(1, argv);
 	cr_expect_eq(cli.spec.jobs, parallel_jobs(0));
-	cr_expect_eq(cli.spec.write_jobs, parallel_write_jobs(0));
+	cr_expect_eq(cli.spec.write_jobs, parallel_write_jobs(0, parallel_jobs(0)));
 	cr_expect_gt(cli.spec.write_jobs, cli.spec.jobs);
 }
 

@@ -212,11 +212,11 @@ Test(parallel, writers_are_twice_the_cpus_unless_jobs_are_given)
 {
 	unsigned cpus = parallel_jobs(0);
 	unsigned twice = 2 * cpus > PARALLEL_MAX_JOBS ? PARALLEL_MAX_JOBS : 2 * cpus;
-	cr_expect_eq(parallel_write_jobs(0), twice);
+	cr_expect_eq(parallel_write_jobs(0, cpus), twice);
 	/* -j is the user's limit, -j 1 too. */
-	cr_expect_eq(parallel_write_jobs(1), 1);
-	cr_expect_eq(parallel_write_jobs(3), 3);
-	cr_expect_eq(parallel_write_jobs(100000), PARALLEL_MAX_JOBS);
+	cr_expect_eq(parallel_write_jobs(1, 1), 1);
+	cr_expect_eq(parallel_write_jobs(3, 3), 3);
+	cr_expect_eq(parallel_write_jobs(100000, parallel_jobs(100000)), PARALLEL_MAX_JOBS);
 }
 
 /* Each Criterion test runs in a process of its own, so narrowing this
