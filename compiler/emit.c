@@ -1148,7 +1148,7 @@ bool output_unchanged(const struct file_stamp *st, int dir_fd, const char *path)
  * once (-1 when it could not be: then nothing is below it); a lookup from
  * the root walked its six folders again for each of 60,000 paths. */
 static const struct file_stamp *known_current(const struct emit_plan *plan, const struct out_file *f,
-					       int out_fd)
+					      int out_fd)
 {
 	const struct cached_output *was = f->cached;
 	if (!was || plan->tracked || out_fd < 0 || was->hash != f->hash.low64 ||
