@@ -64,7 +64,9 @@ struct dependency {
 	/* Found with the path on the resolve workers (NULL when the env has
 	 * no such unit: the DAG phase reports it). */
 	struct unit *target;
-	struct value *outputs;	/* loaded on first use */
+	/* Its outputs file's values, shared with every dependant (loaded on
+	 * first use); NULL while mocked: eval.c reads mock_outputs per key. */
+	struct value *outputs;
 	bool mocked;		/* outputs come from mock_outputs */
 	bool outputs_failed;	/* the outputs file was reported bad */
 };
