@@ -217,6 +217,7 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 	}
 	if (cacheable)
 		spec.trace = &trace;
+	spec.mock_reads = true;
 	if (compile_run(&c, &o.sel, &spec) < 0 || check_mocks(&c, o.allow_mocks) < 0)
 		goto out;
 	/* Error-class findings: build writes nothing and exits 1; --check

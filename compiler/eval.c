@@ -588,6 +588,8 @@ static struct value *mock_output(struct scope *s, const struct dependency *d, co
 static void record_mock_ref(struct scope *s, const struct site *at, const struct expr *e, const char *dependency,
 			    const char *key, const char *via)
 {
+	if (!s->p || !s->p->mock_reads)
+		return;
 	struct mock_use *m = ARENA_NEW(s->arena, struct mock_use);
 	m->dependency = dependency;
 	m->key = key;

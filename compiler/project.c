@@ -1217,6 +1217,7 @@ int project_open(struct project *p, const char *root, const struct source_spec *
 	p->jobs = spec->jobs;
 	p->write_jobs = spec->write_jobs ? spec->write_jobs : spec->jobs;
 	p->provenance = spec->provenance;
+	p->mock_reads = spec->mock_reads;
 	p->limits = limits_default;
 	p->output_dir = "out";
 	p->output_path = "{env}/{account_id}/{region}/{unit}";

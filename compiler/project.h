@@ -38,6 +38,10 @@ struct source_spec {
 	 * chain that reached each file: only show --explain prints them, and
 	 * at 30,000 units they were 30,000 maps and 120,000 strings. */
 	bool provenance;
+	/* Keep, per unit, every mocked output it read and where (struct
+	 * mock_use): only build reports them (protected envs, the manifest),
+	 * and at 30,000 units they were 200,000 records. */
+	bool mock_reads;
 };
 
 struct env {
@@ -110,7 +114,8 @@ struct unit {
 	struct map chains;	/* file path -> include chain that reached it */
 	/* Set by the eval phase. */
 	struct value *inputs;
-	struct mock_use *mocks;	/* mocked outputs read, newest first */
+	struct mock_use *mocks;	/* mocked outputs read, newest first; kept
+				 * when project.mock_reads */
 	const char *source;
 	struct dependency *deps;
 	size_t ndeps;
@@ -205,6 +210,7 @@ struct project {
 	unsigned jobs;		/* worker threads (see parallel.h) */
 	unsigned write_jobs;	/* see struct source_spec */
 	bool provenance;	/* see struct source_spec */
+	bool mock_reads;	/* see struct source_spec */
 	struct worker_arenas *worker_arenas;	/* what workers made lives here */
 	bool prefetched;	/* project_prefetch_units ran */
 	struct parse_cache parse_cache;	/* unit trees of earlier runs */

@@ -86,11 +86,12 @@ static inline void fixture_rm_rf(const char *path)
 	rmdir(path);
 }
 
-/* Opens and evaluates the project at root as compile_run does, which
- * must succeed; *opened is set once p needs project_close. */
+/* Opens and evaluates the project at root as build's compile_run does
+ * (mocked reads kept), which must succeed; *opened is set once p needs
+ * project_close. */
 static inline void fixture_compile(struct project *p, const char *root, bool *opened)
 {
-	int rc = project_open(p, root, &(struct source_spec){ 0 });
+	int rc = project_open(p, root, &(struct source_spec){ .mock_reads = true });
 	*opened = true;
 	if (rc == 0)
 		rc = compile_units(p);

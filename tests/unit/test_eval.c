@@ -304,14 +304,20 @@ static void ev_teardown(void)
 TestSuite(eval, .init = ev_setup, .fini = ev_teardown);
 
 /* The compiler's pipeline: open, merge, resolve dependencies, build the
- * DAG, evaluate dependencies first.  Returns -1 after any error. */
-static int ev_compile(void)
+ * DAG, evaluate dependencies first, keeping the mocked reads as build
+ * does.  Returns -1 after any error. */
+static int ev_compile_as(struct source_spec spec)
 {
 	if (ev_opened)
 		project_close(&ev_proj);	/* a test that compiles twice */
-	int rc = project_open(&ev_proj, ev_root, &(struct source_spec){ 0 });
+	int rc = project_open(&ev_proj, ev_root, &spec);
 	ev_opened = true;
 	return rc < 0 ? -1 : compile_units(&ev_proj);
+}
+
+static int ev_compile(void)
+{
+	return ev_compile_as((struct source_spec){ .mock_reads = true });
 }
 
 static void ev_compile_ok(void)
@@ -875,6 +881,21 @@ Test(eval, dependency_inputs_pass_mocks_on)
 	const char *ref = mock_ref(&a, u->mocks);
 	cr_expect_str_eq(ref, "dependency.vpc.inputs.base_id (network/vpc read mock_outputs)");
 	arena_free(&a);
+}
+
+/* drift, diff, show and validate read mocks freely and report none. */
+Test(eval, mocked_reads_are_kept_only_when_asked)
+{
+	ev_write("dev/network/vpc/unit.yaml", ev_vpc_unit);
+	ev_write("dev/app/api/unit.yaml", ev_api_unit);
+	expect_silent(ev_compile_as((struct source_spec){ 0 }), "the project");
+	ev_expect_input_str("dev", "app/api", "vpc_id", "vpc-00000000");
+	ev_expect_input_str("dev", "app/api", "cidr", "10.0.0.0/16");
+	struct unit *u = ev_unit("dev", "app/api");
+	cr_expect(u->deps[0].mocked);
+	cr_expect_null(u->mocks, "no command asked for the mocked reads");
+	ev_compile_ok();
+	cr_expect_not_null(ev_unit("dev", "app/api")->mocks, "build asks for them");
 }
 
 /* ---- unknown references ---- */
