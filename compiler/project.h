@@ -205,6 +205,7 @@ struct project {
 	struct map config_cache;	/* merged base and unit tree -> configuration */
 	struct map definitions;	/* node address -> struct definition, for drift */
 	struct value *envs_value;	/* envs.* as seen by expressions */
+	struct value *project_value;	/* project.*, the same */
 	struct unit **units;	/* all units, env order then id */
 	size_t nunits;
 	unsigned jobs;		/* worker threads (see parallel.h) */
