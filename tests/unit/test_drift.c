@@ -533,6 +533,25 @@ Test(drift, secret_values_are_redacted)
 	cr_expect_str_eq(f->value_b, "(sensitive)");
 }
 
+/* A secret's key anywhere above a leaf hides it; a sibling shows. */
+Test(drift, values_beneath_a_secret_key_are_redacted)
+{
+	dr_write("dev/app/unit.yaml", "inputs:\n  db:\n    credentials:\n      user: alice\n    host: db-dev\n");
+	dr_write("prod/app/unit.yaml", "inputs:\n  db:\n    credentials:\n      user: bob\n    host: db-prod\n");
+	dr_write("dev/web/unit.yaml", "inputs:\n  api_token:\n    \"a.b\": one\n");
+	dr_write("prod/web/unit.yaml", "inputs:\n  api_token:\n    \"a.b\": two\n");
+	dr_run();
+	const struct finding *host = dr_find("app", "inputs.db.host");
+	cr_expect_str_eq(host->value_a, "\"db-dev\"");
+	cr_expect_str_eq(host->value_b, "\"db-prod\"");
+	const struct finding *user = dr_find("app", "inputs.db.credentials.user");
+	cr_expect_str_eq(user->value_a, "\"alice\"", "credentials is no secret's name");
+	const struct finding *token = dr_find("web", "inputs.api_token.\"a.b\"");
+	cr_expect_eq(token->cls, F_DRIFT);
+	cr_expect_str_eq(token->value_a, "(sensitive)");
+	cr_expect_str_eq(token->value_b, "(sensitive)");
+}
+
 Test(drift, scope_narrows_units)
 {
 	dr_api_units();
