@@ -234,17 +234,10 @@ static bool want_details(const struct pair *pr)
 	return !pr->scope || !pr->scope->lean;
 }
 
-/* UNIT-GLOB:KEY-GLOB, the unit part cut out where it is short. */
+/* UNIT-GLOB:KEY-GLOB; the key part first, as it rules out most. */
 static bool unit_key_glob_matches(const char *g, const char *colon, const char *unit, const char *key)
 {
-	char small[128];
-	size_t n = (size_t)(colon - g);
-	char *ug = n < sizeof(small) ? memcpy(small, g, n) : xstrndup(g, n);
-	ug[n] = '\0';
-	bool hit = glob_match(ug, unit) && glob_match(colon + 1, key);
-	if (ug != small)
-		free(ug);
-	return hit;
+	return glob_match(colon + 1, key) && glob_match_n(g, (size_t)(colon - g), unit);
 }
 
 static bool glob_list_matches(const struct node *list, const char *unit, const char *key, bool with_unit)

@@ -42,11 +42,7 @@ static bool waived(const struct checker *c, const char *unit, const char *key, c
 			k--;
 		if (k == g)
 			continue;
-		char *ug = xstrndup(g, (size_t)(k - 1 - g)), *kg = xstrndup(k, (size_t)(r - k));
-		bool hit = glob_match(ug, unit) && glob_match(kg, key);
-		free(ug);
-		free(kg);
-		if (hit)
+		if (glob_match_n(k, (size_t)(r - k), key) && glob_match_n(g, (size_t)(k - 1 - g), unit))
 			return true;
 	}
 	return false;

@@ -36,7 +36,28 @@ Test(glob, agrees_with_fnmatch_on_every_pair)
 		"app/a/b/db", "app/db", "abcdef", "abcdXef", "abef",
 	};
 	for (size_t g = 0; g < sizeof(globs) / sizeof(*globs); g++)
-		for (size_t n = 0; n < sizeof(names) / sizeof(*names); n++)
-			cr_expect_eq(glob_match(globs[g], names[n]), fnmatch(globs[g], names[n], 0) == 0,
-				     "glob '%s' on '%s'", globs[g], names[n]);
+		for (size_t n = 0; n < sizeof(names) / sizeof(*names); n++) {
+			bool want = fnmatch(globs[g], names[n], 0) == 0;
+			cr_expect_eq(glob_match(globs[g], names[n]), want, "glob '%s' on '%s'", globs[g], names[n]);
+			/* The same glob as the first part of a longer text. */
+			char text[256];
+			snprintf(text, sizeof(text), "%s:*x[", globs[g]);
+			cr_expect_eq(glob_match_n(text, strlen(globs[g]), names[n]), want, "glob '%s' cut from '%s' on '%s'",
+				     globs[g], text, names[n]);
+		}
+}
+
+Test(glob, a_long_pattern_is_copied_whole)
+{
+	char glob[300], name[300];
+	memset(glob, 'a', 200);
+	memcpy(glob + 200, "?*b", 4);
+	memset(name, 'a', 250);
+	memcpy(name + 250, "b", 2);
+	cr_expect(glob_match(glob, name));
+	name[250] = 'c';
+	cr_expect(!glob_match(glob, name));
+	memcpy(glob, "*?", 2);	/* the rest after the head is 202 bytes */
+	name[250] = 'b';
+	cr_expect(glob_match(glob, name));
 }
