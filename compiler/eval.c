@@ -561,6 +561,20 @@ static struct value *outputs_from_file(struct scope *s, const struct loaded_file
 	return m;
 }
 
+/* Looks for the outputs file of t, the target of a dependency (the DAG
+ * phase found every target before evaluation), once for all its
+ * dependants: each of them looked for the file again.  Under
+ * project.lock. */
+static void look_for_outputs(struct scope *s, struct unit *t)
+{
+	if (t->outputs_looked)
+		return;
+	const char *path = arena_printf(s->arena, "%s/%s/%s.json", s->p->outputs_dir, t->env->label, t->id);
+	t->outputs_exist = source_kind(&s->p->work, path) != SRC_MISSING;
+	t->outputs_file = t->outputs_exist ? project_load_outputs(s->p, path) : NULL;
+	t->outputs_looked = true;
+}
+
 /* The outputs of d's outputs file, loaded on first use; NULL when the
  * file is bad (reported once) or when there is none: then d->mocked is
  * set and mock_output serves. */
@@ -568,16 +582,14 @@ static struct value *dependency_outputs(struct scope *s, struct dependency *d)
 {
 	if (d->outputs || d->outputs_failed || d->mocked)
 		return d->outputs;	/* a bad outputs file is reported once */
-	const char *path = arena_printf(s->arena, "%s/%s/%s.json", s->p->outputs_dir, d->target_env, d->target_id);
 	/* The source and the file cache are shared with other workers.  A
 	 * bad file is reported here, once, even on a worker: the load is
 	 * cached and a redo on one thread would not report it again. */
 	pthread_mutex_lock(&s->p->lock);
 	bool muted = diag_mute(false);
-	struct loaded_file *f = NULL;
-	bool exists = source_kind(&s->p->work, path) != SRC_MISSING;
-	if (exists)
-		f = project_load_outputs(s->p, path);
+	look_for_outputs(s, d->target);
+	struct loaded_file *f = d->target->outputs_file;
+	bool exists = d->target->outputs_exist;
 	/* Every unit that depends on the target reads the same values. */
 	if (f && !f->outputs && !f->outputs_bad) {
 		f->outputs = outputs_from_file(s, f);

@@ -120,6 +120,10 @@ struct unit {
 	struct dependency *deps;
 	size_t ndeps;
 	int level;		/* dependency level, 0 = no dependencies */
+	/* Its outputs file as its dependants find it, looked up by the first
+	 * (under project.lock): NULL when there is none or it is bad. */
+	bool outputs_looked, outputs_exist;
+	struct loaded_file *outputs_file;
 };
 
 /* The file n, a node of u's configuration, was written in. */
