@@ -216,9 +216,10 @@ struct pair {
 	struct arena *arena;		/* the findings' text */
 	struct map *definitions;	/* define_node_in's cache */
 	struct define_scratch *scratch;	/* define_same_in's buffers */
-	/* The project's, a's and b's drift.allow and drift.promoted lists,
-	 * looked up once per unit pair rather than once per leaf. */
-	const struct node *allow[3], *promote[3];
+	/* a's and b's drift.allow and drift.promoted lists, looked up once
+	 * per unit pair rather than once per leaf. */
+	const struct node *allow[2], *promote[2];
+	struct buf path;	/* the key path of the leaf being classified */
 };
 
 /* Two values that differ at a leaf. */
@@ -234,22 +235,11 @@ static bool want_details(const struct pair *pr)
 	return !pr->scope || !pr->scope->lean;
 }
 
-/* UNIT-GLOB:KEY-GLOB; the key part first, as it rules out most. */
-static bool unit_key_glob_matches(const char *g, const char *colon, const char *unit, const char *key)
+static bool unit_list_matches(const struct node *list, const char *key)
 {
-	return glob_match(colon + 1, key) && glob_match_n(g, (size_t)(colon - g), unit);
-}
-
-static bool glob_list_matches(const struct node *list, const char *unit, const char *key, bool with_unit)
-{
-	for (size_t i = 0; list && list->kind == NODE_SEQ && i < list->seq.len; i++) {
-		const char *g = list->seq.items[i]->str.s;
-		const char *colon = with_unit ? strchr(g, ':') : NULL;
-		if (with_unit && !colon)
-			continue;
-		if (with_unit ? unit_key_glob_matches(g, colon, unit, key) : glob_match(g, key))
+	for (size_t i = 0; list && list->kind == NODE_SEQ && i < list->seq.len; i++)
+		if (glob_match(list->seq.items[i]->str.s, key))
 			return true;
-	}
 	return false;
 }
 
@@ -258,37 +248,40 @@ static const struct node *unit_drift_list(const struct unit *u, const char *whic
 	return u ? node_map_get(node_map_get(u->config, "drift"), which) : NULL;
 }
 
-static const struct node *project_drift_list(const struct project *p, const char *which)
-{
-	return node_map_get(node_map_get(p->file->root, "drift"), which);
-}
-
-/* The allow lists that apply: the project's plus both sides' unit lists. */
-static bool lists_match(const struct pair *pr, const struct node *const lists[3], const char *key)
+/* The lists that apply: the project's (globs, split when loaded) plus
+ * both sides' unit lists. */
+static bool lists_match(const struct pair *pr, const struct unit_key_glob *globs, size_t nglobs,
+			const struct node *const units[2], const char *key)
 {
 	const char *unit = pr->a ? pr->a->id : pr->b->id;
-	return glob_list_matches(lists[0], unit, key, true) || glob_list_matches(lists[1], unit, key, false) ||
-	       glob_list_matches(lists[2], unit, key, false);
+	for (size_t i = 0; i < nglobs; i++)
+		if (unit_key_glob_match(&globs[i], unit, key))
+			return true;
+	return unit_list_matches(units[0], key) || unit_list_matches(units[1], key);
 }
 
 static bool allowed(const struct pair *pr, const char *key)
 {
-	return lists_match(pr, pr->allow, key);
+	return lists_match(pr, pr->p->drift_allow, pr->p->ndrift_allow, pr->allow, key);
 }
 
 static bool promoted(const struct pair *pr, const char *key)
 {
-	return lists_match(pr, pr->promote, key);
+	return lists_match(pr, pr->p->drift_promoted, pr->p->ndrift_promoted, pr->promote, key);
 }
 
+/* A unit promoted by copying its folder shares its tree with its copy
+ * (project.c): one list, asked once. */
 static void find_lists(struct pair *pr)
 {
-	pr->allow[0] = project_drift_list(pr->p, "allow");
-	pr->allow[1] = unit_drift_list(pr->a, "allow");
-	pr->allow[2] = unit_drift_list(pr->b, "allow");
-	pr->promote[0] = project_drift_list(pr->p, "promoted");
-	pr->promote[1] = unit_drift_list(pr->a, "promoted");
-	pr->promote[2] = unit_drift_list(pr->b, "promoted");
+	pr->allow[0] = unit_drift_list(pr->a, "allow");
+	pr->allow[1] = unit_drift_list(pr->b, "allow");
+	pr->promote[0] = unit_drift_list(pr->a, "promoted");
+	pr->promote[1] = unit_drift_list(pr->b, "promoted");
+	if (pr->allow[1] == pr->allow[0])
+		pr->allow[1] = NULL;
+	if (pr->promote[1] == pr->promote[0])
+		pr->promote[1] = NULL;
 }
 
 static const char *shown(struct arena *a, const struct value *v, bool secret)
@@ -450,9 +443,9 @@ static void classify_leaf(struct pair *pr, const struct value *va, const struct 
 	if (va && vb && !keep_equal(pr) && value_equal(va, vb))
 		return;
 	bool secret = keys_secret(keys);
-	struct buf path = BUF_INIT;
-	path_of(keys, &path);
-	const char *key = path.data;
+	buf_reset(&pr->path);
+	path_of(keys, &pr->path);
+	const char *key = pr->path.data;
 	struct finding leaf = { .cls = F_DRIFT, .at_a = unit_place(pr->a, na), .at_b = unit_place(pr->b, nb) };
 	struct finding *f = &leaf;
 	if (!va || !vb) {
@@ -478,7 +471,6 @@ static void classify_leaf(struct pair *pr, const struct value *va, const struct 
 		f->value_b = shown(pr->arena, vb, secret);
 	}
 	keep_leaf(pr, f, key);
-	buf_free(&path);
 }
 
 /* Maps compare key by key; anything else is one leaf.  enc_a/enc_b are
@@ -653,7 +645,9 @@ static void compare_units(struct pair *pr)
 	}
 	compare_source(pr);
 	compare_dependencies(pr);
+	pr->path = (struct buf)BUF_INIT;
 	compare_values(pr, pr->a->inputs, pr->b->inputs, NULL, NULL, NULL);
+	buf_free(&pr->path);
 }
 
 /* Calls fn for every selected unit of a and b, aligned by id. */

@@ -1,5 +1,6 @@
 /* project.c - bulkhead.yaml validation, environments, unit discovery. */
 #include "project.h"
+#include "glob.h"
 #include "trace.h"
 #include "json.h"
 #include "parallel.h"
@@ -713,6 +714,16 @@ static bool globs_have_parts(const struct node *list, int colons)
 	return ok;
 }
 
+/* A checked drift.allow or drift.promoted list, split for drift.c. */
+static struct unit_key_glob *split_globs(struct project *p, const struct node *list, size_t *n)
+{
+	struct unit_key_glob *v = ARENA_ARRAY(&p->arena, struct unit_key_glob, list->seq.len + 1);
+	for (size_t i = 0; i < list->seq.len; i++)
+		v[i] = unit_key_glob_split(list->seq.items[i]->str.s);
+	*n = list->seq.len;
+	return v;
+}
+
 static bool load_drift(struct project *p, const struct node *n)
 {
 	if (!schema_expect(n, NODE_MAP, "drift"))
@@ -720,10 +731,14 @@ static bool load_drift(struct project *p, const struct node *n)
 	bool ok = schema_check_keys(n, drift_keys, "drift") == 0;
 	const struct node *allow = node_map_get(n, "allow");
 	const struct node *promoted = node_map_get(n, "promoted");
-	if (allow && (ok &= schema_expect_string_list(allow, "drift.allow")) && (ok &= globs_have_parts(allow, 1)))
-		p->drift_allow = allow;
-	if (promoted)
-		ok &= schema_expect_string_list(promoted, "drift.promoted") && globs_have_parts(promoted, 1);
+	if (allow && schema_expect_string_list(allow, "drift.allow") && globs_have_parts(allow, 1))
+		p->drift_allow = split_globs(p, allow, &p->ndrift_allow);
+	else
+		ok &= !allow;
+	if (promoted && schema_expect_string_list(promoted, "drift.promoted") && globs_have_parts(promoted, 1))
+		p->drift_promoted = split_globs(p, promoted, &p->ndrift_promoted);
+	else
+		ok &= !promoted;
 	return ok;
 }
 

@@ -21,6 +21,7 @@
 
 struct unit;
 struct trace;
+struct unit_key_glob;
 struct parse_store;
 
 /* Where to read the repo from: the work tree (both unset), the tree of a
@@ -197,7 +198,9 @@ struct project {
 	const struct node *generate;	/* output.generate: template names */
 	const char *outputs_dir;
 	const char *role;
-	const struct node *drift_allow;	/* list or NULL */
+	/* drift.allow and drift.promoted, split (glob.h). */
+	struct unit_key_glob *drift_allow, *drift_promoted;
+	size_t ndrift_allow, ndrift_promoted;
 	const struct node *allow_env;	/* list or NULL */
 	bool unique_accounts;
 	struct map files;	/* path -> struct loaded_file */

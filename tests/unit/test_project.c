@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "glob.h"
 #include "project.h"
 
 static char pj_root[PATH_MAX];
@@ -592,15 +593,24 @@ Test(project, output_dir_may_not_overlap_an_env)
 Test(project, settings)
 {
 	pj_project("outputs_dir: state/outputs\nrole: deployer\npolicy: { unique_accounts: false }\n"
-		   "drift: { allow: [\"*:inputs.x\"] }\nallow_env: [CI]\n"
+		   "drift: { allow: [\"app/*:inputs.x*\"], promoted: [\"a:b:c\", \"*:inputs.tag\"] }\nallow_env: [CI]\n"
 		   "environments:\n  dev: { account_id: \"111111111111\", region: eu-west-1 }\n");
 	pj_mkdirs("dev");
 	pj_open_ok();
 	cr_expect_str_eq(pj_proj.outputs_dir, "state/outputs");
 	cr_expect_str_eq(pj_proj.role, "deployer");
 	cr_expect_not(pj_proj.unique_accounts);
-	cr_assert_not_null(pj_proj.drift_allow);
-	cr_expect_eq(pj_proj.drift_allow->seq.len, 1);
+	cr_assert_eq(pj_proj.ndrift_allow, 1);
+	const struct unit_key_glob *g = &pj_proj.drift_allow[0];
+	cr_expect_eq(g->unit_len, 5, "the unit glob is 'app/*'");
+	cr_expect_str_eq(g->key, "inputs.x*");
+	cr_expect_eq(g->key_lit, 8);
+	cr_expect(unit_key_glob_match(g, "app/api", "inputs.xy"));
+	cr_expect_not(unit_key_glob_match(g, "db/rds", "inputs.xy"));
+	cr_expect_not(unit_key_glob_match(g, "app/api", "inputs.y"));
+	cr_assert_eq(pj_proj.ndrift_promoted, 2);
+	cr_expect_eq(pj_proj.drift_promoted[0].unit_len, 1, "split at the first colon");
+	cr_expect_str_eq(pj_proj.drift_promoted[0].key, "b:c");
 	cr_assert_not_null(pj_proj.allow_env);
 	cr_expect_str_eq(pj_proj.allow_env->seq.items[0]->str.s, "CI");
 }
