@@ -61,11 +61,13 @@ static void shown(const struct value *v, bool secret, struct buf *out)
 	else if (v->sensitive || (secret && v->kind == VAL_STR))
 		buf_puts(out, "(sensitive)");
 	else
-		value_to_json_compact(v, out);
+		value_to_json_compact_redacted(v, secret, out);
 }
 
+/* secret: a key on the way here looks like a secret's, which hides every
+ * string beneath it (as drift and show do). */
 static void diff_values(struct arena *a, struct buf *path, const struct value *x, const struct value *y,
-			struct buf *out)
+			bool secret, struct buf *out)
 {
 	if (x && y && x->kind == VAL_MAP && y->kind == VAL_MAP) {
 		size_t i = 0, k = 0;
@@ -73,9 +75,11 @@ static void diff_values(struct arena *a, struct buf *path, const struct value *x
 			const struct value_pair *p = i < x->map.len ? &x->map.pairs[i] : NULL;
 			const struct value_pair *q = k < y->map.len ? &y->map.pairs[k] : NULL;
 			int c = !p ? 1 : !q ? -1 : strcmp(p->key, q->key);
+			const struct value_pair *here = c <= 0 ? p : q;
 			size_t mark = path->len;
-			buf_printf(path, ".%s", c <= 0 ? p->key : q->key);
-			diff_values(a, path, c <= 0 ? p->value : NULL, c >= 0 ? q->value : NULL, out);
+			key_path_push(path, here->key, here->keylen);
+			diff_values(a, path, c <= 0 ? p->value : NULL, c >= 0 ? q->value : NULL,
+				    secret || key_is_secret(here->key), out);
 			path->len = mark;
 			path->data[mark] = '\0';
 			i += c <= 0;
@@ -86,8 +90,6 @@ static void diff_values(struct arena *a, struct buf *path, const struct value *x
 	if (x && y && value_equal(x, y))
 		return;
 	struct buf vx = BUF_INIT, vy = BUF_INIT;
-	const char *last = strrchr(path->data, '.');
-	bool secret = key_is_secret(last ? last + 1 : path->data);
 	shown(x, secret, &vx);
 	shown(y, secret, &vy);
 	buf_printf(out, "%s%s: %s -> %s", out->len ? "; " : "", path->data, vx.data, vy.data);
@@ -118,7 +120,7 @@ static const char *unit_diff(struct arena *a, const struct unit *x, const struct
 	if (strcmp(dx, dy))
 		buf_printf(&out, "%sdependencies: [%s] -> [%s]", out.len ? "; " : "", dx, dy);
 	buf_puts(&path, "inputs");
-	diff_values(a, &path, x->inputs, y->inputs, &out);
+	diff_values(a, &path, x->inputs, y->inputs, false, &out);
 	/* Generated files (backend, provider) count too. */
 	for (size_t i = 0; i < px->nfiles; i++) {
 		if (px->files[i].unit != x)

@@ -392,49 +392,6 @@ static bool same_definition(struct pair *pr, const struct node *na, const struct
 	return true;
 }
 
-static void push_key(struct buf *path, const char *key, size_t len)
-{
-	bool plain = len > 0;
-	for (size_t i = 0; i < len && plain; i++)
-		plain = isalnum((unsigned char)key[i]) || key[i] == '_' || key[i] == '-';
-	buf_putc(path, '.');
-	if (plain)
-		buf_add(path, key, len);
-	else
-		json_quote(path, key, len);
-}
-
-/* The keys from the inputs map down to a leaf, innermost first, on the
- * stack of compare_values: the leaf's key path and whether it is a
- * secret's are made of them only for the leaves that differ (most are
- * equal).  Made for every key, they were 4.5 % of a drift's
- * instructions at 30,000 units. */
-struct key_frame {
-	const char *key;
-	size_t len;
-	const struct key_frame *up;
-};
-
-/* "inputs.tags.\"k8s.io/role\"" */
-static void path_of(const struct key_frame *k, struct buf *path)
-{
-	if (!k) {
-		buf_puts(path, "inputs");
-		return;
-	}
-	path_of(k->up, path);
-	push_key(path, k->key, k->len);
-}
-
-/* Whether a key on the way to the leaf looks like a secret's. */
-static bool keys_secret(const struct key_frame *k)
-{
-	for (; k; k = k->up)
-		if (key_is_secret(k->key))
-			return true;
-	return false;
-}
-
 static void classify_leaf(struct pair *pr, const struct value *va, const struct value *vb, const struct node *na,
 			  const struct node *nb, const struct key_frame *keys)
 {
@@ -442,9 +399,9 @@ static void classify_leaf(struct pair *pr, const struct value *va, const struct 
 	 * skip the work of recording them otherwise (most leaves are equal). */
 	if (va && vb && !keep_equal(pr) && value_equal(va, vb))
 		return;
-	bool secret = keys_secret(keys);
+	bool secret = key_frames_secret(keys);
 	buf_reset(&pr->path);
-	path_of(keys, &pr->path);
+	key_path_of(keys, &pr->path);
 	const char *key = pr->path.data;
 	struct finding leaf = { .cls = F_DRIFT, .at_a = unit_place(pr->a, na), .at_b = unit_place(pr->b, nb) };
 	struct finding *f = &leaf;

@@ -6,28 +6,6 @@
 
 enum { SHOWN_MAX = 72 };
 
-static bool plain_key(const char *k)
-{
-	if (!*k)
-		return false;
-	for (const char *c = k; *c; c++)
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-		      *c == '_' || *c == '-'))
-			return false;
-	return true;
-}
-
-/* Appends one key-path segment; keys with dots or odd characters are
- * quoted, as drift allow globs write them: inputs.tags."k8s.io/role". */
-static void push_key(struct buf *path, const char *key, size_t keylen)
-{
-	buf_putc(path, '.');
-	if (plain_key(key))
-		buf_add(path, key, keylen);
-	else
-		json_quote(path, key, keylen);
-}
-
 static void print_value(const struct value *v, bool secret, struct buf *out)
 {
 	size_t start = out->len;
@@ -101,7 +79,7 @@ static void explain_value(struct project *p, const struct unit *u, const struct 
 	}
 	for (size_t i = 0; i < v->map.len; i++) {
 		size_t mark = path->len;
-		push_key(path, v->map.pairs[i].key, v->map.pairs[i].keylen);
+		key_path_push(path, v->map.pairs[i].key, v->map.pairs[i].keylen);
 		explain_value(p, u, v->map.pairs[i].value, path,
 			      secret || key_is_secret(v->map.pairs[i].key), out);
 		path->len = mark;

@@ -18,6 +18,7 @@ struct checker {
 	const struct node *cidr_keys;
 	struct cidr_use *cidrs;
 	size_t ncidrs, cap;
+	struct buf path;		/* the key path of a leaf reported */
 };
 
 struct cidr_use {
@@ -66,48 +67,64 @@ static struct finding *report(struct checker *c, const char *rule, const struct 
 
 /* ---- walking input leaves ---- */
 
-typedef void (*leaf_fn)(struct checker *c, const struct unit *u, const char *key, const struct value *v,
-			const struct node *def);
+/* A leaf of a unit's inputs: its keys, innermost first (the items of a
+ * list share their list's), and where it is defined. */
+struct leaf {
+	const struct unit *u;
+	const struct key_frame *keys;
+	const struct value *v;
+	const struct node *def;
+};
 
-static void walk_leaves(struct checker *c, const struct unit *u, struct buf *path, const struct value *v,
-			const struct node *enc, leaf_fn fn)
+typedef void (*leaf_fn)(struct checker *c, const struct leaf *l);
+
+/* The last key on the way to the leaf, which the rules read. */
+static const char *leaf_key(const struct leaf *l)
+{
+	return l->keys ? l->keys->key : "inputs";
+}
+
+/* The leaf's key path, in the checker's buffer until the next call. */
+static const char *leaf_path(struct checker *c, const struct leaf *l)
+{
+	buf_reset(&c->path);
+	key_path_of(l->keys, &c->path);
+	return c->path.data;
+}
+
+static void walk_leaves(struct checker *c, const struct unit *u, const struct key_frame *keys,
+			const struct value *v, const struct node *enc, leaf_fn fn)
 {
 	if (v->templated)
 		enc = v->origin;
 	if (v->kind == VAL_MAP) {
 		for (size_t i = 0; i < v->map.len; i++) {
-			size_t mark = path->len;
-			buf_putc(path, '.');
-			buf_add(path, v->map.pairs[i].key, v->map.pairs[i].keylen);
-			walk_leaves(c, u, path, v->map.pairs[i].value, enc, fn);
-			path->len = mark;
-			path->data[mark] = '\0';
+			struct key_frame frame = { v->map.pairs[i].key, v->map.pairs[i].keylen, keys };
+			walk_leaves(c, u, &frame, v->map.pairs[i].value, enc, fn);
 		}
 		return;
 	}
 	if (v->kind == VAL_LIST) {
 		for (size_t i = 0; i < v->list.len; i++)
-			walk_leaves(c, u, path, v->list.items[i], enc, fn);
+			walk_leaves(c, u, keys, v->list.items[i], enc, fn);
 		return;
 	}
-	fn(c, u, path->data, v, enc ? enc : v->origin);	/* key: copy to keep it */
+	fn(c, &(struct leaf){ u, keys, v, enc ? enc : v->origin });
 }
 
 static void unit_leaves(struct checker *c, const struct unit *u, leaf_fn fn)
 {
-	struct buf path = BUF_INIT;
-	buf_puts(&path, "inputs");
-	walk_leaves(c, u, &path, u->inputs, NULL, fn);
-	buf_free(&path);
+	walk_leaves(c, u, NULL, u->inputs, NULL, fn);
 }
 
 /* ---- cross-account ---- */
 
 /* A 12-digit run bounded by non-digits equal to another promotion env's
  * account that is not this env's own. */
-static void cross_account_leaf(struct checker *c, const struct unit *u, const char *key, const struct value *v,
-			       const struct node *def)
+static void cross_account_leaf(struct checker *c, const struct leaf *l)
 {
+	const struct unit *u = l->u;
+	const struct value *v = l->v;
 	if (u->env->is_shared || v->kind != VAL_STR || v->sensitive)
 		return;
 	const char *s = v->str.s;
@@ -124,14 +141,12 @@ static void cross_account_leaf(struct checker *c, const struct unit *u, const ch
 			if (other->is_shared || strncmp(other->account_id, s + i, 12) ||
 			    !strcmp(u->env->account_id, other->account_id))
 				continue;
-			struct finding *f = report(c, "cross-account", u->env, u->env, u->id, key,
+			struct finding *f = report(c, "cross-account", u->env, u->env, u->id, leaf_path(c, l),
 						   arena_printf(c->arena, "names account %s of '%s'",
 								other->account_id, other->label));
 			if (f) {
-				const char *last = strrchr(key, '.');
-				f->value_b = key_is_secret(last ? last + 1 : key) ? "(sensitive)"
-					   : arena_printf(c->arena, "\"%s\"", s);
-				f->at_b = unit_place(u, def);
+				f->value_b = key_frames_secret(l->keys) ? "(sensitive)" : arena_printf(c->arena, "\"%s\"", s);
+				f->at_b = unit_place(u, l->def);
 			}
 			return;
 		}
@@ -179,10 +194,8 @@ static bool overlaps(const struct cidr_use *a, const struct cidr_use *b)
 	return true;
 }
 
-static bool is_cidr_key(const struct checker *c, const char *key)
+static bool is_cidr_key(const struct checker *c, const char *last)
 {
-	const char *last = strrchr(key, '.');
-	last = last ? last + 1 : key;
 	if (!c->cidr_keys)
 		return !strcmp(last, "cidr_block") || !strcmp(last, "vpc_cidr");
 	for (size_t i = 0; i < c->cidr_keys->seq.len; i++)
@@ -191,16 +204,15 @@ static bool is_cidr_key(const struct checker *c, const char *key)
 	return false;
 }
 
-static void cidr_leaf(struct checker *c, const struct unit *u, const char *key, const struct value *v,
-		      const struct node *def)
+static void cidr_leaf(struct checker *c, const struct leaf *l)
 {
 	struct cidr_use use;
-	if (v->kind != VAL_STR || !is_cidr_key(c, key) || !parse_cidr(v->str.s, &use))
+	if (l->v->kind != VAL_STR || !is_cidr_key(c, leaf_key(l)) || !parse_cidr(l->v->str.s, &use))
 		return;
-	use.unit = u;
-	use.key = arena_strdup(c->arena, key);
-	use.text = v->str.s;
-	use.where = def;
+	use.unit = l->u;
+	use.key = arena_strdup(c->arena, leaf_path(c, l));
+	use.text = l->v->str.s;
+	use.where = l->def;
 	if (c->ncidrs == c->cap)
 		c->cidrs = xrealloc(c->cidrs, (c->cap = c->cap ? c->cap * 2 : 16) * sizeof(*c->cidrs));
 	c->cidrs[c->ncidrs++] = use;
@@ -319,31 +331,29 @@ static void check_accounts(struct checker *c)
 
 /* ---- plaintext secrets ---- */
 
-static void secret_leaf(struct checker *c, const struct unit *u, const char *key, const struct value *v,
-			const struct node *def)
+static void secret_leaf(struct checker *c, const struct leaf *l)
 {
-	const char *last = strrchr(key, '.');
-	if (v->kind != VAL_STR || !v->str.len || v->sensitive || !key_is_secret(last ? last + 1 : key))
+	const struct value *v = l->v;
+	if (v->kind != VAL_STR || !v->str.len || v->sensitive || !key_is_secret(leaf_key(l)))
 		return;
 	struct definition d;
-	define_node_in(c->p, c->arena, c->definitions, (struct unit *)u, def, &d);
+	define_node_in(c->p, c->arena, c->definitions, (struct unit *)l->u, l->def, &d);
 	if (!d.literal)
 		return;
-	struct finding *f = report(c, "plaintext-secret", u->env, u->env, u->id, key,
+	struct finding *f = report(c, "plaintext-secret", l->u->env, l->u->env, l->u->id, leaf_path(c, l),
 				   "a literal secret: use secret() or env_secret()");
 	if (f) {
 		f->value_b = "(sensitive)";
-		f->at_b = unit_place(u, def);
+		f->at_b = unit_place(l->u, l->def);
 	}
 }
 
 /* One walk over the inputs serves every per-leaf rule. */
-static void every_leaf_rule(struct checker *c, const struct unit *u, const char *key, const struct value *v,
-			    const struct node *def)
+static void every_leaf_rule(struct checker *c, const struct leaf *l)
 {
-	cross_account_leaf(c, u, key, v, def);
-	cidr_leaf(c, u, key, v, def);
-	secret_leaf(c, u, key, v, def);
+	cross_account_leaf(c, l);
+	cidr_leaf(c, l);
+	secret_leaf(c, l);
 }
 
 /* ---- the leaves of every unit, on every worker ---- */
@@ -415,6 +425,7 @@ static void check_leaves(struct checker *c)
 		findings_free(&lr.workers[w].found);
 		map_free(&lr.workers[w].definitions);
 		free(lr.workers[w].checker.cidrs);
+		buf_free(&lr.workers[w].checker.path);
 	}
 	free(lr.workers);
 	free(lr.shares);
@@ -430,4 +441,5 @@ void policy_check(struct project *p, struct findings *out)
 	check_sources(&c);
 	check_accounts(&c);
 	free(c.cidrs);
+	buf_free(&c.path);
 }

@@ -269,6 +269,43 @@ bool key_is_secret(const char *key)
 	return false;
 }
 
+/* The characters of a key written bare in a key path (ASCII, whatever
+ * the locale). */
+static bool plain_key_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+void key_path_push(struct buf *path, const char *key, size_t len)
+{
+	bool plain = len > 0;
+	for (size_t i = 0; i < len && plain; i++)
+		plain = plain_key_char(key[i]);
+	buf_putc(path, '.');
+	if (plain)
+		buf_add(path, key, len);
+	else
+		json_quote(path, key, len);
+}
+
+void key_path_of(const struct key_frame *k, struct buf *path)
+{
+	if (!k) {
+		buf_puts(path, "inputs");
+		return;
+	}
+	key_path_of(k->up, path);
+	key_path_push(path, k->key, k->len);
+}
+
+bool key_frames_secret(const struct key_frame *k)
+{
+	for (; k; k = k->up)
+		if (key_is_secret(k->key))
+			return true;
+	return false;
+}
+
 const char *value_kind_name(enum value_kind k)
 {
 	static const char *names[] = { "null", "bool", "number", "number", "string", "list", "map" };

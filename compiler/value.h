@@ -82,6 +82,23 @@ bool value_has_sensitive(const struct value *v);
  * *private_key* (case-insensitive). */
 bool key_is_secret(const char *key);
 
+/* The keys from a unit's inputs down to a leaf, innermost first, on the
+ * stack of a walk: its key path and whether it is a secret's are made of
+ * them only for the leaves a report names (most are not). */
+struct key_frame {
+	const char *key;
+	size_t len;
+	const struct key_frame *up;
+};
+/* Appends one segment: ".KEY", or the key quoted as JSON when it holds a
+ * dot or an odd character, as allow lists write it:
+ * inputs.tags."k8s.io/role". */
+void key_path_push(struct buf *path, const char *key, size_t len);
+/* Appends the whole path: "inputs", then a segment per frame. */
+void key_path_of(const struct key_frame *k, struct buf *path);
+/* Whether a key on the way to the leaf looks like a secret's. */
+bool key_frames_secret(const struct key_frame *k);
+
 const char *value_kind_name(enum value_kind k);
 bool value_equal(const struct value *a, const struct value *b);
 

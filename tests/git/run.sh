@@ -408,6 +408,22 @@ bh "$R" changes --base HEAD --staged
 expect_set "2 changes --staged sees the staged edit, not the unstaged one" "changed prod:db;"
 (cd "$R" && g reset -q --hard)
 
+# A value beneath a secret's key is hidden, as drift and show hide it; a
+# key with a dot is quoted in the key path.
+printf 'inputs:\n  api_token:\n    owner: alice\n  tags:\n    "k8s.io/role": web\n' >"$R/prod/db/unit.yaml"
+commit "$R" "a token's owner"
+sedi "$R/prod/db/unit.yaml" 's/owner: alice/owner: bob/'
+sedi "$R/prod/db/unit.yaml" 's/role": web/role": api/'
+commit "$R" "another owner"
+bh "$R" changes --base HEAD~1 --head HEAD
+expect "2 a value beneath a secret's key is shown as (sensitive)" 0 \
+	'inputs.api_token.owner: (sensitive) -> (sensitive)' 'inputs.tags."k8s.io/role": "web" -> "api"'
+if grep -q 'alice\|bob' "$T/out" "$T/err"; then
+	fail "2 changes prints no value beneath a secret's key" "neither alice nor bob in the output"
+else
+	pass "2 changes prints no value beneath a secret's key"
+fi
+
 ###########################################################################
 # 3. errors: bad revspec, not a repository, shallow clone
 ###########################################################################

@@ -171,6 +171,27 @@ Test(policy, cross_account_secret_key_is_redacted)
 	cr_expect_str_eq(f->value_b, "(sensitive)");
 }
 
+/* A key path spells a key with a dot quoted, as allow lists write it;
+ * the rules read the key itself, and a secret's key anywhere above a
+ * leaf hides it. */
+Test(policy, key_paths_quote_odd_keys)
+{
+	pl_write("dev/app/unit.yaml",
+		 "inputs:\n"
+		 "  tags:\n"
+		 "    \"db.password\": hunter2\n"
+		 "    \"net.vpc_cidr\": 10.0.0.0/16\n"
+		 "  api_token:\n"
+		 "    owner: \"333333333333\"\n");
+	pl_write("prod/app/unit.yaml", "inputs:\n  vpc_cidr: 10.0.0.0/16\n");
+	pl_check();
+	const struct finding *f = pl_find("plaintext-secret", "app", "inputs.tags.\"db.password\"");
+	cr_expect_str_eq(f->value_b, "(sensitive)");
+	cr_expect_eq(pl_count("cidr-overlap"), 0, "the key is 'net.vpc_cidr', not 'vpc_cidr'");
+	f = pl_find("cross-account", "app", "inputs.api_token.owner");
+	cr_expect_str_eq(f->value_b, "(sensitive)", "beneath api_token");
+}
+
 /* ---- cidr-overlap ---- */
 
 Test(policy, cidr_overlap_ipv4)
