@@ -520,10 +520,10 @@ static void compare_dependencies(struct pair *pr)
 			const struct dependency *d = &u->deps[i], *o = find_dep(other, d->name);
 			if (side && o)
 				continue;	/* compared from the earlier side */
-			const char *key = arena_printf(pr->arena, "dependencies.%s", d->name);
 			bool same = o && !strcmp(o->target_id, d->target_id);
 			if (same && !keep_equal(pr))
 				continue;
+			const char *key = arena_printf(pr->arena, "dependencies.%s", d->name);
 			const char *ta = side ? NULL : d->target_id, *tb = side ? d->target_id : o ? o->target_id : NULL;
 			struct finding *f = add(pr, same ? F_EQUAL : F_DRIFT, key);
 			f->value_a = ta ? shown(pr->arena, value_cstr(pr->arena, ta), false) : NULL;
