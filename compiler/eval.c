@@ -688,7 +688,7 @@ static bool is_dependency_path(const struct expr *e)
 {
 	const struct expr *part = e->attr.obj;
 	return part->kind == E_ATTR && part->attr.obj->kind == E_ATTR &&
-	       part->attr.obj->attr.obj->kind == E_REF && !strcmp(part->attr.obj->attr.obj->name, "dependency");
+	       part->attr.obj->attr.obj->kind == E_REF && part->attr.obj->attr.obj->root == ROOT_DEPENDENCY;
 }
 
 /* ---- roots ---- */
@@ -798,20 +798,17 @@ static struct value *eval_root(struct scope *s, const struct site *at, const str
 		struct value *v = value_map_get(s->context, n);
 		return v ? v : unknown_root(at, e);
 	}
-	if (!strcmp(n, "env"))
-		return env_value(s->p, s->u->env);
-	if (!strcmp(n, "envs"))
-		return envs_value(s->p);
-	if (!strcmp(n, "var"))
-		return vars_value(s->p, s->u->vars);
-	if (!strcmp(n, "local"))
-		return eval_all_locals(s, at, e);
-	if (!strcmp(n, "unit"))
-		return s->unit_v ? s->unit_v : (s->unit_v = unit_value(s->arena, s->u));
-	if (!strcmp(n, "project"))
-		return project_value(s->p);
-	if (!strcmp(n, "include") || !strcmp(n, "dependency"))
-		return eval_error(at, e, "'%s' needs a name: %s.NAME", n, n);
+	switch ((enum expr_root)e->root) {
+	case ROOT_ENV: return env_value(s->p, s->u->env);
+	case ROOT_ENVS: return envs_value(s->p);
+	case ROOT_VAR: return vars_value(s->p, s->u->vars);
+	case ROOT_LOCAL: return eval_all_locals(s, at, e);
+	case ROOT_UNIT: return s->unit_v ? s->unit_v : (s->unit_v = unit_value(s->arena, s->u));
+	case ROOT_PROJECT: return project_value(s->p);
+	case ROOT_INCLUDE:
+	case ROOT_DEPENDENCY: return eval_error(at, e, "'%s' needs a name: %s.NAME", n, n);
+	case ROOT_OTHER: break;
+	}
 	return unknown_root(at, e);
 }
 
@@ -819,16 +816,16 @@ static struct value *eval_attr(struct scope *s, const struct site *at, const str
 {
 	const struct expr *obj = e->attr.obj;
 	if (!s->context && obj->kind == E_REF) {
-		if (!strcmp(obj->name, "local"))
+		if (obj->root == ROOT_LOCAL)
 			return eval_local(s, at, e, e->attr.name);
-		if (!strcmp(obj->name, "include"))
+		if (obj->root == ROOT_INCLUDE)
 			return eval_include(s, at, e, e->attr.name);
-		if (!strcmp(obj->name, "dependency"))
+		if (obj->root == ROOT_DEPENDENCY)
 			return eval_error(at, e, "use dependency.%s.outputs.KEY or dependency.%s.inputs.KEY",
 					  e->attr.name, e->attr.name);
 	}
 	if (!s->context && obj->kind == E_ATTR && obj->attr.obj->kind == E_REF &&
-	    !strcmp(obj->attr.obj->name, "dependency"))
+	    obj->attr.obj->root == ROOT_DEPENDENCY)
 		return eval_error(at, e, "use dependency.%s.outputs.KEY or dependency.%s.inputs.KEY",
 				  obj->attr.name, obj->attr.name);
 	if (!s->context && is_dependency_path(e))

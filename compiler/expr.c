@@ -337,6 +337,22 @@ out:
 	return NULL;
 }
 
+static enum expr_root root_of(const char *name)
+{
+	static const struct {
+		const char *name;
+		enum expr_root root;
+	} roots[] = {
+		{ "env", ROOT_ENV },         { "envs", ROOT_ENVS },       { "var", ROOT_VAR },
+		{ "local", ROOT_LOCAL },     { "unit", ROOT_UNIT },       { "project", ROOT_PROJECT },
+		{ "include", ROOT_INCLUDE }, { "dependency", ROOT_DEPENDENCY },
+	};
+	for (size_t i = 0; i < sizeof(roots) / sizeof(*roots); i++)
+		if (!strcmp(name, roots[i].name))
+			return roots[i].root;
+	return ROOT_OTHER;
+}
+
 static struct expr *parse_primary(struct parser *ps)
 {
 	skip_space(ps);
@@ -375,6 +391,7 @@ static struct expr *parse_primary(struct parser *ps)
 		return parse_call(ps, name, start);
 	struct expr *e = new_expr(ps, E_REF, start);
 	e->name = name;
+	e->root = root_of(name);
 	return e;
 }
 

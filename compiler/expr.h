@@ -24,6 +24,13 @@ enum expr_op {
 	OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE, OP_AND, OP_OR,
 };
 
+/* The root a reference names, told when it is parsed: evaluation asks
+ * it of every reference, and the names were a chain of strcmp. */
+enum expr_root {
+	ROOT_OTHER, ROOT_ENV, ROOT_ENVS, ROOT_VAR, ROOT_LOCAL, ROOT_UNIT, ROOT_PROJECT, ROOT_INCLUDE,
+	ROOT_DEPENDENCY,
+};
+
 struct expr;
 
 /* One piece of a template: literal text, or an interpolated expression. */
@@ -36,6 +43,7 @@ struct template_part {
 struct expr {
 	uint8_t kind;		/* enum expr_kind */
 	uint8_t op;		/* enum expr_op for E_UNARY and E_BINARY */
+	uint8_t root;		/* enum expr_root for E_REF */
 	uint32_t off;		/* offset in the template's decoded text */
 	union {
 		bool b;
