@@ -10,20 +10,18 @@
 
 #include "arena.h"
 
-/* The first len bytes of the string glob (a part of "UNIT-GLOB:KEY-GLOB",
- * say) as a glob against s.  Its literal head decides most mismatches
- * without fnmatch (drift asks every differing leaf against every allow
- * entry), a lone '*' after it matches whatever follows, and only the
- * rest of the glob is copied for fnmatch. */
-static inline bool glob_match_at(const char *glob, size_t len, size_t lit, const char *s);
-
-static inline bool glob_match_n(const char *glob, size_t len, const char *s)
+/* The length of the glob's literal head: the bytes before its first
+ * '*', '?', '[' or '\\'. */
+static inline size_t glob_head(const char *glob)
 {
-	size_t lit = strcspn(glob, "*?[\\");
-	return glob_match_at(glob, len, lit < len ? lit : len, s);
+	return strcspn(glob, "*?[\\");
 }
 
-/* glob_match_n with the length of the glob's literal head known. */
+/* The first len bytes of the string glob (a part of "UNIT-GLOB:KEY-GLOB",
+ * say) as a glob against s, its literal head lit bytes long.  The head
+ * decides most mismatches without fnmatch (drift asks every differing
+ * leaf against every allow entry), a lone '*' after it matches whatever
+ * follows, and only the rest of the glob is copied for fnmatch. */
 static inline bool glob_match_at(const char *glob, size_t len, size_t lit, const char *s)
 {
 	if (strncmp(glob, s, lit))
@@ -41,6 +39,12 @@ static inline bool glob_match_at(const char *glob, size_t len, size_t lit, const
 	if (pattern != small)
 		free(pattern);
 	return hit;
+}
+
+static inline bool glob_match_n(const char *glob, size_t len, const char *s)
+{
+	size_t lit = glob_head(glob);
+	return glob_match_at(glob, len, lit < len ? lit : len, s);
 }
 
 static inline bool glob_match(const char *glob, const char *s)
@@ -62,7 +66,7 @@ struct unit_key_glob {
 static inline struct unit_key_glob unit_key_glob_split(const char *entry)
 {
 	const char *key = strchr(entry, ':') + 1;
-	size_t key_len = strlen(key), lit = strcspn(key, "*?[\\");
+	size_t key_len = strlen(key), lit = glob_head(key);
 	return (struct unit_key_glob){ entry, (size_t)(key - 1 - entry), key, key_len, lit };
 }
 
