@@ -562,16 +562,17 @@ static struct value *outputs_from_file(struct scope *s, const struct loaded_file
 }
 
 /* Looks for the outputs file of t, the target of a dependency (the DAG
- * phase found every target before evaluation), once for all its
- * dependants: each of them looked for the file again.  Under
- * project.lock. */
+ * phase found every target before evaluation), and makes it into values,
+ * once for all its dependants: each of them looked for the file again.
+ * Under project.lock. */
 static void look_for_outputs(struct scope *s, struct unit *t)
 {
 	if (t->outputs_looked)
 		return;
 	const char *path = arena_printf(s->arena, "%s/%s/%s.json", s->p->outputs_dir, t->env->label, t->id);
 	t->outputs_exist = source_kind(&s->p->work, path) != SRC_MISSING;
-	t->outputs_file = t->outputs_exist ? project_load_outputs(s->p, path) : NULL;
+	struct loaded_file *f = t->outputs_exist ? project_load_outputs(s->p, path) : NULL;
+	t->outputs = f ? outputs_from_file(s, f) : NULL;
 	t->outputs_looked = true;
 }
 
@@ -588,17 +589,11 @@ static struct value *dependency_outputs(struct scope *s, struct dependency *d)
 	pthread_mutex_lock(&s->p->lock);
 	bool muted = diag_mute(false);
 	look_for_outputs(s, d->target);
-	struct loaded_file *f = d->target->outputs_file;
 	bool exists = d->target->outputs_exist;
-	/* Every unit that depends on the target reads the same values. */
-	if (f && !f->outputs && !f->outputs_bad) {
-		f->outputs = outputs_from_file(s, f);
-		f->outputs_bad = !f->outputs;
-	}
 	diag_mute(muted);
 	pthread_mutex_unlock(&s->p->lock);
 	if (exists) {
-		d->outputs = f ? f->outputs : NULL;
+		d->outputs = d->target->outputs;
 		d->outputs_failed = !d->outputs;
 		return d->outputs;
 	}

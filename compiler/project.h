@@ -121,10 +121,12 @@ struct unit {
 	struct dependency *deps;
 	size_t ndeps;
 	int level;		/* dependency level, 0 = no dependencies */
-	/* Its outputs file as its dependants find it, looked up by the first
-	 * (under project.lock): NULL when there is none or it is bad. */
+	/* Its outputs file as values, made once by the first dependant to
+	 * read it (under project.lock) and shared by all: NULL when there is
+	 * none (outputs_exist unset: mock_outputs serve) or it is bad
+	 * (reported then, once). */
 	bool outputs_looked, outputs_exist;
-	struct loaded_file *outputs_file;
+	struct value *outputs;
 };
 
 /* The file n, a node of u's configuration, was written in. */
@@ -152,11 +154,6 @@ struct loaded_file {
 	struct srcfile src;
 	struct node *root;	/* NULL when it failed to load */
 	bool unreported;	/* failed on a muted worker: load again to report */
-	/* An outputs file (project_load_outputs) as values, made once under
-	 * the lock by the first unit to read it (eval.c); outputs_bad once
-	 * that found it in the wrong shape and reported so. */
-	struct value *outputs;
-	bool outputs_bad;
 	/* Its keys and shapes passed the unit-file check (include.c): a file
 	 * that 10,000 units include is checked once.  Set by any worker. */
 	atomic_bool shape_ok;
