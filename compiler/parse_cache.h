@@ -69,10 +69,13 @@ struct node *parse_cache_decode(struct arena *a, const struct srcfile *f, const 
 /* Appends the entry for f's tree to out; false (out unchanged) when the
  * tree cannot be stored (aliases expanded beyond node_copy_budget). */
 bool parse_cache_encode(struct buf *out, const struct srcfile *f, const struct node *root);
+/* The bytes parse_cache_encode would append for f's tree, without
+ * encoding it; 0 when it cannot be stored. */
+size_t parse_cache_encoded_len(const struct srcfile *f, const struct node *root);
 /* A tree this run parsed, for the cache (src NULL: none).  The store
- * encodes it, twice (its length first): 30,000 entries kept encoded
- * until the store were 38 MB of fresh memory.  Both must stay as they
- * are until the store returns. */
+ * measures it (parse_cache_encoded_len), then encodes it once, into the
+ * file: 30,000 entries kept encoded until the store were 38 MB of fresh
+ * memory.  Both must stay as they are until the store returns. */
 struct parse_fresh {
 	const struct srcfile *src;
 	const struct node *root;

@@ -16,14 +16,8 @@ void wire_put(struct buf *b, uint64_t v, size_t width)
 
 void wire_put_varint(struct buf *b, uint64_t v)
 {
-	unsigned char out[10];
-	size_t n = 0;
-	do {
-		out[n] = (unsigned char)(v & 0x7f);
-		v >>= 7;
-		out[n++] |= v ? 0x80 : 0;
-	} while (v);
-	buf_add(b, out, n);
+	unsigned char out[WIRE_VARINT_MAX];
+	buf_add(b, out, (size_t)(wire_pack_varint(out, v) - out));
 }
 
 uint64_t wire_get(struct wire_reader *r, size_t width)

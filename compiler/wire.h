@@ -16,6 +16,25 @@ void wire_pack(unsigned char *out, uint64_t v, size_t width);
 void wire_put(struct buf *b, uint64_t v, size_t width);
 /* LEB128: seven bits a byte, the high bit set on all but the last. */
 void wire_put_varint(struct buf *b, uint64_t v);
+enum { WIRE_VARINT_MAX = 10 };	/* bytes of the longest, a uint64_t's */
+
+/* Writes v's LEB128 at out (room for WIRE_VARINT_MAX); returns its end. */
+static inline unsigned char *wire_pack_varint(unsigned char *out, uint64_t v)
+{
+	for (; v >= 0x80; v >>= 7)
+		*out++ = (unsigned char)(v | 0x80);
+	*out++ = (unsigned char)v;
+	return out;
+}
+
+/* The bytes of v's LEB128. */
+static inline size_t wire_varint_len(uint64_t v)
+{
+	size_t n = 1;
+	while (v >>= 7)
+		n++;
+	return n;
+}
 
 struct wire_reader {
 	const unsigned char *p, *end;

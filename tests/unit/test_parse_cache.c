@@ -204,6 +204,42 @@ Test(parse_cache, an_alias_bomb_is_not_stored)
 	cr_expect(run_finds(pc_root, small, NULL), "an alias within the budget is stored expanded");
 }
 
+/* The store measures each entry before it takes the lock and writes it
+ * in one pass; a length that disagrees would fail the whole write. */
+Test(parse_cache, the_measured_length_is_the_encoded_one)
+{
+	struct buf long_text = BUF_INIT, b = BUF_INIT;
+	/* Offsets past two LEB128 bytes and a scalar longer than 127. */
+	buf_puts(&long_text, "pad:\n");
+	for (int i = 0; i < 400; i++)
+		buf_printf(&long_text, "  - item %d\n", i);
+	buf_puts(&long_text, "long: \"");
+	for (int i = 0; i < 300; i++)
+		buf_putc(&long_text, 'x');
+	buf_puts(&long_text, "\"\n");
+	const char *texts[sizeof(sample_texts) / sizeof(*sample_texts) + 2];
+	size_t n = 0;
+	for (; n < sizeof(sample_texts) / sizeof(*sample_texts); n++)
+		texts[n] = sample_texts[n];
+	texts[n++] = long_text.data;
+	texts[n++] = "a: &a {x: 1, y: [2, 3]}\nb: *a\nc: *a\n";
+	for (size_t i = 0; i < n; i++) {
+		struct srcfile f = mem_file("u.yaml", texts[i]);
+		struct node *root = must_load(&f);
+		buf_reset(&b);
+		buf_puts(&b, "before");
+		cr_assert(parse_cache_encode(&b, &f, root), "text %zu", i);
+		cr_expect_eq(parse_cache_encoded_len(&f, root), b.len - 6, "text %zu", i);
+	}
+	const char *bomb = "a: &a [1, 2, 3, 4, 5, 6, 7, 8]\n"
+			   "b: &b [*a, *a, *a, *a, *a, *a, *a, *a]\n"
+			   "c: [*b, *b, *b, *b, *b, *b, *b, *b]\n";
+	struct srcfile f = mem_file("u.yaml", bomb);
+	cr_expect_eq(parse_cache_encoded_len(&f, must_load(&f)), 0, "refused, as by parse_cache_encode");
+	buf_free(&b);
+	buf_free(&long_text);
+}
+
 /* ---- damage: every case is a miss, none a crash ---- */
 
 static struct buf read_cache(void)
