@@ -238,6 +238,30 @@ char *arena_strdup(struct arena *a, const char *s)
 
 /* Most results are short: format once into the stack, and a second time
  * only when that was too small (vsnprintf is most of the cost). */
+char *arena_concat(struct arena *a, ...)
+{
+	va_list ap;
+	size_t len = 0;
+	va_start(ap, a);
+	for (const char *s; (s = va_arg(ap, const char *));) {
+		size_t n = strlen(s);
+		if (n > SIZE_MAX - 1 - len)
+			fatal_oom();
+		len += n;
+	}
+	va_end(ap);
+	char *out = alloc_text(a, len + 1), *p = out;
+	va_start(ap, a);
+	for (const char *s; (s = va_arg(ap, const char *));) {
+		size_t n = strlen(s);
+		memcpy(p, s, n);
+		p += n;
+	}
+	va_end(ap);
+	*p = '\0';
+	return out;
+}
+
 char *arena_printf(struct arena *a, const char *fmt, ...)
 {
 	char small[256];

@@ -228,7 +228,7 @@ static void render_tfvars(void *ctx, size_t i, struct arena *arena)
 		return;
 	}
 	out->dir = arena_strndup(arena, sc->norm.data, sc->norm.len);
-	out->path = arena_printf(arena, "%s/%s", out->dir, TFVARS);
+	out->path = arena_concat(arena, out->dir, "/" TFVARS, (char *)NULL);
 	tfvars_text(r->units[i], &sc->text);
 	out->json = planned_text(arena, &sc->text, r->plan, out->path);
 }
@@ -285,7 +285,7 @@ int emit_plan(struct project *p, struct unit **units, size_t n, const struct cac
 				rc = -1;
 				continue;
 			}
-			char *path = arena_printf(&p->arena, "%s/%s.tf.json", out->dir, name);
+			char *path = arena_concat(&p->arena, out->dir, "/", name, ".tf.json", (char *)NULL);
 			add_file(plan, u, path, planned_text(&plan->arenas[0].arena, &content, plan, path), name);
 		}
 	}
@@ -669,7 +669,7 @@ static void unit_entry(struct arena *a, const struct emit_plan *plan, size_t fi,
 	qsort(files, nfiles, sizeof(*files), compare_file_paths);
 	const char **deps = ARENA_ARRAY(a, const char *, u->ndeps + 1);
 	for (size_t i = 0; i < u->ndeps; i++)
-		deps[i] = arena_printf(a, "%s:%s", u->deps[i].target_env, u->deps[i].target_id);
+		deps[i] = arena_concat(a, u->deps[i].target_env, ":", u->deps[i].target_id, (char *)NULL);
 	qsort(deps, u->ndeps, sizeof(*deps), compare_cstr);
 	const char **mocked;
 	size_t nmocked = mocked_refs(a, u, &mocked);

@@ -569,7 +569,7 @@ static void look_for_outputs(struct scope *s, struct unit *t)
 {
 	if (t->outputs_looked)
 		return;
-	const char *path = arena_printf(s->arena, "%s/%s/%s.json", s->p->outputs_dir, t->env->label, t->id);
+	const char *path = arena_concat(s->arena, s->p->outputs_dir, "/", t->env->label, "/", t->id, ".json", (char *)NULL);
 	t->outputs_exist = source_kind(&s->p->work, path) != SRC_MISSING;
 	struct loaded_file *f = t->outputs_exist ? project_load_outputs(s->p, path) : NULL;
 	t->outputs = f ? outputs_from_file(s, f) : NULL;
@@ -650,8 +650,9 @@ static struct value *eval_output(struct scope *s, const struct site *at, const s
 const char *mock_ref(struct arena *a, const struct mock_use *m)
 {
 	if (!m->via)
-		return arena_printf(a, "dependency.%s.outputs.%s", m->dependency, m->key);
-	return arena_printf(a, "dependency.%s.inputs.%s (%s read mock_outputs)", m->dependency, m->key, m->via);
+		return arena_concat(a, "dependency.", m->dependency, ".outputs.", m->key, (char *)NULL);
+	return arena_concat(a, "dependency.", m->dependency, ".inputs.", m->key, " (", m->via, " read mock_outputs)",
+			    (char *)NULL);
 }
 
 /* dependency.NAME.outputs.KEY and dependency.NAME.inputs.KEY */

@@ -691,7 +691,7 @@ int include_resolve_unit_in(struct project *p, struct unit *u, struct arena *a)
 /* Sets *out to the vars.yaml of dir, or NULL when there is none. */
 static int load_vars_file(struct project *p, struct arena *a, const char *dir, struct node **out)
 {
-	const char *path = arena_printf(a, "%s/vars.yaml", dir);
+	const char *path = arena_concat(a, dir, "/vars.yaml", (char *)NULL);
 	*out = NULL;
 	pthread_mutex_lock(&p->lock);
 	bool missing = source_kind(&p->src, path) == SRC_MISSING;

@@ -1092,7 +1092,7 @@ static void report_unit_at(struct project *p, const char *dir, const char *fmt, 
 {
 	struct srcfile *f = ARENA_NEW(&p->arena, struct srcfile);
 	struct buf data = BUF_INIT;
-	f->path = arena_printf(&p->arena, "%s%sunit.yaml", dir, *dir ? "/" : "");
+	f->path = arena_concat(&p->arena, dir, *dir ? "/" : "", "unit.yaml", (char *)NULL);
 	if (source_read(&p->src, f->path, p->limits.file_size, &data) < 0)
 		buf_reset(&data);
 	f->data = arena_strndup(&p->arena, buf_cstr(&data), data.len);
@@ -1107,7 +1107,7 @@ static void add_unit(struct project *p, struct env *e, const char *dir)
 	u->env = e;
 	u->dir = dir;
 	u->id = dir + strlen(e->dir) + 1;
-	u->file = arena_printf(&p->arena, "%s/unit.yaml", dir);
+	u->file = arena_concat(&p->arena, dir, "/unit.yaml", (char *)NULL);
 	map_init(&u->exposed);
 	map_init(&u->overrides);
 	map_init(&u->chains);

@@ -26,6 +26,7 @@
 #define arena_strndup bump_arena_strndup
 #define arena_strdup bump_arena_strdup
 #define arena_printf bump_arena_printf
+#define arena_concat bump_arena_concat
 #define pages_map bump_pages_map
 #define pages_unmap bump_pages_unmap
 #include "arena.c"
@@ -42,6 +43,7 @@
 #undef arena_strndup
 #undef arena_strdup
 #undef arena_printf
+#undef arena_concat
 #undef pages_map
 #undef pages_unmap
 #pragma pop_macro("ARENA_MALLOC")
@@ -55,13 +57,14 @@ struct arena_impl {
 	char *(*dupn)(struct arena *, const char *, size_t);
 	char *(*dup)(struct arena *, const char *);
 	char *(*fmt)(struct arena *, const char *, ...);
+	char *(*concat)(struct arena *, ...);
 };
 
 static const struct arena_impl arena_impls[] = {
 	{ "linked", arena_init, arena_free, arena_alloc, arena_zalloc,
-	  arena_strndup, arena_strdup, arena_printf },
+	  arena_strndup, arena_strdup, arena_printf, arena_concat },
 	{ "bump", bump_arena_init, bump_arena_free, bump_arena_alloc, bump_arena_zalloc,
-	  bump_arena_strndup, bump_arena_strdup, bump_arena_printf },
+	  bump_arena_strndup, bump_arena_strdup, bump_arena_printf, bump_arena_concat },
 };
 
 #define FOR_EACH_IMPL(im) \
@@ -246,6 +249,34 @@ Test(arena, printf_formats_into_the_arena)
 			cr_assert_eq(s[w - 1], '1');
 			cr_assert_eq(strspn(s, "0"), (size_t)w - 1);
 		}
+		im->release(&a);
+	}
+	expect_no_leaks();
+}
+
+Test(arena, concat_joins_up_to_the_null)
+{
+	FOR_EACH_IMPL(im) {
+		struct arena a;
+		im->init(&a);
+		cr_assert_str_eq(im->concat(&a, "dependency.", "vpc", ".outputs.", "id", (char *)NULL),
+				 "dependency.vpc.outputs.id", "%s", im->name);
+		cr_assert_str_eq(im->concat(&a, (char *)NULL), "", "%s: nothing to join", im->name);
+		cr_assert_str_eq(im->concat(&a, "", "a", "", (char *)NULL), "a", "%s", im->name);
+		char *first = im->concat(&a, "ab", (char *)NULL), *second = im->concat(&a, "cd", (char *)NULL);
+		cr_assert_str_eq(first, "ab", "%s: the next string does not run into it", im->name);
+		cr_assert_str_eq(second, "cd");
+		/* Longer than a chunk. */
+		char *big = malloc(100001);
+		memset(big, 'x', 100000);
+		big[100000] = '\0';
+		char *s = im->concat(&a, "<", big, ">", (char *)NULL);
+		cr_assert_eq(strlen(s), 100002, "%s", im->name);
+		cr_assert_eq(s[0], '<');
+		cr_assert_eq(s[100001], '>');
+		cr_assert_eq(strspn(s + 1, "x"), 100000);
+		cr_assert(aligned(im->alloc(&a, 1)), "%s: an object after text is aligned", im->name);
+		free(big);
 		im->release(&a);
 	}
 	expect_no_leaks();
