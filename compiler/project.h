@@ -165,7 +165,10 @@ struct loaded_file {
  * every unit took it, and two threads contending for it cost 4 % of a
  * drift.  Only final entries are copied (a parsed template, a loaded
  * file, a merge that succeeded); the keys are the shared maps' own. */
-enum memo_kind { MEMO_TEMPLATES, MEMO_FILES, MEMO_VARS, MEMO_BASES, MEMO_CONFIGS, MEMO_LITERALS, MEMO_KINDS };
+enum memo_kind {
+	MEMO_TEMPLATES, MEMO_FILES, MEMO_VARS, MEMO_BASES, MEMO_CONFIGS, MEMO_LITERALS, MEMO_KEY_ORDERS,
+	MEMO_KINDS
+};
 struct worker_memo {
 	PARALLEL_OWN_LINE struct map maps[MEMO_KINDS];
 };

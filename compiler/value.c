@@ -209,6 +209,23 @@ long value_map_sort(struct value *map)
 	return -1;
 }
 
+/* The pairs are sorted by value_map_sort itself, each pointing at its
+ * own mark, so the order is exactly the one it gives the values. */
+bool value_map_positions(const struct node *map, uint32_t *pos)
+{
+	size_t n = map->map.len;
+	struct value_pair *pairs = xmalloc((n ? n : 1) * sizeof(*pairs));
+	struct value *marks = xmalloc((n ? n : 1) * sizeof(*marks));
+	for (size_t i = 0; i < n; i++)
+		pairs[i] = (struct value_pair){ map->map.pairs[i].key->str.s, map->map.pairs[i].key->str.len, &marks[i] };
+	bool distinct = value_map_sort(&(struct value){ .kind = VAL_MAP, .map = { pairs, n } }) < 0;
+	for (size_t i = 0; i < n; i++)
+		pos[pairs[i].value - marks] = (uint32_t)i;
+	free(marks);
+	free(pairs);
+	return distinct;
+}
+
 struct value *value_map_get(const struct value *map, const char *key)
 {
 	if (!map || map->kind != VAL_MAP)

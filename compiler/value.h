@@ -66,6 +66,10 @@ struct value *value_list(struct arena *a, size_t len, const struct node *origin)
 struct value *value_map(struct arena *a, size_t len, const struct node *origin);
 /* Sorts pairs by key; returns the index of a duplicate key or -1. */
 long value_map_sort(struct value *map);
+/* Where value_map_sort puts the pair made from each pair of the map node
+ * map: pos[i] for map->map.pairs[i].  false (pos unset) when two keys
+ * are equal. */
+bool value_map_positions(const struct node *map, uint32_t *pos);
 struct value *value_map_get(const struct value *map, const char *key);
 
 /* A YAML node as a value, as written (no expression handling). */

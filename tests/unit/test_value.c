@@ -806,3 +806,41 @@ Test(value, from_node_scalar_root)
 	root = val_load("");
 	cr_expect_eq(value_from_node(&val_arena, root)->kind, VAL_NULL);
 }
+
+/* ---- value_map_positions ---- */
+
+/* eval places a map node's pairs where value_map_positions says instead of
+ * sorting each value: the places must be the sort's, for the insertion
+ * sort of small maps and the merge sort of large ones. */
+Test(value, map_positions_are_where_the_sort_puts_each_pair)
+{
+	const char *texts[] = {
+		"b: 1\na: 2\n",
+		"zz: 1\nz: 2\n\"z\\u00e9\": 3\nZ: 4\n\"\": 5\nab: 6\naa: 7\na: 8\n",
+		"k19: 1\nk3: 1\nk07: 1\nlong_key_name_b: 1\nlong_key_name_a: 1\nk1: 1\nk10: 1\nk2: 1\n"
+		"k11: 1\nx: 1\nm: 1\nk0: 1\nlong_key: 1\nlong_key_name: 1\n\"k1 \": 1\nk100: 1\n",
+	};
+	for (size_t t = 0; t < sizeof(texts) / sizeof(*texts); t++) {
+		struct node *root = val_load(texts[t]);
+		size_t n = root->map.len;
+		uint32_t *pos = calloc(n, sizeof(*pos));
+		cr_assert(value_map_positions(root, pos), "text %zu: keys are distinct", t);
+		struct value *sorted = value_from_node(&val_arena, root);
+		for (size_t i = 0; i < n; i++) {
+			cr_assert_lt(pos[i], n);
+			cr_expect_str_eq(sorted->map.pairs[pos[i]].key, root->map.pairs[i].key->str.s,
+					 "text %zu: key %zu", t, i);
+		}
+		free(pos);
+	}
+}
+
+Test(value, map_positions_refuse_equal_keys)
+{
+	/* The loader refuses duplicate keys; a map built elsewhere with two
+	 * falls back to sorting its values. */
+	struct node *root = val_load("a: 1\nb: 2\nc: 3\n");
+	root->map.pairs[2].key = root->map.pairs[0].key;
+	uint32_t pos[3];
+	cr_expect(!value_map_positions(root, pos));
+}
