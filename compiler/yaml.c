@@ -5,6 +5,7 @@
  * anchored node; each node's expanded size is tracked so an alias bomb is
  * refused as soon as the expansion passes the node limit. */
 #include "yaml.h"
+#include "bytescan.h"
 #include "map.h"
 
 #include <errno.h>
@@ -777,21 +778,28 @@ static size_t find_control(const char *str, size_t len)
 	return len;
 }
 
-/* Printable ASCII, tab, CR and LF only: the common case, checked in one
- * pass; anything else takes the full UTF-8 and control checks. */
+/* Printable ASCII, tab, CR and LF only: the common case, checked sixteen
+ * bytes at a time (a byte at a time it was 3 % of a cold build);
+ * anything else takes the full UTF-8 and control checks. */
 static bool plain_ascii(const char *str, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)str;
-	for (size_t i = 0; i < len; i++)
+	size_t i = 0;
+	for (; i + 16 <= len; i += 16)
+		if (mask16_any(bytes16_not_plain_ascii(bytes16_load(s + i))))
+			return false;
+	for (; i < len; i++)
 		if ((s[i] < 0x20 && s[i] != '\t' && s[i] != '\n' && s[i] != '\r') || s[i] >= 0x7f)
 			return false;
 	return true;
 }
 
-static int check_bytes(const struct loader *l, const struct srcfile *f, const struct limits *lim)
+/* Sets *ascii when f is plain ASCII (no BOM then: its bytes are not). */
+static int check_bytes(const struct loader *l, const struct srcfile *f, const struct limits *lim, bool *ascii)
 {
 	size_t bad;
-	if (f->len <= lim->file_size && plain_ascii(f->data, f->len))
+	*ascii = f->len <= lim->file_size && plain_ascii(f->data, f->len);
+	if (*ascii)
 		return 0;
 	if (f->len > lim->file_size) {
 		load_error(l, 0, "file is %zu bytes, over the limit of %zu bytes", f->len, lim->file_size);
@@ -836,11 +844,12 @@ int yaml_load_as(struct arena *a, const struct srcfile *f, const struct limits *
 	struct loader l = { .arena = a, .file = f, .lim = lim, .prefix = prefix };
 	int rc = -1;
 	*out = NULL;
-	if (check_bytes(&l, f, lim) < 0)
+	if (check_bytes(&l, f, lim, &l.ascii) < 0)
 		return -1;
 	/* libyaml keeps a BOM as a character when told the encoding. */
 	l.bom = f->len >= 3 && !memcmp(f->data, "\xef\xbb\xbf", 3) ? 3 : 0;
-	l.ascii = plain_ascii(f->data + l.bom, f->len - l.bom);
+	if (l.bom)
+		l.ascii = plain_ascii(f->data + l.bom, f->len - l.bom);
 	map_init(&l.anchors);
 	if (!yaml_parser_initialize(&l.parser)) {
 		load_error(&l, 0, "cannot initialise the YAML parser");

@@ -684,6 +684,48 @@ Test(yaml, control_character_error_points_at_the_character)
 	}
 }
 
+/* The loader tests sixteen bytes at a time whether a file is plain ASCII
+ * (then a mark's character index is its byte offset): an odd byte in any
+ * lane of any block, or in the tail, must send it to the full checks. */
+Test(yaml, an_odd_byte_anywhere_is_found)
+{
+	static const struct {
+		const char *bytes, *want;
+	} odd[] = {
+		{ "\x01", "control characters are not allowed" },
+		{ "\x7f", "control characters are not allowed" },
+		{ "\x1b", "control characters are not allowed" },
+		{ "\xff", "not valid UTF-8" },
+	};
+	for (size_t k = 0; k < sizeof(odd) / sizeof(*odd); k++)
+		for (size_t at = 0; at < 40; at++) {
+			char text[64];
+			memset(text, 'x', sizeof(text));
+			memcpy(text, "k: ", 3);
+			text[3 + at] = odd[k].bytes[0];
+			memcpy(text + 3 + 40, "\n", 2);
+			char *out = yerr_n(text, 3 + 40 + 1, NULL, 1);
+			char want[32];
+			snprintf(want, sizeof(want), "t.yaml:1:%zu: ", 4 + at);
+			cr_expect(strstr(out, odd[k].want) && !strncmp(out, want, strlen(want)),
+				  "byte 0x%02x at %zu:\n%s", (unsigned char)odd[k].bytes[0], 3 + at, out);
+			free(out);
+		}
+	/* Text after a two-byte character: its marks count characters, and
+	 * an error there must still land on its byte. */
+	for (size_t at = 0; at < 40; at++) {
+		char text[96];
+		memset(text, 'x', sizeof(text));
+		memcpy(text, "k: ", 3);
+		memcpy(text + 3 + at, "\xc3\xa9", 2);
+		memcpy(text + 3 + 42, "\nv: [\n", 6);
+		char *out = yerr_n(text, 3 + 42 + 6, NULL, 1);
+		cr_expect(!strncmp(out, "t.yaml:3:1: error:", 18),
+			  "with U+00E9 at %zu:\n%s", 3 + at, out);
+		free(out);
+	}
+}
+
 Test(yaml, syntax_errors_are_reported)
 {
 	expect_error_like("a: [1, 2\n", NULL, "while parsing a flow sequence");

@@ -1,0 +1,38 @@
+/* bytescan.h - tests on sixteen bytes at once, for scans that every byte
+ * of every input goes through (the YAML loader's check that a file is
+ * plain ASCII).
+ *
+ * GCC and Clang vector types: SSE2 on x86-64, NEON on arm64, and plain
+ * code elsewhere.  Each test gives a vector whose bytes are all ones
+ * where the byte matches and zero elsewhere. */
+#ifndef BULKHEAD_BYTESCAN_H
+#define BULKHEAD_BYTESCAN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+typedef unsigned char bytes16 __attribute__((vector_size(16)));
+typedef signed char mask16 __attribute__((vector_size(16)));
+
+static inline bytes16 bytes16_load(const void *p)
+{
+	bytes16 v;
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline bool mask16_any(mask16 m)
+{
+	uint64_t w[2];
+	memcpy(w, &m, sizeof(w));
+	return (w[0] | w[1]) != 0;
+}
+
+/* Bytes outside printable ASCII, tab, LF and CR. */
+static inline mask16 bytes16_not_plain_ascii(bytes16 v)
+{
+	return ((v < 0x20) & (v != '\t') & (v != '\n') & (v != '\r')) | (v >= 0x7f);
+}
+
+#endif
