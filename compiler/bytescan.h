@@ -1,6 +1,6 @@
-/* bytescan.h - tests on sixteen bytes at once, for scans that every byte
- * of every input goes through (the YAML loader's check that a file is
- * plain ASCII).
+/* bytescan.h - tests on sixteen bytes at once, for the scans every byte
+ * of every input and output goes through: the YAML loader's check that
+ * a file is plain ASCII and JSON's search for bytes it must escape.
  *
  * GCC and Clang vector types: SSE2 on x86-64, NEON on arm64, and plain
  * code elsewhere.  Each test gives a vector whose bytes are all ones
@@ -33,6 +33,13 @@ static inline bool mask16_any(mask16 m)
 static inline mask16 bytes16_not_plain_ascii(bytes16 v)
 {
 	return ((v < 0x20) & (v != '\t') & (v != '\n') & (v != '\r')) | (v >= 0x7f);
+}
+
+/* Bytes a JSON string spells with an escape: controls, '"', '\\' and DEL
+ * (bytes from 0x80 never: UTF-8 goes through as it is). */
+static inline mask16 bytes16_json_escape(bytes16 v)
+{
+	return (v < 0x20) | (v == '"') | (v == '\\') | (v == 0x7f);
 }
 
 #endif

@@ -657,7 +657,7 @@ Test(value, json_quote_cases)
 }
 
 /* The byte at a time reading of JSON's escapes, to hold json_quote's
- * word at a time scan to. */
+ * sixteen at a time scan to. */
 static void quote_bytewise(struct buf *out, const unsigned char *s, size_t len)
 {
 	buf_putc(out, '"');
@@ -676,11 +676,11 @@ static void quote_bytewise(struct buf *out, const unsigned char *s, size_t len)
 
 Test(value, json_quote_finds_every_byte_at_every_place_in_a_word)
 {
-	/* Every byte value at every offset of strings up to 19 bytes long,
-	 * alone and next to a second one: a word scan that missed a byte in
-	 * some lane, or took a neighbour (0x80 and up, a borrow) for one,
-	 * would differ. */
-	unsigned char s[19];
+	/* Every byte value at every offset of strings up to 35 bytes long
+	 * (two blocks of sixteen and a tail), alone and next to a second
+	 * one: a scan that missed a byte in some lane or in the tail, or took
+	 * a neighbour (0x80 and up) for one, would differ. */
+	unsigned char s[35];
 	struct buf got = BUF_INIT, want = BUF_INIT;
 	for (size_t len = 1; len <= sizeof(s); len++)
 		for (size_t at = 0; at < len; at++)
