@@ -505,12 +505,19 @@ void json_quote(struct buf *out, const char *s, size_t len)
 	buf_putc(out, '"');
 }
 
+/* A line break and the indent, on every line of every tfvars file: the
+ * whole run of spaces is copied (a fixed size, no call) and the length
+ * set to what the depth needs. */
 void json_indent(struct buf *out, int depth)
 {
 	static const char spaces[] = "\n                                                                ";
 	size_t want = 1 + 2 * (size_t)depth;
 	if (want < sizeof(spaces)) {
-		buf_add(out, spaces, want);
+		if (out->len + sizeof(spaces) + 1 > out->cap)
+			buf_grow(out, sizeof(spaces));
+		memcpy(out->data + out->len, spaces, sizeof(spaces));
+		out->len += want;
+		out->data[out->len] = '\0';
 		return;
 	}
 	buf_putc(out, '\n');
