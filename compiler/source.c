@@ -27,10 +27,15 @@ static const char missing_mark;
 
 int path_is_url(const char *p)
 {
-	static const char *prefixes[] = { "git::", "s3::", "gcs::", "hg::", "http::", "https::",
-					  "github.com/", "bitbucket.org/", "git@" };
+	/* Asked of every dependency path and include (150,000 times at 1,000
+	 * units x 3): the first byte rules most prefixes out. */
+	static const struct {
+		const char *text;
+		size_t len;
+	} prefixes[] = { { "git::", 5 }, { "s3::", 4 }, { "gcs::", 5 }, { "hg::", 4 }, { "http::", 6 },
+			 { "https::", 7 }, { "github.com/", 11 }, { "bitbucket.org/", 14 }, { "git@", 4 } };
 	for (size_t i = 0; i < sizeof(prefixes) / sizeof(*prefixes); i++)
-		if (!strncmp(p, prefixes[i], strlen(prefixes[i])))
+		if (p[0] == prefixes[i].text[0] && !strncmp(p, prefixes[i].text, prefixes[i].len))
 			return 1;
 	const char *colon = strstr(p, "://");
 	if (!colon || colon == p)
