@@ -834,7 +834,7 @@ static struct value *eval_attr(struct scope *s, const struct site *at, const str
 
 static struct value *eval_call(struct scope *s, const struct site *at, const struct expr *e)
 {
-	const struct builtin *b = builtin_find(e->call.name);
+	const struct builtin *b = e->call.fn;
 	if (!b) {
 		const char *hint = schema_suggest(e->call.name, builtin_names());
 		return eval_error(at, e, "unknown function '%s'%s%s%s", e->call.name,

@@ -313,6 +313,7 @@ static struct expr *parse_call(struct parser *ps, const char *name, size_t start
 	struct expr **args = NULL;
 	size_t n = 0, cap = 0;
 	e->call.name = name;
+	e->call.fn = builtin_find(name);
 	while (!accept(ps, ")")) {
 		if (n && !accept(ps, ","))
 			if (!expect(ps, ")"))

@@ -40,6 +40,8 @@ struct template_part {
 	struct expr *expr;
 };
 
+struct builtin;
+
 struct expr {
 	uint8_t kind;		/* enum expr_kind */
 	uint8_t op;		/* enum expr_op for E_UNARY and E_BINARY */
@@ -75,6 +77,10 @@ struct expr {
 			const char *name;
 			struct expr **args;
 			size_t len;
+			/* Found when parsed (a template is parsed once and
+			 * evaluated in every unit); NULL: no such function,
+			 * which evaluation reports. */
+			const struct builtin *fn;
 		} call;
 		struct {
 			struct expr *x;
