@@ -505,9 +505,9 @@ void json_quote(struct buf *out, const char *s, size_t len)
 	buf_putc(out, '"');
 }
 
-/* A line break and the indent, on every line of every tfvars file: the
- * whole run of spaces is copied (a fixed size, no call) and the length
- * set to what the depth needs. */
+/* A line break and the indent, on every line of every tfvars file: a
+ * run of spaces of a fixed size is copied (no call; sixteen bytes serve
+ * depths up to 7) and the length set to what the depth needs. */
 void json_indent(struct buf *out, int depth)
 {
 	static const char spaces[] = "\n                                                                ";
@@ -515,7 +515,10 @@ void json_indent(struct buf *out, int depth)
 	if (want < sizeof(spaces)) {
 		if (out->len + sizeof(spaces) + 1 > out->cap)
 			buf_grow(out, sizeof(spaces));
-		memcpy(out->data + out->len, spaces, sizeof(spaces));
+		if (want <= 16)
+			memcpy(out->data + out->len, spaces, 16);
+		else
+			memcpy(out->data + out->len, spaces, sizeof(spaces));
 		out->len += want;
 		out->data[out->len] = '\0';
 		return;
