@@ -31,10 +31,8 @@ void buf_reset(struct buf *b)
 		b->data[0] = '\0';
 }
 
-void buf_grow(struct buf *b, size_t extra)
+void buf_grow_to(struct buf *b, size_t extra)
 {
-	if (b->len + extra + 1 <= b->cap)
-		return;
 	size_t cap = b->cap ? b->cap : 64;
 	while (cap < b->len + extra + 1)
 		cap *= 2;

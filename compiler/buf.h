@@ -18,14 +18,22 @@ struct buf {
 void buf_init(struct buf *b);
 void buf_free(struct buf *b);
 void buf_reset(struct buf *b);
-/* Room for extra more bytes and the NUL. */
-void buf_grow(struct buf *b, size_t extra);
+/* The growth itself, for buf_grow. */
+void buf_grow_to(struct buf *b, size_t extra);
+
+/* Room for extra more bytes and the NUL.  Writers on hot paths (JSON,
+ * the parse cache) ask for room once, then store: the check is inline,
+ * the growth a call. */
+static inline void buf_grow(struct buf *b, size_t extra)
+{
+	if (b->len + extra + 1 > b->cap)
+		buf_grow_to(b, extra);
+}
 
 /* Appending is on every hot path (JSON, definitions, paths): inline. */
 static inline void buf_add(struct buf *b, const void *data, size_t len)
 {
-	if (b->len + len + 1 > b->cap)
-		buf_grow(b, len);
+	buf_grow(b, len);
 	if (len)
 		memcpy(b->data + b->len, data, len);
 	b->len += len;

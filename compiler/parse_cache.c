@@ -51,8 +51,7 @@ static bool encode_node(struct buf *b, const struct node *n, size_t *budget)
 		return false;
 	--*budget;
 	size_t text = node_is_scalar(n) ? n->str.len + 1 : 0;
-	if (b->len + NODE_HEAD_MAX + text + 1 > b->cap)
-		buf_grow(b, NODE_HEAD_MAX + text);
+	buf_grow(b, NODE_HEAD_MAX + text);
 	unsigned char *p = (unsigned char *)b->data + b->len;
 	*p++ = (unsigned char)(n->kind | n->tag << 3 | n->style << 5);
 	*p++ = n->has_expr ? HAS_EXPR : 0;

@@ -465,8 +465,7 @@ static size_t plain_run(const char *s, size_t len)
 /* The plain string, as most are, in one copy. */
 static void quote_plain(struct buf *out, const char *s, size_t len)
 {
-	if (out->len + len + 3 > out->cap)
-		buf_grow(out, len + 2);
+	buf_grow(out, len + 2);
 	char *d = out->data + out->len;
 	d[0] = '"';
 	if (len)
@@ -513,8 +512,7 @@ void json_indent(struct buf *out, int depth)
 	static const char spaces[] = "\n                                                                ";
 	size_t want = 1 + 2 * (size_t)depth;
 	if (want < sizeof(spaces)) {
-		if (out->len + sizeof(spaces) + 1 > out->cap)
-			buf_grow(out, sizeof(spaces));
+		buf_grow(out, sizeof(spaces));
 		if (want <= 16)
 			memcpy(out->data + out->len, spaces, 16);
 		else
