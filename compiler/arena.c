@@ -236,8 +236,6 @@ char *arena_strdup(struct arena *a, const char *s)
 	return arena_strndup(a, s, strlen(s));
 }
 
-/* Most results are short: format once into the stack, and a second time
- * only when that was too small (vsnprintf is most of the cost). */
 char *arena_concat(struct arena *a, ...)
 {
 	va_list ap;
@@ -262,6 +260,8 @@ char *arena_concat(struct arena *a, ...)
 	return out;
 }
 
+/* Most results are short: format once into the stack, and a second time
+ * only when that was too small (vsnprintf is most of the cost). */
 char *arena_printf(struct arena *a, const char *fmt, ...)
 {
 	char small[256];

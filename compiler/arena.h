@@ -17,8 +17,7 @@ void arena_free(struct arena *a);
 /* Every object is aligned to ARENA_ALIGN bytes: enough for pointers,
  * int64_t and double, the widest types bulkhead stores; the strings of
  * arena_strndup, arena_strdup, arena_printf and arena_concat are not
- * aligned.  Never
- * returns NULL: allocation failure aborts with a message. */
+ * aligned.  Never returns NULL: allocation failure aborts with a message. */
 enum { ARENA_ALIGN = 8 };
 void *arena_alloc(struct arena *a, size_t size);
 void *arena_zalloc(struct arena *a, size_t size);

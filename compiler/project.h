@@ -164,7 +164,10 @@ struct loaded_file {
  * without the lock: every template evaluation, include and vars chain of
  * every unit took it, and two threads contending for it cost 4 % of a
  * drift.  Only final entries are copied (a parsed template, a loaded
- * file, a merge that succeeded); the keys are the shared maps' own. */
+ * file, a merge that succeeded); the keys are the shared maps' own.
+ * MEMO_LITERALS (a literal tree's value) and MEMO_KEY_ORDERS (a map
+ * node's key order) have no shared map: each worker makes its own,
+ * keyed by node, in its arena. */
 enum memo_kind {
 	MEMO_TEMPLATES, MEMO_FILES, MEMO_VARS, MEMO_BASES, MEMO_CONFIGS, MEMO_LITERALS, MEMO_KEY_ORDERS,
 	MEMO_KINDS
