@@ -29,7 +29,8 @@
 # "n/a (not implemented)".
 #
 # Knobs (environment): BENCH_SMALL=1000 BENCH_BIG=10000 BENCH_ENVS=3
-# BENCH_SEED=1 BENCH_RUNS=3 BENCH_SMALL_RUNS=9 BENCH_DIR=build/bench CC=cc.
+# BENCH_SEED=1 BENCH_RUNS=3 BENCH_SMALL_RUNS=9 BENCH_SETTLE=3 BENCH_DIR=build/bench
+# CC=cc.
 #
 # A cold build starts without the repo's out/ and .bulkhead/ (the place
 # for any cache bulkhead keeps); its input files are read just before
@@ -59,6 +60,15 @@
 # 490 MB (0.02 against 0.76 CPU-seconds).  The same holds for the pages
 # the kernel takes for new files and folders, which is why the write
 # floor is measured under the same conditions as the cold build.
+# The host takes pages back about two seconds after they are freed
+# (page_reporting_delay), and the warm step takes 3 s at 10k but 0.4 s
+# at 1k: so 1k runs used to reuse the pages the last run had freed while
+# 10k runs paid for theirs, and every 10k/1k ratio of a row heavy in
+# memory came out high (drift at 1k: median 0.108 s so, 0.156 s after a
+# pause of 3 s, 0.180 s after 6 s; 7 runs each).  Every timed run
+# therefore starts at least BENCH_SETTLE (3) seconds after the last one
+# ended, at both sizes: the 10k rows, whose warm step takes that long,
+# wait no longer than before.
 set -u
 
 BIN=${1:?usage: sh bench/run.sh BIN}
@@ -77,6 +87,8 @@ SMALL=${BENCH_SMALL:-1000}
 BIG=${BENCH_BIG:-10000}
 RUNS=${BENCH_RUNS:-3}
 SMALL_RUNS=${BENCH_SMALL_RUNS:-$((3 * RUNS))}
+SETTLE=${BENCH_SETTLE:-3}
+LAST_END=0            # when the last timed run ended (seconds, see above)
 PY=/usr/bin/python3
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/bulkhead-bench.XXXXXX") || exit 2
@@ -207,11 +219,23 @@ set_aside() { # REPO: move out/ away (same file system), drop .bulkhead/
 	warm "$1"
 }
 
-# timed CMD..: runs CMD with output to $TMP/out and $TMP/err; sets
-# T (seconds), RC, RSS (KiB or empty), USR and SYS (CPU seconds in user
-# space and in the kernel, or empty).
+# settle_pages: waits until SETTLE seconds have passed since the last
+# timed run ended, so that the host has taken back the pages it freed
+# (see the head of this file) whatever the size being measured.
+settle_pages() {
+	[ "$HAVE_NS" = 1 ] || return 0
+	left=$(awk -v last="$LAST_END" -v now="$(now)" -v s="$SETTLE" 'BEGIN { w = last + s - now; if (w > 0) printf "%.2f", w }')
+	[ -n "$left" ] && sleep "$left"
+	return 0
+}
+
+# timed CMD..: runs CMD with output to $TMP/out and $TMP/err, at least
+# SETTLE seconds after the last timed run ended; sets T (seconds), RC,
+# RSS (KiB or empty), USR and SYS (CPU seconds in user space and in the
+# kernel, or empty).
 timed() {
 	RSS="" USR="" SYS=""
+	settle_pages
 	if [ "$HAVE_NS" = 1 ]; then
 		t0=$(now)
 	fi
@@ -224,6 +248,7 @@ timed() {
 	fi
 	if [ "$HAVE_NS" = 1 ]; then
 		t1=$(now)
+		LAST_END=$t1
 		T=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
 	else
 		T=$(tail -n 1 "$TMP/time" | awk '{ print $1 }')
