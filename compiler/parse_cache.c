@@ -3,8 +3,9 @@
  * The file, .bulkhead/cache/parse:
  *   MAGIC, then u64s: root device, root inode, the limits that shape a
  *   load (depth, scalar_size, nodes, file_size), the number of entries;
- *   each entry: u32 text length, the text, NUL, u32 tree length, the tree;
- *   last, the xxh3-64 of everything before it.
+ *   each entry: u32 text length, the text, NUL, u8 length of the text's
+ *   git blob id (0: unknown, or BLOB_ID_SIZE) and its bytes, u32 tree
+ *   length, the tree; last, the xxh3-64 of everything before it.
  * A tree is its nodes in pre-order, each: one byte kind | tag << 3 |
  * style << 5; one byte of flags (has_expr); the offset (LEB128); a
  * scalar's text (LEB128 length, bytes, NUL: its value is read from it);
@@ -26,7 +27,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#define MAGIC "bulkhead-parse 2 " BULKHEAD_VERSION "\n"
+#define MAGIC "bulkhead-parse 3 " BULKHEAD_VERSION "\n"
 
 enum { HAS_EXPR = 1 };
 enum { HEADER_U64S = 7 };
@@ -97,10 +98,14 @@ static bool encoded_size(const struct node *n, size_t *budget, size_t *size)
 	return true;
 }
 
-/* An entry's fixed part: text length, the text's NUL, tree length. */
-enum { ENTRY_HEAD = 4 + 1 + 4 };
+/* An entry's fixed part: text length, the text's NUL, blob id length,
+ * tree length. */
+enum { ENTRY_HEAD = 4 + 1 + 1 + 4 };
 
-bool parse_cache_encode(struct buf *out, const struct srcfile *f, const struct node *root)
+static const unsigned char blob_id_size = BLOB_ID_SIZE;
+
+bool parse_cache_encode(struct buf *out, const struct srcfile *f, const struct node *root,
+			const struct blob_id *blob)
 {
 	size_t mark = out->len, budget = node_copy_budget(f->len);
 	if (f->len > UINT32_MAX)
@@ -109,6 +114,9 @@ bool parse_cache_encode(struct buf *out, const struct srcfile *f, const struct n
 	wire_put(out, f->len, 4);
 	buf_add(out, f->data, f->len);
 	buf_putc(out, '\0');
+	buf_putc(out, blob ? BLOB_ID_SIZE : 0);
+	if (blob)
+		buf_add(out, blob->bytes, BLOB_ID_SIZE);
 	size_t len_at = out->len;
 	wire_put(out, 0, 4);
 	if (!encode_node(out, root, &budget) || out->len - len_at - 4 > UINT32_MAX) {
@@ -120,12 +128,12 @@ bool parse_cache_encode(struct buf *out, const struct srcfile *f, const struct n
 	return true;
 }
 
-size_t parse_cache_encoded_len(const struct srcfile *f, const struct node *root)
+size_t parse_cache_encoded_len(const struct srcfile *f, const struct node *root, const struct blob_id *blob)
 {
 	size_t budget = node_copy_budget(f->len), tree = 0;
 	if (f->len > UINT32_MAX || !encoded_size(root, &budget, &tree) || tree > UINT32_MAX)
 		return 0;
-	return ENTRY_HEAD + f->len + tree;
+	return ENTRY_HEAD + f->len + (blob ? BLOB_ID_SIZE : 0) + tree;
 }
 
 /* ---- decoding: every read is bounds-checked, a bad byte is a miss ---- */
@@ -210,6 +218,20 @@ struct parse_entry *parse_cache_find_hash(const struct parse_cache *pc, uint64_t
 	return s ? s->value : NULL;
 }
 
+struct parse_entry *parse_cache_find_blob(const struct parse_cache *pc, const struct blob_id *id)
+{
+	return map_get(&pc->by_blob, (const char *)id->bytes, BLOB_ID_SIZE);
+}
+
+void parse_cache_note_blob(struct parse_cache *pc, struct parse_entry *e, const struct blob_id *id)
+{
+	if (e->has_blob)
+		return;	/* one text has one id */
+	e->has_blob = e->learned = true;
+	e->blob = *id;
+	pc->learned++;
+}
+
 struct node *parse_cache_decode(struct arena *a, const struct srcfile *f, const void *tree, size_t len,
 				const struct limits *lim)
 {
@@ -249,6 +271,20 @@ static void header_u64s(const struct parse_cache *pc, uint64_t out[HEADER_U64S -
 	out[5] = pc->limits.file_size;
 }
 
+/* An entry's blob id field: none, or BLOB_ID_SIZE bytes. */
+static bool read_blob_id(struct wire_reader *r, struct parse_entry *e)
+{
+	size_t len = wire_get(r, 1);
+	const unsigned char *id = len == BLOB_ID_SIZE ? wire_get_bytes(r, len) : NULL;
+	if (r->bad || (len && !id))
+		return false;
+	if (id) {
+		memcpy(e->blob.bytes, id, BLOB_ID_SIZE);
+		e->has_blob = true;
+	}
+	return true;
+}
+
 /* The entries of a sealed file made for this root and these limits;
  * false, with nothing kept, for anything else. */
 static bool read_entries(struct parse_cache *pc, const unsigned char *data, size_t size)
@@ -272,6 +308,9 @@ static bool read_entries(struct parse_cache *pc, const unsigned char *data, size
 		e->bytes = r.p;
 		e->text_len = wire_get(&r, 4);
 		e->text = wire_get_text(&r, e->text_len);
+		e->blob_at = r.p;
+		if (!read_blob_id(&r, e))
+			return false;
 		size_t tree_len = wire_get(&r, 4);
 		if (r.bad || (size_t)(r.end - r.p) < tree_len)
 			return false;
@@ -281,6 +320,8 @@ static bool read_entries(struct parse_cache *pc, const unsigned char *data, size
 		e->nbytes = (size_t)(r.p - e->bytes);
 		pc->nentries++;
 		map_put(&pc->by_text, e->text, e->text_len, e);
+		if (e->has_blob)
+			map_put(&pc->by_blob, (const char *)e->blob.bytes, BLOB_ID_SIZE, e);
 	}
 	return r.p == r.end;
 }
@@ -290,6 +331,7 @@ static void map_file(struct parse_cache *pc)
 	pc->mapping = cache_map_file(pc->path, &pc->size);
 	if (pc->mapping && !read_entries(pc, pc->mapping, pc->size)) {
 		map_clear(&pc->by_text);
+		map_clear(&pc->by_blob);
 		free(pc->entries);
 		pc->entries = NULL;
 		pc->nentries = 0;
@@ -301,6 +343,7 @@ void parse_cache_open(struct parse_cache *pc, const char *root, const struct lim
 	struct stat st;
 	memset(pc, 0, sizeof(*pc));
 	map_init(&pc->by_text);
+	map_init(&pc->by_blob);
 	pc->limits = *lim;
 	if (!root || stat(root, &st) < 0)
 		return;
@@ -315,11 +358,17 @@ void parse_cache_open(struct parse_cache *pc, const char *root, const struct lim
 	map_file(pc);
 }
 
+/* The bytes entry e takes in the new file. */
+static size_t entry_bytes(const struct parse_entry *e)
+{
+	return e->nbytes + (e->learned ? BLOB_ID_SIZE : 0);
+}
+
 static size_t bytes_in(const struct parse_cache *pc, enum entry_state state)
 {
 	size_t sum = 0;
 	for (size_t i = 0; i < pc->nentries; i++)
-		sum += pc->entries[i].state == state ? pc->entries[i].nbytes : 0;
+		sum += pc->entries[i].state == state ? entry_bytes(&pc->entries[i]) : 0;
 	return sum;
 }
 
@@ -370,11 +419,26 @@ static void gather_add(struct gather *g, const void *data, size_t len)
 	gather_put(g, data, len);
 }
 
+/* An entry as the old file holds it, or with the blob id this run
+ * learned in place of its empty field: around it, its own bytes. */
+static void gather_entry(struct gather *g, const struct parse_entry *e)
+{
+	if (!e->learned) {
+		gather_add(g, e->bytes, e->nbytes);
+		return;
+	}
+	const unsigned char *tree_at = e->blob_at + 1;
+	gather_add(g, e->bytes, (size_t)(e->blob_at - e->bytes));
+	gather_add(g, &blob_id_size, 1);
+	gather_add(g, e->blob.bytes, BLOB_ID_SIZE);
+	gather_add(g, tree_at, (size_t)(e->bytes + e->nbytes - tree_at));
+}
+
 static void gather_entries(struct gather *g, const struct parse_cache *pc, enum entry_state state)
 {
 	for (size_t i = 0; i < pc->nentries; i++)
 		if (pc->entries[i].state == state)
-			gather_add(g, pc->entries[i].bytes, pc->entries[i].nbytes);
+			gather_entry(g, &pc->entries[i]);
 }
 
 /* What the new file is made of, allocated before it is opened, so that
@@ -396,7 +460,7 @@ static void measure_fresh(struct store_plan *sp)
 {
 	for (size_t i = 0; i < sp->n; i++) {
 		const struct parse_fresh *f = &sp->fresh[i];
-		sp->lens[i] = f->src ? parse_cache_encoded_len(f->src, f->root) : 0;
+		sp->lens[i] = f->src ? parse_cache_encoded_len(f->src, f->root, f->has_blob ? &f->blob : NULL) : 0;
 		sp->bytes += sp->lens[i];
 		if (sp->lens[i] > sp->largest)
 			sp->largest = sp->lens[i];
@@ -429,7 +493,9 @@ static void gather_fresh(struct gather *g, struct store_plan *sp)
 		size_t at = batch->len;
 		if (!sp->lens[i])
 			continue;
-		if (!parse_cache_encode(batch, sp->fresh[i].src, sp->fresh[i].root) || batch->len - at != sp->lens[i])
+		const struct parse_fresh *f = &sp->fresh[i];
+		if (!parse_cache_encode(batch, f->src, f->root, f->has_blob ? &f->blob : NULL) ||
+		    batch->len - at != sp->lens[i])
 			g->failed = true;	/* cannot be: the same tree encodes alike */
 		if (batch->len >= FRESH_BATCH) {
 			gather_add(g, batch->data, batch->len);
@@ -492,7 +558,7 @@ void parse_cache_store(struct parse_cache *pc, const struct parse_fresh *fresh, 
 	size_t used = bytes_in(pc, ENTRY_USED), unused = bytes_in(pc, ENTRY_UNUSED);
 	bool dead = count_in(pc, ENTRY_DEAD) > 0;
 	sp.keep_unused = unused <= 2 * (used + sp.bytes);
-	bool changes = sp.bytes || dead || (!sp.keep_unused && unused);
+	bool changes = sp.bytes || dead || pc->learned || (!sp.keep_unused && unused);
 	struct buf tmp = BUF_INIT;
 	struct stat st;
 	int lock_fd;
@@ -520,6 +586,7 @@ void parse_cache_close(struct parse_cache *pc)
 	if (pc->mapping)
 		munmap(pc->mapping, pc->size);
 	map_free(&pc->by_text);
+	map_free(&pc->by_blob);
 	free(pc->entries);
 	free(pc->path);
 	memset(pc, 0, sizeof(*pc));

@@ -13,13 +13,20 @@
  * limits it was made with: a cache copied or committed from elsewhere, a
  * corrupt one or one made under other limits is ignored, never trusted.
  * Only files that loaded without error are stored, so every diagnostic
- * still comes from the loader. */
+ * still comes from the loader.
+ *
+ * An entry also keeps the git blob id of its text once a run has read
+ * that text from a git source (--staged, --rev): the next such run finds
+ * the entry by the id the index or tree gives the file, and reads no
+ * blob at all (libgit2 checks a blob's bytes against its id when it
+ * reads them, so the id names exactly that text). */
 #ifndef BULKHEAD_PARSE_CACHE_H
 #define BULKHEAD_PARSE_CACHE_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "blob_id.h"
 #include "buf.h"
 #include "map.h"
 #include "yaml.h"
@@ -33,6 +40,9 @@ struct parse_entry {
 	const unsigned char *bytes;	/* the whole entry, to copy it on */
 	size_t nbytes;
 	enum entry_state state;	/* set by the lookup that meets it */
+	const unsigned char *blob_at;	/* the entry's blob id field */
+	bool has_blob, learned;	/* learned: blob was noted by this run */
+	struct blob_id blob;	/* git's id for the text, when has_blob */
 };
 
 struct parse_cache {
@@ -42,6 +52,8 @@ struct parse_cache {
 	struct parse_entry *entries;
 	size_t nentries;
 	struct map by_text;	/* text -> struct parse_entry */
+	struct map by_blob;	/* blob id bytes -> struct parse_entry */
+	size_t learned;		/* entries that learned their blob id */
 	struct limits limits;
 	unsigned long long root_dev, root_ino;
 };
@@ -58,6 +70,12 @@ struct parse_entry *parse_cache_find(const struct parse_cache *pc, const char *t
  * file the stat index vouches for (stat_index.h).  Threads may call it
  * at once. */
 struct parse_entry *parse_cache_find_hash(const struct parse_cache *pc, uint64_t hash, size_t len);
+/* The entry whose text git's blob id names (a git source gave the id
+ * for a file: source_blob_id), or NULL.  Threads may call it at once. */
+struct parse_entry *parse_cache_find_blob(const struct parse_cache *pc, const struct blob_id *id);
+/* e's text is the blob id names: a run read it so from a git source.
+ * The store keeps the id with the entry.  Not beside the lookups. */
+void parse_cache_note_blob(struct parse_cache *pc, struct parse_entry *e, const struct blob_id *id);
 /* The tree of entry e (NULL: none) for file f, whose text is e's,
  * decoded into a; NULL on a miss, and e is then dropped at the store.
  * Threads may call it at once for different entries. */
@@ -66,12 +84,14 @@ struct node *parse_cache_get(struct parse_cache *pc, struct parse_entry *e, stru
  * NULL when the bytes are not a whole, well-formed tree. */
 struct node *parse_cache_decode(struct arena *a, const struct srcfile *f, const void *tree, size_t len,
 				const struct limits *lim);
-/* Appends the entry for f's tree to out; false (out unchanged) when the
- * tree cannot be stored (aliases expanded beyond node_copy_budget). */
-bool parse_cache_encode(struct buf *out, const struct srcfile *f, const struct node *root);
+/* Appends the entry for f's tree to out, with the blob id of f's text
+ * (NULL: unknown); false (out unchanged) when the tree cannot be stored
+ * (aliases expanded beyond node_copy_budget). */
+bool parse_cache_encode(struct buf *out, const struct srcfile *f, const struct node *root,
+			const struct blob_id *blob);
 /* The bytes parse_cache_encode would append for f's tree, without
  * encoding it; 0 when it cannot be stored. */
-size_t parse_cache_encoded_len(const struct srcfile *f, const struct node *root);
+size_t parse_cache_encoded_len(const struct srcfile *f, const struct node *root, const struct blob_id *blob);
 /* A tree this run parsed, for the cache (src NULL: none).  The store
  * measures it (parse_cache_encoded_len), then encodes it once, into the
  * file: 30,000 entries kept encoded until the store were 38 MB of fresh
@@ -79,9 +99,11 @@ size_t parse_cache_encoded_len(const struct srcfile *f, const struct node *root)
 struct parse_fresh {
 	const struct srcfile *src;
 	const struct node *root;
+	bool has_blob;		/* src was read from a git source as blob */
+	struct blob_id blob;
 };
-/* Writes the cache again when fresh (in the order given) or a dropped
- * entry changes it: the entries this run used, then the fresh ones, then
+/* Writes the cache again when fresh (in the order given), a dropped
+ * entry or a learned blob id changes it: the entries this run used, then the fresh ones, then
  * the unused ones while they are at most twice the rest.  Failures only
  * cost the next run time. */
 void parse_cache_store(struct parse_cache *pc, const struct parse_fresh *fresh, size_t n);

@@ -128,7 +128,10 @@ struct prefetch {
 	uint64_t *hashes;	/* map_hash of each file's text, for the index */
 	size_t *first;		/* the file whose text it shares (itself), or SIZE_MAX */
 	struct parse_cache *cache;
-	struct parse_fresh *fresh;	/* per file: its tree for the cache, when parsed */
+	/* Per file: its tree for the cache, when parsed, and the blob id a
+	 * git source gave it (prepare_prefetch). */
+	struct parse_fresh *fresh;
+	struct parse_entry **stored;	/* per file: the cache entry of its text */
 	pthread_mutex_t lock;	/* texts */
 	struct map texts;	/* text -> 1 + index of the first file holding it */
 };
@@ -191,6 +194,7 @@ static void parse_one(void *ctx, size_t i, struct arena *arena)
 			return;
 	} else {
 		first = share_read_text(pf, i, lf->src.data, lf->src.len, arena, &stored);
+		pf->stored[i] = stored;
 	}
 	if (first != i || (lf->root = parse_cache_get(pf->cache, stored, arena, &lf->src)))
 		return;
@@ -198,7 +202,42 @@ static void parse_one(void *ctx, size_t i, struct arena *arena)
 		lf->root = NULL;
 		return;
 	}
-	pf->fresh[i] = (struct parse_fresh){ &lf->src, lf->root };
+	pf->fresh[i].src = &lf->src;
+	pf->fresh[i].root = lf->root;
+}
+
+/* A unit file the workers cannot read themselves (a git source's, or a
+ * work-tree file behind a link), on the calling thread.  From a git
+ * source, its text comes from the parse cache when a run has seen the
+ * blob's id before (libgit2 inflated a loose object for each: 0.4 to
+ * 1.1 s of a pre-commit drift at 30,000 units), and the id goes with the
+ * file either way, for the cache to learn.  false when it cannot be
+ * read (load_file reports it later). */
+static bool read_before_workers(struct project *p, struct prefetch *pf, size_t i, const char *path, struct buf *data,
+			  const char **text, size_t *len)
+{
+	struct parse_fresh *fr = &pf->fresh[i];
+	fr->has_blob = source_blob_id(&p->src, path, &fr->blob);
+	struct parse_entry *e = fr->has_blob ? parse_cache_find_blob(pf->cache, &fr->blob) : NULL;
+	if (e && e->text_len <= p->limits.file_size) {
+		*text = e->text;
+		*len = e->text_len;
+		return true;
+	}
+	if (source_read(&p->src, path, p->limits.file_size, data) < 0)
+		return false;
+	*text = arena_strndup(&p->arena, buf_cstr(data), data->len);
+	*len = data->len;
+	return true;
+}
+
+/* The blob ids of files whose text the cache held (found by text or by
+ * id): the store keeps them with the entries.  On the calling thread. */
+static void learn_blob_ids(struct prefetch *pf, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (pf->fresh[i].has_blob && pf->stored[i])
+			parse_cache_note_blob(pf->cache, pf->stored[i], &pf->fresh[i].blob);
 }
 
 void *memo_find(struct project *p, enum memo_kind kind, const char *key, size_t len, struct memo_probe *probe)
@@ -243,15 +282,15 @@ static void prepare_prefetch(struct project *p, struct prefetch *pf)
 		const char *path = p->units[i]->file;
 		if (map_get(&p->files, path, strlen(path)))
 			continue;
+		const char *text = NULL;
+		size_t len = 0;
 		pf->direct[i] = source_reads_direct(&p->src, path);
-		if (!pf->direct[i] && source_read(&p->src, path, p->limits.file_size, &data) < 0)
+		if (!pf->direct[i] && !read_before_workers(p, pf, i, path, &data, &text, &len))
 			continue;
 		struct loaded_file *lf = ARENA_NEW(&p->arena, struct loaded_file);
 		lf->src.path = arena_strdup(&p->arena, path);
-		if (!pf->direct[i]) {
-			lf->src.data = arena_strndup(&p->arena, buf_cstr(&data), data.len);
-			lf->src.len = data.len;
-		}
+		lf->src.data = text;
+		lf->src.len = len;
 		pf->files[i] = lf;
 	}
 	buf_free(&data);
@@ -319,6 +358,7 @@ void project_prefetch_units(struct project *p)
 		xcalloc(p->nunits, sizeof(*pf.stats)), xcalloc(p->nunits, sizeof(*pf.hashes)),
 		xcalloc(p->nunits, sizeof(*pf.first)),
 		.cache = &p->parse_cache, .fresh = xcalloc(p->nunits, sizeof(*pf.fresh)),
+		.stored = xcalloc(p->nunits, sizeof(*pf.stored)),
 	};
 	parse_cache_open(&p->parse_cache, p->root, &p->limits);
 	pthread_mutex_init(&pf.lock, NULL);
@@ -328,6 +368,7 @@ void project_prefetch_units(struct project *p)
 	prepare_prefetch(p, &pf);
 	struct worker_arena *arenas = project_worker_arenas(p, jobs);
 	parallel_for(p->nunits, jobs, arenas, parse_one, &pf);
+	learn_blob_ids(&pf, p->nunits);
 	map_reserve(&p->files, p->files.len + p->nunits);
 	for (size_t i = 0; i < p->nunits; i++) {
 		struct loaded_file *lf = pf.files[i];
@@ -349,6 +390,7 @@ void project_prefetch_units(struct project *p)
 	free(pf.stats);
 	free(pf.hashes);
 	free(pf.first);
+	free(pf.stored);
 }
 
 /* ---- small validators ---- */
@@ -983,8 +1025,14 @@ static int take_entries(struct level *lv, const char *dir, const struct listing 
 		child_path(&child, dir, name);
 		enum src_kind kind = (enum src_kind)l->kinds.data[i];
 		size_t size;
-		if (kind == SRC_MISSING && w->p->src.ops->lstat(&w->p->src, child.data, &kind, &size) < 0)
-			continue;
+		/* An entry that cannot be looked at is an error: skipping it
+		 * would drop the units below it without a word. */
+		int lrc = kind == SRC_MISSING ? w->p->src.ops->lstat(&w->p->src, child.data, &kind, &size) : SRC_OK;
+		if (lrc < 0) {
+			diag_error(NULL, 0, "%s", source_strerror(&w->p->src, lrc));	/* names the path */
+			rc = -1;
+			goto out;
+		}
 		/* A linked folder would give units two identities or a home
 		 * outside the root, and a dangling link in an env folder would
 		 * silently drop what it held: refuse them.  Links elsewhere

@@ -277,6 +277,34 @@ out:
 	return rc;
 }
 
+bool source_blob_id(struct source *s, const char *path, struct blob_id *id)
+{
+	if (!s->ops->blob_id)
+		return false;
+	const char *slash = strrchr(path, '/');
+	const char *name = slash ? slash + 1 : path;
+	size_t n = strlen(name);
+	if (!n || (n == 1 && name[0] == '.') || (n == 2 && !memcmp(name, "..", 2)) || is_git_dir(name, n))
+		return false;
+	/* The folder as source_read resolves it (known folders cost no
+	 * lookup); the name itself is the backend's: a link is not a blob. */
+	struct buf dir = BUF_INIT, resolved = BUF_INIT;
+	enum src_kind kind = SRC_DIR;
+	size_t size;
+	bool found = false;
+	if (slash)
+		buf_add(&dir, path, (size_t)(slash - path));
+	if (!slash || (resolve_stat(s, buf_cstr(&dir), &resolved, &kind, &size) == SRC_OK && kind == SRC_DIR)) {
+		if (resolved.len)
+			buf_putc(&resolved, '/');
+		buf_add(&resolved, name, n);
+		found = s->ops->blob_id(s, buf_cstr(&resolved), id) == SRC_OK;
+	}
+	buf_free(&dir);
+	buf_free(&resolved);
+	return found;
+}
+
 enum src_kind source_kind(struct source *s, const char *path)
 {
 	struct buf resolved = BUF_INIT;

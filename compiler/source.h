@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "arena.h"
+#include "blob_id.h"
 #include "buf.h"
 #include "diag.h"
 #include "map.h"
@@ -41,6 +42,9 @@ struct source_ops {
 	/* Optional: list, plus one char per entry in kinds, its enum
 	 * src_kind as the listing told it, SRC_MISSING when it did not. */
 	int (*list_kinds)(struct source *s, const char *path, struct buf *names, size_t *count, struct buf *kinds);
+	/* Optional (the git sources): the blob id of path when it names a
+	 * regular file, without reading it; SRC_OK or an error. */
+	int (*blob_id)(struct source *s, const char *path, struct blob_id *id);
 };
 
 struct source {
@@ -152,6 +156,12 @@ const char *source_known_dir(struct source *s, const char *path);
 void source_known_missing(struct source *s, const char *path);
 /* Reads a file after resolving it; refuses files over max_size. */
 int source_read(struct source *s, const char *path, size_t max_size, struct buf *out);
+/* For a git source: true, with git's blob id of the regular file path
+ * names (in a folder reached as source_read would reach it), when it
+ * can tell without reading the file.  false for the work tree, a link,
+ * anything that is not a plain file, or an error: source_read then
+ * reads (and reports) as ever.  Reports nothing. */
+bool source_blob_id(struct source *s, const char *path, struct blob_id *id);
 enum src_kind source_kind(struct source *s, const char *path);
 int source_list(struct source *s, const char *path, struct buf *names, size_t *count);
 /* The same with each entry's kind (enum src_kind as a char) in kinds

@@ -232,21 +232,30 @@ static int not_a(struct source *s, const char *rel, enum src_kind want)
 	return SRC_EIO;
 }
 
-static int compare_names(const void *a, const void *b)
+/* A folder's entry as a listing gives it: its name and enum src_kind. */
+struct named_kind {
+	const char *name;
+	char kind;
+};
+
+static int compare_named(const void *a, const void *b)
 {
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
+	return strcmp(((const struct named_kind *)a)->name, ((const struct named_kind *)b)->name);
 }
 
-/* Sorts names bytewise, drops duplicates, appends them NUL-separated. */
-static void emit_names(const char **v, size_t n, struct buf *names, size_t *count)
+/* Sorts entries bytewise, drops repeated names, appends the names
+ * NUL-separated and, when kinds is given, a kind each. */
+static void emit_entries(struct named_kind *v, size_t n, struct buf *names, size_t *count, struct buf *kinds)
 {
 	if (n)
-		qsort(v, n, sizeof(*v), compare_names);
+		qsort(v, n, sizeof(*v), compare_named);
 	*count = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (i && !strcmp(v[i], v[i - 1]))
+		if (i && !strcmp(v[i].name, v[i - 1].name))
 			continue;
-		buf_add(names, v[i], strlen(v[i]) + 1);
+		buf_add(names, v[i].name, strlen(v[i].name) + 1);
+		if (kinds)
+			buf_putc(kinds, v[i].kind);
 		++*count;
 	}
 }
@@ -341,6 +350,20 @@ static int rev_read(struct source *s, const char *rel, struct buf *out)
 	return rc < 0 ? rc : read_blob(s, id, rel, out);
 }
 
+static int copy_blob_id(const git_oid *from, struct blob_id *id)
+{
+	_Static_assert(GIT_OID_RAWSZ == BLOB_ID_SIZE, "a git oid is a blob id");
+	memcpy(id->bytes, from->id, BLOB_ID_SIZE);
+	return SRC_OK;
+}
+
+static int rev_blob_id(struct source *s, const char *rel, struct blob_id *id)
+{
+	const git_oid *oid;
+	int rc = rev_blob(s, rel, SRC_FILE, &oid);
+	return rc < 0 ? rc : copy_blob_id(oid, id);
+}
+
 static int rev_readlink(struct source *s, const char *rel, struct buf *out)
 {
 	const git_oid *id;
@@ -348,7 +371,10 @@ static int rev_readlink(struct source *s, const char *rel, struct buf *out)
 	return rc < 0 ? rc : read_link_blob(s, id, rel, out);
 }
 
-static int rev_list(struct source *s, const char *rel, struct buf *names, size_t *count)
+/* The kinds come from the tree's modes: a walk reads no blob to learn
+ * that unit.yaml is a file (a header read of each cost a loose object's
+ * open and inflate). */
+static int rev_list_kinds(struct source *s, const char *rel, struct buf *names, size_t *count, struct buf *kinds)
 {
 	git_tree *tree;
 	*count = 0;
@@ -360,18 +386,24 @@ static int rev_list(struct source *s, const char *rel, struct buf *names, size_t
 		return SRC_EIO;
 	}
 	size_t n = git_tree_entrycount(tree);
-	const char **v = xmalloc((n ? n : 1) * sizeof(*v));
+	struct named_kind *v = xmalloc((n ? n : 1) * sizeof(*v));
 	for (size_t i = 0; i < n; i++) {
-		v[i] = git_tree_entry_name(git_tree_entry_byindex(tree, i));
-		if (source_name_refused(v[i], strlen(v[i]))) {
-			rc = refuse_name(s, "tree", v[i], strlen(v[i]), rel, strlen(rel));
+		const git_tree_entry *e = git_tree_entry_byindex(tree, i);
+		v[i] = (struct named_kind){ git_tree_entry_name(e), (char)kind_of_mode(git_tree_entry_filemode(e)) };
+		if (source_name_refused(v[i].name, strlen(v[i].name))) {
+			rc = refuse_name(s, "tree", v[i].name, strlen(v[i].name), rel, strlen(rel));
 			free(v);
 			return rc;
 		}
 	}
-	emit_names(v, n, names, count);
+	emit_entries(v, n, names, count, kinds);
 	free(v);
 	return SRC_OK;
+}
+
+static int rev_list(struct source *s, const char *rel, struct buf *names, size_t *count)
+{
+	return rev_list_kinds(s, rel, names, count, NULL);
 }
 
 /* ---- the index backend ---- */
@@ -482,6 +514,13 @@ static int idx_read(struct source *s, const char *rel, struct buf *out)
 	return rc < 0 ? rc : read_blob(s, id, rel, out);
 }
 
+static int idx_blob_id(struct source *s, const char *rel, struct blob_id *id)
+{
+	const git_oid *oid;
+	int rc = idx_blob(s, rel, SRC_FILE, &oid);
+	return rc < 0 ? rc : copy_blob_id(oid, id);
+}
+
 static int idx_readlink(struct source *s, const char *rel, struct buf *out)
 {
 	const git_oid *id;
@@ -489,14 +528,24 @@ static int idx_readlink(struct source *s, const char *rel, struct buf *out)
 	return rc < 0 ? rc : read_link_blob(s, id, rel, out);
 }
 
+/* The kind of an entry of the index named directly in a folder, from
+ * its mode, as idx_lstat tells it. */
+static enum src_kind idx_kind(const git_index_entry *e)
+{
+	enum src_kind kind = kind_of_mode(e->mode);
+	return kind == SRC_DIR ? SRC_OTHER : kind;	/* a sparse-index directory entry */
+}
+
 /* Walks the sorted entries beneath rel once per child: after the first
- * entry of a subdirectory, a binary search skips the rest of it. */
-static int idx_list(struct source *s, const char *rel, struct buf *names, size_t *count)
+ * entry of a subdirectory, a binary search skips the rest of it.  The
+ * kinds come from the modes, as rev_list_kinds's. */
+static int idx_list_kinds(struct source *s, const char *rel, struct buf *names, size_t *count, struct buf *kinds)
 {
 	struct gitsrc *g = s->impl;
 	struct buf key = BUF_INIT, store = BUF_INIT;
 	size_t *offs = NULL, n = 0, cap = 0, total = git_index_entrycount(g->index);
-	const char **v = NULL;
+	struct named_kind *v = NULL;
+	char *kind_of = NULL;
 	int rc = SRC_OK;
 	*count = 0;
 	buf_puts(&key, full_path(g, rel));
@@ -518,8 +567,11 @@ static int idx_list(struct source *s, const char *rel, struct buf *names, size_t
 			rc = refuse_name(s, "index", name, len, rel, strlen(rel));
 			goto out;
 		}
-		if (n == cap)
+		if (n == cap) {
 			offs = xrealloc(offs, (cap = cap ? cap * 2 : 16) * sizeof(*offs));
+			kind_of = xrealloc(kind_of, cap);
+		}
+		kind_of[n] = (char)(name[len] ? SRC_DIR : idx_kind(e));
 		offs[n++] = store.len;
 		buf_add(&store, name, len);
 		buf_add(&store, "", 1);
@@ -536,14 +588,20 @@ static int idx_list(struct source *s, const char *rel, struct buf *names, size_t
 	}
 	v = xmalloc((n ? n : 1) * sizeof(*v));
 	for (size_t k = 0; k < n; k++)
-		v[k] = store.data + offs[k];
-	emit_names(v, n, names, count);
+		v[k] = (struct named_kind){ store.data + offs[k], kind_of[k] };
+	emit_entries(v, n, names, count, kinds);
 out:
 	free(v);
 	free(offs);
+	free(kind_of);
 	buf_free(&key);
 	buf_free(&store);
 	return rc;
+}
+
+static int idx_list(struct source *s, const char *rel, struct buf *names, size_t *count)
+{
+	return idx_list_kinds(s, rel, names, count, NULL);
 }
 
 /* ---- open / free ---- */
@@ -574,11 +632,11 @@ static void gitsrc_free(struct source *s)
 }
 
 static const struct source_ops revision_ops = {
-	rev_lstat, rev_read, rev_readlink, rev_list, gitsrc_free,
+	rev_lstat, rev_read, rev_readlink, rev_list, gitsrc_free, rev_list_kinds, rev_blob_id,
 };
 
 static const struct source_ops index_ops = {
-	idx_lstat, idx_read, idx_readlink, idx_list, gitsrc_free,
+	idx_lstat, idx_read, idx_readlink, idx_list, gitsrc_free, idx_list_kinds, idx_blob_id,
 };
 
 /* The project root relative to the top of the work tree, when the caller

@@ -312,6 +312,36 @@ if [ "$rc" = 0 ] && [ "$v" = 5 ]; then pass "1c show --staged honours GIT_INDEX_
 else fail "1c show --staged honours GIT_INDEX_FILE (git commit -a hooks)" "exit 0, inputs.replicas 5 (got '$v')"; fi
 (cd "$S" && g reset -q --hard)
 
+# (d) The parse cache answers --staged and --rev by blob id: a run reads
+# no blob whose text a run has seen, and the staged text always wins.
+D=$T/blobs
+newrepo "$D"
+bh "$D" drift --staged
+expect "1d drift --staged is clean (its run notes the blob ids)" 0
+(cd "$D" && sedi prod/app/web/unit.yaml 's/port: 8080/port: 9090/' && g add prod/app/web/unit.yaml &&
+	sedi prod/app/web/unit.yaml 's/port: 9090/port: 8080/')
+bh "$D" drift
+expect "1d drift (work tree) does not see the staged edit" 0
+bh "$D" drift --staged
+expect "1d drift --staged sees the staged text, not the work tree's" 1 "[drift]" "inputs.port"
+bh "$D" drift --staged
+expect "1d drift --staged sees it again, its text now known by id" 1 "[drift]" "inputs.port"
+(cd "$D" && g reset -q)
+bh "$D" drift --staged
+expect "1d drift --staged is clean again once the index holds the committed text" 0
+# Without the unit files' blobs, only the ids can answer.
+(cd "$D" && g ls-files '*unit.yaml' | while read -r f; do
+	o=$(g rev-parse ":$f") && rm -f ".git/objects/$(echo "$o" | cut -c1-2)/$(echo "$o" | cut -c3-)"
+done)
+bh "$D" drift --staged
+expect "1d drift --staged reads no blob the cache knows by id" 0 "drift: 0 errors"
+bh "$D" drift --rev HEAD
+expect "1d drift --rev HEAD reads no blob the cache knows by id" 0 "drift: 0 errors"
+rm -rf "$D/.bulkhead"
+bh "$D" drift --staged
+expect "1d without the cache, the missing blobs are errors, not missing units" 2 \
+	"object not found" "app/web/unit.yaml"
+
 ###########################################################################
 # 2. changes between two commits
 ###########################################################################

@@ -29,6 +29,18 @@ static void pc_teardown(void)
 
 TestSuite(parse_cache, .init = pc_setup, .fini = pc_teardown);
 
+/* A blob id as a git source would give it: only its bytes matter here. */
+static const struct blob_id some_blob = { { 0x5a, 0x11, 0x0b, 0x1d, 0x00, 0xff, 0x80, 0x7f, 0x01, 0x02,
+					    0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0xee } };
+
+/* The id given to text i of a test: each text its own. */
+static struct blob_id blob_of(size_t i)
+{
+	struct blob_id id = some_blob;
+	id.bytes[0] = (unsigned char)i;
+	return id;
+}
+
 static const char *const sample_texts[] = {
 	"a: 1\nb: [x, \"${var.y}\", {c: 2.5, d: null}]\ne: !append [true]\n",
 	"inputs:\n  name: 'single ${x}'\n  big: -9223372036854775808\n  f: -0.0\n  g: 1e300\n"
@@ -196,7 +208,7 @@ Test(parse_cache, an_alias_bomb_is_not_stored)
 	struct srcfile f = mem_file("u.yaml", text);
 	struct buf b = BUF_INIT;
 	buf_puts(&b, "kept");
-	cr_expect(!parse_cache_encode(&b, &f, must_load(&f)), "671 nodes from 106 bytes");
+	cr_expect(!parse_cache_encode(&b, &f, must_load(&f), NULL), "671 nodes from 106 bytes");
 	cr_expect_eq(b.len, 4, "a refused entry leaves nothing behind");
 	buf_free(&b);
 	const char *small = "a: &a {x: 1}\nb: *a\n";
@@ -226,18 +238,97 @@ Test(parse_cache, the_measured_length_is_the_encoded_one)
 	for (size_t i = 0; i < n; i++) {
 		struct srcfile f = mem_file("u.yaml", texts[i]);
 		struct node *root = must_load(&f);
-		buf_reset(&b);
-		buf_puts(&b, "before");
-		cr_assert(parse_cache_encode(&b, &f, root), "text %zu", i);
-		cr_expect_eq(parse_cache_encoded_len(&f, root), b.len - 6, "text %zu", i);
+		for (int with_blob = 0; with_blob < 2; with_blob++) {
+			const struct blob_id *id = with_blob ? &some_blob : NULL;
+			buf_reset(&b);
+			buf_puts(&b, "before");
+			cr_assert(parse_cache_encode(&b, &f, root, id), "text %zu", i);
+			cr_expect_eq(parse_cache_encoded_len(&f, root, id), b.len - 6, "text %zu, blob id %d", i,
+				     with_blob);
+		}
 	}
 	const char *bomb = "a: &a [1, 2, 3, 4, 5, 6, 7, 8]\n"
 			   "b: &b [*a, *a, *a, *a, *a, *a, *a, *a]\n"
 			   "c: [*b, *b, *b, *b, *b, *b, *b, *b]\n";
 	struct srcfile f = mem_file("u.yaml", bomb);
-	cr_expect_eq(parse_cache_encoded_len(&f, must_load(&f)), 0, "refused, as by parse_cache_encode");
+	cr_expect_eq(parse_cache_encoded_len(&f, must_load(&f), NULL), 0, "refused, as by parse_cache_encode");
 	buf_free(&b);
 	buf_free(&long_text);
+}
+
+/* ---- blob ids: a git source's runs find a text without reading it ---- */
+
+/* One run that parses texts read as blobs blob_of(i) and stores them. */
+static void store_blobs(const char *root, const char *const *texts, size_t n)
+{
+	struct parse_cache pc;
+	struct srcfile *files = xcalloc(n + 1, sizeof(*files));
+	struct parse_fresh *fresh = xcalloc(n + 1, sizeof(*fresh));
+	parse_cache_open(&pc, root, &limits_default);
+	for (size_t i = 0; i < n; i++) {
+		files[i] = mem_file("dev/u/unit.yaml", texts[i]);
+		fresh[i] = (struct parse_fresh){ &files[i], must_load(&files[i]), true, blob_of(i) };
+	}
+	parse_cache_store(&pc, fresh, n);
+	parse_cache_close(&pc);
+	free(fresh);
+	free(files);
+}
+
+/* The text and tree the cache of root holds for blob id, checked against
+ * want (NULL: no entry may answer the id). */
+static void expect_blob(const char *root, const struct blob_id *id, const char *want)
+{
+	struct parse_cache pc;
+	parse_cache_open(&pc, root, &limits_default);
+	struct parse_entry *e = parse_cache_find_blob(&pc, id);
+	if (!want) {
+		cr_expect_null(e, "an entry answers an id it was never given");
+	} else {
+		cr_assert_not_null(e, "no entry for the blob of '%s'", want);
+		cr_expect_eq(e->text_len, strlen(want));
+		cr_expect_str_eq(e->text, want);
+		struct srcfile f = mem_file("stage/u/unit.yaml", e->text);
+		struct srcfile loaded = mem_file("x.yaml", want);
+		expect_same_tree(must_load(&loaded), parse_cache_get(&pc, e, &pc_arena, &f), &f);
+	}
+	parse_cache_close(&pc);
+}
+
+Test(parse_cache, a_blob_id_finds_its_text_in_the_next_run)
+{
+	store_blobs(pc_root, sample_texts, 3);
+	for (size_t i = 0; i < 3; i++) {
+		struct blob_id id = blob_of(i);
+		expect_blob(pc_root, &id, sample_texts[i]);
+	}
+	struct blob_id unknown = blob_of(3);
+	expect_blob(pc_root, &unknown, NULL);
+	/* The texts are found by their bytes as well. */
+	cr_expect_eq(run_hits(pc_root, sample_texts, 3, NULL), 3);
+}
+
+Test(parse_cache, an_entry_learns_the_blob_id_of_its_text)
+{
+	store_texts(pc_root, sample_texts, 2, &limits_default);
+	struct blob_id id = blob_of(1);
+	expect_blob(pc_root, &id, NULL);
+	/* A run reads text 1 from a git source and finds it by its bytes. */
+	struct parse_cache pc;
+	parse_cache_open(&pc, pc_root, &limits_default);
+	struct srcfile f = mem_file("dev/u/unit.yaml", sample_texts[1]);
+	struct parse_entry *e = parse_cache_find(&pc, f.data, f.len, map_hash(f.data, f.len));
+	cr_assert_not_null(e);
+	cr_assert_not_null(parse_cache_get(&pc, e, &pc_arena, &f));
+	parse_cache_note_blob(&pc, e, &id);
+	parse_cache_store(&pc, NULL, 0);
+	parse_cache_close(&pc);
+	expect_blob(pc_root, &id, sample_texts[1]);
+	/* Text 0 went on as it was: found by its bytes, by no id. */
+	struct blob_id other = blob_of(0);
+	expect_blob(pc_root, &other, NULL);
+	cr_expect_eq(run_hits(pc_root, sample_texts, 2, NULL), 2);
+	expect_blob(pc_root, &id, sample_texts[1]);
 }
 
 /* ---- damage: every case is a miss, none a crash ---- */
@@ -291,6 +382,22 @@ Test(parse_cache, a_damaged_file_is_ignored)
 	buf_free(&good);
 }
 
+/* An id field of another length than none or BLOB_ID_SIZE is damage. */
+Test(parse_cache, a_blob_id_field_of_another_length_spoils_the_file)
+{
+	const char *text = "a: 1\n";
+	store_texts(pc_root, &text, 1, &limits_default);
+	struct buf b = read_cache();
+	const char *nl = memchr(b.data, '\n', b.len);
+	cr_assert_not_null(nl);
+	size_t field = (size_t)(nl + 1 - b.data) + 7 * 8 + 4 + strlen(text) + 1;
+	cr_assert_eq(b.data[field], 0, "the field of a text read from the work tree is empty");
+	b.data[field] = 7;
+	write_cache(&b, true);
+	cr_expect(!run_finds(pc_root, text, NULL), "a hit from a file with a bad id field");
+	buf_free(&b);
+}
+
 /* A file sealed after its tree bytes were changed: the decoder checks
  * every count, kind and offset itself, so each change is a miss or a
  * tree that keeps the loader's invariants; the entry is then dropped. */
@@ -300,10 +407,11 @@ Test(parse_cache, a_resealed_bad_tree_is_a_miss_and_dropped)
 	store_texts(pc_root, &text, 1, &limits_default);
 	struct buf good = read_cache();
 	/* Magic line, seven u64s, the text's length, the text and its NUL,
-	 * the tree's length: then the tree, up to the seal. */
+	 * its blob id's length (0: none), the tree's length: then the tree,
+	 * up to the seal. */
 	const char *nl = memchr(good.data, '\n', good.len);
 	cr_assert_not_null(nl);
-	size_t tree_at = (size_t)(nl + 1 - good.data) + 7 * 8 + 4 + strlen(text) + 1 + 4;
+	size_t tree_at = (size_t)(nl + 1 - good.data) + 7 * 8 + 4 + strlen(text) + 1 + 1 + 4;
 	cr_assert_lt(tree_at, good.len - 8);
 	size_t misses = 0;
 	for (size_t at = tree_at; at < good.len - 8; at++)

@@ -547,6 +547,109 @@ Test(source_git, symlinks_are_followed_within_the_root)
 	expect_no_leaks();
 }
 
+/* ---- kinds and blob ids, read from the index and trees alone ---- */
+
+/* Removes the loose object id: a read of it then fails. */
+static void gitsrc_drop_object(const git_oid *id)
+{
+	char hex[GIT_OID_HEXSZ + 1], path[PATH_MAX * 2];
+	git_oid_tostr(hex, sizeof(hex), id);
+	snprintf(path, sizeof(path), "%s/.git/objects/%.2s/%s", gitsrc_dir, hex, hex + 2);
+	cr_assert_eq(unlink(path), 0, "unlink %s: %s", path, strerror(errno));
+}
+
+/* Expects the listing of path with kinds: "name:kind,..." (kind as the
+ * enum's number). */
+static void gitsrc_expect_kinds(const char *path, const char *want)
+{
+	struct buf names = BUF_INIT, kinds = BUF_INIT, joined = BUF_INIT;
+	size_t count = 0;
+	int rc = source_list_kinds(&gitsrc_src, path, &names, &count, &kinds);
+	cr_assert_eq(rc, SRC_OK, "%s: list %s: %s", gitsrc_src.label, path, source_strerror(&gitsrc_src, rc));
+	cr_assert_eq(kinds.len, count);
+	size_t i = 0;
+	for (size_t pos = 0; pos < names.len; pos += strlen(names.data + pos) + 1, i++)
+		buf_printf(&joined, "%s%s:%d", joined.len ? "," : "", names.data + pos, kinds.data[i]);
+	cr_expect_str_eq(buf_cstr(&joined), want, "%s: kinds in %s", gitsrc_src.label, path);
+	buf_free(&names);
+	buf_free(&kinds);
+	buf_free(&joined);
+}
+
+Test(source_git, listings_tell_kinds_without_reading_a_blob)
+{
+	git_oid blob;
+	gitsrc_put("a.yaml", "a\n");
+	gitsrc_put("dir/b.yaml", "b\n");
+	gitsrc_link("dir", "dirlink");
+	gitsrc_blob("a\n", &blob);
+	git_index *idx;
+	gitsrc_ok(git_repository_index(&idx, gitsrc_repo), "index");
+	gitsrc_add_entry(idx, "modules/vpc", GIT_FILEMODE_COMMIT, &blob, 0);
+	gitsrc_ok(git_index_write(idx), "write index");
+	git_index_free(idx);
+	gitsrc_commit("kinds", NULL);
+	gitsrc_drop_object(&blob);
+	char want[128];
+	snprintf(want, sizeof(want), "a.yaml:%d,dir:%d,dirlink:%d,modules:%d", SRC_FILE, SRC_DIR, SRC_LINK, SRC_DIR);
+	for (int backend = 0; backend < 2; backend++) {
+		if (backend)
+			gitsrc_open_index("");
+		else
+			gitsrc_open_rev("", "HEAD");
+		gitsrc_expect_kinds("", want);
+		char sub[32];
+		snprintf(sub, sizeof(sub), "vpc:%d", SRC_OTHER);
+		gitsrc_expect_kinds("modules", sub);
+		/* What a listing tells, an lstat would have read the blob for. */
+		enum src_kind kind;
+		size_t size;
+		cr_expect_lt(gitsrc_src.ops->lstat(&gitsrc_src, "a.yaml", &kind, &size), 0,
+			     "%s: the dropped blob was still read", gitsrc_src.label);
+	}
+}
+
+/* source_blob_id, as the parse cache is asked by it. */
+static void gitsrc_expect_blob_id(const char *path, const char *text)
+{
+	struct blob_id got;
+	bool found = source_blob_id(&gitsrc_src, path, &got);
+	if (!text) {
+		cr_expect(!found, "%s: %s has a blob id", gitsrc_src.label, path);
+		return;
+	}
+	git_oid want;
+	gitsrc_ok(git_odb_hash(&want, text, strlen(text), GIT_OBJECT_BLOB), "hash");
+	cr_assert(found, "%s: no blob id for %s", gitsrc_src.label, path);
+	cr_expect_eq(memcmp(got.bytes, want.id, BLOB_ID_SIZE), 0, "%s: the id of %s", gitsrc_src.label, path);
+}
+
+Test(source_git, blob_ids_of_files_as_the_index_and_trees_hold_them)
+{
+	gitsrc_put("dir/b.yaml", "b\n");
+	gitsrc_link("dir", "dirlink");
+	gitsrc_link("dir/b.yaml", "link_in");
+	gitsrc_commit("ids", NULL);
+	gitsrc_put("dir/b.yaml", "staged\n");
+	for (int backend = 0; backend < 2; backend++) {
+		if (backend)
+			gitsrc_open_index("");
+		else
+			gitsrc_open_rev("", "HEAD");
+		const char *text = backend ? "staged\n" : "b\n";
+		gitsrc_expect_blob_id("dir/b.yaml", text);
+		gitsrc_expect_blob_id("dirlink/b.yaml", text);	/* the folder resolved */
+		gitsrc_expect_blob_id("link_in", NULL);		/* a link is read as ever */
+		gitsrc_expect_blob_id("dir", NULL);
+		gitsrc_expect_blob_id("dir/missing.yaml", NULL);
+		gitsrc_expect_blob_id("missing/b.yaml", NULL);
+		gitsrc_expect_blob_id("dir/.git", NULL);
+	}
+	source_free(&gitsrc_src);
+	cr_assert_eq(source_open_worktree(&gitsrc_src, gitsrc_dir), 0);
+	gitsrc_expect_blob_id("dir/b.yaml", NULL);
+}
+
 /* ---- submodules ---- */
 
 Test(source_git, a_submodule_is_other)
