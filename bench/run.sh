@@ -4,7 +4,9 @@
 # Generates (or reuses, under build/bench/) two repos with bench-gen, N=1,000
 # and N=10,000 units per env x 3 envs, times bulkhead on each and prints one
 # table: cold build, no-op rebuild, one-unit-changed rebuild, the same
-# unit touched with its bytes unchanged, drift, diff,
+# unit touched with its bytes unchanged, drift, drift --staged (the
+# pre-commit hook, from the git index of the repo: made a git repository
+# once, its .git/ kept with it), diff,
 # validate, peak RSS and the parse-only baseline (Python's yaml.CSafeLoader
 # loading every *.yaml file of the same repo), with the 10k/1k ratio and the
 # issue's targets for 10k.  Beside the cold build, the write floor: the
@@ -382,6 +384,26 @@ write_floor() {
 	settle "floor_$n" $times
 }
 
+# git_repo REPO: makes REPO a git repository holding its inputs, committed
+# and in the index (once: its .git/ stays with the generated repo), for
+# the pre-commit row.  out/ and .bulkhead/ stay out of it.
+git_repo() {
+	[ -d "$1/.git" ] && return 0
+	command -v git >/dev/null 2>&1 || apt_install git || return 1
+	say "making $1 a git repository"
+	# gc.auto off: a commit of 20,000 loose objects would start a gc in
+	# the background, packing them while the next rows are timed.
+	(
+		cd "$1" &&
+			git -c init.defaultBranch=main init -q . &&
+			git config gc.auto 0 &&
+			printf '/out/\n/.bulkhead/\n' >>.git/info/exclude &&
+			git add -A &&
+			git -c user.name=bench -c user.email=bench@example.invalid commit -qm bench
+	) >/dev/null 2>&1 || { rm -rf "$1/.git"; return 1; }
+	sync
+}
+
 # ---- one repo ----------------------------------------------------------------
 
 bench_size() { # N
@@ -466,8 +488,17 @@ bench_size() { # N
 	if implemented drift; then
 		say "N=$n: drift"
 		run_row drift "$n" "0 1" "$BIN" -C "$repo" drift
+		# The shipped pre-commit hook: drift --staged, from the git index.
+		if git_repo "$repo"; then
+			say "N=$n: drift --staged (the pre-commit hook)"
+			"$BIN" -C "$repo" -q drift --staged >/dev/null 2>&1	# the cache learns the blob ids
+			run_row staged "$n" "0 1" "$BIN" -C "$repo" drift --staged
+		else
+			result "staged_$n" "FAIL (no git repository)"
+		fi
 	else
 		result "drift_$n" "n/a"
+		result "staged_$n" "n/a"
 	fi
 	if implemented diff; then
 		# shellcheck disable=SC2046
@@ -604,6 +635,7 @@ row "no-op rebuild" noop "<= 0.4 s" 0.4
 row "one-unit-changed rebuild" one "" ""
 row "one-unit-touched rebuild" touch "" ""
 row "drift" drift "<= 1.5 s" 1.5
+row "drift --staged (pre-commit)" staged "" ""
 # shellcheck disable=SC2046
 set -- $(env_names)
 row "diff $1 $2" diff "" ""
