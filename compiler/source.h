@@ -162,6 +162,10 @@ int source_read(struct source *s, const char *path, size_t max_size, struct buf 
  * anything that is not a plain file, or an error: source_read then
  * reads (and reports) as ever.  Reports nothing. */
 bool source_blob_id(struct source *s, const char *path, struct blob_id *id);
+/* The blob id git would give len bytes of data (`git hash-object`), to
+ * compare with source_blob_id's without reading the blob; for a caller
+ * holding a git source open. */
+void source_blob_id_of(const void *data, size_t len, struct blob_id *id);
 enum src_kind source_kind(struct source *s, const char *path);
 int source_list(struct source *s, const char *path, struct buf *names, size_t *count);
 /* The same with each entry's kind (enum src_kind as a char) in kinds

@@ -357,6 +357,14 @@ static int copy_blob_id(const git_oid *from, struct blob_id *id)
 	return SRC_OK;
 }
 
+void source_blob_id_of(const void *data, size_t len, struct blob_id *id)
+{
+	git_oid oid;
+	if (git_odb_hash(&oid, data, len, GIT_OBJECT_BLOB) < 0)
+		memset(&oid, 0, sizeof(oid));	/* matches no blob */
+	copy_blob_id(&oid, id);
+}
+
 static int rev_blob_id(struct source *s, const char *rel, struct blob_id *id)
 {
 	const git_oid *oid;

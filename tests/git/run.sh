@@ -337,6 +337,22 @@ bh "$D" drift --staged
 expect "1d drift --staged reads no blob the cache knows by id" 0 "drift: 0 errors"
 bh "$D" drift --rev HEAD
 expect "1d drift --rev HEAD reads no blob the cache knows by id" 0 "drift: 0 errors"
+# build --check --staged compares the committed outputs by blob id too.
+(cd "$D" && g ls-files 'out/*.tfvars.json' | while read -r f; do
+	o=$(g rev-parse ":$f") && rm -f ".git/objects/$(echo "$o" | cut -c1-2)/$(echo "$o" | cut -c3-)"
+done)
+bh "$D" build --check --staged
+expect "1d build --check --staged compares committed outputs by id, reading none" 0
+(cd "$D" && sedi dev/vars.yaml 's/^log_level: .*$/log_level: trace/' && g add dev/vars.yaml)
+bh "$D" build --check --staged
+expect "1d build --check --staged tells a stale committed output by its id" 1 \
+	"would write out/dev/app/web/terraform.tfvars.json"
+if grep -q "would write out/prod" "$T/out"; then
+	fail "1d build --check --staged lists only the stale outputs" "no prod file listed"
+else
+	pass "1d build --check --staged lists only the stale outputs"
+fi
+(cd "$D" && g checkout -q HEAD -- dev/vars.yaml)
 rm -rf "$D/.bulkhead"
 bh "$D" drift --staged
 expect "1d without the cache, the missing blobs are errors, not missing units" 2 \

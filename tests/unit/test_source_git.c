@@ -650,6 +650,18 @@ Test(source_git, blob_ids_of_files_as_the_index_and_trees_hold_them)
 	gitsrc_expect_blob_id("dir/b.yaml", NULL);
 }
 
+Test(source_git, the_blob_id_of_bytes_is_the_one_git_stores_them_under)
+{
+	const char *texts[] = { "", "b\n", "{\n  \"a\": 1\n}\n" };
+	for (size_t i = 0; i < sizeof(texts) / sizeof(*texts); i++) {
+		git_oid stored;
+		struct blob_id id;
+		gitsrc_blob(texts[i], &stored);
+		source_blob_id_of(texts[i], strlen(texts[i]), &id);
+		cr_expect_eq(memcmp(id.bytes, stored.id, BLOB_ID_SIZE), 0, "text %zu", i);
+	}
+}
+
 /* ---- submodules ---- */
 
 Test(source_git, a_submodule_is_other)
