@@ -382,15 +382,26 @@ Test(parse_cache, a_damaged_file_is_ignored)
 	buf_free(&good);
 }
 
+/* Where the first entry's blob id field lies in a cache file b holding
+ * text: after the magic line, seven u64s, the text's length, the text
+ * and its NUL.  The field's length byte (0: none), then the tree's
+ * length and the tree follow. */
+static size_t blob_field_at(const struct buf *b, const char *text)
+{
+	const char *nl = memchr(b->data, '\n', b->len);
+	cr_assert_not_null(nl);
+	size_t at = (size_t)(nl + 1 - b->data) + 7 * 8 + 4 + strlen(text) + 1;
+	cr_assert_lt(at, b->len - 8);
+	return at;
+}
+
 /* An id field of another length than none or BLOB_ID_SIZE is damage. */
 Test(parse_cache, a_blob_id_field_of_another_length_spoils_the_file)
 {
 	const char *text = "a: 1\n";
 	store_texts(pc_root, &text, 1, &limits_default);
 	struct buf b = read_cache();
-	const char *nl = memchr(b.data, '\n', b.len);
-	cr_assert_not_null(nl);
-	size_t field = (size_t)(nl + 1 - b.data) + 7 * 8 + 4 + strlen(text) + 1;
+	size_t field = blob_field_at(&b, text);
 	cr_assert_eq(b.data[field], 0, "the field of a text read from the work tree is empty");
 	b.data[field] = 7;
 	write_cache(&b, true);
@@ -406,12 +417,9 @@ Test(parse_cache, a_resealed_bad_tree_is_a_miss_and_dropped)
 	const char *text = "a: 1\nb: [x, {c: d}]\n";
 	store_texts(pc_root, &text, 1, &limits_default);
 	struct buf good = read_cache();
-	/* Magic line, seven u64s, the text's length, the text and its NUL,
-	 * its blob id's length (0: none), the tree's length: then the tree,
-	 * up to the seal. */
-	const char *nl = memchr(good.data, '\n', good.len);
-	cr_assert_not_null(nl);
-	size_t tree_at = (size_t)(nl + 1 - good.data) + 7 * 8 + 4 + strlen(text) + 1 + 1 + 4;
+	/* The tree, up to the seal: after the empty blob id field and the
+	 * tree's length. */
+	size_t tree_at = blob_field_at(&good, text) + 1 + 4;
 	cr_assert_lt(tree_at, good.len - 8);
 	size_t misses = 0;
 	for (size_t at = tree_at; at < good.len - 8; at++)

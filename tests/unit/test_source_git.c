@@ -99,6 +99,16 @@ static void gitsrc_add_entry(git_index *idx, const char *path, unsigned mode, co
 	gitsrc_ok(git_index_add(idx, &e), path);
 }
 
+/* Stages a submodule (a gitlink entry) at path, pointing at commit id. */
+static void gitsrc_add_gitlink(const char *path, const git_oid *id)
+{
+	git_index *idx;
+	gitsrc_ok(git_repository_index(&idx, gitsrc_repo), "index");
+	gitsrc_add_entry(idx, path, GIT_FILEMODE_COMMIT, id, 0);
+	gitsrc_ok(git_index_write(idx), "write index");
+	git_index_free(idx);
+}
+
 static void gitsrc_blob(const char *text, git_oid *id)
 {
 	gitsrc_ok(git_blob_create_from_buffer(id, gitsrc_repo, text, strlen(text)), "blob");
@@ -583,11 +593,7 @@ Test(source_git, listings_tell_kinds_without_reading_a_blob)
 	gitsrc_put("dir/b.yaml", "b\n");
 	gitsrc_link("dir", "dirlink");
 	gitsrc_blob("a\n", &blob);
-	git_index *idx;
-	gitsrc_ok(git_repository_index(&idx, gitsrc_repo), "index");
-	gitsrc_add_entry(idx, "modules/vpc", GIT_FILEMODE_COMMIT, &blob, 0);
-	gitsrc_ok(git_index_write(idx), "write index");
-	git_index_free(idx);
+	gitsrc_add_gitlink("modules/vpc", &blob);
 	gitsrc_commit("kinds", NULL);
 	gitsrc_drop_object(&blob);
 	char want[128];
@@ -669,11 +675,7 @@ Test(source_git, a_submodule_is_other)
 	gitsrc_put("a.yaml", "a\n");
 	git_oid head;
 	gitsrc_commit("one", &head);
-	git_index *idx;
-	gitsrc_ok(git_repository_index(&idx, gitsrc_repo), "index");
-	gitsrc_add_entry(idx, "modules/vpc", GIT_FILEMODE_COMMIT, &head, 0);
-	gitsrc_ok(git_index_write(idx), "write index");
-	git_index_free(idx);
+	gitsrc_add_gitlink("modules/vpc", &head);
 	gitsrc_commit("submodule", NULL);
 
 	for (int backend = 0; backend < 2; backend++) {
