@@ -213,8 +213,8 @@ static void parse_one(void *ctx, size_t i, struct arena *arena)
  * 1.1 s of a pre-commit drift at 30,000 units), and the id goes with the
  * file either way, for the cache to learn.  false when it cannot be
  * read (load_file reports it later). */
-static bool read_before_workers(struct project *p, struct prefetch *pf, size_t i, const char *path, struct buf *data,
-			  const char **text, size_t *len)
+static bool read_before_workers(struct project *p, struct prefetch *pf, size_t i, const char *path,
+				struct buf *data, const char **text, size_t *len)
 {
 	struct parse_fresh *fr = &pf->fresh[i];
 	fr->has_blob = source_blob_id(&p->src, path, &fr->blob);
