@@ -551,9 +551,14 @@ static int idx_list_kinds(struct source *s, const char *rel, struct buf *names, 
 {
 	struct gitsrc *g = s->impl;
 	struct buf key = BUF_INIT, store = BUF_INIT;
-	size_t *offs = NULL, n = 0, cap = 0, total = git_index_entrycount(g->index);
+	/* Each child's name, as an offset into store (which moves as it
+	 * grows), and its kind. */
+	struct {
+		size_t off;
+		char kind;
+	} *at = NULL;
+	size_t n = 0, cap = 0, total = git_index_entrycount(g->index);
 	struct named_kind *v = NULL;
-	char *kind_of = NULL;
 	int rc = SRC_OK;
 	*count = 0;
 	buf_puts(&key, full_path(g, rel));
@@ -575,12 +580,10 @@ static int idx_list_kinds(struct source *s, const char *rel, struct buf *names, 
 			rc = refuse_name(s, "index", name, len, rel, strlen(rel));
 			goto out;
 		}
-		if (n == cap) {
-			offs = xrealloc(offs, (cap = cap ? cap * 2 : 16) * sizeof(*offs));
-			kind_of = xrealloc(kind_of, cap);
-		}
-		kind_of[n] = (char)(name[len] ? SRC_DIR : idx_kind(e));
-		offs[n++] = store.len;
+		if (n == cap)
+			at = xrealloc(at, (cap = cap ? cap * 2 : 16) * sizeof(*at));
+		at[n].off = store.len;
+		at[n++].kind = (char)(name[len] ? SRC_DIR : idx_kind(e));
 		buf_add(&store, name, len);
 		buf_add(&store, "", 1);
 		if (!name[len]) {
@@ -596,12 +599,11 @@ static int idx_list_kinds(struct source *s, const char *rel, struct buf *names, 
 	}
 	v = xmalloc((n ? n : 1) * sizeof(*v));
 	for (size_t k = 0; k < n; k++)
-		v[k] = (struct named_kind){ store.data + offs[k], kind_of[k] };
+		v[k] = (struct named_kind){ store.data + at[k].off, at[k].kind };
 	emit_entries(v, n, names, count, kinds);
 out:
 	free(v);
-	free(offs);
-	free(kind_of);
+	free(at);
 	buf_free(&key);
 	buf_free(&store);
 	return rc;
