@@ -22,6 +22,16 @@ static inline bytes16 bytes16_load(const void *p)
 	return v;
 }
 
+/* The n (< 16) bytes at p, the rest of the vector filled with pad: a
+ * scan's tail goes through the same test as its blocks. */
+static inline bytes16 bytes16_load_tail(const void *p, size_t n, unsigned char pad)
+{
+	unsigned char block[16];
+	memset(block, pad, sizeof(block));
+	memcpy(block, p, n);
+	return bytes16_load(block);
+}
+
 static inline bool mask16_any(mask16 m)
 {
 	uint64_t w[2];
