@@ -95,9 +95,9 @@ static struct loaded_file *load_file(struct project *p, struct source *src, cons
 			lf->src.data = "";
 			diag_error(&lf->src, 0, "file is %s", source_strerror(src, rc));
 		} else if (ref) {
-			diag_error(ref, ref_off, "cannot read '%s': %s", path, source_strerror(src, rc));
+			diag_error(ref, ref_off, "cannot read '%s': %s", path, source_read_error(src, rc, path));
 		} else {
-			diag_error(NULL, 0, "cannot read '%s': %s", path, source_strerror(src, rc));
+			diag_error(NULL, 0, "cannot read '%s': %s", path, source_read_error(src, rc, path));
 		}
 		buf_free(&data);
 		return NULL;

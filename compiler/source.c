@@ -149,6 +149,7 @@ static int resolve_stat(struct source *s, const char *path, struct buf *resolved
 	struct buf rest = BUF_INIT, target = BUF_INIT;
 	int links = 0, rc = SRC_OK;
 	bool have_kind = false;	/* *kind describes resolved as it stands */
+	s->err_reason = 0;	/* err describes this call's failure only */
 	buf_reset(resolved);
 	buf_add(resolved, "", 0);
 	buf_puts(&rest, path);
@@ -360,6 +361,25 @@ const char *source_strerror(const struct source *s, int err)
 	}
 }
 
+int source_fail(struct source *s, const char *verb, const char *subject, const char *reason)
+{
+	int n = snprintf(s->err, sizeof(s->err), "cannot %s '%s': %s", verb, subject, reason);
+	size_t at = strlen("cannot ") + strlen(verb) + strlen(" '"), len = strlen(subject);
+	bool whole = n >= 0 && (size_t)n < sizeof(s->err);
+	s->err_subject = whole ? (unsigned short)at : 0;
+	s->err_subject_len = whole ? (unsigned short)len : 0;
+	s->err_reason = whole ? (unsigned short)(at + len + strlen("': ")) : 0;
+	return SRC_EIO;
+}
+
+const char *source_read_error(const struct source *s, int err, const char *path)
+{
+	if (err == SRC_EIO && s->err_reason && strlen(path) == s->err_subject_len &&
+	    !memcmp(s->err + s->err_subject, path, s->err_subject_len))
+		return s->err + s->err_reason;
+	return source_strerror(s, err);
+}
+
 void source_free(struct source *s)
 {
 	map_free(&s->dirs);
@@ -417,8 +437,7 @@ static const char *wt_path(struct worktree *w, const char *rel)
 
 static int io_error(struct source *s, const char *what, const char *rel)
 {
-	snprintf(s->err, sizeof(s->err), "cannot %s '%s': %s", what, *rel ? rel : ".", strerror(errno));
-	return SRC_EIO;
+	return source_fail(s, what, *rel ? rel : ".", strerror(errno));
 }
 
 static int wt_lstat(struct source *s, const char *rel, enum src_kind *kind, size_t *size)

@@ -50,7 +50,13 @@ struct source_ops {
 struct source {
 	const struct source_ops *ops;
 	char *label;		/* "work tree", "revision HEAD~1", "index" */
-	char err[256];		/* detail of the last SRC_EIO */
+	/* The last SRC_EIO's message, naming its subject so that it can be
+	 * printed alone.  When source_fail made it, "cannot VERB 'SUBJECT':
+	 * REASON", err_subject and err_reason are where SUBJECT and REASON
+	 * start in it (err_reason 0 otherwise) and err_subject_len is
+	 * SUBJECT's length. */
+	char err[256];
+	unsigned short err_subject, err_subject_len, err_reason;
 	void *impl;
 	struct map dirs;	/* directories known to be real, not links */
 	struct arena dir_names;	/* the keys of dirs */
@@ -174,6 +180,13 @@ int source_list(struct source *s, const char *path, struct buf *names, size_t *c
  * over a large tree then needs no lstat per entry. */
 int source_list_kinds(struct source *s, const char *path, struct buf *names, size_t *count, struct buf *kinds);
 const char *source_strerror(const struct source *s, int err);
+/* Sets s->err to "cannot VERB 'SUBJECT': REASON"; returns SRC_EIO. */
+int source_fail(struct source *s, const char *verb, const char *subject, const char *reason);
+/* Why reading path failed, for a message that names path itself
+ * ("cannot read 'PATH': %s"): source_strerror, less the "cannot VERB
+ * 'PATH': " of a source_fail message about the same path, which would
+ * name it twice. */
+const char *source_read_error(const struct source *s, int err, const char *path);
 
 /* Joins rel onto the root-relative directory base, folding '.' and '..'.
  * A leading "//" means the project root.  Returns SRC_ESCAPE when '..'

@@ -181,7 +181,7 @@ static int object_size(struct source *s, const git_oid *id, const char *rel, siz
 	size_t len;
 	git_object_t type;
 	if (git_odb_read_header(&len, &type, ((struct gitsrc *)s->impl)->odb, id) < 0)
-		return git_fail(s, "cannot read '%s'", rel);
+		return source_fail(s, "read", rel, git_detail());
 	*size = len;
 	return SRC_OK;
 }
@@ -191,12 +191,11 @@ static int read_blob(struct source *s, const git_oid *id, const char *rel, struc
 	struct gitsrc *g = s->impl;
 	git_blob *blob;
 	if (git_blob_lookup(&blob, g->repo, id) < 0)
-		return git_fail(s, "cannot read '%s'", rel);
+		return source_fail(s, "read", rel, git_detail());
 	git_object_size_t n = git_blob_rawsize(blob);
 	if (n > SIZE_MAX / 2) {
 		git_blob_free(blob);
-		snprintf(s->err, sizeof(s->err), "cannot read '%s': too large", rel);
-		return SRC_EIO;
+		return source_fail(s, "read", rel, "too large");
 	}
 	buf_add(out, git_blob_rawcontent(blob), (size_t)n);
 	git_blob_free(blob);

@@ -357,6 +357,21 @@ rm -rf "$D/.bulkhead"
 bh "$D" drift --staged
 expect "1d without the cache, the missing blobs are errors, not missing units" 2 \
 	"object not found" "app/web/unit.yaml"
+# An include's blob missing: load_file names the path once, with
+# libgit2's reason (the source's message names it for callers printing
+# it alone).
+E=$T/noinclude
+newrepo "$E"
+(cd "$E" && o=$(g rev-parse ":_common/base.yaml") &&
+	rm -f ".git/objects/$(echo "$o" | cut -c1-2)/$(echo "$o" | cut -c3-)")
+bh "$E" drift --staged
+expect "1d an include's missing blob is an error naming it once" 2 \
+	"cannot read '_common/base.yaml': object not found"
+if grep -q "cannot read '_common/base.yaml': cannot" "$T/err"; then
+	fail "1d an include's missing blob is named once" "$(head -n 1 "$T/err")"
+else
+	pass "1d an include's missing blob is named once"
+fi
 
 ###########################################################################
 # 2. changes between two commits

@@ -294,6 +294,27 @@ Test(worktree, size_limit)
 	buf_free(&out);
 }
 
+/* A backend's message names its subject; a caller that names the path
+ * itself takes only the reason, and only when the subject is that path. */
+Test(source_errors, a_read_error_names_its_path_once)
+{
+	struct source s = { 0 };
+	cr_assert_eq(source_fail(&s, "open", "dev/app/unit.yaml", "Permission denied"), SRC_EIO);
+	cr_assert_str_eq(s.err, "cannot open 'dev/app/unit.yaml': Permission denied");
+	cr_assert_str_eq(source_read_error(&s, SRC_EIO, "dev/app/unit.yaml"), "Permission denied");
+	cr_assert_str_eq(source_read_error(&s, SRC_EIO, "dev/app/unit.yam"), s.err);
+	cr_assert_str_eq(source_read_error(&s, SRC_EIO, "dev/app/unit.yaml.x"), s.err);
+	cr_assert_str_eq(source_read_error(&s, SRC_EIO, "dev/app"), s.err);
+	cr_assert_str_eq(source_read_error(&s, SRC_ENOENT, "dev/app/unit.yaml"), "no such file");
+	/* A message cut short at the buffer's end keeps it all. */
+	char subject[300];
+	memset(subject, 'a', sizeof(subject) - 1);
+	subject[sizeof(subject) - 1] = '\0';
+	source_fail(&s, "read", subject, "too large");
+	cr_assert_eq(strlen(s.err), sizeof(s.err) - 1);
+	cr_assert_str_eq(source_read_error(&s, SRC_EIO, subject), s.err);
+}
+
 /* A FIFO would block a reader forever: it is refused without opening it. */
 Test(worktree, special_files_are_refused, .timeout = 10)
 {

@@ -615,6 +615,32 @@ Test(source_git, listings_tell_kinds_without_reading_a_blob)
 	}
 }
 
+/* A blob the object database lacks (a damaged repo, a partial clone):
+ * the error names the path once, with libgit2's reason. */
+Test(source_git, a_missing_blob_is_an_error_naming_its_path)
+{
+	git_oid blob;
+	gitsrc_put("dir/a.yaml", "a\n");
+	gitsrc_blob("a\n", &blob);
+	gitsrc_commit("one", NULL);
+	gitsrc_drop_object(&blob);
+	for (int backend = 0; backend < 2; backend++) {
+		if (backend)
+			gitsrc_open_index("");
+		else
+			gitsrc_open_rev("", "HEAD");
+		struct buf out = BUF_INIT;
+		int rc = source_read(&gitsrc_src, "dir/a.yaml", 1 << 20, &out);
+		cr_assert_eq(rc, SRC_EIO, "%s: read gave %d", gitsrc_src.label, rc);
+		cr_expect(!strncmp(gitsrc_src.err, "cannot read 'dir/a.yaml': ", 26), "%s: %s", gitsrc_src.label,
+			  gitsrc_src.err);
+		const char *reason = source_read_error(&gitsrc_src, rc, "dir/a.yaml");
+		cr_expect(*reason && !strstr(reason, "dir/a.yaml") && strncmp(reason, "cannot", 6), "%s: %s",
+			  gitsrc_src.label, reason);
+		buf_free(&out);
+	}
+}
+
 /* source_blob_id, as the parse cache is asked by it. */
 static void gitsrc_expect_blob_id(const char *path, const char *text)
 {
