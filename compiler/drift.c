@@ -511,7 +511,18 @@ static const struct dependency *find_dep(const struct unit *u, const char *name)
 	return NULL;
 }
 
-/* The set of dependencies: names and target unit ids (not envs). */
+/* A dependency's target as a unit of either env sees it: a unit id of
+ * the unit's own env, or "@shared/id" for a shared account's unit (the
+ * same "vpc" there is another account's). */
+static const char *dep_target(struct arena *a, const struct unit *u, const struct dependency *d)
+{
+	if (!strcmp(d->target_env, u->env->label))
+		return d->target_id;
+	return arena_concat(a, "@", d->target_env, "/", d->target_id, (char *)NULL);
+}
+
+/* The set of dependencies: names and targets, each env's own units
+ * aligned as units are. */
 static void compare_dependencies(struct pair *pr)
 {
 	for (int side = 0; side < 2; side++) {
@@ -520,11 +531,12 @@ static void compare_dependencies(struct pair *pr)
 			const struct dependency *d = &u->deps[i], *o = find_dep(other, d->name);
 			if (side && o)
 				continue;	/* compared from the earlier side */
-			bool same = o && !strcmp(o->target_id, d->target_id);
+			const char *mine = dep_target(pr->arena, u, d), *theirs = o ? dep_target(pr->arena, other, o) : NULL;
+			bool same = theirs && !strcmp(mine, theirs);
 			if (same && !keep_equal(pr))
 				continue;
 			const char *key = arena_printf(pr->arena, "dependencies.%s", d->name);
-			const char *ta = side ? NULL : d->target_id, *tb = side ? d->target_id : o ? o->target_id : NULL;
+			const char *ta = side ? NULL : mine, *tb = side ? mine : theirs;
 			struct finding *f = add(pr, same ? F_EQUAL : F_DRIFT, key);
 			f->value_a = ta ? shown(pr->arena, value_cstr(pr->arena, ta), false) : NULL;
 			f->value_b = tb ? shown(pr->arena, value_cstr(pr->arena, tb), false) : NULL;
