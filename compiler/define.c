@@ -2,8 +2,10 @@
 #include "define.h"
 #include "eval.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 /* One definition being made; its buffers are the scratch's. */
 struct definer {
@@ -15,6 +17,7 @@ struct definer {
 	size_t nknobs;
 	size_t seen[64];	/* offsets of the expanded keys in s->seen_keys */
 	size_t nseen;
+	bool read_files;	/* expanded a file() call: the unit's own text */
 };
 
 static void define_into(struct definer *d, const struct node *n);
@@ -120,6 +123,27 @@ static void expand_include(struct definer *d, const struct expr *e)
 		expand_key(d, at);
 }
 
+/* file(PATH) with a PATH of no knob reads a file of the repo as an
+ * include does, from the unit's folder: its text is part of the
+ * definition (the same file() in two envs reading two texts is drift,
+ * not a difference through knobs).  A PATH built from knobs is explained
+ * by them.  The text goes in as its xxh3-64; a call that cannot be
+ * evaluated here (an untaken branch) as "?", muted. */
+static void expand_file(struct definer *d, const struct expr *call, const struct node *where)
+{
+	bool was = diag_mute(true);
+	struct value *v = eval_unit_expr(d->p, d->u, d->arena, where, call);
+	diag_mute(was);
+	char hash[24] = "?";
+	if (v && v->kind == VAL_STR)
+		snprintf(hash, sizeof(hash), "%016llx", (unsigned long long)XXH3_64bits(v->str.s, v->str.len));
+	buf_puts(d->text, "\n");
+	expr_print(call, d->text);
+	buf_puts(d->text, " := xxh3:");
+	buf_puts(d->text, hash);
+	d->read_files = true;
+}
+
 /* Collects knobs and expands locals and includes, outermost chain first. */
 static void walk(struct definer *d, const struct expr *e, const struct node *where)
 {
@@ -163,9 +187,14 @@ static void walk(struct definer *d, const struct expr *e, const struct node *whe
 			add_knob(d, e, where);
 			return;
 		}
+	{
+		size_t knobs = d->nknobs;
 		for (size_t i = 0; i < e->call.len; i++)
 			walk(d, e->call.args[i], where);
+		if (!strcmp(e->call.name, "file") && d->nknobs == knobs)
+			expand_file(d, e, where);
 		return;
+	}
 	case E_UNARY:
 	case E_BINARY:
 	case E_COND:
@@ -223,7 +252,7 @@ static bool define_text(struct project *p, struct arena *a, struct unit *u, cons
 	else
 		buf_puts(text, "(computed)");
 	*nknobs = d.nknobs;
-	return d.nseen == 0;
+	return d.nseen == 0 && !d.read_files;
 }
 
 static void define_fresh(struct project *p, struct arena *a, struct unit *u, const struct node *n,
@@ -297,8 +326,9 @@ bool define_same_in(struct project *p, struct arena *a, struct map *cache, struc
 	/* One node of one configuration (shared by the same unit in two envs:
 	 * include.c) reads the same locals: its definition is the same on
 	 * both sides.  Exposed includes are merged per unit, so units with
-	 * any are defined in full. */
-	if (na == nb && ua->config == ub->config && !ua->exposed.len && !ub->exposed.len)
+	 * any are defined in full, and so is every unit of a repo whose
+	 * units read files (expand_file): each reads its own folder's. */
+	if (na == nb && ua->config == ub->config && !ua->exposed.len && !ub->exposed.len && !p->files_read)
 		return true;
 	const char *ta = text_of(p, a, cache, s, ua, na, &s->text[0]);
 	const char *tb = text_of(p, a, cache, s, ub, nb, &s->text[1]);

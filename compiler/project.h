@@ -229,6 +229,7 @@ struct project {
 	struct stat_index stat_index;	/* folders and unit files of earlier runs */
 	pthread_mutex_t lock;	/* templates and arena, while workers run */
 	size_t template_failures;	/* eval_template_of calls that failed */
+	bool files_read;	/* file() read a file (set under lock) */
 };
 
 /* Waits until the parse cache's new entries, encoded from the trees and

@@ -200,6 +200,7 @@ static int read_text(struct call_ctx *c, const struct value *arg, const char *pa
 	struct source *src = &c->project->src;
 	pthread_mutex_lock(&c->project->lock);
 	int rc = source_read(src, path, c->project->limits.file_size, out);
+	c->project->files_read = true;
 	if (rc < 0)
 		call_error(c, "cannot read '%s': %s", shown(arg), source_read_error(src, rc, path));
 	pthread_mutex_unlock(&c->project->lock);
