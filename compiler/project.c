@@ -498,6 +498,22 @@ static void check_env_extras(const struct node *entry)
 
 /* ---- environments ---- */
 
+/* The env's folder as given by path: (default: its name), folded as
+ * paths are ("./dev/", "//dev" and "dev" are one folder), so that
+ * discovery and the overlap checks compare folders, not spellings.
+ * check_env_path has refused a path that does not fold to a folder. */
+static const char *env_folder(struct project *p, const struct node *entry, const char *name)
+{
+	const struct node *path = node_map_get(entry, "path");
+	if (!path || path->kind != NODE_STR)
+		return name;
+	struct buf norm = BUF_INIT;
+	const char *dir = path_join("", path->str.s, &norm) == 0 && norm.len
+				  ? arena_strndup(&p->arena, norm.data, norm.len) : path->str.s;
+	buf_free(&norm);
+	return dir;
+}
+
 static struct env *new_env(struct project *p, const struct node *name, const struct node *entry,
 			   bool shared, int order)
 {
@@ -512,8 +528,7 @@ static struct env *new_env(struct project *p, const struct node *name, const str
 	e->account_id = acct && acct->kind == NODE_STR ? acct->str.s : "";
 	const struct node *prot = node_map_get(entry, "protected");
 	e->is_protected = prot && prot->kind == NODE_BOOL && node_bool(prot);
-	const struct node *path = node_map_get(entry, "path");
-	e->dir = path && path->kind == NODE_STR ? path->str.s : e->name;
+	e->dir = env_folder(p, entry, e->name);
 	return e;
 }
 
@@ -529,6 +544,15 @@ static void push_env(struct project *p, struct env *e, size_t *cap)
 	p->envs[p->nenvs++] = e;
 }
 
+/* True when a component of the root-relative path starts with '.'. */
+static bool path_has_dot_folder(const char *rel)
+{
+	for (const char *q = rel; *q; q = strchr(q, '/') ? strchr(q, '/') + 1 : q + strlen(q))
+		if (*q == '.')
+			return true;
+	return false;
+}
+
 static bool check_env_path(struct project *p, const struct node *path)
 {
 	struct buf norm = BUF_INIT;
@@ -537,9 +561,31 @@ static bool check_env_path(struct project *p, const struct node *path)
 		diag_error(path->file, path->off, "environment path '%s' must be a folder beneath the project root",
 			   path->str.s);
 		ok = false;
+	} else if (ok && path_has_dot_folder(norm.data)) {
+		/* Discovery skips such folders: the env would have no units. */
+		diag_error(path->file, path->off,
+			   "environment path '%s' lies in a folder whose name starts with '.', which discovery skips",
+			   path->str.s);
+		ok = false;
 	}
 	buf_free(&norm);
 	(void)p;
+	return ok;
+}
+
+/* A region listed twice would make two envs of one label. */
+static bool check_regions_unique(const struct node *regions)
+{
+	bool ok = true;
+	for (size_t i = 1; i < regions->seq.len; i++)
+		for (size_t k = 0; k < i; k++) {
+			const struct node *a = regions->seq.items[k], *b = regions->seq.items[i];
+			if (a->kind == NODE_STR && b->kind == NODE_STR && !strcmp(a->str.s, b->str.s)) {
+				diag_error(b->file, b->off, "region '%s' is listed twice", b->str.s);
+				ok = false;
+				break;
+			}
+		}
 	return ok;
 }
 
@@ -579,6 +625,7 @@ static bool check_env_entry(struct project *p, const struct node *name, const st
 		}
 		for (size_t i = 0; i < regions->seq.len; i++)
 			ok &= check_region(regions->seq.items[i]);
+		ok &= check_regions_unique(regions);
 	} else {
 		ok = false;
 	}
@@ -702,6 +749,9 @@ static bool root_relative_dir(struct project *p, const struct node *n, const cha
 	if (ok && (path_is_url(n->str.s) || path_join("", n->str.s, &norm) < 0 || !norm.len)) {
 		diag_error(n->file, n->off, "%s '%s' must be a folder beneath the project root", what,
 			   n->str.s);
+		ok = false;
+	} else if (ok && path_through_git(norm.data)) {
+		diag_error(n->file, n->off, "%s '%s' lies in a .git folder: refusing to use it", what, n->str.s);
 		ok = false;
 	}
 	if (ok)
@@ -1127,8 +1177,7 @@ static struct env *env_of_dir(struct project *p, const char *dir, bool *in_multi
 		if (path_within(dir, p->envs[i]->dir))
 			return p->envs[i];
 	for (size_t i = 0; i < p->nenvs; i++) {
-		const struct node *path = node_map_get(p->envs[i]->decl, "path");
-		const char *base = path ? path->str.s : p->envs[i]->name;
+		const char *base = env_folder(p, p->envs[i]->decl, p->envs[i]->name);
 		if (strcmp(p->envs[i]->label, p->envs[i]->name) && path_within(dir, base))
 			*in_multi_region_root = true;
 	}

@@ -110,6 +110,18 @@ static int is_git_dir(const char *name, size_t n)
 	return n == 4 && !strncasecmp(name, ".git", 4);
 }
 
+bool path_through_git(const char *rel)
+{
+	for (const char *q = rel; *q;) {
+		const char *slash = strchr(q, '/');
+		size_t n = slash ? (size_t)(slash - q) : strlen(q);
+		if (is_git_dir(q, n))
+			return true;
+		q += n + (slash != NULL);
+	}
+	return false;
+}
+
 /* ---- generic resolution ---- */
 
 /* Notes path as a real folder (mark NULL) or as missing (MISSING_MARK),

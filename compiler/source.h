@@ -198,5 +198,8 @@ int path_is_url(const char *p);
 char *path_dirname(struct arena *a, const char *path);
 /* True when path is dir or lies beneath it (dir "" contains everything). */
 int path_within(const char *path, const char *dir);
+/* True when a component of the root-relative path rel is a .git folder
+ * (in any case, as git's own checks). */
+bool path_through_git(const char *rel);
 
 #endif
