@@ -248,12 +248,10 @@ static void write_markdown(const struct changes *cs, struct buf *out)
 		   cs->len, cs->len == 1 ? "" : "s");
 	for (size_t i = 0; i < cs->len; i++) {
 		const struct change *ch = &cs->v[i];
-		buf_printf(out, "| %s | %s | `%s` | ", kind_name(ch->kind), ch->unit->env->label, ch->unit->id);
-		for (const char *s = ch->why ? ch->why : ""; *s; s++) {
-			if (*s == '|')
-				buf_putc(out, '\\');
-			buf_putc(out, *s);
-		}
+		buf_printf(out, "| %s | %s | ", kind_name(ch->kind), ch->unit->env->label);
+		md_code(out, ch->unit->id);
+		buf_puts(out, " | ");
+		md_text(out, ch->why);
 		buf_puts(out, " |\n");
 	}
 }

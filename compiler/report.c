@@ -362,14 +362,49 @@ static void write_sarif(const struct findings *fs, const struct report_opts *o, 
 
 /* ---- markdown and github ---- */
 
+void md_text(struct buf *out, const char *s)
+{
+	for (; s && *s; s++) {
+		switch (*s) {
+		case '<': buf_puts(out, "&lt;"); break;
+		case '>': buf_puts(out, "&gt;"); break;
+		case '&': buf_puts(out, "&amp;"); break;
+		case '\n': buf_putc(out, ' '); break;
+		case '|':
+		case '`':
+			buf_putc(out, '\\');
+			/* fall through */
+		default: buf_putc(out, *s);
+		}
+	}
+}
+
+/* A fence longer than any run of backticks in s; a space inside it when
+ * s starts or ends with one (CommonMark strips one from each side). */
+void md_code(struct buf *out, const char *s)
+{
+	size_t longest = 0, run = 0, len = strlen(s);
+	for (const char *q = s; *q; q++) {
+		run = *q == '`' ? run + 1 : 0;
+		longest = run > longest ? run : longest;
+	}
+	bool pad = len && (s[0] == '`' || s[len - 1] == '`');
+	for (size_t i = 0; i <= longest; i++)
+		buf_putc(out, '`');
+	if (pad)
+		buf_putc(out, ' ');
+	for (const char *q = s; *q; q++)
+		buf_putc(out, *q == '\n' ? ' ' : *q);
+	if (pad)
+		buf_putc(out, ' ');
+	for (size_t i = 0; i <= longest; i++)
+		buf_putc(out, '`');
+}
+
 static void md_cell(struct buf *out, const char *s)
 {
 	buf_putc(out, ' ');
-	for (; s && *s; s++) {
-		if (*s == '|' || *s == '`')
-			buf_putc(out, '\\');
-		buf_putc(out, *s == '\n' ? ' ' : *s);
-	}
+	md_text(out, s);
 	buf_puts(out, " |");
 }
 
@@ -386,7 +421,9 @@ static void write_markdown(const struct findings *fs, const struct report_opts *
 			continue;
 		if (!unit || strcmp(unit, f->unit)) {
 			unit = f->unit;
-			buf_printf(out, "\n#### `%s`\n\n| class | key | envs | earlier | later | note |\n|---|---|---|---|---|---|\n", unit);
+			buf_puts(out, "\n#### ");
+			md_code(out, unit);
+			buf_puts(out, "\n\n| class | key | envs | earlier | later | note |\n|---|---|---|---|---|---|\n");
 		}
 		buf_putc(out, '|');
 		md_cell(out, finding_class_name(f));

@@ -19,5 +19,12 @@ int report_format_parse(const char *name, enum report_format *out);
 void report_write(const struct findings *f, const struct report_opts *o, struct buf *out);
 /* Whether a finding is shown at all under these options. */
 bool report_shows(const struct finding *f, const struct report_opts *o);
+/* Markdown for a PR comment, from text a pull request may have written:
+ * md_text escapes a table cell's text (the pipe and backtick with a
+ * backslash; <, > and & as entities, so that no HTML, such as a "<!--"
+ * hiding the rest of the comment, gets through; a newline as a space);
+ * md_code writes a code span holding s whatever backticks it has. */
+void md_text(struct buf *out, const char *s);
+void md_code(struct buf *out, const char *s);
 
 #endif

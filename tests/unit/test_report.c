@@ -546,3 +546,28 @@ Test(baseline, missing_and_unwritable_files)
 	cr_expect(strstr(out, "cannot write baseline"), "%s", out);
 	free(out);
 }
+
+/* Markdown goes into PR comments, from values a pull request wrote. */
+Test(report, markdown_text_lets_no_html_through)
+{
+	struct buf out = BUF_INIT;
+	md_text(&out, "x <!-- <img src=y> a|b `c` & d\ne");
+	cr_assert_str_eq(buf_cstr(&out), "x &lt;!-- &lt;img src=y&gt; a\\|b \\`c\\` &amp; d e");
+	buf_free(&out);
+}
+
+Test(report, markdown_code_spans_hold_any_backticks)
+{
+	const struct { const char *in, *want; } cases[] = {
+		{ "app/api", "`app/api`" },
+		{ "a`b", "``a`b``" },
+		{ "`a``", "``` `a`` ```" },
+		{ "<!--", "`<!--`" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct buf out = BUF_INIT;
+		md_code(&out, cases[i].in);
+		cr_expect_str_eq(buf_cstr(&out), cases[i].want, "md_code(%s)", cases[i].in);
+		buf_free(&out);
+	}
+}
