@@ -2,8 +2,11 @@
  *
  * The tree is built with an explicit stack (no recursion), so nesting depth
  * is bounded by the limit rather than by the C stack.  Aliases share the
- * anchored node; each node's expanded size is tracked so an alias bomb is
- * refused as soon as the expansion passes the node limit. */
+ * anchored node; each node's expanded size (nodes, and bytes of scalar
+ * text) is tracked so an alias bomb is refused as soon as the expansion
+ * passes the node limit, or the string limit in bytes: one 64 KiB scalar
+ * aliased 15,000 times is few nodes but a gigabyte of text in every
+ * output and cache that writes the tree out. */
 #include "yaml.h"
 #include "bytescan.h"
 #include "map.h"
@@ -27,9 +30,15 @@ const struct limits limits_default = {
 	.string_size = 16u << 20,
 };
 
+/* What a node stands for once its aliases are expanded. */
+struct expansion {
+	size_t nodes;
+	size_t bytes;		/* of scalar text */
+};
+
 struct anchor {
 	struct node *node;
-	size_t weight;		/* nodes after expansion */
+	struct expansion weight;
 	size_t height;		/* collection levels, 0 for a scalar */
 	bool complete;
 };
@@ -39,7 +48,7 @@ struct frame {
 	struct anchor *anchor;	/* set when the collection is anchored */
 	struct node **items;	/* children: values, or key,value,key,value */
 	size_t len, cap;
-	size_t weight;
+	struct expansion weight;
 	size_t height;		/* tallest child so far */
 	struct map keys;	/* duplicate-key index, built past a few keys */
 };
@@ -52,7 +61,7 @@ struct loader {
 	struct frame *stack;
 	size_t depth, stack_cap;
 	struct map anchors;
-	size_t nodes;
+	struct expansion expanded;	/* the document so far */
 	size_t documents;
 	bool ascii;		/* marks count characters; equal to bytes if ASCII */
 	size_t bom;		/* bytes of a UTF-8 byte order mark, skipped */
@@ -291,14 +300,20 @@ static struct node *new_node(struct loader *l, enum node_kind kind, const yaml_e
 	return n;
 }
 
-static int count_nodes(struct loader *l, size_t weight, uint32_t off)
+static int count_expansion(struct loader *l, struct expansion weight, uint32_t off)
 {
-	l->nodes += weight;
-	if (l->nodes <= l->lim->nodes)
-		return 0;
-	load_error(l, off, "document expands to more than %zu nodes (alias bomb?)",
-		   l->lim->nodes);
-	return -1;
+	l->expanded.nodes += weight.nodes;
+	l->expanded.bytes += weight.bytes;
+	if (l->expanded.nodes > l->lim->nodes) {
+		load_error(l, off, "document expands to more than %zu nodes (alias bomb?)", l->lim->nodes);
+		return -1;
+	}
+	if (l->expanded.bytes > l->lim->string_size) {
+		load_error(l, off, "document expands to more than %zu bytes of text (alias bomb?)",
+			   l->lim->string_size);
+		return -1;
+	}
+	return 0;
 }
 
 static int parse_tag(struct loader *l, const yaml_char_t *tag, uint32_t off, uint8_t *out)
@@ -528,14 +543,15 @@ static void frame_push_item(struct frame *f, struct node *n)
 }
 
 /* Hands a finished node (or alias target) to its parent collection. */
-static void attach(struct loader *l, struct node *n, size_t weight, size_t height)
+static void attach(struct loader *l, struct node *n, struct expansion weight, size_t height)
 {
 	struct frame *f = top(l);
 	if (!f) {
 		l->root = n;
 		return;
 	}
-	f->weight += weight;
+	f->weight.nodes += weight.nodes;
+	f->weight.bytes += weight.bytes;
 	if (height > f->height)
 		f->height = height;
 	if (f->node->kind == NODE_MAP && f->len % 2 == 0) {
@@ -587,7 +603,8 @@ static int on_scalar(struct loader *l, yaml_event_t *e)
 			   len, l->lim->scalar_size);
 		return -1;
 	}
-	if (count_nodes(l, 1, n->off) < 0)
+	struct expansion weight = { 1, len };
+	if (count_expansion(l, weight, n->off) < 0)
 		return -1;
 	n->style = scalar_style(e->data.scalar.style);
 	n->str.s = arena_strndup(l->arena, (const char *)e->data.scalar.value, len);
@@ -603,10 +620,10 @@ static int on_scalar(struct loader *l, yaml_event_t *e)
 		l->failed = true;
 	struct anchor *a = define_anchor(l, e->data.scalar.anchor, n, n->off);
 	if (a) {
-		a->weight = 1;
+		a->weight = weight;
 		a->complete = true;
 	}
-	attach(l, n, 1, 0);
+	attach(l, n, weight, 0);
 	return 0;
 }
 
@@ -621,7 +638,7 @@ static int on_collection_start(struct loader *l, yaml_event_t *e, enum node_kind
 		load_error(l, n->off, "mapping keys must be scalars, not a %s", node_kind_name(kind));
 		return -1;
 	}
-	if (count_nodes(l, 1, n->off) < 0)
+	if (count_expansion(l, (struct expansion){ 1, 0 }, n->off) < 0)
 		return -1;
 	const yaml_char_t *tag = kind == NODE_MAP ? e->data.mapping_start.tag : e->data.sequence_start.tag;
 	const yaml_char_t *anchor = kind == NODE_MAP ? e->data.mapping_start.anchor : e->data.sequence_start.anchor;
@@ -647,7 +664,7 @@ static int on_collection_start(struct loader *l, yaml_event_t *e, enum node_kind
 	f->keys = keys;
 	map_clear(&f->keys);
 	f->node = n;
-	f->weight = 1;
+	f->weight = (struct expansion){ 1, 0 };
 	f->anchor = define_anchor(l, anchor, n, n->off);
 	return 0;
 }
@@ -670,7 +687,8 @@ static void on_collection_end(struct loader *l)
 		}
 	}
 	node_mark_literal(n);
-	size_t weight = f->weight, height = f->height + 1;
+	struct expansion weight = f->weight;
+	size_t height = f->height + 1;
 	if (f->anchor) {
 		f->anchor->weight = weight;
 		f->anchor->height = height;
@@ -701,7 +719,7 @@ static int on_alias(struct loader *l, yaml_event_t *e)
 		load_error(l, off, "alias '*%s' nests deeper than %zu levels", name, l->lim->depth);
 		return -1;
 	}
-	if (count_nodes(l, a->weight, off) < 0)
+	if (count_expansion(l, a->weight, off) < 0)
 		return -1;
 	struct node *target = a->node;
 	if (next_is_key(l) && target->kind != NODE_STR) {

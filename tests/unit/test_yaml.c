@@ -880,6 +880,24 @@ Test(yaml, node_limit_counts_alias_expansion_exactly)
 	expect_error_like(text, &lim, "document expands to more than 12 nodes (alias bomb?)");
 }
 
+Test(yaml, text_limit_counts_alias_expansion_exactly)
+{
+	/* keys a, b (2 bytes), "xyz" (3), *x twice (6): 11 bytes of text in
+	 * 6 nodes, under any node limit that matters. */
+	const char *text = "a: &x xyz\nb: [*x, *x]\n";
+	struct limits lim = limits_default;
+	lim.string_size = 11;
+	cr_assert_not_null(yl(text, &lim));
+	lim.string_size = 10;
+	expect_error_like(text, &lim, "document expands to more than 10 bytes of text (alias bomb?)");
+	/* An anchored collection carries its text to every alias of it. */
+	const char *nested = "a: &m {k: vvvv}\nb: [*m, *m]\n";
+	lim.string_size = 2 + 5 * 3;
+	cr_assert_not_null(yl(nested, &lim));
+	lim.string_size = 2 + 5 * 3 - 1;
+	expect_error_like(nested, &lim, "bytes of text (alias bomb?)");
+}
+
 Test(yaml, billion_laughs_is_refused, .timeout = 20)
 {
 	struct buf b = BUF_INIT;
