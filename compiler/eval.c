@@ -376,8 +376,10 @@ static struct value *suggest_missing(struct scope *s, const struct site *at, con
 	return NULL;
 }
 
-static struct value *get_attr(struct scope *s, const struct site *at, const struct expr *e,
-			      const struct value *obj, const struct expr *obj_expr, const char *key)
+/* obj's attribute key; secret: the key is a sensitive value, which no
+ * message may print (nor, from a sensitive map, a key to suggest). */
+static struct value *get_key(struct scope *s, const struct site *at, const struct expr *e,
+			     const struct value *obj, const struct expr *obj_expr, const char *key, bool secret)
 {
 	if (obj->kind != VAL_MAP) {
 		struct buf text = BUF_INIT;
@@ -388,9 +390,22 @@ static struct value *get_attr(struct scope *s, const struct site *at, const stru
 		return NULL;
 	}
 	struct value *v = value_map_get(obj, key);
+	if (!v && (secret || obj->sensitive)) {
+		struct buf text = BUF_INIT;
+		expr_print(obj_expr, &text);
+		eval_error(at, e, "map '%s' has no key '%s'", text.data, secret ? "(sensitive)" : key);
+		buf_free(&text);
+		return NULL;
+	}
 	if (!v)
 		return suggest_missing(s, at, obj_expr, obj, key, "key");
-	return mark_sensitive(s->arena, v, obj->sensitive);
+	return mark_sensitive(s->arena, v, obj->sensitive || secret);
+}
+
+static struct value *get_attr(struct scope *s, const struct site *at, const struct expr *e,
+			      const struct value *obj, const struct expr *obj_expr, const char *key)
+{
+	return get_key(s, at, e, obj, obj_expr, key, false);
 }
 
 static struct value *eval_index(struct scope *s, const struct site *at, const struct expr *e)
@@ -403,7 +418,7 @@ static struct value *eval_index(struct scope *s, const struct site *at, const st
 		if (ix->kind != VAL_STR)
 			return eval_error(at, e->index.index, "a map index must be a string, not a %s",
 					  value_kind_name(ix->kind));
-		return get_attr(s, at, e, obj, e->index.obj, ix->str.s);
+		return get_key(s, at, e, obj, e->index.obj, ix->str.s, ix->sensitive);
 	}
 	if (obj->kind != VAL_LIST)
 		return eval_error(at, e, "a %s cannot be indexed", value_kind_name(obj->kind));
@@ -411,6 +426,8 @@ static struct value *eval_index(struct scope *s, const struct site *at, const st
 	if (!whole(ix, &i))
 		return eval_error(at, e->index.index, "a list index must be a whole number, not a %s",
 				  value_kind_name(ix->kind));
+	if ((i < 0 || (uint64_t)i >= obj->list.len) && (ix->sensitive || obj->sensitive))
+		return eval_error(at, e->index.index, "index (sensitive) is out of range for the list");
 	if (i < 0 || (uint64_t)i >= obj->list.len)
 		return eval_error(at, e->index.index, "index %lld is out of range for a list of %zu",
 				  (long long)i, obj->list.len);
@@ -885,6 +902,7 @@ static struct value *eval_map_literal(struct scope *s, const struct site *at, co
 {
 	struct value *v = value_map_room(s->arena, e->map.len);
 	struct map seen;
+	bool secret_key = false;	/* a key is a sensitive value: so is the map */
 	map_init(&seen);
 	for (size_t i = 0; i < e->map.len; i++) {
 		struct value *k = eval_expr(s, at, e->map.keys[i]);
@@ -893,16 +911,18 @@ static struct value *eval_map_literal(struct scope *s, const struct site *at, co
 			val = eval_error(at, e->map.keys[i], "a map key must be a string, not a %s",
 					 value_kind_name(k->kind));
 		if (val && map_put(&seen, k->str.s, k->str.len, val))
-			val = eval_error(at, e->map.keys[i], "duplicate key '%s' in map", k->str.s);
+			val = eval_error(at, e->map.keys[i], "duplicate key '%s' in map",
+					 k->sensitive || secret_key ? "(sensitive)" : k->str.s);
 		if (!val) {
 			map_free(&seen);
 			return NULL;
 		}
 		v->map.pairs[v->map.len++] = (struct value_pair){ k->str.s, k->str.len, val };
+		secret_key |= k->sensitive;
 	}
 	map_free(&seen);
 	value_map_sort(v);
-	return v;
+	return mark_sensitive(s->arena, v, secret_key);
 }
 
 static struct value *eval_expr(struct scope *s, const struct site *at, const struct expr *e)

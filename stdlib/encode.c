@@ -323,7 +323,10 @@ static bool decode_arg(struct call_ctx *c, struct value **args)
 
 /* jsondecode and yamldecode share the loaders of the repo's own files:
  * the same strictness and the same limits. */
-static struct value *decode_text(struct call_ctx *c, loader_fn *load, const char *text, size_t len)
+/* The loader's errors quote the text and point into it: for a sensitive
+ * argument (a get_env() value, a sensitive output) they are muted, and
+ * one error at the call says what failed, showing none of it. */
+static struct value *decode_text(struct call_ctx *c, loader_fn *load, const char *text, size_t len, bool secret)
 {
 	struct srcfile *f = ARENA_NEW(c->arena, struct srcfile);
 	struct limits lim = *call_limits(c);
@@ -332,10 +335,20 @@ static struct value *decode_text(struct call_ctx *c, loader_fn *load, const char
 	f->data = arena_strndup(c->arena, text, len);
 	f->len = len;
 	lim.file_size = SIZE_MAX;	/* checked on the argument itself */
-	if (load(c->arena, f, &lim, arena_printf(c->arena, "%s: ", c->name), &root) < 0)
+	bool was = secret ? diag_mute(true) : false;
+	bool ok = load(c->arena, f, &lim, arena_printf(c->arena, "%s: ", c->name), &root) == 0;
+	if (secret) {
+		ok = ok && reject_tags(c, root);
+		diag_mute(was);
+		if (!ok) {
+			call_error(c, "its argument, which is sensitive, is not a document it can decode");
+			return NULL;
+		}
+	} else if (!ok) {
 		return decode_failed(c);
-	if (!reject_tags(c, root))
+	} else if (!reject_tags(c, root)) {
 		return NULL;
+	}
 	struct value *v = value_from_node(c->arena, root);
 	settle(v);
 	return v;
@@ -346,7 +359,7 @@ static struct value *fn_jsondecode(struct call_ctx *c, struct value **args, size
 	(void)n;
 	if (!decode_arg(c, args))
 		return NULL;
-	return decode_text(c, json_load_as, args[0]->str.s, args[0]->str.len);
+	return decode_text(c, json_load_as, args[0]->str.s, args[0]->str.len, value_has_sensitive(args[0]));
 }
 
 static struct value *fn_yamldecode(struct call_ctx *c, struct value **args, size_t n)
@@ -354,7 +367,7 @@ static struct value *fn_yamldecode(struct call_ctx *c, struct value **args, size
 	(void)n;
 	if (!decode_arg(c, args))
 		return NULL;
-	return decode_text(c, yaml_load_as, args[0]->str.s, args[0]->str.len);
+	return decode_text(c, yaml_load_as, args[0]->str.s, args[0]->str.len, value_has_sensitive(args[0]));
 }
 
 const struct builtin stdlib_encode[] = {

@@ -742,6 +742,62 @@ Test(eval, dependency_outputs_from_an_outputs_file)
 	buf_free(&b);
 }
 
+/* A secret used as a map key, an index or a decoded text: no value, key
+ * or message shows it. */
+static const char ev_secret_outputs[] =
+	"{\"pw\": {\"sensitive\": true, \"type\": \"string\", \"value\": \"hunter2\"}}\n";
+
+Test(eval, a_secret_as_a_key_makes_its_map_sensitive)
+{
+	ev_write("dev/network/vpc/unit.yaml", ev_vpc_unit);
+	ev_write("dev/app/api/unit.yaml",
+		 "dependencies:\n"
+		 "  vpc: { path: network/vpc }\n"
+		 "inputs:\n"
+		 "  by_secret: '${ {(dependency.vpc.outputs.pw) = 1} }'\n"
+		 "  names: '${keys({(dependency.vpc.outputs.pw) = 1})}'\n"
+		 "  merged: '${merge({a = 1}, {(dependency.vpc.outputs.pw) = 2})}'\n");
+	ev_write(".bulkhead/outputs/dev/network/vpc.json", ev_secret_outputs);
+	ev_compile_ok();
+	const char *keys[] = { "by_secret", "names", "merged" };
+	for (size_t i = 0; i < 3; i++) {
+		struct value *v = ev_input("dev", "app/api", keys[i]);
+		cr_expect(value_has_sensitive(v), "%s is not sensitive", keys[i]);
+		struct buf b = BUF_INIT;
+		value_to_json_redacted(v, &b);
+		cr_expect_not(strstr(b.data, "hunter2"), "%s shows the secret: %s", keys[i], b.data);
+		buf_free(&b);
+	}
+	struct buf tfvars = BUF_INIT;
+	value_to_json(ev_input("dev", "app/api", "by_secret"), &tfvars);
+	cr_expect(strstr(tfvars.data, "\"hunter2\": 1"), "tfvars get the real key: %s", tfvars.data);
+	buf_free(&tfvars);
+}
+
+Test(eval, errors_about_a_secret_do_not_show_it)
+{
+	ev_write("dev/network/vpc/unit.yaml", ev_vpc_unit);
+	ev_write("dev/app/api/unit.yaml",
+		 "dependencies:\n"
+		 "  vpc: { path: network/vpc }\n"
+		 "inputs:\n"
+		 "  key: '${var[dependency.vpc.outputs.pw]}'\n"
+		 "  index: '${[0][length(dependency.vpc.outputs.pw)]}'\n"
+		 "  json: '${jsondecode(dependency.vpc.outputs.pw)}'\n"
+		 "  yaml: '${yamldecode(\"a: [${dependency.vpc.outputs.pw}\")}'\n"
+		 "  dup: '${ {(dependency.vpc.outputs.pw) = 1, hunter2 = 2} }'\n");
+	ev_write(".bulkhead/outputs/dev/network/vpc.json", ev_secret_outputs);
+	char *out = ev_compile_fails(5);
+	for (const char *q = out; (q = strstr(q, "hunter2")); q++)
+		cr_expect(q > out && (!strncmp(q - 1, " hunter2 = 2", 12) || !strncmp(q - 2, ", hunter2 = 2", 13)),
+			  "the secret is shown outside its source line:\n%s", out);
+	cr_expect(strstr(out, "has no key '(sensitive)'"), "%s", out);
+	cr_expect(strstr(out, "index (sensitive) is out of range"), "%s", out);
+	cr_expect(strstr(out, "jsondecode: its argument, which is sensitive"), "%s", out);
+	cr_expect(strstr(out, "duplicate key '(sensitive)'"), "%s", out);
+	free(out);
+}
+
 Test(eval, shared_and_region_outputs_files)
 {
 	ev_write("shared-services/ecr/unit.yaml", "inputs: {}\n");
