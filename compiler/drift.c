@@ -577,7 +577,8 @@ static struct place unit_anchor(struct project *p, const struct unit *u)
 
 /* A unit on one side only: pending when not yet promoted, drift when a
  * later env has a unit the earlier lacks, allowed when drift.only says
- * the unit lives only there on purpose. */
+ * the unit lives only there on purpose or an allow list names its key
+ * path, "(unit)". */
 static void compare_missing(struct pair *pr)
 {
 	const struct unit *u = pr->a ? pr->a : pr->b;
@@ -590,7 +591,7 @@ static void compare_missing(struct pair *pr)
 	if (pr->b)
 		f->at_b = unit_anchor(pr->p, pr->b);
 	f->hint = pr->a ? "not yet promoted" : "only in the later environment: a skipped promotion";
-	if (!only_lists(u, absent))
+	if (!only_lists(u, absent) || allowed(pr, "(unit)"))
 		f->cls = F_ALLOWED;
 }
 
