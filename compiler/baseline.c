@@ -47,7 +47,7 @@ static struct node *load(struct project *p, const char *path)
 	return root;
 }
 
-int baseline_apply(struct project *p, const char *path, struct findings *fs)
+int baseline_apply(struct project *p, const char *path, struct findings *fs, bool report_stale)
 {
 	struct node *root = load(p, path);
 	if (!root)
@@ -64,6 +64,8 @@ int baseline_apply(struct project *p, const char *path, struct findings *fs)
 			f->baselined = true;
 			continue;
 		}
+		if (!report_stale)
+			continue;
 		const struct node *sum = node_map_get(e, "summary");
 		diag_remark(e->file, e->off, "baseline entry %s matches no finding any more%s%s", fp->str.s,
 			     sum && sum->kind == NODE_STR ? ": " : "", sum && sum->kind == NODE_STR ? sum->str.s : "");

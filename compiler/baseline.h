@@ -7,9 +7,11 @@
 
 #include "drift.h"
 
-/* Marks findings listed in the baseline file; entries that match nothing
- * are reported as notes.  A corrupt file is an error (-1). */
-int baseline_apply(struct project *p, const char *path, struct findings *f);
+/* Marks findings listed in the baseline file; with report_stale, entries
+ * that match nothing are reported as notes (not under -q, nor when the
+ * run compared a selection: an entry outside it was not looked for).  A
+ * corrupt file is an error (-1). */
+int baseline_apply(struct project *p, const char *path, struct findings *f, bool report_stale);
 /* Writes every error and note finding to path, atomically. */
 int baseline_write(struct project *p, const char *path, const struct findings *f);
 

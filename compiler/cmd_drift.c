@@ -82,7 +82,8 @@ static int finish_report(struct cli *cli, struct compilation *c, struct findings
 			printf("%s: wrote baseline %s\n", ro->title, o->write_baseline);
 		return EXIT_CLEAN;
 	}
-	if (o->baseline && baseline_apply(&c->project, o->baseline, fs) < 0)
+	bool whole = !ro->diff && !o->scope.nenvs && !o->scope.nunits;
+	if (o->baseline && baseline_apply(&c->project, o->baseline, fs, whole && !cli->quiet) < 0)
 		return EXIT_ERROR;
 	struct buf out = BUF_INIT;
 	report_write(fs, ro, &out);

@@ -463,7 +463,7 @@ Test(baseline, write_then_apply)
 	/* A new run finds the same things. */
 	struct findings again;
 	rp_build(&again);
-	cr_assert_eq(baseline_apply(&rp_proj, path, &again), 0);
+	cr_assert_eq(baseline_apply(&rp_proj, path, &again, true), 0);
 	char *out = diag_capture();
 	cr_expect_str_eq(out, "", "%s", out);
 	free(out);
@@ -487,7 +487,7 @@ Test(baseline, stale_entries_are_notes)
 {
 	const char *path = rp_path("baseline.json");
 	rp_write_file(path, "[\n  {\"fingerprint\": \"0123456789abcdef\", \"summary\": \"drift dev -> prod gone inputs.x\"}\n]\n");
-	cr_expect_eq(baseline_apply(&rp_proj, path, &rp_findings), 0);
+	cr_expect_eq(baseline_apply(&rp_proj, path, &rp_findings, true), 0);
 	cr_expect_eq(diag_error_count(), 0);
 	char *out = diag_capture();
 	cr_expect(strstr(out, ":2:3: note: baseline entry 0123456789abcdef matches no finding any more: drift dev -> prod gone inputs.x"),
@@ -495,6 +495,21 @@ Test(baseline, stale_entries_are_notes)
 	free(out);
 	for (size_t i = 0; i < rp_findings.len; i++)
 		cr_expect_not(rp_findings.v[i].baselined);
+}
+
+/* Under -q, or after a run on a selection (where an entry outside it was
+ * not looked for), stale entries go unsaid; a corrupt file still fails. */
+Test(baseline, stale_entries_unsaid_when_not_reporting)
+{
+	const char *path = rp_path("baseline.json");
+	rp_write_file(path, "[\n  {\"fingerprint\": \"0123456789abcdef\", \"summary\": \"gone\"}\n]\n");
+	cr_expect_eq(baseline_apply(&rp_proj, path, &rp_findings, false), 0);
+	char *out = diag_capture();
+	cr_expect_str_eq(out, "");
+	free(out);
+	rp_write_file(path, "[{\"fingerprint\": \"xyz\"}]\n");
+	cr_expect_eq(baseline_apply(&rp_proj, path, &rp_findings, false), -1);
+	free(diag_capture());
 }
 
 Test(baseline, empty_baseline)
@@ -505,14 +520,14 @@ Test(baseline, empty_baseline)
 	char *text = rp_read_file(path);
 	cr_expect_str_eq(text, "[]\n");
 	free(text);
-	cr_expect_eq(baseline_apply(&rp_proj, path, &rp_findings), 0);
+	cr_expect_eq(baseline_apply(&rp_proj, path, &rp_findings, true), 0);
 }
 
 static void rp_expect_corrupt(const char *text, const char *want)
 {
 	const char *path = rp_path("bad.json");
 	rp_write_file(path, text);
-	cr_expect_eq(baseline_apply(&rp_proj, path, &rp_findings), -1, "accepted:\n%s", text);
+	cr_expect_eq(baseline_apply(&rp_proj, path, &rp_findings, true), -1, "accepted:\n%s", text);
 	size_t n = diag_error_count();
 	char *out = diag_capture();
 	cr_expect_eq(n, 1, "%s", out);
@@ -536,7 +551,7 @@ Test(baseline, corrupt_baseline_is_an_error)
 Test(baseline, missing_and_unwritable_files)
 {
 	const char *missing = rp_path("nope.json");
-	cr_expect_eq(baseline_apply(&rp_proj, missing, &rp_findings), -1);
+	cr_expect_eq(baseline_apply(&rp_proj, missing, &rp_findings, true), -1);
 	char *out = diag_capture();
 	cr_expect(strstr(out, "cannot read baseline"), "%s", out);
 	free(out);
