@@ -287,6 +287,28 @@ static void write_json(const struct findings *fs, const struct report_opts *o, s
 	buf_putc(out, '\n');
 }
 
+/* A root-relative path as a URI reference (RFC 3986): bytes outside
+ * the unreserved set and '/' percent-encoded, so that a folder named
+ * "my app#2" is not cut at a fragment. */
+static const char *uri_path(struct arena *a, const char *path)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	struct buf b = BUF_INIT;
+	for (const unsigned char *q = (const unsigned char *)path; *q; q++) {
+		if ((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
+		    strchr("-._~/", *q)) {
+			buf_putc(&b, (char)*q);
+		} else {
+			buf_putc(&b, '%');
+			buf_putc(&b, hex[*q >> 4]);
+			buf_putc(&b, hex[*q & 15]);
+		}
+	}
+	const char *out = arena_strndup(a, buf_cstr(&b), b.len);
+	buf_free(&b);
+	return out;
+}
+
 static struct value *sarif_location(struct arena *a, const struct place *at, const char *text)
 {
 	unsigned line, col;
@@ -295,7 +317,7 @@ static struct value *sarif_location(struct arena *a, const struct place *at, con
 	value_map_add(region, "startColumn", value_int(a, col, NULL));
 	value_map_add(region, "startLine", value_int(a, line, NULL));
 	struct value *artifact = value_map_room(a, 1);
-	value_map_add(artifact, "uri", value_cstr(a, at->file->path));
+	value_map_add(artifact, "uri", value_cstr(a, uri_path(a, at->file->path)));
 	struct value *phys = value_map_room(a, 2);
 	value_map_add(phys, "artifactLocation", artifact);
 	value_map_add(phys, "region", region);
