@@ -104,8 +104,11 @@ void findings_finish(struct findings *f)
 
 /* ---- versions ---- */
 
+/* Major, minor and patch as their digits (no leading zero): SemVer sets
+ * no bound on them, so they compare by length, then bytes. */
 struct semver {
-	unsigned long long n[3];
+	const char *n[3];
+	size_t nlen[3];
 	const char *pre;	/* after '-', up to '+' */
 	size_t prelen;
 };
@@ -131,9 +134,9 @@ static bool parse_semver(const char *s, struct semver *v)
 	for (int i = 0; i < 3; i++) {
 		if (!isdigit((unsigned char)*s) || (s[0] == '0' && isdigit((unsigned char)s[1])))
 			return false;
-		char *end;
-		v->n[i] = strtoull(s, &end, 10);
-		s = end;
+		v->n[i] = s;
+		v->nlen[i] = strspn(s, "0123456789");
+		s += v->nlen[i];
 		if (i < 2 && *s++ != '.')
 			return false;
 	}
@@ -196,11 +199,13 @@ int semver_compare(const char *a, const char *b, int *cmp)
 	struct semver x, y;
 	if (!parse_semver(a, &x) || !parse_semver(b, &y))
 		return -1;
-	for (int i = 0; i < 3; i++)
-		if (x.n[i] != y.n[i]) {
-			*cmp = x.n[i] < y.n[i] ? -1 : 1;
+	for (int i = 0; i < 3; i++) {
+		int c = compare_identifiers(x.n[i], x.nlen[i], y.n[i], y.nlen[i]);
+		if (c) {
+			*cmp = c;
 			return 0;
 		}
+	}
 	*cmp = compare_pre(&x, &y);
 	return 0;
 }

@@ -53,6 +53,10 @@ Test(semver, numbers_compare_numerically)
 	dr_expect_order("1.2.10", "1.2.9", 1);
 	dr_expect_order("2.0.0", "1.99.99", 1);
 	dr_expect_order("1.10.0", "1.9.9", 1);
+	/* SemVer sets no bound: past 2^64 they still compare, not saturate. */
+	dr_expect_order("99999999999999999999.0.0", "100000000000000000000.0.0", -1);
+	dr_expect_order("1.18446744073709551616.0", "1.18446744073709551617.0", -1);
+	dr_expect_order("0.0.18446744073709551615", "0.0.18446744073709551616", -1);
 }
 
 Test(semver, prerelease_precedence)
