@@ -121,6 +121,35 @@ static void graph_json(struct compilation *c, struct buf *out)
 	buf_putc(out, '\n');
 }
 
+/* The selected units, then the units outside the selection that their
+ * dependencies reach (a shared account's, under --env), in the
+ * project's order: both ends of every edge are nodes. */
+static void add_dependency_targets(struct compilation *c)
+{
+	struct project *p = &c->project;
+	char *seen = xcalloc(p->nunits + 1, 1);	/* 1 selected, 2 reached */
+	size_t reached = 0;
+	for (size_t i = 0; i < c->nunits; i++)
+		seen[c->units[i]->index] = 1;
+	for (size_t i = 0; i < c->nunits; i++)
+		for (size_t k = 0; k < c->units[i]->ndeps; k++) {
+			const struct unit *t = c->units[i]->deps[k].target;
+			if (t && !seen[t->index]) {
+				seen[t->index] = 2;
+				reached++;
+			}
+		}
+	if (reached) {
+		struct unit **all = ARENA_ARRAY(&p->arena, struct unit *, c->nunits + reached + 1);
+		memcpy(all, c->units, c->nunits * sizeof(*all));
+		for (size_t i = 0; i < p->nunits; i++)
+			if (seen[i] == 2)
+				all[c->nunits++] = p->units[i];
+		c->units = all;
+	}
+	free(seen);
+}
+
 int cmd_graph(struct cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -150,6 +179,7 @@ int cmd_graph(struct cli *cli, int argc, char **argv)
 	}
 	if (compile_run(&c, &sel, &cli->spec) < 0)
 		goto out;
+	add_dependency_targets(&c);
 	if (!strcmp(o.format, "dot"))
 		graph_dot(&c, &out);
 	else
