@@ -108,9 +108,57 @@ static const char *deps_text(struct arena *a, const struct unit *u)
 	return s;
 }
 
+/* A unit's files in a plan: emit_plan adds each unit's together. */
+struct unit_files {
+	const struct out_file *v;
+	size_t n;
+};
+
+/* By unit index, its files in plan (NULL when it has none): the files of
+ * a unit are found without a walk over the whole plan per unit. */
+static struct unit_files *files_by_unit(const struct compilation *c, const struct emit_plan *plan)
+{
+	struct unit_files *by = xcalloc(c->project.nunits + 1, sizeof(*by));
+	for (size_t i = 0; i < plan->nfiles; i++) {
+		struct unit_files *uf = &by[plan->files[i].unit->index];
+		if (!uf->n)
+			uf->v = &plan->files[i];
+		uf->n++;
+	}
+	return by;
+}
+
+static const char *file_name(const struct out_file *f)
+{
+	const char *slash = strrchr(f->path, '/');
+	return slash ? slash + 1 : f->path;
+}
+
+/* Where a unit's files go, and the generated ones (backend, provider):
+ * a move to another account or region folder (output.path) is a change
+ * even when every byte is the same. */
+static void diff_files(const struct unit_files *fx, const struct unit_files *fy, struct buf *out)
+{
+	if (fx->n && fy->n) {
+		size_t dx = (size_t)(file_name(fx->v) - fx->v->path), dy = (size_t)(file_name(fy->v) - fy->v->path);
+		if (dx != dy || memcmp(fx->v->path, fy->v->path, dx))
+			buf_printf(out, "%soutput folder: %.*s -> %.*s", out->len ? "; " : "", (int)(dx ? dx - 1 : 0),
+				   fx->v->path, (int)(dy ? dy - 1 : 0), fy->v->path);
+	}
+	for (size_t i = 0; i < fx->n; i++) {
+		const char *name = file_name(&fx->v[i]);
+		bool same = false;
+		for (size_t k = 0; k < fy->n; k++)
+			if (!strcmp(file_name(&fy->v[k]), name))
+				same = XXH128_isEqual(fx->v[i].hash, fy->v[k].hash);
+		if (!same && strcmp(name, "terraform.tfvars.json"))
+			buf_printf(out, "%s%s differs", out->len ? "; " : "", name);
+	}
+}
+
 /* What differs between one unit's two builds, or NULL when nothing. */
 static const char *unit_diff(struct arena *a, const struct unit *x, const struct unit *y,
-			     const struct emit_plan *px, const struct emit_plan *py)
+			     const struct unit_files *fx, const struct unit_files *fy)
 {
 	struct buf out = BUF_INIT, path = BUF_INIT;
 	const char *sx = x->source ? x->source : "", *sy = y->source ? y->source : "";
@@ -121,18 +169,7 @@ static const char *unit_diff(struct arena *a, const struct unit *x, const struct
 		buf_printf(&out, "%sdependencies: [%s] -> [%s]", out.len ? "; " : "", dx, dy);
 	buf_puts(&path, "inputs");
 	diff_values(a, &path, x->inputs, y->inputs, false, &out);
-	/* Generated files (backend, provider) count too. */
-	for (size_t i = 0; i < px->nfiles; i++) {
-		if (px->files[i].unit != x)
-			continue;
-		const char *name = strrchr(px->files[i].path, '/') + 1;
-		bool same = false;
-		for (size_t k = 0; k < py->nfiles; k++)
-			if (py->files[k].unit == y && !strcmp(strrchr(py->files[k].path, '/') + 1, name))
-				same = XXH128_isEqual(px->files[i].hash, py->files[k].hash);
-		if (!same && strcmp(name, "terraform.tfvars.json"))
-			buf_printf(&out, "%s%s differs", out.len ? "; " : "", name);
-	}
+	diff_files(fx, fy, &out);
 	const char *s = out.len ? arena_strdup(a, out.data) : NULL;
 	buf_free(&out);
 	buf_free(&path);
@@ -205,6 +242,7 @@ static void collect(struct arena *a, struct compilation *base, struct compilatio
 		    const struct emit_plan *pb, const struct emit_plan *ph, struct changes *cs)
 {
 	struct unit **x = sorted_units(base), **y = sorted_units(head);
+	struct unit_files *fb = files_by_unit(base, pb), *fh = files_by_unit(head, ph);
 	size_t i = 0, k = 0;
 	while (i < base->nunits || k < head->nunits) {
 		int c = i == base->nunits ? 1 : k == head->nunits ? -1 : compare_units(&x[i], &y[k]);
@@ -213,7 +251,7 @@ static void collect(struct arena *a, struct compilation *base, struct compilatio
 		else if (c > 0)
 			add_change(cs, CH_ADDED, y[k], NULL);
 		else {
-			const char *why = unit_diff(a, x[i], y[k], pb, ph);
+			const char *why = unit_diff(a, x[i], y[k], &fb[x[i]->index], &fh[y[k]->index]);
 			if (why)
 				add_change(cs, CH_CHANGED, y[k], why);
 		}
@@ -222,6 +260,8 @@ static void collect(struct arena *a, struct compilation *base, struct compilatio
 	}
 	free(x);
 	free(y);
+	free(fb);
+	free(fh);
 	add_affected(a, head, cs);
 }
 

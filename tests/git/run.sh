@@ -469,6 +469,15 @@ bh "$R" changes --base HEAD --staged
 expect_set "2 changes --staged sees the staged edit, not the unstaged one" "changed prod:db;"
 (cd "$R" && g reset -q --hard)
 
+# Files moved to another folder (an account or region in output.path)
+# are a change even when their bytes are the same.
+sedi "$R/bulkhead.yaml" 's|path: "{env}/{unit}"|path: "{env}/{region}/{unit}"|'
+(cd "$R" && g add bulkhead.yaml)
+bh "$R" changes --base HEAD --staged --exit-code
+expect "2 a unit whose files move to another folder is changed" 1 \
+	"output folder: dev/net/vpc -> dev/eu-west-1/net/vpc"
+(cd "$R" && g reset -q --hard)
+
 # A value beneath a secret's key is hidden, as drift and show hide it; a
 # key with a dot is quoted in the key path.
 printf 'inputs:\n  api_token:\n    owner: alice\n  tags:\n    "k8s.io/role": web\n' >"$R/prod/db/unit.yaml"
