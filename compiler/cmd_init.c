@@ -23,11 +23,44 @@ static char *target(const char *dir, const struct embedded_file *f)
 	return buf_detach(&b, NULL);
 }
 
-static int make_parents(char *path)
+/* What init made, to take back when a later step fails: no half
+ * scaffold is left behind. */
+struct made {
+	char **paths;		/* files and folders, in the order made */
+	bool *is_dir;
+	size_t n;
+};
+
+static void note_made(struct made *m, const char *path, bool is_dir)
+{
+	m->paths = xrealloc(m->paths, (m->n + 1) * sizeof(*m->paths));
+	m->is_dir = xrealloc(m->is_dir, (m->n + 1) * sizeof(*m->is_dir));
+	m->paths[m->n] = xstrdup(path);
+	m->is_dir[m->n++] = is_dir;
+}
+
+/* Removes what was made, the newest first (files before their folders). */
+static void undo_made(const struct made *m)
+{
+	for (size_t i = m->n; i-- > 0;)
+		(void)(m->is_dir[i] ? rmdir(m->paths[i]) : unlink(m->paths[i]));
+}
+
+static void made_free(struct made *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		free(m->paths[i]);
+	free(m->paths);
+	free(m->is_dir);
+}
+
+static int make_parents(char *path, struct made *m)
 {
 	for (char *slash = strchr(path + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
 		*slash = '\0';
 		int rc = mkdir(path, 0777);
+		if (rc == 0)
+			note_made(m, path, true);
 		*slash = '/';
 		if (rc < 0 && errno != EEXIST)
 			return -1;
@@ -35,18 +68,36 @@ static int make_parents(char *path)
 	return 0;
 }
 
-static int write_new(const char *path, const char *data, size_t len)
+static int write_new(const char *path, const char *data, size_t len, struct made *m)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
 	if (fd < 0)
 		return -1;
+	note_made(m, path, false);
 	int rc = write_all(fd, data, len);
 	if (close(fd) < 0)
 		rc = -1;
 	return rc;
 }
 
-/* Refuses before writing anything if any file would be overwritten. */
+/* A folder on the way to path (below dir) that is something else. */
+static int check_parents(const char *dir, char *path)
+{
+	int rc = 0;
+	for (char *slash = strchr(path + strlen(dir) + 1, '/'); slash && rc == 0; slash = strchr(slash + 1, '/')) {
+		struct stat st;
+		*slash = '\0';
+		if (lstat(path, &st) == 0 && !S_ISDIR(st.st_mode)) {
+			diag_error(NULL, 0, "'%s' exists and is not a folder: init needs one there", path);
+			rc = -1;
+		}
+		*slash = '/';
+	}
+	return rc;
+}
+
+/* Refuses before writing anything if any file would be overwritten, or
+ * a folder init needs is a file. */
 static int check_free(const char *dir)
 {
 	int rc = 0;
@@ -55,7 +106,9 @@ static int check_free(const char *dir)
 			continue;
 		char *path = target(dir, f);
 		struct stat st;
-		if (lstat(path, &st) == 0) {
+		if (check_parents(dir, path) < 0) {
+			rc = -1;
+		} else if (lstat(path, &st) == 0) {
 			diag_error(NULL, 0, "'%s' exists: init never overwrites files", path);
 			rc = -1;
 		}
@@ -64,13 +117,13 @@ static int check_free(const char *dir)
 	return rc;
 }
 
-static int scaffold(const char *dir, size_t *written)
+static int scaffold(const char *dir, size_t *written, struct made *m)
 {
 	for (const struct embedded_file *f = embedded_templates; f->path; f++) {
 		if (!is_scaffold(f))
 			continue;
 		char *path = target(dir, f);
-		int rc = make_parents(path) < 0 ? -1 : write_new(path, f->data, f->len);
+		int rc = make_parents(path, m) < 0 ? -1 : write_new(path, f->data, f->len, m);
 		if (rc < 0)
 			diag_error(NULL, 0, "cannot write '%s': %s", path, strerror(errno));
 		free(path);
@@ -86,6 +139,7 @@ int cmd_init(struct cli *cli, int argc, char **argv)
 	static const struct option longopts[] = { CLI_COMMON_LONGOPTS, { 0 } };
 	const struct command *cmd = cli_find_command("init");
 	size_t written = 0;
+	struct made made = { 0 };
 	int status = EXIT_ERROR;
 	int first = cli_parse(cli, cmd, argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL, NULL);
 	if (first < 0)
@@ -95,16 +149,21 @@ int cmd_init(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	const char *dir = first < argc ? argv[first] : ".";
-	if (mkdir(dir, 0777) < 0 && errno != EEXIST) {
+	if (mkdir(dir, 0777) == 0) {
+		note_made(&made, dir, true);
+	} else if (errno != EEXIST) {
 		diag_error(NULL, 0, "cannot create '%s': %s", dir, strerror(errno));
 		goto out;
 	}
-	if (check_free(dir) < 0 || scaffold(dir, &written) < 0)
+	if (check_free(dir) < 0 || scaffold(dir, &written, &made) < 0) {
+		undo_made(&made);
 		goto out;
+	}
 	if (!cli->quiet)
 		printf("init: wrote %zu files in %s\nnext: edit bulkhead.yaml (account IDs, regions), then run 'bulkhead build'\n",
 		       written, dir);
 	status = EXIT_CLEAN;
 out:
+	made_free(&made);
 	return cli_finish(cli, status);
 }
