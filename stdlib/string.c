@@ -924,6 +924,11 @@ static struct value *fn_format(struct call_ctx *c, struct value **args, size_t n
 enum {
 	RE_MAX_PATTERN = 16384,		/* bytes */
 	RE_MATCH_LIMIT = 1000000,	/* backtracking steps per match */
+	/* Steps of one call in all (regex, regexall, replace): PCRE2's match
+	 * limit counts from zero again at each start position, so a subject
+	 * of many blocks each just under it cost its length times the limit
+	 * (a 25 KB one took 16 s).  The pattern's callouts count them all. */
+	RE_CALL_STEPS = 20000000,
 	RE_DEPTH_LIMIT = 10000,		/* nested backtracking points */
 	RE_HEAP_LIMIT = 65536,		/* KiB of backtracking memory */
 	RE_MAX_REPEAT = 1000,		/* RE2's largest {n,m} */
@@ -935,7 +940,18 @@ struct regex {
 	pcre2_match_context *mctx;
 	uint32_t ncap;		/* capture groups, not counting the whole match */
 	uint32_t nnames;
+	size_t steps;		/* callouts so far, in every match of the call */
 };
+
+/* Called before each item of the pattern is matched (PCRE2_AUTO_CALLOUT),
+ * backtracking included: a step.  Past the call's budget, the match is
+ * abandoned. */
+static int re_step(pcre2_callout_block *block, void *data)
+{
+	struct regex *re = data;
+	(void)block;
+	return ++re->steps > RE_CALL_STEPS ? PCRE2_ERROR_CALLOUT : 0;
+}
 
 static bool not_re2(struct call_ctx *c)
 {
@@ -1079,7 +1095,8 @@ static pcre2_code *re_pcre2(struct call_ctx *c, const char *pat, size_t len)
 	int err;
 	PCRE2_SIZE at;
 	pcre2_code *code = pcre2_compile((PCRE2_SPTR)(len ? pat : ""), len,
-					 PCRE2_UTF | PCRE2_DOLLAR_ENDONLY | PCRE2_NEVER_BACKSLASH_C, &err, &at, cc);
+					 PCRE2_UTF | PCRE2_DOLLAR_ENDONLY | PCRE2_NEVER_BACKSLASH_C | PCRE2_AUTO_CALLOUT, &err,
+					 &at, cc);
 	pcre2_compile_context_free(cc);
 	if (!code) {
 		PCRE2_UCHAR msg[256];
@@ -1113,6 +1130,7 @@ static bool re_compile(struct call_ctx *c, const char *pat, size_t len, struct r
 	pcre2_set_match_limit(re->mctx, RE_MATCH_LIMIT);
 	pcre2_set_depth_limit(re->mctx, RE_DEPTH_LIMIT);
 	pcre2_set_heap_limit(re->mctx, RE_HEAP_LIMIT);
+	pcre2_set_callout(re->mctx, re_step, re);
 	return true;
 }
 
@@ -1127,7 +1145,8 @@ static int re_exec(struct call_ctx *c, struct regex *re, const char *s, size_t l
 		return 1;
 	if (rc == PCRE2_ERROR_NOMATCH)
 		return 0;
-	if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT) {
+	if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT ||
+	    rc == PCRE2_ERROR_CALLOUT) {
 		call_error(c, "pattern is too expensive to match (backtracking limit reached)");
 	} else {
 		PCRE2_UCHAR msg[256];

@@ -798,6 +798,29 @@ Test(stdlib_string, regex_catastrophic_backtracking_is_bounded)
 			 "regex: pattern is too expensive to match (backtracking limit reached)");
 }
 
+/* Blocks that each cost just under the per-start-position limit used to
+ * add up: the whole call is bounded, whatever the subject's length.  The
+ * old code took about 20 s on this subject; the timeout says minutes
+ * are a failure, not the budget being timed. */
+Test(stdlib_string, regex_cost_is_bounded_per_call_not_per_position, .timeout = 60)
+{
+	struct buf b = BUF_INIT;
+	for (int i = 0; i < 2000; i++)
+		buf_puts(&b, "                        !");
+	buf_putc(&b, 'x');
+	str_expect_error(str_call("replace", 3, str_s(b.data), str_s("/(?: |  )+x/"), str_s("y")),
+			 "replace: pattern is too expensive to match (backtracking limit reached)");
+	str_expect_error(str_call("regex", 2, str_s("(?: |  )+x"), str_s(b.data)),
+			 "regex: pattern is too expensive to match (backtracking limit reached)");
+	buf_free(&b);
+	/* An ordinary pattern over a long subject is well within it. */
+	struct buf words = BUF_INIT;
+	for (int i = 0; i < 20000; i++)
+		buf_puts(&words, "word-1 ");
+	str_check("word-1", "regex", 2, str_s("[a-z]+-[0-9]+$|word-[0-9]"), str_s(words.data));
+	buf_free(&words);
+}
+
 Test(stdlib_string, regex_pattern_length_limit)
 {
 	static char pattern[20000];
