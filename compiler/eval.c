@@ -37,6 +37,7 @@ struct scope {
 	struct map includes;		/* include "as" -> struct value */
 	struct value *unit_v;	/* unit.*, built once */
 	size_t depth;
+	struct value_budget budget;	/* left to containers expressions make */
 };
 
 static void scope_init(struct scope *s, struct project *p, struct unit *u)
@@ -46,6 +47,7 @@ static void scope_init(struct scope *s, struct project *p, struct unit *u)
 	s->u = u;
 	s->arena = &p->arena;
 	s->lim = &p->limits;
+	s->budget = (struct value_budget){ s->lim->nodes, s->lim->string_size };
 	s->locals = node_map_get(u->config, "locals");
 	map_init(&s->slots);
 	map_init(&s->includes);
@@ -1007,6 +1009,12 @@ static struct value *eval_string(struct scope *s, const struct node *n)
 	struct value *v = eval_expr(s, &at, t);
 	if (!v)
 		return NULL;
+	/* Shared values are cheap to hold, not to write out or walk: the
+	 * containers expressions make count against the unit's budget (the
+	 * YAML around them is bounded by the loader's limits). */
+	if ((v->kind == VAL_LIST || v->kind == VAL_MAP) && !value_take(v, &s->budget))
+		return eval_error(&at, t, "values expand to more than %zu values or %zu bytes of text when written out",
+				  s->lim->nodes, s->lim->string_size);
 	if (v->origin != n) {
 		v = copy_value(s->arena, v);
 		value_set_origin(v, n);
@@ -1281,7 +1289,7 @@ const struct expr *eval_template_of(struct project *p, const struct node *n)
 struct value *eval_text(struct arena *a, const struct srcfile *file, const struct value *context,
 			const struct limits *lim)
 {
-	struct scope s = { .arena = a, .lim = lim, .context = context };
+	struct scope s = { .arena = a, .lim = lim, .context = context, .budget = { lim->nodes, lim->string_size } };
 	struct node n = { .kind = NODE_STR, .style = STYLE_PLAIN, .file = file, .off = 0 };
 	n.str.s = file->data;
 	n.str.len = file->len;

@@ -246,6 +246,35 @@ struct value *value_map_get(const struct value *map, const char *key)
 	return NULL;
 }
 
+bool value_take(const struct value *v, struct value_budget *left)
+{
+	if (!left->nodes--)
+		return false;
+	switch (v->kind) {
+	case VAL_STR:
+		if (v->str.len > left->bytes)
+			return false;
+		left->bytes -= v->str.len;
+		return true;
+	case VAL_LIST:
+		for (size_t i = 0; i < v->list.len; i++)
+			if (!value_take(v->list.items[i], left))
+				return false;
+		return true;
+	case VAL_MAP:
+		for (size_t i = 0; i < v->map.len; i++) {
+			if (v->map.pairs[i].keylen > left->bytes)
+				return false;
+			left->bytes -= v->map.pairs[i].keylen;
+			if (!value_take(v->map.pairs[i].value, left))
+				return false;
+		}
+		return true;
+	default:
+		return true;
+	}
+}
+
 bool value_has_sensitive(const struct value *v)
 {
 	if (v->sensitive)

@@ -80,6 +80,16 @@ struct value *value_map_room(struct arena *a, size_t cap);
 void value_map_add(struct value *map, const char *key, struct value *v);
 struct value *value_cstr(struct arena *a, const char *s);
 
+/* What a unit's values may add up to when written out: shared parts
+ * count each time they occur, so a list of 32 references to a list of 32
+ * references to ... is a few values in memory and a gigabyte of JSON. */
+struct value_budget {
+	size_t nodes, bytes;	/* values; bytes of strings and keys */
+};
+/* Takes v's values and bytes from *left; false, stopping the walk at
+ * once, when v holds more than is left. */
+bool value_take(const struct value *v, struct value_budget *left);
+
 /* True when v or anything inside it is sensitive. */
 bool value_has_sensitive(const struct value *v);
 /* Keys that hold secrets by name: *password*, *secret*, *token*,

@@ -844,3 +844,42 @@ Test(value, map_positions_refuse_equal_keys)
 	uint32_t pos[3];
 	cr_expect(!value_map_positions(root, pos));
 }
+
+/* Shared parts count each time they occur, as output writes them. */
+static bool val_takes(const struct value *v, size_t nodes, size_t bytes)
+{
+	struct value_budget left = { nodes, bytes };
+	return value_take(v, &left);
+}
+
+Test(value, take_counts_shared_values_as_written_out)
+{
+	struct value *leaf = value_str(&val_arena, "abcd", 4, NULL);
+	struct value *inner = value_list(&val_arena, 3, NULL);
+	for (size_t i = 0; i < 3; i++)
+		inner->list.items[i] = leaf;
+	struct value *outer = value_map_room(&val_arena, 2);
+	value_map_add(outer, "x", inner);
+	value_map_add(outer, "y", inner);
+	value_map_sort(outer);
+	/* 1 map + 2 x (1 list + 3 strings) = 9 values; 2 keys + 6 x 4 bytes = 26 bytes */
+	cr_expect(val_takes(outer, 9, 26));
+	cr_expect_not(val_takes(outer, 8, 26));
+	cr_expect_not(val_takes(outer, 9, 25));
+	struct value_budget left = { 20, 100 };
+	cr_assert(value_take(outer, &left));
+	cr_expect_eq(left.nodes, 11);
+	cr_expect_eq(left.bytes, 74);
+	cr_expect(value_take(outer, &left), "a second take fits in what the first left");
+	cr_expect_not(value_take(outer, &left), "a third does not: 2 values were left");
+	/* A tower of shared lists, 32 wide and 6 high: a billion leaves, found
+	 * out after a million. */
+	struct value *v = leaf;
+	for (int level = 0; level < 6; level++) {
+		struct value *l = value_list(&val_arena, 32, NULL);
+		for (size_t i = 0; i < 32; i++)
+			l->list.items[i] = v;
+		v = l;
+	}
+	cr_expect_not(val_takes(v, 1000000, (size_t)16 << 20));
+}
