@@ -536,7 +536,7 @@ static int visit(struct linear *l, const char *path, const struct node *entry, e
 		}
 	if (map_get(&l->seen, path, strlen(path)))
 		return 0;
-	if (l->depth >= l->p->limits.include_depth || l->depth >= 64) {
+	if (l->depth > l->p->limits.include_depth || l->depth >= 64) {	/* the unit file is depth 0 */
 		diag_error(entry->file, entry->off, "includes nested deeper than %zu levels",
 			   l->p->limits.include_depth);
 		return -1;
