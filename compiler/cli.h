@@ -28,7 +28,7 @@ struct command {
 };
 
 /* Long options shared by every command; OPT_* values above 255. */
-enum { OPT_COLOR = 256, OPT_HELP, OPT_ALLOW_MOCKS, OPT_CHECK, OPT_EXPLAIN, OPT_REV, OPT_STAGED };
+enum { OPT_COLOR = 256, OPT_HELP, OPT_ALLOW_MOCKS, OPT_CHECK, OPT_EXPLAIN, OPT_REV, OPT_STAGED, OPT_GATE_BASELINE };
 #define CLI_COMMON_LONGOPTS \
 	{ "color", optional_argument, NULL, OPT_COLOR }, \
 	{ "quiet", no_argument, NULL, 'q' }, \
@@ -82,9 +82,11 @@ void compile_free(struct compilation *c);
 int require_single_env(const struct project *p, const char *env);
 
 /* Runs the drift chain and the policy checks; prints the error-class
- * findings and returns -1 when any remain (SPEC 9: the caller exits 1,
- * and build writes nothing).  Notes are left to drift. */
-int findings_gate(struct compilation *c, const char *title);
+ * findings and returns -1 when any remain after the baseline file
+ * baseline (NULL: none) takes those it lists (SPEC 9: the caller exits
+ * 1, and build writes nothing); -2 when the baseline file is bad.  Notes,
+ * stale baseline entries among them, are left to drift. */
+int findings_gate(struct compilation *c, const char *title, const char *baseline);
 
 int cmd_build(struct cli *cli, int argc, char **argv);
 int cmd_validate(struct cli *cli, int argc, char **argv);

@@ -57,6 +57,7 @@ static int check_mocks(struct compilation *c, bool allow_mocks)
 struct build_opts {
 	struct selection sel;
 	const char *out;
+	const char *baseline;
 	bool check, allow_mocks;
 };
 
@@ -69,6 +70,7 @@ static int build_option(void *ctx, int opt, const char *arg)
 	case 'o': o->out = arg; return 0;
 	case OPT_CHECK: o->check = true; return 0;
 	case OPT_ALLOW_MOCKS: o->allow_mocks = true; return 0;
+	case OPT_GATE_BASELINE: o->baseline = arg; return 0;
 	default: return -1;
 	}
 }
@@ -187,6 +189,7 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 		{ "unit", required_argument, NULL, 'u' },
 		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "allow-mocks", no_argument, NULL, OPT_ALLOW_MOCKS },
+		{ "baseline", required_argument, NULL, OPT_GATE_BASELINE },
 		{ 0 },
 	};
 	const struct command *cmd = cli_find_command("build");
@@ -208,8 +211,10 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 		status = cli_usage_error(cmd, "unexpected argument '%s'", argv[first]);
 		goto out;
 	}
-	/* A plain build of the work tree may be answered from the cache. */
-	bool cacheable = !o.check && !cli->spec.rev && !cli->spec.staged;
+	/* A plain build of the work tree may be answered from the cache; not
+	 * one whose findings a baseline file may take (the cache would not
+	 * know that file). */
+	bool cacheable = !o.check && !cli->spec.rev && !cli->spec.staged && !o.baseline;
 	struct source_spec spec = cli->spec;
 	if (cacheable && (cache_path = build_cache_path(&o)) && cached_build(cli, cache_path)) {
 		status = EXIT_CLEAN;
@@ -222,7 +227,10 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 		goto out;
 	/* Error-class findings: build writes nothing and exits 1; --check
 	 * still lists what would change. */
-	bool findings = findings_gate(&c, "build") < 0;
+	int gate = findings_gate(&c, "build", o.baseline);
+	if (gate == -2)
+		goto out;
+	bool findings = gate < 0;
 	if (findings && !o.check) {
 		status = EXIT_FINDINGS;
 		goto out;

@@ -12,15 +12,28 @@ static size_t count_envs(const struct project *p)
 	return n;
 }
 
+static int validate_option(void *ctx, int opt, const char *arg)
+{
+	if (opt != OPT_GATE_BASELINE)
+		return -1;
+	*(const char **)ctx = arg;
+	return 0;
+}
+
 int cmd_validate(struct cli *cli, int argc, char **argv)
 {
-	static const struct option longopts[] = { CLI_COMMON_LONGOPTS, { 0 } };
+	static const struct option longopts[] = {
+		CLI_COMMON_LONGOPTS,
+		{ "baseline", required_argument, NULL, OPT_GATE_BASELINE },
+		{ 0 },
+	};
+	const char *baseline = NULL;
 	const struct command *cmd = cli_find_command("validate");
 	struct compilation c;
 	struct selection sel = { 0 };
 	int status = EXIT_ERROR;
 	memset(&c, 0, sizeof(c));
-	int first = cli_parse(cli, cmd, argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL, NULL);
+	int first = cli_parse(cli, cmd, argc, argv, CLI_COMMON_SHORTOPTS, longopts, validate_option, &baseline);
 	if (first < 0)
 		goto out;
 	if (first < argc) {
@@ -29,8 +42,9 @@ int cmd_validate(struct cli *cli, int argc, char **argv)
 	}
 	if (compile_run(&c, &sel, &cli->spec) < 0)
 		goto out;
-	if (findings_gate(&c, "validate") < 0) {
-		status = EXIT_FINDINGS;
+	int gate = findings_gate(&c, "validate", baseline);
+	if (gate < 0) {
+		status = gate == -2 ? EXIT_ERROR : EXIT_FINDINGS;
 		goto out;
 	}
 	size_t envs = count_envs(&c.project);

@@ -11,14 +11,16 @@
 
 static const struct command commands[] = {
 	{ "build", cmd_build,
-	  "build [-C DIR] [--env E].. [--unit GLOB].. [-o DIR] [--check] [--allow-mocks]",
+	  "build [-C DIR] [--env E].. [--unit GLOB].. [-o DIR] [--check] [--allow-mocks] [--baseline F]",
 	  "write terraform.tfvars.json per unit and manifest.json",
 	  "  --env E          only environment E (a name, or a label such as prod/us-west-2)\n"
 	  "  --unit GLOB      only units whose id matches GLOB (fnmatch; '*' crosses '/')\n"
 	  "  -o DIR           write under DIR instead of output.dir\n"
 	  "  --check          write nothing; exit 1 if any file would change\n"
-	  "  --allow-mocks    let protected environments use mock_outputs\n" },
-	{ "validate", cmd_validate, "validate [-C DIR]", "load and check the whole repo", NULL },
+	  "  --allow-mocks    let protected environments use mock_outputs\n"
+	  "  --baseline F     the findings listed in F (drift --write-baseline) do not stop it\n" },
+	{ "validate", cmd_validate, "validate [-C DIR] [--baseline F]", "load and check the whole repo",
+	  "  --baseline F     the findings listed in F (drift --write-baseline) do not fail it\n" },
 	{ "show", cmd_show, "show UNIT --env E [--explain] [-C DIR]", "print a unit's evaluated config as JSON",
 	  "  --env E          the environment (label) of the unit\n"
 	  "  --explain        every input with file:line:col and what it overrode\n" },
