@@ -62,11 +62,15 @@ static int parse_jobs(const char *arg, unsigned *jobs)
 
 /* getopt reports '?' for an unknown option and ':' for a missing
  * argument (the option strings start with ':'); argv[optind - 1] is the
- * word it stopped at. */
+ * word it stopped at.  A long option is named by that word (its optopt
+ * is its code, such as OPT_REV, not a letter); a short one by its
+ * letter, as it may sit in a cluster such as -qo. */
 static int bad_option(const struct command *cmd, int opt, char **argv)
 {
 	char shortopt[3] = { '-', (char)optopt, '\0' };
-	const char *word = optopt ? shortopt : argv[optind - 1];
+	const char *stopped = argv[optind - 1];
+	bool is_long = !strncmp(stopped, "--", 2);
+	const char *word = optopt > 0 && optopt < 128 && !is_long ? shortopt : stopped;
 	if (opt == ':')
 		cli_usage_error(cmd, "option '%s' needs an argument", word);
 	else
@@ -83,6 +87,8 @@ void cli_print_command_usage(const struct command *cmd, FILE *out)
 	      "  -C DIR          run as if started in DIR\n"
 	      "  -j, --jobs N    worker threads (default: one per CPU)\n"
 	      "  -q, --quiet     print only errors\n"
+	      "  --rev REV       read the repo as committed at REV (no checkout)\n"
+	      "  --staged        read the git index: what the next commit holds\n"
 	      "  --color[=WHEN]  auto, always or never\n", out);
 }
 

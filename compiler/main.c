@@ -67,7 +67,8 @@ const struct command *cli_find_command(const char *name)
 /* bulkhead's own usage: the commands of the table. */
 static void print_usage(FILE *out)
 {
-	fputs("usage: bulkhead [-C DIR] [-j N] [--color[=WHEN]] [-q] COMMAND [ARGS]\n\n"
+	fputs("usage: bulkhead [-C DIR] [-j N] [--rev REV | --staged] [--color[=WHEN]] [-q] COMMAND [ARGS]\n"
+	      "       bulkhead --version | --help\n\n"
 	      "bulkhead compiles a Terraform mono-repo with one folder per environment\n"
 	      "into per-account Terraform variable files.\n\ncommands:\n", out);
 	for (const struct command *c = commands; c->name; c++)
