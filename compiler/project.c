@@ -860,6 +860,9 @@ static bool load_header(struct project *p, const struct node *doc)
 		if (!schema_near_miss(doc, "version"))
 			diag_error(doc->file, doc->off, "bulkhead.yaml has no 'version' (write version: 1)");
 		ok = false;
+	} else if (version->kind == NODE_STR && !strcmp(version->str.s, "1")) {
+		diag_error(version->file, version->off, "version must be the number 1, not the string \"1\"");
+		ok = false;
 	} else if (version->kind != NODE_INT || node_int(version) != 1) {
 		diag_error(version->file, version->off, "unsupported version '%s' (this bulkhead reads version 1)",
 			   version->str.s);
