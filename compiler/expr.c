@@ -435,14 +435,35 @@ static bool enter(struct parser *ps)
 	return false;
 }
 
+/* -9223372036854775808 is an int64, though its digits alone are not:
+ * the minus and the literal are read as one number. */
+static struct expr *int64_min(struct parser *ps, size_t at)
+{
+	static const char digits[] = "9223372036854775808";
+	size_t n = sizeof(digits) - 1, save = ps->pos;
+	skip_space(ps);
+	if (ps->len - ps->pos >= n && !memcmp(ps->text + ps->pos, digits, n) &&
+	    (ps->pos + n == ps->len || !strchr("0123456789.eE", ps->text[ps->pos + n]))) {
+		ps->pos += n;
+		struct expr *e = new_expr(ps, E_INT, at);
+		e->i = INT64_MIN;
+		return e;
+	}
+	ps->pos = save;
+	return NULL;
+}
+
 static struct expr *parse_unary(struct parser *ps)
 {
 	skip_space(ps);
 	size_t at = ps->pos;
 	enum expr_op op;
+	struct expr *min;
 	if (accept(ps, "!"))
 		op = OP_NOT;
-	else if (accept(ps, "-"))
+	else if (accept(ps, "-") && (min = int64_min(ps, at)))
+		return min;
+	else if (ps->pos > at)
 		op = OP_NEG;
 	else
 		return parse_postfix(ps);
