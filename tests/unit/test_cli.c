@@ -52,6 +52,8 @@ Test(cli, command_usage_lists_its_options_then_the_common_ones)
 			       "  -C DIR          run as if started in DIR\n"
 			       "  -j, --jobs N    worker threads (default: one per CPU)\n"
 			       "  -q, --quiet     print only errors\n"
+			       "  --rev REV       read the repo as committed at REV (no checkout)\n"
+			       "  --staged        read the git index: what the next commit holds\n"
 			       "  --color[=WHEN]  auto, always or never\n");
 	free(text);
 }
