@@ -515,6 +515,24 @@ static struct value *eval_all_locals(struct scope *s, const struct site *at, con
 
 /* ---- includes exposed with 'as' ---- */
 
+/* include.AS names no include: suggest one of the unit's 'as' names. */
+static struct value *missing_include(struct scope *s, const struct site *at, const struct expr *e, const char *as)
+{
+	const struct map *exposed = s->u ? &s->u->exposed : NULL;
+	const char **names = xcalloc((exposed ? exposed->len : 0) + 1, sizeof(char *));
+	size_t n = 0;
+	for (size_t i = 0; exposed && i < exposed->cap; i++)
+		if (exposed->slots[i].key)
+			names[n++] = exposed->slots[i].key;
+	const char *hint = schema_suggest(as, names);
+	if (hint)
+		eval_error(at, e, "no include named '%s'; did you mean '%s'?", as, hint);
+	else
+		eval_error(at, e, "no include named '%s' (give an include entry 'as: %s')", as, as);
+	free(names);
+	return NULL;
+}
+
 static struct value *eval_include(struct scope *s, const struct site *at, const struct expr *e,
 				  const char *as)
 {
@@ -523,7 +541,7 @@ static struct value *eval_include(struct scope *s, const struct site *at, const 
 		return cached;
 	struct node *config = s->u ? map_get(&s->u->exposed, as, strlen(as)) : NULL;
 	if (!config)
-		return eval_error(at, e, "no include named '%s' (give an include entry 'as: %s')", as, as);
+		return missing_include(s, at, e, as);
 	/* The include's own locals, evaluated in the unit's context. */
 	struct scope sub = { .p = s->p, .u = s->u, .arena = s->arena, .lim = s->lim,
 			     .locals = node_map_get(config, "locals"), .depth = s->depth };
