@@ -463,18 +463,7 @@ static int expose(struct linear *l, const char *path, const struct node *entry)
 
 static int check_no_tags(const struct node *n)
 {
-	if (n->tag != TAG_NONE) {
-		diag_error(n->file, n->off, "tags are not allowed in a merge: none include");
-		return -1;
-	}
-	int rc = 0;
-	if (n->kind == NODE_SEQ)
-		for (size_t i = 0; i < n->seq.len; i++)
-			rc |= check_no_tags(n->seq.items[i]);
-	if (n->kind == NODE_MAP)
-		for (size_t i = 0; i < n->map.len; i++)
-			rc |= check_no_tags(n->map.pairs[i].value);
-	return rc;
+	return node_refuse_tags(n, "in a merge: none include");
 }
 
 static int visit_includes(struct linear *l, struct loaded_file *f)

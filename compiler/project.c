@@ -1348,6 +1348,7 @@ int project_open(struct project *p, const char *root, const struct source_spec *
 	if (!schema_expect(doc, NODE_MAP, "bulkhead.yaml"))
 		return -1;
 	bool ok = schema_check_keys(doc, project_keys, "bulkhead.yaml") == 0;
+	ok &= node_refuse_tags(doc, "in bulkhead.yaml: it merges with nothing") == 0;
 	ok &= load_header(p, doc);
 	ok &= load_settings(p, doc);
 	ok &= load_envs(p, doc);

@@ -116,6 +116,23 @@ struct node_pair *node_map_find(const struct node *map, const char *key)
 	return NULL;
 }
 
+int node_refuse_tags(const struct node *n, const char *where)
+{
+	static const char *const names[] = { "", "!append", "!replace", "!unset" };
+	int rc = 0;
+	if (n->tag != TAG_NONE) {
+		diag_error(n->file, n->off, "tag '%s' is not allowed %s", names[n->tag], where);
+		rc = -1;
+	}
+	if (n->kind == NODE_SEQ)
+		for (size_t i = 0; i < n->seq.len; i++)
+			rc |= node_refuse_tags(n->seq.items[i], where);
+	if (n->kind == NODE_MAP)
+		for (size_t i = 0; i < n->map.len; i++)
+			rc |= node_refuse_tags(n->map.pairs[i].value, where);
+	return rc;
+}
+
 struct node *node_map_get(const struct node *map, const char *key)
 {
 	struct node_pair *p = node_map_find(map, key);

@@ -125,5 +125,9 @@ static inline size_t node_copy_budget(size_t len)
 const char *node_kind_name(enum node_kind k);
 struct node *node_map_get(const struct node *map, const char *key);
 struct node_pair *node_map_find(const struct node *map, const char *key);
+/* Reports every merge tag (!append, !replace, !unset) in the tree n as
+ * "tag '!x' is not allowed WHERE"; -1 when there was one.  For files in
+ * which a tag would have nothing to merge with. */
+int node_refuse_tags(const struct node *n, const char *where);
 
 #endif
