@@ -869,33 +869,34 @@ Test(yaml, scalar_size_limit)
 	free(text);
 }
 
+/* text loads with *limit (a field of lim) at n, and fails with want at
+ * n - 1. */
+static void expect_limit_exact(const char *text, struct limits *lim, size_t *limit, size_t n, const char *want)
+{
+	*limit = n;
+	cr_assert_not_null(yl(text, lim));
+	*limit = n - 1;
+	expect_error_like(text, lim, want);
+}
+
 Test(yaml, node_limit_counts_alias_expansion_exactly)
 {
 	/* map, key a, [1, 2] (3), key b, seq, *x (3), *x (3) = 13 nodes */
-	const char *text = "a: &x [1, 2]\nb: [*x, *x]\n";
 	struct limits lim = limits_default;
-	lim.nodes = 13;
-	cr_assert_not_null(yl(text, &lim));
-	lim.nodes = 12;
-	expect_error_like(text, &lim, "document expands to more than 12 nodes (alias bomb?)");
+	expect_limit_exact("a: &x [1, 2]\nb: [*x, *x]\n", &lim, &lim.nodes, 13,
+			   "document expands to more than 12 nodes (alias bomb?)");
 }
 
 Test(yaml, text_limit_counts_alias_expansion_exactly)
 {
 	/* keys a, b (2 bytes), "xyz" (3), *x twice (6): 11 bytes of text in
 	 * 6 nodes, under any node limit that matters. */
-	const char *text = "a: &x xyz\nb: [*x, *x]\n";
 	struct limits lim = limits_default;
-	lim.string_size = 11;
-	cr_assert_not_null(yl(text, &lim));
-	lim.string_size = 10;
-	expect_error_like(text, &lim, "document expands to more than 10 bytes of text (alias bomb?)");
+	expect_limit_exact("a: &x xyz\nb: [*x, *x]\n", &lim, &lim.string_size, 11,
+			   "document expands to more than 10 bytes of text (alias bomb?)");
 	/* An anchored collection carries its text to every alias of it. */
-	const char *nested = "a: &m {k: vvvv}\nb: [*m, *m]\n";
-	lim.string_size = 2 + 5 * 3;
-	cr_assert_not_null(yl(nested, &lim));
-	lim.string_size = 2 + 5 * 3 - 1;
-	expect_error_like(nested, &lim, "bytes of text (alias bomb?)");
+	expect_limit_exact("a: &m {k: vvvv}\nb: [*m, *m]\n", &lim, &lim.string_size, 2 + 5 * 3,
+			   "bytes of text (alias bomb?)");
 }
 
 Test(yaml, billion_laughs_is_refused, .timeout = 20)
