@@ -359,13 +359,15 @@ out:
 
 /* ---- references ---- */
 
+/* "map 'E' has no WHAT 'KEY'", with a did-you-mean from map's keys
+ * unless no_hint (a sensitive map or key: no key of the map is shown). */
 static struct value *suggest_missing(struct scope *s, const struct site *at, const struct expr *e,
-				     const struct value *map, const char *key, const char *what)
+				     const struct value *map, const char *key, const char *what, bool no_hint)
 {
 	const char **names = xcalloc(map->map.len + 1, sizeof(char *));
-	for (size_t i = 0; i < map->map.len; i++)
+	for (size_t i = 0; i < map->map.len && !no_hint; i++)
 		names[i] = map->map.pairs[i].key;
-	const char *hint = schema_suggest(key, names);
+	const char *hint = no_hint ? NULL : schema_suggest(key, names);
 	struct buf obj = BUF_INIT;
 	expr_print(e, &obj);
 	if (hint)
@@ -392,15 +394,8 @@ static struct value *get_key(struct scope *s, const struct site *at, const struc
 		return NULL;
 	}
 	struct value *v = value_map_get(obj, key);
-	if (!v && (secret || obj->sensitive)) {
-		struct buf text = BUF_INIT;
-		expr_print(obj_expr, &text);
-		eval_error(at, e, "map '%s' has no key '%s'", text.data, secret ? "(sensitive)" : key);
-		buf_free(&text);
-		return NULL;
-	}
 	if (!v)
-		return suggest_missing(s, at, obj_expr, obj, key, "key");
+		return suggest_missing(s, at, obj_expr, obj, secret ? "(sensitive)" : key, "key", secret || obj->sensitive);
 	return mark_sensitive(s->arena, v, obj->sensitive || secret);
 }
 
