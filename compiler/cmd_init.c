@@ -26,32 +26,32 @@ static char *target(const char *dir, const struct embedded_file *f)
 /* What init made, to take back when a later step fails: no half
  * scaffold is left behind. */
 struct made {
-	char **paths;		/* files and folders, in the order made */
-	bool *is_dir;
+	struct {
+		char *path;
+		bool is_dir;
+	} *v;			/* files and folders, in the order made */
 	size_t n;
 };
 
 static void note_made(struct made *m, const char *path, bool is_dir)
 {
-	m->paths = xrealloc(m->paths, (m->n + 1) * sizeof(*m->paths));
-	m->is_dir = xrealloc(m->is_dir, (m->n + 1) * sizeof(*m->is_dir));
-	m->paths[m->n] = xstrdup(path);
-	m->is_dir[m->n++] = is_dir;
+	m->v = xrealloc(m->v, (m->n + 1) * sizeof(*m->v));
+	m->v[m->n].path = xstrdup(path);
+	m->v[m->n++].is_dir = is_dir;
 }
 
 /* Removes what was made, the newest first (files before their folders). */
 static void undo_made(const struct made *m)
 {
 	for (size_t i = m->n; i-- > 0;)
-		(void)(m->is_dir[i] ? rmdir(m->paths[i]) : unlink(m->paths[i]));
+		(void)(m->v[i].is_dir ? rmdir(m->v[i].path) : unlink(m->v[i].path));
 }
 
 static void made_free(struct made *m)
 {
 	for (size_t i = 0; i < m->n; i++)
-		free(m->paths[i]);
-	free(m->paths);
-	free(m->is_dir);
+		free(m->v[i].path);
+	free(m->v);
 }
 
 static int make_parents(char *path, struct made *m)
