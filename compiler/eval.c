@@ -1206,6 +1206,94 @@ int eval_dependencies_in(struct project *p, struct unit *u, struct arena *a)
 	return rc;
 }
 
+/* ---- module sources ---- */
+
+/* Terraform's local paths ("./m", "../m") and bulkhead's root-relative
+ * "//m"; absolute paths are local too, and refused.  URLs and registry
+ * addresses ("acme/vpc/aws") are not paths. */
+static bool local_source(const char *src)
+{
+	return src[0] == '/' || !strcmp(src, ".") || !strcmp(src, "..") || !strncmp(src, "./", 2) ||
+	       !strncmp(src, "../", 3);
+}
+
+/* The source as messages name it: quoted, or (sensitive). */
+static const char *source_shown(struct scope *s, const struct value *v)
+{
+	return v->sensitive ? "(sensitive)" : arena_concat(s->arena, "'", v->str.s, "'", (char *)NULL);
+}
+
+/* A folder of the module, root-relative: it must exist and be readable
+ * as the unit's own files are.  Reports at source and returns -1; a
+ * sensitive source is named in no message, nor what it leads to. */
+static int check_module_folder(struct scope *s, const struct node *source, const struct value *v, const char *path)
+{
+	struct buf resolved = BUF_INIT;
+	struct source *src = &s->p->src;
+	pthread_mutex_lock(&s->p->lock);	/* the source is shared by the workers */
+	int rc = source_resolve(src, path, &resolved);
+	enum src_kind kind = rc == SRC_OK ? source_kind(src, resolved.data) : SRC_MISSING;
+	const char *why = rc < 0 && rc != SRC_ENOENT && rc != SRC_EFORBIDDEN ? source_read_error(src, rc, path) : NULL;
+	pthread_mutex_unlock(&s->p->lock);
+	const char *area = rc < 0 ? NULL : project_output_area(s->p, resolved.data);
+	buf_free(&resolved);
+	if (rc == SRC_OK && !area && kind == SRC_DIR)
+		return 0;
+	const char *shown = source_shown(s, v);
+	const char *where = v->sensitive ? "it" : arena_concat(s->arena, "'", path, "'", (char *)NULL);
+	if (rc == SRC_ENOENT)
+		diag_error(source->file, source->off, "module source %s: there is no %s%s", shown,
+			   v->sensitive ? "such folder" : "folder ", v->sensitive ? "" : where);
+	else if (rc == SRC_EFORBIDDEN)
+		diag_error(source->file, source->off, "module source %s leads into .git/, which is never read", shown);
+	else if (rc < 0)
+		diag_error(source->file, source->off, "module source %s: %s", shown,
+			   v->sensitive ? "cannot be read" : why);
+	else if (area)
+		diag_error(source->file, source->off, "module source %s is in the output folder '%s'", shown, area);
+	else
+		diag_error(source->file, source->off, "module source %s: %s is not a folder", shown, where);
+	return -1;
+}
+
+/* A local module source resolved from the unit's directory, also when an
+ * include wrote it (as file() is): "//modules/vpc", so the same module
+ * reads the same from every env and region depth.  Terragrunt's "//"
+ * subdirectory marker stays ("//modules//vpc").  Other sources come back
+ * as written; NULL after an error. */
+static const char *resolve_source(struct scope *s, const struct node *source, const struct value *v)
+{
+	const char *src = v->str.s;
+	if (!local_source(src))
+		return src;
+	const char *shown = source_shown(s, v);
+	const char *marker = strstr(src + (src[1] == '/' ? 2 : 0), "//");
+	const char *pkg = marker ? arena_strndup(s->arena, src, (size_t)(marker - src)) : src;
+	struct buf folder = BUF_INIT, sub = BUF_INIT;
+	const char *out = NULL;
+	int rc = path_join(s->u->dir, pkg, &folder);
+	if (rc == SRC_OK && marker)
+		rc = path_join(folder.data, marker + 2, &sub);
+	bool has_sub = marker && sub.len > folder.len;
+	if (rc == SRC_EFORBIDDEN)
+		diag_error(source->file, source->off,
+			   "module source %s is an absolute path; write it relative to the unit, or from the "
+			   "project root with a leading '//'", shown);
+	else if (rc != SRC_OK || (marker && !path_within(sub.data, folder.data)))
+		diag_error(source->file, source->off, "module source %s leads outside the %s", shown,
+			   rc == SRC_OK ? "module folder" : "project root");
+	else if (!folder.len)
+		diag_error(source->file, source->off, "module source %s names the project root, not a module folder",
+			   shown);
+	else if (check_module_folder(s, source, v, folder.data) == 0 &&
+		 (!has_sub || check_module_folder(s, source, v, sub.data) == 0))
+		out = arena_concat(s->arena, "//", folder.data, has_sub ? "//" : "",
+				   has_sub ? sub.data + folder.len + 1 : "", (char *)NULL);
+	buf_free(&folder);
+	buf_free(&sub);
+	return out;
+}
+
 int eval_unit(struct project *p, struct unit *u)
 {
 	return eval_unit_in(p, u, &p->arena);
@@ -1229,9 +1317,7 @@ int eval_unit_in(struct project *p, struct unit *u, struct arena *arena)
 			diag_error(source->file, source->off, "source must be a string, not a %s", value_kind_name(v->kind));
 			v = NULL;
 		}
-		if (v)
-			u->source = v->str.s;
-		else
+		if (!v || !(u->source = resolve_source(&s, source, v)))
 			rc = -1;
 	}
 	/* Every local is evaluated, used or not, so a broken one is reported. */

@@ -1406,6 +1406,25 @@ void project_forget_compiled(struct project *p)
 	project_release_worker_arenas(p, NULL);
 }
 
+/* True when the root-relative path lies in dir (skipped when unset). */
+static bool inside(const char *path, const char *dir)
+{
+	struct buf norm = BUF_INIT;
+	bool in = dir && *dir && path_join("", dir, &norm) == SRC_OK && norm.len &&
+		  path_within(path, norm.data);
+	buf_free(&norm);
+	return in;
+}
+
+const char *project_output_area(const struct project *p, const char *path)
+{
+	if (inside(path, p->outputs_dir))
+		return p->outputs_dir;
+	if (inside(path, p->output_dir))
+		return p->output_dir;
+	return NULL;
+}
+
 void project_close(struct project *p)
 {
 	map_free(&p->files);

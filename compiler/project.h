@@ -251,6 +251,9 @@ int project_find_root(const char *start, struct buf *root);
  * to the diagnostics sink; returns -1 when there were any. */
 int project_open(struct project *p, const char *root, const struct source_spec *spec);
 void project_close(struct project *p);
+/* The output folder or the outputs folder when the root-relative path
+ * lies in one (bulkhead writes them; nothing reads them), else NULL. */
+const char *project_output_area(const struct project *p, const char *path);
 
 /* Loads a YAML file once per project.  On failure reports at (ref, off) when
  * ref is given, and returns NULL. */

@@ -359,6 +359,76 @@ int source_list(struct source *s, const char *path, struct buf *names, size_t *c
 	return source_list_kinds(s, path, names, count, NULL);
 }
 
+/* ---- folder contents ---- */
+
+struct tree_walk {
+	struct source *s;
+	size_t max_size;
+	size_t entries_left;
+	size_t top_len;		/* of the folder hashed: paths are hashed below it */
+	XXH3_state_t *state;
+};
+
+static int hash_entry(struct tree_walk *w, const char *path, char kind);
+
+/* Each file below dir, depth first in name order, as its path below the
+ * top folder and its bytes' hash; dot entries are skipped, as discovery
+ * skips them, and folders count only through their files (git keeps no
+ * empty folder). */
+static int hash_folder(struct tree_walk *w, const char *dir)
+{
+	struct buf names = BUF_INIT, kinds = BUF_INIT, path = BUF_INIT;
+	size_t count = 0;
+	int rc = source_list_kinds(w->s, dir, &names, &count, &kinds);
+	const char *name = names.data;
+	for (size_t i = 0; rc == SRC_OK && i < count; i++, name += strlen(name) + 1) {
+		if (name[0] == '.')
+			continue;
+		if (!w->entries_left--) {
+			rc = SRC_ETOOBIG;
+			break;
+		}
+		buf_reset(&path);
+		buf_printf(&path, "%s/%s", dir, name);
+		rc = hash_entry(w, path.data, kinds.data[i]);
+	}
+	buf_free(&names);
+	buf_free(&kinds);
+	buf_free(&path);
+	return rc;
+}
+
+static int hash_entry(struct tree_walk *w, const char *path, char kind)
+{
+	if (kind == SRC_MISSING || kind == SRC_LINK)
+		kind = (char)source_kind(w->s, path);	/* a link counts as what it leads to */
+	if (kind == SRC_DIR)
+		return hash_folder(w, path);
+	if (kind != SRC_FILE)
+		return SRC_OK;
+	struct buf data = BUF_INIT;
+	int rc = source_read(w->s, path, w->max_size, &data);
+	if (rc == SRC_OK) {
+		uint64_t h = XXH3_64bits(data.data ? data.data : "", data.len);
+		XXH3_64bits_update(w->state, path + w->top_len + 1, strlen(path + w->top_len + 1) + 1);
+		XXH3_64bits_update(w->state, &h, sizeof(h));
+	}
+	buf_free(&data);
+	return rc;
+}
+
+int source_tree_hash(struct source *s, const char *dir, size_t max_size, uint64_t *hash)
+{
+	struct tree_walk w = { s, max_size, 10000, strlen(dir), XXH3_createState() };
+	if (!w.state)
+		fatal_oom();
+	XXH3_64bits_reset(w.state);
+	int rc = hash_folder(&w, dir);
+	*hash = XXH3_64bits_digest(w.state);
+	XXH3_freeState(w.state);
+	return rc;
+}
+
 const char *source_strerror(const struct source *s, int err)
 {
 	switch (err) {

@@ -179,6 +179,10 @@ int source_list(struct source *s, const char *path, struct buf *names, size_t *c
  * SRC_MISSING where the backend cannot tell without an lstat: a walk
  * over a large tree then needs no lstat per entry. */
 int source_list_kinds(struct source *s, const char *path, struct buf *names, size_t *count, struct buf *kinds);
+/* A hash of the files below the folder dir, as module folders compare:
+ * each file's path below dir and bytes (up to max_size), dot entries
+ * left out, at most 10,000 entries (SRC_ETOOBIG past them). */
+int source_tree_hash(struct source *s, const char *dir, size_t max_size, uint64_t *hash);
 const char *source_strerror(const struct source *s, int err);
 /* Sets s->err to "cannot VERB 'SUBJECT': REASON"; returns SRC_EIO. */
 int source_fail(struct source *s, const char *verb, const char *subject, const char *reason);

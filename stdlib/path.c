@@ -137,26 +137,6 @@ static struct value *fn_dirname(struct call_ctx *c, struct value **args, size_t 
 
 /* ---- file ---- */
 
-/* True when the root-relative path lies in dir (skipped when unset). */
-static bool inside(const char *path, const char *dir)
-{
-	struct buf norm = BUF_INIT;
-	bool in = dir && *dir && path_join("", dir, &norm) == SRC_OK && norm.len &&
-		  path_within(path, norm.data);
-	buf_free(&norm);
-	return in;
-}
-
-/* The output folders are written by bulkhead; reading them is refused. */
-static const char *output_area(const struct project *p, const char *path)
-{
-	if (inside(path, p->outputs_dir))
-		return p->outputs_dir;
-	if (inside(path, p->output_dir))
-		return p->output_dir;
-	return NULL;
-}
-
 /* Joins the argument onto the unit's directory; reports and returns -1
  * for URLs, absolute paths and escapes. */
 static int unit_path(struct call_ctx *c, const struct value *arg, struct buf *out)
@@ -187,7 +167,7 @@ static int readable_path(struct call_ctx *c, const struct value *arg, const char
 	pthread_mutex_unlock(&c->project->lock);
 	if (rc < 0)
 		return -1;
-	const char *area = output_area(c->project, resolved->data);
+	const char *area = project_output_area(c->project, resolved->data);
 	if (area) {
 		call_error(c, "cannot read '%s': it is in the output folder '%s'", shown(arg), area);
 		return -1;
@@ -256,7 +236,7 @@ static bool found_in(struct project *p, const char *dir, const char *name, struc
 	pthread_mutex_lock(&p->lock);
 	bool ok = path_join(dir, name, cand) == SRC_OK && cand->len &&
 		  source_resolve(&p->src, cand->data, &resolved) == SRC_OK &&
-		  !output_area(p, resolved.data);
+		  !project_output_area(p, resolved.data);
 	enum src_kind kind = ok ? source_kind(&p->src, cand->data) : SRC_MISSING;
 	pthread_mutex_unlock(&p->lock);
 	buf_free(&resolved);

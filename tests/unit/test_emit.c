@@ -335,6 +335,7 @@ Test(emit, tfvars_json_is_rendered_exactly)
 Test(emit, empty_inputs_render_as_empty_object)
 {
 	em_write("dev/app/api/unit.yaml", "source: ./mod\n");
+	em_mkdirs("dev/app/api/mod");
 	em_compile_and_plan();
 	cr_expect_str_eq(em_file(EM_API)->data, "{}\n");
 }

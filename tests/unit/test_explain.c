@@ -144,11 +144,12 @@ Test(explain, overrides_through_nested_includes)
 		 "  - //_common/app.yaml\n"
 		 "inputs:\n"
 		 "  size: large\n");
+	fixture_mkdirs(ex_root, "dev/app/api/mod");
 	char *out = ex_explain("app/api");
 	char *first = nth_line(out, 0);
 	cr_expect_str_eq(first, "app/api in dev (account 111111111111, eu-west-1)");
 	free(first);
-	cr_expect(strstr(out, "\nsource = ./mod\n"), "%s", out);
+	cr_expect(strstr(out, "\nsource = //dev/app/api/mod\n"), "%s", out);
 	/* The unit's value wins over app.yaml's, which won over base.yaml's. */
 	ex_expect_entry(out, "inputs.size = ",
 			"inputs.size = \"large\"\n"

@@ -301,6 +301,7 @@ Test(policy, pinned_sources_and_unprotected_envs)
 	pl_source("prod", "amp", "git::https://h/m.git//x?depth=1&ref=v2.0.0");
 	pl_source("prod", "local", "../../modules/x");
 	pl_source("prod", "root", "//modules/x");
+	pl_mkdirs("modules/x");
 	pl_source("dev", "branch", "git::https://h/m.git//x?ref=main");
 	pl_write("prod/nosource/unit.yaml", "inputs: {}\n");
 	pl_check();
