@@ -59,14 +59,6 @@ static int compare_levels(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static bool deps_evaluated(const struct unit *u)
-{
-	for (size_t k = 0; k < u->ndeps; k++)
-		if (!u->deps[k].target->inputs)
-			return false;
-	return true;
-}
-
 /* Units are evaluated as soon as their dependencies are: a unit becomes
  * ready when the last of them is done, and workers take ready units first
  * come, first served.  (Taking them in level order, a worker waited for
@@ -189,22 +181,63 @@ static bool eval_in_parallel(struct project *p, unsigned jobs)
 	return false;
 }
 
-/* Dependencies first, so dependency.NAME.inputs reads evaluated values. */
-static int eval_in_order(struct project *p)
+/* Whether u can be evaluated now: 1 when every dependency has its
+ * evaluated inputs, 0 while one is still to be done, -1 when one never
+ * will be (a broken unit, a refused edge, a failed evaluation). */
+static int deps_ready(const struct unit *u, const bool *done)
 {
-	unsigned jobs = parallel_jobs(p->jobs);
-	if (jobs > 1 && p->nunits > 1 && eval_in_parallel(p, jobs))
-		return 0;
-	struct unit **order = xcalloc(p->nunits + 1, sizeof(*order));
+	int ready = 1;
+	for (size_t k = 0; k < u->ndeps; k++) {
+		const struct unit *t = u->deps[k].target;
+		if (!t || t == u || t->broken || (done[t->index] && !t->inputs))
+			return -1;
+		if (!done[t->index])
+			ready = 0;
+	}
+	return ready;
+}
+
+/* On one thread, dependencies first, so dependency.NAME.inputs reads
+ * evaluated values; after errors too, so that every unit that can be
+ * evaluated reports its own.  A unit waiting on one that failed is left
+ * alone: its errors would only repeat that one's.  Passes go on while
+ * they evaluate something (the levels are only a good order once the
+ * DAG is sound); units of a cycle are never ready. */
+static int eval_serially(struct project *p)
+{
 	int rc = 0;
+	struct unit **order = xcalloc(p->nunits + 1, sizeof(*order));
+	bool *done = xcalloc(p->nunits + 1, sizeof(*done));
 	if (p->nunits)
 		memcpy(order, p->units, p->nunits * sizeof(*order));
 	qsort(order, p->nunits, sizeof(*order), compare_levels);
+	for (bool progress = true; progress;) {
+		progress = false;
+		for (size_t i = 0; i < p->nunits; i++) {
+			struct unit *u = order[i];
+			int ready = done[u->index] ? 0 : u->broken ? -1 : deps_ready(u, done);
+			if (ready == 0)
+				continue;
+			done[u->index] = progress = true;
+			if (ready < 0 || eval_unit(p, u) < 0)
+				rc = -1;
+		}
+	}
 	for (size_t i = 0; i < p->nunits; i++)
-		if (!deps_evaluated(order[i]) || eval_unit(p, order[i]) < 0)
+		if (!done[i])
 			rc = -1;
 	free(order);
+	free(done);
 	return rc;
+}
+
+/* Dependencies first; on the workers while nothing failed before. */
+static int eval_in_order(struct project *p, bool sound)
+{
+	unsigned jobs = parallel_jobs(p->jobs);
+	if (sound && jobs > 1 && p->nunits > 1 && eval_in_parallel(p, jobs))
+		return 0;
+	return eval_serially(p);
 }
 
 static int resolve_unit_in(struct project *p, struct unit *u, struct arena *a)
@@ -250,12 +283,16 @@ int compile_units(struct project *p)
 	project_prefetch_units(p);
 	if (jobs < 2 || p->nunits < 2 || !resolve_in_parallel(p, jobs))
 		for (size_t i = 0; i < p->nunits; i++)
-			if (resolve_unit_in(p, p->units[i], &p->arena) < 0)
+			if (resolve_unit_in(p, p->units[i], &p->arena) < 0) {
+				p->units[i]->broken = true;
 				rc = -1;
-	if (rc == 0)
-		rc = dag_build(p, p->units, p->nunits);
-	if (rc == 0)
-		rc = eval_in_order(p);
+			}
+	/* Every phase runs on what the last left sound: all errors are
+	 * collected in one run (SPEC 6). */
+	if (dag_build(p, p->units, p->nunits) < 0)
+		rc = -1;
+	if (eval_in_order(p, rc == 0) < 0)
+		rc = -1;
 	return rc;
 }
 

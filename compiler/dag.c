@@ -36,6 +36,14 @@ static int check_targets(struct unit **units, size_t n)
 	return rc;
 }
 
+/* The unit dependency k of u leads to, or NULL for an edge that
+ * check_targets refused (no such unit, or u itself). */
+static struct unit *edge_target(const struct unit *u, size_t k)
+{
+	struct unit *t = u->deps[k].target;
+	return t != u ? t : NULL;
+}
+
 /* Walks from start along edges between still-unplaced units until a unit
  * repeats, then reports the cycle with every edge's location and marks
  * its units reported.  A walk that runs into a reported cycle stops. */
@@ -91,7 +99,7 @@ static void report_cycle(struct unit *start, const struct map *unplaced, struct 
 		}
 		struct dependency *next = NULL;
 		for (size_t k = 0; k < u->ndeps && !next; k++)
-			if (u->deps[k].target && map_get(unplaced, (const char *)&u->deps[k].target, sizeof(void *)))
+			if (edge_target(u, k) && map_get(unplaced, (const char *)&u->deps[k].target, sizeof(void *)))
 				next = &u->deps[k];
 		if (!next)
 			break;
@@ -110,8 +118,9 @@ static void report_cycle(struct unit *start, const struct map *unplaced, struct 
 
 int dag_build(struct project *p, struct unit **units, size_t n)
 {
-	if (check_targets(units, n) < 0)
-		return -1;
+	/* Refused edges are left out, so that cycles among the others are
+	 * reported in the same run. */
+	int rc = check_targets(units, n);
 	/* Levels by repeated relaxation in topological order (Kahn). */
 	struct map unplaced;
 	size_t *pending = xcalloc(n, sizeof(*pending));
@@ -132,7 +141,7 @@ int dag_build(struct project *p, struct unit **units, size_t n)
 	size_t *edge_from = xcalloc(nedges + 1, sizeof(size_t)), *edge_start = xcalloc(n + 1, sizeof(size_t));
 	for (size_t i = 0; i < n; i++)
 		for (size_t k = 0; k < units[i]->ndeps; k++) {
-			size_t t = position[units[i]->deps[k].target->index];
+			size_t t = edge_target(units[i], k) ? position[units[i]->deps[k].target->index] : 0;
 			if (t) {
 				edge_start[t - 1]++;
 				pending[i]++;
@@ -146,7 +155,7 @@ int dag_build(struct project *p, struct unit **units, size_t n)
 	size_t *fill = xcalloc(n + 1, sizeof(size_t));
 	for (size_t i = 0; i < n; i++)
 		for (size_t k = 0; k < units[i]->ndeps; k++) {
-			size_t t = position[units[i]->deps[k].target->index];
+			size_t t = edge_target(units[i], k) ? position[units[i]->deps[k].target->index] : 0;
 			if (t)
 				edge_from[edge_start[t - 1] + fill[t - 1]++] = i;
 		}
@@ -164,7 +173,6 @@ int dag_build(struct project *p, struct unit **units, size_t n)
 				queue[tail++] = d;
 		}
 	}
-	int rc = 0;
 	if (placed < n) {
 		for (size_t i = 0; i < n; i++)
 			if (pending[i])

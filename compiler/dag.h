@@ -4,9 +4,10 @@
 
 #include "project.h"
 
-/* Resolves every dependency of the given units to its target unit,
- * reports unknown targets and cycles (naming every edge), and sets each
- * unit's level: 0 without dependencies, else 1 + the deepest target. */
+/* Checks every dependency of the given units names a target unit,
+ * reports unknown targets and cycles (naming every edge), both in one
+ * run, and sets each unit's level: 0 without dependencies, else 1 + the
+ * deepest target. */
 int dag_build(struct project *p, struct unit **units, size_t n);
 
 #endif

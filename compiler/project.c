@@ -1378,6 +1378,7 @@ void unit_forget_resolution(struct unit *u)
 	map_init(&u->chains);
 	u->deps = NULL;
 	u->ndeps = 0;
+	u->broken = false;
 }
 
 /* The merged include chains and configurations; the merges themselves

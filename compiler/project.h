@@ -113,6 +113,9 @@ struct unit {
 	struct map overrides;	/* winning node address -> struct override */
 	const struct map *base_overrides;	/* the same, within its includes */
 	struct map chains;	/* file path -> include chain that reached it */
+	/* Its files, vars or dependency paths had errors (reported): it is
+	 * not evaluated, nor are the units depending on it. */
+	bool broken;
 	/* Set by the eval phase. */
 	struct value *inputs;
 	struct mock_use *mocks;	/* mocked outputs read, newest first; kept
