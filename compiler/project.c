@@ -1084,7 +1084,7 @@ static int take_entries(struct level *lv, const char *dir, const struct listing 
 		if (lrc < 0) {
 			diag_error(NULL, 0, "%s", source_strerror(&w->p->src, lrc));	/* names the path */
 			rc = -1;
-			goto out;
+			continue;
 		}
 		/* A linked folder would give units two identities or a home
 		 * outside the root, and a dangling link in an env folder would
@@ -1095,14 +1095,17 @@ static int take_entries(struct level *lv, const char *dir, const struct listing 
 		    (target == SRC_DIR || (target != SRC_FILE && in_env_folder(w->p, child.data)))) {
 			report_link(w->p, child.data);
 			rc = -1;
-			goto out;
+			continue;
 		}
 		if (kind == SRC_OTHER && w->p->src.ops != w->p->work.ops) {
 			/* A gitlink: the submodule's files are not in this tree. */
 			diag_remark(NULL, 0, "skipping submodule '%s'", child.data);
 			continue;
 		}
-		if (kind == SRC_DIR && !skip_dir(w->p, child.data, name)) {
+		if (kind == SRC_DIR && !strcmp(name, "unit.yaml")) {
+			diag_error(NULL, 0, "'%s' is a folder: a unit's unit.yaml must be a file", child.data);
+			rc = -1;
+		} else if (kind == SRC_DIR && !skip_dir(w->p, child.data, name)) {
 			add_next(lv, source_known_dir(&w->p->src, child.data));
 		} else if (kind != SRC_DIR && !strcmp(name, "unit.yaml")) {
 			if (w->n == w->cap)
@@ -1116,24 +1119,24 @@ static int take_entries(struct level *lv, const char *dir, const struct listing 
 		child_path(&child, dir, "vars.yaml");
 		source_known_missing(&w->p->src, child.data);
 	}
-out:
 	buf_free(&child);
 	return rc;
 }
 
-/* Takes folder i's listing, on the walk's thread, and frees it; after a
- * failure the rest of the depth is only freed. */
+/* Takes folder i's listing, on the walk's thread, and frees it.  A
+ * failure is remembered and the walk goes on, so that every bad entry
+ * of the repo is reported in one run. */
 static void take_one(void *ctx, size_t i)
 {
 	struct level *lv = ctx;
 	struct listing *l = &lv->listings[i];
-	if (lv->rc == 0 && (lv->rc = take_listing(lv->w->p, lv->dirs[i], l)) == 0) {
-		if (lv->depth > 64) {
-			diag_error(NULL, 0, "directory '%s' is nested more than 64 levels deep", lv->dirs[i]);
-			lv->rc = -1;
-		} else {
-			lv->rc = take_entries(lv, lv->dirs[i], l);
-		}
+	if (take_listing(lv->w->p, lv->dirs[i], l) < 0) {
+		lv->rc = -1;
+	} else if (lv->depth > 64) {
+		diag_error(NULL, 0, "directory '%s' is nested more than 64 levels deep", lv->dirs[i]);
+		lv->rc = -1;
+	} else if (take_entries(lv, lv->dirs[i], l) < 0) {
+		lv->rc = -1;
 	}
 	buf_free(&l->names);
 	buf_free(&l->kinds);
@@ -1152,7 +1155,7 @@ static int walk_tree(struct walk *w)
 	unsigned jobs = parallel_jobs(w->p->jobs);
 	int rc = 0;
 	dirs[0] = "";
-	for (size_t depth = 0; n && rc == 0; depth++) {
+	for (size_t depth = 0; n; depth++) {
 		struct level lv = { .w = w, .depth = depth, .dirs = dirs, .n = n,
 				    .listings = xcalloc(n, sizeof(*lv.listings)) };
 		bool workers = jobs > 1 && n > 1;
@@ -1163,7 +1166,8 @@ static int walk_tree(struct walk *w)
 		else
 			for (size_t i = 0; i < n; i++)
 				take_one(&lv, i);
-		rc = lv.rc;
+		if (lv.rc < 0)
+			rc = -1;
 		free(lv.listings);	/* take_one freed each listing's buffers */
 		free(dirs);
 		dirs = lv.next;
