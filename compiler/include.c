@@ -53,6 +53,18 @@ static bool subtree_has_tags(const struct node *n)
 	return false;
 }
 
+static struct node *apply_tags(struct arena *a, const struct node *n);
+
+/* A list item: as apply_tags, but there is no key for !unset to remove. */
+static struct node *apply_item_tags(struct arena *a, const struct node *item)
+{
+	if (item->tag == TAG_UNSET) {
+		diag_error(item->file, item->off, "!unset applies to a map key, not a list item");
+		return NULL;
+	}
+	return apply_tags(a, item);
+}
+
 /* A node with nothing beneath it to merge onto: !append gives the list,
  * !unset of nothing is a no-op (the caller drops the key), !replace gives
  * the map. */
@@ -65,14 +77,9 @@ static struct node *apply_tags(struct arena *a, const struct node *n)
 	struct node *c = copy_node(a, n);
 	if (n->kind == NODE_SEQ) {
 		c->seq.items = ARENA_ARRAY(a, struct node *, n->seq.len);
-		for (size_t i = 0; i < n->seq.len; i++) {
-			if (n->seq.items[i]->tag == TAG_UNSET) {
-				diag_error(n->seq.items[i]->file, n->seq.items[i]->off, "!unset applies to a map key, not a list item");
+		for (size_t i = 0; i < n->seq.len; i++)
+			if (!(c->seq.items[i] = apply_item_tags(a, n->seq.items[i])))
 				return NULL;
-			}
-			if (!(c->seq.items[i] = apply_tags(a, n->seq.items[i])))
-				return NULL;
-		}
 	} else if (n->kind == NODE_MAP) {
 		c->map.pairs = ARENA_ARRAY(a, struct node_pair, n->map.len);
 		c->map.len = 0;
@@ -120,7 +127,7 @@ static struct node *append_lists(struct merger *m, const struct node *base, cons
 	if (base->seq.len)
 		memcpy(c->seq.items, base->seq.items, base->seq.len * sizeof(struct node *));
 	for (size_t i = 0; i < over->seq.len; i++)
-		if (!(c->seq.items[base->seq.len + i] = apply_tags(a, over->seq.items[i])))
+		if (!(c->seq.items[base->seq.len + i] = apply_item_tags(a, over->seq.items[i])))
 			return NULL;
 	return c;
 }
