@@ -147,6 +147,16 @@ static bool ident_char(int c)
 	return ident_start(c) || (c >= '0' && c <= '9') || c == '-';
 }
 
+bool expr_is_identifier(const char *s, size_t len)
+{
+	if (!len || !ident_start((unsigned char)s[0]))
+		return false;
+	for (size_t i = 1; i < len; i++)
+		if (!ident_char((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
 static const char *read_ident(struct parser *ps)
 {
 	size_t start = ps->pos;

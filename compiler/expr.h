@@ -98,6 +98,9 @@ struct expr_origin {
 
 /* True when text holds a "${" that is not escaped as "$${". */
 bool template_has_expr(const char *text, size_t len);
+/* An HCL identifier, [A-Za-z_][A-Za-z0-9_-]*: a name expressions can
+ * reach (local.NAME, include.NAME, dependency.NAME). */
+bool expr_is_identifier(const char *s, size_t len);
 /* Parses text as a template.  Errors are reported; returns NULL then. */
 struct expr *template_parse(struct arena *a, const char *text, size_t len,
 			    const struct expr_origin *origin);

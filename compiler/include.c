@@ -1,5 +1,6 @@
 /* include.c - linearise includes, confine paths, merge with tags. */
 #include "include.h"
+#include "expr.h"
 #include "schema.h"
 
 #include <stdlib.h>
@@ -230,6 +231,26 @@ struct node *merge_nodes(struct arena *a, const struct node *base, const struct 
 
 /* ---- file shape ---- */
 
+static bool check_name(const struct node *name, const char *what)
+{
+	if (expr_is_identifier(name->str.s, name->str.len))
+		return true;
+	diag_error(name->file, name->off,
+		   "'%s' is not a name %s.<name> can reach: use letters, digits, '_' and '-', not first a digit or '-'",
+		   name->str.s, what);
+	return false;
+}
+
+/* Each key of map names something an expression reaches as
+ * WHAT.<name>: a name it cannot spell is an error, not a dead entry. */
+static bool check_names(const struct node *map, const char *what)
+{
+	bool ok = true;
+	for (size_t i = 0; i < map->map.len; i++)
+		ok &= check_name(map->map.pairs[i].key, what);
+	return ok;
+}
+
 static bool check_include_entry(const struct node *e)
 {
 	if (e->kind == NODE_STR)
@@ -247,7 +268,7 @@ static bool check_include_entry(const struct node *e)
 		ok &= schema_expect_string(path, "include path");
 	}
 	if (as)
-		ok &= schema_expect_string(as, "include 'as'");
+		ok &= schema_expect_string(as, "include 'as'") && check_name(as, "include");
 	if (merge && schema_expect_string(merge, "include 'merge'")) {
 		const char *m = merge->str.s;
 		if (strcmp(m, "deep") && strcmp(m, "shallow") && strcmp(m, "none")) {
@@ -278,7 +299,7 @@ static bool check_dependencies(const struct node *deps)
 {
 	if (!schema_expect(deps, NODE_MAP, "dependencies"))
 		return false;
-	bool ok = true;
+	bool ok = check_names(deps, "dependency");
 	for (size_t i = 0; i < deps->map.len; i++) {
 		const struct node *d = deps->map.pairs[i].value;
 		if (d->tag == TAG_UNSET)
@@ -315,7 +336,7 @@ static bool check_unit_file(const struct node *doc)
 	if ((n = node_map_get(doc, "source")) && n->tag != TAG_UNSET)
 		ok &= schema_expect_string(n, "source");
 	if ((n = node_map_get(doc, "locals")) && n->tag != TAG_UNSET)
-		ok &= schema_expect(n, NODE_MAP, "locals");
+		ok &= schema_expect(n, NODE_MAP, "locals") && check_names(n, "local");
 	if ((n = node_map_get(doc, "inputs")) && n->tag != TAG_UNSET)
 		ok &= schema_expect(n, NODE_MAP, "inputs");
 	if ((n = node_map_get(doc, "dependencies")) && n->tag != TAG_UNSET)
