@@ -301,23 +301,30 @@ static struct value *eval_cond(struct scope *s, const struct site *at, const str
 
 /* ---- templates ---- */
 
-static bool append_text(struct scope *s, const struct site *at, const struct expr *e,
-			const struct value *v, struct buf *out)
+/* A string, number or bool as template text; false for the others. */
+static bool scalar_text(const struct value *v, struct buf *out)
 {
 	char num[400];
 	switch (v->kind) {
-	case VAL_STR: buf_add(out, v->str.s, v->str.len); break;
-	case VAL_INT: buf_add_int(out, v->i); break;
+	case VAL_STR: buf_add(out, v->str.s, v->str.len); return true;
+	case VAL_INT: buf_add_int(out, v->i); return true;
 	case VAL_FLOAT:
 		format_double(v->f, num, sizeof(num));
 		buf_puts(out, num);
-		break;
-	case VAL_BOOL: buf_puts(out, v->b ? "true" : "false"); break;
-	case VAL_NULL:
-		eval_error(at, e, "null cannot be interpolated into a string");
-		return false;
-	default:
-		eval_error(at, e, "a %s cannot be interpolated into a string", value_kind_name(v->kind));
+		return true;
+	case VAL_BOOL: buf_puts(out, v->b ? "true" : "false"); return true;
+	default: return false;
+	}
+}
+
+static bool append_text(struct scope *s, const struct site *at, const struct expr *e,
+			const struct value *v, struct buf *out)
+{
+	if (!scalar_text(v, out)) {
+		if (v->kind == VAL_NULL)
+			eval_error(at, e, "null cannot be interpolated into a string");
+		else
+			eval_error(at, e, "a %s cannot be interpolated into a string", value_kind_name(v->kind));
 		return false;
 	}
 	if (out->len > s->lim->string_size) {
@@ -1082,6 +1089,51 @@ static const uint32_t *key_positions(struct scope *s, const struct node *n)
 	return pos;
 }
 
+/* Whether a key of the map node holds "${": its keys are evaluated. */
+static bool map_has_key_expr(const struct node *n)
+{
+	for (size_t i = 0; i < n->map.len; i++)
+		if (n->map.pairs[i].key->has_expr)
+			return true;
+	return false;
+}
+
+/* A map key holding "${...}" is evaluated as any string scalar is (SPEC
+ * 3): a number or bool gives its text; a sensitive key makes the map
+ * sensitive.  false after an error, reported. */
+static bool eval_key(struct scope *s, const struct node *key, struct value_pair *to, bool *sensitive)
+{
+	struct value *k = eval_string(s, key);
+	if (!k)
+		return false;
+	struct buf text = BUF_INIT;
+	bool ok = scalar_text(k, &text);
+	if (ok) {
+		to->keylen = text.len;
+		to->key = arena_strndup(s->arena, buf_cstr(&text), text.len);
+		*sensitive |= k->sensitive;
+	} else {
+		diag_error(key->file, key->off, "a map key must be a string, not %s%s",
+			   k->kind == VAL_NULL ? "" : "a ", value_kind_name(k->kind));
+	}
+	buf_free(&text);
+	return ok;
+}
+
+/* Two keys of map node n that are the same once evaluated: an error at
+ * the second one's value, as the loader reports duplicate keys. */
+static struct value *duplicate_key(const struct node *n, const struct value *v, size_t dup)
+{
+	const struct value_pair *pr = &v->map.pairs[dup];
+	const struct node *at = pr->value->origin ? pr->value->origin : n;
+	if (v->sensitive)
+		diag_error(at->file, at->off, "a key (sensitive) appears twice in this map once its keys are evaluated");
+	else
+		diag_error(at->file, at->off, "the key '%s' appears twice in this map once its keys are evaluated",
+			   pr->key);
+	return NULL;
+}
+
 static struct value *eval_node(struct scope *s, const struct node *n)
 {
 	struct value *literal;
@@ -1100,7 +1152,8 @@ static struct value *eval_node(struct scope *s, const struct node *n)
 	case NODE_MAP: {
 		if ((literal = literal_value(s, n)))
 			return literal;
-		const uint32_t *pos = key_positions(s, n);
+		bool keyed = map_has_key_expr(n);
+		const uint32_t *pos = keyed ? NULL : key_positions(s, n);
 		struct value *v = value_map(s->arena, n->map.len, n);
 		bool ok = true;
 		for (size_t i = 0; i < n->map.len; i++) {
@@ -1108,12 +1161,15 @@ static struct value *eval_node(struct scope *s, const struct node *n)
 			struct value_pair *to = &v->map.pairs[pos ? pos[i] : i];
 			to->key = pr->key->str.s;
 			to->keylen = pr->key->str.len;
+			if (pr->key->has_expr)
+				ok &= eval_key(s, pr->key, to, &v->sensitive);
 			ok &= (to->value = eval_node(s, pr->value)) != NULL;
 		}
 		if (!ok)
 			return NULL;
-		if (!pos)
-			value_map_sort(v);
+		long dup = pos ? -1 : value_map_sort(v);
+		if (dup >= 0 && keyed)
+			return duplicate_key(n, v, (size_t)dup);
 		return v;
 	}
 	default:

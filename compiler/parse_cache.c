@@ -27,7 +27,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#define MAGIC "bulkhead-parse 3 " BULKHEAD_VERSION "\n"
+#define MAGIC "bulkhead-parse 4 " BULKHEAD_VERSION "\n"
 
 enum { HAS_EXPR = 1 };
 enum { HEADER_U64S = 7 };

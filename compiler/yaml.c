@@ -146,8 +146,8 @@ void node_mark_literal(struct node *n)
 		for (size_t i = 0; literal && i < n->seq.len; i++)
 			literal = node_is_literal(n->seq.items[i]);
 	else
-		for (size_t i = 0; literal && i < n->map.len; i++)
-			literal = node_is_literal(n->map.pairs[i].value);
+		for (size_t i = 0; literal && i < n->map.len; i++)	/* keys too hold "${" */
+			literal = !n->map.pairs[i].key->has_expr && node_is_literal(n->map.pairs[i].value);
 	n->literal = literal;
 }
 
