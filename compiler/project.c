@@ -933,31 +933,62 @@ static bool load_envs(struct project *p, const struct node *doc)
 	return ok;
 }
 
-/* Env folders may not nest inside each other or the output dir. */
+/* The folder an env owns: a multi-region env's holds its region folders
+ * and nothing of another env's. */
+static const char *env_base(struct project *p, const struct env *e)
+{
+	return strcmp(e->label, e->name) ? env_folder(p, e->decl, e->name) : e->dir;
+}
+
+/* Whether envs[i] is the first (or only) region of its entry: the
+ * folder it owns is checked once. */
+static bool first_region(const struct project *p, size_t i)
+{
+	for (size_t k = 0; k < i; k++)
+		if (p->envs[k]->decl == p->envs[i]->decl)
+			return false;
+	return true;
+}
+
+/* The folder envs[i] owns may not nest inside another env's (from an
+ * earlier entry) or the output dir, nor hold them. */
+static bool check_overlaps(struct project *p, size_t i)
+{
+	bool ok = true;
+	const struct env *a = p->envs[i];
+	const struct node *at = a->name_node;
+	const char *base_a = env_base(p, a);
+	if (path_within(base_a, p->output_dir) || path_within(p->output_dir, base_a)) {
+		diag_error(at->file, at->off, "folder '%s' of '%s' overlaps the output dir '%s'", base_a, a->name,
+			   p->output_dir);
+		ok = false;
+	}
+	for (size_t j = 0; j < i; j++) {
+		const struct env *b = p->envs[j];
+		if (!first_region(p, j) || a->decl == b->decl)
+			continue;
+		const char *base_b = env_base(p, b);
+		if (path_within(base_a, base_b) || path_within(base_b, base_a)) {
+			diag_error(at->file, at->off, "folder '%s' of '%s' overlaps folder '%s' of '%s'", base_a,
+				   a->name, base_b, b->name);
+			ok = false;
+		}
+	}
+	return ok;
+}
+
+/* Env folders may not nest inside each other or the output dir, and
+ * each must exist. */
 static bool check_folders(struct project *p)
 {
 	bool ok = true;
 	for (size_t i = 0; i < p->nenvs; i++) {
 		struct env *a = p->envs[i];
-		const struct node *at = a->name_node;
-		if (path_within(a->dir, p->output_dir) || path_within(p->output_dir, a->dir)) {
-			diag_error(at->file, at->off, "folder '%s' of '%s' overlaps the output dir '%s'",
-				   a->dir, a->label, p->output_dir);
-			ok = false;
-		}
-		for (size_t j = 0; j < i; j++) {
-			struct env *b = p->envs[j];
-			if (a->decl == b->decl)
-				continue;
-			if (path_within(a->dir, b->dir) || path_within(b->dir, a->dir)) {
-				diag_error(at->file, at->off, "folder '%s' of '%s' overlaps folder '%s' of '%s'",
-					   a->dir, a->label, b->dir, b->label);
-				ok = false;
-			}
-		}
+		if (first_region(p, i))
+			ok &= check_overlaps(p, i);
 		if (source_kind(&p->src, a->dir) != SRC_DIR) {
-			diag_error(at->file, at->off, "folder '%s' of environment '%s' does not exist",
-				   a->dir, a->label);
+			diag_error(a->name_node->file, a->name_node->off,
+				   "folder '%s' of environment '%s' does not exist", a->dir, a->label);
 			ok = false;
 		}
 	}
