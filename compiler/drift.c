@@ -546,12 +546,13 @@ static const struct dependency *find_dep(const struct unit *u, const char *name)
 
 /* A dependency's target as a unit of either env sees it: a unit id of
  * the unit's own env, or "@shared/id" for a shared account's unit (the
- * same "vpc" there is another account's). */
+ * same "vpc" there is another account's); a shared region reached by
+ * the unit's own region counts as written, with no region. */
 static const char *dep_target(struct arena *a, const struct unit *u, const struct dependency *d)
 {
 	if (!strcmp(d->target_env, u->env->label))
 		return d->target_id;
-	return arena_concat(a, "@", d->target_env, "/", d->target_id, (char *)NULL);
+	return arena_concat(a, "@", d->shared_name ? d->shared_name : d->target_env, "/", d->target_id, (char *)NULL);
 }
 
 /* The set of dependencies: names and targets, each env's own units

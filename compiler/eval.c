@@ -1179,6 +1179,34 @@ static struct value *eval_node(struct scope *s, const struct node *n)
 
 /* ---- units ---- */
 
+/* The shared account "@name/..." names.  One with several regions is
+ * reached in the unit's own region when it has it, else in its first;
+ * "@name/REGION/unit" names a region (*rest then skips it). */
+static struct env *shared_region(struct project *p, const struct unit *u, const char *name, const char **rest,
+				 bool *by_region)
+{
+	struct env *e = project_find_env(p, name), *first = NULL, *same = NULL;
+	*by_region = false;
+	if (e)
+		return e;
+	for (size_t i = 0; i < p->nenvs; i++) {
+		struct env *r = p->envs[i];
+		if (!r->is_shared || strcmp(r->name, name))
+			continue;
+		size_t n = strlen(r->region);
+		if (!strncmp(*rest + 1, r->region, n) && (*rest)[n + 1] == '/') {
+			*rest += n + 1;
+			return r;
+		}
+		if (!first)
+			first = r;
+		if (!same && !strcmp(r->region, u->env->region))
+			same = r;
+	}
+	*by_region = first != NULL;
+	return same ? same : first;
+}
+
 /* "./x" and "../x" resolve from the unit's own directory (also when
  * written in an include); "@shared/unit" names a shared account's unit;
  * anything else is a unit id of the same env. */
@@ -1191,14 +1219,16 @@ static int resolve_dependency(struct project *p, struct arena *a, struct unit *u
 	if (raw[0] == '@') {
 		const char *slash = strchr(raw, '/');
 		const char *label = slash ? arena_strndup(a, raw + 1, (size_t)(slash - raw - 1)) : raw + 1;
-		struct env *e = project_find_env(p, label);
-		if (!e || !e->is_shared || !slash || !slash[1]) {
+		bool by_region = false;
+		struct env *e = slash ? shared_region(p, u, label, &slash, &by_region) : NULL;
+		if (!e || !e->is_shared || !slash[1]) {
 			diag_error(path->file, path->off, "'%s' does not name a unit of a shared account (@<shared>/<unit>)", raw);
 			goto out;
 		}
 		d->target_env = e->label;
 		d->target_id = arena_strdup(a, slash + 1);
 		d->target = env_find_unit(e, d->target_id);
+		d->shared_name = by_region ? e->name : NULL;
 		rc = 0;
 		goto out;
 	}

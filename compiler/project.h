@@ -65,6 +65,10 @@ struct dependency {
 	const char *name;
 	const char *target_env;	/* env label of the target unit */
 	const char *target_id;
+	/* "@shared/unit" of a shared account with several regions, reached
+	 * in the unit's own region (or the first): the written target is
+	 * the same in every region, so drift compares it as written. */
+	const char *shared_name;
 	const struct node *decl;
 	/* Found with the path on the resolve workers (NULL when the env has
 	 * no such unit: the DAG phase reports it). */
