@@ -1,5 +1,6 @@
 /* policy.c - rules that hold for every env on its own or across envs. */
 #include "policy.h"
+#include "policy_rules.h"
 #include "define.h"
 #include "glob.h"
 #include "parallel.h"
@@ -28,6 +29,15 @@ struct cidr_use {
 	const char *key;
 	const char *text;
 	const struct node *where;
+};
+
+const struct policy_rule policy_rules[] = {
+	{ "cross-account", "A value holds the account ID of another promotion environment" },
+	{ "cidr-overlap", "Two CIDR blocks of different environments overlap" },
+	{ "unpinned-source", "A protected environment's module source has no pinned ref" },
+	{ "shared-account", "Two environments or shared accounts have the same account ID" },
+	{ "plaintext-secret", "A secret-looking key holds a literal value; use secret()" },
+	{ NULL, NULL },
 };
 
 /* policy.allow entries split at the last two colons. */

@@ -4,6 +4,7 @@
 #include "trace.h"
 #include "json.h"
 #include "parallel.h"
+#include "policy_rules.h"
 #include "schema.h"
 
 #include <errno.h>
@@ -834,6 +835,34 @@ static bool load_drift(struct project *p, const struct node *n)
 	return ok;
 }
 
+/* policy.allow's RULE must name a rule: a misspelt one would waive
+ * nothing, without a word. */
+static bool allow_rules_known(const struct node *allow)
+{
+	bool ok = true;
+	size_t n = 0;
+	while (policy_rules[n].id)
+		n++;
+	const char **ids = xcalloc(n + 1, sizeof(*ids));
+	for (size_t k = 0; k < n; k++)
+		ids[k] = policy_rules[k].id;
+	for (size_t i = 0; i < allow->seq.len; i++) {
+		const struct node *g = allow->seq.items[i];
+		const char *rule = strrchr(g->str.s, ':') + 1;	/* globs_have_parts saw two */
+		bool known = false;
+		for (size_t k = 0; k < n && !known; k++)
+			known = !strcmp(rule, ids[k]);
+		if (known)
+			continue;
+		const char *hint = schema_suggest(rule, ids);
+		diag_error(g->file, g->off, "'%s' names no policy rule%s%s%s", rule, hint ? "; did you mean '" : "",
+			   hint ? hint : "", hint ? "'?" : "");
+		ok = false;
+	}
+	free(ids);
+	return ok;
+}
+
 static bool load_policy(struct project *p, const struct node *n)
 {
 	if (!schema_expect(n, NODE_MAP, "policy"))
@@ -847,7 +876,8 @@ static bool load_policy(struct project *p, const struct node *n)
 	if (cidr)
 		ok &= schema_expect_string_list(cidr, "policy.cidr_keys");
 	if (allow)
-		ok &= schema_expect_string_list(allow, "policy.allow") && globs_have_parts(allow, 2);
+		ok &= schema_expect_string_list(allow, "policy.allow") && globs_have_parts(allow, 2) &&
+		      allow_rules_known(allow);
 	return ok;
 }
 

@@ -1,6 +1,7 @@
 /* report.c - render findings for people (text, markdown), machines (json,
  * sarif 2.1.0) and CI (github workflow annotations). */
 #include "report.h"
+#include "policy_rules.h"
 
 #include <string.h>
 
@@ -332,11 +333,61 @@ static struct value *sarif_location(struct arena *a, const struct place *at, con
 	return loc;
 }
 
+/* Every rule a result may name, in a fixed order: the finding classes,
+ * then the policy rules.  Tools such as GitHub code scanning show a
+ * rule's description beside its results. */
+static const struct sarif_class {
+	const char *id, *level, *summary;
+} sarif_classes[] = {
+	{ "drift", "error", "A value, source or dependency differs between environments, not by their knobs" },
+	{ "ahead", "error", "A later environment runs a newer ref or promoted value than the earlier one" },
+	{ "pending", "note", "A change of an earlier environment not yet promoted" },
+	{ "parameterized", "none", "The same definition, a different value through an environment knob" },
+	{ "allowed", "none", "A difference matching a drift.allow glob" },
+	{ "equal", "none", "The same value in both environments" },
+};
+enum { SARIF_NCLASSES = sizeof(sarif_classes) / sizeof(*sarif_classes) };
+
+static size_t sarif_rule_index(const char *id)
+{
+	for (size_t i = 0; i < SARIF_NCLASSES; i++)
+		if (!strcmp(sarif_classes[i].id, id))
+			return i;
+	size_t k = 0;
+	while (policy_rules[k].id && strcmp(policy_rules[k].id, id))
+		k++;
+	return SARIF_NCLASSES + k;	/* every rule is listed: a test holds it */
+}
+
+static struct value *sarif_rule(struct arena *a, const char *id, const char *level, const char *summary)
+{
+	struct value *config = value_map_room(a, 1), *text = value_map_room(a, 1), *r = value_map_room(a, 3);
+	value_map_add(config, "level", value_cstr(a, level));
+	value_map_add(text, "text", value_cstr(a, summary));
+	value_map_add(r, "defaultConfiguration", config);
+	value_map_add(r, "id", value_cstr(a, id));
+	value_map_add(r, "shortDescription", text);
+	return r;
+}
+
+static struct value *sarif_rule_list(struct arena *a)
+{
+	size_t npolicy = 0;
+	while (policy_rules[npolicy].id)
+		npolicy++;
+	struct value *rules = value_list(a, SARIF_NCLASSES + npolicy, NULL);
+	for (size_t i = 0; i < SARIF_NCLASSES; i++)
+		rules->list.items[i] = sarif_rule(a, sarif_classes[i].id, sarif_classes[i].level, sarif_classes[i].summary);
+	for (size_t k = 0; k < npolicy; k++)
+		rules->list.items[SARIF_NCLASSES + k] = sarif_rule(a, policy_rules[k].id, "error", policy_rules[k].summary);
+	return rules;
+}
+
 static struct value *sarif_result(struct arena *a, const struct finding *f)
 {
 	struct buf text = BUF_INIT;
 	message(f, &text);
-	struct value *r = value_map_room(a, 6);
+	struct value *r = value_map_room(a, 7);
 	struct value *msg = value_map_room(a, 1);
 	value_map_add(msg, "text", value_cstr(a, arena_strdup(a, text.data)));
 	buf_free(&text);
@@ -355,6 +406,7 @@ static struct value *sarif_result(struct arena *a, const struct finding *f)
 		related->list.items[0] = sarif_location(a, other, arena_printf(a, "%s defines it here", f->env_a));
 	value_map_add(r, "relatedLocations", related);
 	value_map_add(r, "ruleId", value_cstr(a, finding_class_name(f)));
+	value_map_add(r, "ruleIndex", value_int(a, (int64_t)sarif_rule_index(finding_class_name(f)), NULL));
 	value_map_sort(r);
 	return r;
 }
@@ -362,9 +414,10 @@ static struct value *sarif_result(struct arena *a, const struct finding *f)
 static void write_sarif(const struct findings *fs, const struct report_opts *o, struct arena *a, struct buf *out)
 {
 	struct value *results = shown_list(fs, o, a, sarif_result);
-	struct value *driver = value_map_room(a, 3);
+	struct value *driver = value_map_room(a, 4);
 	value_map_add(driver, "informationUri", value_cstr(a, "https://example.invalid/bulkhead"));
 	value_map_add(driver, "name", value_cstr(a, "bulkhead"));
+	value_map_add(driver, "rules", sarif_rule_list(a));
 	value_map_add(driver, "version", value_cstr(a, BULKHEAD_VERSION));
 	struct value *tool = value_map_room(a, 1);
 	value_map_add(tool, "driver", driver);

@@ -16,6 +16,7 @@
 #include "eval.h"
 #include "include.h"
 #include "policy.h"
+#include "policy_rules.h"
 
 static char pl_root[PATH_MAX];
 static struct project pl_proj;
@@ -97,12 +98,23 @@ static size_t pl_count(const char *rule)
 	return n;
 }
 
+/* Every rule a check reports is listed, for policy.allow and SARIF. */
+static bool pl_rule_listed(const char *rule)
+{
+	for (size_t k = 0; policy_rules[k].id; k++)
+		if (!strcmp(policy_rules[k].id, rule))
+			return true;
+	return false;
+}
+
 static const struct finding *pl_find(const char *rule, const char *unit, const char *key)
 {
 	for (size_t i = 0; i < pl_findings.len; i++) {
 		const struct finding *f = &pl_findings.v[i];
-		if (!strcmp(f->rule, rule) && !strcmp(f->unit, unit) && !strcmp(f->key, key))
+		if (!strcmp(f->rule, rule) && !strcmp(f->unit, unit) && !strcmp(f->key, key)) {
+			cr_expect(pl_rule_listed(f->rule), "rule %s is not in policy_rules", f->rule);
 			return f;
+		}
 	}
 	cr_assert_fail("no %s finding for %s %s", rule, unit, key);
 	return NULL;

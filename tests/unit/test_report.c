@@ -307,6 +307,30 @@ Test(report, sarif_2_1_0)
 	cr_expect_str_eq(rp_at(rp_item(results, 2), "ruleId")->str.s, "plaintext-secret");
 }
 
+/* SARIF 2.1.0 3.27.6: a result's ruleIndex is its rule's place in
+ * tool.driver.rules, whose id is the result's ruleId. */
+Test(report, sarif_results_index_their_rules)
+{
+	char *out = rp_render(FMT_SARIF);
+	struct node *doc = rp_parse(out);
+	free(out);
+	const struct node *run = rp_item(rp_at(doc, "runs"), 0);
+	const struct node *rules = rp_at(rp_at(rp_at(run, "tool"), "driver"), "rules");
+	const struct node *results = rp_at(run, "results");
+	cr_assert_gt(results->seq.len, 0);
+	for (size_t i = 0; i < results->seq.len; i++) {
+		const struct node *r = rp_item(results, i);
+		int64_t k = node_int(rp_at(r, "ruleIndex"));
+		cr_assert(k >= 0 && (size_t)k < rules->seq.len, "ruleIndex %lld", (long long)k);
+		const struct node *rule = rp_item(rules, (size_t)k);
+		cr_expect_str_eq(rp_at(rule, "id")->str.s, rp_at(r, "ruleId")->str.s);
+		cr_expect(rp_at(rp_at(rule, "shortDescription"), "text")->str.len > 0);
+	}
+	for (size_t i = 0; i < rules->seq.len; i++)
+		for (size_t k = 0; k < i; k++)
+			cr_expect_str_neq(rp_at(rp_item(rules, i), "id")->str.s, rp_at(rp_item(rules, k), "id")->str.s);
+}
+
 Test(report, sarif_without_locations)
 {
 	findings_free(&rp_findings);
