@@ -14,6 +14,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "builtins.h"
 
+#include <ctype.h>
 #include <locale.h>
 #include <math.h>
 #include <pcre2.h>
@@ -965,22 +966,44 @@ static bool unsupported(struct call_ctx *c, const char *what, size_t len)
 	return false;
 }
 
-/* An escape at p[*i] == '\\': rejects backreferences (\1-\9, \g, \k),
- * skips \Q...\E and the braces of \x{..} \p{..}, and moves *i to its end. */
-static bool re2_escape(struct call_ctx *c, const char *p, size_t len, size_t *i)
+/* An escape at p[*i] == '\\', as RE2 reads it, copied to out as PCRE2
+ * reads the same thing; *i moves to its end.  RE2 has octal escapes
+ * (\0, \12, \101: up to three digits, a lone \1-\7 is a backreference)
+ * where PCRE2 would take \12 as a backreference when there are twelve
+ * groups: they go to PCRE2 as \o{..}.  Escapes RE2 lacks (\K \Z \h \R
+ * \G \X ...) are refused rather than given PCRE2's meaning. */
+static bool re2_escape(struct call_ctx *c, const char *p, size_t len, size_t *i, struct buf *out)
 {
-	if (*i + 1 >= len)
+	size_t start = *i;
+	if (*i + 1 >= len) {
+		buf_add(out, p + start, len - start);
 		return true;	/* PCRE2 reports the trailing backslash */
+	}
 	char e = p[++*i];
-	if ((e >= '1' && e <= '9') || e == 'g' || e == 'k')
-		return not_re2(c);
+	if (e >= '0' && e <= '7') {
+		size_t n = 1;
+		while (n < 3 && *i + n < len && p[*i + n] >= '0' && p[*i + n] <= '7')
+			n++;
+		if (e != '0' && n == 1)
+			return not_re2(c);
+		buf_puts(out, "\\o{");
+		buf_add(out, p + *i, n);
+		buf_putc(out, '}');
+		*i += n - 1;
+		return true;
+	}
 	if (e == 'Q') {
 		const char *end = memmem(p + *i, len - *i, "\\E", 2);
-		*i = end ? (size_t)(end - p) + 1 : len;
-	} else if (e && strchr("xpPo", e) && *i + 1 < len && p[*i + 1] == '{') {
+		*i = end ? (size_t)(end - p) + 1 : len - 1;
+	} else if (e && strchr("xpP", e) && *i + 1 < len && p[*i + 1] == '{') {
 		const char *end = memchr(p + *i, '}', len - *i);
-		*i = end ? (size_t)(end - p) : len;
+		*i = end ? (size_t)(end - p) : len - 1;
+	} else if (e == '8' || e == '9' || e == 'g' || e == 'k') {
+		return not_re2(c);
+	} else if (isalpha((unsigned char)e) && !strchr("aftnrvdDsSwWbBAzpPx", e)) {
+		return unsupported(c, p + start, 2);
 	}
+	buf_add(out, p + start, *i + 1 - start);
 	return true;
 }
 
@@ -1048,27 +1071,45 @@ static size_t re2_class_end(const char *p, size_t len, size_t i)
 	return j;
 }
 
-/* Rejects what RE2 lacks and what makes a backtracking engine slow:
+/* A character class at p[*i] == '[', its escapes as re2_escape reads
+ * them; *i moves to its closing ']'. */
+static bool re2_class(struct call_ctx *c, const char *p, size_t len, size_t *i, struct buf *out)
+{
+	size_t end = re2_class_end(p, len, *i);
+	buf_putc(out, '[');
+	for (size_t k = *i + 1; k < end && k < len; k++) {
+		if (p[k] != '\\')
+			buf_putc(out, p[k]);
+		else if (!re2_escape(c, p, len, &k, out))
+			return false;
+	}
+	if (end < len)
+		buf_putc(out, p[end]);
+	*i = end;
+	return true;
+}
+
+/* Copies the RE2 pattern p to out as PCRE2 is to read it (re2_escape),
+ * refusing what RE2 lacks and what makes a backtracking engine slow:
  * backreferences, lookaround, recursion, conditionals, atomic groups,
- * backtracking verbs, repeat counts above 1000. */
-static bool re2_check(struct call_ctx *c, const char *p, size_t len)
+ * backtracking verbs, escapes of PCRE only, repeat counts above 1000. */
+static bool re2_check(struct call_ctx *c, const char *p, size_t len, struct buf *out)
 {
 	for (size_t i = 0; i < len; i++) {
 		bool ok = true;
-		if (p[i] == '\\')
-			ok = re2_escape(c, p, len, &i);
-		else if (p[i] == '[') {
-			size_t end = re2_class_end(p, len, i);
-			for (size_t k = i + 1; ok && k < end && k < len; k++)
-				if (p[k] == '\\' && k + 1 < len && p[k + 1] >= '1' && p[k + 1] <= '9')
-					ok = not_re2(c);
-			i = end;
-		} else if (p[i] == '(')
-			ok = re2_group(c, p, len, i);
-		else if (p[i] == '{')
-			ok = re2_repeat(c, p, len, i);
-		else if (strchr("*+?}", p[i]) && i + 1 < len && p[i + 1] == '+')
-			ok = unsupported(c, p + i, 2);	/* possessive: PCRE only */
+		if (p[i] == '\\') {
+			ok = re2_escape(c, p, len, &i, out);
+		} else if (p[i] == '[') {
+			ok = re2_class(c, p, len, &i, out);
+		} else {
+			if (p[i] == '(')
+				ok = re2_group(c, p, len, i);
+			else if (p[i] == '{')
+				ok = re2_repeat(c, p, len, i);
+			else if (strchr("*+?}", p[i]) && i + 1 < len && p[i + 1] == '+')
+				ok = unsupported(c, p + i, 2);	/* possessive: PCRE only */
+			buf_putc(out, p[i]);
+		}
 		if (!ok)
 			return false;
 	}
@@ -1083,7 +1124,8 @@ static void re_free(struct regex *re)
 	memset(re, 0, sizeof(*re));
 }
 
-static pcre2_code *re_pcre2(struct call_ctx *c, const char *pat, size_t len)
+/* Compiles pcre, the PCRE2 form of the pattern pat that errors name. */
+static pcre2_code *re_pcre2(struct call_ctx *c, const char *pat, size_t len, const struct buf *pcre)
 {
 	pcre2_compile_context *cc = pcre2_compile_context_create(NULL);
 	if (!cc) {
@@ -1094,15 +1136,20 @@ static pcre2_code *re_pcre2(struct call_ctx *c, const char *pat, size_t len)
 	pcre2_set_max_pattern_length(cc, RE_MAX_PATTERN);
 	int err;
 	PCRE2_SIZE at;
-	pcre2_code *code = pcre2_compile((PCRE2_SPTR)(len ? pat : ""), len,
+	pcre2_code *code = pcre2_compile((PCRE2_SPTR)buf_cstr(pcre), pcre->len,
 					 PCRE2_UTF | PCRE2_DOLLAR_ENDONLY | PCRE2_NEVER_BACKSLASH_C | PCRE2_AUTO_CALLOUT, &err,
 					 &at, cc);
 	pcre2_compile_context_free(cc);
 	if (!code) {
 		PCRE2_UCHAR msg[256];
 		pcre2_get_error_message(err, msg, sizeof(msg));
-		call_error(c, "invalid pattern '%s': %s at offset %zu", subject(c, pat, len), (char *)msg,
-			   (size_t)at);
+		/* Offsets are the PCRE2 form's: the pattern's own only when
+		 * no octal escape was rewritten. */
+		if (pcre->len == len)
+			call_error(c, "invalid pattern '%s': %s at offset %zu", subject(c, pat, len), (char *)msg,
+				   (size_t)at);
+		else
+			call_error(c, "invalid pattern '%s': %s", subject(c, pat, len), (char *)msg);
 	}
 	return code;
 }
@@ -1116,7 +1163,10 @@ static bool re_compile(struct call_ctx *c, const char *pat, size_t len, struct r
 		call_error(c, "pattern of %zu bytes exceeds the limit of %d bytes", len, RE_MAX_PATTERN);
 		return false;
 	}
-	if (!re2_check(c, pat, len) || !(re->code = re_pcre2(c, pat, len)))
+	struct buf pcre = BUF_INIT;
+	bool ok = re2_check(c, pat, len, &pcre) && (re->code = re_pcre2(c, pat, len, &pcre));
+	buf_free(&pcre);
+	if (!ok)
 		return false;
 	pcre2_pattern_info(re->code, PCRE2_INFO_CAPTURECOUNT, &re->ncap);
 	pcre2_pattern_info(re->code, PCRE2_INFO_NAMECOUNT, &re->nnames);
