@@ -36,23 +36,11 @@ static void print_chain(const struct unit *u, const struct node *n, struct buf *
 		buf_printf(out, " (via %s)", chain);
 }
 
-static void explain_leaf(struct project *p, const struct unit *u, const struct value *v,
-			 const char *path, bool secret, struct buf *out)
+/* What n overrode: the unit's own overrides, then those inside its
+ * shared includes, each override's own in turn. */
+static void print_overrides(struct project *p, const struct unit *u, const struct node *n, bool secret,
+			    struct buf *out)
 {
-	buf_printf(out, "%s = ", path);
-	print_value(v, secret, out);
-	buf_putc(out, '\n');
-	const struct node *n = v->origin;
-	if (!n || !n->file)
-		return;
-	buf_puts(out, "  ");
-	print_location(u, n, out);
-	buf_puts(out, ": defined here");
-	if (n->kind == NODE_STR && strstr(n->str.s, "${"))
-		buf_printf(out, " as %s", n->str.s);
-	print_chain(u, n, out);
-	buf_putc(out, '\n');
-	/* The unit's own overrides, then those inside its shared includes. */
 	const struct map *maps[] = { &u->overrides, u->base_overrides };
 	const struct node *from = n;
 	for (size_t m = 0; m < 2 && maps[m]; m++) {
@@ -70,12 +58,47 @@ static void explain_leaf(struct project *p, const struct unit *u, const struct v
 	}
 }
 
+/* Whether node n overrode something: a leaf, or a map that replaced an
+ * inherited value whole. */
+static bool overrode(const struct unit *u, const struct node *n)
+{
+	return n && (map_get(&u->overrides, (const char *)&n, sizeof(n)) ||
+		     (u->base_overrides && map_get(u->base_overrides, (const char *)&n, sizeof(n))));
+}
+
+static void explain_leaf(struct project *p, const struct unit *u, const struct value *v,
+			 const char *path, bool secret, struct buf *out)
+{
+	buf_printf(out, "%s = ", path);
+	print_value(v, secret, out);
+	buf_putc(out, '\n');
+	const struct node *n = v->origin;
+	if (!n || !n->file)
+		return;
+	buf_puts(out, "  ");
+	print_location(u, n, out);
+	buf_puts(out, ": defined here");
+	if (n->kind == NODE_STR && strstr(n->str.s, "${"))
+		buf_printf(out, " as %s", n->str.s);
+	print_chain(u, n, out);
+	buf_putc(out, '\n');
+	print_overrides(p, u, n, secret, out);
+}
+
 static void explain_value(struct project *p, const struct unit *u, const struct value *v,
 			  struct buf *path, bool secret, struct buf *out)
 {
 	if (v->kind != VAL_MAP || !v->map.len || v->sensitive) {
 		explain_leaf(p, u, v, path->data, secret, out);
 		return;
+	}
+	if (overrode(u, v->origin) && v->origin->file) {
+		buf_printf(out, "%s replaced\n  ", path->data);
+		print_location(u, v->origin, out);
+		buf_puts(out, ": replaces the map it inherited");
+		print_chain(u, v->origin, out);
+		buf_putc(out, '\n');
+		print_overrides(p, u, v->origin, secret, out);
 	}
 	for (size_t i = 0; i < v->map.len; i++) {
 		size_t mark = path->len;

@@ -173,7 +173,12 @@ static struct node *merge_maps(struct merger *m, const struct node *base, const 
 		}
 		struct node *v = at >= 0 ? merge_value(m, pairs[at].value, op->value, deep)
 					 : apply_tags(a, op->value);
-		if (v && at >= 0 && v->kind != NODE_MAP)
+		/* A map merged key by key records its leaves' overrides; one
+		 * that replaced the inherited value (!replace, shallow, another
+		 * kind) overrode it whole. */
+		bool merged = deep && op->value->tag != TAG_REPLACE && op->value->kind == NODE_MAP &&
+			      at >= 0 && pairs[at].value->kind == NODE_MAP;
+		if (v && at >= 0 && (v->kind != NODE_MAP || !merged))
 			record_override(m, v, pairs[at].value);
 		if (!v) {
 			map_free(&index);

@@ -174,6 +174,26 @@ Test(explain, override_inside_includes_only)
 	free(out);
 }
 
+Test(explain, replaced_map_shows_what_it_replaced)
+{
+	/* A !replace'd map overrode the inherited map whole: its own leaves
+	 * override nothing, so the map's entry says what went. */
+	ex_write("_common/tags.yaml", "inputs:\n  tags: { team: core, cost: \"42\" }\n");
+	ex_write("dev/app/unit.yaml",
+		 "include: [//_common/tags.yaml]\n"
+		 "inputs:\n"
+		 "  tags: !replace { owner: me }\n");
+	char *out = ex_explain("app");
+	ex_expect_entry(out, "inputs.tags replaced",
+			"inputs.tags replaced\n"
+			"  dev/app/unit.yaml:3:9: replaces the map it inherited\n"
+			"  _common/tags.yaml:2:9: overrides {\"cost\":\"42\",\"team\":\"core\"} (via dev/app/unit.yaml -> _common/tags.yaml)\n");
+	ex_expect_entry(out, "inputs.tags.owner = ",
+			"inputs.tags.owner = \"me\"\n  dev/app/unit.yaml:3:27: defined here\n");
+	cr_expect_not(strstr(out, "inputs.tags.team"), "%s", out);
+	free(out);
+}
+
 Test(explain, nested_keys_secrets_and_quoting)
 {
 	ex_write("dev/app/unit.yaml",
