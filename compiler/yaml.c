@@ -176,64 +176,75 @@ static void escape_widths(const char *p, size_t *src, size_t *dec)
 	}
 }
 
-/* A block scalar's text is its content lines with the indentation taken
- * off: line k of the text is the k-th line after the header, the column
- * shifted by the indentation.  Exact for literal (|) scalars and for
- * folded (>) ones whose lines fold one to one. */
-static size_t block_text_offset(const struct node *n, size_t index)
+static bool raw_space(char c)
 {
-	const char *data = n->file->data, *end = data + n->file->len;
-	const char *p = memchr(data + n->off, '\n', (size_t)(end - (data + n->off)));
-	size_t line = 0, col = 0, indent = 0;
-	if (!p)
-		return n->off;
-	for (size_t i = 0; i < index && i < n->str.len; i++) {
-		if (n->str.s[i] == '\n')
-			line++, col = 0;
-		else
-			col++;
-	}
-	p++;	/* the first content line */
-	for (const char *q = p; q < end && *q == ' '; q++)
-		indent++;
-	for (; line > 0 && p < end; line--) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		if (!nl)
-			return n->off;
-		p = nl + 1;
-	}
-	size_t off = (size_t)(p - data) + indent + col;
-	return off <= n->file->len ? off : n->off;
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+/* How many bytes of decoded text a run of source whitespace [p, q) gave:
+ * within a line, its own bytes; across line breaks, what folding left
+ * (a space, line breaks, nothing after an escaped break), which is the
+ * whitespace the decoded text has at d. */
+static size_t folded_width(const struct node *n, const char *p, const char *q, size_t d)
+{
+	if (!memchr(p, '\n', (size_t)(q - p)) && !memchr(p, '\r', (size_t)(q - p)))
+		return (size_t)(q - p);
+	size_t w = 0;
+	while (d + w < n->str.len && raw_space(n->str.s[d + w]))
+		w++;
+	return w;
+}
+
+/* Walks the scalar's source and its decoded text side by side: escapes
+ * and '' are one decoded byte each, and a run of source whitespace is as
+ * wide as folding made it, so the carets of multi-line plain, quoted and
+ * block (| and >) scalars land on the character that failed. */
 size_t node_text_offset(const struct node *n, size_t index)
 {
-	const char *src = n->file->data + n->off;
-	const char *limit = n->file->data + n->file->len;
-	size_t decoded = 0;
-	if (n->style == STYLE_BLOCK)
-		return block_text_offset(n, index);
+	const char *data = n->file->data, *limit = data + n->file->len, *p = data + n->off;
+	size_t d = 0;
 	if (n->style == STYLE_FLOW)
 		return n->off;
-	if (n->style != STYLE_PLAIN)
-		src++;
-	for (const char *p = src; p < limit; ) {
+	if (n->style == STYLE_BLOCK) {
+		/* From the header's line break on: the break and the first
+		 * line's indentation are one run, which gives nothing. */
+		p = memchr(p, '\n', (size_t)(limit - p));
+		if (!p)
+			return n->off;
+	} else if (n->style != STYLE_PLAIN) {
+		p++;	/* past the opening quote */
+	}
+	while (p < limit) {
+		if (n->style == STYLE_DOUBLE && p[0] == '\\' && p + 1 < limit && (p[1] == '\n' || p[1] == '\r')) {
+			p++;	/* an escaped line break: it and the indentation after it are nothing */
+			while (p < limit && raw_space(*p))
+				p++;
+			continue;
+		}
+		if (raw_space(*p)) {
+			if (d >= n->str.len)
+				return (size_t)(p - data);	/* just past the end */
+			const char *q = p;
+			while (q < limit && raw_space(*q))
+				q++;
+			size_t w = folded_width(n, p, q, d);
+			if (index < d + w)
+				return (size_t)(p - data);
+			d += w;
+			p = q;
+			continue;
+		}
 		size_t sw = 1, dw = 1;
 		if (n->style == STYLE_DOUBLE && *p == '\\')
 			escape_widths(p, &sw, &dw);
 		else if (n->style == STYLE_SINGLE && p[0] == '\'' && p + 1 < limit && p[1] == '\'')
 			sw = 2;
-		if (decoded + dw > index)
-			return (size_t)(p - n->file->data);
-		/* A folded line break: decoded text no longer maps to bytes. */
-		if (*p == '\n' || *p == '\r')
-			return n->off;
-		decoded += dw;
+		if (d + dw > index)
+			return (size_t)(p - data);
+		d += dw;
 		p += sw;
-		if (p >= limit && decoded == index)
-			return (size_t)(p - n->file->data);	/* just past the end */
 	}
-	return n->off;
+	return d == index ? (size_t)(p - data) : n->off;
 }
 
 /* The code point at s (valid UTF-8); returns its length. */

@@ -373,6 +373,32 @@ Test(yaml, spans_after_multibyte_characters)
 	cr_assert_eq(memcmp(text + last->off, "end", 3), 0);
 }
 
+/* Folding turns line breaks and indentation into a space, line breaks
+ * or nothing: offsets into the text still find the source byte. */
+Test(yaml, spans_in_multi_line_scalars)
+{
+	const char *text = "f: >\n  one\n  two x\n\n  three\n"
+			   "p: a\n  b c\n"
+			   "d: \"a \\\n   b\\tc\n  e\"\n"
+			   "s: 'it''s\n  z'\n";
+	struct node *root = y(text);
+	cr_assert_not_null(root);
+	struct node *f = node_map_get(root, "f"), *p = node_map_get(root, "p");
+	struct node *d = node_map_get(root, "d"), *s = node_map_get(root, "s");
+	cr_assert_str_eq(f->str.s, "one two x\nthree\n");
+	cr_expect_eq(node_text_offset(f, 0), (size_t)(strstr(text, "one") - text));
+	cr_expect_eq(node_text_offset(f, 8), (size_t)(strstr(text, "x\n") - text));
+	cr_expect_eq(node_text_offset(f, 10), (size_t)(strstr(text, "three") - text));
+	cr_assert_str_eq(p->str.s, "a b c");
+	cr_expect_eq(node_text_offset(p, 4), (size_t)(strstr(text, "c\n") - text));
+	cr_assert_str_eq(d->str.s, "a b\tc e");
+	cr_expect_eq(node_text_offset(d, 2), (size_t)(strstr(text, "b\\t") - text));
+	cr_expect_eq(node_text_offset(d, 4), (size_t)(strstr(text, "c\n  e") - text));
+	cr_expect_eq(node_text_offset(d, 6), (size_t)(strstr(text, "e\"") - text));
+	cr_assert_str_eq(s->str.s, "it's z");
+	cr_expect_eq(node_text_offset(s, 5), (size_t)(strstr(text, "z'") - text));
+}
+
 Test(yaml, spans_with_crlf_line_ends)
 {
 	struct node *root = y("key: value\r\nb: 2\r\n");
