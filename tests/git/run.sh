@@ -494,6 +494,20 @@ else
 	pass "2 changes prints no value beneath a secret's key"
 fi
 
+# A local module's files changing changes every unit running it, though
+# its config text did not; a module no unit names changes nothing.
+mkdir -p "$R/modules/svc" "$R/modules/unused"
+printf 'variable "size" {}\n' >"$R/modules/svc/main.tf"
+printf 'variable "x" {}\n' >"$R/modules/unused/main.tf"
+printf 'source: //modules/svc\ninputs:\n  size: 20\n' >"$R/prod/db/unit.yaml"
+commit "$R" "prod/db runs a local module"
+printf 'variable "size" {\n  type = number\n}\n' >"$R/modules/svc/main.tf"
+printf 'variable "y" {}\n' >"$R/modules/unused/main.tf"
+commit "$R" "the module changes"
+bh "$R" changes --base HEAD~1 --head HEAD
+expect_set "2 a local module's files changing changes the units running it" "changed prod:db;"
+expect "2 changes names the module whose files differ" 0 "module //modules/svc: its files differ"
+
 ###########################################################################
 # 3. errors: bad revspec, not a repository, shallow clone
 ###########################################################################
