@@ -156,26 +156,23 @@ static void diff_files(const struct unit_files *fx, const struct unit_files *fy,
 	}
 }
 
-/* A local module folder's files on one side, hashed once per folder: a
- * module that a thousand units name is read once.  The folder is the
- * source less its "//" and any "//subdirectory" (the whole package is
- * what Terragrunt copies). */
+/* A local module's files on one side, hashed once per source: a module
+ * that a thousand units name is read once (source_module_hash). */
 struct module_hashes {
 	struct project *p;
-	struct map seen;	/* folder -> uint64_t hash, or NULL unreadable */
+	struct map seen;	/* resolved source -> uint64_t hash, or NULL unreadable */
 };
 
 static const uint64_t *module_hash(struct arena *a, struct module_hashes *mh, const char *source)
 {
-	const char *sub = strstr(source + 2, "//");
-	const char *dir = sub ? arena_strndup(a, source + 2, (size_t)(sub - source - 2)) : source + 2;
-	const struct map_slot *slot = map_find_hashed(&mh->seen, dir, strlen(dir), map_hash(dir, strlen(dir)));
+	size_t len = strlen(source);
+	const struct map_slot *slot = map_find_hashed(&mh->seen, source, len, map_hash(source, len));
 	if (slot)
 		return slot->value;
 	uint64_t *h = ARENA_NEW(a, uint64_t);
-	if (source_tree_hash(&mh->p->src, dir, mh->p->limits.file_size, h) != SRC_OK)
+	if (source_module_hash(&mh->p->src, source, mh->p->limits.file_size, h) != SRC_OK)
 		h = NULL;
-	map_put(&mh->seen, dir, strlen(dir), h);
+	map_put(&mh->seen, source, len, h);
 	return h;
 }
 

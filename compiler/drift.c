@@ -485,21 +485,16 @@ static void split_source(struct arena *a, const char *src, const char **addr, co
 
 /* Two local module folders ("//dev/app/m", "//prod/app/m") holding the
  * same files run the same module: an env's own copy is no drift until
- * it changes.  Terragrunt's "//" subdirectory marker is part of the
- * folder compared. */
+ * it changes.  Terragrunt's "//" subdirectory marker must match. */
 static bool same_module_folder(struct pair *pr, const char *addr_a, const char *addr_b)
 {
-	if (strncmp(addr_a, "//", 2) || strncmp(addr_b, "//", 2))
-		return false;
 	const char *sub_a = strstr(addr_a + 2, "//"), *sub_b = strstr(addr_b + 2, "//");
 	if (!sub_a != !sub_b || (sub_a && strcmp(sub_a, sub_b)))
 		return false;
-	const char *dir_a = sub_a ? arena_strndup(pr->arena, addr_a + 2, (size_t)(sub_a - addr_a - 2)) : addr_a + 2;
-	const char *dir_b = sub_b ? arena_strndup(pr->arena, addr_b + 2, (size_t)(sub_b - addr_b - 2)) : addr_b + 2;
 	uint64_t ha, hb;
 	pthread_mutex_lock(&pr->p->lock);	/* the source is shared */
-	bool same = source_tree_hash(&pr->p->src, dir_a, pr->p->limits.file_size, &ha) == SRC_OK &&
-		    source_tree_hash(&pr->p->src, dir_b, pr->p->limits.file_size, &hb) == SRC_OK && ha == hb;
+	bool same = source_module_hash(&pr->p->src, addr_a, pr->p->limits.file_size, &ha) == SRC_OK &&
+		    source_module_hash(&pr->p->src, addr_b, pr->p->limits.file_size, &hb) == SRC_OK && ha == hb;
 	pthread_mutex_unlock(&pr->p->lock);
 	return same;
 }
@@ -520,16 +515,18 @@ static void compare_source(struct pair *pr)
 	const char *addr_a, *ref_a, *addr_b, *ref_b;
 	split_source(pr->arena, sa, &addr_a, &ref_a);
 	split_source(pr->arena, sb, &addr_b, &ref_b);
+	/* Both local module folders (resolved as "//..."), never pinned. */
+	bool local = !ref_a && !ref_b && !strncmp(addr_a, "//", 2) && !strncmp(addr_b, "//", 2);
 	if (allowed(pr, "source"))
 		f->cls = F_ALLOWED;
-	else if (!ref_a && !ref_b && same_module_folder(pr, addr_a, addr_b))
+	else if (local && same_module_folder(pr, addr_a, addr_b))
 		f->cls = F_EQUAL;
 	else if (strcmp(addr_a, addr_b) || !ref_a || !ref_b) {
 		f->cls = F_DRIFT;
 		f->hint = "different module address";
 		if (!strcmp(addr_a, addr_b))
 			f->hint = "only one side pins a ref";
-		else if (!strncmp(addr_a, "//", 2) && !strncmp(addr_b, "//", 2) && !ref_a && !ref_b)
+		else if (local)
 			f->hint = "the module folders hold different files";
 	} else {
 		classify_versions(f, ref_a, ref_b);

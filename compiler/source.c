@@ -429,6 +429,16 @@ int source_tree_hash(struct source *s, const char *dir, size_t max_size, uint64_
 	return rc;
 }
 
+int source_module_hash(struct source *s, const char *module, size_t max_size, uint64_t *hash)
+{
+	const char *sub = strstr(module + 2, "//");
+	struct buf dir = BUF_INIT;
+	buf_add(&dir, module + 2, sub ? (size_t)(sub - module - 2) : strlen(module + 2));
+	int rc = source_tree_hash(s, buf_cstr(&dir), max_size, hash);
+	buf_free(&dir);
+	return rc;
+}
+
 const char *source_strerror(const struct source *s, int err)
 {
 	switch (err) {

@@ -183,6 +183,9 @@ int source_list_kinds(struct source *s, const char *path, struct buf *names, siz
  * each file's path below dir and bytes (up to max_size), dot entries
  * left out, at most 10,000 entries (SRC_ETOOBIG past them). */
 int source_tree_hash(struct source *s, const char *dir, size_t max_size, uint64_t *hash);
+/* The same for a resolved local module source, "//dir" or "//dir//sub":
+ * the files of dir, the package Terragrunt copies whole. */
+int source_module_hash(struct source *s, const char *module, size_t max_size, uint64_t *hash);
 const char *source_strerror(const struct source *s, int err);
 /* Sets s->err to "cannot VERB 'SUBJECT': REASON"; returns SRC_EIO. */
 int source_fail(struct source *s, const char *verb, const char *subject, const char *reason);
