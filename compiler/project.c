@@ -1244,11 +1244,9 @@ static struct env *env_of_dir(struct project *p, const char *dir, bool *in_multi
 	for (size_t i = 0; i < p->nenvs; i++)
 		if (path_within(dir, p->envs[i]->dir))
 			return p->envs[i];
-	for (size_t i = 0; i < p->nenvs; i++) {
-		const char *base = env_folder(p, p->envs[i]->decl, p->envs[i]->name);
-		if (strcmp(p->envs[i]->label, p->envs[i]->name) && path_within(dir, base))
+	for (size_t i = 0; i < p->nenvs; i++)
+		if (strcmp(p->envs[i]->label, p->envs[i]->name) && path_within(dir, env_base(p, p->envs[i])))
 			*in_multi_region_root = true;
-	}
 	return NULL;
 }
 
