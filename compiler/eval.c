@@ -1352,7 +1352,6 @@ static const char *resolve_source(struct scope *s, const struct node *source, co
 	const char *src = v->str.s;
 	if (!local_source(src))
 		return src;
-	const char *shown = source_shown(s, v);
 	const char *marker = strstr(src + (src[1] == '/' ? 2 : 0), "//");
 	const char *pkg = marker ? arena_strndup(s->arena, src, (size_t)(marker - src)) : src;
 	struct buf folder = BUF_INIT, sub = BUF_INIT;
@@ -1364,13 +1363,13 @@ static const char *resolve_source(struct scope *s, const struct node *source, co
 	if (rc == SRC_EFORBIDDEN)
 		diag_error(source->file, source->off,
 			   "module source %s is an absolute path; write it relative to the unit, or from the "
-			   "project root with a leading '//'", shown);
+			   "project root with a leading '//'", source_shown(s, v));
 	else if (rc != SRC_OK || (marker && !path_within(sub.data, folder.data)))
-		diag_error(source->file, source->off, "module source %s leads outside the %s", shown,
+		diag_error(source->file, source->off, "module source %s leads outside the %s", source_shown(s, v),
 			   rc == SRC_OK ? "module folder" : "project root");
 	else if (!folder.len)
 		diag_error(source->file, source->off, "module source %s names the project root, not a module folder",
-			   shown);
+			   source_shown(s, v));
 	else if (check_module_folder(s, source, v, folder.data) == 0 &&
 		 (!has_sub || check_module_folder(s, source, v, sub.data) == 0))
 		out = arena_concat(s->arena, "//", folder.data, has_sub ? "//" : "",
