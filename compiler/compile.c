@@ -181,28 +181,33 @@ static bool eval_in_parallel(struct project *p, unsigned jobs)
 	return false;
 }
 
-/* Whether u can be evaluated now: 1 when every dependency has its
- * evaluated inputs, 0 while one is still to be done, -1 when one never
- * will be (a broken unit, a refused edge, a failed evaluation). */
-static int deps_ready(const struct unit *u, const bool *done)
+/* Whether dependency d of u can give no values, for a reason reported
+ * already: a refused path, no such unit or u itself, a broken unit, a
+ * unit whose evaluation failed. */
+static bool dep_unusable(const struct unit *u, const struct dependency *d, const bool *done)
 {
-	int ready = 1;
-	for (size_t k = 0; k < u->ndeps; k++) {
-		const struct unit *t = u->deps[k].target;
-		if (!t || t == u || t->broken || (done[t->index] && !t->inputs))
-			return -1;
-		if (!done[t->index])
-			ready = 0;
-	}
-	return ready;
+	const struct unit *t = d->target;
+	return d->refused || !t || t == u || t->broken || (done[t->index] && !t->inputs);
+}
+
+/* Whether u can be evaluated now: when each dependency has its
+ * evaluated inputs or never will.  Marks the ones that never will. */
+static bool deps_ready(struct unit *u, const bool *done)
+{
+	for (size_t k = 0; k < u->ndeps; k++)
+		if (!dep_unusable(u, &u->deps[k], done) && !done[u->deps[k].target->index])
+			return false;
+	for (size_t k = 0; k < u->ndeps; k++)
+		u->deps[k].unusable = dep_unusable(u, &u->deps[k], done);
+	return true;
 }
 
 /* On one thread, dependencies first, so dependency.NAME.inputs reads
  * evaluated values; after errors too, so that every unit that can be
- * evaluated reports its own.  A unit waiting on one that failed is left
- * alone: its errors would only repeat that one's.  Passes go on while
- * they evaluate something (the levels are only a good order once the
- * DAG is sound); units of a cycle are never ready. */
+ * evaluated reports its own.  A reference to a dependency that failed
+ * fails quietly: the unit's other errors show, not that one's again.
+ * Passes go on while they evaluate something (the levels are only a
+ * good order once the DAG is sound); units of a cycle are never ready. */
 static int eval_serially(struct project *p)
 {
 	int rc = 0;
@@ -215,11 +220,10 @@ static int eval_serially(struct project *p)
 		progress = false;
 		for (size_t i = 0; i < p->nunits; i++) {
 			struct unit *u = order[i];
-			int ready = done[u->index] ? 0 : u->broken ? -1 : deps_ready(u, done);
-			if (ready == 0)
+			if (done[u->index] || (!u->broken && !deps_ready(u, done)))
 				continue;
 			done[u->index] = progress = true;
-			if (ready < 0 || eval_unit(p, u) < 0)
+			if (u->broken || eval_unit(p, u) < 0)
 				rc = -1;
 		}
 	}
@@ -240,12 +244,15 @@ static int eval_in_order(struct project *p, bool sound)
 	return eval_serially(p);
 }
 
+/* A unit whose includes or vars fail is broken: it is not evaluated.
+ * One with a refused dependency path is, all the same. */
 static int resolve_unit_in(struct project *p, struct unit *u, struct arena *a)
 {
-	if (include_resolve_unit_in(p, u, a) < 0 || include_resolve_vars_in(p, u, a) < 0 ||
-	    eval_dependencies_in(p, u, a) < 0)
+	if (include_resolve_unit_in(p, u, a) < 0 || include_resolve_vars_in(p, u, a) < 0) {
+		u->broken = true;
 		return -1;
-	return 0;
+	}
+	return eval_dependencies_in(p, u, a);
 }
 
 struct unit_resolve {
@@ -283,10 +290,8 @@ int compile_units(struct project *p)
 	project_prefetch_units(p);
 	if (jobs < 2 || p->nunits < 2 || !resolve_in_parallel(p, jobs))
 		for (size_t i = 0; i < p->nunits; i++)
-			if (resolve_unit_in(p, p->units[i], &p->arena) < 0) {
-				p->units[i]->broken = true;
+			if (resolve_unit_in(p, p->units[i], &p->arena) < 0)
 				rc = -1;
-			}
 	/* Every phase runs on what the last left sound: all errors are
 	 * collected in one run (SPEC 6). */
 	if (dag_build(p, p->units, p->nunits) < 0)
@@ -315,8 +320,9 @@ int compile_run(struct compilation *c, const struct selection *sel, const struct
 	    (p->generate && template_check_names(p, p->generate) < 0))
 		goto out;
 	/* Every unit is merged and evaluated, so a broken unit outside the
-	 * selection still fails the run: dependencies may reach it. */
-	if (compile_units(p) < 0)
+	 * selection still fails the run: dependencies may reach it.  So is
+	 * every sound unit after a discovery error, to report all errors. */
+	if (compile_units(p) < 0 || p->discovery_failed)
 		goto out;
 	c->units = ARENA_ARRAY(&p->arena, struct unit *, p->nunits + 1);
 	for (size_t i = 0; i < p->nunits; i++)

@@ -19,7 +19,9 @@ static int check_targets(struct unit **units, size_t n)
 		struct unit *u = units[i];
 		for (size_t k = 0; k < u->ndeps; k++) {
 			struct dependency *d = &u->deps[k];
-			if (!d->target) {
+			if (d->refused) {
+				rc = -1;	/* resolving reported it */
+			} else if (!d->target) {
 				const struct node *at = dep_path_node(d);
 				diag_error(unit_node_file(u, at), at->off,
 					   "dependency '%s': no unit '%s' in environment '%s'", d->name, d->target_id,

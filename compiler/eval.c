@@ -702,8 +702,8 @@ static struct value *eval_dependency_ref(struct scope *s, const struct site *at,
 	if (!name || name->kind != E_ATTR || name->attr.obj->kind != E_REF)
 		return NULL;
 	struct dependency *d = find_dependency(s, at, name, name->attr.name);
-	if (!d)
-		return NULL;
+	if (!d || d->unusable)
+		return NULL;	/* an unusable one's reason is reported */
 	if (!strcmp(part->attr.name, "outputs"))
 		return eval_output(s, at, e, d, e->attr.name);
 	if (!strcmp(part->attr.name, "inputs")) {
@@ -1281,12 +1281,13 @@ int eval_dependencies_in(struct project *p, struct unit *u, struct arena *a)
 		d->decl = decl;
 		if (!path) {
 			diag_error(decl->file, decl->off, "dependency '%s' has no path", d->name);
-			rc = -1;
+			d->refused = true;
 		} else if (resolve_dependency(p, a, u, d, path) < 0) {
-			rc = -1;
-		} else {
-			u->ndeps++;
+			d->refused = true;
 		}
+		if (d->refused)
+			rc = -1;
+		u->ndeps++;
 	}
 	diag_alias(was);
 	return rc;

@@ -480,8 +480,9 @@ static bool check_region(const struct node *n)
 
 /* Env entries may carry extra keys (they become env.<key>), so only a key
  * that is a near miss of a known one is an error. */
-static void check_env_extras(const struct node *entry)
+static bool check_env_extras(const struct node *entry)
 {
+	bool ok = true;
 	for (size_t i = 0; i < entry->map.len; i++) {
 		const struct node *key = entry->map.pairs[i].key;
 		const char *const *k = env_keys;
@@ -494,7 +495,9 @@ static void check_env_extras(const struct node *entry)
 		else if (hint)
 			diag_error(key->file, key->off, "unknown key '%s' in environment; did you mean '%s'?",
 				   key->str.s, hint);
+		ok &= !hint && strcmp(key->str.s, "name") && strcmp(key->str.s, "label");
 	}
+	return ok;
 }
 
 /* ---- environments ---- */
@@ -599,7 +602,7 @@ static bool check_env_entry(struct project *p, const struct node *name, const st
 	}
 	if (!schema_expect(entry, NODE_MAP, "an environment"))
 		return false;
-	check_env_extras(entry);
+	ok &= check_env_extras(entry);
 	const struct node *acct = node_map_get(entry, "account_id");
 	const struct node *region = node_map_get(entry, "region");
 	const struct node *regions = node_map_get(entry, "regions");
@@ -1328,8 +1331,8 @@ static int discover_units(struct project *p)
 {
 	struct walk w = { .p = p };
 	int rc = walk_tree(&w);
-	if (rc == 0)
-		rc = classify_units(p, &w);
+	if (classify_units(p, &w) < 0)
+		rc = -1;
 	free(w.found);
 	return rc;
 }
@@ -1374,6 +1377,7 @@ static int open_sources(struct project *p, const char *root, const struct source
 
 int project_open(struct project *p, const char *root, const struct source_spec *spec)
 {
+	size_t errors_before = diag_error_count();
 	memset(p, 0, sizeof(*p));
 	arena_init(&p->arena);
 	pthread_mutexattr_t attr;
@@ -1415,11 +1419,12 @@ int project_open(struct project *p, const char *root, const struct source_spec *
 	ok &= load_header(p, doc);
 	ok &= load_settings(p, doc);
 	ok &= load_envs(p, doc);
-	if (!ok)
+	/* Units are looked for only in a sound layout; the test of the count
+	 * keeps a check that forgot to say it failed from passing. */
+	if (!ok || !check_folders(p) || diag_error_count() > errors_before)
 		return -1;
-	if (!check_folders(p))
-		return -1;
-	return discover_units(p);
+	p->discovery_failed = discover_units(p) < 0;
+	return 0;
 }
 
 static void free_worker_memos(struct project *p)

@@ -78,6 +78,13 @@ struct dependency {
 	struct value *outputs;
 	bool mocked;		/* outputs come from mock_outputs */
 	bool outputs_failed;	/* the outputs file was reported bad */
+	/* Its path was refused (reported): no target.  The unit is still
+	 * evaluated, so its own errors show in the same run. */
+	bool refused;
+	/* Set before the unit is evaluated: the target can give no values
+	 * (a refused path, no such unit, a broken or failed unit), for a
+	 * reason reported already; a reference to it fails quietly. */
+	bool unusable;
 };
 
 /* A mocked output a unit's inputs read, with where it was read. */
@@ -225,6 +232,10 @@ struct project {
 	struct value *project_value;	/* project.*, the same */
 	struct unit **units;	/* all units, env order then id */
 	size_t nunits;
+	/* Discovery reported an error (a unit.yaml out of place, a bad
+	 * link): the units it found sound are compiled all the same, so a
+	 * run shows every error (SPEC 6), and the run fails. */
+	bool discovery_failed;
 	unsigned jobs;		/* worker threads (see parallel.h) */
 	unsigned write_jobs;	/* see struct source_spec */
 	bool provenance;	/* see struct source_spec */
@@ -255,7 +266,9 @@ struct worker_arenas {
 /* Finds the directory holding bulkhead.yaml, walking up from start. */
 int project_find_root(const char *start, struct buf *root);
 /* Loads and validates bulkhead.yaml and discovers every unit.  Errors go
- * to the diagnostics sink; returns -1 when there were any. */
+ * to the diagnostics sink; returns -1 when the project cannot be read
+ * (bulkhead.yaml), and sets discovery_failed when units were found out
+ * of place: the rest are there to compile. */
 int project_open(struct project *p, const char *root, const struct source_spec *spec);
 void project_close(struct project *p);
 /* The output folder or the outputs folder when the root-relative path
