@@ -289,6 +289,84 @@ Test(dag, two_cycles_two_errors)
 	free(out);
 }
 
+Test(dag, two_cycles_through_one_unit_two_errors)
+{
+	/* a -> b -> a and a -> c -> a: fixing one must not reveal the other
+	 * only on the next run. */
+	dg_unit("dev/a", "b", "c", NULL);
+	dg_unit("dev/b", "a", NULL);
+	dg_unit("dev/c", "a", NULL);
+	cr_expect_eq(dg_open_and_build(), -1);
+	size_t errors = diag_error_count();
+	char *out = diag_capture();
+	cr_expect_eq(errors, 2, "%s", out);
+	cr_expect_eq(count_lines_with(out, ": note: "), 2, "%s", out);
+	cr_expect(strstr(out, "dev/a/unit.yaml:3:11: error: dependency cycle in 'dev': a -> b -> a\n"), "%s", out);
+	cr_expect(strstr(out, "dev/a/unit.yaml:5:11: error: dependency cycle in 'dev': a -> c -> a\n"), "%s", out);
+	cr_expect(strstr(out, "dev/c/unit.yaml:3:11: note: 'c' depends on 'a' here\n"), "%s", out);
+	free(out);
+}
+
+Test(dag, every_edge_on_a_cycle_is_named_once)
+{
+	/* Four edges, all on cycles.  The first, a -> b, is closed the
+	 * shortest way (b -> a); b -> c is left, on b -> c -> a -> b. */
+	dg_unit("dev/a", "b", NULL);
+	dg_unit("dev/b", "c", "a", NULL);
+	dg_unit("dev/c", "a", NULL);
+	cr_expect_eq(dg_open_and_build(), -1);
+	size_t errors = diag_error_count();
+	char *out = diag_capture();
+	cr_expect_eq(errors, 2, "%s", out);
+	cr_expect(strstr(out, "dev/a/unit.yaml:3:11: error: dependency cycle in 'dev': a -> b -> a\n"), "%s", out);
+	cr_expect(strstr(out, "dev/b/unit.yaml:3:11: error: dependency cycle in 'dev': b -> c -> a -> b\n"), "%s", out);
+	cr_expect_eq(count_lines_with(out, ": note: "), 3, "%s", out);
+	free(out);
+}
+
+Test(dag, long_ring_is_one_error)
+{
+	/* 400 units in one ring, each depending on the next. */
+	enum { RING = 400 };
+	for (int i = 0; i < RING; i++) {
+		char dir[32], next[32];
+		snprintf(dir, sizeof(dir), "dev/u%03d", i);
+		snprintf(next, sizeof(next), "u%03d", (i + 1) % RING);
+		dg_unit(dir, next, NULL);
+	}
+	cr_expect_eq(dg_open_and_build(), -1);
+	size_t errors = diag_error_count();
+	char *out = diag_capture();
+	cr_expect_eq(errors, 1, "%s", out);
+	cr_expect_eq(count_lines_with(out, ": note: "), RING - 1, "%s", out);
+	cr_expect(strstr(out, "error: dependency cycle in 'dev': u000 -> u001 -> "), "%s", out);
+	cr_expect(strstr(out, " -> u399 -> u000\n"), "%s", out);
+	free(out);
+}
+
+Test(dag, cycles_past_the_edge_budget_are_counted)
+{
+	/* Two rings of 600: the first is shown whole, the second would take
+	 * the notes past 1,000 and is counted instead. */
+	enum { RING = 600 };
+	for (int r = 0; r < 2; r++)
+		for (int i = 0; i < RING; i++) {
+			char dir[32], next[32];
+			snprintf(dir, sizeof(dir), "dev/r%d/u%03d", r, i);
+			snprintf(next, sizeof(next), "r%d/u%03d", r, (i + 1) % RING);
+			dg_unit(dir, next, NULL);
+		}
+	cr_expect_eq(dg_open_and_build(), -1);
+	size_t errors = diag_error_count();
+	char *out = diag_capture();
+	cr_expect_eq(errors, 2, "%s", out);
+	cr_expect_eq(count_lines_with(out, ": note: "), RING - 1, "%s", out);
+	cr_expect(strstr(out, "error: dependency cycle in 'dev': r0/u000 -> r0/u001 -> "), "%s", out);
+	cr_expect(strstr(out, "bulkhead: error: 600 more dependencies lie on cycles not shown: break the cycles above first\n"),
+		  "%s", out);
+	free(out);
+}
+
 Test(dag, missing_target)
 {
 	dg_unit("dev/a", NULL);
