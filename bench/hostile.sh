@@ -27,7 +27,10 @@ elif kind == "deep-nesting":
 elif kind == "many-keys":
     text = 'inputs:\n' + ''.join('  k%07d: %d\n' % (i, i) for i in range(MiB // 18)) + '  k0000000: dup\n'
 elif kind == "long-expression":
-    text = 'inputs:\n  a: "${' + '+'.join(['1'] * (60000 // 2)) + '}"\n'
+    # a flat chain is not nesting: evaluated in a loop, up to the bad last operand
+    text = 'inputs:\n  a: "${' + '+'.join(['1'] * (60000 // 2 - 3)) + '+true}"\n'
+elif kind == "deep-expression":
+    text = 'inputs:\n  a: "${' + '(' * 30000 + '1' + ')' * 30000 + '}"\n'
 elif kind == "string-growth":
     lines = ['locals:', '  s0: "xxxxxxxxxxxxxxxx"']
     for i in range(1, 40):
@@ -41,7 +44,7 @@ if len(data) > 1024 * 1024:
 open(out, 'wb').write(data)
 PY
 }
-for kind in alias-bomb deep-nesting many-keys long-expression string-growth norway-everywhere; do
+for kind in alias-bomb deep-nesting many-keys long-expression deep-expression string-growth norway-everywhere; do
 	mkrepo
 	gen "$kind"
 	start=$(date +%s%N)

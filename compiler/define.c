@@ -195,14 +195,22 @@ static void walk(struct definer *d, const struct expr *e, const struct node *whe
 			expand_file(d, e, where);
 		return;
 	}
+	case E_BINARY: {
+		struct expr_chain chain;	/* left to right, in a loop */
+		expr_chain_of(e, &chain);
+		walk(d, chain.op[0]->ops.x, where);
+		for (size_t i = 0; i < chain.n; i++)
+			walk(d, chain.op[i]->ops.y, where);
+		expr_chain_free(&chain);
+		return;
+	}
 	case E_UNARY:
-	case E_BINARY:
 	case E_COND:
 		walk(d, e->ops.x, where);
-		if (e->kind != E_UNARY)
+		if (e->kind == E_COND) {
 			walk(d, e->ops.y, where);
-		if (e->kind == E_COND)
 			walk(d, e->ops.z, where);
+		}
 		return;
 	default:
 		return;

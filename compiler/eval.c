@@ -239,13 +239,14 @@ static struct value *eval_bool(struct scope *s, const struct site *at, const str
 	return v;
 }
 
-static struct value *eval_logic(struct scope *s, const struct site *at, const struct expr *e)
+/* e's operator with its left operand evaluated (vx). */
+static struct value *eval_logic(struct scope *s, const struct site *at, const struct expr *e, struct value *vx)
 {
 	bool x, y;
 	const char *what = e->op == OP_AND ? "'&&'" : "'||'";
-	struct value *vx = eval_bool(s, at, e->ops.x, &x, what);
-	if (!vx)
-		return NULL;
+	if (vx->kind != VAL_BOOL)
+		return eval_error(at, e->ops.x, "%s needs a bool, not a %s", what, value_kind_name(vx->kind));
+	x = vx->b;
 	/* Lazy: the right side is not evaluated when the left decides. */
 	if ((e->op == OP_AND && !x) || (e->op == OP_OR && x))
 		return mark_sensitive(s->arena, value_bool(s->arena, x, NULL), vx->sensitive);
@@ -277,16 +278,28 @@ static struct value *eval_unary(struct scope *s, const struct site *at, const st
 	return mark_sensitive(s->arena, r, x->sensitive);
 }
 
-static struct value *eval_binary(struct scope *s, const struct site *at, const struct expr *e)
+/* e's operator with its left operand evaluated (x). */
+static struct value *eval_operator(struct scope *s, const struct site *at, const struct expr *e, struct value *x)
 {
 	if (e->op == OP_AND || e->op == OP_OR)
-		return eval_logic(s, at, e);
-	struct value *x = eval_expr(s, at, e->ops.x);
-	struct value *y = x ? eval_expr(s, at, e->ops.y) : NULL;
+		return eval_logic(s, at, e, x);
+	struct value *y = eval_expr(s, at, e->ops.y);
 	if (!y)
 		return NULL;
 	struct value *r = e->op >= OP_EQ ? compare(s, at, e, x, y) : arith(s, at, e, x, y);
 	return mark_sensitive(s->arena, r, x->sensitive || y->sensitive);
+}
+
+/* A chain of operators from the leftmost operand up, in a loop. */
+static struct value *eval_binary(struct scope *s, const struct site *at, const struct expr *e)
+{
+	struct expr_chain chain;
+	expr_chain_of(e, &chain);
+	struct value *v = eval_expr(s, at, chain.op[0]->ops.x);
+	for (size_t i = 0; v && i < chain.n; i++)
+		v = eval_operator(s, at, chain.op[i], v);
+	expr_chain_free(&chain);
+	return v;
 }
 
 static struct value *eval_cond(struct scope *s, const struct site *at, const struct expr *e)

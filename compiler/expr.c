@@ -510,7 +510,8 @@ static struct expr *parse_binary(struct parser *ps, size_t level)
 	if (level == NLEVELS)
 		return parse_unary(ps);
 	struct expr *left = parse_binary(ps, level + 1);
-	size_t chain = 0;	/* a left-leaning chain deepens the tree too */
+	/* A chain (a + b + c) is not nesting: walkers loop over it
+	 * (expr_chain_of); only its right operands nest a level. */
 	while (left) {
 		skip_space(ps);
 		size_t at = ps->pos;
@@ -522,11 +523,6 @@ static struct expr *parse_binary(struct parser *ps, size_t level)
 			break;
 		if (!enter(ps))
 			return NULL;
-		if (++chain + ps->depth > ps->origin->max_depth) {
-			ps->depth--;
-			return fail(ps, at, "expression nested deeper than %s levels",
-				    arena_printf(ps->arena, "%zu", ps->origin->max_depth));
-		}
 		struct expr *right = parse_binary(ps, level + 1);
 		ps->depth--;
 		if (!right)
@@ -753,6 +749,42 @@ static void print_list(struct expr **items, size_t n, struct buf *out)
 	}
 }
 
+void expr_chain_of(const struct expr *e, struct expr_chain *c)
+{
+	c->n = 0;
+	for (const struct expr *x = e; x->kind == E_BINARY; x = x->ops.x)
+		c->n++;
+	c->op = c->n <= sizeof(c->local) / sizeof(*c->local) ? c->local : xcalloc(c->n, sizeof(*c->op));
+	size_t i = c->n;
+	for (const struct expr *x = e; x->kind == E_BINARY; x = x->ops.x)
+		c->op[--i] = x;
+}
+
+void expr_chain_free(struct expr_chain *c)
+{
+	if (c->op != c->local)
+		free(c->op);
+	c->op = NULL;
+}
+
+/* "((a + b) - c)": each operator's parentheses, as a nested one prints. */
+static void print_chain(const struct expr *e, struct buf *out)
+{
+	struct expr_chain chain;
+	expr_chain_of(e, &chain);
+	for (size_t i = 0; i < chain.n; i++)
+		buf_putc(out, '(');
+	expr_print(chain.op[0]->ops.x, out);
+	for (size_t i = 0; i < chain.n; i++) {
+		buf_putc(out, ' ');
+		buf_puts(out, op_text(chain.op[i]->op));
+		buf_putc(out, ' ');
+		expr_print(chain.op[i]->ops.y, out);
+		buf_putc(out, ')');
+	}
+	expr_chain_free(&chain);
+}
+
 void expr_print(const struct expr *e, struct buf *out)
 {
 	char num[400];
@@ -807,13 +839,7 @@ void expr_print(const struct expr *e, struct buf *out)
 		buf_putc(out, ')');
 		break;
 	case E_BINARY:
-		buf_putc(out, '(');
-		expr_print(e->ops.x, out);
-		buf_putc(out, ' ');
-		buf_puts(out, op_text(e->op));
-		buf_putc(out, ' ');
-		expr_print(e->ops.y, out);
-		buf_putc(out, ')');
+		print_chain(e, out);
 		break;
 	case E_COND:
 		buf_putc(out, '(');

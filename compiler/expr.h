@@ -108,6 +108,18 @@ struct expr *template_parse(struct arena *a, const char *text, size_t len,
 struct expr *template_single(const struct expr *tmpl);
 /* The normalised text of e: spacing and quoting do not matter. */
 void expr_print(const struct expr *e, struct buf *out);
+
+/* A chain of binary operators leans left ("a + b - c" is (a + b) - c):
+ * op[0] is the innermost, whose ops.x is the leftmost operand, op[n - 1]
+ * the chain itself.  A flat chain is not nesting (SPEC 8's expression
+ * depth), so walkers take it in a loop, not by recursion. */
+struct expr_chain {
+	const struct expr **op;
+	size_t n;
+	const struct expr *local[16];
+};
+void expr_chain_of(const struct expr *e, struct expr_chain *c);
+void expr_chain_free(struct expr_chain *c);
 /* The file offset of an expression, for diagnostics. */
 size_t expr_file_offset(const struct expr_origin *origin, const struct expr *e);
 

@@ -498,12 +498,19 @@ Test(expr, depth_limit_other_nestings)
 	cr_expect(ex_nested_parses("\"${", 20, "x", "}\"", 128));
 }
 
-Test(expr, depth_limit_operator_chains)
+Test(expr, operator_chains_are_not_nesting)
 {
-	/* A long left-leaning chain builds a deep tree too. */
-	cr_expect(ex_nested_parses("", 0, "1 + 1 + 1 + 1", "", 5));
-	cr_expect(ex_nested_parses("1 + ", 50, "1", "", 128));
-	cr_expect_not(ex_nested_parses("1 + ", 200, "1", "", 128));
-	cr_expect_not(ex_nested_parses("a || ", 200, "b", "", 128));
+	/* A flat chain is walked in a loop: its length is not depth. */
+	cr_expect(ex_nested_parses("", 0, "1 + 1 + 1 + 1", "", 2));
+	cr_expect(ex_nested_parses("1 + ", 200, "1", "", 128));
+	cr_expect(ex_nested_parses("a || ", 1000, "b", "", 128));
+	cr_expect(ex_nested_parses("2 * 3 - ", 1000, "1", "", 128), "mixed precedence");
+	/* Its right operands still nest, as conditionals do. */
+	cr_expect_not(ex_nested_parses("1 + (", 200, "1", ")", 128));
 	cr_expect_not(ex_nested_parses("c ? 1 : ", 200, "2", "", 128), "conditionals nest to the right");
+}
+
+Test(expr, long_chain_prints_as_nested_parentheses)
+{
+	ex_expect_single("'${x + x + x * 2 - y}'", "(((x + x) + (x * 2)) - y)");
 }
