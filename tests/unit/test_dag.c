@@ -256,6 +256,17 @@ Test(dag, three_cycle_names_every_edge)
 	free(out);
 }
 
+/* Building fails with this many errors and notes; returns the output. */
+static char *dg_expect_cycles(size_t nerrors, size_t nnotes)
+{
+	cr_expect_eq(dg_open_and_build(), -1);
+	size_t errors = diag_error_count();
+	char *out = diag_capture();
+	cr_expect_eq(errors, nerrors, "%s", out);
+	cr_expect_eq(count_lines_with(out, ": note: "), nnotes, "%s", out);
+	return out;
+}
+
 Test(dag, cycle_reached_from_outside_is_reported_once)
 {
 	/* w depends on the cycle but is not part of it. */
@@ -263,11 +274,7 @@ Test(dag, cycle_reached_from_outside_is_reported_once)
 	dg_unit("dev/p", "q", NULL);
 	dg_unit("dev/q", "r", NULL);
 	dg_unit("dev/r", "p", NULL);
-	cr_expect_eq(dg_open_and_build(), -1);
-	size_t errors = diag_error_count();
-	char *out = diag_capture();
-	cr_expect_eq(errors, 1, "%s", out);
-	cr_expect_eq(count_lines_with(out, ": note: "), 2, "%s", out);
+	char *out = dg_expect_cycles(1, 2);
 	cr_expect(strstr(out, "error: dependency cycle in 'dev': p -> q -> r -> p\n"), "%s", out);
 	cr_expect_not(strstr(out, "'w'"), "w is not part of the cycle:\n%s", out);
 	free(out);
@@ -279,11 +286,7 @@ Test(dag, two_cycles_two_errors)
 	dg_unit("dev/b", "a", NULL);
 	dg_unit("prod/c", "d", NULL);
 	dg_unit("prod/d", "c", NULL);
-	cr_expect_eq(dg_open_and_build(), -1);
-	size_t errors = diag_error_count();
-	char *out = diag_capture();
-	cr_expect_eq(errors, 2, "%s", out);
-	cr_expect_eq(count_lines_with(out, ": note: "), 2, "%s", out);
+	char *out = dg_expect_cycles(2, 2);
 	cr_expect(strstr(out, "dev/a/unit.yaml:3:11: error: dependency cycle in 'dev': a -> b -> a\n"), "%s", out);
 	cr_expect(strstr(out, "prod/c/unit.yaml:3:11: error: dependency cycle in 'prod': c -> d -> c\n"), "%s", out);
 	free(out);
@@ -296,11 +299,7 @@ Test(dag, two_cycles_through_one_unit_two_errors)
 	dg_unit("dev/a", "b", "c", NULL);
 	dg_unit("dev/b", "a", NULL);
 	dg_unit("dev/c", "a", NULL);
-	cr_expect_eq(dg_open_and_build(), -1);
-	size_t errors = diag_error_count();
-	char *out = diag_capture();
-	cr_expect_eq(errors, 2, "%s", out);
-	cr_expect_eq(count_lines_with(out, ": note: "), 2, "%s", out);
+	char *out = dg_expect_cycles(2, 2);
 	cr_expect(strstr(out, "dev/a/unit.yaml:3:11: error: dependency cycle in 'dev': a -> b -> a\n"), "%s", out);
 	cr_expect(strstr(out, "dev/a/unit.yaml:5:11: error: dependency cycle in 'dev': a -> c -> a\n"), "%s", out);
 	cr_expect(strstr(out, "dev/c/unit.yaml:3:11: note: 'c' depends on 'a' here\n"), "%s", out);
@@ -314,13 +313,9 @@ Test(dag, every_edge_on_a_cycle_is_named_once)
 	dg_unit("dev/a", "b", NULL);
 	dg_unit("dev/b", "c", "a", NULL);
 	dg_unit("dev/c", "a", NULL);
-	cr_expect_eq(dg_open_and_build(), -1);
-	size_t errors = diag_error_count();
-	char *out = diag_capture();
-	cr_expect_eq(errors, 2, "%s", out);
+	char *out = dg_expect_cycles(2, 3);
 	cr_expect(strstr(out, "dev/a/unit.yaml:3:11: error: dependency cycle in 'dev': a -> b -> a\n"), "%s", out);
 	cr_expect(strstr(out, "dev/b/unit.yaml:3:11: error: dependency cycle in 'dev': b -> c -> a -> b\n"), "%s", out);
-	cr_expect_eq(count_lines_with(out, ": note: "), 3, "%s", out);
 	free(out);
 }
 
@@ -334,11 +329,7 @@ Test(dag, long_ring_is_one_error)
 		snprintf(next, sizeof(next), "u%03d", (i + 1) % RING);
 		dg_unit(dir, next, NULL);
 	}
-	cr_expect_eq(dg_open_and_build(), -1);
-	size_t errors = diag_error_count();
-	char *out = diag_capture();
-	cr_expect_eq(errors, 1, "%s", out);
-	cr_expect_eq(count_lines_with(out, ": note: "), RING - 1, "%s", out);
+	char *out = dg_expect_cycles(1, RING - 1);
 	cr_expect(strstr(out, "error: dependency cycle in 'dev': u000 -> u001 -> "), "%s", out);
 	cr_expect(strstr(out, " -> u399 -> u000\n"), "%s", out);
 	free(out);
@@ -356,11 +347,7 @@ Test(dag, cycles_past_the_edge_budget_are_counted)
 			snprintf(next, sizeof(next), "r%d/u%03d", r, (i + 1) % RING);
 			dg_unit(dir, next, NULL);
 		}
-	cr_expect_eq(dg_open_and_build(), -1);
-	size_t errors = diag_error_count();
-	char *out = diag_capture();
-	cr_expect_eq(errors, 2, "%s", out);
-	cr_expect_eq(count_lines_with(out, ": note: "), RING - 1, "%s", out);
+	char *out = dg_expect_cycles(2, RING - 1);
 	cr_expect(strstr(out, "error: dependency cycle in 'dev': r0/u000 -> r0/u001 -> "), "%s", out);
 	cr_expect(strstr(out, "bulkhead: error: 600 more dependencies lie on cycles not shown: break the cycles above first\n"),
 		  "%s", out);
