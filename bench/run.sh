@@ -37,13 +37,19 @@
 # A cold build starts without the repo's out/ and .bulkhead/ (the place
 # for any cache bulkhead keeps); its input files are read just before
 # (warm), so they come from the OS page cache, as for the baseline.
-# The old out/ is moved aside into build/bench/trash.*, not deleted, and
-# the benchmark does not delete those trees either (make clean does): for
-# up to five minutes after a large delete, ext4 skips the freed inodes
-# when allocating new ones (recently_deleted() in ext4's ialloc.c), which
-# made a cold build measured after rm -rf out/, or within five minutes of
-# deleting the previous run's trees, two to three times slower than one on
-# a fresh clone.  "cold build -j 1" is the same build on one thread.
+# The old out/ is moved aside into build/bench/trash.*, not deleted while
+# anything is timed: for up to five minutes after a large delete, ext4
+# skips the freed inodes when allocating new ones (recently_deleted() in
+# ext4's ialloc.c), which made a cold build measured after rm -rf out/,
+# or within five minutes of deleting the previous run's trees, two to
+# three times slower than one on a fresh clone.  The trees are deleted
+# when the table is done (a run leaves 15-20 GB of them at 10k, and the
+# kernel kept their inodes cached: 5 million of them, after a few runs,
+# made every new file dearer), and the time noted in
+# build/bench/trash-deleted; a run started within five minutes of that
+# (or finding trees an interrupted run left, which it deletes) waits for
+# the rest of them first.  "cold build -j 1" is the same build on one
+# thread.
 #
 # Where the kernel pages out idle page cache on its own (a DAMON "pageout"
 # scheme, /sys/kernel/mm/damon/admin/kdamonds), files and folders read
@@ -157,6 +163,22 @@ if [ ! -x "$EVENTS" ] || [ -n "$(find "$HERE/events.c" -newer "$EVENTS")" ]; the
 	# shellcheck disable=SC2046
 	${CC:-cc} -O2 -std=c11 $(pkg-config --cflags yaml-0.1) "$HERE/events.c" -o "$EVENTS" \
 		$(pkg-config --libs yaml-0.1) || exit 2
+fi
+
+# Trees an interrupted run left are deleted now; then the wait for ext4
+# to reuse the inodes of the last delete (see the head of this file).
+RECENTCY=300
+for old in "$CACHE"/trash.*; do
+	[ -d "$old" ] || continue
+	say "deleting $old (left by an earlier run)"
+	rm -rf "$old" && date +%s >"$CACHE/trash-deleted"
+done
+if [ -f "$CACHE/trash-deleted" ]; then
+	wait_s=$((RECENTCY - ($(date +%s) - $(cat "$CACHE/trash-deleted"))))
+	if [ "$wait_s" -gt 0 ]; then
+		say "waiting ${wait_s} s: ext4 reuses the inodes of a delete five minutes after it"
+		sleep "$wait_s"
+	fi
 fi
 
 cat >"$TMP/parse.py" <<'EOF'
@@ -682,7 +704,10 @@ while IFS=$tab read -r key what; do
 	r=$(get "${key}_${BIG}_range")
 	[ -n "$r" ] && printf '  %-28s %s s\n' "$what" "$r"
 done <"$TMP/rows"
-[ -d "$TRASH" ] && echo "old out/ trees kept in $TRASH (see the head of bench/run.sh; make clean removes them)"
+if [ -d "$TRASH" ]; then
+	rm -rf "$TRASH" && date +%s >"$CACHE/trash-deleted"
+	echo "old out/ trees deleted; a bench started in the next five minutes waits for ext4 (see bench/run.sh)"
+fi
 if [ -f "$TMP/notes" ]; then
 	echo
 	echo "problems:"
