@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
@@ -438,6 +439,42 @@ static void classify_leaf(struct pair *pr, const struct value *va, const struct 
 
 /* Maps compare key by key; anything else is one leaf.  enc_a/enc_b are
  * the innermost expressions enclosing this point, if any. */
+/* Keys one template gives in each env ("${env.name}-logs": dev-logs in
+ * dev, prod-logs in prod) are one key, the template's: partner[i] is 1 +
+ * the pair of vb that pair i of va stands for (0: none), taken[k] marks
+ * vb's.  Only keys missing from the other map are paired; a map's
+ * templates differ (the loader refuses a key written twice).  NULL when
+ * there are none. */
+static size_t *pair_templated_keys(const struct pair *pr, const struct value *va, const struct value *vb,
+				   bool **taken)
+{
+	const struct node *const *ka = eval_key_nodes(pr->p, va), *const *kb = eval_key_nodes(pr->p, vb);
+	size_t *partner = NULL;
+	struct map templates;
+	*taken = NULL;
+	if (!ka || !kb)
+		return NULL;
+	map_init(&templates);
+	for (size_t k = 0; k < vb->map.len; k++)
+		if (kb[k]->has_expr && !value_map_get(va, vb->map.pairs[k].key))
+			map_put(&templates, kb[k]->str.s, kb[k]->str.len, (void *)(uintptr_t)(k + 1));
+	for (size_t i = 0; templates.len && i < va->map.len; i++) {
+		if (!ka[i]->has_expr || value_map_get(vb, va->map.pairs[i].key))
+			continue;
+		uintptr_t k = (uintptr_t)map_get(&templates, ka[i]->str.s, ka[i]->str.len);
+		if (!k)
+			continue;
+		if (!partner) {
+			partner = xcalloc(va->map.len, sizeof(*partner));
+			*taken = xcalloc(vb->map.len, sizeof(**taken));
+		}
+		partner[i] = k;
+		(*taken)[k - 1] = true;
+	}
+	map_free(&templates);
+	return partner;
+}
+
 static void compare_values(struct pair *pr, const struct value *va, const struct value *vb, const struct node *enc_a,
 			   const struct node *enc_b, const struct key_frame *keys)
 {
@@ -450,6 +487,8 @@ static void compare_values(struct pair *pr, const struct value *va, const struct
 	if (vb && vb->templated)
 		enc_b = vb->origin;
 	if (va && vb && va->kind == VAL_MAP && vb->kind == VAL_MAP && !va->sensitive && !vb->sensitive) {
+		bool *taken;
+		size_t *partner = pair_templated_keys(pr, va, vb, &taken);
 		size_t i = 0, k = 0;
 		while (i < va->map.len || k < vb->map.len) {
 			const struct value_pair *x = i < va->map.len ? &va->map.pairs[i] : NULL;
@@ -457,10 +496,23 @@ static void compare_values(struct pair *pr, const struct value *va, const struct
 			int c = !x ? 1 : !y ? -1 : strcmp(x->key, y->key);
 			const struct value_pair *here = c <= 0 ? x : y;
 			struct key_frame frame = { here->key, here->keylen, keys };
-			compare_values(pr, c <= 0 ? x->value : NULL, c >= 0 ? y->value : NULL, enc_a, enc_b, &frame);
+			bool paired = partner && (c < 0 ? partner[i] : c > 0 && taken[k]);
+			if (!paired)
+				compare_values(pr, c <= 0 ? x->value : NULL, c >= 0 ? y->value : NULL, enc_a, enc_b,
+					       &frame);
 			i += c <= 0;
 			k += c >= 0;
 		}
+		/* Paired keys go by their template's text. */
+		const struct node *const *ka = partner ? eval_key_nodes(pr->p, va) : NULL;
+		for (i = 0; partner && i < va->map.len; i++)
+			if (partner[i]) {
+				struct key_frame frame = { ka[i]->str.s, ka[i]->str.len, keys };
+				compare_values(pr, va->map.pairs[i].value, vb->map.pairs[partner[i] - 1].value, enc_a,
+					       enc_b, &frame);
+			}
+		free(partner);
+		free(taken);
 		return;
 	}
 	classify_leaf(pr, va, vb, va ? (enc_a ? enc_a : va->origin) : NULL, vb ? (enc_b ? enc_b : vb->origin) : NULL,

@@ -1133,6 +1133,35 @@ static bool eval_key(struct scope *s, const struct node *key, struct value_pair 
 	return ok;
 }
 
+/* Notes the key node of each pair of v, the map made of map node n
+ * with its keys evaluated (pair i from n's pair i, before sorting), for
+ * drift (project.key_nodes): the pairs are sorted here as
+ * value_map_sort sorts v's, each carrying its key node. */
+static void note_key_nodes(struct scope *s, const struct node *n, struct value *v)
+{
+	if (!s->p)
+		return;
+	struct value_pair *tagged = ARENA_ARRAY(s->arena, struct value_pair, v->map.len + 1);
+	for (size_t i = 0; i < v->map.len; i++)
+		tagged[i] = (struct value_pair){ v->map.pairs[i].key, v->map.pairs[i].keylen,
+						 (struct value *)n->map.pairs[i].key };
+	struct value sorted = { .kind = VAL_MAP, .map = { tagged, v->map.len } };
+	value_map_sort(&sorted);
+	const struct node **keys = ARENA_ARRAY(s->arena, const struct node *, v->map.len + 1);
+	for (size_t i = 0; i < v->map.len; i++)
+		keys[i] = (const struct node *)tagged[i].value;
+	struct value **at = ARENA_NEW(s->arena, struct value *);
+	*at = v;
+	pthread_mutex_lock(&s->p->lock);
+	map_put(&s->p->key_nodes, (const char *)at, sizeof(*at), keys);
+	pthread_mutex_unlock(&s->p->lock);
+}
+
+const struct node *const *eval_key_nodes(const struct project *p, const struct value *map)
+{
+	return map_get(&p->key_nodes, (const char *)&map, sizeof(map));
+}
+
 /* Two keys of map node n that are the same once evaluated: an error at
  * the second one's value, as the loader reports duplicate keys. */
 static struct value *duplicate_key(const struct node *n, const struct value *v, size_t dup)
@@ -1180,6 +1209,8 @@ static struct value *eval_node(struct scope *s, const struct node *n)
 		}
 		if (!ok)
 			return NULL;
+		if (keyed)
+			note_key_nodes(s, n, v);
 		long dup = pos ? -1 : value_map_sort(v);
 		if (dup >= 0 && keyed)
 			return duplicate_key(n, v, (size_t)dup);

@@ -28,6 +28,11 @@ void eval_prepare_shared(struct project *p);
 int eval_unit_in(struct project *p, struct unit *u, struct arena *arena);
 void eval_reset_unit(struct unit *u);
 
+/* The key node of each pair of a map whose keys were evaluated, in pair
+ * order ("${env.name}-logs" for the pair "dev-logs"); NULL for a map
+ * whose keys were all written as they are. */
+const struct node *const *eval_key_nodes(const struct project *p, const struct value *map);
+
 /* "dependency.vpc.outputs.vpc_id": the mocked value m names. */
 const char *mock_ref(struct arena *a, const struct mock_use *m);
 

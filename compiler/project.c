@@ -1395,6 +1395,7 @@ int project_open(struct project *p, const char *root, const struct source_spec *
 	map_init(&p->include_cache);
 	map_init(&p->config_cache);
 	map_init(&p->definitions);
+	map_init(&p->key_nodes);
 	p->root = xstrdup(root);
 	p->jobs = spec->jobs;
 	p->write_jobs = spec->write_jobs ? spec->write_jobs : spec->jobs;
@@ -1503,6 +1504,7 @@ void project_close(struct project *p)
 	map_free(&p->vars_values);
 	free_include_cache(p);
 	map_free(&p->definitions);
+	map_free(&p->key_nodes);
 	for (size_t i = 0; i < p->nunits; i++) {
 		map_free(&p->units[i]->exposed);
 		map_free(&p->units[i]->overrides);

@@ -228,6 +228,10 @@ struct project {
 	struct map include_cache;	/* include chain -> merged base */
 	struct map config_cache;	/* merged base and unit tree -> configuration */
 	struct map definitions;	/* node address -> struct definition, for drift */
+	/* A map value whose keys were evaluated ("${env.name}-logs": ...)
+	 * -> the key node of each of its pairs, in pair order: drift pairs
+	 * the keys one template gives in two envs.  Under lock. */
+	struct map key_nodes;
 	struct value *envs_value;	/* envs.* as seen by expressions */
 	struct value *project_value;	/* project.*, the same */
 	struct unit **units;	/* all units, env order then id */

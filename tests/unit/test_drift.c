@@ -384,6 +384,39 @@ Test(drift, keys_on_one_side)
 	dr_expect_line(f->at_b, "prod/app/api/unit.yaml", 9);
 }
 
+Test(drift, keys_of_one_template_are_one_key)
+{
+	/* "${env.name}-x" is dev-x in dev and prod-x in prod: one key, named
+	 * by its template; keys of other templates, or literal ones, are not
+	 * paired with it. */
+	const char *text = "inputs:\n"
+			   "  m:\n"
+			   "    \"${env.name}-x\": { n: \"${var.n}\", same: 1 }\n"
+			   "    \"${env.name}-y\": 1\n"
+			   "    lit: 2\n";
+	dr_write("dev/app/unit.yaml", text);
+	dr_write("prod/app/unit.yaml", text);
+	dr_write("dev/vars.yaml", "n: 1\n");
+	dr_write("prod/vars.yaml", "n: 2\n");
+	dr_run();
+	dr_expect_class("app", "inputs.m.\"${env.name}-x\".n", F_PARAMETERIZED);
+	dr_expect_equal("app", "inputs.m.\"${env.name}-x\".same");
+	dr_expect_equal("app", "inputs.m.\"${env.name}-y\"");
+	dr_expect_equal("app", "inputs.m.lit");
+	cr_expect_null(dr_find_opt("app", "inputs.m.dev-x"));
+	cr_expect_null(dr_find_opt("app", "inputs.m.prod-x"));
+	cr_expect_null(dr_find_opt("app", "inputs.m.prod-y"));
+}
+
+Test(drift, key_templates_that_differ_are_not_paired)
+{
+	dr_write("dev/app/unit.yaml", "inputs:\n  m:\n    \"${env.name}-x\": 1\n");
+	dr_write("prod/app/unit.yaml", "inputs:\n  m:\n    \"${env.name}-z\": 1\n");
+	dr_run();
+	dr_expect_class("app", "inputs.m.dev-x", F_PENDING);
+	dr_expect_class("app", "inputs.m.prod-z", F_DRIFT);
+}
+
 Test(drift, newer_ref_in_the_later_env_is_ahead)
 {
 	dr_api_units();
