@@ -207,7 +207,8 @@ static bool deps_ready(struct unit *u, const bool *done)
  * evaluated reports its own.  A reference to a dependency that failed
  * fails quietly: the unit's other errors show, not that one's again.
  * Passes go on while they evaluate something (the levels are only a
- * good order once the DAG is sound); units of a cycle are never ready. */
+ * good order once the DAG is sound); units of a cycle are never ready,
+ * and are evaluated last. */
 static int eval_serially(struct project *p)
 {
 	int rc = 0;
@@ -227,9 +228,21 @@ static int eval_serially(struct project *p)
 				rc = -1;
 		}
 	}
-	for (size_t i = 0; i < p->nunits; i++)
-		if (!done[i])
-			rc = -1;
+	/* Left: units of a cycle (reported) and units waiting on one.  Each
+	 * is evaluated all the same, in order, with what it still waits for
+	 * taken as unusable, so that its own errors show in this run too. */
+	for (size_t i = 0; i < p->nunits; i++) {
+		struct unit *u = order[i];
+		if (done[u->index])
+			continue;
+		for (size_t k = 0; k < u->ndeps; k++) {
+			struct dependency *d = &u->deps[k];
+			d->unusable = dep_unusable(u, d, done) || !done[d->target->index];
+		}
+		done[u->index] = true;
+		eval_unit(p, u);
+		rc = -1;
+	}
 	free(order);
 	free(done);
 	return rc;
