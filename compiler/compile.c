@@ -190,6 +190,16 @@ static bool dep_unusable(const struct unit *u, const struct dependency *d, const
 	return d->refused || !t || t == u || t->broken || (done[t->index] && !t->inputs);
 }
 
+/* Marks each dependency of u that gives no values now: unusable, or
+ * not evaluated yet (a cycle's, when u is evaluated after the passes). */
+static void mark_unusable(struct unit *u, const bool *done)
+{
+	for (size_t k = 0; k < u->ndeps; k++) {
+		struct dependency *d = &u->deps[k];
+		d->unusable = dep_unusable(u, d, done) || !done[d->target->index];
+	}
+}
+
 /* Whether u can be evaluated now: when each dependency has its
  * evaluated inputs or never will.  Marks the ones that never will. */
 static bool deps_ready(struct unit *u, const bool *done)
@@ -197,8 +207,7 @@ static bool deps_ready(struct unit *u, const bool *done)
 	for (size_t k = 0; k < u->ndeps; k++)
 		if (!dep_unusable(u, &u->deps[k], done) && !done[u->deps[k].target->index])
 			return false;
-	for (size_t k = 0; k < u->ndeps; k++)
-		u->deps[k].unusable = dep_unusable(u, &u->deps[k], done);
+	mark_unusable(u, done);
 	return true;
 }
 
@@ -235,10 +244,7 @@ static int eval_serially(struct project *p)
 		struct unit *u = order[i];
 		if (done[u->index])
 			continue;
-		for (size_t k = 0; k < u->ndeps; k++) {
-			struct dependency *d = &u->deps[k];
-			d->unusable = dep_unusable(u, d, done) || !done[d->target->index];
-		}
+		mark_unusable(u, done);
 		done[u->index] = true;
 		eval_unit(p, u);
 		rc = -1;
