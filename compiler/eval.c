@@ -228,10 +228,10 @@ static struct value *compare(struct scope *s, const struct site *at, const struc
 
 /* ---- operators ---- */
 
-static struct value *eval_bool(struct scope *s, const struct site *at, const struct expr *e, bool *out,
-			       const char *what)
+/* v, the value of e (NULL after an error), as a bool in *out. */
+static struct value *as_bool(const struct site *at, const struct expr *e, struct value *v, bool *out,
+			     const char *what)
 {
-	struct value *v = eval_expr(s, at, e);
 	if (v && v->kind != VAL_BOOL)
 		return eval_error(at, e, "%s needs a bool, not a %s", what, value_kind_name(v->kind));
 	if (v)
@@ -239,14 +239,19 @@ static struct value *eval_bool(struct scope *s, const struct site *at, const str
 	return v;
 }
 
+static struct value *eval_bool(struct scope *s, const struct site *at, const struct expr *e, bool *out,
+			       const char *what)
+{
+	return as_bool(at, e, eval_expr(s, at, e), out, what);
+}
+
 /* e's operator with its left operand evaluated (vx). */
 static struct value *eval_logic(struct scope *s, const struct site *at, const struct expr *e, struct value *vx)
 {
-	bool x, y;
+	bool x = false, y = false;	/* set with the value */
 	const char *what = e->op == OP_AND ? "'&&'" : "'||'";
-	if (vx->kind != VAL_BOOL)
-		return eval_error(at, e->ops.x, "%s needs a bool, not a %s", what, value_kind_name(vx->kind));
-	x = vx->b;
+	if (!as_bool(at, e->ops.x, vx, &x, what))
+		return NULL;
 	/* Lazy: the right side is not evaluated when the left decides. */
 	if ((e->op == OP_AND && !x) || (e->op == OP_OR && x))
 		return mark_sensitive(s->arena, value_bool(s->arena, x, NULL), vx->sensitive);
@@ -304,7 +309,7 @@ static struct value *eval_binary(struct scope *s, const struct site *at, const s
 
 static struct value *eval_cond(struct scope *s, const struct site *at, const struct expr *e)
 {
-	bool c;
+	bool c = false;	/* set with the value */
 	struct value *vc = eval_bool(s, at, e->ops.x, &c, "a condition");
 	if (!vc)
 		return NULL;
