@@ -489,13 +489,15 @@ static bool check_env_extras(const struct node *entry)
 		while (*k && strcmp(*k, key->str.s))
 			k++;
 		const char *hint = *k ? NULL : schema_suggest(key->str.s, env_keys);
-		if (!strcmp(key->str.s, "name") || !strcmp(key->str.s, "label"))
+		if (!strcmp(key->str.s, "name") || !strcmp(key->str.s, "label")) {
 			diag_error(key->file, key->off, "key '%s' in an environment is reserved (env.%s is derived)",
 				   key->str.s, key->str.s);
-		else if (hint)
+			ok = false;
+		} else if (hint) {
 			diag_error(key->file, key->off, "unknown key '%s' in environment; did you mean '%s'?",
 				   key->str.s, hint);
-		ok &= !hint && strcmp(key->str.s, "name") && strcmp(key->str.s, "label");
+			ok = false;
+		}
 	}
 	return ok;
 }
