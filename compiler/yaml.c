@@ -116,21 +116,41 @@ struct node_pair *node_map_find(const struct node *map, const char *key)
 	return NULL;
 }
 
-int node_refuse_tags(const struct node *n, const char *where)
+const char *node_tag_name(enum node_tag tag)
 {
 	static const char *const names[] = { "", "!append", "!replace", "!unset" };
-	int rc = 0;
-	if (n->tag != TAG_NONE) {
-		diag_error(n->file, n->off, "tag '%s' is not allowed %s", names[n->tag], where);
-		rc = -1;
-	}
-	if (n->kind == NODE_SEQ)
-		for (size_t i = 0; i < n->seq.len; i++)
-			rc |= node_refuse_tags(n->seq.items[i], where);
-	if (n->kind == NODE_MAP)
-		for (size_t i = 0; i < n->map.len; i++)
-			rc |= node_refuse_tags(n->map.pairs[i].value, where);
-	return rc;
+	return names[tag];
+}
+
+bool node_each_tagged(const struct node *n, node_tagged_fn *fn, void *ctx)
+{
+	if (n->tag != TAG_NONE && !fn(ctx, n))
+		return false;
+	size_t len = n->kind == NODE_SEQ ? n->seq.len : n->kind == NODE_MAP ? n->map.len : 0;
+	for (size_t i = 0; i < len; i++)
+		if (!node_each_tagged(n->kind == NODE_SEQ ? n->seq.items[i] : n->map.pairs[i].value, fn, ctx))
+			return false;
+	return true;
+}
+
+struct refusal {
+	const char *where;
+	int rc;
+};
+
+static bool refuse_tag(void *ctx, const struct node *tagged)
+{
+	struct refusal *r = ctx;
+	diag_error(tagged->file, tagged->off, "tag '%s' is not allowed %s", node_tag_name(tagged->tag), r->where);
+	r->rc = -1;
+	return true;	/* all of them are reported */
+}
+
+int node_refuse_tags(const struct node *n, const char *where)
+{
+	struct refusal r = { where, 0 };
+	node_each_tagged(n, refuse_tag, &r);
+	return r.rc;
 }
 
 struct node *node_map_get(const struct node *map, const char *key)

@@ -129,5 +129,12 @@ struct node_pair *node_map_find(const struct node *map, const char *key);
  * "tag '!x' is not allowed WHERE"; -1 when there was one.  For files in
  * which a tag would have nothing to merge with. */
 int node_refuse_tags(const struct node *n, const char *where);
+/* "!append", "!replace" or "!unset" ("" for TAG_NONE). */
+const char *node_tag_name(enum node_tag tag);
+/* Calls fn on each node of the tree n that carries a merge tag (n first,
+ * then list items and map values, in document order) until fn returns
+ * false; false when one did. */
+typedef bool node_tagged_fn(void *ctx, const struct node *tagged);
+bool node_each_tagged(const struct node *n, node_tagged_fn *fn, void *ctx);
 
 #endif

@@ -271,21 +271,20 @@ static struct value *decode_failed(struct call_ctx *c)
 	return NULL;
 }
 
-/* Merge tags mean nothing in a decoded document. */
+/* Merge tags mean nothing in a decoded document: the first one found is
+ * reported, at the call too. */
+static bool refuse_decoded_tag(void *ctx, const struct node *tagged)
+{
+	struct call_ctx *c = ctx;
+	diag_error(tagged->file, tagged->off, "%s: tag '%s' is only allowed in unit and include files", c->name,
+		   node_tag_name(tagged->tag));
+	decode_failed(c);
+	return false;
+}
+
 static bool reject_tags(struct call_ctx *c, const struct node *n)
 {
-	static const char *names[] = { "", "!append", "!replace", "!unset" };
-	if (n->tag != TAG_NONE) {
-		diag_error(n->file, n->off, "%s: tag '%s' is only allowed in unit and include files", c->name,
-			   names[n->tag]);
-		decode_failed(c);
-		return false;
-	}
-	size_t len = n->kind == NODE_SEQ ? n->seq.len : n->kind == NODE_MAP ? n->map.len : 0;
-	for (size_t i = 0; i < len; i++)
-		if (!reject_tags(c, n->kind == NODE_SEQ ? n->seq.items[i] : n->map.pairs[i].value))
-			return false;
-	return true;
+	return node_each_tagged(n, refuse_decoded_tag, c);
 }
 
 /* Decoded values are computed (no origin); integral numbers are ints. */

@@ -990,3 +990,39 @@ Test(yaml, text_has_template_finds_dollar_brace_anywhere)
 	cr_expect(!text_has_template("{$}", 3));
 }
 
+
+/* node_each_tagged: every merge tag in document order (map values and
+ * list items, the root first), until the callback says stop. */
+struct tag_visits {
+	size_t seen, stop_after;
+	uint32_t offs[8];
+	enum node_tag tags[8];
+};
+
+static bool note_tag(void *ctx, const struct node *tagged)
+{
+	struct tag_visits *tv = ctx;
+	tv->offs[tv->seen] = tagged->off;
+	tv->tags[tv->seen] = tagged->tag;
+	return ++tv->seen != tv->stop_after;
+}
+
+Test(yaml, each_tagged_node_in_order_until_told_to_stop)
+{
+	const char *text = "a: !append [1]\nb:\n  c: !unset\n  d: [x, !replace {e: 1}]\nf: plain\n";
+	struct node *root = y(text);
+	cr_assert_not_null(root);
+	struct tag_visits all = { 0, 0, { 0 }, { 0 } };
+	cr_expect(node_each_tagged(root, note_tag, &all));
+	cr_assert_eq(all.seen, 3);
+	cr_expect_eq(all.tags[0], TAG_APPEND);
+	cr_expect_eq(all.tags[1], TAG_UNSET);
+	cr_expect_eq(all.tags[2], TAG_REPLACE);
+	cr_expect_eq(all.offs[0], (uint32_t)(strstr(text, "!append") - text));
+	cr_expect_eq(all.offs[2], (uint32_t)(strstr(text, "!replace") - text));
+	struct tag_visits first = { 0, 2, { 0 }, { 0 } };
+	cr_expect_not(node_each_tagged(root, note_tag, &first));
+	cr_expect_eq(first.seen, 2);
+	cr_expect_str_eq(node_tag_name(TAG_UNSET), "!unset");
+	cr_expect_str_eq(node_tag_name(TAG_NONE), "");
+}
