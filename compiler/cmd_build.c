@@ -75,23 +75,30 @@ static int build_option(void *ctx, int opt, const char *arg)
 	}
 }
 
+struct link_probe {
+	const struct project *p;
+	const char *rel;
+	struct buf prefix;
+};
+
+static bool link_component(void *ctx, const char *name, size_t len, size_t end)
+{
+	struct link_probe *lp = ctx;
+	struct source *src = (struct source *)&lp->p->src;
+	enum src_kind kind;
+	size_t size;
+	(void)name, (void)len;
+	buf_reset(&lp->prefix);
+	buf_add(&lp->prefix, lp->rel, end);
+	return src->ops->lstat(src, lp->prefix.data, &kind, &size) == 0 && kind == SRC_LINK;
+}
+
 /* True when a component of the root-relative path is a symlink. */
 static bool path_has_link(const struct project *p, const char *rel)
 {
-	struct buf prefix = BUF_INIT;
-	bool link = false;
-	for (const char *q = rel; *q && !link;) {
-		const char *slash = strchr(q, '/');
-		size_t n = slash ? (size_t)(slash - q) : strlen(q);
-		buf_reset(&prefix);
-		buf_add(&prefix, rel, (size_t)(q - rel) + n);
-		enum src_kind kind;
-		size_t size;
-		struct source *src = (struct source *)&p->src;
-		link = src->ops->lstat(src, prefix.data, &kind, &size) == 0 && kind == SRC_LINK;
-		q += n + (slash ? 1 : 0);
-	}
-	buf_free(&prefix);
+	struct link_probe lp = { p, rel, BUF_INIT };
+	bool link = path_any_component(rel, link_component, &lp);
+	buf_free(&lp.prefix);
 	return link;
 }
 

@@ -551,12 +551,15 @@ static void push_env(struct project *p, struct env *e, size_t *cap)
 }
 
 /* True when a component of the root-relative path starts with '.'. */
+static bool dot_component(void *ctx, const char *name, size_t len, size_t end)
+{
+	(void)ctx, (void)len, (void)end;
+	return name[0] == '.';
+}
+
 static bool path_has_dot_folder(const char *rel)
 {
-	for (const char *q = rel; *q; q = strchr(q, '/') ? strchr(q, '/') + 1 : q + strlen(q))
-		if (*q == '.')
-			return true;
-	return false;
+	return path_any_component(rel, dot_component, NULL);
 }
 
 static bool check_env_path(struct project *p, const struct node *path)

@@ -110,16 +110,27 @@ static int is_git_dir(const char *name, size_t n)
 	return n == 4 && !strncasecmp(name, ".git", 4);
 }
 
-bool path_through_git(const char *rel)
+bool path_any_component(const char *rel, path_component_test *test, void *ctx)
 {
 	for (const char *q = rel; *q;) {
 		const char *slash = strchr(q, '/');
 		size_t n = slash ? (size_t)(slash - q) : strlen(q);
-		if (is_git_dir(q, n))
+		if (test(ctx, q, n, (size_t)(q - rel) + n))
 			return true;
 		q += n + (slash != NULL);
 	}
 	return false;
+}
+
+static bool git_component(void *ctx, const char *name, size_t len, size_t end)
+{
+	(void)ctx, (void)end;
+	return is_git_dir(name, len);
+}
+
+bool path_through_git(const char *rel)
+{
+	return path_any_component(rel, git_component, NULL);
 }
 
 /* ---- generic resolution ---- */

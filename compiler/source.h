@@ -205,6 +205,12 @@ int path_is_url(const char *p);
 char *path_dirname(struct arena *a, const char *path);
 /* True when path is dir or lies beneath it (dir "" contains everything). */
 int path_within(const char *path, const char *dir);
+/* Whether test holds for a component of the slash-separated path rel:
+ * it gets the component (name, len) and where it ends in rel, so it can
+ * look at the path up to there; components are tried in order, and the
+ * walk stops at the first that passes. */
+typedef bool path_component_test(void *ctx, const char *name, size_t len, size_t end);
+bool path_any_component(const char *rel, path_component_test *test, void *ctx);
 /* True when a component of the root-relative path rel is a .git folder
  * (in any case, as git's own checks). */
 bool path_through_git(const char *rel);

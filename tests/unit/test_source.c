@@ -100,6 +100,35 @@ Test(source_path, dirname)
 	arena_free(&a);
 }
 
+/* Records each component path_any_component offers, as "name@end". */
+struct component_log {
+	char seen[128];
+	const char *stop_at;
+};
+
+static bool log_component(void *ctx, const char *name, size_t len, size_t end)
+{
+	struct component_log *log = ctx;
+	size_t used = strlen(log->seen);
+	snprintf(log->seen + used, sizeof(log->seen) - used, "%s%.*s@%zu", used ? " " : "", (int)len, name, end);
+	return log->stop_at && len == strlen(log->stop_at) && !strncmp(name, log->stop_at, len);
+}
+
+Test(source_path, any_component_in_order_with_its_end)
+{
+	struct component_log log = { "", NULL };
+	cr_assert_not(path_any_component("dev/app/unit.yaml", log_component, &log));
+	cr_assert_str_eq(log.seen, "dev@3 app@7 unit.yaml@17");
+	log = (struct component_log){ "", "app" };
+	cr_assert(path_any_component("dev/app/unit.yaml", log_component, &log));
+	cr_assert_str_eq(log.seen, "dev@3 app@7", "the walk stops at the first component that passes");
+	log = (struct component_log){ "", NULL };
+	cr_assert_not(path_any_component("", log_component, &log));
+	cr_assert_str_eq(log.seen, "");
+	cr_assert(path_through_git("dev/.GIT/config"));
+	cr_assert_not(path_through_git("dev/.github/x"));
+}
+
 Test(source_path, within)
 {
 	cr_assert(path_within("dev/app", "dev"));
