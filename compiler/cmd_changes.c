@@ -156,44 +156,26 @@ static void diff_files(const struct unit_files *fx, const struct unit_files *fy,
 	}
 }
 
-/* A local module's files on one side, hashed once per source: a module
- * that a thousand units name is read once (source_module_hash). */
-struct module_hashes {
-	struct project *p;
-	struct map seen;	/* resolved source -> uint64_t hash, or NULL unreadable */
-};
-
-static const uint64_t *module_hash(struct arena *a, struct module_hashes *mh, const char *source)
+/* The same local module source on both sides, whose files changed.  Each
+ * side's source hashes a folder once, however many units name it. */
+static bool module_changed(struct project *px, struct project *py, const char *source)
 {
-	size_t len = strlen(source);
-	const struct map_slot *slot = map_find_hashed(&mh->seen, source, len, map_hash(source, len));
-	if (slot)
-		return slot->value;
-	uint64_t *h = ARENA_NEW(a, uint64_t);
-	if (source_module_hash(&mh->p->src, source, mh->p->limits.file_size, h) != SRC_OK)
-		h = NULL;
-	map_put(&mh->seen, source, len, h);
-	return h;
-}
-
-/* The same local module source on both sides, whose files changed. */
-static bool module_changed(struct arena *a, struct module_hashes mh[2], const char *source)
-{
+	uint64_t hx, hy;
 	if (strncmp(source, "//", 2))
 		return false;
-	const uint64_t *hx = module_hash(a, &mh[0], source), *hy = module_hash(a, &mh[1], source);
-	return !hx || !hy || *hx != *hy;
+	return source_module_hash(&px->src, source, px->limits.file_size, &hx) != SRC_OK ||
+	       source_module_hash(&py->src, source, py->limits.file_size, &hy) != SRC_OK || hx != hy;
 }
 
 /* What differs between one unit's two builds, or NULL when nothing. */
-static const char *unit_diff(struct arena *a, const struct unit *x, const struct unit *y,
-			     const struct unit_files *fx, const struct unit_files *fy, struct module_hashes mh[2])
+static const char *unit_diff(struct arena *a, struct compilation *cx, struct compilation *cy, const struct unit *x,
+			     const struct unit *y, const struct unit_files *fx, const struct unit_files *fy)
 {
 	struct buf out = BUF_INIT, path = BUF_INIT;
 	const char *sx = x->source ? x->source : "", *sy = y->source ? y->source : "";
 	if (strcmp(sx, sy))
 		buf_printf(&out, "source: %s -> %s", sx, sy);
-	else if (module_changed(a, mh, sx))
+	else if (module_changed(&cx->project, &cy->project, sx))
 		buf_printf(&out, "module %s: its files differ", sx);
 	const char *dx = deps_text(a, x), *dy = deps_text(a, y);
 	if (strcmp(dx, dy))
@@ -274,10 +256,7 @@ static void collect(struct arena *a, struct compilation *base, struct compilatio
 {
 	struct unit **x = sorted_units(base), **y = sorted_units(head);
 	struct unit_files *fb = files_by_unit(base, pb), *fh = files_by_unit(head, ph);
-	struct module_hashes mh[2] = { { &base->project, { 0 } }, { &head->project, { 0 } } };
 	size_t i = 0, k = 0;
-	map_init(&mh[0].seen);
-	map_init(&mh[1].seen);
 	while (i < base->nunits || k < head->nunits) {
 		int c = i == base->nunits ? 1 : k == head->nunits ? -1 : compare_units(&x[i], &y[k]);
 		if (c < 0)
@@ -285,7 +264,7 @@ static void collect(struct arena *a, struct compilation *base, struct compilatio
 		else if (c > 0)
 			add_change(cs, CH_ADDED, y[k], NULL);
 		else {
-			const char *why = unit_diff(a, x[i], y[k], &fb[x[i]->index], &fh[y[k]->index], mh);
+			const char *why = unit_diff(a, base, head, x[i], y[k], &fb[x[i]->index], &fh[y[k]->index]);
 			if (why)
 				add_change(cs, CH_CHANGED, y[k], why);
 		}
@@ -296,8 +275,6 @@ static void collect(struct arena *a, struct compilation *base, struct compilatio
 	free(y);
 	free(fb);
 	free(fh);
-	map_free(&mh[0].seen);
-	map_free(&mh[1].seen);
 	add_affected(a, head, cs);
 }
 

@@ -440,13 +440,31 @@ int source_tree_hash(struct source *s, const char *dir, size_t max_size, uint64_
 	return rc;
 }
 
+struct module_memo {
+	size_t max_size;	/* the limit it was hashed with */
+	uint64_t hash;
+};
+
+/* Only hashes that succeeded are kept: a failure sets s->err, which the
+ * caller may print, and is rare. */
 int source_module_hash(struct source *s, const char *module, size_t max_size, uint64_t *hash)
 {
 	const char *sub = strstr(module + 2, "//");
-	struct buf dir = BUF_INIT;
-	buf_add(&dir, module + 2, sub ? (size_t)(sub - module - 2) : strlen(module + 2));
-	int rc = source_tree_hash(s, buf_cstr(&dir), max_size, hash);
-	buf_free(&dir);
+	size_t len = sub ? (size_t)(sub - module - 2) : strlen(module + 2);
+	uint64_t key_hash = map_hash(module + 2, len);
+	const struct map_slot *known = map_find_hashed(&s->modules, module + 2, len, key_hash);
+	const struct module_memo *memo = known ? known->value : NULL;
+	if (memo && memo->max_size == max_size) {
+		*hash = memo->hash;
+		return SRC_OK;
+	}
+	const char *dir = arena_strndup(&s->dir_names, module + 2, len);
+	int rc = source_tree_hash(s, dir, max_size, hash);
+	if (rc != SRC_OK)
+		return rc;
+	struct module_memo *m = ARENA_NEW(&s->dir_names, struct module_memo);
+	*m = (struct module_memo){ max_size, *hash };
+	map_set(&s->modules, dir, len, m);
 	return rc;
 }
 
@@ -483,9 +501,17 @@ const char *source_read_error(const struct source *s, int err, const char *path)
 	return source_strerror(s, err);
 }
 
+void source_init_caches(struct source *s)
+{
+	map_init(&s->dirs);
+	map_init(&s->modules);
+	arena_init(&s->dir_names);
+}
+
 void source_free(struct source *s)
 {
 	map_free(&s->dirs);
+	map_free(&s->modules);
 	arena_free(&s->dir_names);
 	if (s->ops)
 		s->ops->free(s);
@@ -927,8 +953,7 @@ int source_open_worktree(struct source *s, const char *root)
 	w->root = xstrdup(root);
 	w->root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	s->ops = &worktree_ops;
-	map_init(&s->dirs);
-	arena_init(&s->dir_names);
+	source_init_caches(s);
 	s->label = xstrdup("work tree");
 	s->err[0] = '\0';
 	s->impl = w;

@@ -59,7 +59,10 @@ struct source {
 	unsigned short err_subject, err_subject_len, err_reason;
 	void *impl;
 	struct map dirs;	/* directories known to be real, not links */
-	struct arena dir_names;	/* the keys of dirs */
+	/* Module folder -> its struct module_memo: source_module_hash reads
+	 * a folder that a thousand units name once. */
+	struct map modules;
+	struct arena dir_names;	/* the keys of dirs and modules, the memos */
 };
 
 /* Opens the work tree rooted at the absolute directory root. */
@@ -120,6 +123,8 @@ void source_note_listing(struct source *s, const char *path, const struct stat *
  * errno when the folder cannot be read. */
 int source_list_at(int dir_fd, const char *rel, struct buf *names, size_t *count, struct buf *kinds,
 		   struct stat *st);
+/* Empty caches for a source being opened. */
+void source_init_caches(struct source *s);
 void source_free(struct source *s);
 /* Lets a work-tree source take folder listings and unit texts from si
  * (which outlives it) when their stat data say they are unchanged, and
@@ -184,7 +189,9 @@ int source_list_kinds(struct source *s, const char *path, struct buf *names, siz
  * left out, at most 10,000 entries (SRC_ETOOBIG past them). */
 int source_tree_hash(struct source *s, const char *dir, size_t max_size, uint64_t *hash);
 /* The same for a resolved local module source, "//dir" or "//dir//sub":
- * the files of dir, the package Terragrunt copies whole. */
+ * the files of dir, the package Terragrunt copies whole.  A folder hashed
+ * once is not read again (a source is a snapshot); like the rest of a
+ * source, not for concurrent callers. */
 int source_module_hash(struct source *s, const char *module, size_t max_size, uint64_t *hash);
 const char *source_strerror(const struct source *s, int err);
 /* Sets s->err to "cannot VERB 'SUBJECT': REASON"; returns SRC_EIO. */

@@ -840,8 +840,7 @@ static int open_index(struct source *s, struct gitsrc *g, const char *index_file
 
 static struct gitsrc *open_start(struct source *s)
 {
-	map_init(&s->dirs);
-	arena_init(&s->dir_names);
+	source_init_caches(s);
 	s->ops = NULL;
 	s->label = NULL;
 	s->impl = NULL;

@@ -639,3 +639,26 @@ Test(worktree, listing_hash_covers_names_and_kinds)
 	cr_expect_neq(h, source_listing_hash(one, sizeof(one) - 1, kinds, 1), "a name dropped");
 	cr_expect_neq(source_listing_hash("", 0, "", 0), source_listing_hash(one, sizeof(one) - 1, kinds, 1));
 }
+
+/* A module folder is hashed once per source: the source is a snapshot,
+ * so a file changed after the first hash does not show ("//dir" and
+ * "//dir//sub" are one folder), while another size limit hashes again
+ * and a fresh source sees the change. */
+Test(worktree, module_folder_hashed_once_per_source)
+{
+	uint64_t first, again, sub, other_limit, fresh;
+	cr_assert_eq(source_module_hash(&src, "//dir", 1 << 20, &first), SRC_OK);
+	src_write("root/dir/b.yaml", "b: 2\n", 5);
+	cr_assert_eq(source_module_hash(&src, "//dir", 1 << 20, &again), SRC_OK);
+	cr_expect_eq(again, first, "the folder was read again");
+	cr_assert_eq(source_module_hash(&src, "//dir//sub", 1 << 20, &sub), SRC_OK);
+	cr_expect_eq(sub, first, "//dir//sub is the folder dir");
+	cr_assert_eq(source_module_hash(&src, "//dir", 1 << 19, &other_limit), SRC_OK);
+	cr_expect_neq(other_limit, first, "another limit must hash the folder as it is now");
+	struct source next;
+	cr_assert_eq(source_open_worktree(&next, src_root), SRC_OK);
+	cr_assert_eq(source_module_hash(&next, "//dir", 1 << 20, &fresh), SRC_OK);
+	cr_expect_neq(fresh, first);
+	cr_expect_eq(fresh, other_limit);
+	source_free(&next);
+}
