@@ -95,11 +95,13 @@ struct value *value_from_node(struct arena *a, const struct node *n)
 	case NODE_STR: return value_str(a, n->str.s, n->str.len, n);
 	case NODE_SEQ:
 		v = value_list(a, n->seq.len, n);
+		v->plain_inside = true;
 		for (size_t i = 0; i < n->seq.len; i++)
 			v->list.items[i] = value_from_node(a, n->seq.items[i]);
 		return v;
 	default:
 		v = value_map(a, n->map.len, n);
+		v->plain_inside = true;
 		for (size_t i = 0; i < n->map.len; i++)
 			v->map.pairs[i] = (struct value_pair){ n->map.pairs[i].key->str.s,
 				n->map.pairs[i].key->str.len, value_from_node(a, n->map.pairs[i].value) };
@@ -279,6 +281,8 @@ bool value_has_sensitive(const struct value *v)
 {
 	if (v->sensitive)
 		return true;
+	if (v->plain_inside)
+		return false;
 	if (v->kind == VAL_LIST)
 		for (size_t i = 0; i < v->list.len; i++)
 			if (value_has_sensitive(v->list.items[i]))

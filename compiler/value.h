@@ -29,6 +29,11 @@ struct value {
 	 * inside the value: kept here so drift and policy, walking every
 	 * leaf, need not load the node (a cache miss each). */
 	bool templated;
+	/* Nothing beneath this list or map is sensitive, as it was built
+	 * (value_from_node: YAML holds no secrets): value_has_sensitive stops
+	 * here, so a call on a large shared var (lookup(var.table, k)) costs
+	 * what the call does, not a walk of the table in every unit. */
+	bool plain_inside;
 	const struct node *origin;	/* where it was defined; NULL if computed;
 					 * set by value_set_origin */
 	union {

@@ -883,3 +883,26 @@ Test(value, take_counts_shared_values_as_written_out)
 	}
 	cr_expect_not(val_takes(v, 1000000, (size_t)16 << 20));
 }
+
+/* A tree read from YAML holds nothing sensitive, and says so: the walk
+ * stops at it.  Marks set on a fresh value (an output's) still count,
+ * and a computed container is walked down to its plain parts. */
+Test(value, has_sensitive_stops_at_trees_read_from_yaml)
+{
+	struct value *table = value_from_node(&val_arena, val_load("a: {b: [1, {c: x}]}\nd: 2\n"));
+	cr_expect(table->plain_inside);
+	cr_expect(value_map_get(table, "a")->plain_inside, "every container of the tree");
+	cr_expect_not(value_has_sensitive(table));
+	struct value *secret = val_str("s3cr3t");
+	secret->sensitive = true;
+	struct value *computed = value_list(&val_arena, 2, NULL);
+	computed->list.items[0] = table;
+	computed->list.items[1] = secret;
+	cr_expect_not(computed->plain_inside);
+	cr_expect(value_has_sensitive(computed));
+	computed->list.items[1] = val_int(1);
+	cr_expect_not(value_has_sensitive(computed));
+	struct value *output = value_from_node(&val_arena, val_load("[1, 2]\n"));
+	output->sensitive = true;
+	cr_expect(value_has_sensitive(output), "a sensitive output's own mark comes first");
+}
