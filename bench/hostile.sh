@@ -36,6 +36,9 @@ elif kind == "string-growth":
     for i in range(1, 40):
         lines.append('  s%d: "${local.s%d}${local.s%d}"' % (i, i - 1, i - 1))
     text = '\n'.join(lines) + '\ninputs:\n  a: ${local.s39}\n'
+elif kind == "many-locals":
+    # every local is evaluated, each looked up by name: by hash, not by a scan of the map
+    text = 'locals:\n' + ''.join('  l%07d: %d\n' % (i, i) for i in range(MiB // 19)) + '  bad: ${local.nope}\n'
 elif kind == "norway-everywhere":
     text = 'inputs:\n' + ''.join('  k%07d: yes\n' % i for i in range(MiB // 16))
 data = text.encode()
@@ -44,7 +47,7 @@ if len(data) > 1024 * 1024:
 open(out, 'wb').write(data)
 PY
 }
-for kind in alias-bomb deep-nesting many-keys long-expression deep-expression string-growth norway-everywhere; do
+for kind in alias-bomb deep-nesting many-keys long-expression deep-expression string-growth many-locals norway-everywhere; do
 	mkrepo
 	gen "$kind"
 	start=$(date +%s%N)

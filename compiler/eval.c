@@ -28,9 +28,9 @@ struct scope {
 	const struct value *context;	/* roots for bare text; else NULL */
 	const struct node *locals;	/* the locals map of this config */
 	struct map slots;		/* local name -> struct local_slot */
-	/* The slots, one per entry of locals, made on first use: they live
-	 * as long as the scope, so they are not the arena's (at 30,000
-	 * units, 7 MB of fresh memory). */
+	/* The slots, one per entry of locals, all made on first use
+	 * (index_locals): they live as long as the scope, so they are not
+	 * the arena's (at 30,000 units, 7 MB of fresh memory). */
 	struct local_slot *slot_pool;
 	const char *stack[64];		/* locals being evaluated, for cycles */
 	size_t nstack;
@@ -458,21 +458,28 @@ static struct value *eval_index(struct scope *s, const struct site *at, const st
 
 /* ---- locals ---- */
 
+/* The slots of all the locals, on first use: one pass over the map, so
+ * a config with a thousand locals (each evaluated, each looked up)
+ * finds them by hash, not by a scan of the map per name (6,000 units
+ * sharing 1,000 locals: 11.4 s of validate in strcmp). */
+static void index_locals(struct scope *s)
+{
+	size_t n = s->locals->kind == NODE_MAP ? s->locals->map.len : 0;
+	s->slot_pool = xcalloc(n, sizeof(*s->slot_pool));
+	map_reserve(&s->slots, n);
+	for (size_t i = 0; i < n; i++) {
+		struct local_slot *slot = &s->slot_pool[i];
+		slot->name = s->locals->map.pairs[i].key->str.s;
+		slot->def = s->locals->map.pairs[i].value;
+		map_put(&s->slots, slot->name, strlen(slot->name), slot);
+	}
+}
+
 static struct local_slot *local_slot(struct scope *s, const char *name)
 {
-	struct local_slot *slot = map_get(&s->slots, name, strlen(name));
-	if (slot)
-		return slot;
-	struct node_pair *pr = node_map_find(s->locals, name);
-	if (!pr)
-		return NULL;
 	if (!s->slot_pool)
-		s->slot_pool = xcalloc(s->locals->map.len, sizeof(*s->slot_pool));
-	slot = &s->slot_pool[pr - s->locals->map.pairs];
-	slot->name = pr->key->str.s;
-	slot->def = pr->value;
-	map_put(&s->slots, slot->name, strlen(slot->name), slot);
-	return slot;
+		index_locals(s);
+	return map_get(&s->slots, name, strlen(name));
 }
 
 static struct value *report_local_cycle(struct scope *s, const struct site *at, const struct expr *e,
