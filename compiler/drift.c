@@ -585,14 +585,6 @@ static void compare_source(struct pair *pr)
 	}
 }
 
-static const struct dependency *find_dep(const struct unit *u, const char *name)
-{
-	for (size_t i = 0; i < u->ndeps; i++)
-		if (!strcmp(u->deps[i].name, name))
-			return &u->deps[i];
-	return NULL;
-}
-
 /* A dependency's target as a unit of either env sees it: a unit id of
  * the unit's own env, or "@shared/id" for a shared account's unit (the
  * same "vpc" there is another account's); a shared region reached by
@@ -611,7 +603,7 @@ static void compare_dependencies(struct pair *pr)
 	for (int side = 0; side < 2; side++) {
 		const struct unit *u = side ? pr->b : pr->a, *other = side ? pr->a : pr->b;
 		for (size_t i = 0; i < u->ndeps; i++) {
-			const struct dependency *d = &u->deps[i], *o = find_dep(other, d->name);
+			const struct dependency *d = &u->deps[i], *o = unit_dependency(other, d->name);
 			if (side && o)
 				continue;	/* compared from the earlier side */
 			const char *mine = dep_target(pr->arena, u, d), *theirs = o ? dep_target(pr->arena, other, o) : NULL;

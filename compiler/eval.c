@@ -586,13 +586,12 @@ static struct value *eval_include(struct scope *s, const struct site *at, const 
 static struct dependency *find_dependency(struct scope *s, const struct site *at, const struct expr *e,
 					  const char *name)
 {
+	struct dependency *d = s->u ? unit_dependency(s->u, name) : NULL;
+	if (d)
+		return d;
 	const char *names[256] = { 0 };
-	for (size_t i = 0; s->u && i < s->u->ndeps; i++) {
-		if (!strcmp(s->u->deps[i].name, name))
-			return &s->u->deps[i];
-		if (i < 255)
-			names[i] = s->u->deps[i].name;
-	}
+	for (size_t i = 0; s->u && i < s->u->ndeps && i < 255; i++)
+		names[i] = s->u->deps[i].name;
 	const char *hint = schema_suggest(name, names);
 	eval_error(at, e, "unknown dependency '%s'%s%s%s", name, hint ? "; did you mean '" : "",
 		   hint ? hint : "", hint ? "'?" : "");
@@ -1345,6 +1344,7 @@ int eval_dependencies_in(struct project *p, struct unit *u, struct arena *a)
 			rc = -1;
 		u->ndeps++;
 	}
+	unit_index_dependencies(u, a);
 	diag_alias(was);
 	return rc;
 }

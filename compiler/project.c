@@ -1452,7 +1452,49 @@ void unit_forget_resolution(struct unit *u)
 	map_init(&u->chains);
 	u->deps = NULL;
 	u->ndeps = 0;
+	u->deps_by_name = NULL;
 	u->broken = false;
+}
+
+/* Up to this many, a scan finds a dependency as fast. */
+enum { DEPS_SCANNED = 8 };
+
+static int compare_dep_names(const void *a, const void *b)
+{
+	return strcmp((*(struct dependency *const *)a)->name, (*(struct dependency *const *)b)->name);
+}
+
+void unit_index_dependencies(struct unit *u, struct arena *a)
+{
+	u->deps_by_name = NULL;
+	if (u->ndeps <= DEPS_SCANNED)
+		return;
+	u->deps_by_name = ARENA_ARRAY(a, struct dependency *, u->ndeps);
+	for (size_t i = 0; i < u->ndeps; i++)
+		u->deps_by_name[i] = &u->deps[i];
+	qsort(u->deps_by_name, u->ndeps, sizeof(*u->deps_by_name), compare_dep_names);
+}
+
+struct dependency *unit_dependency(const struct unit *u, const char *name)
+{
+	if (!u->deps_by_name) {
+		for (size_t i = 0; i < u->ndeps; i++)
+			if (!strcmp(u->deps[i].name, name))
+				return &u->deps[i];
+		return NULL;
+	}
+	size_t lo = 0, hi = u->ndeps;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(u->deps_by_name[mid]->name, name);
+		if (!c)
+			return u->deps_by_name[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
 }
 
 /* The merged include chains and configurations; the merges themselves

@@ -134,6 +134,10 @@ struct unit {
 	const char *source;
 	struct dependency *deps;
 	size_t ndeps;
+	/* With more than a few dependencies, the same sorted by name for
+	 * unit_dependency (an aggregating unit may name thousands, each
+	 * looked up by every reference); NULL otherwise. */
+	struct dependency **deps_by_name;
 	int level;		/* dependency level, 0 = no dependencies */
 	/* Its outputs file as values, made once by the first dependant to
 	 * read it (under project.lock) and shared by all: NULL when there is
@@ -309,6 +313,11 @@ void project_release_worker_arenas(struct project *p, struct worker_arenas *mark
 /* Forgets what the resolve phase set in u (configuration, vars, include
  * maps, dependencies), to redo it or because its memory is going. */
 void unit_forget_resolution(struct unit *u);
+/* Sorts the unit's dependencies by name for unit_dependency, when there
+ * are enough to be worth it; a in which to keep the order. */
+void unit_index_dependencies(struct unit *u, struct arena *a);
+/* The unit's dependency called name, or NULL. */
+struct dependency *unit_dependency(const struct unit *u, const char *name);
 /* Frees everything the workers made (file texts, trees, merges, values)
  * and forgets the units' configurations, inputs and dependencies, which
  * pointed there; units, envs and the project file stay.  For a caller

@@ -772,3 +772,40 @@ Test(project, symlinked_unit_folder_is_refused)
 	pj_expect_discovery_error("bulkhead: error: 'prod/app' is a symlink to the folder 'dev/app': units must live in real folders", 1);
 	cr_expect_str_eq(pj_proj.units[0]->dir, "dev/app");
 }
+
+/* unit_dependency: by name, scanned for a few, by binary search over the
+ * sorted index for many; the index leaves the declared order alone. */
+static void expect_dependencies_found(size_t n)
+{
+	struct arena a;
+	arena_init(&a);
+	struct unit u = { 0 };
+	u.deps = ARENA_ARRAY(&a, struct dependency, n);
+	for (size_t i = 0; i < n; i++)	/* out of name order (7 and n coprime) */
+		u.deps[i].name = arena_printf(&a, "d%03zu", (i * 7) % n);
+	u.ndeps = n;
+	unit_index_dependencies(&u, &a);
+	cr_expect_eq(u.deps_by_name != NULL, n > 8, "%zu dependencies", n);
+	for (size_t i = 0; i < n; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "d%03zu", i);
+		struct dependency *d = unit_dependency(&u, name);
+		cr_assert_not_null(d, "%s among %zu", name, n);
+		cr_expect_str_eq(d->name, name);
+		cr_expect(d >= u.deps && d < u.deps + n, "a pointer into the unit's own array");
+	}
+	cr_expect_null(unit_dependency(&u, "d"));
+	cr_expect_null(unit_dependency(&u, "zzz"));
+	cr_expect_null(unit_dependency(&u, ""));
+	char second[32];
+	snprintf(second, sizeof(second), "d%03zu", 7 % n);
+	cr_expect_str_eq(u.deps[1].name, second, "declared order kept");
+	arena_free(&a);
+}
+
+Test(project, dependency_by_name_few_and_many)
+{
+	expect_dependencies_found(3);
+	expect_dependencies_found(9);
+	expect_dependencies_found(500);
+}
