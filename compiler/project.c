@@ -1464,6 +1464,11 @@ static int compare_dep_names(const void *a, const void *b)
 	return strcmp((*(struct dependency *const *)a)->name, (*(struct dependency *const *)b)->name);
 }
 
+static int compare_name_to_dep(const void *name, const void *dep)
+{
+	return strcmp(name, (*(struct dependency *const *)dep)->name);
+}
+
 void unit_index_dependencies(struct unit *u, struct arena *a)
 {
 	u->deps_by_name = NULL;
@@ -1483,18 +1488,9 @@ struct dependency *unit_dependency(const struct unit *u, const char *name)
 				return &u->deps[i];
 		return NULL;
 	}
-	size_t lo = 0, hi = u->ndeps;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(u->deps_by_name[mid]->name, name);
-		if (!c)
-			return u->deps_by_name[mid];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	struct dependency *const *found =
+		bsearch(name, u->deps_by_name, u->ndeps, sizeof(*u->deps_by_name), compare_name_to_dep);
+	return found ? *found : NULL;
 }
 
 /* The merged include chains and configurations; the merges themselves
