@@ -219,36 +219,79 @@ static struct unit **sorted_units(const struct compilation *c)
 	return v;
 }
 
-static bool listed(const struct changes *cs, const struct unit *u)
+/* The dependants of the head's units, grouped by the unit they depend
+ * on: those of the unit at project index i are of[first[i]] up to
+ * of[first[i + 1]]. */
+struct dependants {
+	size_t *first;
+	const struct unit **of;
+};
+
+static void dependants_init(struct dependants *d, const struct compilation *head)
 {
-	for (size_t i = 0; i < cs->len; i++)
-		if (cs->v[i].unit == u)
-			return true;
-	return false;
+	size_t n = head->project.nunits, nedges = 0;
+	d->first = xcalloc(n + 2, sizeof(*d->first));
+	for (size_t i = 0; i < head->nunits; i++)
+		for (size_t k = 0; k < head->units[i]->ndeps; k++)
+			if (head->units[i]->deps[k].target) {
+				d->first[head->units[i]->deps[k].target->index + 2]++;
+				nedges++;
+			}
+	for (size_t i = 2; i < n + 2; i++)
+		d->first[i] += d->first[i - 1];
+	d->of = xcalloc(nedges + 1, sizeof(*d->of));
+	for (size_t i = 0; i < head->nunits; i++)
+		for (size_t k = 0; k < head->units[i]->ndeps; k++)
+			if (head->units[i]->deps[k].target)
+				d->of[d->first[head->units[i]->deps[k].target->index + 1]++] = head->units[i];
 }
 
-/* Dependants of a changed unit, transitively, that did not change. */
+static void dependants_free(struct dependants *d)
+{
+	free(d->first);
+	free(d->of);
+}
+
+/* Dependants of a changed unit, transitively, that did not change: one
+ * walk up the edges from every changed unit, O(units + edges) (rounds
+ * that rescanned every unit and the list of changes each were cubic
+ * along a chain).  Each names the first of its dependencies, as
+ * declared, that changed or is affected; they are added in unit order. */
 static void add_affected(struct arena *a, struct compilation *head, struct changes *cs)
 {
-	for (bool grew = true; grew;) {
-		grew = false;
-		for (size_t i = 0; i < head->nunits; i++) {
-			const struct unit *u = head->units[i];
-			if (listed(cs, u))
-				continue;
-			for (size_t k = 0; k < u->ndeps; k++) {
-				const struct unit *t = u->deps[k].target;
-				bool hit = false;
-				for (size_t j = 0; j < cs->len && !hit; j++)
-					hit = cs->v[j].kind != CH_REMOVED && cs->v[j].unit == t;
-				if (hit) {
-					add_change(cs, CH_AFFECTED, u, arena_printf(a, "via %s:%s", t->env->label, t->id));
-					grew = true;
-					break;
-				}
+	enum { NONE, CHANGED, AFFECTED };
+	size_t n = head->project.nunits, queued = 0, done = 0;
+	unsigned char *state = xcalloc(n + 1, 1);
+	const struct unit **queue = xcalloc(n + 1, sizeof(*queue));
+	struct dependants d;
+	dependants_init(&d, head);
+	/* A removed unit is the base's: nothing of the head depends on it. */
+	for (size_t j = 0; j < cs->len; j++)
+		if (cs->v[j].kind != CH_REMOVED && state[cs->v[j].unit->index] == NONE) {
+			state[cs->v[j].unit->index] = CHANGED;
+			queue[queued++] = cs->v[j].unit;
+		}
+	while (done < queued) {
+		const struct unit *t = queue[done++];
+		for (size_t e = d.first[t->index]; e < d.first[t->index + 1]; e++)
+			if (state[d.of[e]->index] == NONE) {
+				state[d.of[e]->index] = AFFECTED;
+				queue[queued++] = d.of[e];
+			}
+	}
+	for (size_t i = 0; i < head->nunits; i++) {
+		const struct unit *u = head->units[i];
+		for (size_t k = 0; state[u->index] == AFFECTED && k < u->ndeps; k++) {
+			const struct unit *t = u->deps[k].target;
+			if (t && state[t->index] != NONE) {
+				add_change(cs, CH_AFFECTED, u, arena_printf(a, "via %s:%s", t->env->label, t->id));
+				break;
 			}
 		}
 	}
+	dependants_free(&d);
+	free(queue);
+	free(state);
 }
 
 static void collect(struct arena *a, struct compilation *base, struct compilation *head,

@@ -751,5 +751,26 @@ else
 	fi
 fi
 
+# A change reaches its dependants however the chain runs against the
+# order units are listed in: chain/a depends on chain/b, which depends on
+# chain/c; c changes, b and a are affected, each via its own dependency.
+for u in a b c; do mkdir -p "$R/dev/chain/$u"; done
+printf 'dependencies:\n  next: { path: chain/b, mock_outputs: { id: m } }\ninputs:\n  n: 1\n' >"$R/dev/chain/a/unit.yaml"
+printf 'dependencies:\n  next: { path: chain/c, mock_outputs: { id: m } }\ninputs:\n  n: 2\n' >"$R/dev/chain/b/unit.yaml"
+printf 'inputs:\n  n: 3\n' >"$R/dev/chain/c/unit.yaml"
+commit "$R" "dev chain"
+sedi "$R/dev/chain/c/unit.yaml" 's/n: 3/n: 4/'
+commit "$R" "dev chain end"
+bh "$R" changes --base HEAD~1 --head HEAD
+expect_set "2 a change affects its dependants transitively, against the listing order" \
+	"affected dev:chain/a;affected dev:chain/b;changed dev:chain/c;"
+vias=$(awk '/^affected /{u=$2} /^ *via /{print u "<" $2}' "$T/out" | tr '\n' ';')
+if [ "$vias" = "dev:chain/a<dev:chain/b;dev:chain/b<dev:chain/c;" ]; then
+	pass "2 each affected unit names its own dependency on the way"
+else
+	fail "2 each affected unit names its own dependency on the way" \
+		"dev:chain/a via dev:chain/b, dev:chain/b via dev:chain/c (got '$vias')"
+fi
+
 echo "git: $passed passed, $failed failed"
 [ "$failed" = 0 ]
