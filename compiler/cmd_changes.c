@@ -2,6 +2,7 @@
  * units whose evaluated config differs between two revisions, including
  * through includes, vars.yaml and dependencies. */
 #include "cli.h"
+#include "dag.h"
 #include "report.h"
 
 #include <stdlib.h>
@@ -219,39 +220,6 @@ static struct unit **sorted_units(const struct compilation *c)
 	return v;
 }
 
-/* The dependants of the head's units, grouped by the unit they depend
- * on: those of the unit at project index i are of[first[i]] up to
- * of[first[i + 1]]. */
-struct dependants {
-	size_t *first;
-	const struct unit **of;
-};
-
-static void dependants_init(struct dependants *d, const struct compilation *head)
-{
-	size_t n = head->project.nunits, nedges = 0;
-	d->first = xcalloc(n + 2, sizeof(*d->first));
-	for (size_t i = 0; i < head->nunits; i++)
-		for (size_t k = 0; k < head->units[i]->ndeps; k++)
-			if (head->units[i]->deps[k].target) {
-				d->first[head->units[i]->deps[k].target->index + 2]++;
-				nedges++;
-			}
-	for (size_t i = 2; i < n + 2; i++)
-		d->first[i] += d->first[i - 1];
-	d->of = xcalloc(nedges + 1, sizeof(*d->of));
-	for (size_t i = 0; i < head->nunits; i++)
-		for (size_t k = 0; k < head->units[i]->ndeps; k++)
-			if (head->units[i]->deps[k].target)
-				d->of[d->first[head->units[i]->deps[k].target->index + 1]++] = head->units[i];
-}
-
-static void dependants_free(struct dependants *d)
-{
-	free(d->first);
-	free(d->of);
-}
-
 /* Dependants of a changed unit, transitively, that did not change: one
  * walk up the edges from every changed unit, O(units + edges) (rounds
  * that rescanned every unit and the list of changes each were cubic
@@ -264,7 +232,7 @@ static void add_affected(struct arena *a, struct compilation *head, struct chang
 	unsigned char *state = xcalloc(n + 1, 1);
 	const struct unit **queue = xcalloc(n + 1, sizeof(*queue));
 	struct dependants d;
-	dependants_init(&d, head);
+	dependants_init(&d, head->units, head->nunits, n);
 	/* A removed unit is the base's: nothing of the head depends on it. */
 	for (size_t j = 0; j < cs->len; j++)
 		if (cs->v[j].kind != CH_REMOVED && state[cs->v[j].unit->index] == NONE) {
@@ -273,11 +241,13 @@ static void add_affected(struct arena *a, struct compilation *head, struct chang
 		}
 	while (done < queued) {
 		const struct unit *t = queue[done++];
-		for (size_t e = d.first[t->index]; e < d.first[t->index + 1]; e++)
-			if (state[d.of[e]->index] == NONE) {
-				state[d.of[e]->index] = AFFECTED;
-				queue[queued++] = d.of[e];
+		for (size_t e = d.first[t->index]; e < d.first[t->index + 1]; e++) {
+			const struct unit *u = head->units[d.of[e]];
+			if (state[u->index] == NONE) {
+				state[u->index] = AFFECTED;
+				queue[queued++] = u;
 			}
+		}
 	}
 	for (size_t i = 0; i < head->nunits; i++) {
 		const struct unit *u = head->units[i];

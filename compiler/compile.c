@@ -69,8 +69,7 @@ static int compare_levels(const void *a, const void *b)
 struct dag_eval {
 	struct project *p;
 	size_t *waiting_on;	/* by unit index: dependencies not yet done */
-	size_t *dependants;	/* by unit: the units that depend on it, as */
-	size_t *first_dependant;	/* [first_dependant[i], first_dependant[i + 1]) */
+	struct dependants dependants;	/* project.units depend on each unit */
 	size_t *ready;		/* a queue of unit indexes, each pushed once */
 	size_t nready, ntaken;
 	size_t idle;		/* workers waiting for a ready unit */
@@ -83,24 +82,13 @@ struct dag_eval {
  * per edge and is released by it once per edge. */
 static void dag_eval_init(struct dag_eval *de, struct project *p)
 {
-	size_t n = p->nunits, edges = 0;
+	size_t n = p->nunits;
 	*de = (struct dag_eval){ .p = p, .waiting_on = xcalloc(n + 1, sizeof(size_t)),
-				 .first_dependant = xcalloc(n + 2, sizeof(size_t)), .ready = xcalloc(n + 1, sizeof(size_t)) };
-	for (size_t i = 0; i < n; i++) {
-		const struct unit *u = p->units[i];
-		de->waiting_on[i] = u->ndeps;
-		edges += u->ndeps;
-		for (size_t k = 0; k < u->ndeps; k++)
-			de->first_dependant[u->deps[k].target->index + 2]++;
-	}
-	for (size_t i = 2; i < n + 2; i++)
-		de->first_dependant[i] += de->first_dependant[i - 1];
-	de->dependants = xcalloc(edges + 1, sizeof(size_t));
-	for (size_t i = 0; i < n; i++) {
-		const struct unit *u = p->units[i];
-		for (size_t k = 0; k < u->ndeps; k++)
-			de->dependants[de->first_dependant[u->deps[k].target->index + 1]++] = i;
-	}
+				 .ready = xcalloc(n + 1, sizeof(size_t)) };
+	for (size_t i = 0; i < n; i++)
+		de->waiting_on[i] = p->units[i]->ndeps;
+	/* Positions in project.units are unit indexes. */
+	dependants_init(&de->dependants, p->units, n, n);
 	/* Units without dependencies start. */
 	for (size_t i = 0; i < n; i++)
 		if (!de->waiting_on[i])
@@ -114,8 +102,7 @@ static void dag_eval_free(struct dag_eval *de)
 	pthread_mutex_destroy(&de->lock);
 	pthread_cond_destroy(&de->more);
 	free(de->waiting_on);
-	free(de->first_dependant);
-	free(de->dependants);
+	dependants_free(&de->dependants);
 	free(de->ready);
 }
 
@@ -143,9 +130,10 @@ static void finish_unit(struct dag_eval *de, const struct unit *u, bool ok)
 	size_t was_ready = de->nready;
 	if (!ok)
 		de->failed = true;
-	for (size_t e = de->first_dependant[u->index]; ok && e < de->first_dependant[u->index + 1]; e++)
-		if (--de->waiting_on[de->dependants[e]] == 0)
-			de->ready[de->nready++] = de->dependants[e];
+	const struct dependants *d = &de->dependants;
+	for (size_t e = d->first[u->index]; ok && e < d->first[u->index + 1]; e++)
+		if (--de->waiting_on[d->of[e]] == 0)
+			de->ready[de->nready++] = d->of[e];
 	if (de->idle && (!ok || de->nready > was_ready))
 		pthread_cond_broadcast(&de->more);
 	pthread_mutex_unlock(&de->lock);

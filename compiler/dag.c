@@ -317,3 +317,28 @@ int dag_build(struct project *p, struct unit **units, size_t n)
 	free(position);
 	return rc;
 }
+
+void dependants_init(struct dependants *d, struct unit *const *units, size_t n, size_t nindex)
+{
+	size_t nedges = 0;
+	d->first = xcalloc(nindex + 2, sizeof(*d->first));
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < units[i]->ndeps; k++)
+			if (units[i]->deps[k].target) {
+				d->first[units[i]->deps[k].target->index + 2]++;
+				nedges++;
+			}
+	for (size_t i = 2; i < nindex + 2; i++)
+		d->first[i] += d->first[i - 1];
+	d->of = xcalloc(nedges + 1, sizeof(*d->of));
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < units[i]->ndeps; k++)
+			if (units[i]->deps[k].target)
+				d->of[d->first[units[i]->deps[k].target->index + 1]++] = i;
+}
+
+void dependants_free(struct dependants *d)
+{
+	free(d->first);
+	free(d->of);
+}
