@@ -437,21 +437,20 @@ static void classify_leaf(struct pair *pr, const struct value *va, const struct 
 	keep_leaf(pr, f, key);
 }
 
-/* Maps compare key by key; anything else is one leaf.  enc_a/enc_b are
- * the innermost expressions enclosing this point, if any. */
 /* Keys one template gives in each env ("${env.name}-logs": dev-logs in
  * dev, prod-logs in prod) are one key, the template's: partner[i] is 1 +
  * the pair of vb that pair i of va stands for (0: none), taken[k] marks
  * vb's.  Only keys missing from the other map are paired; a map's
  * templates differ (the loader refuses a key written twice).  NULL when
- * there are none. */
+ * there are none.  *key_nodes gets va's key nodes, which name the pairs. */
 static size_t *pair_templated_keys(const struct pair *pr, const struct value *va, const struct value *vb,
-				   bool **taken)
+				   bool **taken, const struct node *const **key_nodes)
 {
 	const struct node *const *ka = eval_key_nodes(pr->p, va), *const *kb = eval_key_nodes(pr->p, vb);
 	size_t *partner = NULL;
 	struct map templates;
 	*taken = NULL;
+	*key_nodes = ka;
 	if (!ka || !kb)
 		return NULL;
 	map_init(&templates);
@@ -475,6 +474,8 @@ static size_t *pair_templated_keys(const struct pair *pr, const struct value *va
 	return partner;
 }
 
+/* Maps compare key by key; anything else is one leaf.  enc_a/enc_b are
+ * the innermost expressions enclosing this point, if any. */
 static void compare_values(struct pair *pr, const struct value *va, const struct value *vb, const struct node *enc_a,
 			   const struct node *enc_b, const struct key_frame *keys)
 {
@@ -488,7 +489,8 @@ static void compare_values(struct pair *pr, const struct value *va, const struct
 		enc_b = vb->origin;
 	if (va && vb && va->kind == VAL_MAP && vb->kind == VAL_MAP && !va->sensitive && !vb->sensitive) {
 		bool *taken;
-		size_t *partner = pair_templated_keys(pr, va, vb, &taken);
+		const struct node *const *ka;
+		size_t *partner = pair_templated_keys(pr, va, vb, &taken, &ka);
 		size_t i = 0, k = 0;
 		while (i < va->map.len || k < vb->map.len) {
 			const struct value_pair *x = i < va->map.len ? &va->map.pairs[i] : NULL;
@@ -504,7 +506,6 @@ static void compare_values(struct pair *pr, const struct value *va, const struct
 			k += c >= 0;
 		}
 		/* Paired keys go by their template's text. */
-		const struct node *const *ka = partner ? eval_key_nodes(pr->p, va) : NULL;
 		for (i = 0; partner && i < va->map.len; i++)
 			if (partner[i]) {
 				struct key_frame frame = { ka[i]->str.s, ka[i]->str.len, keys };

@@ -550,13 +550,13 @@ static void push_env(struct project *p, struct env *e, size_t *cap)
 	p->envs[p->nenvs++] = e;
 }
 
-/* True when a component of the root-relative path starts with '.'. */
 static bool dot_component(void *ctx, const char *name, size_t len, size_t end)
 {
 	(void)ctx, (void)len, (void)end;
 	return name[0] == '.';
 }
 
+/* True when a component of the root-relative path starts with '.'. */
 static bool path_has_dot_folder(const char *rel)
 {
 	return path_any_component(rel, dot_component, NULL);
