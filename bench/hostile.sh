@@ -1,6 +1,9 @@
 #!/bin/sh
 # Adversarial speed: each hostile file of about 1 MiB must be rejected
-# (exit 2) in under a second.  Prints one line per file and a verdict.
+# (exit 2) in under a second; so must the large but valid files after
+# them, each read by key once per key (by index, not by a scan of the
+# map), finish with their expected status.  Prints one line per file and
+# a verdict.
 # usage: sh bench/hostile.sh /abs/bin/bulkhead
 set -u
 BIN=$1
@@ -14,9 +17,10 @@ mkrepo() {
 }
 gen() {
 	python3 - "$1" "$TMP/r/dev/app/unit.yaml" <<'PY'
-import sys
+import os, sys
 kind, out = sys.argv[1], sys.argv[2]
 MiB = 1024 * 1024 - 64
+repo = os.path.dirname(os.path.dirname(os.path.dirname(out)))
 if kind == "alias-bomb":
     lines = ['a0: &a0 [x, x, x, x, x, x, x, x, x, x]']
     for i in range(1, 40):
@@ -41,21 +45,48 @@ elif kind == "many-locals":
     text = 'locals:\n' + ''.join('  l%07d: %d\n' % (i, i) for i in range(MiB // 19)) + '  bad: ${local.nope}\n'
 elif kind == "norway-everywhere":
     text = 'inputs:\n' + ''.join('  k%07d: yes\n' % i for i in range(MiB // 16))
+elif kind == "many-local-reads":
+    # drift defines each input by the local it reads: 18,500 lookups
+    # of 18,500 locals, in both envs (the texts differ: no shortcut)
+    n = 18500
+    def unit(extra):
+        return ('locals:\n' + ''.join('  l%05d: "${env.name}%d"\n' % (i, i) for i in range(n)) +
+                'inputs:\n' + ''.join('  i%05d: ${local.l%05d}\n' % (i, n - 1 - i) for i in range(n)) + extra)
+    open(os.path.join(repo, 'prod/app/unit.yaml'), 'w').write(unit('  only_in_prod: 1\n'))
+    text = unit('')
+elif kind == "many-mock-reads":
+    # every mock output of a dependency read once, the same in both envs
+    n = 15000
+    text = ('dependencies:\n  lib:\n    path: lib\n    mock_outputs:\n' +
+            ''.join('      o%05d: %d\n' % (i, i) for i in range(n)) +
+            'inputs:\n' + ''.join('  i%05d: ${dependency.lib.outputs.o%05d}\n' % (i, n - 1 - i) for i in range(n)))
+    for env in ('dev', 'prod'):
+        os.makedirs(os.path.join(repo, env, 'lib'))
+        open(os.path.join(repo, env, 'lib/unit.yaml'), 'w').write('inputs: {a: 1}\n')
+    open(os.path.join(repo, 'prod/app/unit.yaml'), 'w').write(text)
 data = text.encode()
 if len(data) > 1024 * 1024:
     data = data[:1024 * 1024 - 1] + b'\n'
 open(out, 'wb').write(data)
 PY
 }
-for kind in alias-bomb deep-nesting many-keys long-expression deep-expression string-growth many-locals norway-everywhere; do
+for kind in alias-bomb deep-nesting many-keys long-expression deep-expression string-growth many-locals \
+	    norway-everywhere many-local-reads many-mock-reads; do
+	# command and expected exit status: rejected, or for the valid
+	# ones, drift's one finding (a key only in prod) and a clean run
+	case $kind in
+	many-local-reads) cmd=drift want=1 ;;
+	many-mock-reads) cmd=validate want=0 ;;
+	*) cmd=validate want=2 ;;
+	esac
 	mkrepo
 	gen "$kind"
 	start=$(date +%s%N)
-	"$BIN" -C "$TMP/r" validate >/dev/null 2>&1
+	"$BIN" -C "$TMP/r" "$cmd" >/dev/null 2>&1
 	rc=$?
 	ms=$(( ($(date +%s%N) - start) / 1000000 ))
 	verdict=ok
-	if [ "$rc" != 2 ] || [ "$ms" -ge 1000 ]; then verdict=MISS; fails=$((fails + 1)); fi
+	if [ "$rc" != "$want" ] || [ "$ms" -ge 1000 ]; then verdict=MISS; fails=$((fails + 1)); fi
 	printf '%-20s %6d ms  exit %s  %s\n' "$kind" "$ms" "$rc" "$verdict"
 done
 [ "$fails" = 0 ]

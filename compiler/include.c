@@ -23,6 +23,7 @@ static struct node *copy_node(struct arena *a, const struct node *n)
 	*c = *n;
 	c->tag = TAG_NONE;
 	c->literal = false;	/* the caller changes the items */
+	c->indexed = false;
 	return c;
 }
 
@@ -93,6 +94,7 @@ static struct node *apply_tags(struct arena *a, const struct node *n)
 				return NULL;
 			c->map.pairs[c->map.len++] = (struct node_pair){ pr->key, v };
 		}
+		node_map_index(a, c);
 	}
 	return c;
 }
@@ -133,9 +135,14 @@ static struct node *append_lists(struct merger *m, const struct node *base, cons
 	return c;
 }
 
-static long find_key(const struct node_pair *pairs, size_t len, const struct node *key,
+static long find_key(const struct node *base, const struct node_pair *pairs, const struct node *key,
 		     const struct map *index)
 {
+	size_t len = base->map.len;
+	if (base->indexed) {
+		const struct node_pair *at = node_map_find(base, key->str.s);
+		return at ? (long)(at - base->map.pairs) : -1;
+	}
 	if (index) {
 		void *v = map_get(index, key->str.s, key->str.len);
 		return v ? (long)((uintptr_t)v - 1) : -1;
@@ -158,8 +165,9 @@ static struct node *merge_maps(struct merger *m, const struct node *base, const 
 	struct map index;
 	/* A hash index of base's keys pays for itself when many keys look
 	 * into a large map; a unit overriding a few keys of a large shared
-	 * map (6,000 units, 5,000 keys) scans it instead. */
-	bool use_index = base->map.len > 16 && over->map.len > 8;
+	 * map (6,000 units, 5,000 keys) scans it instead, and a map of
+	 * NODE_MAP_INDEXED keys or more has its own index. */
+	bool use_index = !base->indexed && base->map.len > 16 && over->map.len > 8;
 	map_init(&index);
 	if (base->map.len)
 		memcpy(pairs, base->map.pairs, base->map.len * sizeof(*pairs));
@@ -168,7 +176,7 @@ static struct node *merge_maps(struct merger *m, const struct node *base, const 
 			map_put(&index, pairs[i].key->str.s, pairs[i].key->str.len, (void *)(uintptr_t)(i + 1));
 	for (size_t i = 0; i < over->map.len; i++) {
 		const struct node_pair *op = &over->map.pairs[i];
-		long at = find_key(pairs, base->map.len, op->key, use_index ? &index : NULL);
+		long at = find_key(base, pairs, op->key, use_index ? &index : NULL);
 		if (op->value->tag == TAG_UNSET) {
 			if (at >= 0)
 				removed[at] = true;
@@ -200,6 +208,7 @@ static struct node *merge_maps(struct merger *m, const struct node *base, const 
 	for (size_t i = 0; i < len; i++)
 		if (!removed[i])
 			pairs[c->map.len++] = pairs[i];
+	node_map_index(a, c);
 	return c;
 }
 
@@ -378,6 +387,7 @@ static struct node *body_of(struct arena *a, const struct node *doc)
 	for (size_t i = 0; i < doc->map.len; i++)
 		if (strcmp(doc->map.pairs[i].key->str.s, "include"))
 			c->map.pairs[c->map.len++] = doc->map.pairs[i];
+	node_map_index(a, c);
 	return c;
 }
 

@@ -400,6 +400,7 @@ static struct node *parse_object(struct parser *j)
 	n->map.pairs = ARENA_ARRAY(j->a, struct node_pair, n->map.len);
 	for (size_t i = 0; i < n->map.len; i++)
 		n->map.pairs[i] = (struct node_pair){ it.v[2 * i], it.v[2 * i + 1] };
+	node_map_index(j->a, n);
 	j->depth--;
 out:
 	map_free(&index);

@@ -170,6 +170,7 @@ static bool decode_items(struct decoding *d, struct node *n)
 		    !(p->value = decode_node(d)))
 			return false;
 	}
+	node_map_index(d->arena, n);
 	return true;
 }
 

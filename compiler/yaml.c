@@ -106,10 +106,73 @@ const char *node_kind_name(enum node_kind k)
 	return names[k];
 }
 
+/* Bytes of an indexed map's order, kept right before its pairs. */
+static size_t order_bytes(size_t len)
+{
+	return (len * sizeof(uint32_t) + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+}
+
+static const uint32_t *map_order(const struct node *map)
+{
+	return (const uint32_t *)(const void *)((const char *)map->map.pairs - order_bytes(map->map.len));
+}
+
+/* The first pair of key in document order: the leftmost match in the
+ * order, which sorts equal keys by position. */
+static struct node_pair *find_indexed(const struct node *map, const char *key)
+{
+	const uint32_t *order = map_order(map);
+	size_t lo = 0, hi = map->map.len;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(map->map.pairs[order[mid]].key->str.s, key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < map->map.len && !strcmp(map->map.pairs[order[lo]].key->str.s, key))
+		return &map->map.pairs[order[lo]];
+	return NULL;
+}
+
+struct key_at {
+	const char *key;
+	uint32_t at;
+};
+
+static int compare_key_at(const void *pa, const void *pb)
+{
+	const struct key_at *a = pa, *b = pb;
+	int c = strcmp(a->key, b->key);
+	return c ? c : (a->at > b->at) - (a->at < b->at);
+}
+
+void node_map_index(struct arena *a, struct node *map)
+{
+	size_t len = map->map.len;
+	if (map->kind != NODE_MAP || map->indexed || len < NODE_MAP_INDEXED || len > UINT32_MAX)
+		return;
+	char *block = arena_alloc(a, order_bytes(len) + len * sizeof(struct node_pair));
+	uint32_t *order = (uint32_t *)(void *)block;
+	struct node_pair *pairs = (struct node_pair *)(void *)(block + order_bytes(len));
+	memcpy(pairs, map->map.pairs, len * sizeof(*pairs));
+	struct key_at *sorted = xmalloc(len * sizeof(*sorted));
+	for (size_t i = 0; i < len; i++)
+		sorted[i] = (struct key_at){ pairs[i].key->str.s, (uint32_t)i };
+	qsort(sorted, len, sizeof(*sorted), compare_key_at);
+	for (size_t i = 0; i < len; i++)
+		order[i] = sorted[i].at;
+	free(sorted);
+	map->map.pairs = pairs;
+	map->indexed = true;
+}
+
 struct node_pair *node_map_find(const struct node *map, const char *key)
 {
 	if (!map || map->kind != NODE_MAP)
 		return NULL;
+	if (map->indexed)
+		return find_indexed(map, key);
 	for (size_t i = 0; i < map->map.len; i++)
 		if (!strcmp(map->map.pairs[i].key->str.s, key))
 			return &map->map.pairs[i];
@@ -733,6 +796,7 @@ static void on_collection_end(struct loader *l)
 			n->map.pairs[i].key = f->items[2 * i];
 			n->map.pairs[i].value = f->items[2 * i + 1];
 		}
+		node_map_index(l->arena, n);
 	}
 	node_mark_literal(n);
 	struct expansion weight = f->weight;

@@ -36,6 +36,9 @@ struct node {
 	 * (copy_node), so a tree built elsewhere counts as not known. */
 	bool has_expr : 1;
 	bool literal : 1;
+	/* A map of NODE_MAP_INDEXED pairs or more: node_map_index put its
+	 * keys' sorted order before the pairs, and lookups bsearch it. */
+	bool indexed : 1;
 	uint32_t off;		/* byte offset where the node's text starts */
 	const struct srcfile *file;
 	/* By kind: a scalar's text (every scalar keeps it, whatever its
@@ -123,8 +126,18 @@ static inline size_t node_copy_budget(size_t len)
 }
 
 const char *node_kind_name(enum node_kind k);
+/* The pair (its value) of key in map, or NULL; the first such pair when
+ * a map holds a key twice.  A scan, or a binary search of an indexed map:
+ * a key read once per key of a large map (locals, mock_outputs, an
+ * include's inputs) costs log n, not n. */
 struct node *node_map_get(const struct node *map, const char *key);
 struct node_pair *node_map_find(const struct node *map, const char *key);
+/* Indexes map when it has NODE_MAP_INDEXED pairs or more: moves its pairs
+ * to a block of a that starts with their keys' sorted order.  Called by
+ * whatever makes a map, once its pairs are final; a copy (struct
+ * assignment) whose pairs change must clear indexed. */
+enum { NODE_MAP_INDEXED = 64 };
+void node_map_index(struct arena *a, struct node *map);
 /* Reports every merge tag (!append, !replace, !unset) in the tree n as
  * "tag '!x' is not allowed WHERE"; -1 when there was one.  For files in
  * which a tag would have nothing to merge with. */

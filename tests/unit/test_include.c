@@ -171,22 +171,36 @@ Test(include_merge, provenance_is_kept)
 	cr_expect_eq(inc_at(inc_at(r, "m"), "j"), inc_at(inc_at(o, "m"), "j"));
 }
 
+/* Below NODE_MAP_INDEXED keys the merge hashes base's keys; from there
+ * on base has an index of its own, and so has the result. */
 Test(include_merge, large_maps_use_an_index)
 {
-	struct buf base = BUF_INIT, over = BUF_INIT, want = BUF_INIT;
-	buf_puts(&want, "{");
-	for (int i = 0; i < 40; i++) {
-		buf_printf(&base, "k%02d: %d\n", i, i);
-		if (i == 7)
-			continue;	/* unset below */
-		buf_printf(&want, "%sk%02d: %d", i ? ", " : "", i, i == 33 ? 333 : i == 17 ? 1700 : i);
+	const int sizes[] = { 40, NODE_MAP_INDEXED + 36 };
+	for (size_t s = 0; s < 2; s++) {
+		int n = sizes[s];
+		struct buf base = BUF_INIT, over = BUF_INIT, want = BUF_INIT;
+		buf_puts(&want, "{");
+		for (int i = 0; i < n; i++) {
+			buf_printf(&base, "k%02d: %d\n", i, i);
+			if (i == 7)
+				continue;	/* unset below */
+			buf_printf(&want, "%sk%02d: %d", i ? ", " : "", i, i == 33 ? 333 : i == 17 ? 1700 : i);
+		}
+		buf_printf(&over, "new: 1\nk33: 333\nk07: !unset\nk17: 1700\n");
+		buf_puts(&want, ", new: 1}");
+		inc_expect_merge(base.data, over.data, MERGE_DEEP, want.data);
+		struct node *r = merge_nodes(&inc_arena, inc_load("base.yaml", base.data), inc_load("over.yaml", over.data),
+					     MERGE_DEEP, NULL);
+		cr_assert_not_null(r);
+		cr_expect_eq(r->indexed, r->map.len >= NODE_MAP_INDEXED, "%zu keys", r->map.len);
+		for (size_t i = 0; i < r->map.len; i++)
+			cr_expect_eq(node_map_find(r, r->map.pairs[i].key->str.s), &r->map.pairs[i]);
+		cr_expect_null(node_map_find(r, "k07"), "the unset key is gone from the index too");
+		cr_expect_str_eq(inc_at(r, "k33")->str.s, "333");
+		buf_free(&base);
+		buf_free(&over);
+		buf_free(&want);
 	}
-	buf_printf(&over, "new: 1\nk33: 333\nk07: !unset\nk17: 1700\n");
-	buf_puts(&want, ", new: 1}");
-	inc_expect_merge(base.data, over.data, MERGE_DEEP, want.data);
-	buf_free(&base);
-	buf_free(&over);
-	buf_free(&want);
 }
 
 /* A merge copies nodes and changes their items: the copies do not keep

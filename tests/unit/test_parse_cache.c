@@ -81,6 +81,7 @@ static void expect_same_tree(const struct node *want, const struct node *got, co
 	cr_assert_eq(got->off, want->off);
 	cr_assert_eq(got->has_expr, want->has_expr);
 	cr_assert_eq(got->literal, want->literal, "the decoder marks literal trees as the loader does");
+	cr_assert_eq(got->indexed, want->indexed, "the decoder indexes large maps as the loader does");
 	if (node_is_scalar(want)) {
 		cr_assert_eq(got->str.len, want->str.len);
 		cr_assert_eq(memcmp(got->str.s, want->str.s, want->str.len + 1), 0, "text '%s' came back as '%s'",
@@ -163,6 +164,27 @@ Test(parse_cache, a_second_run_gets_the_loaders_tree)
 	cr_expect_eq(run_hits(pc_root, sample_texts, n, NULL), n);
 	cr_expect_eq(run_hits(pc_root, sample_texts, n, NULL), n, "a run of hits keeps them all");
 	expect_no_leaks();
+}
+
+Test(parse_cache, a_large_map_comes_back_indexed)
+{
+	struct buf text = BUF_INIT;
+	for (int i = NODE_MAP_INDEXED * 2; i > 0; i--)
+		buf_printf(&text, "k%03d: %d\n", i, i);
+	const char *texts[] = { text.data };
+	store_texts(pc_root, texts, 1, &limits_default);
+	cr_expect_eq(run_hits(pc_root, texts, 1, NULL), 1, "and expect_same_tree compared indexed");
+	struct parse_cache pc;
+	struct srcfile f = mem_file("dev/u/unit.yaml", text.data);
+	parse_cache_open(&pc, pc_root, &limits_default);
+	struct node *root = cached_tree(&pc, &f);
+	cr_assert_not_null(root);
+	cr_expect(root->indexed);
+	cr_expect_str_eq(node_map_get(root, "k001")->str.s, "1");
+	cr_expect_str_eq(node_map_get(root, "k128")->str.s, "128");
+	cr_expect_null(node_map_get(root, "k000"));
+	parse_cache_close(&pc);
+	buf_free(&text);
 }
 
 Test(parse_cache, only_the_same_bytes_hit)

@@ -1026,3 +1026,53 @@ Test(yaml, each_tagged_node_in_order_until_told_to_stop)
 	cr_expect_str_eq(node_tag_name(TAG_UNSET), "!unset");
 	cr_expect_str_eq(node_tag_name(TAG_NONE), "");
 }
+
+/* A map of n pairs "k<j>: <i>", its keys in a stride through 0..n-1
+ * (coprime to n: every key once, not sorted). */
+static struct node *strided_map(size_t n)
+{
+	struct buf text = BUF_INIT;
+	for (size_t i = 0; i < n; i++)
+		buf_printf(&text, "k%zu: %zu\n", (i * 37) % n, i);
+	struct node *root = y(text.data);
+	buf_free(&text);
+	return root;
+}
+
+Test(yaml, a_large_map_finds_every_key_as_a_scan_does)
+{
+	for (size_t n = NODE_MAP_INDEXED - 1; n <= NODE_MAP_INDEXED + 1; n++) {
+		struct node *root = strided_map(n);
+		cr_assert_not_null(root);
+		cr_assert_eq(root->map.len, n);
+		cr_expect_eq(root->indexed, n >= NODE_MAP_INDEXED, "%zu pairs", n);
+		for (size_t i = 0; i < n; i++) {
+			struct node_pair *at = node_map_find(root, root->map.pairs[i].key->str.s);
+			cr_expect_eq(at, &root->map.pairs[i], "key %s of %zu pairs", root->map.pairs[i].key->str.s, n);
+		}
+		const char *absent[] = { "", "k", "k999", "k00", "l0", "k1x" };
+		for (size_t i = 0; i < sizeof(absent) / sizeof(*absent); i++)
+			cr_expect_null(node_map_find(root, absent[i]), "'%s' is no key", absent[i]);
+	}
+}
+
+Test(yaml, an_index_finds_the_first_of_a_key_written_twice)
+{
+	/* The loader refuses duplicate keys; a map built otherwise may hold
+	 * one twice, and a scan finds the first. */
+	struct node *root = strided_map(NODE_MAP_INDEXED + 6);
+	cr_assert_not_null(root);
+	struct node *plain = ARENA_NEW(&yaml_arena, struct node);
+	*plain = *root;
+	plain->indexed = false;
+	plain->map.pairs = ARENA_ARRAY(&yaml_arena, struct node_pair, root->map.len);
+	memcpy(plain->map.pairs, root->map.pairs, root->map.len * sizeof(struct node_pair));
+	plain->map.pairs[40].key = plain->map.pairs[3].key;
+	plain->map.pairs[9].key = plain->map.pairs[3].key;
+	node_map_index(&yaml_arena, plain);
+	cr_assert(plain->indexed);
+	cr_expect_eq(node_map_find(plain, root->map.pairs[3].key->str.s), &plain->map.pairs[3]);
+	cr_expect_str_eq(node_map_get(plain, root->map.pairs[40].key->str.s) ? "found" : "gone", "gone",
+			 "the key written over is no longer in the map");
+	cr_expect_eq(node_map_find(plain, root->map.pairs[41].key->str.s), &plain->map.pairs[41]);
+}
