@@ -126,7 +126,9 @@ static int run(struct cli *cli, int argc, char **argv, bool is_diff)
 	struct selection sel = { o.scope.envs, o.scope.nenvs, o.scope.units, o.scope.nunits };
 	if (compile_run(&c, &sel, &cli->spec) < 0)
 		goto out;
-	o.scope.lean = !is_diff && ro.format == FMT_TEXT;
+	/* No drift report lists allowed or parameterized differences, in
+	 * any format: they are counted, not detailed (diff lists them). */
+	o.scope.lean = !is_diff;
 	if (is_diff) {
 		struct env *a = env_arg(&c.project, argv[first]), *b = env_arg(&c.project, argv[first + 1]);
 		if (!a || !b)
