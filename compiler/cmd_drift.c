@@ -86,8 +86,9 @@ static int finish_report(struct cli *cli, struct compilation *c, struct findings
 	if (o->baseline && baseline_apply(&c->project, o->baseline, fs, whole && !cli->quiet) < 0)
 		return EXIT_ERROR;
 	struct buf out = BUF_INIT;
+	ro->stream = stdout;
 	report_write(fs, ro, &out);
-	fputs(buf_cstr(&out), stdout);
+	fwrite(out.data ? out.data : "", 1, out.len, stdout);
 	buf_free(&out);
 	for (size_t i = 0; i < fs->len; i++)
 		if (finding_is_error(&fs->v[i]))

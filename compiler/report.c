@@ -27,6 +27,18 @@ bool report_shows(const struct finding *f, const struct report_opts *o)
 	return finding_is_error(f);
 }
 
+enum { DRAIN_AT = 1 << 20 };
+
+/* Hands out to o->stream once it holds a megabyte: a report of a million
+ * findings is written as it is made, never whole in memory. */
+static void drain(const struct report_opts *o, struct buf *out)
+{
+	if (o->stream && out->len >= DRAIN_AT) {
+		fwrite(out->data, 1, out->len, o->stream);
+		buf_reset(out);
+	}
+}
+
 struct tally {
 	size_t errors, notes, parameterized, allowed, baselined;
 };
@@ -179,12 +191,14 @@ static void write_diff_text(const struct findings *fs, const struct report_opts 
 		if (f->at_a.file && f->at_a.file == f->at_b.file && f->at_a.off == f->at_b.off) {
 			where(&f->at_a, out);
 			buf_puts(out, " (both)\n");
+			drain(o, out);
 			continue;
 		}
 		where(&f->at_a, out);
 		side(f->env_a, ", ", out);
 		where(&f->at_b, out);
 		side(f->env_b, "\n", out);
+		drain(o, out);
 	}
 	if (unit)
 		buf_putc(out, '\n');
@@ -212,6 +226,7 @@ static void write_text(const struct findings *fs, const struct report_opts *o, s
 			text_location(other, out);
 			buf_printf(out, "note: %s defines it here\n", f->env_a);
 		}
+		drain(o, out);
 	}
 	summary(fs, o, out);
 	buf_putc(out, '\n');
@@ -256,24 +271,55 @@ static struct value *finding_value(struct arena *a, const struct finding *f)
 	return m;
 }
 
-/* The shown findings, each turned into a value by fn. */
-static struct value *shown_list(const struct findings *fs, const struct report_opts *o, struct arena *a,
-				struct value *(*fn)(struct arena *, const struct finding *))
+struct shown_list {
+	const struct findings *fs;
+	const struct report_opts *o;
+	struct value *(*fn)(struct arena *, const struct finding *);
+};
+
+/* json_hole's fill: the shown findings as a list nested depth levels
+ * down, each made into a value by fn in a scratch arena, written, and
+ * dropped (the arena every few thousand). */
+static void fill_shown(void *ctx, struct buf *out, int depth)
 {
+	const struct shown_list *sl = ctx;
+	struct arena scratch;
 	size_t n = 0;
-	for (size_t i = 0; i < fs->len; i++)
-		n += report_shows(&fs->v[i], o);
-	struct value *list = value_list(a, n, NULL);
-	n = 0;
-	for (size_t i = 0; i < fs->len; i++)
-		if (report_shows(&fs->v[i], o))
-			list->list.items[n++] = fn(a, &fs->v[i]);
-	return list;
+	arena_init(&scratch);
+	for (size_t i = 0; i < sl->fs->len; i++) {
+		const struct finding *f = &sl->fs->v[i];
+		if (!report_shows(f, sl->o))
+			continue;
+		buf_putc(out, n++ ? ',' : '[');
+		json_indent(out, depth + 1);
+		value_to_json_at(sl->fn(&scratch, f), out, depth + 1);
+		if (n % 4096 == 0)
+			arena_free(&scratch);	/* and ready for more */
+		drain(sl->o, out);
+	}
+	if (n) {
+		json_indent(out, depth);
+		buf_putc(out, ']');
+	} else {
+		buf_puts(out, "[]");
+	}
+	arena_free(&scratch);
+}
+
+/* doc as JSON, the shown findings (each fn's value) where list stands. */
+static void write_with_findings(const struct value *doc, const struct value *list, const struct findings *fs,
+				const struct report_opts *o,
+				struct value *(*fn)(struct arena *, const struct finding *), struct buf *out)
+{
+	struct shown_list sl = { fs, o, fn };
+	struct json_hole hole = { list, fill_shown, &sl };
+	value_to_json_holed(doc, out, &hole);
+	buf_putc(out, '\n');
 }
 
 static void write_json(const struct findings *fs, const struct report_opts *o, struct arena *a, struct buf *out)
 {
-	struct value *list = shown_list(fs, o, a, finding_value);
+	struct value *list = value_list(a, 0, NULL);
 	struct tally t = count(fs);
 	struct value *sum = value_map_room(a, 5);
 	value_map_add(sum, "allowed", value_int(a, (int64_t)t.allowed, NULL));
@@ -284,8 +330,7 @@ static void write_json(const struct findings *fs, const struct report_opts *o, s
 	struct value *doc = value_map_room(a, 2);
 	value_map_add(doc, "findings", list);
 	value_map_add(doc, "summary", sum);
-	value_to_json(doc, out);
-	buf_putc(out, '\n');
+	write_with_findings(doc, list, fs, o, finding_value, out);
 }
 
 /* A root-relative path as a URI reference (RFC 3986): bytes outside
@@ -413,7 +458,7 @@ static struct value *sarif_result(struct arena *a, const struct finding *f)
 
 static void write_sarif(const struct findings *fs, const struct report_opts *o, struct arena *a, struct buf *out)
 {
-	struct value *results = shown_list(fs, o, a, sarif_result);
+	struct value *results = value_list(a, 0, NULL);
 	struct value *driver = value_map_room(a, 4);
 	value_map_add(driver, "informationUri", value_cstr(a, "https://example.invalid/bulkhead"));
 	value_map_add(driver, "name", value_cstr(a, "bulkhead"));
@@ -431,8 +476,7 @@ static void write_sarif(const struct findings *fs, const struct report_opts *o, 
 	value_map_add(doc, "runs", runs);
 	value_map_add(doc, "version", value_cstr(a, "2.1.0"));
 	value_map_sort(doc);
-	value_to_json(doc, out);
-	buf_putc(out, '\n');
+	write_with_findings(doc, results, fs, o, sarif_result, out);
 }
 
 /* ---- markdown and github ---- */
@@ -483,9 +527,9 @@ static void md_cell(struct buf *out, const char *s)
 	buf_puts(out, " |");
 }
 
-static void write_markdown(const struct findings *fs, const struct report_opts *o, struct arena *a,
-			   struct buf *out)
+static void write_markdown(const struct findings *fs, const struct report_opts *o, struct buf *out)
 {
+	struct buf envs = BUF_INIT;
 	buf_puts(out, "### bulkhead ");
 	summary(fs, o, out);
 	buf_puts(out, "\n");
@@ -503,12 +547,16 @@ static void write_markdown(const struct findings *fs, const struct report_opts *
 		buf_putc(out, '|');
 		md_cell(out, finding_class_name(f));
 		md_cell(out, f->key);
-		md_cell(out, arena_printf(a, "%s → %s", f->env_a, f->env_b));
+		buf_reset(&envs);
+		buf_printf(&envs, "%s → %s", f->env_a, f->env_b);
+		md_cell(out, envs.data);
 		md_cell(out, or_absent(f->value_a));
 		md_cell(out, or_absent(f->value_b));
 		md_cell(out, f->hint ? f->hint : "");
 		buf_putc(out, '\n');
+		drain(o, out);
 	}
+	buf_free(&envs);
 }
 
 static void gh_escape(struct buf *out, const char *s, bool property)
@@ -552,6 +600,7 @@ static void write_github(const struct findings *fs, const struct report_opts *o,
 		gh_escape(out, msg.data, false);
 		buf_free(&msg);
 		buf_putc(out, '\n');
+		drain(o, out);
 	}
 }
 
@@ -562,7 +611,7 @@ void report_write(const struct findings *fs, const struct report_opts *o, struct
 	switch (o->format) {
 	case FMT_TEXT: write_text(fs, o, out); break;
 	case FMT_JSON: write_json(fs, o, &a, out); break;
-	case FMT_MARKDOWN: write_markdown(fs, o, &a, out); break;
+	case FMT_MARKDOWN: write_markdown(fs, o, out); break;
 	case FMT_SARIF: write_sarif(fs, o, &a, out); break;
 	case FMT_GITHUB: write_github(fs, o, out); break;
 	}

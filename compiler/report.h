@@ -4,6 +4,8 @@
 
 #include "drift.h"
 
+#include <stdio.h>
+
 enum report_format { FMT_TEXT, FMT_JSON, FMT_MARKDOWN, FMT_SARIF, FMT_GITHUB };
 
 struct report_opts {
@@ -12,6 +14,9 @@ struct report_opts {
 	bool quiet;		/* hide notes */
 	bool all;		/* diff: list equal keys too */
 	const char *title;	/* "drift" or "diff dev prod" */
+	/* Where report_write hands out each megabyte it has made, leaving
+	 * the rest in out; NULL: all of it stays in out. */
+	FILE *stream;
 };
 
 /* Parses a --format value; returns -1 for an unknown one. */

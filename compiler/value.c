@@ -559,9 +559,13 @@ void json_indent(struct buf *out, int depth)
 		buf_add(out, "  ", 2);
 }
 
-static void to_json(const struct value *v, struct buf *out, int depth)
+static void to_json(const struct value *v, struct buf *out, int depth, const struct json_hole *hole)
 {
 	char num[400];
+	if (hole && v == hole->at) {
+		hole->fill(hole->ctx, out, depth);
+		return;
+	}
 	switch (v->kind) {
 	case VAL_NULL: buf_puts(out, "null"); break;
 	case VAL_BOOL: buf_puts(out, v->b ? "true" : "false"); break;
@@ -579,7 +583,7 @@ static void to_json(const struct value *v, struct buf *out, int depth)
 		buf_putc(out, '[');
 		for (size_t i = 0; i < v->list.len; i++) {
 			json_indent(out, depth + 1);
-			to_json(v->list.items[i], out, depth + 1);
+			to_json(v->list.items[i], out, depth + 1, hole);
 			if (i + 1 < v->list.len)
 				buf_putc(out, ',');
 		}
@@ -596,7 +600,7 @@ static void to_json(const struct value *v, struct buf *out, int depth)
 			json_indent(out, depth + 1);
 			json_quote(out, v->map.pairs[i].key, v->map.pairs[i].keylen);
 			buf_puts(out, ": ");
-			to_json(v->map.pairs[i].value, out, depth + 1);
+			to_json(v->map.pairs[i].value, out, depth + 1, hole);
 			if (i + 1 < v->map.len)
 				buf_putc(out, ',');
 		}
@@ -608,12 +612,17 @@ static void to_json(const struct value *v, struct buf *out, int depth)
 
 void value_to_json(const struct value *v, struct buf *out)
 {
-	to_json(v, out, 0);
+	to_json(v, out, 0, NULL);
 }
 
 void value_to_json_at(const struct value *v, struct buf *out, int depth)
 {
-	to_json(v, out, depth);
+	to_json(v, out, depth, NULL);
+}
+
+void value_to_json_holed(const struct value *v, struct buf *out, const struct json_hole *hole)
+{
+	to_json(v, out, 0, hole);
 }
 
 void value_to_json_compact(const struct value *v, struct buf *out)
@@ -637,7 +646,7 @@ void value_to_json_compact(const struct value *v, struct buf *out)
 		}
 		buf_putc(out, '}');
 	} else {
-		to_json(v, out, 0);
+		to_json(v, out, 0, NULL);
 	}
 }
 
@@ -665,6 +674,6 @@ void value_to_json_compact_redacted(const struct value *v, bool secret, struct b
 		}
 		buf_putc(out, '}');
 	} else {
-		to_json(v, out, 0);
+		to_json(v, out, 0, NULL);
 	}
 }

@@ -130,6 +130,16 @@ void value_to_json(const struct value *v, struct buf *out);
 /* The same for a value nested depth levels down in a document: its inner
  * lines are indented to fit there. */
 void value_to_json_at(const struct value *v, struct buf *out, int depth);
+/* value_to_json of a document with a hole: where the value at stands
+ * (by address), fill writes the text in its place, nested depth levels
+ * down.  For a report whose list of findings is written one finding at a
+ * time, never whole in memory. */
+struct json_hole {
+	const struct value *at;
+	void (*fill)(void *ctx, struct buf *out, int depth);
+	void *ctx;
+};
+void value_to_json_holed(const struct value *v, struct buf *out, const struct json_hole *hole);
 void json_quote(struct buf *out, const char *s, size_t len);
 /* A newline and the indent of depth levels, as value_to_json prints
  * them: for text written in the same form without a value. */

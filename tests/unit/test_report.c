@@ -163,6 +163,69 @@ static const struct node *rp_item(const struct node *n, size_t i)
 
 /* ---- formats ---- */
 
+/* The report of fs in format, drift or diff mode: what report_write
+ * leaves in its buffer (all of it without a stream), its length in *len. */
+static char *rp_render_to(const struct findings *fs, enum report_format format, bool diff, FILE *stream,
+			  size_t *len)
+{
+	struct report_opts o = { .format = format, .diff = diff, .title = diff ? "diff dev prod" : "drift",
+				 .stream = stream };
+	struct buf out = BUF_INIT;
+	report_write(fs, &o, &out);
+	return buf_detach(&out, len);
+}
+
+/* 20,000 findings: megabytes of report in every format. */
+static void rp_many(struct findings *fs)
+{
+	memset(fs, 0, sizeof(*fs));
+	for (size_t i = 0; i < 20000; i++) {
+		struct finding *f = findings_add(fs);
+		f->cls = i % 3 ? F_DRIFT : F_PARAMETERIZED;
+		f->env_a = "dev";
+		f->env_b = "prod";
+		f->unit = arena_printf(&rp_arena, "app/u%zu", i / 10);
+		f->key = arena_printf(&rp_arena, "inputs.k%zu", i);
+		f->value_a = "\"a blue of the deepest kind, as the sea on a clear day\"";
+		f->value_b = "\"a red of the warmest kind, as the sky at sunset\"";
+		f->at_a = rp_input(rp_dev, "color");
+		f->at_b = rp_input(rp_prod, "color");
+		f->hint = i % 3 ? NULL : "var.replicas: 2 -> 6";
+	}
+	findings_finish(fs);
+}
+
+Test(report, a_streamed_report_is_the_same_bytes_handed_out_as_it_grows)
+{
+	struct findings many;
+	rp_many(&many);
+	for (int format = FMT_TEXT; format <= FMT_GITHUB; format++) {
+		for (int diff = 0; diff < 2; diff++) {
+			size_t whole_len, rest_len;
+			char *whole = rp_render_to(&many, format, diff, NULL, &whole_len);
+			FILE *stream = tmpfile();
+			cr_assert_not_null(stream);
+			char *rest = rp_render_to(&many, format, diff, stream, &rest_len);
+			long streamed = ftell(stream);
+			cr_assert(streamed > 0, "format %d diff %d: nothing was handed out of %zu bytes", format, diff,
+				  whole_len);
+			cr_expect_lt(rest_len, (size_t)(1 << 20) + 4096, "what is left is under a megabyte and a finding");
+			cr_assert_eq((size_t)streamed + rest_len, whole_len, "format %d diff %d", format, diff);
+			char *got = xmalloc(whole_len + 1);
+			rewind(stream);
+			cr_assert_eq(fread(got, 1, (size_t)streamed, stream), (size_t)streamed);
+			memcpy(got + streamed, rest, rest_len);
+			cr_expect(!memcmp(got, whole, whole_len), "format %d diff %d: the streamed bytes differ", format,
+				  diff);
+			fclose(stream);
+			free(got);
+			free(rest);
+			free(whole);
+		}
+	}
+	findings_free(&many);
+}
+
 Test(report, format_names)
 {
 	static const struct {
