@@ -1280,12 +1280,13 @@ static void scan_item(void *ctx, size_t i)
 	struct scan_worker *w = &sc->workers[parallel_worker()];
 	const struct out_file *f = &sc->plan->files[i];
 	struct scanned *out = &sc->found[i];
-	if (check_no_links(sc->out_fd, "", f->path, &w->dirs) < 0)
-		return;
+	/* A file known current is neither read nor written: no link on its
+	 * way can lead a write astray, and 30,000 of them cost 33,000 more
+	 * lookups for one changed unit.  Every other file is checked. */
 	const struct file_stamp *st = known_current(sc->plan, f, sc->out_fd);
 	if (st)
 		*out = (struct scanned){ VERDICT_KEEP, *st };
-	else if (f->data)
+	else if (check_no_links(sc->out_fd, "", f->path, &w->dirs) == 0 && f->data)
 		out->verdict = compare_found(sc, f, &w->text, &out->st);
 }
 

@@ -703,6 +703,44 @@ Test(emit, result_holds_the_stat_data_of_what_it_wrote_or_trusted)
 	map_free(&written.files);
 }
 
+/* A link on the way to a file the build cache vouches for leads no
+ * write astray: the file is neither read nor written, and the build goes
+ * on.  The same link on the way to a file that must be written is
+ * refused, and nothing is written. */
+Test(emit, a_link_is_refused_on_the_way_to_a_file_to_write_only)
+{
+	em_two_units();
+	em_compile_and_plan();
+	struct emit_result res;
+	em_write_ok(NULL, &res);
+	emit_result_free(&res);
+	char from[PATH_MAX * 3], to[PATH_MAX * 3];
+	em_mkdirs("elsewhere");
+	snprintf(from, sizeof(from), "%s/dev/111111111111/eu-west-1/app/api", em_out);
+	snprintf(to, sizeof(to), "%s/elsewhere/api", em_root);
+	cr_assert_eq(rename(from, to), 0, "%s", strerror(errno));
+	cr_assert_eq(symlink(to, from), 0, "%s", strerror(errno));
+	struct cached_output api = { em_stat(EM_API), em_hash(EM_API) };
+	struct cached_outputs written = { 0 };
+	map_init(&written.files);
+	map_put(&written.files, EM_API, strlen(EM_API), &api);
+
+	em_write("dev/app/web/unit.yaml", "inputs:\n  name: web2\n");
+	em_compile();
+	em_plan_cached(NULL, &written);
+	cr_assert_eq(emit_write(&em_proj, &em_plan, &(struct selection){ 0 }, em_out, "out", false, true, &res), 0);
+	cr_expect_eq(res.written, 1, "web only: api is vouched for");
+	emit_result_free(&res);
+
+	em_write("dev/app/api/unit.yaml", "inputs:\n  name: api2\n");
+	em_age(EM_API);	/* through the link: the file behind it */
+	em_compile();
+	em_plan_cached(NULL, &written);
+	em_write_fails("refusing to write through 'out/dev/111111111111/eu-west-1/app/api': it is a symlink");
+	cr_expect_eq(em_mtime(EM_API), 1000000000, "nothing written behind the link");
+	map_free(&written.files);
+}
+
 /* Without a build cache every output is read and compared (on the
  * workers): the same bytes are kept, with the stat data of what was read;
  * other bytes in a file the manifest recorded, or no file, are written. */
