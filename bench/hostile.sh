@@ -45,9 +45,11 @@ elif kind == "many-locals":
     text = 'locals:\n' + ''.join('  l%07d: %d\n' % (i, i) for i in range(MiB // 19)) + '  bad: ${local.nope}\n'
 elif kind == "norway-everywhere":
     text = 'inputs:\n' + ''.join('  k%07d: yes\n' % i for i in range(MiB // 16))
-elif kind == "many-local-reads":
+elif kind in ("many-local-reads", "many-diff-lines", "many-explained-lines"):
     # drift defines each input by the local it reads: 18,500 lookups
-    # of 18,500 locals, in both envs (the texts differ: no shortcut)
+    # of 18,500 locals, in both envs (the texts differ: no shortcut);
+    # diff and show --explain give the file:line of each of 37,000
+    # lines of the same files
     n = 18500
     def unit(extra):
         return ('locals:\n' + ''.join('  l%05d: "${env.name}%d"\n' % (i, i) for i in range(n)) +
@@ -71,18 +73,21 @@ open(out, 'wb').write(data)
 PY
 }
 for kind in alias-bomb deep-nesting many-keys long-expression deep-expression string-growth many-locals \
-	    norway-everywhere many-local-reads many-mock-reads; do
+	    norway-everywhere many-local-reads many-diff-lines many-explained-lines many-mock-reads; do
 	# command and expected exit status: rejected, or for the valid
-	# ones, drift's one finding (a key only in prod) and a clean run
+	# ones, drift's and diff's one error (a key only in prod), or a
+	# clean run
 	case $kind in
-	many-local-reads) cmd=drift want=1 ;;
-	many-mock-reads) cmd=validate want=0 ;;
-	*) cmd=validate want=2 ;;
+	many-local-reads) set -- drift; want=1 ;;
+	many-diff-lines) set -- diff dev prod; want=1 ;;
+	many-explained-lines) set -- show app --env prod --explain; want=0 ;;
+	many-mock-reads) set -- validate; want=0 ;;
+	*) set -- validate; want=2 ;;
 	esac
 	mkrepo
 	gen "$kind"
 	start=$(date +%s%N)
-	"$BIN" -C "$TMP/r" "$cmd" >/dev/null 2>&1
+	"$BIN" -C "$TMP/r" "$@" >/dev/null 2>&1
 	rc=$?
 	ms=$(( ($(date +%s%N) - start) / 1000000 ))
 	verdict=ok

@@ -182,6 +182,70 @@ void srcfile_position(const struct srcfile *f, size_t off, unsigned *line, unsig
 	*col = c;
 }
 
+/* Files below this many bytes are scanned: a scan of a few lines costs
+ * less than an index. */
+enum { INDEXED_FILE = 4096 };
+
+struct line_starts {
+	const struct srcfile *file;	/* the key's bytes: this address */
+	size_t n;
+	size_t at[];			/* offsets where lines start, at[0] = 0 */
+};
+
+void positions_init(struct positions *ps)
+{
+	map_init(&ps->files);
+}
+
+void positions_free(struct positions *ps)
+{
+	for (size_t i = 0; i < ps->files.cap; i++)
+		free(ps->files.slots[i].value);
+	map_free(&ps->files);
+}
+
+static struct line_starts *index_lines(const struct srcfile *f)
+{
+	size_t n = 1;
+	for (const char *p = f->data, *end = f->data + f->len; (p = memchr(p, '\n', (size_t)(end - p))); p++)
+		n++;
+	struct line_starts *ls = xmalloc(sizeof(*ls) + n * sizeof(ls->at[0]));
+	ls->file = f;
+	ls->n = 0;
+	ls->at[ls->n++] = 0;
+	for (const char *p = f->data, *end = f->data + f->len; (p = memchr(p, '\n', (size_t)(end - p))); p++)
+		ls->at[ls->n++] = (size_t)(p + 1 - f->data);
+	return ls;
+}
+
+void positions_find(struct positions *ps, const struct srcfile *f, size_t off, unsigned *line, unsigned *col)
+{
+	if (f->len < INDEXED_FILE) {
+		srcfile_position(f, off, line, col);
+		return;
+	}
+	struct line_starts *ls = map_get(&ps->files, (const char *)&f, sizeof(f));
+	if (!ls) {
+		ls = index_lines(f);
+		map_put(&ps->files, (const char *)&ls->file, sizeof(ls->file), ls);
+	}
+	if (off > f->len)
+		off = f->len;
+	size_t lo = 0, hi = ls->n;	/* the last start at or before off */
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (ls->at[mid] <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	unsigned c = 1;
+	for (const char *p = f->data + ls->at[lo], *end = f->data + off; p < end; p++)
+		c += ((unsigned char)*p & 0xc0) != 0x80;	/* as srcfile_position counts */
+	*line = (unsigned)lo + 1;
+	*col = c;
+}
+
 /* Diagnostics without a file sort first, then by path and offset. */
 static int compare_diag(const void *pa, const void *pb)
 {

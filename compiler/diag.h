@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "map.h"
+
 /* A file as loaded: its root-relative path and its bytes. */
 struct srcfile {
 	const char *path;
@@ -73,6 +75,18 @@ void diag_clear(void);
 
 /* 1-based line and column (characters) of an offset. */
 void srcfile_position(const struct srcfile *f, size_t off, unsigned *line, unsigned *col);
+
+/* srcfile_position for many offsets in the same files (a report of
+ * thousands of findings, show --explain): a file's line starts are found
+ * once, and each offset's line by a binary search of them, where a scan
+ * from the start of a 37,000-line file for each of its findings was
+ * quadratic.  Small files are scanned as before.  One thread at a time. */
+struct positions {
+	struct map files;	/* srcfile address -> struct line_starts */
+};
+void positions_init(struct positions *ps);
+void positions_free(struct positions *ps);
+void positions_find(struct positions *ps, const struct srcfile *f, size_t off, unsigned *line, unsigned *col);
 /* Color on/off for diag_flush. */
 void diag_set_color(int on);
 

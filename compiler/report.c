@@ -67,11 +67,11 @@ static void summary(const struct findings *fs, const struct report_opts *o, stru
 	buf_puts(out, ")");
 }
 
-static void location(const struct place *at, unsigned *line, unsigned *col)
+static void location(struct positions *ps, const struct place *at, unsigned *line, unsigned *col)
 {
 	*line = *col = 0;
 	if (at->file)
-		srcfile_position(at->file, at->off, line, col);
+		positions_find(ps, at->file, at->off, line, col);
 }
 
 static const struct place *primary(const struct finding *f)
@@ -124,10 +124,10 @@ static void message(const struct finding *f, struct buf *out)
 	}
 }
 
-static void text_location(const struct place *at, struct buf *out)
+static void text_location(struct positions *ps, const struct place *at, struct buf *out)
 {
 	unsigned line, col;
-	location(at, &line, &col);
+	location(ps, at, &line, &col);
 	if (at->file)
 		buf_printf(out, "%s:%u:%u: ", at->file->path, line, col);
 	else
@@ -136,10 +136,10 @@ static void text_location(const struct place *at, struct buf *out)
 
 /* Without printf: diff writes two of these for each of 160,000
  * findings at 30,000 units. */
-static void where(const struct place *at, struct buf *out)
+static void where(struct positions *ps, const struct place *at, struct buf *out)
 {
 	unsigned line, col;
-	location(at, &line, &col);
+	location(ps, at, &line, &col);
 	if (!at->file) {
 		buf_puts(out, "(absent)");
 		return;
@@ -161,7 +161,8 @@ static void side(const char *env, const char *after, struct buf *out)
 }
 
 /* diff: grouped by unit, one line per key, then where each side is. */
-static void write_diff_text(const struct findings *fs, const struct report_opts *o, struct buf *out)
+static void write_diff_text(const struct findings *fs, const struct report_opts *o, struct positions *ps,
+			    struct buf *out)
 {
 	const char *unit = NULL;
 	for (size_t i = 0; i < fs->len; i++) {
@@ -189,14 +190,14 @@ static void write_diff_text(const struct findings *fs, const struct report_opts 
 		}
 		buf_puts(out, "\n      ");
 		if (f->at_a.file && f->at_a.file == f->at_b.file && f->at_a.off == f->at_b.off) {
-			where(&f->at_a, out);
+			where(ps, &f->at_a, out);
 			buf_puts(out, " (both)\n");
 			drain(o, out);
 			continue;
 		}
-		where(&f->at_a, out);
+		where(ps, &f->at_a, out);
 		side(f->env_a, ", ", out);
-		where(&f->at_b, out);
+		where(ps, &f->at_b, out);
 		side(f->env_b, "\n", out);
 		drain(o, out);
 	}
@@ -206,10 +207,11 @@ static void write_diff_text(const struct findings *fs, const struct report_opts 
 	buf_putc(out, '\n');
 }
 
-static void write_text(const struct findings *fs, const struct report_opts *o, struct buf *out)
+static void write_text(const struct findings *fs, const struct report_opts *o, struct positions *ps,
+		       struct buf *out)
 {
 	if (o->diff) {
-		write_diff_text(fs, o, out);
+		write_diff_text(fs, o, ps, out);
 		return;
 	}
 	for (size_t i = 0; i < fs->len; i++) {
@@ -217,13 +219,13 @@ static void write_text(const struct findings *fs, const struct report_opts *o, s
 		if (!report_shows(f, o))
 			continue;
 		const char *sev = finding_is_error(f) ? "error" : finding_is_note(f) ? "note" : "info";
-		text_location(primary(f), out);
+		text_location(ps, primary(f), out);
 		buf_printf(out, "%s: ", sev);
 		message(f, out);
 		buf_putc(out, '\n');
 		const struct place *other = secondary(f);
 		if (other) {
-			text_location(other, out);
+			text_location(ps, other, out);
 			buf_printf(out, "note: %s defines it here\n", f->env_a);
 		}
 		drain(o, out);
@@ -234,12 +236,12 @@ static void write_text(const struct findings *fs, const struct report_opts *o, s
 
 /* ---- JSON and SARIF ---- */
 
-static struct value *loc_value(struct arena *a, const struct place *at)
+static struct value *loc_value(struct arena *a, struct positions *ps, const struct place *at)
 {
 	unsigned line, col;
 	if (!at->file)
 		return value_null(a, NULL);
-	location(at, &line, &col);
+	location(ps, at, &line, &col);
 	struct value *m = value_map_room(a, 3);
 	value_map_add(m, "column", value_int(a, col, NULL));
 	value_map_add(m, "file", value_cstr(a, at->file->path));
@@ -252,7 +254,7 @@ static struct value *str_or_null(struct arena *a, const char *s)
 	return s ? value_cstr(a, s) : value_null(a, NULL);
 }
 
-static struct value *finding_value(struct arena *a, const struct finding *f)
+static struct value *finding_value(struct arena *a, struct positions *ps, const struct finding *f)
 {
 	struct value *m = value_map_room(a, 12);
 	value_map_add(m, "class", value_cstr(a, finding_class_name(f)));
@@ -261,8 +263,8 @@ static struct value *finding_value(struct arena *a, const struct finding *f)
 	value_map_add(m, "fingerprint", value_cstr(a, f->fingerprint));
 	value_map_add(m, "hint", str_or_null(a, f->hint));
 	value_map_add(m, "key", value_cstr(a, f->key));
-	value_map_add(m, "location_a", loc_value(a, &f->at_a));
-	value_map_add(m, "location_b", loc_value(a, &f->at_b));
+	value_map_add(m, "location_a", loc_value(a, ps, &f->at_a));
+	value_map_add(m, "location_b", loc_value(a, ps, &f->at_b));
 	value_map_add(m, "severity", value_cstr(a, finding_is_error(f) ? "error" : finding_is_note(f) ? "note" : "none"));
 	value_map_add(m, "unit", value_cstr(a, f->unit));
 	value_map_add(m, "value_a", str_or_null(a, f->value_a));
@@ -274,7 +276,8 @@ static struct value *finding_value(struct arena *a, const struct finding *f)
 struct shown_list {
 	const struct findings *fs;
 	const struct report_opts *o;
-	struct value *(*fn)(struct arena *, const struct finding *);
+	struct value *(*fn)(struct arena *, struct positions *, const struct finding *);
+	struct positions *ps;
 };
 
 /* json_hole's fill: the shown findings as a list nested depth levels
@@ -292,7 +295,7 @@ static void fill_shown(void *ctx, struct buf *out, int depth)
 			continue;
 		buf_putc(out, n++ ? ',' : '[');
 		json_indent(out, depth + 1);
-		value_to_json_at(sl->fn(&scratch, f), out, depth + 1);
+		value_to_json_at(sl->fn(&scratch, sl->ps, f), out, depth + 1);
 		if (n % 4096 == 0)
 			arena_free(&scratch);	/* and ready for more */
 		drain(sl->o, out);
@@ -308,16 +311,18 @@ static void fill_shown(void *ctx, struct buf *out, int depth)
 
 /* doc as JSON, the shown findings (each fn's value) where list stands. */
 static void write_with_findings(const struct value *doc, const struct value *list, const struct findings *fs,
-				const struct report_opts *o,
-				struct value *(*fn)(struct arena *, const struct finding *), struct buf *out)
+				const struct report_opts *o, struct positions *ps,
+				struct value *(*fn)(struct arena *, struct positions *, const struct finding *),
+				struct buf *out)
 {
-	struct shown_list sl = { fs, o, fn };
+	struct shown_list sl = { fs, o, fn, ps };
 	struct json_hole hole = { list, fill_shown, &sl };
 	value_to_json_holed(doc, out, &hole);
 	buf_putc(out, '\n');
 }
 
-static void write_json(const struct findings *fs, const struct report_opts *o, struct arena *a, struct buf *out)
+static void write_json(const struct findings *fs, const struct report_opts *o, struct arena *a,
+		       struct positions *ps, struct buf *out)
 {
 	struct value *list = value_list(a, 0, NULL);
 	struct tally t = count(fs);
@@ -330,7 +335,7 @@ static void write_json(const struct findings *fs, const struct report_opts *o, s
 	struct value *doc = value_map_room(a, 2);
 	value_map_add(doc, "findings", list);
 	value_map_add(doc, "summary", sum);
-	write_with_findings(doc, list, fs, o, finding_value, out);
+	write_with_findings(doc, list, fs, o, ps, finding_value, out);
 }
 
 /* A root-relative path as a URI reference (RFC 3986): bytes outside
@@ -355,10 +360,11 @@ static const char *uri_path(struct arena *a, const char *path)
 	return out;
 }
 
-static struct value *sarif_location(struct arena *a, const struct place *at, const char *text)
+static struct value *sarif_location(struct arena *a, struct positions *ps, const struct place *at,
+				    const char *text)
 {
 	unsigned line, col;
-	location(at, &line, &col);
+	location(ps, at, &line, &col);
 	struct value *region = value_map_room(a, 2);
 	value_map_add(region, "startColumn", value_int(a, col, NULL));
 	value_map_add(region, "startLine", value_int(a, line, NULL));
@@ -428,7 +434,7 @@ static struct value *sarif_rule_list(struct arena *a)
 	return rules;
 }
 
-static struct value *sarif_result(struct arena *a, const struct finding *f)
+static struct value *sarif_result(struct arena *a, struct positions *ps, const struct finding *f)
 {
 	struct buf text = BUF_INIT;
 	message(f, &text);
@@ -439,7 +445,7 @@ static struct value *sarif_result(struct arena *a, const struct finding *f)
 	value_map_add(r, "level", value_cstr(a, finding_is_error(f) ? "error" : "note"));
 	struct value *locs = value_list(a, primary(f)->file ? 1 : 0, NULL);
 	if (locs->list.len)
-		locs->list.items[0] = sarif_location(a, primary(f), NULL);
+		locs->list.items[0] = sarif_location(a, ps, primary(f), NULL);
 	value_map_add(r, "locations", locs);
 	value_map_add(r, "message", msg);
 	struct value *fp = value_map_room(a, 1);
@@ -448,7 +454,7 @@ static struct value *sarif_result(struct arena *a, const struct finding *f)
 	const struct place *other = secondary(f);
 	struct value *related = value_list(a, other ? 1 : 0, NULL);
 	if (related->list.len)
-		related->list.items[0] = sarif_location(a, other, arena_printf(a, "%s defines it here", f->env_a));
+		related->list.items[0] = sarif_location(a, ps, other, arena_printf(a, "%s defines it here", f->env_a));
 	value_map_add(r, "relatedLocations", related);
 	value_map_add(r, "ruleId", value_cstr(a, finding_class_name(f)));
 	value_map_add(r, "ruleIndex", value_int(a, (int64_t)sarif_rule_index(finding_class_name(f)), NULL));
@@ -456,7 +462,8 @@ static struct value *sarif_result(struct arena *a, const struct finding *f)
 	return r;
 }
 
-static void write_sarif(const struct findings *fs, const struct report_opts *o, struct arena *a, struct buf *out)
+static void write_sarif(const struct findings *fs, const struct report_opts *o, struct arena *a,
+			struct positions *ps, struct buf *out)
 {
 	struct value *results = value_list(a, 0, NULL);
 	struct value *driver = value_map_room(a, 4);
@@ -476,7 +483,7 @@ static void write_sarif(const struct findings *fs, const struct report_opts *o, 
 	value_map_add(doc, "runs", runs);
 	value_map_add(doc, "version", value_cstr(a, "2.1.0"));
 	value_map_sort(doc);
-	write_with_findings(doc, results, fs, o, sarif_result, out);
+	write_with_findings(doc, results, fs, o, ps, sarif_result, out);
 }
 
 /* ---- markdown and github ---- */
@@ -577,7 +584,8 @@ static void gh_escape(struct buf *out, const char *s, bool property)
 	}
 }
 
-static void write_github(const struct findings *fs, const struct report_opts *o, struct buf *out)
+static void write_github(const struct findings *fs, const struct report_opts *o, struct positions *ps,
+			 struct buf *out)
 {
 	for (size_t i = 0; i < fs->len; i++) {
 		const struct finding *f = &fs->v[i];
@@ -585,7 +593,7 @@ static void write_github(const struct findings *fs, const struct report_opts *o,
 			continue;
 		const struct place *at = primary(f);
 		unsigned line, col;
-		location(at, &line, &col);
+		location(ps, at, &line, &col);
 		buf_printf(out, "::%s ", finding_is_error(f) ? "error" : "notice");
 		if (at->file) {
 			buf_puts(out, "file=");
@@ -607,13 +615,16 @@ static void write_github(const struct findings *fs, const struct report_opts *o,
 void report_write(const struct findings *fs, const struct report_opts *o, struct buf *out)
 {
 	struct arena a;
+	struct positions ps;
 	arena_init(&a);
+	positions_init(&ps);
 	switch (o->format) {
-	case FMT_TEXT: write_text(fs, o, out); break;
-	case FMT_JSON: write_json(fs, o, &a, out); break;
+	case FMT_TEXT: write_text(fs, o, &ps, out); break;
+	case FMT_JSON: write_json(fs, o, &a, &ps, out); break;
 	case FMT_MARKDOWN: write_markdown(fs, o, out); break;
-	case FMT_SARIF: write_sarif(fs, o, &a, out); break;
-	case FMT_GITHUB: write_github(fs, o, out); break;
+	case FMT_SARIF: write_sarif(fs, o, &a, &ps, out); break;
+	case FMT_GITHUB: write_github(fs, o, &ps, out); break;
 	}
+	positions_free(&ps);
 	arena_free(&a);
 }

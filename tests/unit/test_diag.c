@@ -447,3 +447,41 @@ Test(diag, an_alias_names_the_own_file_until_restored)
 		      "  a: 1\n"
 		      "  ^\n");
 }
+
+/* positions_find gives what srcfile_position gives, for every offset of
+ * files above and below the size it indexes from, offsets asked in any
+ * order and past the end, lines with multibyte characters, blank lines
+ * and no final newline. */
+Test(diag, positions_agree_with_a_scan_at_every_offset)
+{
+	struct buf big = BUF_INIT;
+	for (int i = 0; big.len < 3 * 4096; i++) {
+		if (i % 7 == 0)
+			buf_puts(&big, "\n");
+		else if (i % 5 == 0)
+			buf_printf(&big, "  k%d: \"héllo wörld\"\n", i);
+		else
+			buf_printf(&big, "  k%d: %d\n", i, i);
+	}
+	buf_puts(&big, "last: line without newline");
+	const char *texts[] = { "a: 1\nb: 2\n", "", "\n\n\n", big.data };
+	struct positions ps;
+	positions_init(&ps);
+	struct srcfile files[sizeof(texts) / sizeof(*texts)];	/* each its own: ps knows them by address */
+	for (size_t t = 0; t < sizeof(texts) / sizeof(*texts); t++) {
+		files[t] = mem_file("dev/app/unit.yaml", texts[t]);
+		/* backwards, then forwards: no order is assumed */
+		for (int pass = 0; pass < 2; pass++) {
+			for (size_t k = 0; k <= files[t].len + 2; k++) {
+				size_t off = pass == 0 ? files[t].len + 2 - k : k;
+				unsigned wl, wc, gl, gc;
+				srcfile_position(&files[t], off, &wl, &wc);
+				positions_find(&ps, &files[t], off, &gl, &gc);
+				cr_assert(wl == gl && wc == gc, "text %zu offset %zu: %u:%u, want %u:%u", t, off, gl, gc, wl,
+					  wc);
+			}
+		}
+	}
+	positions_free(&ps);
+	buf_free(&big);
+}
