@@ -56,6 +56,15 @@ elif kind in ("many-local-reads", "many-diff-lines", "many-explained-lines"):
                 'inputs:\n' + ''.join('  i%05d: ${local.l%05d}\n' % (i, n - 1 - i) for i in range(n)) + extra)
     open(os.path.join(repo, 'prod/app/unit.yaml'), 'w').write(unit('  only_in_prod: 1\n'))
     text = unit('')
+elif kind == "one-cidr-everywhere":
+    # 12,000 units of dev pass dev's VPC CIDR on (no finding: one env)
+    # and prod's is another: overlaps are swept, not compared pairwise
+    for i in range(12000):
+        d = os.path.join(repo, 'dev/s%03d/u%05d' % (i // 100, i))
+        os.makedirs(d)
+        open(os.path.join(d, 'unit.yaml'), 'w').write('inputs: {vpc_cidr: 10.0.0.0/16}\n')
+    open(os.path.join(repo, 'prod/app/unit.yaml'), 'w').write('inputs: {vpc_cidr: 10.1.0.0/16}\n')
+    text = 'inputs: {vpc_cidr: 10.0.0.0/16}\n'
 elif kind == "many-mock-reads":
     # every mock output of a dependency read once, the same in both envs
     n = 15000
@@ -73,15 +82,18 @@ open(out, 'wb').write(data)
 PY
 }
 for kind in alias-bomb deep-nesting many-keys long-expression deep-expression string-growth many-locals \
-	    norway-everywhere many-local-reads many-diff-lines many-explained-lines many-mock-reads; do
+	    norway-everywhere many-local-reads many-diff-lines many-explained-lines many-mock-reads \
+	    one-cidr-everywhere; do
 	# command and expected exit status: rejected, or for the valid
 	# ones, drift's and diff's one error (a key only in prod), or a
-	# clean run
+	# clean run; validate of one-cidr-everywhere finds 12,000 units not
+	# promoted (notes) and prod/app's CIDR differing (a drift)
 	case $kind in
 	many-local-reads) set -- drift; want=1 ;;
 	many-diff-lines) set -- diff dev prod; want=1 ;;
 	many-explained-lines) set -- show app --env prod --explain; want=0 ;;
 	many-mock-reads) set -- validate; want=0 ;;
+	one-cidr-everywhere) set -- validate; want=1 ;;
 	*) set -- validate; want=2 ;;
 	esac
 	mkrepo

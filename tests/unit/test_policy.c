@@ -245,6 +245,33 @@ Test(policy, cidr_overlap_nested_keys_and_shared_accounts)
 	cr_expect_str_eq(f->env_b, "shared-services");
 }
 
+/* A prefix meets the prefixes that contain it or lie in it, whatever the
+ * order they come in: here a /24 that starts where a larger block of the
+ * same env starts, and a /24 beside it in prod that only the larger one
+ * holds; many same-env uses of one block are no finding. */
+Test(policy, cidr_overlap_meets_only_the_blocks_that_nest)
+{
+	pl_write("dev/a/unit.yaml", "inputs:\n  cidr_block: 10.0.0.0/24\n");
+	pl_write("dev/b/unit.yaml", "inputs:\n  vpc_cidr: 10.0.0.0/16\n");
+	for (int i = 0; i < 40; i++) {
+		char path[64];
+		snprintf(path, sizeof(path), "dev/same/u%02d/unit.yaml", i);
+		pl_write(path, "inputs:\n  vpc_cidr: 10.9.0.0/16\n");
+	}
+	pl_write("prod/c/unit.yaml", "inputs:\n  cidr_block: 10.0.1.0/24\n");
+	pl_write("prod/d/unit.yaml", "inputs:\n  cidr_block: [10.0.0.128/25, 10.7.0.0/16]\n");
+	pl_check();
+	/* prod/c meets dev/b's /16 only; prod/d's /25 meets both of dev's
+	 * blocks, and its leaf (a list is one leaf) keeps the pair of the
+	 * use first in order of address and then of the walk: dev/a's. */
+	cr_expect_eq(pl_count("cidr-overlap"), 2);
+	const struct finding *c = pl_find("cidr-overlap", "c", "inputs.cidr_block");
+	cr_expect_str_eq(c->hint, "overlaps 10.0.0.0/16 of 'b' in 'dev'");
+	const struct finding *d = pl_find("cidr-overlap", "d", "inputs.cidr_block");
+	cr_expect_str_eq(d->hint, "overlaps 10.0.0.0/24 of 'a' in 'dev'");
+	cr_expect_str_eq(d->value_b, "\"10.0.0.128/25\"");
+}
+
 Test(policy, cidr_overlap_ipv6)
 {
 	pl_write("dev/network/vpc/unit.yaml", "inputs:\n  vpc_cidr: \"2001:db8::/32\"\n");
