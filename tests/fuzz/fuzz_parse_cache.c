@@ -22,7 +22,8 @@ static const char fixed_text[] = "a: 1\nb: [x, {c: d}]\ne: !append ['${x}', 2.5,
 static void same_tree(const struct node *want, const struct node *got, const struct srcfile *f)
 {
 	if (!got || got->file != f || got->kind != want->kind || got->tag != want->tag ||
-	    got->style != want->style || got->off != want->off || got->has_expr != want->has_expr)
+	    got->style != want->style || got->off != want->off || got->has_expr != want->has_expr ||
+	    got->indexed != want->indexed)
 		abort();
 	if (node_is_scalar(want) &&
 	    (got->str.len != want->str.len || memcmp(got->str.s, want->str.s, want->str.len + 1)))
