@@ -208,7 +208,7 @@ static struct node *merge_maps(struct merger *m, const struct node *base, const 
 	for (size_t i = 0; i < len; i++)
 		if (!removed[i])
 			pairs[c->map.len++] = pairs[i];
-	node_map_index(a, c);
+	node_map_index_over(a, c, base, removed);
 	return c;
 }
 

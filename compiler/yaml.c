@@ -147,24 +147,75 @@ static int compare_key_at(const void *pa, const void *pb)
 	return c ? c : (a->at > b->at) - (a->at < b->at);
 }
 
-void node_map_index(struct arena *a, struct node *map)
+static bool wants_index(const struct node *map)
+{
+	return map->kind == NODE_MAP && !map->indexed && map->map.len >= NODE_MAP_INDEXED &&
+	       map->map.len <= UINT32_MAX;
+}
+
+/* Moves map's pairs behind room for their order, which the caller fills;
+ * returns the room. */
+static uint32_t *make_room_for_order(struct arena *a, struct node *map)
 {
 	size_t len = map->map.len;
-	if (map->kind != NODE_MAP || map->indexed || len < NODE_MAP_INDEXED || len > UINT32_MAX)
-		return;
 	char *block = arena_alloc(a, order_bytes(len) + len * sizeof(struct node_pair));
-	uint32_t *order = (uint32_t *)(void *)block;
 	struct node_pair *pairs = (struct node_pair *)(void *)(block + order_bytes(len));
 	memcpy(pairs, map->map.pairs, len * sizeof(*pairs));
-	struct key_at *sorted = xmalloc(len * sizeof(*sorted));
-	for (size_t i = 0; i < len; i++)
-		sorted[i] = (struct key_at){ pairs[i].key->str.s, (uint32_t)i };
-	qsort(sorted, len, sizeof(*sorted), compare_key_at);
-	for (size_t i = 0; i < len; i++)
-		order[i] = sorted[i].at;
-	free(sorted);
 	map->map.pairs = pairs;
 	map->indexed = true;
+	return (uint32_t *)(void *)block;
+}
+
+/* Pairs from position first on, sorted by key; the caller frees. */
+static struct key_at *sorted_keys(const struct node *map, size_t first)
+{
+	size_t n = map->map.len - first;
+	struct key_at *sorted = xmalloc((n ? n : 1) * sizeof(*sorted));
+	for (size_t i = 0; i < n; i++)
+		sorted[i] = (struct key_at){ map->map.pairs[first + i].key->str.s, (uint32_t)(first + i) };
+	qsort(sorted, n, sizeof(*sorted), compare_key_at);
+	return sorted;
+}
+
+void node_map_index(struct arena *a, struct node *map)
+{
+	if (!wants_index(map))
+		return;
+	uint32_t *order = make_room_for_order(a, map);
+	struct key_at *sorted = sorted_keys(map, 0);
+	for (size_t i = 0; i < map->map.len; i++)
+		order[i] = sorted[i].at;
+	free(sorted);
+}
+
+void node_map_index_over(struct arena *a, struct node *map, const struct node *base, const bool *removed)
+{
+	if (!wants_index(map))
+		return;
+	if (!base->indexed) {
+		node_map_index(a, map);
+		return;
+	}
+	size_t nbase = base->map.len, kept = 0;
+	uint32_t *at = xmalloc((nbase ? nbase : 1) * sizeof(*at));	/* base position -> map's */
+	for (size_t i = 0; i < nbase; i++)
+		at[i] = removed[i] ? UINT32_MAX : (uint32_t)kept++;
+	uint32_t *order = make_room_for_order(a, map);
+	const uint32_t *base_order = map_order(base);
+	struct key_at *added = sorted_keys(map, kept);
+	size_t nadded = map->map.len - kept, b = 0, o = 0;
+	for (size_t i = 0; i < nbase; i++) {
+		uint32_t from = at[base_order[i]];
+		if (from == UINT32_MAX)
+			continue;
+		while (b < nadded && strcmp(added[b].key, map->map.pairs[from].key->str.s) < 0)
+			order[o++] = added[b++].at;
+		order[o++] = from;
+	}
+	while (b < nadded)
+		order[o++] = added[b++].at;
+	free(added);
+	free(at);
 }
 
 struct node_pair *node_map_find(const struct node *map, const char *key)

@@ -138,6 +138,11 @@ struct node_pair *node_map_find(const struct node *map, const char *key);
  * assignment) whose pairs change must clear indexed. */
 enum { NODE_MAP_INDEXED = 64 };
 void node_map_index(struct arena *a, struct node *map);
+/* The same for a merge's result: map's pairs are base's in order but
+ * for those removed[i], then keys base lacks.  base's own index serves
+ * for the first part, so a large map merged into every unit with a key
+ * or two changed is not sorted again for each. */
+void node_map_index_over(struct arena *a, struct node *map, const struct node *base, const bool *removed);
 /* Reports every merge tag (!append, !replace, !unset) in the tree n as
  * "tag '!x' is not allowed WHERE"; -1 when there was one.  For files in
  * which a tag would have nothing to merge with. */

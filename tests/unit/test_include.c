@@ -7,7 +7,7 @@
 #include "map.h"
 
 static struct arena inc_arena;
-static struct srcfile inc_files[8];
+static struct srcfile inc_files[16];
 static size_t inc_nfiles;
 
 static void inc_setup(void)
@@ -189,14 +189,27 @@ Test(include_merge, large_maps_use_an_index)
 		buf_printf(&over, "new: 1\nk33: 333\nk07: !unset\nk17: 1700\n");
 		buf_puts(&want, ", new: 1}");
 		inc_expect_merge(base.data, over.data, MERGE_DEEP, want.data);
-		struct node *r = merge_nodes(&inc_arena, inc_load("base.yaml", base.data), inc_load("over.yaml", over.data),
-					     MERGE_DEEP, NULL);
+		struct node *b = inc_load("base.yaml", base.data);
+		struct node *r = merge_nodes(&inc_arena, b, inc_load("over.yaml", over.data), MERGE_DEEP, NULL);
 		cr_assert_not_null(r);
 		cr_expect_eq(r->indexed, r->map.len >= NODE_MAP_INDEXED, "%zu keys", r->map.len);
 		for (size_t i = 0; i < r->map.len; i++)
 			cr_expect_eq(node_map_find(r, r->map.pairs[i].key->str.s), &r->map.pairs[i]);
 		cr_expect_null(node_map_find(r, "k07"), "the unset key is gone from the index too");
 		cr_expect_str_eq(inc_at(r, "k33")->str.s, "333");
+		/* New keys that sort before, among and after base's. */
+		if (s == 0)
+			goto next;	/* an indexed base: the large size only */
+		r = merge_nodes(&inc_arena, b, inc_load("over.yaml", "a0: 0\nk05x: 1\nzz: 2\nk09: !unset\nk00: !unset\n"),
+				MERGE_DEEP, NULL);
+		cr_assert_not_null(r);
+		cr_expect_eq(r->indexed, r->map.len >= NODE_MAP_INDEXED, "%zu keys", r->map.len);
+		for (size_t i = 0; i < r->map.len; i++)
+			cr_expect_eq(node_map_find(r, r->map.pairs[i].key->str.s), &r->map.pairs[i], "key %s",
+				     r->map.pairs[i].key->str.s);
+		cr_expect_null(node_map_find(r, "k09"));
+		cr_expect_null(node_map_find(r, "k00"));
+next:
 		buf_free(&base);
 		buf_free(&over);
 		buf_free(&want);
