@@ -161,6 +161,15 @@ void diag_set_color(int on)
 	sink.color = on;
 }
 
+/* The column of end on a line starting at p: characters, not bytes. */
+static unsigned column_at(const char *p, const char *end)
+{
+	unsigned c = 1;
+	for (; p < end; p++)
+		c += ((unsigned char)*p & 0xc0) != 0x80;	/* not a UTF-8 continuation byte */
+	return c;
+}
+
 /* Columns count characters, not bytes, so they match what an editor
  * shows; invalid bytes count one each.  Lines are found with memchr and
  * the column counted on the last one only: diff prints two places for
@@ -168,7 +177,7 @@ void diag_set_color(int on)
  * before each was a tenth of its time. */
 void srcfile_position(const struct srcfile *f, size_t off, unsigned *line, unsigned *col)
 {
-	unsigned l = 1, c = 1;
+	unsigned l = 1;
 	if (off > f->len)
 		off = f->len;
 	const char *p = f->data, *end = f->data + off, *nl;
@@ -176,10 +185,8 @@ void srcfile_position(const struct srcfile *f, size_t off, unsigned *line, unsig
 		l++;
 		p = nl + 1;
 	}
-	for (; p < end; p++)
-		c += ((unsigned char)*p & 0xc0) != 0x80;	/* not a UTF-8 continuation byte */
 	*line = l;
-	*col = c;
+	*col = column_at(p, end);
 }
 
 /* Files below this many bytes are scanned: a scan of a few lines costs
@@ -239,11 +246,8 @@ void positions_find(struct positions *ps, const struct srcfile *f, size_t off, u
 		else
 			hi = mid;
 	}
-	unsigned c = 1;
-	for (const char *p = f->data + ls->at[lo], *end = f->data + off; p < end; p++)
-		c += ((unsigned char)*p & 0xc0) != 0x80;	/* as srcfile_position counts */
 	*line = (unsigned)lo + 1;
-	*col = c;
+	*col = column_at(f->data + ls->at[lo], f->data + off);
 }
 
 /* Diagnostics without a file sort first, then by path and offset. */

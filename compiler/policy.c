@@ -203,6 +203,16 @@ static bool is_cidr_key(const struct checker *c, const char *last)
 	return false;
 }
 
+/* Appends a use, numbered in the order uses reach this checker. */
+static void add_cidr(struct checker *c, const struct cidr_use *use)
+{
+	if (c->ncidrs == c->cap)
+		c->cidrs = xrealloc(c->cidrs, (c->cap = c->cap ? c->cap * 2 : 16) * sizeof(*c->cidrs));
+	c->cidrs[c->ncidrs] = *use;
+	c->cidrs[c->ncidrs].seq = c->ncidrs;
+	c->ncidrs++;
+}
+
 static void cidr_leaf(struct checker *c, const struct leaf *l)
 {
 	struct cidr_use use;
@@ -212,9 +222,7 @@ static void cidr_leaf(struct checker *c, const struct leaf *l)
 	use.key = arena_strdup(c->arena, leaf_path(c, l));
 	use.text = l->v->str.s;
 	use.where = l->def;
-	if (c->ncidrs == c->cap)
-		c->cidrs = xrealloc(c->cidrs, (c->cap = c->cap ? c->cap * 2 : 16) * sizeof(*c->cidrs));
-	c->cidrs[c->ncidrs++] = use;
+	add_cidr(c, &use);
 }
 
 /* The first and last address of a prefix, for sorting and sweeping. */
@@ -359,8 +367,6 @@ static size_t overlapping_pairs(const struct cidr_use *uses, size_t n, struct us
  * on its later use in order of first address, in that order. */
 static void check_cidrs(struct checker *c)
 {
-	for (size_t i = 0; i < c->ncidrs; i++)
-		c->cidrs[i].seq = i;
 	if (c->ncidrs)
 		qsort(c->cidrs, c->ncidrs, sizeof(*c->cidrs), compare_starts);
 	struct use_pair *pairs;
@@ -528,11 +534,8 @@ static void check_leaves(struct checker *c)
 		const struct leaf_worker *lw = &lr.workers[sh->findings.worker];
 		const struct checker *wc = &lw->checker;
 		findings_append_share(c->out, &lw->found, &sh->findings);
-		for (size_t k = 0; k < sh->ncidrs; k++) {
-			if (c->ncidrs == c->cap)
-				c->cidrs = xrealloc(c->cidrs, (c->cap = c->cap ? c->cap * 2 : 16) * sizeof(*c->cidrs));
-			c->cidrs[c->ncidrs++] = wc->cidrs[sh->first_cidr + k];
-		}
+		for (size_t k = 0; k < sh->ncidrs; k++)
+			add_cidr(c, &wc->cidrs[sh->first_cidr + k]);
 	}
 	for (unsigned w = 0; w < jobs; w++) {
 		findings_free(&lr.workers[w].found);
