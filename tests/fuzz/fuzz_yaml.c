@@ -2,6 +2,8 @@
  * Also looks up every key of every map (a large map by its index), and
  * turns a loaded tree into a value and prints it as JSON, which walks
  * every node (aliases expanded) once more. */
+#include <stdlib.h>
+
 #include "fuzz_common.h"
 #include "value.h"
 #include "yaml.h"
