@@ -1031,6 +1031,9 @@ static int write_temp(struct write_state *ws, const char *rel, const char *temp,
  * cached from the disk.  On a cold build at 30,000 units two writers
  * slept a fifth of the time, two thirds of their sleeps in those reads;
  * with four, the writing took 0.88 s instead of 1.08 (medians of 8).
+ * Plain system calls, not io_uring: mkdirat has no non-blocking path, so
+ * batched it goes to io-wq's kernel threads on the same cores (the write
+ * floor's files so: 0.95-1.24 s against 0.72-0.82 s).
  * Each worker notes the folders it made in a log of its own, reserved
  * beforehand.  The manifest's temp file, when it changed, is the first
  * item: at 30,000 units it is 22 MB, 40 ms of writing that ran on the
