@@ -23,7 +23,9 @@ struct checker {
 };
 
 struct cidr_use {
-	unsigned char addr[16];
+	/* The prefix's first and last address (host bits cleared and set),
+	 * made once from the text: sorting and the sweep compare them. */
+	unsigned char lo[16], hi[16];
 	int bits;		/* prefix length in the 128-bit space */
 	const struct unit *unit;
 	const char *key;
@@ -166,6 +168,17 @@ static void cross_account_leaf(struct checker *c, const struct leaf *l)
 
 /* ---- CIDR overlap ---- */
 
+/* The first and last address of addr/bits. */
+static void set_range(struct cidr_use *u, const unsigned char addr[16])
+{
+	for (int i = 0; i < 16; i++) {
+		int keep = u->bits - i * 8;
+		unsigned char mask = keep >= 8 ? 0xff : keep <= 0 ? 0 : (unsigned char)(0xff << (8 - keep));
+		u->lo[i] = addr[i] & mask;
+		u->hi[i] = (unsigned char)(addr[i] | ~mask);
+	}
+}
+
 static bool parse_cidr(const char *s, struct cidr_use *out)
 {
 	char addr[64];
@@ -178,19 +191,18 @@ static bool parse_cidr(const char *s, struct cidr_use *out)
 	long bits = strtol(slash + 1, &end, 10);
 	if (*end || end == slash + 1)
 		return false;
-	memset(out->addr, 0, sizeof(out->addr));
-	unsigned char v4[4];
+	unsigned char v4[4], v6[16] = { 0 };
 	if (inet_pton(AF_INET, addr, v4) == 1 && bits >= 0 && bits <= 32) {
-		out->addr[10] = out->addr[11] = 0xff;	/* IPv4-mapped */
-		memcpy(out->addr + 12, v4, 4);
+		v6[10] = v6[11] = 0xff;	/* IPv4-mapped */
+		memcpy(v6 + 12, v4, 4);
 		out->bits = 96 + (int)bits;
-		return true;
-	}
-	if (inet_pton(AF_INET6, addr, out->addr) == 1 && bits >= 0 && bits <= 128) {
+	} else if (inet_pton(AF_INET6, addr, v6) == 1 && bits >= 0 && bits <= 128) {
 		out->bits = (int)bits;
-		return true;
+	} else {
+		return false;
 	}
-	return false;
+	set_range(out, v6);
+	return true;
 }
 
 static bool is_cidr_key(const struct checker *c, const char *last)
@@ -225,21 +237,9 @@ static void cidr_leaf(struct checker *c, const struct leaf *l)
 	add_cidr(c, &use);
 }
 
-/* The first and last address of a prefix, for sorting and sweeping. */
-static void cidr_range(const struct cidr_use *u, unsigned char lo[16], unsigned char hi[16])
-{
-	for (int i = 0; i < 16; i++) {
-		int keep = u->bits - i * 8;
-		unsigned char mask = keep >= 8 ? 0xff : keep <= 0 ? 0 : (unsigned char)(0xff << (8 - keep));
-		lo[i] = u->addr[i] & mask;
-		hi[i] = (unsigned char)(u->addr[i] | ~mask);
-	}
-}
-
-/* A use's first and last address, and its place in sorted order. */
+/* A use and its place in sorted order. */
 struct cidr_span {
-	unsigned char lo[16], hi[16];
-	int bits;
+	const struct cidr_use *use;
 	size_t pos;		/* in c->cidrs once sorted by first address */
 };
 
@@ -248,10 +248,7 @@ struct cidr_span {
 static int compare_starts(const void *pa, const void *pb)
 {
 	const struct cidr_use *a = pa, *b = pb;
-	unsigned char la[16], lb[16], ha[16], hb[16];
-	cidr_range(a, la, ha);
-	cidr_range(b, lb, hb);
-	int c = memcmp(la, lb, 16);
+	int c = memcmp(a->lo, b->lo, 16);
 	return c ? c : (a->seq > b->seq) - (a->seq < b->seq);
 }
 
@@ -260,9 +257,9 @@ static int compare_starts(const void *pa, const void *pb)
 static int compare_sweep(const void *pa, const void *pb)
 {
 	const struct cidr_span *a = pa, *b = pb;
-	int c = memcmp(a->lo, b->lo, 16);
+	int c = memcmp(a->use->lo, b->use->lo, 16);
 	if (!c)
-		c = (a->bits > b->bits) - (a->bits < b->bits);
+		c = (a->use->bits > b->use->bits) - (a->use->bits < b->use->bits);
 	return c ? c : (a->pos > b->pos) - (a->pos < b->pos);
 }
 
@@ -275,7 +272,7 @@ struct env_uses {
 
 /* A prefix the sweep is inside of, with its uses grouped by env. */
 struct open_prefix {
-	const struct cidr_span *span;
+	const struct cidr_use *prefix;	/* its first use in the sweep */
 	struct env_uses *envs;
 	size_t nenvs;
 };
@@ -326,17 +323,15 @@ static size_t overlapping_pairs(const struct cidr_use *uses, size_t n, struct us
 	struct open_prefix chain[130];
 	size_t depth = 0, npairs = 0, cap = 0;
 	struct use_pair *pairs = NULL;
-	for (size_t i = 0; i < n; i++) {
-		cidr_range(&uses[i], spans[i].lo, spans[i].hi);
-		spans[i].bits = uses[i].bits;
-		spans[i].pos = i;
-	}
+	for (size_t i = 0; i < n; i++)
+		spans[i] = (struct cidr_span){ &uses[i], i };
 	if (n)
 		qsort(spans, n, sizeof(*spans), compare_sweep);
 	for (size_t s = 0; s < n; s++) {
 		const struct cidr_span *sp = &spans[s];
-		const struct env *env = uses[sp->pos].unit->env;
-		while (depth && memcmp(chain[depth - 1].span->hi, sp->lo, 16) < 0)
+		const struct cidr_use *use = sp->use;
+		const struct env *env = use->unit->env;
+		while (depth && memcmp(chain[depth - 1].prefix->hi, use->lo, 16) < 0)
 			close_prefix(&chain[--depth]);
 		for (size_t d = 0; d < depth; d++)
 			for (size_t e = 0; e < chain[d].nenvs; e++) {
@@ -349,9 +344,9 @@ static size_t overlapping_pairs(const struct cidr_use *uses, size_t n, struct us
 								      : (struct use_pair){ sp->pos, q };
 				}
 			}
-		if (!depth || chain[depth - 1].span->bits != sp->bits ||
-		    memcmp(chain[depth - 1].span->lo, sp->lo, 16))
-			chain[depth++] = (struct open_prefix){ sp, NULL, 0 };
+		if (!depth || chain[depth - 1].prefix->bits != use->bits ||
+		    memcmp(chain[depth - 1].prefix->lo, use->lo, 16))
+			chain[depth++] = (struct open_prefix){ use, NULL, 0 };
 		add_use(&chain[depth - 1], env, sp->pos);
 	}
 	while (depth)
