@@ -369,9 +369,13 @@ int cmd_changes(struct cli *cli, int argc, char **argv)
 	int first = cli_parse(cli, cmd, argc, argv, CLI_COMMON_SHORTOPTS, longopts, changes_option, &o);
 	if (first < 0)
 		goto out;
-	if (first < argc || !o.base || (o.head && cli->spec.staged) || cli->spec.rev ||
+	if (first < argc) {
+		status = cli_usage_error(cmd, "unexpected argument '%s'", argv[first]);
+		goto out;
+	}
+	if (!o.base || (o.head && cli->spec.staged) || cli->spec.rev ||
 	    (strcmp(o.format, "text") && strcmp(o.format, "json") && strcmp(o.format, "markdown"))) {
-		status = cli_usage_error(cmd, first < argc ? "unexpected argument" : !o.base ? "missing --base REV"
+		status = cli_usage_error(cmd, "%s", !o.base ? "missing --base REV"
 					 : cli->spec.rev ? "use --base and --head, not --rev"
 					 : o.head && cli->spec.staged ? "give --head or --staged, not both"
 					 : "--format takes text, json or markdown");

@@ -946,6 +946,33 @@ static bool load_settings(struct project *p, const struct node *doc)
 	return ok;
 }
 
+/* secrets_account must name a shared account: checked here, at its line,
+ * and not first where a secret() happens to read it. */
+static bool check_secrets_account(const struct project *p, const struct node *doc)
+{
+	const struct node *n = node_map_get(doc, "secrets_account");
+	if (!n || n->kind != NODE_STR)
+		return true;
+	const char **shared = xcalloc(p->nenvs + 1, sizeof(char *));
+	size_t nshared = 0;
+	bool found = false;
+	for (size_t i = 0; i < p->nenvs; i++)
+		if (p->envs[i]->is_shared) {
+			shared[nshared++] = p->envs[i]->name;
+			found |= !strcmp(p->envs[i]->name, n->str.s);
+		}
+	if (!found && !nshared) {
+		diag_error(n->file, n->off, "secrets_account '%s' is not a shared account: bulkhead.yaml lists none under shared:",
+			   n->str.s);
+	} else if (!found) {
+		const char *hint = schema_suggest(n->str.s, shared);
+		diag_error(n->file, n->off, "secrets_account '%s' is not a shared account%s%s%s", n->str.s,
+			   hint ? "; did you mean '" : "", hint ? hint : "", hint ? "'?" : "");
+	}
+	free(shared);
+	return found;
+}
+
 static bool load_envs(struct project *p, const struct node *doc)
 {
 	const struct node *envs = node_map_get(doc, "environments");
@@ -1424,7 +1451,10 @@ int project_open(struct project *p, const char *root, const struct source_spec *
 	ok &= node_refuse_tags(doc, "in bulkhead.yaml: it merges with nothing") == 0;
 	ok &= load_header(p, doc);
 	ok &= load_settings(p, doc);
-	ok &= load_envs(p, doc);
+	if (load_envs(p, doc))
+		ok &= check_secrets_account(p, doc);
+	else
+		ok = false;
 	/* Units are looked for only in a sound layout; the test of the count
 	 * keeps a check that forgot to say it failed from passing. */
 	if (!ok || !check_folders(p) || diag_error_count() > errors_before)
