@@ -16,10 +16,15 @@ static bool is_scaffold(const struct embedded_file *f)
 	return !strncmp(f->path, INIT_PREFIX, sizeof(INIT_PREFIX) - 1);
 }
 
+/* Where f goes in dir; in ".", its own path, as messages show it. */
 static char *target(const char *dir, const struct embedded_file *f)
 {
 	struct buf b = BUF_INIT;
-	buf_printf(&b, "%s/%s", dir, f->path + sizeof(INIT_PREFIX) - 1);
+	const char *rel = f->path + sizeof(INIT_PREFIX) - 1;
+	if (strcmp(dir, "."))
+		buf_printf(&b, "%s/%s", dir, rel);
+	else
+		buf_puts(&b, rel);
 	return buf_detach(&b, NULL);
 }
 
