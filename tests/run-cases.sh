@@ -42,7 +42,13 @@ run_case() {
 	fi
 	mkdir -p "$work"
 	if [ -f "$case_dir/setup" ]; then
-		(cd "$work" && sh "$case_dir/setup") || { echo "FAIL $name: setup failed"; fail=$((fail + 1)); return; }
+		# Its output shows only when it fails: a passing run stays quiet.
+		if ! (cd "$work" && sh "$case_dir/setup") >"$scratch/setup.log" 2>&1; then
+			echo "FAIL $name: setup failed"
+			sed 's/^/  | /' "$scratch/setup.log"
+			fail=$((fail + 1))
+			return
+		fi
 	fi
 	before=
 	[ -d "$work/out" ] && before=$(cd "$work" && find out -type f -exec cksum {} + | sort)
