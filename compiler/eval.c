@@ -1305,7 +1305,7 @@ static int resolve_dependency(struct project *p, struct arena *a, struct unit *u
 		rc = 0;
 		goto out;
 	}
-	if (path_is_url(raw) || raw[0] == '/' || template_has_expr(raw, path->str.len)) {
+	if (!raw[0] || path_is_url(raw) || raw[0] == '/' || template_has_expr(raw, path->str.len)) {
 		diag_error(path->file, path->off, "dependency path '%s' must name a unit: a unit id, ./ or ../ path, or @<shared>/<unit>", raw);
 		goto out;
 	}
