@@ -946,31 +946,32 @@ static bool load_settings(struct project *p, const struct node *doc)
 	return ok;
 }
 
-/* secrets_account must name a shared account: checked here, at its line,
- * and not first where a secret() happens to read it. */
-static bool check_secrets_account(const struct project *p, const struct node *doc)
+/* The account secret() uses: secrets_account, which must name a shared
+ * account (checked here, at its line, not first where a secret() reads
+ * it), else the first shared account. */
+static bool find_secrets_env(struct project *p, const struct node *doc)
 {
 	const struct node *n = node_map_get(doc, "secrets_account");
-	if (!n || n->kind != NODE_STR)
-		return true;
+	if (n && n->kind != NODE_STR)
+		return true;	/* load_settings said so */
 	const char **shared = xcalloc(p->nenvs + 1, sizeof(char *));
 	size_t nshared = 0;
-	bool found = false;
-	for (size_t i = 0; i < p->nenvs; i++)
+	for (size_t i = 0; i < p->nenvs && !p->secrets_env; i++)
 		if (p->envs[i]->is_shared) {
 			shared[nshared++] = p->envs[i]->name;
-			found |= !strcmp(p->envs[i]->name, n->str.s);
+			if (!n || !strcmp(p->envs[i]->name, n->str.s))
+				p->secrets_env = p->envs[i];
 		}
-	if (!found && !nshared) {
+	if (n && !p->secrets_env && !nshared) {
 		diag_error(n->file, n->off, "secrets_account '%s' is not a shared account: bulkhead.yaml lists none under shared:",
 			   n->str.s);
-	} else if (!found) {
+	} else if (n && !p->secrets_env) {
 		const char *hint = schema_suggest(n->str.s, shared);
 		diag_error(n->file, n->off, "secrets_account '%s' is not a shared account%s%s%s", n->str.s,
 			   hint ? "; did you mean '" : "", hint ? hint : "", hint ? "'?" : "");
 	}
 	free(shared);
-	return found;
+	return !n || p->secrets_env;
 }
 
 static bool load_envs(struct project *p, const struct node *doc)
@@ -1452,7 +1453,7 @@ int project_open(struct project *p, const char *root, const struct source_spec *
 	ok &= load_header(p, doc);
 	ok &= load_settings(p, doc);
 	if (load_envs(p, doc))
-		ok &= check_secrets_account(p, doc);
+		ok &= find_secrets_env(p, doc);
 	else
 		ok = false;
 	/* Units are looked for only in a sound layout; the test of the count

@@ -219,6 +219,9 @@ struct project {
 	const struct node *generate;	/* output.generate: template names */
 	const char *outputs_dir;
 	const char *role;
+	/* Where secret() keeps organisation secrets: secrets_account, else
+	 * the first shared account; NULL when there is none. */
+	const struct env *secrets_env;
 	/* drift.allow and drift.promoted, split (glob.h). */
 	struct unit_key_glob *drift_allow, *drift_promoted;
 	size_t ndrift_allow, ndrift_promoted;

@@ -44,26 +44,13 @@ static struct value *arn(struct call_ctx *c, const struct env *e, const char *sc
 	return string_value(c, s, strlen(s));
 }
 
-static const struct env *secrets_account(struct call_ctx *c)
-{
-	const struct node *named = node_map_get(c->project->file->root, "secrets_account");
-	for (size_t i = 0; i < c->project->nenvs; i++) {
-		const struct env *e = c->project->envs[i];
-		if (e->is_shared && (!named || !strcmp(e->name, named->str.s)))
-			return e;
-	}
-	if (named)
-		call_error(c, "secrets_account '%s' is not a shared account", named->str.s);
-	else
-		call_error(c, "no shared account to keep organisation secrets in (add one under shared:)");
-	return NULL;
-}
-
 static struct value *fn_secret(struct call_ctx *c, struct value **args, size_t n)
 {
 	(void)n;
 	const char *name = checked_name(c, args);
-	const struct env *e = name ? secrets_account(c) : NULL;
+	const struct env *e = name ? c->project->secrets_env : NULL;
+	if (name && !e)
+		call_error(c, "no shared account to keep organisation secrets in (add one under shared:)");
 	return e ? arn(c, e, "org", name) : NULL;
 }
 
